@@ -1,0 +1,1 @@
+export { Jid, JidError, parseJid, tryParseJid, normalizeLocal, normalizeDomain, normalizeResource } from './jid.ts';

@@ -1,0 +1,199 @@
+// Storage interfaces. Every adapter (memory, sqlite, postgres) implements these and passes the shared
+// contract suite in test/contract/storage.ts. JIDs are passed in normalised string form (bare unless noted).
+// Every write resolves only once it is durable in the adapter's terms (committed for SQL adapters).
+
+// ---------------------------------------------------------------- accounts
+export type ScramHash = 'SHA-1' | 'SHA-256';
+
+/** RFC 5802 server-side SCRAM credentials: never the password itself. Binary values base64. */
+export interface ScramCredential {
+  salt: string;
+  iterations: number;
+  storedKey: string;
+  serverKey: string;
+}
+
+export interface AccountCredentials {
+  'SHA-1': ScramCredential;
+  'SHA-256': ScramCredential;
+}
+
+export interface AccountRecord {
+  jid: string;
+  credentials: AccountCredentials;
+  createdAt: number;
+}
+
+export class AccountExistsError extends Error {
+  readonly code = 'ACCOUNT_EXISTS';
+  constructor(jid: string) {
+    super(`account ${jid} already exists`);
+  }
+}
+
+export interface AccountStore {
+  /** Throws AccountExistsError when the account exists. */
+  create(jid: string, credentials: AccountCredentials): Promise<void>;
+  get(jid: string): Promise<AccountRecord | undefined>;
+  /** Returns false when there is no such account. */
+  setCredentials(jid: string, credentials: AccountCredentials): Promise<boolean>;
+  /** Removes the account and every record it owns in every store (roster, offline, pubsub service). */
+  delete(jid: string): Promise<boolean>;
+  /** Sorted bare JIDs, optionally only one domain. */
+  list(domain?: string): Promise<string[]>;
+}
+
+// ---------------------------------------------------------------- roster (RFC 6121 §2, §3)
+export type Subscription = 'none' | 'to' | 'from' | 'both';
+
+export interface RosterItem {
+  jid: string;
+  name?: string;
+  subscription: Subscription;
+  /** Outbound subscription request sent and not yet answered (RFC 6121 "pending out"). */
+  ask?: 'subscribe';
+  /** Subscription pre-approved by the owner (RFC 6121 §3.4). */
+  approved?: boolean;
+  groups: string[];
+}
+
+export interface Roster {
+  /** Opaque version string (RFC 6121 §2.6); changes on every modification. */
+  version: string;
+  items: RosterItem[];
+}
+
+export interface PendingSubscription {
+  from: string;
+  /** The original subscribe presence stanza, serialised, so it can be redelivered intact. */
+  stanza: string;
+}
+
+export interface RosterStore {
+  get(owner: string): Promise<Roster>;
+  getItem(owner: string, contact: string): Promise<RosterItem | undefined>;
+  /** Inserts or replaces the item; returns the new roster version. */
+  putItem(owner: string, item: RosterItem): Promise<string>;
+  /** Removes the item; returns the new roster version, or undefined when there was no item. */
+  removeItem(owner: string, contact: string): Promise<string | undefined>;
+  /** Inbound subscription requests awaiting the owner's answer (RFC 6121 §3.1.3 "pending in"). */
+  addPendingIn(owner: string, pending: PendingSubscription): Promise<void>;
+  removePendingIn(owner: string, from: string): Promise<boolean>;
+  listPendingIn(owner: string): Promise<PendingSubscription[]>;
+}
+
+// ---------------------------------------------------------------- offline messages (XEP-0160)
+export interface OfflineMessage {
+  /** Serialised <message/> stanza. */
+  stanza: string;
+  /** Milliseconds since the epoch when the server stored it (for XEP-0203 delay). */
+  storedAt: number;
+}
+
+export interface OfflineStore {
+  push(owner: string, message: OfflineMessage): Promise<void>;
+  /** Returns and deletes every stored message, oldest first, atomically. */
+  takeAll(owner: string): Promise<OfflineMessage[]>;
+  count(owner: string): Promise<number>;
+}
+
+// ---------------------------------------------------------------- entity capabilities cache (XEP-0115)
+export interface CapsIdentity {
+  category: string;
+  type: string;
+  name?: string;
+  lang?: string;
+}
+
+export interface CapsInfo {
+  identities: CapsIdentity[];
+  features: string[];
+  /** XEP-0128 extended info forms, serialised <x/> elements. */
+  forms: string[];
+}
+
+export interface CapsStore {
+  /** Key is `${hash}:${ver}`; only verified entries are stored. */
+  get(key: string): Promise<CapsInfo | undefined>;
+  put(key: string, info: CapsInfo): Promise<void>;
+}
+
+// ---------------------------------------------------------------- pubsub / PEP (XEP-0060, XEP-0163, XEP-0222)
+/** Node configuration as pubsub#node_config field values (var name without the `pubsub#` prefix). */
+export type NodeConfig = Record<string, string | string[]>;
+
+export type Affiliation = 'owner' | 'publisher' | 'publish-only' | 'member' | 'none' | 'outcast';
+export type SubscriptionState = 'subscribed' | 'pending' | 'unconfigured' | 'none';
+
+export interface PubsubNodeRecord {
+  /** The pubsub service JID: the account's bare JID for PEP. */
+  service: string;
+  node: string;
+  config: NodeConfig;
+  createdAt: number;
+}
+
+export interface PubsubItemRecord {
+  service: string;
+  node: string;
+  id: string;
+  /** Full or bare JID of the publisher. */
+  publisher: string;
+  /** Serialised payload element. */
+  payload: string;
+  /** Milliseconds since the epoch of the last publish of this id. */
+  publishedAt: number;
+}
+
+export interface ItemQuery {
+  /** Only these ids (in the order given, missing ids skipped). */
+  ids?: string[];
+  /** At most this many, newest first. */
+  max?: number;
+  /** XEP-0059 paging over the newest-first order: items strictly older than the item with this id. */
+  after?: string;
+  /** Items strictly newer than the item with this id. */
+  before?: string;
+}
+
+export interface PubsubStore {
+  getNode(service: string, node: string): Promise<PubsubNodeRecord | undefined>;
+  listNodes(service: string): Promise<PubsubNodeRecord[]>;
+  /** Returns false when the node exists already. */
+  createNode(record: PubsubNodeRecord): Promise<boolean>;
+  updateConfig(service: string, node: string, config: NodeConfig): Promise<boolean>;
+  /** Deletes the node with its items, affiliations and subscriptions. */
+  deleteNode(service: string, node: string): Promise<boolean>;
+  /**
+   * Stores (or replaces, moving it to newest) an item, then trims the node to `maxItems` newest items
+   * (undefined = unlimited). Returns the ids removed by trimming. Atomic.
+   */
+  publishItem(item: PubsubItemRecord, maxItems: number | undefined): Promise<{ evicted: string[] }>;
+  /** Newest first. */
+  getItems(service: string, node: string, query?: ItemQuery): Promise<PubsubItemRecord[]>;
+  countItems(service: string, node: string): Promise<number>;
+  retractItem(service: string, node: string, id: string): Promise<boolean>;
+  /** Removes every item; returns how many. */
+  purgeNode(service: string, node: string): Promise<number>;
+  getAffiliations(service: string, node: string): Promise<Map<string, Affiliation>>;
+  /** 'none' removes the entry. */
+  setAffiliation(service: string, node: string, jid: string, affiliation: Affiliation): Promise<void>;
+  /** Explicit subscriptions (XEP-0060 §6.1); jid may be full or bare. */
+  getSubscriptions(service: string, node: string): Promise<Map<string, SubscriptionState>>;
+  /** 'none' removes the entry. */
+  setSubscription(service: string, node: string, jid: string, state: SubscriptionState): Promise<void>;
+  /** Removes every node of a service (account deletion). */
+  deleteService(service: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------- the whole store
+export interface Storage {
+  readonly kind: string;
+  readonly accounts: AccountStore;
+  readonly roster: RosterStore;
+  readonly offline: OfflineStore;
+  readonly caps: CapsStore;
+  readonly pubsub: PubsubStore;
+  /** Waits for pending writes, then releases the database. */
+  close(): Promise<void>;
+}
