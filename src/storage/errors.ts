@@ -1,0 +1,26 @@
+// Errors shared by every storage adapter, beside AccountExistsError in types.ts. Kept in their own file so
+// the interfaces other modules code against stay untouched.
+
+/** A write addressed a pubsub node that does not exist (publish, affiliation, subscription). */
+export class NodeNotFoundError extends Error {
+  readonly code = 'PUBSUB_NODE_NOT_FOUND';
+  constructor(service: string, node: string) {
+    super(`pubsub node ${node} does not exist on ${service}`);
+  }
+}
+
+/** The storage was closed; no further operation is accepted. */
+export class StorageClosedError extends Error {
+  readonly code = 'STORAGE_CLOSED';
+  constructor() {
+    super('storage is closed');
+  }
+}
+
+/** The database was written by a newer pepkeys than this one. */
+export class SchemaTooNewError extends Error {
+  readonly code = 'STORAGE_SCHEMA_TOO_NEW';
+  constructor(found: number, known: number) {
+    super(`database schema version ${found} is newer than this build supports (${known}); upgrade pepkeys`);
+  }
+}

@@ -1,0 +1,262 @@
+// In-process storage on Maps, for unit tests and throwaway servers. Nothing survives the process.
+// Every value is cloned on the way in and out so callers can never mutate stored state by accident, which
+// keeps this adapter honest against the same contract as the SQL ones.
+import {
+  AccountExistsError,
+  type AccountCredentials,
+  type AccountRecord,
+  type AccountStore,
+  type Affiliation,
+  type CapsInfo,
+  type CapsStore,
+  type ItemQuery,
+  type NodeConfig,
+  type OfflineMessage,
+  type OfflineStore,
+  type PendingSubscription,
+  type PubsubItemRecord,
+  type PubsubNodeRecord,
+  type PubsubStore,
+  type Roster,
+  type RosterItem,
+  type RosterStore,
+  type Storage,
+  type SubscriptionState,
+} from '../types.ts';
+import { NodeNotFoundError, StorageClosedError } from '../errors.ts';
+import { applyItemQuery } from '../item-query.ts';
+
+const clone = <T>(value: T): T => structuredClone(value);
+
+interface MemoryNode {
+  record: PubsubNodeRecord;
+  /** Map iteration order is insertion order, so oldest first; a republish deletes then re-inserts. */
+  items: Map<string, PubsubItemRecord>;
+  affiliations: Map<string, Affiliation>;
+  subscriptions: Map<string, SubscriptionState>;
+}
+
+interface MemoryRoster {
+  version: number;
+  items: Map<string, RosterItem>;
+}
+
+export function createMemoryStorage(): Storage {
+  let closed = false;
+  const accounts = new Map<string, AccountRecord>();
+  const rosters = new Map<string, MemoryRoster>();
+  const pendingIn = new Map<string, Map<string, PendingSubscription>>();
+  const offline = new Map<string, OfflineMessage[]>();
+  const caps = new Map<string, CapsInfo>();
+  // service -> node name -> node
+  const services = new Map<string, Map<string, MemoryNode>>();
+
+  // Every call goes through here so a closed store fails the same way the SQL adapters do, and results
+  // arrive asynchronously like theirs (no test can come to depend on synchronous resolution).
+  async function op<T>(fn: () => T): Promise<T> {
+    if (closed) throw new StorageClosedError();
+    return fn();
+  }
+
+  const findNode = (service: string, node: string) => services.get(service)?.get(node);
+  const requireNode = (service: string, node: string) => {
+    const n = findNode(service, node);
+    if (!n) throw new NodeNotFoundError(service, node);
+    return n;
+  };
+  const rosterOf = (owner: string) => {
+    let r = rosters.get(owner);
+    if (!r) rosters.set(owner, (r = { version: 0, items: new Map() }));
+    return r;
+  };
+  const domainOf = (jid: string) => jid.slice(jid.indexOf('@') + 1);
+
+  const accountStore: AccountStore = {
+    create: (jid: string, credentials: AccountCredentials) =>
+      op(() => {
+        if (accounts.has(jid)) throw new AccountExistsError(jid);
+        accounts.set(jid, { jid, credentials: clone(credentials), createdAt: Date.now() });
+      }),
+    get: (jid) => op(() => clone(accounts.get(jid))),
+    setCredentials: (jid, credentials) =>
+      op(() => {
+        const a = accounts.get(jid);
+        if (!a) return false;
+        a.credentials = clone(credentials);
+        return true;
+      }),
+    delete: (jid) =>
+      op(() => {
+        if (!accounts.delete(jid)) return false;
+        rosters.delete(jid);
+        pendingIn.delete(jid);
+        offline.delete(jid);
+        services.delete(jid);
+        return true;
+      }),
+    list: (domain) =>
+      op(() =>
+        [...accounts.keys()].filter((jid) => domain === undefined || domainOf(jid) === domain).sort(),
+      ),
+  };
+
+  const rosterStore: RosterStore = {
+    get: (owner) =>
+      op((): Roster => {
+        const r = rosters.get(owner);
+        if (!r) return { version: '0', items: [] };
+        const items = [...r.items.values()].sort((a, b) => (a.jid < b.jid ? -1 : a.jid > b.jid ? 1 : 0));
+        return { version: String(r.version), items: clone(items) };
+      }),
+    getItem: (owner, contact) => op(() => clone(rosters.get(owner)?.items.get(contact))),
+    putItem: (owner, item) =>
+      op(() => {
+        const r = rosterOf(owner);
+        r.items.set(item.jid, clone(item));
+        return String(++r.version);
+      }),
+    removeItem: (owner, contact) =>
+      op(() => {
+        const r = rosters.get(owner);
+        if (!r || !r.items.delete(contact)) return undefined;
+        return String(++r.version);
+      }),
+    addPendingIn: (owner, pending) =>
+      op(() => {
+        let m = pendingIn.get(owner);
+        if (!m) pendingIn.set(owner, (m = new Map()));
+        // A repeated request replaces the stored stanza but keeps its place in line.
+        m.set(pending.from, clone(pending));
+      }),
+    removePendingIn: (owner, from) =>
+      op(() => {
+        const m = pendingIn.get(owner);
+        if (!m || !m.delete(from)) return false;
+        if (m.size === 0) pendingIn.delete(owner);
+        return true;
+      }),
+    listPendingIn: (owner) => op(() => clone([...(pendingIn.get(owner)?.values() ?? [])])),
+  };
+
+  const offlineStore: OfflineStore = {
+    push: (owner, message) =>
+      op(() => {
+        let list = offline.get(owner);
+        if (!list) offline.set(owner, (list = []));
+        list.push(clone(message));
+      }),
+    takeAll: (owner) =>
+      op(() => {
+        const list = offline.get(owner) ?? [];
+        offline.delete(owner);
+        return list;
+      }),
+    count: (owner) => op(() => offline.get(owner)?.length ?? 0),
+  };
+
+  const capsStore: CapsStore = {
+    get: (key) => op(() => clone(caps.get(key))),
+    put: (key, info) =>
+      op(() => {
+        caps.set(key, clone(info));
+      }),
+  };
+
+  const pubsubStore: PubsubStore = {
+    getNode: (service, node) => op(() => clone(findNode(service, node)?.record)),
+    listNodes: (service) =>
+      op(() => {
+        const nodes = [...(services.get(service)?.values() ?? [])].map((n) => n.record);
+        return clone(nodes.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0)));
+      }),
+    createNode: (record) =>
+      op(() => {
+        let nodes = services.get(record.service);
+        if (!nodes) services.set(record.service, (nodes = new Map()));
+        if (nodes.has(record.node)) return false;
+        nodes.set(record.node, {
+          record: clone(record),
+          items: new Map(),
+          affiliations: new Map(),
+          subscriptions: new Map(),
+        });
+        return true;
+      }),
+    updateConfig: (service, node, config: NodeConfig) =>
+      op(() => {
+        const n = findNode(service, node);
+        if (!n) return false;
+        n.record.config = clone(config);
+        return true;
+      }),
+    deleteNode: (service, node) =>
+      op(() => {
+        const nodes = services.get(service);
+        if (!nodes || !nodes.delete(node)) return false;
+        if (nodes.size === 0) services.delete(service);
+        return true;
+      }),
+    publishItem: (item, maxItems) =>
+      op(() => {
+        const n = requireNode(item.service, item.node);
+        n.items.delete(item.id);
+        n.items.set(item.id, clone(item));
+        const evicted: string[] = [];
+        if (maxItems !== undefined) {
+          // Oldest first, matching the order the SQL adapters report.
+          for (const id of n.items.keys()) {
+            if (n.items.size - evicted.length <= maxItems) break;
+            evicted.push(id);
+          }
+          for (const id of evicted) n.items.delete(id);
+        }
+        return { evicted };
+      }),
+    getItems: (service, node, query?: ItemQuery) =>
+      op(() => {
+        const n = findNode(service, node);
+        if (!n) return [];
+        return clone(applyItemQuery([...n.items.values()].reverse(), query));
+      }),
+    countItems: (service, node) => op(() => findNode(service, node)?.items.size ?? 0),
+    retractItem: (service, node, id) => op(() => findNode(service, node)?.items.delete(id) ?? false),
+    purgeNode: (service, node) =>
+      op(() => {
+        const n = findNode(service, node);
+        if (!n) return 0;
+        const count = n.items.size;
+        n.items.clear();
+        return count;
+      }),
+    getAffiliations: (service, node) => op(() => new Map(findNode(service, node)?.affiliations ?? [])),
+    setAffiliation: (service, node, jid, affiliation) =>
+      op(() => {
+        const n = requireNode(service, node);
+        if (affiliation === 'none') n.affiliations.delete(jid);
+        else n.affiliations.set(jid, affiliation);
+      }),
+    getSubscriptions: (service, node) => op(() => new Map(findNode(service, node)?.subscriptions ?? [])),
+    setSubscription: (service, node, jid, state) =>
+      op(() => {
+        const n = requireNode(service, node);
+        if (state === 'none') n.subscriptions.delete(jid);
+        else n.subscriptions.set(jid, state);
+      }),
+    deleteService: (service) =>
+      op(() => {
+        services.delete(service);
+      }),
+  };
+
+  return {
+    kind: 'memory',
+    accounts: accountStore,
+    roster: rosterStore,
+    offline: offlineStore,
+    caps: capsStore,
+    pubsub: pubsubStore,
+    async close() {
+      closed = true;
+    },
+  };
+}
