@@ -1,0 +1,2 @@
+export type { SessionDirectory, SessionHandle } from './types.ts';
+export { LocalSessionDirectory } from './local.ts';

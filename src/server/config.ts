@@ -1,0 +1,131 @@
+// Server configuration: a TOML file validated by a zod schema, then overridden by command-line flags.
+// Every option is documented in docs/configuration.md; errors name the path of the offending key.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { z } from 'zod';
+import { normalizeDomain } from '../jid/index.ts';
+
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:5222');
+const domain = z.string().transform((d, ctx) => {
+  try {
+    return normalizeDomain(d);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: `invalid domain: ${(e as Error).message}` });
+    return z.NEVER;
+  }
+});
+
+export const ConfigSchema = z.strictObject({
+  /** Virtual hosts served (JID domains). */
+  hosts: z.array(domain).min(1).prefault(['localhost']),
+  /** Directory for the database, generated certificates and other state. */
+  data_dir: z.string().prefault('./data'),
+  log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).prefault('info'),
+  c2s: z.strictObject({
+    /** Plain TCP listeners offering STARTTLS (RFC 6120 §5). */
+    listen: z.array(hostPort).prefault(['127.0.0.1:5222']),
+    /** Direct TLS listeners (XEP-0368). */
+    tls_listen: z.array(hostPort).prefault([]),
+    /** Refuse authentication until STARTTLS is done. */
+    require_tls: z.boolean().prefault(true),
+    /** Allow SASL (including PLAIN) on unencrypted streams. For loopback tests and benchmarks only. */
+    insecure_plain_auth: z.boolean().prefault(false),
+    /** Close a stream that sent nothing (not even a whitespace keepalive) for this long; 0 disables. */
+    idle_timeout_seconds: z.number().int().nonnegative().prefault(600),
+    /** Close a stream that has not authenticated within this long. */
+    preauth_timeout_seconds: z.number().int().positive().prefault(60),
+  }).prefault({}),
+  tls: z.strictObject({
+    /** PEM certificate chain. When cert and key are both absent a self-signed pair is generated in data_dir/tls. */
+    cert: z.string().optional(),
+    key: z.string().optional(),
+  }).refine((t) => (t.cert === undefined) === (t.key === undefined), 'tls.cert and tls.key must be given together').prefault({}),
+  limits: z.strictObject({
+    /** Largest stanza accepted; a bigger one closes the stream with policy-violation (RFC 6120 §13.12). */
+    max_stanza_bytes: z.number().int().min(1024).prefault(256 * 1024),
+    max_depth: z.number().int().min(4).prefault(64),
+    max_attributes: z.number().int().min(4).prefault(64),
+    /** Delay before answering a failed authentication, slowing password guessing. */
+    auth_failure_delay_ms: z.number().int().nonnegative().prefault(500),
+    /** Failed authentications allowed on one stream before it is closed (RFC 6120 §6.4.5). */
+    max_auth_attempts: z.number().int().min(1).max(10).prefault(5),
+  }).prefault({}),
+  storage: z.strictObject({
+    driver: z.enum(['sqlite']).prefault('sqlite'),
+    /** Database file; defaults to data_dir/pepkeys.sqlite. */
+    path: z.string().optional(),
+  }).prefault({}),
+  /** Per-module options, keyed by module name; each module validates its own table. */
+  modules: z.record(z.string(), z.record(z.string(), z.unknown())).prefault({}),
+  /** Modules not to load. */
+  disabled_modules: z.array(z.string()).prefault([]),
+});
+
+export type ServerConfig = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+}
+
+function formatIssues(err: z.ZodError, source: string): string {
+  return err.issues
+    .map((i) => `${source}: ${i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[') : '(root)'}: ${i.message}`)
+    .join('\n');
+}
+
+export function parseConfig(raw: unknown, source = 'config'): ServerConfig {
+  const r = ConfigSchema.safeParse(raw ?? {});
+  if (!r.success) throw new ConfigError(formatIssues(r.error, source));
+  return r.data;
+}
+
+export function loadConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    return parseToml(text);
+  } catch (e) {
+    throw new ConfigError(`${path}: invalid TOML: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+export interface ConfigOverrides {
+  data?: string;
+  hosts?: string[];
+  listen?: string[];
+  tlsListen?: string[];
+  insecurePlainAuth?: boolean;
+  logLevel?: string;
+}
+
+/** Loads the file (if any), applies command-line overrides, validates the result. */
+export function resolveConfig(file: string | undefined, o: ConfigOverrides = {}): ServerConfig {
+  const raw = (file ? loadConfigFile(file) : {}) as Record<string, any>;
+  const merged: Record<string, any> = { ...raw, c2s: { ...(raw.c2s ?? {}) } };
+  if (o.data !== undefined) merged.data_dir = o.data;
+  if (o.hosts?.length) merged.hosts = o.hosts;
+  if (o.listen?.length) merged.c2s.listen = o.listen;
+  if (o.tlsListen?.length) merged.c2s.tls_listen = o.tlsListen;
+  if (o.insecurePlainAuth) {
+    merged.c2s.insecure_plain_auth = true;
+    merged.c2s.require_tls = false;
+  }
+  if (o.logLevel !== undefined) merged.log_level = o.logLevel;
+  return parseConfig(merged, file ?? 'config');
+}
+
+export function storagePath(config: ServerConfig): string {
+  return resolve(config.storage.path ?? resolve(config.data_dir, 'pepkeys.sqlite'));
+}
+
+export function parseHostPort(s: string): { host: string; port: number } {
+  const i = s.lastIndexOf(':');
+  let host = s.slice(0, i);
+  if (host.startsWith('[')) host = host.slice(1, -1);
+  return { host, port: Number(s.slice(i + 1)) };
+}

@@ -1,0 +1,393 @@
+// One client-to-server stream (RFC 6120): stream negotiation, STARTTLS, SASL, resource binding, then
+// stanzas handed to the stanza router. The session knows nothing of rosters, presence rules or pubsub;
+// modules keep their per-session state in `data`.
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
+import { Element, StreamParser, XmlStreamError, escapeAttr, x, type XmlLimits } from '../../xml/index.ts';
+import { Jid, JidError, normalizeResource, tryParseJid } from '../../jid/index.ts';
+import {
+  NS_BIND, NS_CLIENT, NS_SASL, NS_SESSION, NS_STREAM, NS_TLS, StanzaError, StreamError, errorReply, iqResult, isStanza,
+  type StreamErrorCondition,
+} from '../../protocol/rfc6120.ts';
+import type { SessionHandle } from '../../cluster/index.ts';
+import type { SaslExchange, SaslMechanism, SaslContext } from './sasl/index.ts';
+import type { Logger } from './logger.ts';
+
+/** What a session needs from the server around it. */
+export interface SessionHost {
+  readonly logger: Logger;
+  readonly xmlLimits: XmlLimits;
+  readonly tlsContext: SecureContext | undefined;
+  readonly requireTls: boolean;
+  readonly allowInsecureAuth: boolean;
+  readonly authFailureDelayMs: number;
+  readonly maxAuthAttempts: number;
+  readonly idleTimeoutMs: number;
+  readonly preauthTimeoutMs: number;
+  isLocalDomain(domain: string): boolean;
+  mechanisms(): SaslMechanism[];
+  saslContext(domain: string): SaslContext;
+  /** Extra stream features offered once authenticated (e.g. roster versioning). */
+  postAuthFeatures(session: C2sSession): Element[];
+  /** Binds the session; returns the session it replaced, which the host closes. */
+  bind(session: C2sSession): void;
+  /** A stanza from this bound client, with `from` stamped and `to` validated. */
+  stanza(session: C2sSession, stanza: Element): void;
+  closed(session: C2sSession, error: StreamError | undefined): void;
+}
+
+type State = 'wait-header' | 'negotiating' | 'authenticated' | 'bound' | 'closed';
+
+let nextId = 1;
+
+export class C2sSession implements SessionHandle {
+  readonly id = `c2s${nextId++}`;
+  readonly streamId = randomBytes(12).toString('hex');
+  /** Per-module state, keyed by module name. */
+  readonly data = new Map<string, unknown>();
+  secure: boolean;
+  domain = '';
+  username = '';
+  jid!: Jid;
+  available = false;
+  priority = 0;
+  /** The last available presence broadcast by this resource. */
+  presence: Element | undefined;
+  private state: State = 'wait-header';
+  private socket: Socket;
+  private parser!: StreamParser;
+  private sasl: SaslExchange | undefined;
+  private authFailures = 0;
+  private headerSent = false;
+  private corked = false;
+  private closing = false;
+  private preauthTimer: NodeJS.Timeout | undefined;
+  /** Serialises stanza processing so replies keep the order requests arrived in. */
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(socket: Socket, private readonly host: SessionHost, secure: boolean) {
+    this.socket = socket;
+    this.secure = secure;
+    this.attach(socket);
+    this.resetParser();
+    this.preauthTimer = setTimeout(() => this.streamError(new StreamError('connection-timeout', 'not authenticated in time')), host.preauthTimeoutMs);
+    this.preauthTimer.unref();
+  }
+
+  get remoteAddress(): string {
+    return this.socket.remoteAddress ?? '';
+  }
+
+  get isBound(): boolean {
+    return this.state === 'bound';
+  }
+
+  get isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  private attach(socket: Socket): void {
+    socket.on('data', (chunk: Buffer) => this.parser.write(chunk));
+    socket.on('error', (err) => {
+      this.host.logger.debug({ session: this.id, err: err.message }, 'socket error');
+      this.teardown(undefined);
+    });
+    socket.on('close', () => this.teardown(undefined));
+    if (this.host.idleTimeoutMs > 0) {
+      socket.setTimeout(this.host.idleTimeoutMs, () => this.streamError(new StreamError('connection-timeout', 'idle for too long')));
+    }
+    socket.setNoDelay(true);
+  }
+
+  private resetParser(): void {
+    this.parser = new StreamParser(
+      {
+        streamStart: (root) => this.onStreamStart(root),
+        stanza: (el) => this.enqueue(el),
+        streamEnd: () => this.close(),
+        error: (err) => this.onXmlError(err),
+      },
+      this.host.xmlLimits,
+    );
+  }
+
+  // ------------------------------------------------------------------------------------------ output
+  deliver(stanza: Element | string): void {
+    this.write(typeof stanza === 'string' ? stanza : stanza.toString());
+  }
+
+  send(stanza: Element): void {
+    this.write(stanza.toString());
+  }
+
+  private write(data: string): void {
+    if (this.state === 'closed' || this.socket.destroyed) return;
+    // Writes in one tick go out in one TCP segment where possible.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(data);
+  }
+
+  private sendHeader(to?: string): void {
+    this.headerSent = true;
+    const from = this.domain || to || '';
+    this.write(
+      `<?xml version='1.0'?><stream:stream xmlns='${NS_CLIENT}' xmlns:stream='${NS_STREAM}' id='${this.streamId}'` +
+        (from ? ` from='${escapeAttr(from)}'` : '') +
+        (this.jid ? ` to='${escapeAttr(this.jid.bare)}'` : '') +
+        ` version='1.0' xml:lang='en'>`,
+    );
+  }
+
+  // ------------------------------------------------------------------------------------------ stream
+  private onStreamStart(root: Element): void {
+    // RFC 6120 §4.8: the stream element must be stream:stream in the streams namespace, default jabber:client.
+    const to = root.attrs.to;
+    if (!this.domain) {
+      const d = to ? tryParseJid(to) : undefined;
+      if (d && d.isBare() && !d.local && this.host.isLocalDomain(d.domain)) this.domain = d.domain;
+    }
+    this.sendHeader(to);
+    if (root.local !== 'stream' || root.ns !== NS_STREAM) return this.streamError(new StreamError('invalid-namespace', 'the root element must be <stream:stream/>'));
+    if (root.attrs.xmlns !== NS_CLIENT) return this.streamError(new StreamError('invalid-namespace', `default namespace must be ${NS_CLIENT}`));
+    if (!to) return this.streamError(new StreamError('host-unknown', "the stream header needs a 'to' attribute"));
+    if (!this.domain || (this.state !== 'wait-header' && to.toLowerCase() !== this.domain)) return this.streamError(new StreamError('host-unknown', `this server does not serve ${to}`));
+    const version = root.attrs.version;
+    if (!version || !/^1\.\d+$/.test(version)) return this.streamError(new StreamError('unsupported-version', 'XMPP 1.0 streams only'));
+    if (this.state === 'wait-header') this.state = 'negotiating';
+    this.write(this.features().toString());
+  }
+
+  private features(): Element {
+    const f = x('stream:features');
+    if (this.state === 'authenticated') {
+      f.append(x('bind', { xmlns: NS_BIND }));
+      // RFC 6121 Appendix E: advertise the RFC 3921 session feature as optional for old clients.
+      f.append(x('session', { xmlns: NS_SESSION }, x('optional')));
+      for (const extra of this.host.postAuthFeatures(this)) f.append(extra);
+      return f;
+    }
+    if (!this.secure && this.host.tlsContext) {
+      f.append(x('starttls', { xmlns: NS_TLS }, this.host.requireTls ? x('required') : undefined));
+    }
+    if (this.secure || !this.host.requireTls) {
+      const mechs = x('mechanisms', { xmlns: NS_SASL });
+      for (const m of this.offeredMechanisms()) mechs.append(x('mechanism', null, m.name));
+      f.append(mechs);
+    }
+    return f;
+  }
+
+  private offeredMechanisms(): SaslMechanism[] {
+    return this.host.mechanisms().filter((m) => this.secure || !m.requiresTls || this.host.allowInsecureAuth);
+  }
+
+  private enqueue(el: Element): void {
+    this.queue = this.queue.then(() => this.onElement(el)).catch((err) => {
+      this.host.logger.error({ session: this.id, err }, 'unhandled error processing a stanza');
+      this.streamError(new StreamError('internal-server-error'));
+    });
+  }
+
+  private async onElement(el: Element): Promise<void> {
+    if (this.state === 'closed') return;
+    switch (this.state) {
+      case 'negotiating':
+        return this.negotiate(el);
+      case 'authenticated':
+        return this.beforeBind(el);
+      case 'bound':
+        return this.onStanza(el);
+      default:
+        return this.streamError(new StreamError('not-authorized'));
+    }
+  }
+
+  private async negotiate(el: Element): Promise<void> {
+    if (el.is('starttls', NS_TLS)) return this.startTls();
+    if (el.ns === NS_SASL) return this.onSasl(el);
+    // RFC 6120 §4.9.3.12: stanzas before authentication are refused with not-authorized.
+    return this.streamError(new StreamError(isStanza(el) ? 'not-authorized' : 'unsupported-stanza-type'));
+  }
+
+  private startTls(): void {
+    if (this.secure || !this.host.tlsContext) return this.streamError(new StreamError('unsupported-feature', 'TLS is not available on this stream'));
+    this.write(x('proceed', { xmlns: NS_TLS }).toString());
+    const plain = this.socket;
+    plain.removeAllListeners('data');
+    plain.removeAllListeners('close');
+    plain.removeAllListeners('error');
+    plain.removeAllListeners('timeout');
+    const tls = new TLSSocket(plain, { isServer: true, secureContext: this.host.tlsContext });
+    this.socket = tls;
+    this.secure = true;
+    this.state = 'wait-header';
+    this.attach(tls);
+    // RFC 6120 §5.4.3.3: both sides discard the old stream and start a new one over TLS.
+    this.resetParser();
+  }
+
+  private async onSasl(el: Element): Promise<void> {
+    if (this.host.requireTls && !this.secure) return this.saslFailure('encryption-required', 'STARTTLS first');
+    if (el.local === 'auth') {
+      const mech = this.offeredMechanisms().find((m) => m.name === el.attrs.mechanism);
+      if (!mech) return this.saslFailure('invalid-mechanism');
+      this.sasl = mech.start(this.host.saslContext(this.domain));
+      const data = this.decodeSasl(el.text());
+      if (data === null) return this.saslFailure('incorrect-encoding');
+      return this.saslStep(data);
+    }
+    if (el.local === 'response') {
+      if (!this.sasl) return this.saslFailure('malformed-request', 'no exchange in progress');
+      const data = this.decodeSasl(el.text());
+      if (data === null) return this.saslFailure('incorrect-encoding');
+      return this.saslStep(data ?? Buffer.alloc(0));
+    }
+    if (el.local === 'abort') {
+      this.sasl = undefined;
+      return this.saslFailure('aborted');
+    }
+    return this.streamError(new StreamError('unsupported-stanza-type'));
+  }
+
+  /** undefined = no data; null = invalid base64 (RFC 6120 §6.4.2: '=' stands for an empty response). */
+  private decodeSasl(text: string): Buffer | undefined | null {
+    const t = text.trim();
+    if (t === '') return undefined;
+    if (t === '=') return Buffer.alloc(0);
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(t) || t.length % 4 !== 0) return null;
+    return Buffer.from(t, 'base64');
+  }
+
+  private async saslStep(data: Buffer | undefined): Promise<void> {
+    const step = await this.sasl!.step(data);
+    if (this.state === 'closed') return;
+    if (step.kind === 'challenge') {
+      this.write(`<challenge xmlns='${NS_SASL}'>${step.data.length ? step.data.toString('base64') : '='}</challenge>`);
+      return;
+    }
+    this.sasl = undefined;
+    if (step.kind === 'failure') {
+      this.authFailures++;
+      this.host.logger.info({ session: this.id, ip: this.remoteAddress, domain: this.domain }, 'authentication failed');
+      // A pause before answering makes online password guessing slow (RFC 6120 §13.9.3).
+      if (this.host.authFailureDelayMs > 0) await new Promise((r) => setTimeout(r, this.host.authFailureDelayMs));
+      this.saslFailure(step.condition, step.text);
+      if (this.authFailures >= this.host.maxAuthAttempts) this.streamError(new StreamError('policy-violation', 'too many failed authentication attempts'));
+      return;
+    }
+    this.username = step.username;
+    this.state = 'authenticated';
+    if (this.preauthTimer) clearTimeout(this.preauthTimer);
+    this.write(`<success xmlns='${NS_SASL}'>${step.data ? step.data.toString('base64') : ''}</success>`);
+    this.host.logger.info({ session: this.id, user: `${this.username}@${this.domain}` }, 'authenticated');
+    // RFC 6120 §6.4.6: after success the stream restarts; the next thing from the client is a header.
+    this.resetParser();
+  }
+
+  private saslFailure(condition: string, text?: string): void {
+    this.write(x('failure', { xmlns: NS_SASL }, x(condition), text ? x('text', { 'xml:lang': 'en' }, text) : undefined).toString());
+  }
+
+  private async beforeBind(el: Element): Promise<void> {
+    if (el.name === 'iq' && el.ns === NS_CLIENT && el.attrs.type === 'set' && el.getChild('bind', NS_BIND)) return this.bindResource(el);
+    if (isStanza(el)) {
+      // RFC 6120 §7.1: nothing but binding until a resource is bound.
+      if (el.name === 'iq' && (el.attrs.type === 'get' || el.attrs.type === 'set')) this.send(errorReply(el, new StanzaError('not-authorized', 'bind a resource first')));
+      return;
+    }
+    return this.streamError(new StreamError('unsupported-stanza-type'));
+  }
+
+  private bindResource(iq: Element): void {
+    const requested = iq.getChild('bind', NS_BIND)!.getChildText('resource')?.trim();
+    let resource: string;
+    try {
+      resource = requested ? normalizeResource(requested) : randomBytes(8).toString('hex');
+    } catch (e) {
+      // RFC 6120 §7.7.2.1: a resource that cannot be processed gets bad-request.
+      this.send(errorReply(iq, new StanzaError('bad-request', (e as JidError).message)));
+      return;
+    }
+    this.jid = Jid.of(this.username, this.domain, resource);
+    this.state = 'bound';
+    this.host.bind(this);
+    this.send(iqResult(iq, x('bind', { xmlns: NS_BIND }, x('jid', null, this.jid.full))));
+  }
+
+  private async onStanza(el: Element): Promise<void> {
+    if (!isStanza(el)) return this.streamError(new StreamError('unsupported-stanza-type', `<${el.name}/> is not a stanza`));
+    // RFC 6120 §8.1.2.1: the server stamps the sender's full JID; a forged 'from' is a stream error.
+    const from = el.attrs.from;
+    if (from !== undefined) {
+      const f = tryParseJid(from);
+      if (!f || (f.full !== this.jid.full && f.full !== this.jid.bare)) return this.streamError(new StreamError('invalid-from'));
+    }
+    el.attrs.from = this.jid.full;
+    const type = el.attrs.type;
+    if (el.name === 'iq') {
+      if (type === 'get' || type === 'set') {
+        if (el.attrs.id === undefined || el.elements.length !== 1) {
+          return this.send(errorReply(el, new StanzaError('bad-request', 'an IQ get/set needs an id and exactly one child')));
+        }
+      } else if (type !== 'result' && type !== 'error') {
+        return this.send(errorReply(el, new StanzaError('bad-request', 'unknown IQ type')));
+      }
+    }
+    if (el.name === 'iq' && type === 'set' && el.getChild('session', NS_SESSION)) {
+      return this.send(iqResult(el));
+    }
+    if (el.attrs.to !== undefined) {
+      const to = tryParseJid(el.attrs.to);
+      if (!to) {
+        if (type !== 'error' && type !== 'result') this.send(errorReply(el, new StanzaError('jid-malformed', 'the to address is not a valid JID')));
+        return;
+      }
+      el.attrs.to = to.full;
+    }
+    this.host.stanza(this, el);
+  }
+
+  private onXmlError(err: XmlStreamError): void {
+    this.streamError(new StreamError(err.condition as StreamErrorCondition, err.message));
+  }
+
+  // ------------------------------------------------------------------------------------------ closing
+  /** Sends a stream error and closes (RFC 6120 §4.9.1.1), sending a header first if none went out yet. */
+  streamError(err: StreamError): void {
+    if (this.state === 'closed' || this.closing) return;
+    if (!this.headerSent) this.sendHeader();
+    this.host.logger.info({ session: this.id, condition: err.condition, text: err.text }, 'stream error');
+    this.write(err.toElement().toString());
+    this.close(err);
+  }
+
+  /** Closes the stream gracefully: our closing tag, then the TCP connection once written. */
+  close(err?: StreamError): void {
+    if (this.state === 'closed' || this.closing) return;
+    this.closing = true;
+    if (!this.headerSent) this.sendHeader();
+    this.write('</stream:stream>');
+    const socket = this.socket;
+    // Give the peer a moment to send its own closing tag (RFC 6120 §4.4), then drop the connection.
+    setTimeout(() => socket.destroy(), 2000).unref();
+    socket.end();
+    this.teardown(err);
+  }
+
+  private teardown(err: StreamError | undefined): void {
+    if (this.state === 'closed') return;
+    const wasBound = this.state === 'bound';
+    this.state = 'closed';
+    if (this.preauthTimer) clearTimeout(this.preauthTimer);
+    if (!this.closing) this.socket.destroy();
+    if (wasBound || this.jid) this.host.closed(this, err);
+  }
+}

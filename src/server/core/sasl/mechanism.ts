@@ -1,0 +1,32 @@
+// The shape every SASL mechanism implements (RFC 6120 §6, RFC 4422): a server-side exchange driven by the
+// client's responses, ending in success with the authenticated localpart or in failure.
+import type { AccountCredentials } from '../../../storage/types.ts';
+
+export type SaslFailureCondition =
+  | 'aborted' | 'account-disabled' | 'credentials-expired' | 'encryption-required' | 'incorrect-encoding'
+  | 'invalid-authzid' | 'invalid-mechanism' | 'malformed-request' | 'mechanism-too-weak' | 'not-authorized'
+  | 'temporary-auth-failure';
+
+export type SaslStep =
+  | { kind: 'challenge'; data: Buffer }
+  | { kind: 'success'; username: string; data?: Buffer }
+  | { kind: 'failure'; condition: SaslFailureCondition; text?: string };
+
+export interface SaslExchange {
+  /** `data` is the decoded client message (initial response or reply to a challenge). */
+  step(data: Buffer | undefined): Promise<SaslStep>;
+}
+
+export interface SaslContext {
+  /** Credentials of the localpart on the stream's domain, or undefined when there is no such account. */
+  lookup(username: string): Promise<AccountCredentials | undefined>;
+  /** Secret used to fake credentials for unknown users so that failures do not reveal which accounts exist. */
+  secret: Buffer;
+}
+
+export interface SaslMechanism {
+  readonly name: string;
+  /** Whether the mechanism may be offered on an unencrypted stream. */
+  readonly requiresTls: boolean;
+  start(ctx: SaslContext): SaslExchange;
+}

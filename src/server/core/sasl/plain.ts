@@ -1,0 +1,30 @@
+// SASL PLAIN (RFC 4616). Sends the password itself, so it is only offered over TLS unless the operator
+// explicitly allows it (RFC 6120 §13.8).
+import { normalizeLocal } from '../../../jid/index.ts';
+import type { SaslMechanism, SaslStep } from './mechanism.ts';
+import { verifyPassword } from './scram-credentials.ts';
+
+export const plainMechanism: SaslMechanism = {
+  name: 'PLAIN',
+  requiresTls: true,
+  start(ctx) {
+    return {
+      async step(data): Promise<SaslStep> {
+        if (!data || data.length === 0) return { kind: 'challenge', data: Buffer.alloc(0) };
+        const parts = data.toString('utf8').split('\0');
+        if (parts.length !== 3) return { kind: 'failure', condition: 'malformed-request' };
+        const [authzid, authcid, password] = parts as [string, string, string];
+        let username: string;
+        try {
+          username = normalizeLocal(authcid);
+        } catch {
+          return { kind: 'failure', condition: 'not-authorized' };
+        }
+        if (authzid && !authzid.startsWith(`${username}@`)) return { kind: 'failure', condition: 'invalid-authzid' };
+        const creds = await ctx.lookup(username);
+        if (!creds || !verifyPassword(creds, password)) return { kind: 'failure', condition: 'not-authorized' };
+        return { kind: 'success', username };
+      },
+    };
+  },
+};

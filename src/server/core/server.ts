@@ -1,0 +1,261 @@
+// The XMPP server: listeners, sessions, stanza routing and the modules loaded into it. Dependencies
+// (storage, session directory, logger) are passed in so tests build a whole server in-process on ephemeral
+// ports and production wires the real ones.
+import { createServer as createTcpServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, type SecureContext } from 'node:tls';
+import { randomBytes } from 'node:crypto';
+import type { Element } from '../../xml/index.ts';
+import type { Jid } from '../../jid/index.ts';
+import type { Storage } from '../../storage/types.ts';
+import { LocalSessionDirectory, type SessionDirectory } from '../../cluster/index.ts';
+import { StreamError } from '../../protocol/rfc6120.ts';
+import type { DiscoIdentity } from '../../protocol/xep0030.ts';
+import { parseHostPort, type ServerConfig } from '../config.ts';
+import { C2sSession, type SessionHost } from './c2s-session.ts';
+import { HookBus } from './hooks.ts';
+import type { ServerEvents } from './events.ts';
+import { IqHandlers, type IqScope } from './iq-handlers.ts';
+import { IqTracker } from './iq-tracker.ts';
+import { StanzaRouter } from './stanza-router.ts';
+import { orderModules, type ModuleApi, type ModuleDefinition } from './module-host.ts';
+import { DEFAULT_MECHANISMS, type SaslContext, type SaslMechanism } from './sasl/index.ts';
+import { createLogger, type Logger } from './logger.ts';
+
+export interface ServerDeps {
+  config: ServerConfig;
+  storage: Storage;
+  modules: ModuleDefinition[];
+  tlsContext?: SecureContext;
+  logger?: Logger;
+  sessions?: SessionDirectory;
+  mechanisms?: SaslMechanism[];
+}
+
+export interface ListenAddresses {
+  c2s: AddressInfo[];
+  tls: AddressInfo[];
+}
+
+export class XmppServer implements SessionHost {
+  readonly logger: Logger;
+  readonly config: ServerConfig;
+  readonly storage: Storage;
+  readonly sessions: SessionDirectory;
+  readonly hooks = new HookBus<ServerEvents>();
+  readonly iqHandlers = new IqHandlers();
+  readonly iqTracker = new IqTracker();
+  readonly router: StanzaRouter;
+  readonly tlsContext: SecureContext | undefined;
+  readonly features: Record<IqScope, Set<string>> = { host: new Set(), account: new Set() };
+  readonly identities: Record<IqScope, DiscoIdentity[]> = { host: [], account: [] };
+  private readonly hostSet: Set<string>;
+  private readonly streamFeatureBuilders: ((s: C2sSession) => Element | undefined)[] = [];
+  private readonly services = new Map<string, unknown>();
+  private readonly stopHandlers: (() => void | Promise<void>)[] = [];
+  private readonly listeners: NetServer[] = [];
+  private readonly connections = new Set<C2sSession>();
+  private readonly saslSecret = randomBytes(32);
+  private readonly mechanismList: SaslMechanism[];
+  private readonly moduleDefs: ModuleDefinition[];
+  private started = false;
+
+  constructor(deps: ServerDeps) {
+    this.config = deps.config;
+    this.storage = deps.storage;
+    this.logger = deps.logger ?? createLogger(deps.config.log_level);
+    this.sessions = deps.sessions ?? new LocalSessionDirectory();
+    this.tlsContext = deps.tlsContext;
+    this.hostSet = new Set(deps.config.hosts);
+    this.mechanismList = deps.mechanisms ?? DEFAULT_MECHANISMS;
+    const disabled = new Set(deps.config.disabled_modules);
+    this.moduleDefs = orderModules(deps.modules.filter((m) => !disabled.has(m.name)));
+    this.router = new StanzaRouter({
+      hooks: this.hooks,
+      sessions: this.sessions,
+      iqHandlers: this.iqHandlers,
+      iqTracker: this.iqTracker,
+      isLocalDomain: (d) => this.isLocalDomain(d),
+      accountExists: (j) => this.accountExists(j),
+      logger: this.logger,
+    });
+  }
+
+  // ------------------------------------------------------------------------------ SessionHost
+  get xmlLimits() {
+    const l = this.config.limits;
+    return { maxStanzaSize: l.max_stanza_bytes, maxDepth: l.max_depth, maxAttributes: l.max_attributes };
+  }
+  get requireTls(): boolean {
+    return this.config.c2s.require_tls && this.tlsContext !== undefined;
+  }
+  get allowInsecureAuth(): boolean {
+    return this.config.c2s.insecure_plain_auth;
+  }
+  get authFailureDelayMs(): number {
+    return this.config.limits.auth_failure_delay_ms;
+  }
+  get maxAuthAttempts(): number {
+    return this.config.limits.max_auth_attempts;
+  }
+  get idleTimeoutMs(): number {
+    return this.config.c2s.idle_timeout_seconds * 1000;
+  }
+  get preauthTimeoutMs(): number {
+    return this.config.c2s.preauth_timeout_seconds * 1000;
+  }
+  get hosts(): readonly string[] {
+    return [...this.hostSet];
+  }
+
+  isLocalDomain(domain: string): boolean {
+    return this.hostSet.has(domain);
+  }
+
+  mechanisms(): SaslMechanism[] {
+    return this.mechanismList;
+  }
+
+  saslContext(domain: string): SaslContext {
+    return {
+      secret: this.saslSecret,
+      lookup: async (username) => (await this.storage.accounts.get(`${username}@${domain}`))?.credentials,
+    };
+  }
+
+  postAuthFeatures(session: C2sSession): Element[] {
+    const out: Element[] = [];
+    for (const b of this.streamFeatureBuilders) {
+      const el = b(session);
+      if (el) out.push(el);
+    }
+    return out;
+  }
+
+  bind(session: C2sSession): void {
+    const old = this.sessions.register(session);
+    // RFC 6120 §7.7.2.2: the new session wins; the old one is closed with a conflict stream error.
+    if (old && old !== session && old instanceof C2sSession) old.streamError(new StreamError('conflict', 'replaced by a new connection with the same resource'));
+    this.logger.debug({ jid: session.jid.full }, 'resource bound');
+    void this.hooks.fire('session-bound', { session }).catch((err) => this.logger.error({ err }, 'session-bound hook failed'));
+  }
+
+  stanza(session: C2sSession, stanza: Element): void {
+    // Stanzas of one session are processed in order by the session's queue; errors are contained here.
+    void this.router.fromClient(session, stanza).catch((err) => this.logger.error({ err }, 'routing failed'));
+  }
+
+  closed(session: C2sSession, error: StreamError | undefined): void {
+    this.connections.delete(session);
+    if (!session.jid) return;
+    const wasRegistered = this.sessions.get(session.jid.full) === session;
+    this.sessions.unregister(session);
+    if (!wasRegistered) return;
+    void this.hooks.fire('session-closed', { session, error }).catch((err) => this.logger.error({ err }, 'session-closed hook failed'));
+  }
+
+  async accountExists(jid: Jid): Promise<boolean> {
+    if (this.sessions.resources(jid.bare).length > 0) return true;
+    return (await this.storage.accounts.get(jid.bare)) !== undefined;
+  }
+
+  // ------------------------------------------------------------------------------ modules
+  private apiFor(def: ModuleDefinition): ModuleApi {
+    const raw = this.config.modules[def.name] ?? {};
+    let options: unknown = raw;
+    if (def.options) {
+      const r = def.options.safeParse(raw);
+      if (!r.success) {
+        const i = r.error.issues[0]!;
+        throw new Error(`config: modules.${def.name}.${i.path.join('.')}: ${i.message}`);
+      }
+      options = r.data;
+    }
+    const server = this;
+    const mine = new Set([def.name, ...(def.requires ?? [])]);
+    return {
+      name: def.name,
+      options: options as Record<string, unknown>,
+      logger: this.logger.child({ module: def.name }),
+      storage: this.storage,
+      sessions: this.sessions,
+      hosts: this.hosts,
+      isLocalDomain: (d) => this.isLocalDomain(d),
+      hook: (name, handler, priority) => {
+        this.hooks.on(name, handler, priority);
+      },
+      fire: (name, event) => this.hooks.fire(name, event),
+      handleIq: (scope, ns, handler) => this.iqHandlers.register(scope, ns, handler),
+      addFeature: (scope, f) => this.features[scope].add(f),
+      addIdentity: (scope, id) => this.identities[scope].push(id),
+      addStreamFeature: (b) => this.streamFeatureBuilders.push(b),
+      route: (stanza) => this.router.route(stanza),
+      sendIq(iq, timeoutMs = 10_000) {
+        iq.attrs.from ??= server.hosts[0]!;
+        const p = server.iqTracker.track(iq, timeoutMs);
+        void server.router.route(iq);
+        return p;
+      },
+      accountExists: (j) => this.accountExists(j),
+      provide: (name, service) => {
+        if (this.services.has(name)) throw new Error(`service ${name} is already provided`);
+        this.services.set(name, service);
+      },
+      use: <T>(name: string): T => {
+        if (!this.services.has(name)) throw new Error(`module ${def.name} uses service ${name}, which no loaded module provides`);
+        void mine;
+        return this.services.get(name) as T;
+      },
+      onStop: (fn) => this.stopHandlers.push(fn),
+    };
+  }
+
+  // ------------------------------------------------------------------------------ lifecycle
+  async start(): Promise<ListenAddresses> {
+    if (this.started) throw new Error('server already started');
+    this.started = true;
+    for (const def of this.moduleDefs) await def.setup(this.apiFor(def));
+    const addrs: ListenAddresses = { c2s: [], tls: [] };
+    for (const hp of this.config.c2s.listen) addrs.c2s.push(await this.listen(createTcpServer((s) => this.accept(s, false)), hp));
+    if (this.config.c2s.tls_listen.length && !this.tlsContext) throw new Error('tls_listen needs a TLS certificate');
+    for (const hp of this.config.c2s.tls_listen) {
+      const srv = createTlsServer({ secureContext: this.tlsContext!, minVersion: 'TLSv1.2' }, (s) => this.accept(s, true));
+      addrs.tls.push(await this.listen(srv, hp));
+    }
+    this.logger.info({ hosts: this.hosts, c2s: addrs.c2s.map(fmt), tls: addrs.tls.map(fmt) }, 'pepkeys server listening');
+    return addrs;
+  }
+
+  private listen(srv: NetServer, hp: string): Promise<AddressInfo> {
+    const { host, port } = parseHostPort(hp);
+    return new Promise((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(port, host, () => {
+        srv.off('error', reject);
+        srv.on('error', (err) => this.logger.error({ err }, 'listener error'));
+        this.listeners.push(srv);
+        resolve(srv.address() as AddressInfo);
+      });
+    });
+  }
+
+  private accept(socket: Socket, secure: boolean): void {
+    const session = new C2sSession(socket, this, secure);
+    this.connections.add(session);
+  }
+
+  /** Stops accepting, closes every stream with system-shutdown, runs module stop handlers, closes storage. */
+  async stop(): Promise<void> {
+    await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
+    this.listeners.length = 0;
+    for (const s of [...this.connections]) s.streamError(new StreamError('system-shutdown'));
+    // Let session-closed hooks (unavailable presence etc.) run before storage goes away.
+    await new Promise((r) => setImmediate(r));
+    this.iqTracker.cancelAll();
+    for (const fn of this.stopHandlers.reverse()) await fn();
+    await this.storage.close();
+  }
+}
+
+function fmt(a: AddressInfo): string {
+  return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}

@@ -1,0 +1,190 @@
+// RFC 6121 §8 delivery rules: where a stanza goes given its 'to', for local accounts on any served domain.
+// Modules get the first word through hooks (presence subscriptions, offline storage ...); what no module
+// consumes gets the default handling here.
+import type { Element } from '../../xml/index.ts';
+import { Jid, tryParseJid } from '../../jid/index.ts';
+import { StanzaError, errorReply, iqResult } from '../../protocol/rfc6120.ts';
+import { messageType } from '../../protocol/rfc6121.ts';
+import type { SessionDirectory, SessionHandle } from '../../cluster/index.ts';
+import type { HookBus } from './hooks.ts';
+import type { ServerEvents, StanzaEvent } from './events.ts';
+import type { IqHandlers, IqScope } from './iq-handlers.ts';
+import type { IqTracker } from './iq-tracker.ts';
+import type { C2sSession } from './c2s-session.ts';
+import type { Logger } from './logger.ts';
+
+export interface StanzaRouterDeps {
+  hooks: HookBus<ServerEvents>;
+  sessions: SessionDirectory;
+  iqHandlers: IqHandlers;
+  iqTracker: IqTracker;
+  isLocalDomain(domain: string): boolean;
+  accountExists(jid: Jid): Promise<boolean>;
+  logger: Logger;
+}
+
+export class StanzaRouter {
+  constructor(private readonly d: StanzaRouterDeps) {}
+
+  /** A stanza from a bound local client ('from' stamped, 'to' normalised by the session). */
+  async fromClient(session: C2sSession, stanza: Element): Promise<void> {
+    const to = stanza.attrs.to !== undefined ? tryParseJid(stanza.attrs.to) : undefined;
+    const ev: StanzaEvent = { stanza, from: session.jid, to, origin: session };
+    const kind = stanza.name as 'iq' | 'message' | 'presence';
+    if (await this.d.hooks.fire(`outgoing/${kind}`, ev)) return;
+    if (!to) {
+      // RFC 6120 §10.3: no 'to' means the account itself; presence broadcast is the presence module's job.
+      if (kind === 'presence') return;
+      ev.to = session.jid.toBare();
+    }
+    await this.deliver(ev);
+  }
+
+  /** Routes a stanza the server originates or forwards; 'from' must be set. */
+  async route(stanza: Element): Promise<void> {
+    const from = tryParseJid(stanza.attrs.from);
+    const to = tryParseJid(stanza.attrs.to);
+    if (!from || !to) {
+      this.d.logger.warn({ stanza: stanza.name }, 'dropping a server stanza without valid from/to');
+      return;
+    }
+    await this.deliver({ stanza, from, to });
+  }
+
+  private async deliver(ev: StanzaEvent): Promise<void> {
+    const to = ev.to!;
+    const { stanza } = ev;
+    if (!this.d.isLocalDomain(to.domain)) {
+      // No server-to-server links: any other domain is unreachable (RFC 6120 §10.4.3).
+      return this.bounce(stanza, new StanzaError('remote-server-not-found', `${to.domain} is not served here`));
+    }
+    if (!to.local) return this.toHost({ ...ev, to });
+    switch (stanza.name) {
+      case 'iq':
+        return this.iqToAccount({ ...ev, to });
+      case 'message':
+        return this.messageToAccount({ ...ev, to });
+      default:
+        return this.presenceToAccount({ ...ev, to });
+    }
+  }
+
+  private async toHost(ev: StanzaEvent & { to: Jid }): Promise<void> {
+    const { stanza } = ev;
+    if (stanza.name === 'iq') {
+      const type = stanza.attrs.type;
+      if (type === 'result' || type === 'error') {
+        this.d.iqTracker.answer(stanza);
+        return;
+      }
+      return this.handleIq('host', ev);
+    }
+    await this.d.hooks.fire(stanza.name === 'message' ? 'host/message' : 'host/presence', ev);
+  }
+
+  private async iqToAccount(ev: StanzaEvent & { to: Jid }): Promise<void> {
+    const { stanza, to } = ev;
+    const type = stanza.attrs.type;
+    if (!to.isBare()) {
+      const s = this.d.sessions.get(to.full);
+      if (s) return s.deliver(stanza);
+      // RFC 6121 §8.5.3.1: no such resource — get/set are answered with service-unavailable, others dropped.
+      return this.bounce(stanza, new StanzaError('service-unavailable'));
+    }
+    if (type === 'result' || type === 'error') {
+      if (!this.d.iqTracker.answer(stanza)) this.d.logger.debug({ to: to.full }, 'dropping an unsolicited IQ response');
+      return;
+    }
+    if (!(await this.d.accountExists(to))) return this.bounce(stanza, new StanzaError('service-unavailable'));
+    return this.handleIq('account', ev);
+  }
+
+  private async handleIq(scope: IqScope, ev: StanzaEvent & { to: Jid }): Promise<void> {
+    const { stanza } = ev;
+    const payload = stanza.elements[0];
+    const handler = payload ? this.d.iqHandlers.get(scope, payload.ns) : undefined;
+    if (!payload || !handler) {
+      // RFC 6120 §8.4: an IQ nobody here understands gets service-unavailable.
+      return this.bounce(stanza, new StanzaError('service-unavailable'));
+    }
+    let reply: Element;
+    try {
+      const result = await handler({ stanza, payload, type: stanza.attrs.type as 'get' | 'set', from: ev.from, to: ev.to, origin: ev.origin });
+      reply = iqResult(stanza, result ?? undefined);
+    } catch (e) {
+      if (!(e instanceof StanzaError)) {
+        this.d.logger.error({ err: e, ns: payload.ns }, 'IQ handler failed');
+      }
+      reply = errorReply(stanza, e instanceof StanzaError ? e : new StanzaError('internal-server-error'));
+    }
+    // The answer comes from the address that was asked (the account, when the client left 'to' out).
+    if (stanza.attrs.to === undefined) delete reply.attrs.from;
+    await this.toSender(ev, reply);
+  }
+
+  private async messageToAccount(ev: StanzaEvent & { to: Jid }): Promise<void> {
+    const { stanza, to } = ev;
+    const type = messageType(stanza.attrs.type);
+    if (!to.isBare()) {
+      const s = this.d.sessions.get(to.full);
+      if (s) return s.deliver(stanza);
+      // RFC 6121 §8.5.3.2.1: to an unavailable resource, normal/chat go to the bare JID, the rest is dropped
+      // (groupchat gets an error).
+      if (type === 'groupchat') return this.bounce(stanza, new StanzaError('service-unavailable'));
+      if (type !== 'normal' && type !== 'chat') return;
+    }
+    if (!(await this.d.accountExists(to))) {
+      if (type !== 'error' && type !== 'headline') this.bounce(stanza, new StanzaError('service-unavailable'));
+      return;
+    }
+    const bareEv = { ...ev, to: to.toBare() };
+    if (await this.d.hooks.fire('incoming/message', bareEv)) return;
+    const recipients = this.messageRecipients(to.bare, type);
+    if (recipients.length > 0) {
+      const data = stanza.toString();
+      for (const s of recipients) s.deliver(data);
+      return;
+    }
+    // RFC 6121 §8.5.2.2: no available resource.
+    if (type === 'normal' || type === 'chat') {
+      if (await this.d.hooks.fire('message/offline', bareEv)) return;
+      return this.bounce(stanza, new StanzaError('service-unavailable'));
+    }
+    if (type === 'groupchat') return this.bounce(stanza, new StanzaError('service-unavailable'));
+  }
+
+  /** RFC 6121 §8.5.2.1.1: chat and headline go to every non-negative resource, normal to the highest priority. */
+  private messageRecipients(bare: string, type: string): SessionHandle[] {
+    const avail = this.d.sessions.resources(bare).filter((s) => s.available && s.priority >= 0);
+    if (type !== 'normal' || avail.length <= 1) return avail;
+    const top = Math.max(...avail.map((s) => s.priority));
+    return avail.filter((s) => s.priority === top);
+  }
+
+  private async presenceToAccount(ev: StanzaEvent & { to: Jid }): Promise<void> {
+    if (await this.d.hooks.fire('incoming/presence', ev)) return;
+    const { stanza, to } = ev;
+    if (!to.isBare()) {
+      this.d.sessions.get(to.full)?.deliver(stanza);
+      return;
+    }
+    const data = stanza.toString();
+    for (const s of this.d.sessions.resources(to.bare)) if (s.available) s.deliver(data);
+  }
+
+  /** Answers a stanza with an error, unless it is itself an error or an IQ response (RFC 6120 §8.3.1). */
+  bounce(stanza: Element, error: StanzaError): Promise<void> | void {
+    const type = stanza.attrs.type;
+    if (type === 'error' || (stanza.name === 'iq' && type === 'result')) return;
+    const from = tryParseJid(stanza.attrs.from);
+    if (!from) return;
+    const reply = errorReply(stanza, error);
+    return this.toSender({ from }, reply);
+  }
+
+  private async toSender(ev: Pick<StanzaEvent, 'from' | 'origin'>, reply: Element): Promise<void> {
+    // Replies to local clients go straight to their session; nothing else can be reached.
+    const target = ev.origin && !ev.origin.isClosed ? ev.origin : this.d.sessions.get(ev.from.full);
+    target?.deliver(reply);
+  }
+}
