@@ -1,0 +1,53 @@
+// The default storage adapter: one SQLite file (WAL) behind a group-commit write queue.
+import type { Storage } from '../types.ts';
+import { openDatabase, type Synchronous } from './database.ts';
+import { migrate } from './migrations.ts';
+import { GroupCommit } from './group-commit.ts';
+import { createAccountStore } from './accounts.ts';
+import { createRosterStore } from './roster.ts';
+import { createOfflineStore } from './offline.ts';
+import { createCapsStore } from './caps.ts';
+import { createPubsubStore } from './pubsub.ts';
+
+export interface SqliteStorageOptions {
+  /** Database file, created with its directory when missing; ':memory:' for a private in-memory database. */
+  path: string;
+  /** FULL (default): an acknowledged write survives power loss. NORMAL: it survives a process crash. */
+  synchronous?: Synchronous;
+}
+
+export function openSqliteStorage(options: SqliteStorageOptions): Storage {
+  const db = openDatabase(options.path, options.synchronous ?? 'FULL');
+  try {
+    migrate(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  const gc = new GroupCommit(db);
+  const roster = createRosterStore(db, gc);
+  const offline = createOfflineStore(db, gc);
+  const pubsub = createPubsubStore(db, gc);
+  const accounts = createAccountStore(db, gc, [roster.deleteOwner, offline.deleteOwner, pubsub.deleteOwner]);
+  let closed = false;
+  return {
+    kind: 'sqlite',
+    accounts,
+    roster: roster.store,
+    offline: offline.store,
+    caps: createCapsStore(db, gc),
+    pubsub: pubsub.store,
+    close() {
+      // Synchronous, so no operation can slip in between the last flush and the close.
+      if (closed) return Promise.resolve();
+      closed = true;
+      try {
+        gc.close();
+        db.close();
+        return Promise.resolve();
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+  };
+}

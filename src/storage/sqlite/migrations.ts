@@ -1,0 +1,123 @@
+// Numbered schema migrations. Append new ones, never edit an applied one: a database remembers what it ran
+// in `schema_migrations`, and `PRAGMA user_version` mirrors the latest number for quick inspection.
+import type { SqliteDatabase } from './database.ts';
+import { SchemaTooNewError } from '../errors.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE accounts (
+        jid         TEXT PRIMARY KEY,
+        domain      TEXT NOT NULL,
+        credentials TEXT NOT NULL,             -- JSON AccountCredentials
+        created_at  INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX accounts_by_domain ON accounts (domain, jid);
+
+      -- One counter per owner so versions only ever grow (RFC 6121 §2.6).
+      CREATE TABLE roster_versions (
+        owner   TEXT PRIMARY KEY,
+        version INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE roster_items (
+        owner        TEXT NOT NULL,
+        contact      TEXT NOT NULL,
+        name         TEXT,
+        subscription TEXT NOT NULL,
+        ask          TEXT,
+        approved     INTEGER,                  -- NULL when the caller left it unset
+        groups_json  TEXT NOT NULL,
+        PRIMARY KEY (owner, contact)
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE roster_pending_in (
+        seq    INTEGER PRIMARY KEY,            -- arrival order
+        owner  TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        stanza TEXT NOT NULL,
+        UNIQUE (owner, sender)
+      ) STRICT;
+
+      CREATE TABLE offline_messages (
+        seq       INTEGER PRIMARY KEY,         -- arrival order
+        owner     TEXT NOT NULL,
+        stanza    TEXT NOT NULL,
+        stored_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX offline_by_owner ON offline_messages (owner, seq);
+
+      CREATE TABLE caps (
+        key  TEXT PRIMARY KEY,                 -- hash:ver
+        info TEXT NOT NULL                     -- JSON CapsInfo
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE pubsub_nodes (
+        id         INTEGER PRIMARY KEY,
+        service    TEXT NOT NULL,
+        node       TEXT NOT NULL,
+        config     TEXT NOT NULL,              -- JSON NodeConfig
+        created_at INTEGER NOT NULL,
+        last_seq   INTEGER NOT NULL DEFAULT 0, -- source of item sequence numbers, never decreases
+        UNIQUE (service, node)
+      ) STRICT;
+
+      CREATE TABLE pubsub_items (
+        node_id      INTEGER NOT NULL REFERENCES pubsub_nodes (id) ON DELETE CASCADE,
+        item_id      TEXT NOT NULL,
+        seq          INTEGER NOT NULL,         -- higher is newer; a republish takes a new one
+        publisher    TEXT NOT NULL,
+        payload      TEXT NOT NULL,
+        published_at INTEGER NOT NULL,
+        PRIMARY KEY (node_id, item_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE UNIQUE INDEX pubsub_items_by_seq ON pubsub_items (node_id, seq);
+
+      CREATE TABLE pubsub_affiliations (
+        node_id     INTEGER NOT NULL REFERENCES pubsub_nodes (id) ON DELETE CASCADE,
+        jid         TEXT NOT NULL,
+        affiliation TEXT NOT NULL,
+        PRIMARY KEY (node_id, jid)
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE pubsub_subscriptions (
+        node_id INTEGER NOT NULL REFERENCES pubsub_nodes (id) ON DELETE CASCADE,
+        jid     TEXT NOT NULL,
+        state   TEXT NOT NULL,
+        PRIMARY KEY (node_id, jid)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+];
+
+export const latestSchemaVersion = migrations[migrations.length - 1].version;
+
+/** Brings the schema up to date; each migration commits on its own so a failure leaves a known version. */
+export function migrate(db: SqliteDatabase): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at INTEGER NOT NULL
+  ) STRICT`);
+  const applied = db.prepare('SELECT coalesce(max(version), 0) FROM schema_migrations').pluck().get() as number;
+  const current = Math.max(applied, db.pragma('user_version', { simple: true }) as number);
+  if (current > latestSchemaVersion) throw new SchemaTooNewError(current, latestSchemaVersion);
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      record.run(m.version, m.name, Date.now());
+      // user_version lives in the header and is written inside this transaction.
+      db.pragma(`user_version = ${m.version}`);
+    })();
+  }
+}
