@@ -3,6 +3,7 @@ import type { Element } from '../../xml/index.ts';
 import type { Jid } from '../../jid/index.ts';
 import type { C2sSession } from './c2s-session.ts';
 import type { StreamError } from '../../protocol/rfc6120.ts';
+import type { RosterItem } from '../../storage/types.ts';
 
 export interface StanzaEvent {
   stanza: Element;
@@ -36,4 +37,12 @@ export interface ServerEvents {
   /** Message or presence addressed to a served domain itself. */
   'host/message': AddressedStanzaEvent;
   'host/presence': AddressedStanzaEvent;
+  /** Fired by the presence module: a session sent available presence; `initial` on its first one (RFC 6121 §4.2). */
+  'presence/available': { session: C2sSession; initial: boolean };
+  /** Fired by the presence module when a session becomes unavailable. */
+  'presence/unavailable': { session: C2sSession };
+  /** Fired by the roster module after an item changed or was removed (item undefined). */
+  'roster/changed': { owner: string; contact: string; item: RosterItem | undefined };
+  /** Fired by the caps module when a session's entity capabilities became known or changed. */
+  'caps/changed': { session: C2sSession };
 }

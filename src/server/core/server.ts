@@ -3,6 +3,7 @@
 // ports and production wires the real ones.
 import { createServer as createTcpServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type SecureContext } from 'node:tls';
+import { secureContext, type TlsCredentials } from './tls-credentials.ts';
 import { randomBytes } from 'node:crypto';
 import type { Element } from '../../xml/index.ts';
 import type { Jid } from '../../jid/index.ts';
@@ -25,7 +26,8 @@ export interface ServerDeps {
   config: ServerConfig;
   storage: Storage;
   modules: ModuleDefinition[];
-  tlsContext?: SecureContext;
+  /** Certificate and key for STARTTLS and direct TLS; without them neither is offered. */
+  tls?: TlsCredentials;
   logger?: Logger;
   sessions?: SessionDirectory;
   mechanisms?: SaslMechanism[];
@@ -46,6 +48,7 @@ export class XmppServer implements SessionHost {
   readonly iqTracker = new IqTracker();
   readonly router: StanzaRouter;
   readonly tlsContext: SecureContext | undefined;
+  private readonly tls: TlsCredentials | undefined;
   readonly features: Record<IqScope, Set<string>> = { host: new Set(), account: new Set() };
   readonly identities: Record<IqScope, DiscoIdentity[]> = { host: [], account: [] };
   private readonly hostSet: Set<string>;
@@ -64,11 +67,14 @@ export class XmppServer implements SessionHost {
     this.storage = deps.storage;
     this.logger = deps.logger ?? createLogger(deps.config.log_level);
     this.sessions = deps.sessions ?? new LocalSessionDirectory();
-    this.tlsContext = deps.tlsContext;
+    this.tls = deps.tls;
+    this.tlsContext = deps.tls ? secureContext(deps.tls) : undefined;
     this.hostSet = new Set(deps.config.hosts);
     this.mechanismList = deps.mechanisms ?? DEFAULT_MECHANISMS;
     const disabled = new Set(deps.config.disabled_modules);
     this.moduleDefs = orderModules(deps.modules.filter((m) => !disabled.has(m.name)));
+    // The core's own disco registry, read by the disco module; every module contributes through addFeature.
+    this.services.set('disco-registry', { features: this.features, identities: this.identities });
     this.router = new StanzaRouter({
       hooks: this.hooks,
       sessions: this.sessions,
@@ -218,7 +224,7 @@ export class XmppServer implements SessionHost {
     for (const hp of this.config.c2s.listen) addrs.c2s.push(await this.listen(createTcpServer((s) => this.accept(s, false)), hp));
     if (this.config.c2s.tls_listen.length && !this.tlsContext) throw new Error('tls_listen needs a TLS certificate');
     for (const hp of this.config.c2s.tls_listen) {
-      const srv = createTlsServer({ secureContext: this.tlsContext!, minVersion: 'TLSv1.2' }, (s) => this.accept(s, true));
+      const srv = createTlsServer({ cert: this.tls!.cert, key: this.tls!.key, minVersion: 'TLSv1.2' }, (s) => this.accept(s, true));
       addrs.tls.push(await this.listen(srv, hp));
     }
     this.logger.info({ hosts: this.hosts, c2s: addrs.c2s.map(fmt), tls: addrs.tls.map(fmt) }, 'pepkeys server listening');

@@ -1,0 +1,46 @@
+// pepkeys/server: build and start an XMPP server from a configuration.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Storage } from '../storage/types.ts';
+import { openSqliteStorage } from '../storage/sqlite/index.ts';
+import { storagePath, type ServerConfig } from './config.ts';
+import { XmppServer, type ListenAddresses } from './core/server.ts';
+import { createLogger, type Logger } from './core/logger.ts';
+import { loadTlsCredentials } from './core/tls-credentials.ts';
+import { defaultModules } from './modules/index.ts';
+import type { ModuleDefinition } from './core/module-host.ts';
+
+export { XmppServer, type ListenAddresses } from './core/server.ts';
+export { defineModule, type ModuleApi, type ModuleDefinition } from './core/module-host.ts';
+export { parseConfig, resolveConfig, ConfigError, type ServerConfig } from './config.ts';
+export { defaultModules } from './modules/index.ts';
+export { deriveCredentials, verifyPassword } from './core/sasl/index.ts';
+
+export function openStorage(config: ServerConfig): Storage {
+  const path = storagePath(config);
+  mkdirSync(dirname(path), { recursive: true });
+  return openSqliteStorage({ path });
+}
+
+export interface StartOptions {
+  storage?: Storage;
+  logger?: Logger;
+  modules?: ModuleDefinition[];
+}
+
+/** Opens storage and TLS credentials for the configuration, loads the default modules and listens. */
+export async function startServer(config: ServerConfig, opts: StartOptions = {}): Promise<{ server: XmppServer; addresses: ListenAddresses }> {
+  const logger = opts.logger ?? createLogger(config.log_level);
+  const tls = await loadTlsCredentials({ cert: config.tls.cert, key: config.tls.key, dataDir: config.data_dir, domains: config.hosts });
+  if (tls.generated) logger.info({ dir: config.data_dir }, 'generated a self-signed TLS certificate');
+  if (config.c2s.insecure_plain_auth) logger.warn('insecure_plain_auth is on: passwords may cross the network unencrypted');
+  const server = new XmppServer({
+    config,
+    storage: opts.storage ?? openStorage(config),
+    modules: opts.modules ?? defaultModules(),
+    tls,
+    logger,
+  });
+  const addresses = await server.start();
+  return { server, addresses };
+}

@@ -1,0 +1,15 @@
+// The modules a server loads by default, in no particular order (requirements order them).
+import type { ModuleDefinition } from '../core/module-host.ts';
+import { capsModule } from './caps/index.ts';
+import { discoModule } from './disco/index.ts';
+import { offlineModule } from './offline/index.ts';
+import { pingModule } from './ping/index.ts';
+import { presenceModule } from './presence/index.ts';
+import { rosterModule } from './roster/index.ts';
+import { versionModule } from './version/index.ts';
+
+export function defaultModules(): ModuleDefinition[] {
+  return [discoModule, pingModule, versionModule, capsModule, rosterModule, presenceModule, offlineModule];
+}
+
+export { capsModule, discoModule, offlineModule, pingModule, presenceModule, rosterModule, versionModule };

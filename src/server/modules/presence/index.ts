@@ -1,0 +1,278 @@
+// RFC 6121 §3–4: presence subscriptions (the state machine of §3 and Appendix A, with pre-approval §3.4),
+// availability broadcast, probes, directed presence and unavailable presence when a session ends.
+// Both ends of a subscription are local accounts (any served domain), so the outbound half (on the
+// user's side) and the inbound half (on the contact's side) both run here.
+import { x, type Element } from '../../../xml/index.ts';
+
+import { defineModule } from '../../core/module-host.ts';
+import type { C2sSession } from '../../core/c2s-session.ts';
+import { NS_PRE_APPROVAL, presenceType } from '../../../protocol/rfc6121.ts';
+import { StanzaError, errorReply } from '../../../protocol/rfc6120.ts';
+import type { RosterItem, Subscription } from '../../../storage/types.ts';
+import type { RosterService } from '../roster/index.ts';
+
+const MODULE = 'presence';
+
+interface PresenceState {
+  /** Entities that got directed presence and must learn when this session goes away (RFC 6121 §4.6.3). */
+  directed: Set<string>;
+}
+
+const hasFrom = (s: Subscription | undefined) => s === 'from' || s === 'both';
+const hasTo = (s: Subscription | undefined) => s === 'to' || s === 'both';
+
+/** Copies a presence for delivery, readdressed. */
+function readdress(p: Element, from: string, to: string): Element {
+  const c = p.clone();
+  c.attrs.from = from;
+  c.attrs.to = to;
+  return c;
+}
+
+export const presenceModule = defineModule({
+  name: 'presence',
+  requires: ['roster'],
+  setup(api) {
+    const roster = api.use<RosterService>('roster');
+    const state = (s: C2sSession): PresenceState => {
+      let st = s.data.get(MODULE) as PresenceState | undefined;
+      if (!st) s.data.set(MODULE, (st = { directed: new Set() }));
+      return st;
+    };
+
+    api.addStreamFeature(() => x('sub', { xmlns: NS_PRE_APPROVAL }));
+
+    const newItem = (jid: string): RosterItem => ({ jid, subscription: 'none', groups: [] });
+
+    /** Delivers to every available resource of a local account. */
+    function toAvailable(bare: string, stanza: Element): void {
+      const data = stanza.toString();
+      for (const s of api.sessions.resources(bare)) if (s.available) s.deliver(data);
+    }
+
+    /** Sends the last presence of each available resource of `owner` to `to`. */
+    async function sendCurrentPresence(owner: string, to: string): Promise<void> {
+      for (const h of api.sessions.resources(owner)) {
+        const s = h as C2sSession;
+        if (s.available && s.presence) await api.route(readdress(s.presence, s.jid.full, to));
+      }
+    }
+
+    // ------------------------------------------------------------------------------ outbound (from a local client)
+    api.hook('outgoing/presence', async ({ stanza, origin, to }) => {
+      if (!origin) return false;
+      const type = presenceType(stanza.attrs.type);
+      if (type === undefined) {
+        origin.deliver(errorReply(stanza, new StanzaError('bad-request', 'unknown presence type')));
+        return true;
+      }
+      const user = origin.jid.bare;
+      if (type === 'subscribe' || type === 'subscribed' || type === 'unsubscribe' || type === 'unsubscribed') {
+        if (!to) return true;
+        const contact = to.bare;
+        if (contact === user) return true;
+        // RFC 6121 §3.1.2: subscription stanzas are stamped with the bare JID of the user.
+        const out = stanza.clone();
+        out.attrs.from = user;
+        out.attrs.to = contact;
+        await outbound(type, user, contact, out);
+        return true;
+      }
+      if (type === 'probe') return true; // probes are the server's business (RFC 6121 §4.3)
+      if (to === undefined) {
+        await broadcast(origin, stanza, type === 'unavailable');
+        return true;
+      }
+      // Directed presence (RFC 6121 §4.6).
+      if (type === 'available' || type === 'unavailable') {
+        const item = await roster.getItem(user, to.bare);
+        if (!hasFrom(item?.subscription)) {
+          if (type === 'available') state(origin).directed.add(to.full);
+          else state(origin).directed.delete(to.full);
+        }
+      }
+      return false; // default routing delivers it
+    });
+
+    async function outbound(type: 'subscribe' | 'subscribed' | 'unsubscribe' | 'unsubscribed', user: string, contact: string, out: Element): Promise<void> {
+      const item = await roster.getItem(user, contact);
+      switch (type) {
+        case 'subscribe': {
+          // §3.1.2: record "pending out" (ask) and push, unless already subscribed.
+          if (!hasTo(item?.subscription) && !item?.ask) await roster.putItem(user, { ...(item ?? newItem(contact)), ask: 'subscribe' });
+          await api.route(out);
+          return;
+        }
+        case 'subscribed': {
+          const pending = (await api.storage.roster.listPendingIn(user)).some((p) => p.from === contact);
+          if (hasFrom(item?.subscription)) return; // §3.1.5: nothing to approve
+          if (!pending) {
+            // §3.4: approving before being asked is a pre-approval, remembered on the item.
+            if (!item?.approved) await roster.putItem(user, { ...(item ?? newItem(contact)), approved: true });
+            return;
+          }
+          const base = item ?? newItem(contact);
+          await api.storage.roster.removePendingIn(user, contact);
+          await roster.putItem(user, { ...base, subscription: base.subscription === 'to' ? 'both' : 'from', approved: undefined });
+          await api.route(out);
+          // §3.1.5: the new subscriber gets the user's current presence.
+          await sendCurrentPresence(user, contact);
+          return;
+        }
+        case 'unsubscribe': {
+          // §3.3.2
+          if (item && (hasTo(item.subscription) || item.ask)) {
+            await roster.putItem(user, { ...item, subscription: item.subscription === 'both' ? 'from' : item.subscription === 'to' ? 'none' : item.subscription, ask: undefined });
+          }
+          await api.route(out);
+          return;
+        }
+        case 'unsubscribed': {
+          // §3.2.2: cancels or denies the contact's subscription to the user.
+          const pending = await api.storage.roster.removePendingIn(user, contact);
+          if (item && (hasFrom(item.subscription) || item.approved)) {
+            await roster.putItem(user, { ...item, subscription: item.subscription === 'both' ? 'to' : item.subscription === 'from' ? 'none' : item.subscription, approved: undefined });
+          }
+          if (pending || hasFrom(item?.subscription)) {
+            await api.route(out);
+            if (hasFrom(item?.subscription)) {
+              for (const s of api.sessions.resources(user)) {
+                if (s.available) await api.route(x('presence', { type: 'unavailable', from: s.jid.full, to: contact }));
+              }
+            }
+          }
+          return;
+        }
+      }
+    }
+
+    /** RFC 6121 §4.2 / §4.5: availability broadcast to subscribers and the user's own resources. */
+    async function broadcast(session: C2sSession, stanza: Element, unavailable: boolean): Promise<void> {
+      const user = session.jid.bare;
+      const initial = !unavailable && !session.available;
+      if (unavailable && !session.available) return;
+      const p = stanza.clone();
+      delete p.attrs.to;
+      p.attrs.from = session.jid.full;
+      if (unavailable) {
+        session.available = false;
+        session.presence = undefined;
+      } else {
+        const prio = Number.parseInt(p.getChildText('priority') ?? '0', 10);
+        session.priority = Number.isFinite(prio) ? Math.max(-128, Math.min(127, prio)) : 0;
+        session.available = true;
+        session.presence = p;
+      }
+      const items = await roster.getAll(user);
+      for (const item of items) if (hasFrom(item.subscription)) await api.route(readdress(p, session.jid.full, item.jid));
+      for (const h of api.sessions.resources(user)) {
+        if (h.available || h === session) h.deliver(readdress(p, session.jid.full, h.jid.full));
+      }
+      const st = state(session);
+      if (unavailable) {
+        for (const d of st.directed) await api.route(readdress(p, session.jid.full, d));
+        st.directed.clear();
+        await api.fire('presence/unavailable', { session });
+        return;
+      }
+      if (initial) {
+        // §4.2.2: probe every contact the user is subscribed to; local contacts answer at once.
+        for (const item of items) {
+          if (hasTo(item.subscription)) await api.route(x('presence', { type: 'probe', from: session.jid.full, to: item.jid }));
+        }
+        // The user's other resources, as in Prosody and ejabberd: a new resource learns its siblings.
+        for (const h of api.sessions.resources(user)) {
+          const s = h as C2sSession;
+          if (s !== session && s.available && s.presence) session.deliver(readdress(s.presence, s.jid.full, session.jid.full));
+        }
+        // §3.1.3: subscription requests that arrived while the user was offline.
+        for (const pending of await api.storage.roster.listPendingIn(user)) session.deliver(pending.stanza);
+      }
+      await api.fire('presence/available', { session, initial });
+    }
+
+    // ------------------------------------------------------------------------------ inbound (to a local account)
+    api.hook('incoming/presence', async ({ stanza, from, to }) => {
+      const type = presenceType(stanza.attrs.type);
+      if (type === undefined) return true;
+      const user = to.bare;
+      const contact = from.bare;
+      if (type === 'available' || type === 'unavailable' || type === 'error') return false; // default delivery
+      if (!(await api.accountExists(to.toBare()))) {
+        // §3.1.3: a subscription request to an account that does not exist is answered with unsubscribed.
+        if (type === 'subscribe' || type === 'probe') await api.route(x('presence', { type: 'unsubscribed', from: user, to: contact }));
+        return true;
+      }
+      const item = await roster.getItem(user, contact);
+      switch (type) {
+        case 'probe': {
+          // §4.3.2: answer only subscribers; with no available resource, the last state is unavailable.
+          if (!hasFrom(item?.subscription)) return true;
+          const avail = api.sessions.resources(user).filter((s) => s.available);
+          if (avail.length === 0) await api.route(x('presence', { type: 'unavailable', from: user, to: from.full }));
+          else await sendCurrentPresence(user, from.full);
+          return true;
+        }
+        case 'subscribe': {
+          if (hasFrom(item?.subscription)) {
+            // §3.1.3: already subscribed — answer for the user.
+            await api.route(x('presence', { type: 'subscribed', from: user, to: contact }));
+            return true;
+          }
+          if (item?.approved) {
+            // §3.4: pre-approved.
+            await roster.putItem(user, { ...item, subscription: item.subscription === 'to' ? 'both' : 'from', approved: undefined });
+            await api.route(x('presence', { type: 'subscribed', from: user, to: contact }));
+            await sendCurrentPresence(user, contact);
+            return true;
+          }
+          const req = stanza.clone();
+          req.attrs.from = contact;
+          req.attrs.to = user;
+          await api.storage.roster.addPendingIn(user, { from: contact, stanza: req.toString() });
+          toAvailable(user, req);
+          return true;
+        }
+        case 'subscribed': {
+          // §3.1.6: only meaningful when the user asked.
+          if (!item?.ask) return true;
+          await roster.putItem(user, { ...item, subscription: item.subscription === 'from' ? 'both' : item.subscription === 'none' ? 'to' : item.subscription, ask: undefined });
+          toAvailable(user, readdress(stanza, contact, user));
+          return true;
+        }
+        case 'unsubscribe': {
+          // §3.3.3
+          const hadPending = await api.storage.roster.removePendingIn(user, contact);
+          if (item && hasFrom(item.subscription)) {
+            await roster.putItem(user, { ...item, subscription: item.subscription === 'both' ? 'to' : 'none' });
+            toAvailable(user, readdress(stanza, contact, user));
+          } else if (hadPending) {
+            toAvailable(user, readdress(stanza, contact, user));
+          }
+          return true;
+        }
+        case 'unsubscribed': {
+          // §3.2.3
+          if (item && (hasTo(item.subscription) || item.ask)) {
+            await roster.putItem(user, { ...item, subscription: item.subscription === 'both' ? 'from' : item.subscription === 'to' ? 'none' : item.subscription, ask: undefined });
+            toAvailable(user, readdress(stanza, contact, user));
+            // The contact's resources now look offline to the user.
+            for (const s of api.sessions.resources(user)) {
+              if (!s.available) continue;
+              for (const c of api.sessions.resources(contact)) s.deliver(x('presence', { type: 'unavailable', from: c.jid.full, to: s.jid.full }));
+            }
+          }
+          return true;
+        }
+      }
+      return true;
+    });
+
+    api.hook('session-closed', async ({ session }) => {
+      if (!session.available) return;
+      // RFC 6121 §4.5.2: the server sends unavailable presence on the client's behalf.
+      await broadcast(session, x('presence', { type: 'unavailable' }), true);
+    });
+  },
+});
+

@@ -1,0 +1,132 @@
+// RFC 6121 §2 roster management: get (with §2.6 versioning), set, remove, and roster pushes to every
+// interested resource. The subscription state lives in the same items; the presence module changes it
+// through the 'roster' service so that every change is persisted, pushed and announced in one place.
+import { randomBytes } from 'node:crypto';
+import { x, type Element } from '../../../xml/index.ts';
+import { parseJid, type Jid } from '../../../jid/index.ts';
+import { defineModule } from '../../core/module-host.ts';
+import type { C2sSession } from '../../core/c2s-session.ts';
+import { NS_ROSTER, NS_ROSTER_VER } from '../../../protocol/rfc6121.ts';
+import { StanzaError } from '../../../protocol/rfc6120.ts';
+import type { RosterItem } from '../../../storage/types.ts';
+
+export interface RosterService {
+  getItem(owner: string, contact: string): Promise<RosterItem | undefined>;
+  getAll(owner: string): Promise<RosterItem[]>;
+  /** Persists the item, pushes it to the owner's interested resources and fires 'roster/changed'. */
+  putItem(owner: string, item: RosterItem): Promise<void>;
+  removeItem(owner: string, contact: string): Promise<void>;
+}
+
+const MODULE = 'roster';
+const MAX_GROUP_LENGTH = 1024;
+const MAX_NAME_LENGTH = 1024;
+
+export function itemElement(item: RosterItem, removed = false): Element {
+  if (removed) return x('item', { jid: item.jid, subscription: 'remove' });
+  return x('item', { jid: item.jid, name: item.name, subscription: item.subscription, ask: item.ask, approved: item.approved ? 'true' : undefined },
+    item.groups.map((g) => x('group', null, g)));
+}
+
+export const rosterModule = defineModule({
+  name: 'roster',
+  setup(api) {
+    const store = api.storage.roster;
+    const interested = (s: C2sSession) => s.data.get(MODULE) === true;
+
+    function push(owner: string, version: string, item: Element): void {
+      for (const h of api.sessions.resources(owner)) {
+        const s = h as C2sSession;
+        if (!interested(s)) continue;
+        // RFC 6121 §2.1.6: pushes come from the account (no 'from' or the bare JID), each with its own id.
+        s.deliver(x('iq', { type: 'set', id: `push-${randomBytes(6).toString('hex')}`, to: s.jid.full },
+          x('query', { xmlns: NS_ROSTER, ver: version }, item)));
+      }
+    }
+
+    const service: RosterService = {
+      getItem: (owner, contact) => store.getItem(owner, contact),
+      getAll: async (owner) => (await store.get(owner)).items,
+      async putItem(owner, item) {
+        const version = await store.putItem(owner, item);
+        push(owner, version, itemElement(item));
+        await api.fire('roster/changed', { owner, contact: item.jid, item });
+      },
+      async removeItem(owner, contact) {
+        const version = await store.removeItem(owner, contact);
+        if (version === undefined) return;
+        push(owner, version, itemElement({ jid: contact, subscription: 'none', groups: [] }, true));
+        await api.fire('roster/changed', { owner, contact, item: undefined });
+      },
+    };
+    api.provide<RosterService>('roster', service);
+
+    // RFC 6121 §2.6.1: roster versioning is advertised as a stream feature.
+    api.addStreamFeature(() => x('ver', { xmlns: NS_ROSTER_VER }));
+
+    api.handleIq('account', NS_ROSTER, async ({ type, payload, from, to, origin }) => {
+      // RFC 6121 §2.1.5: only the account itself may see or change its roster.
+      if (from.bare !== to.bare) throw new StanzaError('forbidden', 'a roster belongs to its account');
+      const owner = to.bare;
+      if (type === 'get') {
+        if (origin) origin.data.set(MODULE, true);
+        const roster = await store.get(owner);
+        // RFC 6121 §2.6.3: an up-to-date client gets an empty result; changes follow as pushes.
+        if (payload.attrs.ver !== undefined && payload.attrs.ver === roster.version) return;
+        return x('query', { xmlns: NS_ROSTER, ver: roster.version }, roster.items.map((i) => itemElement(i)));
+      }
+      const items = payload.getChildren('item');
+      // RFC 6121 §2.3.3: a roster set carries exactly one item.
+      if (items.length !== 1) throw new StanzaError('bad-request', 'a roster set must contain exactly one item');
+      const el = items[0]!;
+      let contact: Jid;
+      try {
+        contact = parseJid(el.attrs.jid ?? '');
+      } catch {
+        throw new StanzaError('bad-request', 'the item has no valid jid');
+      }
+      if (!contact.isBare()) throw new StanzaError('bad-request', 'roster items are bare JIDs');
+      if (contact.bare === owner) throw new StanzaError('not-allowed', 'the account itself cannot be a roster item');
+      if (el.attrs.subscription === 'remove') {
+        const existing = await store.getItem(owner, contact.bare);
+        if (!existing) throw new StanzaError('item-not-found');
+        await cancelSubscriptions(owner, existing);
+        await service.removeItem(owner, contact.bare);
+        await store.removePendingIn(owner, contact.bare);
+        return;
+      }
+      if (el.attrs.subscription !== undefined && el.attrs.subscription !== 'none' && el.attrs.subscription !== 'both' && el.attrs.subscription !== 'to' && el.attrs.subscription !== 'from') {
+        throw new StanzaError('bad-request', 'unknown subscription value');
+      }
+      const groups = el.getChildren('group').map((g) => g.text());
+      if (new Set(groups).size !== groups.length) throw new StanzaError('bad-request', 'duplicate group');
+      if (groups.some((g) => g.length === 0 || g.length > MAX_GROUP_LENGTH)) throw new StanzaError('not-acceptable', 'empty or overlong group name');
+      const name = el.attrs.name;
+      if (name !== undefined && name.length > MAX_NAME_LENGTH) throw new StanzaError('not-acceptable', 'overlong name');
+      const existing = await store.getItem(owner, contact.bare);
+      // RFC 6121 §2.1.2.5: the client cannot change subscription state through a roster set; it is ignored.
+      await service.putItem(owner, {
+        jid: contact.bare,
+        name: name || undefined,
+        subscription: existing?.subscription ?? 'none',
+        ask: existing?.ask,
+        approved: existing?.approved,
+        groups,
+      });
+    });
+
+    /** RFC 6121 §2.5.2: removing an item cancels the subscriptions in both directions. */
+    async function cancelSubscriptions(owner: string, item: RosterItem): Promise<void> {
+      const sends: Element[] = [];
+      if (item.subscription === 'to' || item.subscription === 'both' || item.ask) sends.push(x('presence', { type: 'unsubscribe', from: owner, to: item.jid }));
+      if (item.subscription === 'from' || item.subscription === 'both') sends.push(x('presence', { type: 'unsubscribed', from: owner, to: item.jid }));
+      for (const p of sends) await api.route(p);
+      if (item.subscription === 'from' || item.subscription === 'both') {
+        // The contact no longer sees the owner's presence, so it must see the owner go offline.
+        for (const s of api.sessions.resources(owner)) {
+          if (s.available) await api.route(x('presence', { type: 'unavailable', from: s.jid.full, to: item.jid }));
+        }
+      }
+    }
+  },
+});

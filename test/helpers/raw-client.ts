@@ -1,0 +1,131 @@
+// A bare TCP client that sends exactly the bytes a test gives it and collects what the server answers,
+// for protocol-level and negative tests where a real client library would refuse to misbehave.
+import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { StreamParser, type Element } from '../../src/xml/index.ts';
+
+export const NS_HEADER = (to: string) =>
+  `<?xml version='1.0'?><stream:stream to='${to}' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`;
+
+export class RawClient {
+  text = '';
+  readonly stanzas: Element[] = [];
+  closed: Promise<void>;
+  private socket: Socket | TLSSocket;
+  private parser!: StreamParser;
+  private waiters: { test: () => boolean; resolve: () => void }[] = [];
+
+  private constructor(socket: Socket | TLSSocket) {
+    this.socket = socket;
+    this.resetParser();
+    this.closed = new Promise((r) => socket.once('close', () => r()));
+    this.attach(socket);
+  }
+
+  private attach(socket: Socket | TLSSocket): void {
+    socket.on('data', (d: Buffer) => {
+      this.text += d.toString('utf8');
+      this.parser.write(d);
+      this.check();
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => this.check());
+  }
+
+  private resetParser(): void {
+    this.parser = new StreamParser({
+      streamStart: () => {},
+      stanza: (el) => {
+        this.stanzas.push(el);
+        this.check();
+      },
+      streamEnd: () => {},
+      error: () => {},
+    }, { maxStanzaSize: 1 << 30 });
+  }
+
+  static connect(port: number, host = '127.0.0.1'): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const s = connect(port, host, () => resolve(new RawClient(s)));
+      s.once('error', reject);
+    });
+  }
+
+  static connectTls(port: number, servername = 'localhost'): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const s = tlsConnect({ port, host: '127.0.0.1', servername, rejectUnauthorized: false }, () => resolve(new RawClient(s)));
+      s.once('error', reject);
+    });
+  }
+
+  send(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  get isClosed(): boolean {
+    return this.socket.destroyed || this.socket.readableEnded;
+  }
+
+  private check(): void {
+    this.waiters = this.waiters.filter((w) => {
+      if (w.test()) {
+        w.resolve();
+        return false;
+      }
+      return true;
+    });
+  }
+
+  private waitUntil(test: () => boolean, what: string, timeoutMs: number): Promise<void> {
+    if (test()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; got: ${this.text.slice(-600)}`)), timeoutMs);
+      this.waiters.push({ test, resolve: () => (clearTimeout(timer), resolve()) });
+    });
+  }
+
+  /** Waits until the raw text received so far matches. */
+  waitText(re: RegExp, timeoutMs = 5000): Promise<void> {
+    return this.waitUntil(() => re.test(this.text), String(re), timeoutMs);
+  }
+
+  /** Waits for (and removes) the first stanza matching. */
+  async waitStanza(pred: (el: Element) => boolean, timeoutMs = 5000): Promise<Element> {
+    let found: Element | undefined;
+    await this.waitUntil(() => {
+      const i = this.stanzas.findIndex(pred);
+      if (i < 0) return false;
+      found = this.stanzas.splice(i, 1)[0];
+      return true;
+    }, 'a matching stanza', timeoutMs);
+    return found!;
+  }
+
+  waitClosed(timeoutMs = 5000): Promise<void> {
+    return Promise.race([this.closed, new Promise<void>((_, rej) => setTimeout(() => rej(new Error(`stream not closed; got: ${this.text.slice(-400)}`)), timeoutMs))]);
+  }
+
+  /** Opens a stream and authenticates with PLAIN (server must allow it without TLS), then binds. */
+  async login(jid: string, password: string, resource = 'raw'): Promise<string> {
+    const [local, domain] = jid.split('@') as [string, string];
+    this.send(NS_HEADER(domain));
+    await this.waitStanza((e) => e.local === 'features');
+    this.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from(`\0${local}\0${password}`).toString('base64')}</auth>`);
+    const r = await this.waitStanza((e) => e.local === 'success' || e.local === 'failure');
+    if (r.local !== 'success') throw new Error(`login failed: ${r.toString()}`);
+    this.resetParser();
+    this.send(NS_HEADER(domain));
+    await this.waitStanza((e) => e.local === 'features');
+    this.send(`<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>${resource}</resource></bind></iq>`);
+    const b = await this.waitStanza((e) => e.attrs.id === 'bind1');
+    return b.getChild('bind')!.getChildText('jid')!;
+  }
+
+  end(): void {
+    this.socket.end('</stream:stream>');
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}

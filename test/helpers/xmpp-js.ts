@@ -1,0 +1,65 @@
+// @xmpp/client (xmpp.js) as an independent peer: a client library we did not write, logging in over
+// STARTTLS with SCRAM-SHA-1 (the only SCRAM it has).
+import { client, xml } from '@xmpp/client';
+import type { Element as XjsElement } from '@xmpp/xml';
+
+// The test server's certificate is self-signed; only this test process trusts it blindly.
+process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+process.removeAllListeners('warning');
+
+export { xml };
+export type { XjsElement };
+
+export interface Peer {
+  xmpp: ReturnType<typeof client>;
+  jid: string;
+  received: XjsElement[];
+  waitFor(pred: (el: XjsElement) => boolean, timeoutMs?: number): Promise<XjsElement>;
+  /** Asserts nothing matching arrives within the window (used sparingly, for "must not be delivered"). */
+  none(pred: (el: XjsElement) => boolean, windowMs?: number): Promise<void>;
+  iq(el: XjsElement): Promise<XjsElement>;
+  stop(): Promise<void>;
+}
+
+export async function connectPeer(opts: { port: number; domain: string; username: string; password: string; resource?: string; onOnline?: (x: ReturnType<typeof client>) => void }): Promise<Peer> {
+  const xmpp = client({
+    service: `xmpp://127.0.0.1:${opts.port}`,
+    domain: opts.domain,
+    username: opts.username,
+    password: opts.password,
+    resource: opts.resource,
+  });
+  xmpp.reconnect.stop();
+  xmpp.on('error', () => {});
+  const received: XjsElement[] = [];
+  const waiters: { pred: (el: XjsElement) => boolean; resolve: (el: XjsElement) => void }[] = [];
+  xmpp.on('stanza', (el: XjsElement) => {
+    const i = waiters.findIndex((w) => w.pred(el));
+    if (i >= 0) waiters.splice(i, 1)[0]!.resolve(el);
+    else received.push(el);
+  });
+  const address = await xmpp.start();
+  const peer: Peer = {
+    xmpp,
+    jid: address.toString(),
+    received,
+    waitFor(pred, timeoutMs = 5000) {
+      const i = received.findIndex(pred);
+      if (i >= 0) return Promise.resolve(received.splice(i, 1)[0]!);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${peer.jid}: timed out waiting for a stanza; queued: ${received.map(String).join('\n')}`)), timeoutMs);
+        waiters.push({ pred, resolve: (el) => (clearTimeout(timer), resolve(el)) });
+      });
+    },
+    async none(pred, windowMs = 300) {
+      await new Promise((r) => setTimeout(r, windowMs));
+      const hit = received.find(pred);
+      if (hit) throw new Error(`${peer.jid}: unexpected stanza ${hit.toString()}`);
+    },
+    iq: (el) => xmpp.iqCaller.request(el, 5000),
+    async stop() {
+      await xmpp.stop().catch(() => {});
+    },
+  };
+  return peer;
+}
