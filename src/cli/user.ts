@@ -1,0 +1,119 @@
+// `pepkeys user add|del|passwd|list`: account administration straight on the database file. SQLite in WAL
+// mode lets this run beside a live server, which reads credentials from storage at every login, so a new
+// account or password works at once without a restart.
+import { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { JidError, parseJid } from '../jid/index.ts';
+import { storagePath, type ServerConfig } from '../server/config.ts';
+import { deriveCredentials, openStorage } from '../server/index.ts';
+import type { Storage } from '../storage/types.ts';
+import { addConfigOptions, configFrom, type ConfigFlags } from './common.ts';
+import { CliError } from './errors.ts';
+import { readPassword } from './password-input.ts';
+
+interface PasswordFlags extends ConfigFlags {
+  password?: string;
+}
+
+export function userCommand(): Command {
+  const user = new Command('user').description('manage accounts (works while the server runs)');
+
+  addConfigOptions(
+    user
+      .command('add')
+      .description('create an account; without --password, prompts on a terminal or reads the first line of stdin')
+      .argument('<jid>', 'bare JID of the account, e.g. alice@localhost'),
+  )
+    .option('-p, --password <password>', 'the password (visible to other local users in `ps`; prefer the prompt or stdin)')
+    .action(async (jidArg: string, flags: PasswordFlags) => {
+      const { config, jid } = prepare(jidArg, flags);
+      const password = flags.password ?? (await readPassword({ prompt: `Password for ${jid}: `, confirm: true }));
+      if (password.length === 0) throw new CliError('empty password');
+      await withStorage(config, true, async (s) => {
+        await s.accounts.create(jid, deriveCredentials(password));
+      });
+      process.stdout.write(`created ${jid}\n`);
+    });
+
+  addConfigOptions(user.command('del').alias('delete').description('delete an account with everything it owns (roster, offline messages, PEP nodes)').argument('<jid>', 'bare JID'))
+    .action(async (jidArg: string, flags: ConfigFlags) => {
+      const { config, jid } = prepare(jidArg, flags);
+      await withStorage(config, false, async (s) => {
+        if (!(await s.accounts.delete(jid))) throw new CliError(`no account ${jid}`);
+      });
+      process.stdout.write(`deleted ${jid}\n`);
+    });
+
+  addConfigOptions(
+    user
+      .command('passwd')
+      .description("change an account's password; without --password, prompts on a terminal or reads the first line of stdin")
+      .argument('<jid>', 'bare JID'),
+  )
+    .option('-p, --password <password>', 'the new password (visible to other local users in `ps`; prefer the prompt or stdin)')
+    .action(async (jidArg: string, flags: PasswordFlags) => {
+      const { config, jid } = prepare(jidArg, flags);
+      await withStorage(config, false, async (s) => {
+        // Checked before prompting so a typo in the JID fails before the operator types a password.
+        if (!(await s.accounts.get(jid))) throw new CliError(`no account ${jid}`);
+        const password = flags.password ?? (await readPassword({ prompt: `New password for ${jid}: `, confirm: true }));
+        if (password.length === 0) throw new CliError('empty password');
+        if (!(await s.accounts.setCredentials(jid, deriveCredentials(password)))) throw new CliError(`no account ${jid}`);
+      });
+      process.stdout.write(`password changed for ${jid}\n`);
+    });
+
+  addConfigOptions(user.command('list').alias('ls').description('print account JIDs, one per line, sorted').argument('[domain]', 'only accounts of this domain'))
+    .action(async (domainArg: string | undefined, flags: ConfigFlags) => {
+      const config = configFrom(flags);
+      const domain = domainArg === undefined ? undefined : parseDomain(domainArg);
+      const jids = await withStorage(config, false, (s) => s.accounts.list(domain));
+      if (jids.length) process.stdout.write(`${jids.join('\n')}\n`);
+    });
+
+  return user;
+}
+
+/** Validates the JID and warns (does not refuse) when its domain is not one the configuration serves. */
+function prepare(jidArg: string, flags: ConfigFlags): { config: ServerConfig; jid: string } {
+  const config = configFrom(flags);
+  const jid = parseJidArg(jidArg);
+  if (!jid.local) throw new CliError(`invalid JID '${jidArg}': an account JID needs a localpart (user@domain)`);
+  if (jid.resource) throw new CliError(`invalid JID '${jidArg}': an account JID is bare (no /resource)`);
+  // Only when hosts were chosen explicitly: the built-in default (localhost) says nothing about intent.
+  const explicitHosts = flags.config !== undefined || (flags.host?.length ?? 0) > 0;
+  if (explicitHosts && !config.hosts.includes(jid.domain)) {
+    process.stderr.write(`pepkeys: warning: ${jid.domain} is not a configured host (${config.hosts.join(', ')}); the server will not serve this account\n`);
+  }
+  return { config, jid: jid.bare };
+}
+
+function parseJidArg(arg: string) {
+  try {
+    return parseJid(arg);
+  } catch (e) {
+    if (e instanceof JidError) throw new CliError(`invalid JID '${arg}': ${e.message}`);
+    throw e;
+  }
+}
+
+function parseDomain(d: string): string {
+  const jid = parseJidArg(d);
+  if (jid.local || jid.resource) throw new CliError(`invalid domain '${d}'`);
+  return jid.domain;
+}
+
+/**
+ * Opens the database, runs one operation, closes it. Only `add` may create the database: for the others a
+ * missing file almost always means a wrong --data or --config, which should not silently create a new one.
+ */
+async function withStorage<T>(config: ServerConfig, create: boolean, fn: (s: Storage) => Promise<T>): Promise<T> {
+  const path = storagePath(config);
+  if (!create && !existsSync(path)) throw new CliError(`no database at ${path} (check --data or --config)`);
+  const storage = openStorage(config);
+  try {
+    return await fn(storage);
+  } finally {
+    await storage.close();
+  }
+}
