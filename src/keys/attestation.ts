@@ -1,0 +1,103 @@
+// <attest/> payloads of XEP-0189 0.13 (urn:xmpp:attest:1) and 0.14 (urn:xmpp:attest:2): signed copies of a
+// user's key, by another user, a CA, or another key of the same user.
+import { x, type Element } from '../xml/index.ts';
+import { parseJid } from '../jid/index.ts';
+import { ATTEST_NS, NS_ATTEST_1, NS_ATTEST_2, type PayloadVersion } from '../protocol/xep0189.ts';
+import { formatDateTime } from '../protocol/xep0082.ts';
+import { KeyError } from './errors.ts';
+import { printMatches, type Fingerprint, type HashAlgo } from './hash.ts';
+import { stripWhitespace } from './material.ts';
+import { pubkeyKeyText, pubkeyPrintAlgo, pubkeyPrintBytes, type Pubkey } from './pubkey.ts';
+import { signatureLines, type SigningKey, type VerifyingKey } from './signing.ts';
+import { assertValidAt } from './validity.ts';
+import { readFingerprint, requireText } from './xml-util.ts';
+import { checkDateTime, checkTime, encodePrint, fail, printEl, type VerifyOutcome } from './revocation.ts';
+
+export interface Attestation {
+  version: PayloadVersion;
+  keyprint: Fingerprint;
+  signature: string;
+  signerjid: string;
+  signerprint: Fingerprint;
+  signtime: string;
+}
+
+export function attestVersionOf(ns: string): PayloadVersion | undefined {
+  return ns === NS_ATTEST_1 ? 1 : ns === NS_ATTEST_2 ? 2 : undefined;
+}
+
+export function parseAttestation(el: Element): Attestation {
+  const version = attestVersionOf(el.ns);
+  if (!el.is('attest') || version === undefined) throw new KeyError('bad-payload', `expected <attest/> in ${NS_ATTEST_1} or ${NS_ATTEST_2}, got <${el.local} xmlns='${el.ns}'/>`);
+  const signtime = requireText(el, 'signtime', 'attest');
+  checkDateTime(signtime, 'signtime');
+  return {
+    version,
+    keyprint: readFingerprint(el, 'keyprint', 'attest'),
+    signature: stripWhitespace(requireText(el, 'signature', 'attest')),
+    signerjid: requireText(el, 'signerjid', 'attest'),
+    signerprint: readFingerprint(el, 'signerprint', 'attest'),
+    signtime,
+  };
+}
+
+/** Children in the order of the 0.14 schema: keyprint, signature, signerjid, signerprint, signtime. */
+export function buildAttestation(a: Attestation): Element {
+  return x('attest', { xmlns: ATTEST_NS[a.version] },
+    printEl('keyprint', a.keyprint, a.version),
+    x('signature', null, signatureLines(a.signature).join('\n')),
+    x('signerjid', null, a.signerjid),
+    printEl('signerprint', a.signerprint, a.version),
+    x('signtime', null, a.signtime));
+}
+
+/**
+ * XEP-0189 0.13/0.14 §5: key + keyprint + signerjid + signerprint + signtime, no separators. <attest/> carries no
+ * <key/>, so the key comes from the attested <pubkey/>: its ASCII output (base64 SPKI, no line breaks); for a 0.14
+ * <rsakey/> the SPKI is derived from modulus and exponent (our choice, see docs/keys.md).
+ */
+export function attestationSignedString(key: string, a: Pick<Attestation, 'keyprint' | 'signerjid' | 'signerprint' | 'signtime'>): string {
+  return stripWhitespace(key) + a.keyprint.value.trim() + a.signerjid.trim() + a.signerprint.value.trim() + a.signtime.trim();
+}
+
+export interface CreateAttestationOptions {
+  version?: PayloadVersion;
+  /** The key being attested. */
+  subject: Pubkey;
+  signer: SigningKey;
+  signerJid: string;
+  time?: Date;
+  algo?: HashAlgo;
+}
+
+export async function createAttestation(o: CreateAttestationOptions): Promise<Attestation> {
+  const version = o.version ?? o.subject.version;
+  const time = o.time ?? new Date();
+  if (o.signer.validity) assertValidAt(o.signer.validity, time, 'signing key');
+  const algo: HashAlgo = version === 1 ? 'sha-256' : (o.algo ?? pubkeyPrintAlgo(o.subject));
+  const a: Omit<Attestation, 'signature'> = {
+    version,
+    keyprint: { algo, value: encodePrint(pubkeyPrintBytes(o.subject, algo), version) },
+    signerjid: parseJid(o.signerJid).bare,
+    signerprint: { algo, value: encodePrint(o.signer.printBytes(algo), version) },
+    signtime: formatDateTime(time),
+  };
+  const signature = await o.signer.sign(Buffer.from(attestationSignedString(pubkeyKeyText(o.subject), a), 'utf8'));
+  return { ...a, signature };
+}
+
+export interface VerifyAttestationOptions {
+  subject: Pubkey;
+  signer: VerifyingKey;
+  now?: Date;
+  maxClockSkewMs?: number;
+}
+
+export async function verifyAttestation(a: Attestation, o: VerifyAttestationOptions): Promise<VerifyOutcome> {
+  if (!printMatches(a.keyprint, pubkeyPrintBytes(o.subject, a.keyprint.algo))) return fail('print-mismatch', 'keyprint is not the print of the attested key');
+  if (!printMatches(a.signerprint, o.signer.printBytes(a.signerprint.algo))) return fail('print-mismatch', 'signerprint is not the print of the signing key');
+  const timeCheck = checkTime(a.signtime, o.signer, o.now, o.maxClockSkewMs, 'signtime');
+  if (timeCheck) return timeCheck;
+  const ok = await o.signer.verify(Buffer.from(attestationSignedString(pubkeyKeyText(o.subject), a), 'utf8'), a.signature);
+  return ok ? { ok: true } : fail('bad-signature', 'attestation signature does not verify');
+}

@@ -1,0 +1,71 @@
+// Private keys on disk: PKCS#8 PEM (optionally passphrase-encrypted), file 0600 in a 0700 directory, written
+// atomically. Loading refuses a file others can read, as ssh does, rather than use a possibly leaked key.
+import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
+import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, join, basename } from 'node:path';
+import { KeyError } from './errors.ts';
+import { exportPrivatePem } from './material.ts';
+
+const POSIX = process.platform !== 'win32';
+
+export interface SavePrivateKeyOptions {
+  passphrase?: string;
+  /** Replace an existing file (default false: refuse to overwrite a key). */
+  overwrite?: boolean;
+}
+
+export async function savePrivateKey(path: string, key: KeyObject | string, opts: SavePrivateKeyOptions = {}): Promise<void> {
+  const pem = typeof key === 'string' ? key : exportPrivatePem(key, opts.passphrase);
+  const dir = dirname(path);
+  await ensurePrivateDir(dir);
+  if (!opts.overwrite) {
+    const exists = await stat(path).then(() => true, () => false);
+    if (exists) throw new KeyError('insecure-file', `${path} already exists; refusing to overwrite a private key`);
+  }
+  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const fh = await open(tmp, 'wx', 0o600);
+  try {
+    await fh.writeFile(pem);
+    await fh.sync();
+  } catch (e) {
+    await fh.close();
+    await unlink(tmp).catch(() => {});
+    throw e;
+  }
+  await fh.close();
+  await rename(tmp, path);
+}
+
+/**
+ * Creates `dir` 0700 when missing. An existing directory is left as it is (it may be the user's home), unless
+ * others can write to it: then they could replace the key file, so we refuse.
+ */
+export async function ensurePrivateDir(dir: string): Promise<void> {
+  const made = await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (!POSIX) return;
+  if (made !== undefined) {
+    await chmod(dir, 0o700); // mkdir's mode is filtered by the umask; make it exact
+    return;
+  }
+  const st = await stat(dir);
+  if ((st.mode & 0o022) !== 0) throw new KeyError('insecure-file', `${dir} is writable by other users; keep private keys elsewhere`);
+}
+
+export interface LoadPrivateKeyOptions {
+  passphrase?: string;
+}
+
+export async function loadPrivateKey(path: string, opts: LoadPrivateKeyOptions = {}): Promise<KeyObject> {
+  if (POSIX) {
+    const st = await stat(path);
+    if ((st.mode & 0o077) !== 0) {
+      throw new KeyError('insecure-file', `${path} is readable by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it first`);
+    }
+  }
+  const pem = await readFile(path, 'utf8');
+  try {
+    return createPrivateKey(opts.passphrase === undefined ? { key: pem, format: 'pem' } : { key: pem, format: 'pem', passphrase: opts.passphrase });
+  } catch (e) {
+    throw new KeyError('bad-key', `cannot read private key ${path}: ${(e as Error).message}`);
+  }
+}
