@@ -45,7 +45,10 @@ function nodeAttr(el: Element): string {
 
 /** The single operation element of a <pubsub/>, skipping the modifiers that may accompany it. */
 function operation(pubsub: Element, ns: string, modifiers: string[]): Element {
-  const ops = pubsub.elements.filter((e) => e.ns === ns && !modifiers.includes(e.local));
+  const mine = pubsub.elements.filter((e) => e.ns === ns);
+  const ops = mine.filter((e) => !modifiers.includes(e.local));
+  // A modifier on its own is the operation (e.g. <options/> alone is a subscription-options request).
+  if (ops.length === 0 && mine.length === 1) return mine[0];
   if (ops.length !== 1) throw badRequest('expected exactly one pubsub operation');
   return ops[0];
 }
@@ -225,13 +228,14 @@ function parseItem(item: Element): { id?: string; payload?: string } {
 export function serializePayload(el: Element): string {
   const copy = el.clone();
   const declared: Record<string, string> = {};
-  if (copy.attrs.xmlns === undefined) {
-    const ns = el.lookupNs(undefined);
-    if (ns) declared.xmlns = ns;
-  }
   const prefixes = new Set<string>();
-  const walk = (e: Element) => {
+  let needsDefault = false;
+  // Collects prefixes used in the subtree and whether some unprefixed element relies on a default
+  // namespace declared outside it.
+  const walk = (e: Element, defaultInside: boolean) => {
+    const hasDefault = defaultInside || e.attrs.xmlns !== undefined;
     if (e.prefix) prefixes.add(e.prefix);
+    else if (!hasDefault) needsDefault = true;
     for (const a of Object.keys(e.attrs)) {
       const i = a.indexOf(':');
       if (i > 0) {
@@ -239,9 +243,13 @@ export function serializePayload(el: Element): string {
         if (p !== 'xmlns' && p !== 'xml') prefixes.add(p);
       }
     }
-    for (const c of e.elements) walk(c);
+    for (const c of e.elements) walk(c, hasDefault);
   };
-  walk(el);
+  walk(el, false);
+  if (needsDefault) {
+    const ns = el.lookupNs(undefined);
+    if (ns) declared.xmlns = ns;
+  }
   for (const p of prefixes) {
     if (copy.attrs[`xmlns:${p}`] === undefined) {
       const ns = el.lookupNs(p);
