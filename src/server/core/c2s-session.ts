@@ -126,10 +126,12 @@ export class C2sSession implements SessionHandle {
     // Writes in one tick go out in one TCP segment where possible.
     if (!this.corked) {
       this.corked = true;
-      this.socket.cork();
+      // The socket is captured: STARTTLS swaps this.socket before the tick ends.
+      const socket = this.socket;
+      socket.cork();
       process.nextTick(() => {
         this.corked = false;
-        this.socket.uncork();
+        socket.uncork();
       });
     }
     this.socket.write(data);
@@ -221,6 +223,7 @@ export class C2sSession implements SessionHandle {
     if (this.secure || !this.host.tlsContext) return this.streamError(new StreamError('unsupported-feature', 'TLS is not available on this stream'));
     this.write(x('proceed', { xmlns: NS_TLS }).toString());
     const plain = this.socket;
+    plain.setTimeout(0);
     plain.removeAllListeners('data');
     plain.removeAllListeners('close');
     plain.removeAllListeners('error');

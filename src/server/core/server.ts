@@ -251,9 +251,11 @@ export class XmppServer implements SessionHost {
 
   /** Stops accepting, closes every stream with system-shutdown, runs module stop handlers, closes storage. */
   async stop(): Promise<void> {
-    await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
+    // net.Server.close() resolves only once every connection is gone, so streams are closed meanwhile.
+    const closing = this.listeners.map((l) => new Promise<void>((r) => l.close(() => r())));
     this.listeners.length = 0;
     for (const s of [...this.connections]) s.streamError(new StreamError('system-shutdown'));
+    await Promise.all(closing);
     // Let session-closed hooks (unavailable presence etc.) run before storage goes away.
     await new Promise((r) => setImmediate(r));
     this.iqTracker.cancelAll();
