@@ -637,6 +637,13 @@ export class PubsubEngine {
     return cancelled;
   }
 
+  /** Removes every node of a service (account deletion) and forgets its cached access decisions. */
+  async deleteService(service: string): Promise<void> {
+    service = bareJid(service);
+    await this.store.deleteService(service);
+    this.invalidateAccess(service);
+  }
+
   // ------------------------------------------------------------------ notification filtering
   /**
    * May `recipient` (any JID; its bare JID decides) receive notifications from this node now? Cached per

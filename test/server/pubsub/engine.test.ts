@@ -472,3 +472,15 @@ describe('notification filtering: mayReceive, invalidateAccess, recheckSubscript
     assert.deepEqual(await f.engine.recheckSubscriptions(JULIET), []);
   });
 });
+
+describe('deleteService', () => {
+  it('removes every node and cached decision of the account', async () => {
+    const { engine } = setup();
+    await engine.publish(JULIET, 'a', BALCONY, { payload: payload(1) });
+    await engine.publish(JULIET, 'b', BALCONY, { payload: payload(1) });
+    assert.equal(await engine.mayReceive(JULIET, 'a', ROMEO), true);
+    await engine.deleteService(JULIET);
+    assert.deepEqual(await engine.listNodes(JULIET, BALCONY), []);
+    assert.equal(await engine.mayReceive(JULIET, 'a', ROMEO), false);
+  });
+});
