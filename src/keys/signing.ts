@@ -103,8 +103,10 @@ export function verifierFromPubkey(pk: Pubkey): VerifyingKey {
  * fingerprint. User IDs and certifications are excluded, so re-certifying a key does not change it.
  */
 export function openPgpPrintBytes(key: openpgp.Key, algo: HashAlgo = 'sha-256'): Buffer {
-  const body = key.keyPacket.write();
-  const v6 = key.keyPacket.version >= 6;
+  // A secret key packet serialises its secret material too; hash the public packet only.
+  const packet = (key.isPrivate() ? key.toPublic() : key).keyPacket;
+  const body = packet.write();
+  const v6 = packet.version >= 6;
   const head = v6 ? Buffer.alloc(5) : Buffer.alloc(3);
   if (v6) {
     head[0] = 0x9b;
