@@ -1,0 +1,64 @@
+// Usage and configuration errors: one `pepkeys: ...` line and exit code 1; --help exits 0.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lines, runCli } from './run-cli.ts';
+
+describe('pepkeys usage and configuration errors', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'pepkeys-cli-usage-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  function oneLine(stderr: string): string {
+    const l = lines(stderr);
+    assert.equal(l.length, 1, `one stderr line expected, got: ${stderr}`);
+    assert.match(l[0]!, /^pepkeys: /);
+    return l[0]!;
+  }
+
+  it('names the bad key of a config file, for serve and for user commands', async () => {
+    const file = join(dir, 'bad.toml');
+    writeFileSync(file, '[c2s]\nlisten = ["nope"]\n');
+    for (const args of [['serve', '--config', file], ['user', 'list', '--config', file]]) {
+      const r = await runCli(args);
+      assert.equal(r.code, 1, r.stderr);
+      const line = oneLine(r.stderr);
+      assert.ok(line.includes(file), line);
+      assert.match(line, /c2s\.listen\[0\]: expected HOST:PORT/);
+    }
+  });
+
+  it('reports a missing config file', async () => {
+    const r = await runCli(['serve', '--config', join(dir, 'missing.toml')]);
+    assert.equal(r.code, 1);
+    assert.match(oneLine(r.stderr), /missing\.toml: cannot read: ENOENT/);
+  });
+
+  it('reports invalid TOML', async () => {
+    const file = join(dir, 'broken.toml');
+    writeFileSync(file, 'hosts = [\n');
+    const r = await runCli(['user', 'list', '--config', file]);
+    assert.equal(r.code, 1);
+    assert.match(oneLine(r.stderr), /broken\.toml: invalid TOML/);
+  });
+
+  it("reports commander's own usage errors in the same shape, exit code 1", async () => {
+    for (const args of [['serve', '--bogus'], ['user', 'add'], ['frobnicate'], ['serve', '--log-level', 'loud']]) {
+      const r = await runCli(args);
+      assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+      oneLine(r.stderr);
+    }
+  });
+
+  it('prints help with exit code 0 everywhere', async () => {
+    for (const args of [['--help'], ['serve', '--help'], ['user', '--help'], ['user', 'add', '--help'], ['help', 'user']]) {
+      const r = await runCli(args);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stdout, /^Usage: pepkeys/);
+    }
+  });
+});
