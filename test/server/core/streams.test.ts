@@ -239,3 +239,24 @@ describe('c2s streams', () => {
     c.destroy();
   });
 });
+
+describe('SCRAM-SHA-256 login over TCP', () => {
+  it('authenticates, verifies the server signature and binds', async () => {
+    const { ScramClient } = await import('../../helpers/scram-client.ts');
+    const t = await startTestServer({ users: { 'carol@localhost': 'päss wörd' } });
+    try {
+      const c = await RawClient.connect(t.port);
+      c.send(NS_HEADER('localhost'));
+      await c.waitStanza((e) => e.local === 'features');
+      const sc = new ScramClient('sha256', 'carol', 'päss wörd');
+      c.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>${Buffer.from(sc.first()).toString('base64')}</auth>`);
+      const ch = await c.waitStanza((e) => e.local === 'challenge');
+      c.send(`<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>${Buffer.from(sc.final(Buffer.from(ch.text(), 'base64').toString())).toString('base64')}</response>`);
+      const ok = await c.waitStanza((e) => e.local === 'success');
+      assert.ok(sc.verify(Buffer.from(ok.text(), 'base64').toString()));
+      c.destroy();
+    } finally {
+      await t.stop();
+    }
+  });
+});

@@ -1,0 +1,89 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, createHmac } from 'node:crypto';
+import { scramMechanism, deriveCredentials, deriveCredential, verifyPassword } from '../../../../src/server/core/sasl/index.ts';
+import { ScramClient } from '../../../helpers/scram-client.ts';
+import type { AccountCredentials } from '../../../../src/storage/types.ts';
+
+const secret = Buffer.alloc(32, 7);
+
+describe('SCRAM credentials', () => {
+  it('derive the RFC 5802 §5 example keys (user/pencil) so its client proof verifies', () => {
+    const c = deriveCredential('SHA-1', 'pencil', 4096, Buffer.from('QSXCR+Q6sek8bf92', 'base64'));
+    const authMessage = 'n=user,r=fyko+d2lbbFgONRv9qkxdawL,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096,c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j';
+    const storedKey = Buffer.from(c.storedKey, 'base64');
+    const proof = Buffer.from('v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=', 'base64');
+    const sig = createHmac('sha1', storedKey).update(authMessage).digest();
+    const clientKey = Buffer.from(proof.map((b, i) => b ^ sig[i]!));
+    assert.deepEqual(createHash('sha1').update(clientKey).digest(), storedKey);
+    const serverSig = createHmac('sha1', Buffer.from(c.serverKey, 'base64')).update(authMessage).digest('base64');
+    assert.equal(serverSig, 'rmF9pqV8S7suAoZWja4dJRkFsKQ=');
+  });
+
+  it('derive the RFC 7677 §3 example keys (SCRAM-SHA-256)', () => {
+    const c = deriveCredential('SHA-256', 'pencil', 4096, Buffer.from('W22ZaJ0SNY7soEsUEjb6gQ==', 'base64'));
+    const authMessage = 'n=user,r=rOprNGfwEbeRWgbNEkqO,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0';
+    const serverSig = createHmac('sha256', Buffer.from(c.serverKey, 'base64')).update(authMessage).digest('base64');
+    assert.equal(serverSig, '6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=');
+  });
+
+  it('never store the password and check PLAIN passwords against the stored keys', () => {
+    const creds = deriveCredentials('correct horse', 4096);
+    assert.doesNotMatch(JSON.stringify(creds), /correct horse/);
+    assert.equal(verifyPassword(creds, 'correct horse'), true);
+    assert.equal(verifyPassword(creds, 'correct hors'), false);
+  });
+});
+
+describe('SCRAM exchange', () => {
+  const creds: AccountCredentials = deriveCredentials('pencil', 4096);
+  const ctx = { secret, lookup: async (u: string) => (u === 'user' ? creds : undefined) };
+
+  for (const [mech, hash] of [['SHA-256', 'sha256'], ['SHA-1', 'sha1']] as const) {
+    it(`SCRAM-${mech} succeeds with the right password and proves the server knows the keys`, async () => {
+      const ex = scramMechanism(mech).start(ctx);
+      const client = new ScramClient(hash, 'user', 'pencil');
+      const s1 = await ex.step(Buffer.from(client.first()));
+      assert.equal(s1.kind, 'challenge');
+      const s2 = await ex.step(Buffer.from(client.final((s1 as { data: Buffer }).data.toString())));
+      assert.equal(s2.kind, 'success');
+      assert.equal((s2 as { username: string }).username, 'user');
+      assert.ok(client.verify((s2 as { data: Buffer }).data.toString()));
+    });
+
+    it(`SCRAM-${mech} fails with the wrong password`, async () => {
+      const ex = scramMechanism(mech).start(ctx);
+      const client = new ScramClient(hash, 'user', 'pen');
+      const s1 = await ex.step(Buffer.from(client.first()));
+      const s2 = await ex.step(Buffer.from(client.final((s1 as { data: Buffer }).data.toString())));
+      assert.deepEqual(s2, { kind: 'failure', condition: 'not-authorized' });
+    });
+  }
+
+  it('gives an unknown user a plausible, stable challenge and then fails', async () => {
+    const salts = [];
+    for (let i = 0; i < 2; i++) {
+      const ex = scramMechanism('SHA-256').start(ctx);
+      const client = new ScramClient('sha256', 'nobody', 'x');
+      const s1 = await ex.step(Buffer.from(client.first()));
+      const text = (s1 as { data: Buffer }).data.toString();
+      assert.match(text, /^r=.+,s=[A-Za-z0-9+/=]{24},i=4096$/);
+      salts.push(text.split(',')[1]);
+      const s2 = await ex.step(Buffer.from(client.final(text)));
+      assert.equal(s2.kind, 'failure');
+    }
+    assert.equal(salts[0], salts[1]);
+  });
+
+  it('refuses channel binding requests it cannot honour and malformed messages', async () => {
+    const cb = await scramMechanism('SHA-256').start(ctx).step(Buffer.from('p=tls-exporter,,n=user,r=abc'));
+    assert.equal(cb.kind, 'failure');
+    const bad = await scramMechanism('SHA-256').start(ctx).step(Buffer.from('garbage'));
+    assert.deepEqual(bad.kind, 'failure');
+    const ex = scramMechanism('SHA-256').start(ctx);
+    const client = new ScramClient('sha256', 'user', 'pencil');
+    await ex.step(Buffer.from(client.first()));
+    const tampered = await ex.step(Buffer.from('c=biws,r=not-the-nonce,p=AAAA'));
+    assert.equal(tampered.kind, 'failure');
+  });
+});
