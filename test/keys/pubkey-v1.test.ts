@@ -5,7 +5,7 @@ import { parseXml } from '../../src/xml/index.ts';
 import {
   parsePubkey, buildPubkey, isPubkeyRequest, buildPubkeyRequest, parseRevocation, buildRevocation, parseAttestation,
   buildAttestation, buildGenerating, isGenerating, checkPubkeyPrint, KeyError, NS_PUBKEY_1, NS_REVOKE_1,
-  revocationSignedString, attestationSignedString, pubkeyPublicKey, keyKind, type Pubkey,
+  revocationSignedString, attestationSignedString, pubkeyPublicKey, keyKind, type Pubkey, type PubkeyAscii,
 } from '../../src/keys/index.ts';
 import { fixtureJson, fixtureXml, payload } from './helpers.ts';
 
@@ -86,7 +86,7 @@ test('0.13 attestation example parses, round-trips, and its string to be signed 
   const att = parseAttestation(fixtureXml('v1-attest.xml'));
   assert.deepEqual(att, fixtureJson('v1-attest.json'));
   assert.deepEqual(parseAttestation(parseXml(buildAttestation(att).toString())), att);
-  const key = parsePubkey(fixtureXml('v1-pubkey.xml')).key;
+  const key = (parsePubkey(fixtureXml('v1-pubkey.xml')) as PubkeyAscii).key;
   const signed = attestationSignedString(key, { ...att, keyprint: { algo: 'sha-256', value: '13475c8e27399908b4447d7c52ab30822872832eba3a654f0d80e07fb4157673' } });
   assert.equal(
     signed,
