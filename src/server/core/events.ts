@@ -42,7 +42,7 @@ export interface ServerEvents {
   /** Fired by the presence module when a session becomes unavailable. */
   'presence/unavailable': { session: C2sSession };
   /** Fired by the roster module after an item changed or was removed (item undefined). */
-  'roster/changed': { owner: string; contact: string; item: RosterItem | undefined };
+  'roster/changed': { owner: string; contact: string; item: RosterItem | undefined; previous: RosterItem | undefined };
   /** Fired by the caps module when a session's entity capabilities became known or changed. */
   'caps/changed': { session: C2sSession };
 }

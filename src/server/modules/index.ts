@@ -3,13 +3,14 @@ import type { ModuleDefinition } from '../core/module-host.ts';
 import { capsModule } from './caps/index.ts';
 import { discoModule } from './disco/index.ts';
 import { offlineModule } from './offline/index.ts';
+import { pepModule } from './pep/index.ts';
 import { pingModule } from './ping/index.ts';
 import { presenceModule } from './presence/index.ts';
 import { rosterModule } from './roster/index.ts';
 import { versionModule } from './version/index.ts';
 
 export function defaultModules(): ModuleDefinition[] {
-  return [discoModule, pingModule, versionModule, capsModule, rosterModule, presenceModule, offlineModule];
+  return [discoModule, pingModule, versionModule, capsModule, rosterModule, presenceModule, offlineModule, pepModule];
 }
 
-export { capsModule, discoModule, offlineModule, pingModule, presenceModule, rosterModule, versionModule };
+export { capsModule, discoModule, offlineModule, pepModule, pingModule, presenceModule, rosterModule, versionModule };

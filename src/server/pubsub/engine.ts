@@ -537,6 +537,26 @@ export class PubsubEngine {
     return { node, jid: subJid, subscription: 'subscribed', lastItem };
   }
 
+  /**
+   * XEP-0163 §4.3.4 / XEP-0060 §6.1.7: the last item of every node of the service whose
+   * send_last_published_item is on_sub_and_presence and that `recipient` may read, as events ready to send
+   * to a newly available (or newly subscribed) resource. `wants` filters by node (entity caps +notify).
+   */
+  async lastPublishedItems(service: string, recipient: string, wants: (node: string) => boolean): Promise<ItemsEvent[]> {
+    service = bareJid(service);
+    const out: ItemsEvent[] = [];
+    for (const record of await this.store.listNodes(service)) {
+      if (!wants(record.node)) continue;
+      const config = effectiveConfig(record.config, this.defaults);
+      const t = typedConfig(config);
+      if (t.sendLastPublishedItem !== 'on_sub_and_presence' || !t.deliverNotifications) continue;
+      if (!(await this.mayReceive(service, record.node, recipient))) continue;
+      const [last] = await this.store.getItems(service, record.node, { max: 1 });
+      if (last) out.push({ type: 'items', ...(await this.eventBase(service, record.node, config)), items: [toEventItem(last, t)] });
+    }
+    return out;
+  }
+
   async unsubscribe(service: string, node: string, requester: string, jid: string): Promise<void> {
     service = bareJid(service);
     const requesterBare = bareJid(requester);

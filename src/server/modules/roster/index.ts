@@ -48,15 +48,17 @@ export const rosterModule = defineModule({
       getItem: (owner, contact) => store.getItem(owner, contact),
       getAll: async (owner) => (await store.get(owner)).items,
       async putItem(owner, item) {
+        const previous = await store.getItem(owner, item.jid);
         const version = await store.putItem(owner, item);
         push(owner, version, itemElement(item));
-        await api.fire('roster/changed', { owner, contact: item.jid, item });
+        await api.fire('roster/changed', { owner, contact: item.jid, item, previous });
       },
       async removeItem(owner, contact) {
+        const previous = await store.getItem(owner, contact);
         const version = await store.removeItem(owner, contact);
         if (version === undefined) return;
         push(owner, version, itemElement({ jid: contact, subscription: 'none', groups: [] }, true));
-        await api.fire('roster/changed', { owner, contact, item: undefined });
+        await api.fire('roster/changed', { owner, contact, item: undefined, previous });
       },
     };
     api.provide<RosterService>('roster', service);

@@ -1,0 +1,192 @@
+// XEP-0163 Personal Eventing Protocol, storing public data persistently as XEP-0222 describes: every
+// account is a pubsub service at its bare JID. The XML-free engine (server/pubsub) decides; this module
+// wires it to the server: IQ handling, disco, notification fan-out filtered by presence subscription,
+// access model and entity caps, last-item delivery on presence, and cache invalidation on roster changes.
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { escapeAttr, x } from '../../../xml/index.ts';
+import { defineModule } from '../../core/module-host.ts';
+import type { C2sSession } from '../../core/c2s-session.ts';
+import type { SessionHandle } from '../../../cluster/index.ts';
+import { StanzaError } from '../../../protocol/rfc6120.ts';
+import { NS_PUBSUB, NS_PUBSUB_OWNER } from '../../../protocol/xep0060.ts';
+import { NS_ADDRESS, PEP_FEATURES, PEP_IDENTITY } from '../../../protocol/xep0163.ts';
+import { PubsubEngine, PUBSUB_FEATURES, buildEventElement, handlePubsubIq, toStanzaError, type PubsubEvent } from '../../pubsub/index.ts';
+import type { RosterService } from '../roster/index.ts';
+import type { CapsService } from '../caps/index.ts';
+import type { DiscoService } from '../disco/index.ts';
+
+export const pepOptions = z.strictObject({
+  /** Nodes one account may create. */
+  max_nodes: z.number().int().positive().prefault(128),
+  /** Items one node may hold (pubsub#max_items = max means this). */
+  max_items_per_node: z.number().int().positive().prefault(256),
+  /** Largest item payload, in bytes. */
+  max_payload_bytes: z.number().int().positive().prefault(64 * 1024),
+});
+
+const hasFrom = (s: string | undefined) => s === 'from' || s === 'both';
+const hasTo = (s: string | undefined) => s === 'to' || s === 'both';
+
+export const pepModule = defineModule({
+  name: 'pep',
+  requires: ['roster', 'presence', 'caps', 'disco'],
+  options: pepOptions,
+  setup(api) {
+    const roster = api.use<RosterService>('roster');
+    const caps = api.use<CapsService>('caps');
+    const disco = api.use<DiscoService>('disco');
+    const engine = new PubsubEngine({
+      store: api.storage.pubsub,
+      relationship: async (owner, requester) => {
+        const item = await roster.getItem(owner, requester);
+        return { subscription: item?.subscription ?? 'none', groups: item?.groups ?? [] };
+      },
+      limits: { maxNodesPerService: api.options.max_nodes, maxItemsPerNode: api.options.max_items_per_node, maxPayloadBytes: api.options.max_payload_bytes },
+      onListenerError: (err) => api.logger.error({ err }, 'pubsub listener failed'),
+    });
+    api.provide<PubsubEngine>('pep', engine);
+
+    // ------------------------------------------------------------------------------ disco (XEP-0163 §5, XEP-0222 §5)
+    api.addIdentity('account', PEP_IDENTITY);
+    api.addIdentity('host', PEP_IDENTITY);
+    for (const scope of ['account', 'host'] as const) {
+      api.addFeature(scope, NS_PUBSUB);
+      for (const f of [...PUBSUB_FEATURES, ...PEP_FEATURES]) api.addFeature(scope, f);
+    }
+    disco.addItemsProvider('account', async ({ from, to, node }) => {
+      if (node !== undefined) return [];
+      // XEP-0163 §5: only the nodes the requester may subscribe to or retrieve.
+      return (await engine.listNodes(to.bare, from.full)).map((n) => ({ jid: to.bare, node: n.node, name: n.title }));
+    });
+    disco.addNodeInfoProvider('account', async ({ from, to, node }) => {
+      if (node === undefined || !(await engine.canAccess(to.bare, node, from.full)).ok) return undefined;
+      return { identities: [{ category: 'pubsub', type: 'leaf' }], features: [NS_PUBSUB] };
+    });
+
+    // ------------------------------------------------------------------------------ IQs
+    const onIq = async ({ stanza, from, to }: { stanza: import('../../../xml/index.ts').Element; from: import('../../../jid/index.ts').Jid; to: import('../../../jid/index.ts').Jid }) => {
+      const r = await handlePubsubIq(engine, to.bare, from.full, stanza);
+      if (!r.ok) throw toStanzaError(r.error);
+      // Notifications go out after the IQ result, which the router sends when this handler returns.
+      if (r.events.length || r.sendLast) {
+        setImmediate(() => {
+          void (async () => {
+            for (const e of r.events) await fanout(e, from.full);
+            if (r.sendLast) await sendTo([r.sendLast.to], r.sendLast.event, undefined);
+          })().catch((err) => api.logger.error({ err }, 'notification fan-out failed'));
+        });
+      }
+      return r.payload;
+    };
+    api.handleIq('account', NS_PUBSUB, onIq);
+    api.handleIq('account', NS_PUBSUB_OWNER, onIq);
+    // XEP-0222 §5 shows the PEP identity on the domain too; pubsub addressed there has no service behind it.
+    api.handleIq('host', NS_PUBSUB, () => {
+      throw new StanzaError('feature-not-implemented', 'pubsub lives at each account (PEP), not at the server domain');
+    });
+
+    // ------------------------------------------------------------------------------ notifications
+    /** Serialises the notification once; only the recipient address differs between copies. */
+    function messageTemplate(event: PubsubEvent, replyTo: string | undefined): (to: string) => string {
+      const body = buildEventElement(event).toString();
+      const addresses = replyTo ? x('addresses', { xmlns: NS_ADDRESS }, x('address', { type: 'replyto', jid: replyTo })).toString() : '';
+      const head = `<message from='${escapeAttr(event.service)}' type='${event.messageType}' id='${randomBytes(8).toString('hex')}' to='`;
+      const tail = `'>${body}${addresses}</message>`;
+      return (to) => head + escapeAttr(to) + tail;
+    }
+
+    const wants = (s: SessionHandle, node: string) => s.available && caps.wantsNotify(s.jid.full, node);
+
+    /** XEP-0163 §4.3: owner's resources, presence-sharing contacts allowed by the access model, explicit subscribers. */
+    async function fanout(event: PubsubEvent, publisher: string | undefined): Promise<void> {
+      const service = event.service;
+      const withReply = messageTemplate(event, publisher);
+      const plain = publisher ? messageTemplate(event, undefined) : withReply;
+      const sent = new Set<string>();
+      const deliver = (s: SessionHandle, tpl: (to: string) => string) => {
+        if (sent.has(s.jid.full)) return;
+        sent.add(s.jid.full);
+        s.deliver(tpl(s.jid.full));
+      };
+      for (const s of api.sessions.resources(service)) if (wants(s, event.node)) deliver(s, withReply);
+      for (const item of await roster.getAll(service)) {
+        if (!hasFrom(item.subscription)) continue;
+        const targets = api.sessions.resources(item.jid).filter((s) => wants(s, event.node));
+        if (targets.length === 0 || !(await engine.mayReceiveEvent(event, item.jid))) continue;
+        for (const s of targets) deliver(s, withReply);
+      }
+      await sendTo(event.subscribers, event, plain, sent);
+    }
+
+    /** XEP-0163 §4.3.3 "Number of notifications" for explicit subscribers (full or bare JIDs). */
+    async function sendTo(subscribers: string[], event: PubsubEvent, tpl: ((to: string) => string) | undefined, sent = new Set<string>()): Promise<void> {
+      const template = tpl ?? messageTemplate(event, undefined);
+      for (const sub of subscribers) {
+        const slash = sub.indexOf('/');
+        const bare = slash < 0 ? sub : sub.slice(0, slash);
+        if (!api.isLocalDomain(bare.slice(bare.indexOf('@') + 1))) continue;
+        if (!(await engine.mayReceiveEvent(event, bare))) continue;
+        if (slash >= 0) {
+          const s = api.sessions.get(sub);
+          if (s && !sent.has(sub)) {
+            sent.add(sub);
+            s.deliver(template(sub));
+          }
+          continue;
+        }
+        const interested = api.sessions.resources(bare).filter((s) => wants(s, event.node));
+        for (const s of interested) {
+          if (sent.has(s.jid.full)) continue;
+          sent.add(s.jid.full);
+          s.deliver(template(s.jid.full));
+        }
+      }
+    }
+
+    /** Last published items for a newly available (or newly interested) resource, from every service it may follow. */
+    async function sendLastItems(session: C2sSession, services?: string[]): Promise<void> {
+      const bare = session.jid.bare;
+      const list = services ?? [bare, ...(await roster.getAll(bare)).filter((i) => hasTo(i.subscription)).map((i) => i.jid)];
+      for (const service of list) {
+        if (!api.isLocalDomain(service.slice(service.indexOf('@') + 1))) continue;
+        // The contact must still share presence with the user (XEP-0163 §4.3 rule 2); the owner always may.
+        if (service !== bare && !hasFrom((await roster.getItem(service, bare))?.subscription)) continue;
+        const events = await engine.lastPublishedItems(service, session.jid.full, (node) => caps.wantsNotify(session.jid.full, node));
+        for (const ev of events) {
+          if (session.isClosed) return;
+          session.deliver(messageTemplate(ev, undefined)(session.jid.full));
+        }
+      }
+    }
+
+    const lastSent = new WeakSet<C2sSession>();
+    api.hook('presence/available', async ({ session, initial }) => {
+      // XEP-0163 §4.3.4 note: only initial presence triggers last-item delivery.
+      if (!initial || !caps.features(session.jid.full)) return;
+      lastSent.add(session);
+      await sendLastItems(session);
+    });
+    api.hook('caps/changed', async ({ session }) => {
+      // Caps learnt after the initial presence (first disco#info round trip): deliver then, once.
+      if (!session.available || lastSent.has(session) || !caps.features(session.jid.full)) return;
+      lastSent.add(session);
+      await sendLastItems(session);
+    });
+    api.hook('presence/unavailable', ({ session }) => {
+      lastSent.delete(session);
+    });
+
+    api.hook('roster/changed', async ({ owner, contact, item, previous }) => {
+      // XEP-0163 §9.1 / XEP-0222: roster changes count for the very next retrieval and notification.
+      engine.invalidateAccess(owner, contact);
+      await engine.recheckSubscriptions(owner, contact);
+      // A new presence subscriber gets the owner's last items now (send_last_published_item on_sub).
+      if (item && hasFrom(item.subscription) && !hasFrom(previous?.subscription)) {
+        for (const s of api.sessions.resources(contact)) {
+          if (s.available) await sendLastItems(s as C2sSession, [owner]);
+        }
+      }
+    });
+  },
+});
