@@ -5,6 +5,7 @@
 // confirmed out of band; 'revoked' is final; 'expired' is derived from the key's <end/> at read time.
 import { parseJid } from '../jid/index.ts';
 import { serialize } from '../xml/index.ts';
+import { parseDateTime } from '../protocol/xep0082.ts';
 import { KeyError } from './errors.ts';
 import { decodePrint, printId, printIdOf } from './hash.ts';
 import { buildPubkey, pubkeyKeyText, pubkeyPrintId, pubkeyValidity, type Pubkey } from './pubkey.ts';
@@ -157,7 +158,7 @@ export class TrustStore {
     } catch {
       return { ok: false, code: 'print-mismatch', message: 'keyprint is not a fingerprint' };
     }
-    return { ok: true, record: await this.revoke(jid, id, new Date(Date.parse(rev.revocationtime) || this.now().getTime())) };
+    return { ok: true, record: await this.revoke(jid, id, parseDateTime(rev.revocationtime)) };
   }
 
   async status(jid: string, print: string): Promise<TrustView | undefined> {

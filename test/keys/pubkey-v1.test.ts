@@ -5,7 +5,7 @@ import { parseXml } from '../../src/xml/index.ts';
 import {
   parsePubkey, buildPubkey, isPubkeyRequest, buildPubkeyRequest, parseRevocation, buildRevocation, parseAttestation,
   buildAttestation, buildGenerating, isGenerating, checkPubkeyPrint, KeyError, NS_PUBKEY_1, NS_REVOKE_1,
-  revocationSignedString, attestationSignedString, pubkeyPublicKey, keyKind, type Pubkey, type PubkeyAscii,
+  revocationSignedString, attestationSignedString, pubkeyPublicKey, keyKind, assertPubkeyUsable, type Pubkey, type PubkeyAscii,
 } from '../../src/keys/index.ts';
 import { fixtureJson, fixtureXml, payload } from './helpers.ts';
 
@@ -107,4 +107,12 @@ test('<generating/> presence extension', () => {
   assert.equal(isGenerating(parseXml(`<presence from='peter@jabber.org/foo'/>`)), false);
   assert.equal(buildGenerating(1).toString(), `<generating xmlns="${NS_PUBKEY_1}"/>`);
   assert.equal(isGenerating(parseXml(buildGenerating(1).toString())), true);
+});
+
+test('validity window: begin without TZD is UTC; use outside [begin, end] is refused', () => {
+  const pk = parsePubkey(fixtureXml('v1-pubkey.xml'));
+  assert.doesNotThrow(() => assertPubkeyUsable(pk, new Date('2009-12-11T20:12:37Z')));
+  assert.doesNotThrow(() => assertPubkeyUsable(pk, new Date('2010-12-11T23:59:59Z')));
+  assert.throws(() => assertPubkeyUsable(pk, new Date('2009-12-11T20:12:36Z')), (e: unknown) => e instanceof KeyError && e.code === 'key-not-yet-valid');
+  assert.throws(() => assertPubkeyUsable(pk, new Date('2010-12-12T00:00:00Z')), (e: unknown) => e instanceof KeyError && e.code === 'key-expired');
 });
