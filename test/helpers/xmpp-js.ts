@@ -1,5 +1,6 @@
 // @xmpp/client (xmpp.js) as an independent peer: a client library we did not write, logging in over
 // STARTTLS with SCRAM-SHA-1 (the only SCRAM it has).
+import * as nodeCrypto from 'node:crypto';
 import { client, xml } from '@xmpp/client';
 import type { Element as XjsElement } from '@xmpp/xml';
 
@@ -63,3 +64,21 @@ export async function connectPeer(opts: { port: number; domain: string; username
   };
   return peer;
 }
+
+const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
+const CAPS_NODE = 'https://pepkeys.example/test-client';
+
+/**
+ * Makes the peer answer disco#info for its XEP-0115 caps and returns the <c/> element to put in presence.
+ * The ver is computed here by the XEP-0115 §5.1 rules for one identity and the given features.
+ */
+export function advertiseCaps(peer: Peer, features: string[]): XjsElement {
+  const { createHash } = nodeCrypto;
+  const all = [...new Set([NS_DISCO_INFO, ...features])].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const s = `client/pc//test<${all.map((f) => `${f}<`).join('')}`;
+  const ver = createHash('sha1').update(s).digest('base64');
+  peer.xmpp.iqCallee.get(NS_DISCO_INFO, 'query', (ctx: { element: XjsElement }) =>
+    xml('query', { xmlns: NS_DISCO_INFO, node: ctx.element.attrs.node }, xml('identity', { category: 'client', type: 'pc', name: 'test' }), ...all.map((f) => xml('feature', { var: f }))));
+  return xml('c', { xmlns: 'http://jabber.org/protocol/caps', hash: 'sha-1', node: CAPS_NODE, ver });
+}
+

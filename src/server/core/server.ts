@@ -159,6 +159,11 @@ export class XmppServer implements SessionHost {
     void this.hooks.fire('session-closed', { session, error }).catch((err) => this.logger.error({ err }, 'session-closed hook failed'));
   }
 
+  /** A service a module provided (e.g. 'caps', 'pep'), for embedding applications and tests. */
+  service<T>(name: string): T | undefined {
+    return this.services.get(name) as T | undefined;
+  }
+
   async accountExists(jid: Jid): Promise<boolean> {
     if (this.sessions.resources(jid.bare).length > 0) return true;
     return (await this.storage.accounts.get(jid.bare)) !== undefined;
