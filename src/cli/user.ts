@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { JidError, parseJid } from '../jid/index.ts';
 import { storagePath, type ServerConfig } from '../server/config.ts';
 import { deriveCredentials, openStorage } from '../server/index.ts';
-import type { Storage } from '../storage/types.ts';
+import { AccountExistsError, type Storage } from '../storage/types.ts';
 import { addConfigOptions, configFrom, type ConfigFlags } from './common.ts';
 import { CliError } from './errors.ts';
 import { readPassword } from './password-input.ts';
@@ -27,9 +27,12 @@ export function userCommand(): Command {
     .option('-p, --password <password>', 'the password (visible to other local users in `ps`; prefer the prompt or stdin)')
     .action(async (jidArg: string, flags: PasswordFlags) => {
       const { config, jid } = prepare(jidArg, flags);
-      const password = flags.password ?? (await readPassword({ prompt: `Password for ${jid}: `, confirm: true }));
-      if (password.length === 0) throw new CliError('empty password');
       await withStorage(config, true, async (s) => {
+        // Checked before prompting too, so the operator does not type a password for nothing; create()
+        // still refuses a duplicate that appears in between.
+        if (await s.accounts.get(jid)) throw new AccountExistsError(jid);
+        const password = flags.password ?? (await readPassword({ prompt: `Password for ${jid}: `, confirm: true }));
+        if (password.length === 0) throw new CliError('empty password');
         await s.accounts.create(jid, deriveCredentials(password));
       });
       process.stdout.write(`created ${jid}\n`);
