@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import type { AddressInfo } from 'node:net';
 import { startServer, type ListenAddresses, type XmppServer } from '../server/index.ts';
 import { addConfigOptions, collect, configFrom, type ConfigFlags } from './common.ts';
-import { EXIT_FAILURE, EXIT_OK, describeError, printError } from './errors.ts';
+import { EXIT_FAILURE, EXIT_OK, describeError, fail, printError } from './errors.ts';
 
 interface ServeFlags extends ConfigFlags {
   listen?: string[];
@@ -28,7 +28,16 @@ export function serveCommand(): Command {
         insecurePlainAuth: flags.insecurePlainAuth,
         logLevel: flags.logLevel,
       });
-      const { server, addresses } = await startServer(config);
+      let started: Awaited<ReturnType<typeof startServer>>;
+      try {
+        started = await startServer(config);
+      } catch (err) {
+        // startServer does not undo a partial start (listeners already bound, storage, module timers), so
+        // the event loop would stay alive: report and exit here instead of returning.
+        fail(err);
+        process.exit(process.exitCode ?? EXIT_FAILURE);
+      }
+      const { server, addresses } = started;
       // Printed besides the pino logs (which go to stdout) so an operator, or a test using port 0, sees
       // where the server actually listens.
       process.stderr.write(`${servingLine(config.hosts, addresses)}\n`);

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { lines, runCli } from './run-cli.ts';
 
 describe('pepkeys usage and configuration errors', () => {
@@ -44,6 +45,19 @@ describe('pepkeys usage and configuration errors', () => {
     const r = await runCli(['user', 'list', '--config', file]);
     assert.equal(r.code, 1);
     assert.match(oneLine(r.stderr), /broken\.toml: invalid TOML/);
+  });
+
+  it('exits 1 with one line when a listener cannot bind, even after another one did', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (blocker.address() as AddressInfo).port;
+      const r = await runCli(['serve', '--data', join(dir, 'busy'), '--listen', '127.0.0.1:0', '--listen', `127.0.0.1:${port}`, '--log-level', 'silent']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(oneLine(r.stderr), new RegExp(`EADDRINUSE.*127\\.0\\.0\\.1:${port}`));
+    } finally {
+      blocker.close();
+    }
   });
 
   it("reports commander's own usage errors in the same shape, exit code 1", async () => {
