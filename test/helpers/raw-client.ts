@@ -1,5 +1,6 @@
 // A bare TCP client that sends exactly the bytes a test gives it and collects what the server answers,
 // for protocol-level and negative tests where a real client library would refuse to misbehave.
+import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { StreamParser, type Element } from '../../src/xml/index.ts';
@@ -14,6 +15,35 @@ export class RawClient {
   private socket: Socket | TLSSocket;
   private parser!: StreamParser;
   private waiters: { test: () => boolean; resolve: () => void }[] = [];
+  private responders: { match: (el: Element) => boolean; answer: (el: Element) => string }[] = [];
+
+  /** Answers matching stanzas automatically (e.g. the server's disco#info for caps) instead of queueing them. */
+  respond(match: (el: Element) => boolean, answer: (el: Element) => string): void {
+    this.responders.push({ match, answer });
+  }
+
+  /**
+   * Announces XEP-0115 caps with these features in an available presence and answers the server's
+   * disco#info for them.
+   */
+  sendPresenceWithCaps(features: string[], extra = ''): void {
+    const all = [...new Set(['http://jabber.org/protocol/disco#info', ...features])].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const ver = createHash('sha1').update(`client/pc//raw<${all.map((f) => `${f}<`).join('')}`).digest('base64');
+    const node = 'https://pepkeys.example/raw';
+    this.respond(
+      (el) => el.name === 'iq' && el.attrs.type === 'get' && el.getChild('query', 'http://jabber.org/protocol/disco#info')?.attrs.node === `${node}#${ver}`,
+      (el) => `<iq type='result' id='${el.attrs.id}' to='${el.attrs.from}'><query xmlns='http://jabber.org/protocol/disco#info' node='${node}#${ver}'><identity category='client' type='pc' name='raw'/>${all.map((f) => `<feature var='${f}'/>`).join('')}</query></iq>`,
+    );
+    this.send(`<presence><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='${node}' ver='${ver}'/>${extra}</presence>`);
+  }
+
+  private iqSeq = 0;
+  /** Sends an IQ (the id is filled in) and waits for its answer. */
+  async iq(xml: string, timeoutMs = 5000): Promise<Element> {
+    const id = `q${++this.iqSeq}`;
+    this.send(xml.replace(/^<iq /, `<iq id='${id}' `));
+    return this.waitStanza((e) => e.name === 'iq' && e.attrs.id === id && (e.attrs.type === 'result' || e.attrs.type === 'error'), timeoutMs);
+  }
 
   private constructor(socket: Socket | TLSSocket) {
     this.socket = socket;
@@ -36,6 +66,11 @@ export class RawClient {
     this.parser = new StreamParser({
       streamStart: () => {},
       stanza: (el) => {
+        const reply = this.responders.find((r) => r.match(el));
+        if (reply) {
+          this.send(reply.answer(el));
+          return;
+        }
         this.stanzas.push(el);
         this.check();
       },
