@@ -105,7 +105,10 @@ export class C2sSession implements SessionHandle {
       {
         streamStart: (root) => this.onStreamStart(root),
         stanza: (el) => this.enqueue(el),
-        streamEnd: () => this.close(),
+        // Stanzas before the closing tag are still being processed in order; close after them.
+        streamEnd: () => {
+          this.queue = this.queue.then(() => this.close());
+        },
         error: (err) => this.onXmlError(err),
       },
       this.host.xmlLimits,

@@ -269,7 +269,13 @@ export const presenceModule = defineModule({
     });
 
     api.hook('session-closed', async ({ session }) => {
-      if (!session.available) return;
+      if (!session.available) {
+        // Directed presence sent without ever broadcasting still gets its unavailable (RFC 6121 §4.6.3).
+        const st = state(session);
+        for (const d of st.directed) await api.route(x('presence', { type: 'unavailable', from: session.jid.full, to: d }));
+        st.directed.clear();
+        return;
+      }
       // RFC 6121 §4.5.2: the server sends unavailable presence on the client's behalf.
       await broadcast(session, x('presence', { type: 'unavailable' }), true);
     });
