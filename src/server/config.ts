@@ -50,6 +50,18 @@ export const ConfigSchema = z.strictObject({
     auth_failure_delay_ms: z.number().int().nonnegative().prefault(500),
     /** Failed authentications allowed on one stream before it is closed (RFC 6120 §6.4.5). */
     max_auth_attempts: z.number().int().min(1).max(10).prefault(5),
+    /** Concurrent connections from one IP address; 0 = unlimited. */
+    max_connections_per_ip: z.number().int().nonnegative().prefault(64),
+    /** Concurrently bound resources of one account; more get resource-constraint (RFC 6120 §7.6.2.1). */
+    max_sessions_per_account: z.number().int().positive().prefault(16),
+    /** Sustained stanzas per second per session (token bucket); exceeding closes with policy-violation. 0 = unlimited. */
+    stanzas_per_second: z.number().nonnegative().prefault(200),
+    /** Bucket size: stanzas a session may send in a burst above the sustained rate. */
+    stanza_burst: z.number().int().positive().prefault(1000),
+    /** Sustained bytes per second read from one connection; above it reading pauses. 0 = unlimited. */
+    bytes_per_second: z.number().int().nonnegative().prefault(1024 * 1024),
+    /** Failed logins per IP address and per account within 15 minutes before further attempts are refused outright. */
+    max_failed_logins: z.number().int().positive().prefault(30),
   }).prefault({}),
   storage: z.strictObject({
     driver: z.enum(['sqlite']).prefault('sqlite'),

@@ -13,6 +13,8 @@ import {
 import type { SessionHandle } from '../../cluster/index.ts';
 import type { SaslExchange, SaslMechanism, SaslContext } from './sasl/index.ts';
 import type { Logger } from './logger.ts';
+import { TokenBucket } from './limits/token-bucket.ts';
+import type { AuthThrottle } from './limits/auth-throttle.ts';
 
 /** What a session needs from the server around it. */
 export interface SessionHost {
@@ -25,13 +27,18 @@ export interface SessionHost {
   readonly maxAuthAttempts: number;
   readonly idleTimeoutMs: number;
   readonly preauthTimeoutMs: number;
+  /** Stanza rate limit (token bucket), or undefined for none. */
+  readonly stanzaRate: { rate: number; burst: number } | undefined;
+  /** Bytes per second read from one connection; 0 = unlimited. */
+  readonly bytesPerSecond: number;
+  readonly authThrottle: AuthThrottle;
   isLocalDomain(domain: string): boolean;
   mechanisms(): SaslMechanism[];
   saslContext(domain: string): SaslContext;
   /** Extra stream features offered once authenticated (e.g. roster versioning). */
   postAuthFeatures(session: C2sSession): Element[];
-  /** Binds the session; returns the session it replaced, which the host closes. */
-  bind(session: C2sSession): void;
+  /** Registers the bound session (closing one it replaces), or refuses with a stanza error. */
+  bind(session: C2sSession): StanzaError | undefined;
   /** A stanza from this bound client, with `from` stamped and `to` validated. */
   stanza(session: C2sSession, stanza: Element): void;
   closed(session: C2sSession, error: StreamError | undefined): void;
@@ -65,10 +72,16 @@ export class C2sSession implements SessionHandle {
   private preauthTimer: NodeJS.Timeout | undefined;
   /** Serialises stanza processing so replies keep the order requests arrived in. */
   private queue: Promise<void> = Promise.resolve();
+  private readonly stanzaBucket: TokenBucket | undefined;
+  private readonly byteBucket: TokenBucket | undefined;
 
   constructor(socket: Socket, private readonly host: SessionHost, secure: boolean) {
     this.socket = socket;
     this.secure = secure;
+    const sr = host.stanzaRate;
+    this.stanzaBucket = sr ? new TokenBucket(sr.rate, sr.burst) : undefined;
+    // One second's worth of burst: reading pauses rather than failing, like a slow network would.
+    this.byteBucket = host.bytesPerSecond > 0 ? new TokenBucket(host.bytesPerSecond, host.bytesPerSecond) : undefined;
     this.attach(socket);
     this.resetParser();
     this.preauthTimer = setTimeout(() => this.streamError(new StreamError('connection-timeout', 'not authenticated in time')), host.preauthTimeoutMs);
@@ -88,7 +101,14 @@ export class C2sSession implements SessionHandle {
   }
 
   private attach(socket: Socket): void {
-    socket.on('data', (chunk: Buffer) => this.parser.write(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      this.parser.write(chunk);
+      const wait = this.byteBucket?.spend(chunk.length) ?? 0;
+      if (wait > 0 && !socket.isPaused()) {
+        socket.pause();
+        setTimeout(() => socket.resume(), wait).unref();
+      }
+    });
     socket.on('error', (err) => {
       this.host.logger.debug({ session: this.id, err: err.message }, 'socket error');
       this.teardown(undefined);
@@ -104,7 +124,11 @@ export class C2sSession implements SessionHandle {
     this.parser = new StreamParser(
       {
         streamStart: (root) => this.onStreamStart(root),
-        stanza: (el) => this.enqueue(el),
+        stanza: (el) => {
+          // RFC 6120 §13.12: a flooding client loses its stream, not everyone else their service.
+          if (this.stanzaBucket && !this.stanzaBucket.take()) return this.streamError(new StreamError('policy-violation', 'too many stanzas per second'));
+          this.enqueue(el);
+        },
         // Stanzas before the closing tag are still being processed in order; close after them.
         streamEnd: () => {
           this.queue = this.queue.then(() => this.close());
@@ -243,6 +267,7 @@ export class C2sSession implements SessionHandle {
   private async onSasl(el: Element): Promise<void> {
     if (this.host.requireTls && !this.secure) return this.saslFailure('encryption-required', 'STARTTLS first');
     if (el.local === 'auth') {
+      if (this.host.authThrottle.blocked(this.remoteAddress, undefined)) return this.saslFailure('temporary-auth-failure', 'too many failed logins; try again later');
       const mech = this.offeredMechanisms().find((m) => m.name === el.attrs.mechanism);
       if (!mech) return this.saslFailure('invalid-mechanism');
       this.sasl = mech.start(this.host.saslContext(this.domain));
@@ -282,15 +307,19 @@ export class C2sSession implements SessionHandle {
     this.sasl = undefined;
     if (step.kind === 'failure') {
       this.authFailures++;
-      this.host.logger.info({ session: this.id, ip: this.remoteAddress, domain: this.domain }, 'authentication failed');
-      // A pause before answering makes online password guessing slow (RFC 6120 §13.9.3).
-      if (this.host.authFailureDelayMs > 0) await new Promise((r) => setTimeout(r, this.host.authFailureDelayMs));
+      const account = step.username ? `${step.username}@${this.domain}` : undefined;
+      this.host.logger.info({ session: this.id, ip: this.remoteAddress, account }, 'authentication failed');
+      // A pause before answering, growing with recent failures from this IP or on this account, makes
+      // online password guessing slow (RFC 6120 §13.9.3) even across reconnections.
+      const delay = this.host.authThrottle.fail(this.remoteAddress, account);
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
       this.saslFailure(step.condition, step.text);
       if (this.authFailures >= this.host.maxAuthAttempts) this.streamError(new StreamError('policy-violation', 'too many failed authentication attempts'));
       return;
     }
     this.username = step.username;
     this.state = 'authenticated';
+    this.host.authThrottle.succeed(`${step.username}@${this.domain}`);
     if (this.preauthTimer) clearTimeout(this.preauthTimer);
     this.write(`<success xmlns='${NS_SASL}'>${step.data ? step.data.toString('base64') : ''}</success>`);
     this.host.logger.info({ session: this.id, user: `${this.username}@${this.domain}` }, 'authenticated');
@@ -323,8 +352,13 @@ export class C2sSession implements SessionHandle {
       return;
     }
     this.jid = Jid.of(this.username, this.domain, resource);
+    const refused = this.host.bind(this);
+    if (refused) {
+      this.jid = undefined as unknown as Jid;
+      this.send(errorReply(iq, refused));
+      return;
+    }
     this.state = 'bound';
-    this.host.bind(this);
     this.send(iqResult(iq, x('bind', { xmlns: NS_BIND }, x('jid', null, this.jid.full))));
   }
 

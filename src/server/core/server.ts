@@ -9,7 +9,7 @@ import type { Element } from '../../xml/index.ts';
 import type { Jid } from '../../jid/index.ts';
 import type { Storage } from '../../storage/types.ts';
 import { LocalSessionDirectory, type SessionDirectory } from '../../cluster/index.ts';
-import { StreamError } from '../../protocol/rfc6120.ts';
+import { StanzaError, StreamError } from '../../protocol/rfc6120.ts';
 import type { DiscoIdentity } from '../../protocol/xep0030.ts';
 import { parseHostPort, type ServerConfig } from '../config.ts';
 import { C2sSession, type SessionHost } from './c2s-session.ts';
@@ -21,6 +21,7 @@ import { StanzaRouter } from './stanza-router.ts';
 import { orderModules, type ModuleApi, type ModuleDefinition } from './module-host.ts';
 import { DEFAULT_MECHANISMS, type SaslContext, type SaslMechanism } from './sasl/index.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { AuthThrottle } from './limits/auth-throttle.ts';
 
 export interface ServerDeps {
   config: ServerConfig;
@@ -61,6 +62,9 @@ export class XmppServer implements SessionHost {
   private readonly mechanismList: SaslMechanism[];
   private readonly moduleDefs: ModuleDefinition[];
   private started = false;
+  private readonly perIp = new Map<string, number>();
+  readonly authThrottle: AuthThrottle;
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(deps: ServerDeps) {
     this.config = deps.config;
@@ -71,6 +75,7 @@ export class XmppServer implements SessionHost {
     this.tlsContext = deps.tls ? secureContext(deps.tls) : undefined;
     this.hostSet = new Set(deps.config.hosts);
     this.mechanismList = deps.mechanisms ?? DEFAULT_MECHANISMS;
+    this.authThrottle = new AuthThrottle(deps.config.limits.auth_failure_delay_ms, deps.config.limits.max_failed_logins);
     const disabled = new Set(deps.config.disabled_modules);
     this.moduleDefs = orderModules(deps.modules.filter((m) => !disabled.has(m.name)));
     // The core's own disco registry, read by the disco module; every module contributes through addFeature.
@@ -109,6 +114,13 @@ export class XmppServer implements SessionHost {
   get preauthTimeoutMs(): number {
     return this.config.c2s.preauth_timeout_seconds * 1000;
   }
+  get stanzaRate(): { rate: number; burst: number } | undefined {
+    const l = this.config.limits;
+    return l.stanzas_per_second > 0 ? { rate: l.stanzas_per_second, burst: l.stanza_burst } : undefined;
+  }
+  get bytesPerSecond(): number {
+    return this.config.limits.bytes_per_second;
+  }
   get hosts(): readonly string[] {
     return [...this.hostSet];
   }
@@ -137,12 +149,19 @@ export class XmppServer implements SessionHost {
     return out;
   }
 
-  bind(session: C2sSession): void {
+  bind(session: C2sSession): StanzaError | undefined {
+    const existing = this.sessions.resources(session.jid.bare);
+    const replacing = existing.some((s) => s.jid.resource === session.jid.resource);
+    if (!replacing && existing.length >= this.config.limits.max_sessions_per_account) {
+      // RFC 6120 §7.6.2.1: the account has reached its limit of connected resources.
+      return new StanzaError('resource-constraint', 'too many sessions for this account', 'wait');
+    }
     const old = this.sessions.register(session);
     // RFC 6120 §7.7.2.2: the new session wins; the old one is closed with a conflict stream error.
     if (old && old !== session && old instanceof C2sSession) old.streamError(new StreamError('conflict', 'replaced by a new connection with the same resource'));
     this.logger.debug({ jid: session.jid.full }, 'resource bound');
     void this.hooks.fire('session-bound', { session }).catch((err) => this.logger.error({ err }, 'session-bound hook failed'));
+    return undefined;
   }
 
   stanza(session: C2sSession, stanza: Element): void {
@@ -151,7 +170,7 @@ export class XmppServer implements SessionHost {
   }
 
   closed(session: C2sSession, error: StreamError | undefined): void {
-    this.connections.delete(session);
+    if (this.connections.delete(session)) this.releaseIp(session.remoteAddress);
     if (!session.jid) return;
     const wasRegistered = this.sessions.get(session.jid.full) === session;
     this.sessions.unregister(session);
@@ -225,6 +244,8 @@ export class XmppServer implements SessionHost {
     if (this.started) throw new Error('server already started');
     this.started = true;
     for (const def of this.moduleDefs) await def.setup(this.apiFor(def));
+    this.sweepTimer = setInterval(() => this.authThrottle.sweep(), 60_000);
+    this.sweepTimer.unref();
     const addrs: ListenAddresses = { c2s: [], tls: [] };
     for (const hp of this.config.c2s.listen) addrs.c2s.push(await this.listen(createTcpServer((s) => this.accept(s, false)), hp));
     if (this.config.c2s.tls_listen.length && !this.tlsContext) throw new Error('tls_listen needs a TLS certificate');
@@ -250,8 +271,22 @@ export class XmppServer implements SessionHost {
   }
 
   private accept(socket: Socket, secure: boolean): void {
+    const ip = socket.remoteAddress ?? '';
     const session = new C2sSession(socket, this, secure);
+    const n = (this.perIp.get(ip) ?? 0) + 1;
+    const max = this.config.limits.max_connections_per_ip;
+    if (max > 0 && n > max) {
+      session.streamError(new StreamError('policy-violation', 'too many connections from your address'));
+      return;
+    }
+    this.perIp.set(ip, n);
     this.connections.add(session);
+  }
+
+  private releaseIp(ip: string): void {
+    const n = (this.perIp.get(ip) ?? 1) - 1;
+    if (n <= 0) this.perIp.delete(ip);
+    else this.perIp.set(ip, n);
   }
 
   /** Stops accepting, closes every stream with system-shutdown, runs module stop handlers, closes storage. */
@@ -264,6 +299,7 @@ export class XmppServer implements SessionHost {
     // Let session-closed hooks (unavailable presence etc.) run before storage goes away.
     await new Promise((r) => setImmediate(r));
     this.iqTracker.cancelAll();
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const fn of this.stopHandlers.reverse()) await fn();
     await this.storage.close();
   }

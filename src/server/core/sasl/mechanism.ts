@@ -10,7 +10,8 @@ export type SaslFailureCondition =
 export type SaslStep =
   | { kind: 'challenge'; data: Buffer }
   | { kind: 'success'; username: string; data?: Buffer }
-  | { kind: 'failure'; condition: SaslFailureCondition; text?: string };
+  /** `username`: the account the client tried, when known (for per-account throttling). */
+  | { kind: 'failure'; condition: SaslFailureCondition; text?: string; username?: string };
 
 export interface SaslExchange {
   /** `data` is the decoded client message (initial response or reply to a challenge). */

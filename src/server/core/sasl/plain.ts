@@ -22,7 +22,7 @@ export const plainMechanism: SaslMechanism = {
         }
         if (authzid && !authzid.startsWith(`${username}@`)) return { kind: 'failure', condition: 'invalid-authzid' };
         const creds = await ctx.lookup(username);
-        if (!creds || !verifyPassword(creds, password)) return { kind: 'failure', condition: 'not-authorized' };
+        if (!creds || !verifyPassword(creds, password)) return { kind: 'failure', condition: 'not-authorized', username };
         return { kind: 'success', username };
       },
     };

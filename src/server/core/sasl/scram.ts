@@ -93,14 +93,15 @@ class ScramExchange implements SaslExchange {
     if (attrs.get('c') !== Buffer.from(this.gs2Header).toString('base64')) return fail('channel binding data mismatch', 'not-authorized');
     if (attrs.get('r') !== this.nonce) return fail('nonce mismatch', 'not-authorized');
     const proof = Buffer.from(msg.slice(i + 3), 'base64');
-    if (!this.known || !this.cred) return { kind: 'failure', condition: 'not-authorized' };
+    const denied: SaslStep = { kind: 'failure', condition: 'not-authorized', username: this.username || undefined };
+    if (!this.known || !this.cred) return denied;
     const authMessage = `${this.clientFirstBare},${this.serverFirst},${withoutProof}`;
     const storedKey = Buffer.from(this.cred.storedKey, 'base64');
     const clientSignature = hmac(this.hash, storedKey, authMessage);
-    if (proof.length !== clientSignature.length) return { kind: 'failure', condition: 'not-authorized' };
+    if (proof.length !== clientSignature.length) return denied;
     const clientKey = Buffer.alloc(proof.length);
     for (let k = 0; k < proof.length; k++) clientKey[k] = proof[k]! ^ clientSignature[k]!;
-    if (!timingSafeEqual(digest(this.hash, clientKey), storedKey)) return { kind: 'failure', condition: 'not-authorized' };
+    if (!timingSafeEqual(digest(this.hash, clientKey), storedKey)) return denied;
     const serverSignature = hmac(this.hash, Buffer.from(this.cred.serverKey, 'base64'), authMessage);
     return { kind: 'success', username: this.username, data: Buffer.from(`v=${serverSignature.toString('base64')}`) };
   }
