@@ -29,6 +29,8 @@ export async function connectPeer(opts: { port: number; domain: string; username
     username: opts.username,
     password: opts.password,
     resource: opts.resource,
+    // xmpp.js waits 2 s by default for each step; a loaded CI machine running tests in parallel needs more.
+    timeout: 15_000,
   });
   xmpp.reconnect.stop();
   xmpp.on('error', () => {});
