@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { serveCommand } from './serve.ts';
 import { userCommand } from './user.ts';
+import { keyCommand } from './key.ts';
 import { fail, formatCommanderError } from './errors.ts';
 
 function version(): string {
@@ -19,7 +20,8 @@ export function buildProgram(): Command {
     .version(version(), '-V, --version')
     .showSuggestionAfterError(true)
     .addCommand(serveCommand())
-    .addCommand(userCommand());
+    .addCommand(userCommand())
+    .addCommand(keyCommand());
   // Every command, subcommands included, reports usage errors in our one-line shape and throws instead of
   // calling process.exit, so run() decides the exit code in one place.
   const configure = (cmd: Command) => {
