@@ -27,6 +27,8 @@ export interface ClientEvents {
   /** Every incoming stanza, before dispatch. */
   stanza: [Element];
   close: [ClientError | undefined];
+  /** Someone (usually our server, XEP-0115 §6.2) asked for the features behind our current caps. */
+  'caps-queried': [string];
 }
 
 export class XmppClient extends EventEmitter<ClientEvents> {
@@ -47,7 +49,9 @@ export class XmppClient extends EventEmitter<ClientEvents> {
       const node = iq.getChild('query', NS_DISCO_INFO)!.attrs.node;
       // XEP-0115 §6.2: a query for node#ver we do not (or no longer) advertise is item-not-found.
       if (!answersNode(this.caps, node)) throw new StanzaError('item-not-found');
-      return discoInfoResult(this.caps, node);
+      const result = discoInfoResult(this.caps, node);
+      if (node !== undefined) setImmediate(() => this.emit('caps-queried', iq.attrs.from ?? ''));
+      return result;
     });
     connection.on('stanza', (el) => this.dispatch(el));
     connection.on('close', (err) => {

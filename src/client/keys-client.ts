@@ -229,6 +229,21 @@ export class KeysClient extends EventEmitter<KeysClientEvents> {
     this.client.sendPresence(this.generating ? [buildGenerating(this.version)] : []);
   }
 
+  /**
+   * Goes online and resolves once the server has most likely taken note of our caps (and so of our +notify
+   * interests, XEP-0163 §4.3.3): after it queried them, or after `capsWaitMs` if it did not (caps it already
+   * knew), followed by one IQ round trip so everything we sent before has been processed.
+   */
+  async onlineAndReady(capsWaitMs = 2000): Promise<void> {
+    const queried = new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, capsWaitMs);
+      this.client.once('caps-queried', () => (clearTimeout(t), resolve()));
+    });
+    this.online();
+    await queried;
+    await discoInfo(this.client, this.client.jid.bare, undefined, this.timeoutMs).catch(() => undefined);
+  }
+
   /** Full JIDs of `bare` we have seen available. */
   resourcesOf(bare: string): string[] {
     return [...(this.resources.get(parseJid(bare).bare) ?? [])];

@@ -277,7 +277,7 @@ export function keyCommand(): Command {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       const timer = flags.duration ? setTimeout(stop, Number(flags.duration) * 1000) : undefined;
-      s.keys.online();
+      await s.keys.onlineAndReady();
       info(`watching as ${s.jid.full}; Ctrl-C to stop`);
       try {
         await done;
