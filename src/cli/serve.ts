@@ -1,7 +1,7 @@
 // `pepkeys serve`: resolve the configuration, start the server, stop it cleanly on SIGINT/SIGTERM.
 import { Command, Option } from 'commander';
 import type { AddressInfo } from 'node:net';
-import { startServer, type ListenAddresses, type XmppServer } from '../server/index.ts';
+import { loadTlsCredentials, startServer, type ListenAddresses, type ServerConfig, type XmppServer } from '../server/index.ts';
 import { addConfigOptions, collect, configFrom, type ConfigFlags } from './common.ts';
 import { EXIT_FAILURE, EXIT_OK, describeError, fail, printError } from './errors.ts';
 
@@ -42,6 +42,7 @@ export function serveCommand(): Command {
       // where the server actually listens.
       process.stderr.write(`${servingLine(config.hosts, addresses)}\n`);
       handleSignals(server);
+      reloadTlsOnHup(server, config);
     });
   return cmd;
 }
@@ -53,6 +54,16 @@ export function servingLine(hosts: readonly string[], a: ListenAddresses): strin
 
 function fmt(a: AddressInfo): string {
   return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}
+
+/** SIGHUP re-reads the certificate and key (renewals) without dropping established streams. */
+function reloadTlsOnHup(server: XmppServer, config: ServerConfig): void {
+  process.on('SIGHUP', () => {
+    loadTlsCredentials({ cert: config.tls.cert, key: config.tls.key, dataDir: config.data_dir, domains: config.hosts }).then(
+      (creds) => server.reloadTls(creds),
+      (err: unknown) => printError(`SIGHUP: could not reload the TLS certificate, keeping the old one: ${describeError(err)}`),
+    );
+  });
 }
 
 function handleSignals(server: XmppServer): void {

@@ -10,7 +10,8 @@ import { loadTlsCredentials } from './core/tls-credentials.ts';
 import { defaultModules } from './modules/index.ts';
 import type { ModuleDefinition } from './core/module-host.ts';
 
-export { XmppServer, type ListenAddresses } from './core/server.ts';
+export { XmppServer, validateModuleOptions, type ListenAddresses } from './core/server.ts';
+export { loadTlsCredentials } from './core/tls-credentials.ts';
 export { defineModule, type ModuleApi, type ModuleDefinition } from './core/module-host.ts';
 export { parseConfig, resolveConfig, ConfigError, type ServerConfig } from './config.ts';
 export { defaultModules } from './modules/index.ts';
@@ -34,13 +35,19 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const tls = await loadTlsCredentials({ cert: config.tls.cert, key: config.tls.key, dataDir: config.data_dir, domains: config.hosts });
   if (tls.generated) logger.info({ dir: config.data_dir }, 'generated a self-signed TLS certificate');
   if (config.c2s.insecure_plain_auth) logger.warn('insecure_plain_auth is on: passwords may cross the network unencrypted');
-  const server = new XmppServer({
-    config,
-    storage: opts.storage ?? openStorage(config),
-    modules: opts.modules ?? defaultModules(),
-    tls,
-    logger,
-  });
-  const addresses = await server.start();
-  return { server, addresses };
+  const storage = opts.storage ?? openStorage(config);
+  let server: XmppServer;
+  try {
+    server = new XmppServer({ config, storage, modules: opts.modules ?? defaultModules(), tls, logger });
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+  try {
+    const addresses = await server.start();
+    return { server, addresses };
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
 }

@@ -75,8 +75,12 @@ export class C2sSession implements SessionHandle {
   private readonly stanzaBucket: TokenBucket | undefined;
   private readonly byteBucket: TokenBucket | undefined;
 
+  /** Captured at accept: a destroyed socket forgets its address. */
+  readonly remoteAddress: string;
+
   constructor(socket: Socket, private readonly host: SessionHost, secure: boolean) {
     this.socket = socket;
+    this.remoteAddress = socket.remoteAddress ?? '';
     this.secure = secure;
     const sr = host.stanzaRate;
     this.stanzaBucket = sr ? new TokenBucket(sr.rate, sr.burst) : undefined;
@@ -88,9 +92,6 @@ export class C2sSession implements SessionHandle {
     this.preauthTimer.unref();
   }
 
-  get remoteAddress(): string {
-    return this.socket.remoteAddress ?? '';
-  }
 
   get isBound(): boolean {
     return this.state === 'bound';
@@ -424,10 +425,10 @@ export class C2sSession implements SessionHandle {
 
   private teardown(err: StreamError | undefined): void {
     if (this.state === 'closed') return;
-    const wasBound = this.state === 'bound';
     this.state = 'closed';
     if (this.preauthTimer) clearTimeout(this.preauthTimer);
     if (!this.closing) this.socket.destroy();
-    if (wasBound || this.jid) this.host.closed(this, err);
+    // Every connection is reported, bound or not: the host counts connections per address.
+    this.host.closed(this, err);
   }
 }

@@ -11,7 +11,7 @@ import type { Storage } from '../../storage/types.ts';
 import { LocalSessionDirectory, type SessionDirectory } from '../../cluster/index.ts';
 import { StanzaError, StreamError } from '../../protocol/rfc6120.ts';
 import type { DiscoIdentity } from '../../protocol/xep0030.ts';
-import { parseHostPort, type ServerConfig } from '../config.ts';
+import { ConfigError, parseHostPort, type ServerConfig } from '../config.ts';
 import { C2sSession, type SessionHost } from './c2s-session.ts';
 import { HookBus } from './hooks.ts';
 import type { ServerEvents } from './events.ts';
@@ -48,8 +48,8 @@ export class XmppServer implements SessionHost {
   readonly iqHandlers = new IqHandlers();
   readonly iqTracker = new IqTracker();
   readonly router: StanzaRouter;
-  readonly tlsContext: SecureContext | undefined;
-  private readonly tls: TlsCredentials | undefined;
+  tlsContext: SecureContext | undefined;
+  private tls: TlsCredentials | undefined;
   readonly features: Record<IqScope, Set<string>> = { host: new Set(), account: new Set() };
   readonly identities: Record<IqScope, DiscoIdentity[]> = { host: [], account: [] };
   private readonly hostSet: Set<string>;
@@ -57,10 +57,12 @@ export class XmppServer implements SessionHost {
   private readonly services = new Map<string, unknown>();
   private readonly stopHandlers: (() => void | Promise<void>)[] = [];
   private readonly listeners: NetServer[] = [];
+  private readonly tlsServers: import('node:tls').Server[] = [];
   private readonly connections = new Set<C2sSession>();
   private readonly saslSecret = randomBytes(32);
   private readonly mechanismList: SaslMechanism[];
   private readonly moduleDefs: ModuleDefinition[];
+  private readonly moduleOptions: Map<string, unknown>;
   private started = false;
   private readonly perIp = new Map<string, number>();
   readonly authThrottle: AuthThrottle;
@@ -76,6 +78,7 @@ export class XmppServer implements SessionHost {
     this.hostSet = new Set(deps.config.hosts);
     this.mechanismList = deps.mechanisms ?? DEFAULT_MECHANISMS;
     this.authThrottle = new AuthThrottle(deps.config.limits.auth_failure_delay_ms, deps.config.limits.max_failed_logins);
+    this.moduleOptions = validateModuleOptions(deps.config, deps.modules);
     const disabled = new Set(deps.config.disabled_modules);
     this.moduleDefs = orderModules(deps.modules.filter((m) => !disabled.has(m.name)));
     // The core's own disco registry, read by the disco module; every module contributes through addFeature.
@@ -190,16 +193,7 @@ export class XmppServer implements SessionHost {
 
   // ------------------------------------------------------------------------------ modules
   private apiFor(def: ModuleDefinition): ModuleApi {
-    const raw = this.config.modules[def.name] ?? {};
-    let options: unknown = raw;
-    if (def.options) {
-      const r = def.options.safeParse(raw);
-      if (!r.success) {
-        const i = r.error.issues[0]!;
-        throw new Error(`config: modules.${def.name}.${i.path.join('.')}: ${i.message}`);
-      }
-      options = r.data;
-    }
+    const options = this.moduleOptions.get(def.name) ?? {};
     const server = this;
     const mine = new Set([def.name, ...(def.requires ?? [])]);
     return {
@@ -247,11 +241,20 @@ export class XmppServer implements SessionHost {
     this.sweepTimer = setInterval(() => this.authThrottle.sweep(), 60_000);
     this.sweepTimer.unref();
     const addrs: ListenAddresses = { c2s: [], tls: [] };
-    for (const hp of this.config.c2s.listen) addrs.c2s.push(await this.listen(createTcpServer((s) => this.accept(s, false)), hp));
-    if (this.config.c2s.tls_listen.length && !this.tlsContext) throw new Error('tls_listen needs a TLS certificate');
-    for (const hp of this.config.c2s.tls_listen) {
-      const srv = createTlsServer({ cert: this.tls!.cert, key: this.tls!.key, minVersion: 'TLSv1.2' }, (s) => this.accept(s, true));
-      addrs.tls.push(await this.listen(srv, hp));
+    try {
+      for (const hp of this.config.c2s.listen) addrs.c2s.push(await this.listen(createTcpServer((s) => this.accept(s, false)), hp));
+      if (this.config.c2s.tls_listen.length && !this.tlsContext) throw new Error('tls_listen needs a TLS certificate');
+      for (const hp of this.config.c2s.tls_listen) {
+        const srv = createTlsServer({ cert: this.tls!.cert, key: this.tls!.key, minVersion: 'TLSv1.2' }, (s) => this.accept(s, true));
+        this.tlsServers.push(srv);
+        addrs.tls.push(await this.listen(srv, hp));
+      }
+    } catch (err) {
+      // A listener that failed (address in use) must not leave the others bound.
+      await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
+      this.listeners.length = 0;
+      if (this.sweepTimer) clearInterval(this.sweepTimer);
+      throw err;
     }
     this.logger.info({ hosts: this.hosts, c2s: addrs.c2s.map(fmt), tls: addrs.tls.map(fmt) }, 'pepkeys server listening');
     return addrs;
@@ -271,8 +274,8 @@ export class XmppServer implements SessionHost {
   }
 
   private accept(socket: Socket, secure: boolean): void {
-    const ip = socket.remoteAddress ?? '';
     const session = new C2sSession(socket, this, secure);
+    const ip = session.remoteAddress;
     const n = (this.perIp.get(ip) ?? 0) + 1;
     const max = this.config.limits.max_connections_per_ip;
     if (max > 0 && n > max) {
@@ -289,6 +292,17 @@ export class XmppServer implements SessionHost {
     else this.perIp.set(ip, n);
   }
 
+  /**
+   * Swaps in new TLS credentials (certificate renewal, SIGHUP): new handshakes use them, established
+   * streams keep theirs.
+   */
+  reloadTls(creds: TlsCredentials): void {
+    this.tls = creds;
+    this.tlsContext = secureContext(creds);
+    for (const srv of this.tlsServers) srv.setSecureContext({ cert: creds.cert, key: creds.key, minVersion: 'TLSv1.2' });
+    this.logger.info('TLS credentials reloaded');
+  }
+
   /** Stops accepting, closes every stream with system-shutdown, runs module stop handlers, closes storage. */
   async stop(): Promise<void> {
     // net.Server.close() resolves only once every connection is gone, so streams are closed meanwhile.
@@ -303,6 +317,31 @@ export class XmppServer implements SessionHost {
     for (const fn of this.stopHandlers.reverse()) await fn();
     await this.storage.close();
   }
+}
+
+/**
+ * Validates every [modules.NAME] table against its module's schema (and refuses tables naming no known
+ * module), so configuration mistakes surface before anything starts.
+ */
+export function validateModuleOptions(config: ServerConfig, modules: ModuleDefinition[]): Map<string, unknown> {
+  const byName = new Map(modules.map((m) => [m.name, m]));
+  const out = new Map<string, unknown>();
+  const problems: string[] = [];
+  for (const name of Object.keys(config.modules)) {
+    if (!byName.has(name)) problems.push(`modules.${name}: no module is called ${name} (known: ${[...byName.keys()].sort().join(', ')})`);
+  }
+  for (const def of modules) {
+    const raw = config.modules[def.name] ?? {};
+    if (!def.options) {
+      out.set(def.name, raw);
+      continue;
+    }
+    const r = def.options.safeParse(raw);
+    if (r.success) out.set(def.name, r.data);
+    else for (const i of r.error.issues) problems.push(`modules.${[def.name, ...i.path.map(String)].join('.')}: ${i.message}`);
+  }
+  if (problems.length) throw new ConfigError(problems.join('; '));
+  return out;
 }
 
 function fmt(a: AddressInfo): string {
