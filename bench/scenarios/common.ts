@@ -1,0 +1,87 @@
+// Shared scenario plumbing: connecting accounts, the RFC 6121 subscription handshake over the wire (the same
+// for every target), pre-serialised pubsub stanzas, bounded waits.
+import { Conn, attr, escapeXml, openAll } from '../load/conn.ts';
+import { account, sleep, type Target } from '../targets/common.ts';
+import type { Result } from '../report.ts';
+
+export const NS_PUBSUB = 'http://jabber.org/protocol/pubsub';
+
+export interface ScenarioCtx {
+  target: Target;
+  quick: boolean;
+  run: number;
+  log: (msg: string) => void;
+  /** Unique per harness invocation, for fresh node names. */
+  tag: string;
+}
+
+export type Scenario = (ctx: ScenarioCtx) => Promise<Result[]>;
+
+export async function connectUsers(ctx: ScenarioCtx, specs: { user: string; resource: string; caps?: string[] }[], concurrency = 50): Promise<Conn[]> {
+  const users = [...new Set(specs.map((s) => s.user))];
+  await ctx.target.ensureAccounts(users.map(account));
+  const conns = specs.map((s) => new Conn({ port: ctx.target.port, domain: ctx.target.domain, user: s.user, password: account(s.user).password, resource: s.resource, capsFeatures: s.caps }));
+  await openAll(conns, concurrency);
+  return conns;
+}
+
+/** Initial presence (with caps when the connection has them). */
+export function sendPresence(c: Conn, extra = ''): void {
+  c.write(`<presence>${extra}${c.capsElement()}</presence>`);
+}
+
+/** Mutual presence subscriptions between each pair, by the RFC 6121 handshake; skipped where already done. */
+export async function ensureMutual(ctx: ScenarioCtx, pairs: [Conn, Conn][], timeoutMs = 120000): Promise<void> {
+  const key = (a: Conn, b: Conn) => [a.bare, b.bare].sort().join('|');
+  const todo = pairs.filter(([a, b]) => !ctx.target.mutual.has(key(a, b)));
+  if (todo.length === 0) return;
+  // Paced so the server's roster writes do not swamp the run (bounded batches).
+  for (let i = 0; i < todo.length; i += 100) {
+    for (const [a, b] of todo.slice(i, i + 100)) a.subscribe(b.bare);
+    await sleep(5);
+  }
+  const deadline = Date.now() + timeoutMs;
+  const done = ([a, b]: [Conn, Conn]) => a.gotSubscribed.has(b.bare) && b.gotSubscribed.has(a.bare);
+  while (Date.now() < deadline && !todo.every(done)) await sleep(50);
+  const missing = todo.filter((p) => !done(p)).length;
+  if (missing) throw new Error(`${ctx.target.name}: ${missing} of ${todo.length} subscription handshakes did not complete`);
+  for (const [a, b] of todo) ctx.target.mutual.add(key(a, b));
+}
+
+export function payload(seq: number | string): string {
+  return `<entry xmlns='urn:pepkeys:bench:0'><title>item ${seq}</title><summary>${'lorem ipsum dolor sit amet '.repeat(8)}</summary></entry>`;
+}
+
+export function publishOptions(fields: Record<string, string>): string {
+  const f = Object.entries(fields).map(([k, v]) => `<field var='${k}'><value>${escapeXml(v)}</value></field>`).join('');
+  return `<publish-options><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>${NS_PUBSUB}#publish-options</value></field>${f}</x></publish-options>`;
+}
+
+export function publishIq(id: string, node: string, itemId: string, body: string, options = ''): string {
+  return `<iq type='set' id='${id}'><pubsub xmlns='${NS_PUBSUB}'><publish node='${escapeXml(node)}'><item id='${escapeXml(itemId)}'>${body}</item></publish>${options}</pubsub></iq>`;
+}
+
+export function isResult(el: string): boolean {
+  return attr(el, 'type') === 'result';
+}
+
+/** Item ids in a pubsub items result or event (minimal parsing: a regex over the string). */
+export function itemIds(el: string): string[] {
+  const out: string[] = [];
+  const re = /<item\b[^>]*?\sid=(?:'([^']*)'|"([^"]*)")/g;
+  for (let m = re.exec(el); m; m = re.exec(el)) out.push(m[1] ?? m[2]!);
+  return out;
+}
+
+export async function waitUntil(cond: () => boolean, timeoutMs: number, stepMs = 20): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) return false;
+    await sleep(stepMs);
+  }
+  return true;
+}
+
+export function closeAll(conns: Conn[]): void {
+  for (const c of conns) c.close();
+}

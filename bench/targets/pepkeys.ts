@@ -1,0 +1,98 @@
+// pepkeys as a benchmark target: our own CLI (`pepkeys serve`) in a child process with its own data dir in a
+// temp dir, SQLite storage (WAL, synchronous=FULL, group commit), no rate limits, STARTTLS offered but not
+// required, SASL allowed on the plain loopback stream. Accounts are written straight into its storage.
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { deriveCredentials, openStorage, resolveConfig } from '../../src/server/index.ts';
+import type { AccountCredentials } from '../../src/storage/types.ts';
+import { PASSWORD, freePort, killPid, spawnLogged, waitForPort, type Account, type Target } from './common.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+export interface PepkeysOptions {
+  /** Directory for --cpu-prof output; profiling is off without it. */
+  cpuProfDir?: string;
+}
+
+export class PepkeysTarget implements Target {
+  readonly name = 'pepkeys';
+  readonly domain = 'localhost';
+  port = 0;
+  readonly mutual = new Set<string>();
+  private dir = '';
+  private child: ChildProcess | undefined;
+  private log: string[] = [];
+  private accounts = new Set<string>();
+  private creds: AccountCredentials | undefined;
+
+  constructor(private readonly opts: PepkeysOptions = {}) {}
+
+  pid(): number {
+    return this.child?.pid ?? 0;
+  }
+
+  describe(): string {
+    return `pepkeys ${process.version}, SQLite WAL synchronous=FULL with group commit`;
+  }
+
+  private configPath(): string {
+    return join(this.dir, 'pepkeys.toml');
+  }
+
+  async start(): Promise<void> {
+    this.dir = mkdtempSync(join(tmpdir(), 'bench-pepkeys-'));
+    this.port = await freePort();
+    writeFileSync(
+      this.configPath(),
+      [
+        `hosts = ["${this.domain}"]`,
+        `data_dir = "${join(this.dir, 'data')}"`,
+        `log_level = "warn"`,
+        `[c2s]`,
+        `listen = ["127.0.0.1:${this.port}"]`,
+        `require_tls = false`,
+        `insecure_plain_auth = true`,
+        `idle_timeout_seconds = 0`,
+        `preauth_timeout_seconds = 600`,
+        `[limits]`,
+        `auth_failure_delay_ms = 0`,
+        '',
+      ].join('\n'),
+    );
+    mkdirSync(join(this.dir, 'data'), { recursive: true });
+    const nodeArgs = ['--max-old-space-size=8192'];
+    if (this.opts.cpuProfDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${this.opts.cpuProfDir}`);
+    this.child = spawnLogged(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve', '--config', this.configPath()], { cwd: ROOT, log: this.log });
+    let exited = false;
+    this.child.once('exit', () => (exited = true));
+    try {
+      await waitForPort(this.port, 30000, () => !exited);
+    } catch (e) {
+      throw new Error(`pepkeys did not start: ${(e as Error).message}\n${this.log.join('').slice(-2000)}`);
+    }
+  }
+
+  async ensureAccounts(list: Account[]): Promise<void> {
+    const todo = list.filter((a) => !this.accounts.has(a.user));
+    if (todo.length === 0) return;
+    // One derivation for every account (same password): the bench measures the server, not PBKDF2 here.
+    this.creds ??= deriveCredentials(PASSWORD);
+    const config = resolveConfig(this.configPath());
+    const storage = openStorage(config);
+    try {
+      await Promise.all(todo.map((a) => storage.accounts.create(`${a.user}@${this.domain}`, a.password === PASSWORD ? this.creds! : deriveCredentials(a.password)).catch(() => undefined)));
+    } finally {
+      await storage.close();
+    }
+    for (const a of todo) this.accounts.add(a.user);
+  }
+
+  async stop(): Promise<void> {
+    // SIGTERM: the CLI stops cleanly (and writes the CPU profile when profiling).
+    if (this.child?.pid) await killPid(this.child.pid, 30000);
+    this.child = undefined;
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
