@@ -9,6 +9,8 @@ export const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
 export const NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind';
 export const NS_STREAM_ERRORS = 'urn:ietf:params:xml:ns:xmpp-streams';
 export const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
+/** XEP-0440 SASL Channel-Binding Type Capability (1.0.0): the stream feature announcing binding types. */
+export const NS_SASL_CB = 'urn:xmpp:sasl-cb:0';
 /** RFC 3921 session establishment, still sent by old clients (RFC 6121 Appendix E). */
 export const NS_SESSION = 'urn:ietf:params:xml:ns:xmpp-session';
 

@@ -93,6 +93,11 @@ export class RawClient {
     });
   }
 
+  /** The TLS socket of a direct-TLS connection (for channel binding in tests). */
+  get tlsSocket(): TLSSocket | undefined {
+    return 'getPeerCertificate' in this.socket ? (this.socket as TLSSocket) : undefined;
+  }
+
   send(data: string | Buffer): void {
     this.socket.write(data);
   }

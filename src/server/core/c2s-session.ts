@@ -7,11 +7,11 @@ import { TLSSocket, type SecureContext } from 'node:tls';
 import { Element, StreamParser, XmlStreamError, escapeAttr, x, type XmlLimits } from '../../xml/index.ts';
 import { Jid, JidError, normalizeResource, tryParseJid } from '../../jid/index.ts';
 import {
-  NS_BIND, NS_CLIENT, NS_SASL, NS_SESSION, NS_STREAM, NS_TLS, StanzaError, StreamError, errorReply, iqResult, isStanza,
+  NS_BIND, NS_CLIENT, NS_SASL, NS_SASL_CB, NS_SESSION, NS_STREAM, NS_TLS, StanzaError, StreamError, errorReply, iqResult, isStanza,
   type StreamErrorCondition,
 } from '../../protocol/rfc6120.ts';
 import type { SessionHandle } from '../../cluster/index.ts';
-import type { SaslExchange, SaslMechanism, SaslContext } from './sasl/index.ts';
+import { channelBindingData, channelBindingTypes, type SaslExchange, type SaslMechanism, type SaslContext } from './sasl/index.ts';
 import type { Logger } from './logger.ts';
 import { TokenBucket } from './limits/token-bucket.ts';
 import type { AuthThrottle } from './limits/auth-throttle.ts';
@@ -34,7 +34,8 @@ export interface SessionHost {
   readonly authThrottle: AuthThrottle;
   isLocalDomain(domain: string): boolean;
   mechanisms(): SaslMechanism[];
-  saslContext(domain: string): SaslContext;
+  /** Account lookup for SASL on a domain; the session adds what depends on its connection. */
+  saslContext(domain: string): Pick<SaslContext, 'lookup' | 'secret'>;
   /** Extra stream features offered once authenticated (e.g. roster versioning). */
   postAuthFeatures(session: C2sSession): Element[];
   /** Registers the bound session (closing one it replaces), or refuses with a stanza error. */
@@ -211,12 +212,30 @@ export class C2sSession implements SessionHandle {
       const mechs = x('mechanisms', { xmlns: NS_SASL });
       for (const m of this.offeredMechanisms()) mechs.append(x('mechanism', null, m.name));
       f.append(mechs);
+      const cb = this.cbTypes();
+      // XEP-0440: announce which channel bindings the -PLUS mechanisms accept here.
+      if (cb.length) f.append(x('sasl-channel-binding', { xmlns: NS_SASL_CB }, cb.map((type) => x('channel-binding', { type }))));
     }
     return f;
   }
 
   private offeredMechanisms(): SaslMechanism[] {
-    return this.host.mechanisms().filter((m) => this.secure || !m.requiresTls || this.host.allowInsecureAuth);
+    const cb = this.cbTypes().length > 0;
+    return this.host.mechanisms().filter((m) => (m.channelBinding ? cb : this.secure || !m.requiresTls || this.host.allowInsecureAuth));
+  }
+
+  private cbTypes(): string[] {
+    return this.socket instanceof TLSSocket ? channelBindingTypes(this.socket) : [];
+  }
+
+  private saslContext(): SaslContext {
+    const socket = this.socket;
+    return {
+      ...this.host.saslContext(this.domain),
+      channelBinding: (type) => (socket instanceof TLSSocket ? channelBindingData(socket, type) : undefined),
+      channelBindingTypes: this.cbTypes(),
+      offeredMechanisms: this.offeredMechanisms().map((m) => m.name),
+    };
   }
 
   private enqueue(el: Element): void {
@@ -271,7 +290,7 @@ export class C2sSession implements SessionHandle {
       if (this.host.authThrottle.blocked(this.remoteAddress, undefined)) return this.saslFailure('temporary-auth-failure', 'too many failed logins; try again later');
       const mech = this.offeredMechanisms().find((m) => m.name === el.attrs.mechanism);
       if (!mech) return this.saslFailure('invalid-mechanism');
-      this.sasl = mech.start(this.host.saslContext(this.domain));
+      this.sasl = mech.start(this.saslContext());
       const data = this.decodeSasl(el.text());
       if (data === null) return this.saslFailure('incorrect-encoding');
       return this.saslStep(data);

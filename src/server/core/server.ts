@@ -136,7 +136,7 @@ export class XmppServer implements SessionHost {
     return this.mechanismList;
   }
 
-  saslContext(domain: string): SaslContext {
+  saslContext(domain: string): Pick<SaslContext, 'lookup' | 'secret'> {
     return {
       secret: this.saslSecret,
       lookup: async (username) => (await this.storage.accounts.get(`${username}@${domain}`))?.credentials,

@@ -260,3 +260,36 @@ describe('SCRAM-SHA-256 login over TCP', () => {
     }
   });
 });
+
+describe('channel binding over TLS (SCRAM-*-PLUS, XEP-0440)', () => {
+  it('offers -PLUS with the binding types of the connection and accepts tls-exporter and tls-server-end-point logins', async () => {
+    const { ScramClient } = await import('../../helpers/scram-client.ts');
+    const { createHash } = await import('node:crypto');
+    const t = await startTestServer({ users: { 'dave@localhost': 'pw' } });
+    try {
+      for (const type of ['tls-exporter', 'tls-server-end-point']) {
+        const c = await RawClient.connectTls(t.tlsPort);
+        c.send(NS_HEADER('localhost'));
+        const f = await c.waitStanza((e) => e.local === 'features');
+        const mechs = f.getChild('mechanisms')!.getChildren('mechanism').map((m) => m.text());
+        assert.deepEqual(mechs.slice(0, 2), ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-1-PLUS']);
+        const types = f.getChild('sasl-channel-binding', 'urn:xmpp:sasl-cb:0')!.getChildren('channel-binding').map((b) => b.attrs.type);
+        assert.ok(types.includes(type), `${type} offered: ${types}`);
+        const tls = c.tlsSocket!;
+        const data = type === 'tls-exporter'
+          ? tls.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', Buffer.alloc(0))
+          : createHash('sha256').update(tls.getPeerCertificate(true).raw).digest();
+        const sc = new ScramClient('sha256', 'dave', 'pw', { type, data });
+        c.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256-PLUS'>${Buffer.from(sc.first()).toString('base64')}</auth>`);
+        const ch = await c.waitStanza((e) => e.local === 'challenge');
+        c.send(`<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>${Buffer.from(sc.final(Buffer.from(ch.text(), 'base64').toString())).toString('base64')}</response>`);
+        const ok = await c.waitStanza((e) => e.local === 'success' || e.local === 'failure');
+        assert.equal(ok.local, 'success', `${type}: ${ok.toString()}`);
+        assert.equal(sc.serverAttrs.d, sc.expectedDowngradeHash(mechs, types));
+        c.destroy();
+      }
+    } finally {
+      await t.stop();
+    }
+  });
+});

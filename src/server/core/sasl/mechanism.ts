@@ -19,6 +19,12 @@ export interface SaslExchange {
 }
 
 export interface SaslContext {
+  /** Channel binding data for a type on this connection (undefined: not available on this stream). */
+  channelBinding(type: string): Buffer | undefined;
+  /** Channel binding types offered on this stream (XEP-0440); empty without TLS. */
+  channelBindingTypes: string[];
+  /** Every mechanism offered on this stream, for XEP-0474 downgrade protection. */
+  offeredMechanisms: string[];
   /** Credentials of the localpart on the stream's domain, or undefined when there is no such account. */
   lookup(username: string): Promise<AccountCredentials | undefined>;
   /** Secret used to fake credentials for unknown users so that failures do not reveal which accounts exist. */
@@ -29,5 +35,7 @@ export interface SaslMechanism {
   readonly name: string;
   /** Whether the mechanism may be offered on an unencrypted stream. */
   readonly requiresTls: boolean;
+  /** -PLUS mechanisms: offered only when the stream has channel bindings to offer. */
+  readonly channelBinding?: boolean;
   start(ctx: SaslContext): SaslExchange;
 }

@@ -1,5 +1,6 @@
-// SCRAM-SHA-1 (RFC 5802) and SCRAM-SHA-256 (RFC 7677) server side. Channel binding (-PLUS) is not offered
-// yet, so a client asking for it ('p=') is refused and 'y' is accepted (RFC 5802 §6).
+// SCRAM-SHA-1 (RFC 5802) and SCRAM-SHA-256 (RFC 7677) server side, with and without channel binding
+// (-PLUS, RFC 5802 §6), and the XEP-0474 'd' attribute that lets clients detect mechanism or channel
+// binding downgrades.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { normalizeLocal } from '../../../jid/index.ts';
 import type { ScramCredential, ScramHash } from '../../../storage/types.ts';
@@ -33,7 +34,9 @@ class ScramExchange implements SaslExchange {
   private cred: ScramCredential | undefined;
   private known = false;
 
-  constructor(private readonly hash: ScramHash, private readonly ctx: SaslContext) {}
+  private cbData: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly hash: ScramHash, private readonly plus: boolean, private readonly ctx: SaslContext) {}
 
   async step(data: Buffer | undefined): Promise<SaslStep> {
     if (this.state === 'first') return this.first(data);
@@ -46,8 +49,20 @@ class ScramExchange implements SaslExchange {
     const msg = data.toString('utf8');
     const m = /^([ny]|p=[^,]*),(a=[^,]*)?,(.*)$/s.exec(msg);
     if (!m) return fail('bad GS2 header');
-    if (m[1]!.startsWith('p=')) return fail('channel binding is not supported on this stream', 'not-authorized');
-    this.gs2Header = `${m[1]},${m[2] ?? ''},`;
+    const flag = m[1]!;
+    // RFC 5802 §6: the cb flag must agree with the mechanism and with what the server offers.
+    if (this.plus) {
+      if (!flag.startsWith('p=')) return fail('a -PLUS mechanism needs channel binding data', 'not-authorized');
+      const data = this.ctx.channelBinding(flag.slice(2));
+      if (!data) return fail(`channel binding type ${flag.slice(2)} is not available on this stream`, 'not-authorized');
+      this.cbData = data;
+    } else if (flag.startsWith('p=')) {
+      return fail('channel binding requested with a mechanism without -PLUS', 'not-authorized');
+    } else if (flag === 'y' && this.ctx.channelBindingTypes.length > 0) {
+      // The client could bind but believes we cannot: someone stripped -PLUS from our offer.
+      return fail('channel binding downgrade detected', 'not-authorized');
+    }
+    this.gs2Header = `${flag},${m[2] ?? ''},`;
     this.clientFirstBare = m[3]!;
     const attrs = parseAttrs(this.clientFirstBare);
     if (!attrs || attrs.has('m')) return fail('bad client-first-message');
@@ -76,7 +91,9 @@ class ScramExchange implements SaslExchange {
       serverKey: '',
     };
     this.nonce = cnonce + randomBytes(18).toString('base64');
-    this.serverFirst = `r=${this.nonce},s=${this.cred.salt},i=${this.cred.iterations}`;
+    // XEP-0474: a hash over what we offered, so the client can compare with what it saw.
+    const offered = `${[...this.ctx.offeredMechanisms].sort().join(',')}|${[...this.ctx.channelBindingTypes].sort().join(',')}`;
+    this.serverFirst = `r=${this.nonce},s=${this.cred.salt},i=${this.cred.iterations},d=${digest(this.hash, Buffer.from(offered)).toString('base64')}`;
     this.state = 'final';
     return { kind: 'challenge', data: Buffer.from(this.serverFirst) };
   }
@@ -90,7 +107,7 @@ class ScramExchange implements SaslExchange {
     const withoutProof = msg.slice(0, i);
     const attrs = parseAttrs(withoutProof);
     if (!attrs) return fail('bad client-final-message');
-    if (attrs.get('c') !== Buffer.from(this.gs2Header).toString('base64')) return fail('channel binding data mismatch', 'not-authorized');
+    if (attrs.get('c') !== Buffer.concat([Buffer.from(this.gs2Header), this.cbData]).toString('base64')) return fail('channel binding data mismatch', 'not-authorized');
     if (attrs.get('r') !== this.nonce) return fail('nonce mismatch', 'not-authorized');
     const proof = Buffer.from(msg.slice(i + 3), 'base64');
     const denied: SaslStep = { kind: 'failure', condition: 'not-authorized', username: this.username || undefined };
@@ -107,10 +124,11 @@ class ScramExchange implements SaslExchange {
   }
 }
 
-export function scramMechanism(hash: ScramHash): SaslMechanism {
+export function scramMechanism(hash: ScramHash, plus = false): SaslMechanism {
   return {
-    name: `SCRAM-${hash}`,
-    requiresTls: false,
-    start: (ctx) => new ScramExchange(hash, ctx),
+    name: `SCRAM-${hash}${plus ? '-PLUS' : ''}`,
+    requiresTls: plus,
+    channelBinding: plus,
+    start: (ctx) => new ScramExchange(hash, plus, ctx),
   };
 }

@@ -37,7 +37,15 @@ describe('SCRAM credentials', () => {
 
 describe('SCRAM exchange', () => {
   const creds: AccountCredentials = deriveCredentials('pencil', 4096);
-  const ctx = { secret, lookup: async (u: string) => (u === 'user' ? creds : undefined) };
+  const offered = ['SCRAM-SHA-256', 'SCRAM-SHA-1'];
+  const ctx = { secret, lookup: async (u: string) => (u === 'user' ? creds : undefined), channelBinding: () => undefined, channelBindingTypes: [], offeredMechanisms: offered };
+  const cbData = Buffer.from('0123456789abcdef0123456789abcdef');
+  const tlsCtx = {
+    ...ctx,
+    channelBinding: (type: string) => (type === 'tls-exporter' ? cbData : undefined),
+    channelBindingTypes: ['tls-exporter'],
+    offeredMechanisms: ['SCRAM-SHA-256-PLUS', ...offered],
+  };
 
   for (const [mech, hash] of [['SHA-256', 'sha256'], ['SHA-1', 'sha1']] as const) {
     it(`SCRAM-${mech} succeeds with the right password and proves the server knows the keys`, async () => {
@@ -60,6 +68,44 @@ describe('SCRAM exchange', () => {
     });
   }
 
+  it('sends the XEP-0474 downgrade-protection hash over the offered mechanisms and binding types', async () => {
+    const client = new ScramClient('sha256', 'user', 'pencil');
+    const s1 = await scramMechanism('SHA-256').start(tlsCtx).step(Buffer.from(client.first()));
+    client.final((s1 as { data: Buffer }).data.toString());
+    assert.equal(client.serverAttrs.d, client.expectedDowngradeHash(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-1'], ['tls-exporter']));
+    assert.notEqual(client.serverAttrs.d, client.expectedDowngradeHash(['SCRAM-SHA-256', 'SCRAM-SHA-1'], []));
+  });
+
+  it('SCRAM-SHA-256-PLUS binds the login to the channel: right data succeeds, other data fails', async () => {
+    const good = new ScramClient('sha256', 'user', 'pencil', { type: 'tls-exporter', data: cbData });
+    const ex = scramMechanism('SHA-256', true).start(tlsCtx);
+    const s1 = await ex.step(Buffer.from(good.first()));
+    const s2 = await ex.step(Buffer.from(good.final((s1 as { data: Buffer }).data.toString())));
+    assert.equal(s2.kind, 'success');
+    assert.ok(good.verify((s2 as { data: Buffer }).data.toString()));
+
+    // A man in the middle terminates TLS itself, so the client sees other binding data.
+    const mitm = new ScramClient('sha256', 'user', 'pencil', { type: 'tls-exporter', data: Buffer.alloc(32, 1) });
+    const ex2 = scramMechanism('SHA-256', true).start(tlsCtx);
+    const t1 = await ex2.step(Buffer.from(mitm.first()));
+    const t2 = await ex2.step(Buffer.from(mitm.final((t1 as { data: Buffer }).data.toString())));
+    assert.equal(t2.kind, 'failure');
+  });
+
+  it('refuses mismatched channel binding flags (RFC 5802 §6)', async () => {
+    // 'y' while the server offers binding: the -PLUS offer was stripped on the way.
+    const y = await scramMechanism('SHA-256').start(tlsCtx).step(Buffer.from(new ScramClient('sha256', 'user', 'pencil', 'y').first()));
+    assert.equal(y.kind, 'failure');
+    // 'y' without TLS binding on offer is fine.
+    const yOk = await scramMechanism('SHA-256').start(ctx).step(Buffer.from(new ScramClient('sha256', 'user', 'pencil', 'y').first()));
+    assert.equal(yOk.kind, 'challenge');
+    // A -PLUS mechanism without binding, and an unknown binding type.
+    const n = await scramMechanism('SHA-256', true).start(tlsCtx).step(Buffer.from(new ScramClient('sha256', 'user', 'pencil').first()));
+    assert.equal(n.kind, 'failure');
+    const unknown = await scramMechanism('SHA-256', true).start(tlsCtx).step(Buffer.from(new ScramClient('sha256', 'user', 'pencil', { type: 'tls-unique', data: cbData }).first()));
+    assert.equal(unknown.kind, 'failure');
+  });
+
   it('gives an unknown user a plausible, stable challenge and then fails', async () => {
     const salts = [];
     for (let i = 0; i < 2; i++) {
@@ -67,7 +113,7 @@ describe('SCRAM exchange', () => {
       const client = new ScramClient('sha256', 'nobody', 'x');
       const s1 = await ex.step(Buffer.from(client.first()));
       const text = (s1 as { data: Buffer }).data.toString();
-      assert.match(text, /^r=.+,s=[A-Za-z0-9+/=]{24},i=4096$/);
+      assert.match(text, /^r=.+,s=[A-Za-z0-9+/=]{24},i=4096,d=[A-Za-z0-9+/=]+$/);
       salts.push(text.split(',')[1]);
       const s2 = await ex.step(Buffer.from(client.final(text)));
       assert.equal(s2.kind, 'failure');
