@@ -102,6 +102,7 @@ export class Conn {
   private nextId = 0;
   closed = false;
   errors = 0;
+  lastStreamError: string | undefined;
   /** Bare JIDs this connection asked for a presence subscription (RFC 6121 §3.1). */
   readonly sentSubscribe = new Set<string>();
   /** Bare JIDs that approved our subscription request. */
@@ -317,6 +318,10 @@ export class Conn {
       }
     }
     const name = elName(el);
+    if (name === 'stream:error') {
+      this.lastStreamError = el.slice(0, 300);
+      if (!this.closed) process.stderr.write(`[bench] ${this.jid}: ${this.lastStreamError}\n`);
+    }
     if (name === 'iq') {
       const type = attr(el, 'type');
       if (type === 'result' || type === 'error') {
@@ -340,7 +345,8 @@ export class Conn {
     }
   }
 
-  /** Approves every request and asks back once, so one 'subscribe' from either side ends mutual ('both'). */
+  /** Approves every request. (Asking back at once would put our 'subscribed' and 'subscribe' for the same
+   * contact in flight together; ensureMutual asks back in a second phase instead.) */
   private subscriptionStep(el: string, type: string): void {
     const from = attr(el, 'from');
     if (!from) return;
@@ -350,7 +356,6 @@ export class Conn {
       return;
     }
     this.write(`<presence to='${escapeXml(bare)}' type='subscribed'/>`);
-    this.subscribe(bare);
   }
 
   subscribe(bare: string): void {

@@ -35,16 +35,20 @@ export async function ensureMutual(ctx: ScenarioCtx, pairs: [Conn, Conn][], time
   const key = (a: Conn, b: Conn) => [a.bare, b.bare].sort().join('|');
   const todo = pairs.filter(([a, b]) => !ctx.target.mutual.has(key(a, b)));
   if (todo.length === 0) return;
-  // Paced so the server's roster writes do not swamp the run (bounded batches).
-  for (let i = 0; i < todo.length; i += 100) {
-    for (const [a, b] of todo.slice(i, i + 100)) a.subscribe(b.bare);
-    await sleep(5);
-  }
-  const deadline = Date.now() + timeoutMs;
-  const done = ([a, b]: [Conn, Conn]) => a.gotSubscribed.has(b.bare) && b.gotSubscribed.has(a.bare);
-  while (Date.now() < deadline && !todo.every(done)) await sleep(50);
-  const missing = todo.filter((p) => !done(p)).length;
-  if (missing) throw new Error(`${ctx.target.name}: ${missing} of ${todo.length} subscription handshakes did not complete`);
+  // Two phases (a asks b, then b asks a) so no server handles two subscription changes of one roster item
+  // at once; each phase paced in bounded batches.
+  const phase = async (dir: 0 | 1) => {
+    for (let i = 0; i < todo.length; i += 100) {
+      for (const p of todo.slice(i, i + 100)) p[dir].subscribe(p[1 - dir]!.bare);
+      await sleep(5);
+    }
+    const done = (p: [Conn, Conn]) => p[dir].gotSubscribed.has(p[1 - dir]!.bare);
+    await waitUntil(() => todo.every(done), timeoutMs);
+    const missing = todo.filter((p) => !done(p)).length;
+    if (missing) throw new Error(`${ctx.target.name}: ${missing} of ${todo.length} subscription requests were not approved`);
+  };
+  await phase(0);
+  await phase(1);
   for (const [a, b] of todo) ctx.target.mutual.add(key(a, b));
 }
 

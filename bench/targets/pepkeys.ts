@@ -58,6 +58,12 @@ export class PepkeysTarget implements Target {
         `preauth_timeout_seconds = 600`,
         `[limits]`,
         `auth_failure_delay_ms = 0`,
+        // No rate limits, like the other targets.
+        `max_connections_per_ip = 0`,
+        `max_sessions_per_account = 100000`,
+        `stanzas_per_second = 0`,
+        `bytes_per_second = 0`,
+        `max_failed_logins = 1000000`,
         '',
       ].join('\n'),
     );

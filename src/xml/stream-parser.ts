@@ -32,6 +32,7 @@ export class StreamParser {
   private depth = 0;
   private attrCount = 0;
   private stanzaStart = 0;
+  private fed = 0;
   private failed = false;
   private ended = false;
 
@@ -85,7 +86,10 @@ export class StreamParser {
       this.fail('not-well-formed', (e as Error).message);
       return;
     }
-    if (!this.failed && this.depth >= 1 && this.sax.position - this.stanzaStart > this.limits.maxStanzaSize) {
+    // saxes' `position` is only meaningful inside its event callbacks (after write() returns it counts the
+    // chunk twice), so the total fed is tracked here.
+    this.fed += s.length;
+    if (!this.failed && this.depth >= 1 && this.fed - this.stanzaStart > this.limits.maxStanzaSize) {
       this.fail('policy-violation', `stanza larger than ${this.limits.maxStanzaSize} bytes`);
     }
   }
@@ -124,6 +128,11 @@ export class StreamParser {
     const el = this.current!;
     this.current = el.parent;
     if (this.depth === 1) {
+      // A stanza that arrived whole within one read is measured here, where saxes' position is valid.
+      if (this.sax.position - this.stanzaStart > this.limits.maxStanzaSize) {
+        this.fail('policy-violation', `stanza larger than ${this.limits.maxStanzaSize} bytes`);
+        return;
+      }
       this.current = undefined;
       this.stanzaStart = this.sax.position;
       this.on.stanza(el);

@@ -1,0 +1,76 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { StreamParser, parseXml, x, type Element, type XmlStreamError } from '../../src/xml/index.ts';
+
+function run(input: string | Buffer[], limits = {}) {
+  const stanzas: Element[] = [];
+  const errors: XmlStreamError[] = [];
+  let started: Element | undefined;
+  let ended = false;
+  const p = new StreamParser({ streamStart: (r) => (started = r), stanza: (s) => stanzas.push(s), streamEnd: () => (ended = true), error: (e) => errors.push(e) }, limits);
+  if (typeof input === 'string') p.write(Buffer.from(input));
+  else for (const b of input) p.write(b);
+  return { stanzas, errors, started, ended };
+}
+
+const HEAD = `<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='example.com' version='1.0'>`;
+
+describe('StreamParser', () => {
+  it('emits the header, one element per stanza with namespaces resolved, and the end', () => {
+    const r = run(`<?xml version='1.0'?>${HEAD}<message to='a@b'><body>hi &amp; bye</body><x xmlns='urn:x'/></message> \n<iq/></stream:stream>`);
+    assert.equal(r.started!.attrs.to, 'example.com');
+    assert.equal(r.stanzas.length, 2);
+    assert.equal(r.stanzas[0]!.ns, 'jabber:client');
+    assert.equal(r.stanzas[0]!.getChildText('body'), 'hi & bye');
+    assert.equal(r.stanzas[0]!.getChild('x')!.ns, 'urn:x');
+    assert.ok(r.ended);
+    assert.deepEqual(r.errors, []);
+  });
+
+  it('keeps characters split across reads at every byte boundary', () => {
+    const whole = Buffer.from(`${HEAD}<message><body>Grüße €𝄞</body></message>`);
+    for (let cut = 1; cut < whole.length; cut++) {
+      const r = run([whole.subarray(0, cut), whole.subarray(cut)]);
+      assert.equal(r.stanzas[0]?.getChildText('body'), 'Grüße €𝄞', `cut at ${cut}`);
+    }
+  });
+
+  it('refuses what RFC 6120 §11.1 excludes, with the right condition', () => {
+    const cases: [string, string][] = [
+      [`<!DOCTYPE x [<!ENTITY a 'b'>]>${HEAD}`, 'restricted-xml'],
+      [`${HEAD}<!-- c -->`, 'restricted-xml'],
+      [`${HEAD}<?pi x?>`, 'restricted-xml'],
+      [`${HEAD}<message>&custom;</message>`, 'not-well-formed'],
+      [`${HEAD}<message></iq>`, 'not-well-formed'],
+      [`${HEAD}text between stanzas<iq/>`, 'not-well-formed'],
+      [`<?xml version='1.0' encoding='ISO-8859-1'?>${HEAD}`, 'unsupported-encoding'],
+    ];
+    for (const [input, condition] of cases) {
+      const r = run(input);
+      assert.equal(r.errors.length, 1, input);
+      assert.equal(r.errors[0]!.condition, condition, input);
+    }
+    assert.equal(run([Buffer.from(HEAD), Buffer.from([0xff, 0xfe])]).errors[0]!.condition, 'not-well-formed');
+  });
+
+  it('enforces size, depth and attribute limits with policy-violation', () => {
+    assert.equal(run(`${HEAD}<message><body>${'x'.repeat(5000)}</body></message>`, { maxStanzaSize: 4096 }).errors[0]!.condition, 'policy-violation');
+    assert.equal(run(`${HEAD}${'<a>'.repeat(10)}`, { maxDepth: 5 }).errors[0]!.condition, 'policy-violation');
+    assert.equal(run(`${HEAD}<a ${Array.from({ length: 10 }, (_, i) => `a${i}='1'`).join(' ')}/>`, { maxAttributes: 5 }).errors[0]!.condition, 'policy-violation');
+    // Many small stanzas in one read do not add up to one big stanza.
+    assert.deepEqual(run(`${HEAD}${'<iq/>'.repeat(2000)}`, { maxStanzaSize: 4096 }).errors, []);
+  });
+});
+
+describe('Element', () => {
+  it('builds, serialises with escaping, and parses back', () => {
+    const el = x('message', { to: `a"b'<&>`, type: undefined }, x('body', null, `1 < 2 & "q" 𝄞`), x('x', { xmlns: 'urn:x' }));
+    const text = el.toString();
+    assert.equal(text, `<message to="a&quot;b&apos;&lt;&amp;&gt;"><body>1 &lt; 2 &amp; "q" 𝄞</body><x xmlns="urn:x"/></message>`);
+    const back = parseXml(text);
+    assert.equal(back.attrs.to, `a"b'<&>`);
+    assert.equal(back.getChildText('body'), `1 < 2 & "q" 𝄞`);
+    assert.equal(back.getChild('x', 'urn:x')!.ns, 'urn:x');
+    assert.equal(el.clone().toString(), text);
+  });
+});
