@@ -293,3 +293,25 @@ describe('channel binding over TLS (SCRAM-*-PLUS, XEP-0440)', () => {
     }
   });
 });
+
+describe('keepalives and timeouts', () => {
+  it('keeps a stream alive on whitespace, closes an idle one with connection-timeout, accepts RFC 3921 session', async () => {
+    const t = await startTestServer({ users: { 'erin@localhost': 'pw' }, config: { c2s: { idle_timeout_seconds: 1 } } });
+    try {
+      const alive = await RawClient.connect(t.port);
+      await alive.login('erin@localhost', 'pw', 'alive');
+      const r = await alive.iq(`<iq type='set'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>`);
+      assert.equal(r.attrs.type, 'result');
+      const idle = await RawClient.connect(t.port);
+      await idle.login('erin@localhost', 'pw', 'idle');
+      const timer = setInterval(() => alive.send(' '), 300);
+      await idle.waitText(/<connection-timeout xmlns="urn:ietf:params:xml:ns:xmpp-streams"\/>/, 5000);
+      await idle.waitClosed();
+      clearInterval(timer);
+      assert.equal((await alive.iq(`<iq type='get' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>`)).attrs.type, 'result');
+      alive.destroy();
+    } finally {
+      await t.stop();
+    }
+  });
+});
