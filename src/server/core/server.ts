@@ -3,7 +3,7 @@
 // ports and production wires the real ones.
 import { createServer as createTcpServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type SecureContext } from 'node:tls';
-import { secureContext, type TlsCredentials } from './tls-credentials.ts';
+import { secureContext, tlsOptions, type TlsCredentials } from './tls-credentials.ts';
 import { randomBytes } from 'node:crypto';
 import type { Element } from '../../xml/index.ts';
 import type { Jid } from '../../jid/index.ts';
@@ -245,7 +245,7 @@ export class XmppServer implements SessionHost {
       for (const hp of this.config.c2s.listen) addrs.c2s.push(await this.listen(createTcpServer((s) => this.accept(s, false)), hp));
       if (this.config.c2s.tls_listen.length && !this.tlsContext) throw new Error('tls_listen needs a TLS certificate');
       for (const hp of this.config.c2s.tls_listen) {
-        const srv = createTlsServer({ cert: this.tls!.cert, key: this.tls!.key, minVersion: 'TLSv1.2' }, (s) => this.accept(s, true));
+        const srv = createTlsServer(tlsOptions(this.tls!), (s) => this.accept(s, true));
         this.tlsServers.push(srv);
         addrs.tls.push(await this.listen(srv, hp));
       }
@@ -299,7 +299,7 @@ export class XmppServer implements SessionHost {
   reloadTls(creds: TlsCredentials): void {
     this.tls = creds;
     this.tlsContext = secureContext(creds);
-    for (const srv of this.tlsServers) srv.setSecureContext({ cert: creds.cert, key: creds.key, minVersion: 'TLSv1.2' });
+    for (const srv of this.tlsServers) srv.setSecureContext(tlsOptions(creds));
     this.logger.info('TLS credentials reloaded');
   }
 

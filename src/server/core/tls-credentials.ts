@@ -55,7 +55,27 @@ export async function loadTlsCredentials(opts: { cert?: string; key?: string; da
   return { ...creds, generated: true };
 }
 
+/**
+ * TLS 1.2 is the floor (RFC 9325 §3.1.1); for TLS 1.2 only forward-secret AEAD suites are allowed (RFC 9325
+ * §4.2, Mozilla's "intermediate" profile), which drops the CBC suites Node's default list still carries.
+ * TLS 1.3 suites are all AEAD and stay at Node's defaults.
+ */
+const TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+];
+const TLS13_CIPHERS = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'];
+
+export function tlsOptions(creds: TlsCredentials) {
+  return {
+    cert: creds.cert,
+    key: creds.key,
+    minVersion: 'TLSv1.2' as const,
+    ciphers: [...TLS13_CIPHERS, ...TLS12_CIPHERS].join(':'),
+    honorCipherOrder: true,
+  };
+}
+
 export function secureContext(creds: TlsCredentials): SecureContext {
-  // TLS 1.2 is the floor (RFC 7590 / RFC 9325); Node's default cipher list already excludes weak suites.
-  return createSecureContext({ cert: creds.cert, key: creds.key, minVersion: 'TLSv1.2' });
+  return createSecureContext(tlsOptions(creds));
 }

@@ -156,3 +156,24 @@ describe('limits', () => {
     }
   });
 });
+
+describe('TLS policy', () => {
+  it('refuses TLS 1.1 and CBC suites, accepts TLS 1.3 and TLS 1.2 with AEAD', async () => {
+    const t = await startTestServer();
+    try {
+      const hello = (opts: Record<string, unknown>) => new Promise<string>((resolve) => {
+        const s = tlsConnect({ port: t.tlsPort, host: '127.0.0.1', servername: 'localhost', rejectUnauthorized: false, ...opts }, () => {
+          resolve(`${s.getProtocol()} ${s.getCipher().name}`);
+          s.destroy();
+        });
+        s.once('error', () => resolve('refused'));
+      });
+      assert.match(await hello({}), /^TLSv1\.3 /);
+      assert.match(await hello({ maxVersion: 'TLSv1.2' }), /^TLSv1\.2 .*(GCM|CHACHA20)/);
+      assert.equal(await hello({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA' }), 'refused');
+      assert.equal(await hello({ minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }), 'refused');
+    } finally {
+      await t.stop();
+    }
+  });
+});
