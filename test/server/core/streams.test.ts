@@ -315,3 +315,31 @@ describe('keepalives and timeouts', () => {
     }
   });
 });
+
+describe('graceful shutdown', () => {
+  it('closes every stream with system-shutdown and commits pending writes', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { openSqliteStorage } = await import('../../../src/storage/sqlite/index.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'pepkeys-shutdown-'));
+    try {
+      const t = await startTestServer({ storage: openSqliteStorage({ path: join(dir, 'db.sqlite') }), users: { 'fay@localhost': 'pw' } });
+      const c = await RawClient.connect(t.port);
+      await c.login('fay@localhost', 'pw', 'x');
+      const pre = await RawClient.connect(t.port);
+      c.send(`<iq type='set' id='p'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='urn:test:n'><item id='last'><v xmlns='urn:test:n'/></item></publish></pubsub></iq>`);
+      await c.waitStanza((e) => e.attrs.id === 'p');
+      await t.stop();
+      for (const s of [c, pre]) {
+        await s.waitText(/<system-shutdown xmlns="urn:ietf:params:xml:ns:xmpp-streams"\/>/);
+        await s.waitClosed();
+      }
+      const reopened = openSqliteStorage({ path: join(dir, 'db.sqlite') });
+      assert.deepEqual((await reopened.pubsub.getItems('fay@localhost', 'urn:test:n')).map((i) => i.id), ['last']);
+      await reopened.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
