@@ -16,6 +16,12 @@ export class XmlStreamError extends Error {
   }
 }
 
+/** Thrown through saxes to stop it at the first error (see fail()); never escapes write(). */
+const ABORT = Symbol('abort');
+
+/** Decoded text is handed to saxes in slices of this many code units, so limits are checked between them. */
+const SLICE = 16 * 1024;
+
 export interface StreamParserEvents {
   streamStart(root: Element): void;
   stanza(el: Element): void;
@@ -32,24 +38,41 @@ export class StreamParser {
   private depth = 0;
   private attrCount = 0;
   private stanzaStart = 0;
-  private fed = 0;
   private failed = false;
   private ended = false;
+  /** True while saxes is running, so fail() can stop it. */
+  private inSax = false;
+  /** Code units handed to saxes so far (saxes' own `position` is off by one chunk between writes). */
+  private fed = 0;
+  /**
+   * A completed stanza (or the stream end) held back until saxes moves on: saxes calls the close-tag
+   * handler before it notices that the close tag's name does not match (`<message></iq>`), so a stanza is
+   * only released once the next event arrives or the slice ends, and dropped if an error comes first at
+   * the very same position.
+   */
+  private pending: (() => void) | undefined;
+  private pendingPos = -1;
 
   constructor(private readonly on: StreamParserEvents, limits: Partial<XmlLimits> = {}) {
     this.limits = { ...DEFAULT_XML_LIMITS, ...limits };
     this.sax = new SaxesParser({ xmlns: true, position: true });
     const sax = this.sax;
-    sax.on('error', (e) => this.fail('not-well-formed', e.message));
-    sax.on('doctype', () => this.fail('restricted-xml', 'DOCTYPE is not allowed in XMPP (RFC 6120 §11.1)'));
-    sax.on('comment', () => this.fail('restricted-xml', 'comments are not allowed in XMPP (RFC 6120 §11.1)'));
-    sax.on('processinginstruction', () => this.fail('restricted-xml', 'processing instructions are not allowed in XMPP (RFC 6120 §11.1)'));
+    sax.on('error', (e) => {
+      if (this.pending && this.sax.position === this.pendingPos) this.pending = undefined;
+      else this.flush();
+      this.fail('not-well-formed', e.message);
+    });
+    sax.on('doctype', () => this.flush() ?? this.fail('restricted-xml', 'DOCTYPE is not allowed in XMPP (RFC 6120 §11.1)'));
+    sax.on('comment', () => this.flush() ?? this.fail('restricted-xml', 'comments are not allowed in XMPP (RFC 6120 §11.1)'));
+    sax.on('processinginstruction', () => this.flush() ?? this.fail('restricted-xml', 'processing instructions are not allowed in XMPP (RFC 6120 §11.1)'));
     sax.on('xmldecl', (decl) => {
+      this.flush();
       if (decl.encoding !== undefined && decl.encoding.toUpperCase() !== 'UTF-8') {
         this.fail('unsupported-encoding', `encoding ${decl.encoding} is not supported; XMPP uses UTF-8`);
       }
     });
     sax.on('opentagstart', () => {
+      this.flush();
       this.attrCount = 0;
       if (this.depth === 1) this.stanzaStart = this.sax.position;
     });
@@ -57,9 +80,18 @@ export class StreamParser {
       if (++this.attrCount > this.limits.maxAttributes) this.fail('policy-violation', `more than ${this.limits.maxAttributes} attributes on one element`);
     });
     sax.on('opentag', (tag) => this.openTag(tag));
-    sax.on('closetag', () => this.closeTag());
-    sax.on('text', (t) => this.text(t));
-    sax.on('cdata', (t) => this.text(t));
+    sax.on('closetag', () => {
+      this.flush();
+      this.closeTag();
+    });
+    sax.on('text', (t) => {
+      this.flush();
+      this.text(t);
+    });
+    sax.on('cdata', (t) => {
+      this.flush();
+      this.text(t);
+    });
   }
 
   /** Feeds raw bytes from the socket. After an error or stream end, further input is ignored. */
@@ -79,17 +111,39 @@ export class StreamParser {
   writeString(s: string): void {
     if (this.failed || this.ended || s.length === 0) return;
     // A stanza larger than the limit is refused before saxes buffers more of it: the check runs against
-    // the start of the unfinished stanza (or the end of the previous one, between stanzas).
-    try {
-      this.sax.write(s);
-    } catch (e) {
-      this.fail('not-well-formed', (e as Error).message);
-      return;
+    // the start of the unfinished stanza (or the end of the previous one, between stanzas) after every
+    // slice, so one huge read costs at most the limit plus a slice before it is refused. (saxes carries a
+    // trailing high surrogate or CR over to the next slice itself.)
+    for (let i = 0; i < s.length && !this.failed && !this.ended; i += SLICE) {
+      this.inSax = true;
+      try {
+        const slice = i === 0 && s.length <= SLICE ? s : s.slice(i, i + SLICE);
+        this.sax.write(slice);
+        this.fed += slice.length;
+        this.flush();
+      } catch (e) {
+        // ABORT: fail() already reported; anything else is saxes (or an event handler) throwing.
+        if (e !== ABORT) this.fail('not-well-formed', (e as Error).message);
+        return;
+      } finally {
+        this.inSax = false;
+      }
+      this.checkSize();
     }
-    // saxes' `position` is only meaningful inside its event callbacks (after write() returns it counts the
-    // chunk twice), so the total fed is tracked here.
-    this.fed += s.length;
-    if (!this.failed && this.depth >= 1 && this.fed - this.stanzaStart > this.limits.maxStanzaSize) {
+  }
+
+  private flush(): undefined {
+    const release = this.pending;
+    if (release) {
+      this.pending = undefined;
+      release();
+    }
+    return undefined;
+  }
+
+  private checkSize(): void {
+    const position = this.inSax ? this.sax.position : this.fed;
+    if (!this.failed && this.depth >= 1 && position - this.stanzaStart > this.limits.maxStanzaSize) {
       this.fail('policy-violation', `stanza larger than ${this.limits.maxStanzaSize} bytes`);
     }
   }
@@ -122,21 +176,24 @@ export class StreamParser {
     this.depth--;
     if (this.depth === 0) {
       this.ended = true;
-      this.on.streamEnd();
+      this.hold(() => this.on.streamEnd());
       return;
     }
     const el = this.current!;
     this.current = el.parent;
     if (this.depth === 1) {
-      // A stanza that arrived whole within one read is measured here, where saxes' position is valid.
-      if (this.sax.position - this.stanzaStart > this.limits.maxStanzaSize) {
-        this.fail('policy-violation', `stanza larger than ${this.limits.maxStanzaSize} bytes`);
-        return;
-      }
       this.current = undefined;
+      // A stanza that arrived whole in one slice is measured here, before anyone sees it.
+      this.checkSize();
+      if (this.failed) return;
       this.stanzaStart = this.sax.position;
-      this.on.stanza(el);
+      this.hold(() => this.on.stanza(el));
     }
+  }
+
+  private hold(release: () => void): void {
+    this.pending = release;
+    this.pendingPos = this.sax.position;
   }
 
   private text(t: string): void {
@@ -153,6 +210,10 @@ export class StreamParser {
     if (this.failed) return;
     this.failed = true;
     this.on.error(new XmlStreamError(condition, message));
+    // Stop saxes in the middle of its input: whatever follows the first error is not worth parsing, and
+    // parsing it can be expensive (saxes resolves each tag's namespace by walking its open-tag stack, so a
+    // refused 100k-deep nesting would otherwise take minutes of CPU).
+    if (this.inSax) throw ABORT;
   }
 
   get streamRoot(): Element | undefined {
