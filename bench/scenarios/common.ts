@@ -22,6 +22,14 @@ export async function connectUsers(ctx: ScenarioCtx, specs: { user: string; reso
   await ctx.target.ensureAccounts(users.map(account));
   const conns = specs.map((s) => new Conn({ port: ctx.target.port, domain: ctx.target.domain, user: s.user, password: account(s.user).password, resource: s.resource, capsFeatures: s.caps }));
   await openAll(conns, concurrency);
+  // Like real clients, fetch the roster first: RFC 6121 §3.1.3 delivers subscription requests only to
+  // "interested" resources (those that requested the roster), and Prosody follows that.
+  await Promise.all(
+    conns.map((c) => {
+      const id = c.newId('roster');
+      return c.iq(id, `<iq type='get' id='${id}'><query xmlns='jabber:iq:roster'/></iq>`);
+    }),
+  );
   return conns;
 }
 

@@ -33,12 +33,18 @@ export class EjabberdTarget implements Target {
   }
 
   private ctl(args: string[]): string {
-    const r = spawnSync('ejabberdctl', ['--config', join(this.dir, 'ejabberd.yml'), '--spool', join(this.dir, 'spool'), '--node', this.node, ...args], {
+    const r = spawnSync('ejabberdctl', [...this.ctlArgs(), ...args], {
       env: { ...process.env, ERL_DIST_PORT: String(this.distPort) },
       encoding: 'utf8',
       timeout: 60000,
     });
     return `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  }
+
+  // --config-dir, not --config: ejabberdctl sources CONFIG_DIR/ejabberdctl.cfg after the arguments, and
+  // Debian's sets EJABBERD_CONFIG_PATH=/etc/ejabberd/ejabberd.yml.
+  private ctlArgs(): string[] {
+    return ['--config-dir', this.dir, '--logs', join(this.dir, 'logs'), '--spool', join(this.dir, 'spool'), '--node', this.node];
   }
 
   async start(): Promise<void> {
@@ -57,6 +63,9 @@ export class EjabberdTarget implements Target {
     const uid = Number(execFileSync('id', ['-u', 'ejabberd'], { encoding: 'utf8' }).trim());
     const gid = Number(execFileSync('id', ['-g', 'ejabberd'], { encoding: 'utf8' }).trim());
     chownSync(spool, uid, gid);
+    mkdirSync(join(this.dir, 'logs'));
+    chownSync(join(this.dir, 'logs'), uid, gid);
+    writeFileSync(join(this.dir, 'ejabberdctl.cfg'), 'ERL_OPTIONS="-env ERL_CRASH_DUMP_BYTES 0"\n');
     chownSync(this.dir, uid, gid);
     writeFileSync(
       join(this.dir, 'ejabberd.yml'),
@@ -93,7 +102,6 @@ access_rules:
     allow: all
 shaper_rules:
   max_user_sessions: 1000000
-  max_user_offline_messages: 0
   c2s_shaper: none
 modules:
   mod_caps: {}
@@ -111,7 +119,7 @@ modules:
     chownSync(join(this.dir, 'ejabberd.yml'), uid, gid);
     this.child = spawnLogged(
       'ejabberdctl',
-      ['--config', join(this.dir, 'ejabberd.yml'), '--spool', spool, '--node', this.node, 'foreground'],
+      [...this.ctlArgs(), 'foreground'],
       { cwd: this.dir, env: { ...process.env, ERL_DIST_PORT: String(this.distPort) }, log: this.log },
     );
     let exited = false;
@@ -123,6 +131,8 @@ modules:
     }
     this.beamPid = findBeam(this.node);
     if (!this.beamPid) throw new Error('ejabberd: cannot find the beam.smp process of our node');
+    const listening = this.ctl(['status']);
+    if (!/is running|started/.test(listening)) throw new Error(`ejabberd status: ${listening.slice(0, 500)}`);
   }
 
   async ensureAccounts(list: Account[]): Promise<void> {
@@ -139,6 +149,7 @@ modules:
   }
 
   async stop(): Promise<void> {
+    this.beamPid ||= this.node ? findBeam(this.node) : 0;
     if (this.dir && this.beamPid && pidAlive(this.beamPid)) {
       this.ctl(['stop']);
       const deadline = Date.now() + 30000;
