@@ -97,3 +97,21 @@ export async function waitUntil(cond: () => boolean, timeoutMs: number, stepMs =
 export function closeAll(conns: Conn[]): void {
   for (const c of conns) c.close();
 }
+
+/** Publishes the first item of a node with publish-options configuring it; a field the server does not know
+ * in publish-options (ejabberd 23.01 refuses pubsub#max_items there) is dropped and noted, the rest kept. */
+export async function publishFirst(c: Conn, node: string, itemId: string, fields: Record<string, string>, notes: string[]): Promise<void> {
+  const f = { ...fields };
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const id = c.newId('init');
+    const r = await c.iq(id, publishIq(id, node, itemId, payload(itemId), Object.keys(f).length ? publishOptions(f) : ''));
+    if (isResult(r)) return;
+    const m = /Unknown field (?:&apos;|')([^&']+)/.exec(r);
+    if (m && m[1]! in f) {
+      notes.push(`publish-options ${m[1]} refused by the server; node default used`);
+      delete f[m[1]!];
+      continue;
+    }
+    throw new Error(`publishing the first item of ${node} failed: ${r.slice(r.indexOf('<error'), r.indexOf('<error') + 400)}`);
+  }
+}

@@ -2,7 +2,7 @@
 // node with max_items 200. Ack latency p50/p99 and items/s. Check: every acknowledged item still held by the
 // node (the last 200, which is what max_items keeps) is retrievable with its payload; no publish failed.
 import { Meter, latencyStats, type Result } from '../report.ts';
-import { NS_PUBSUB, closeAll, connectUsers, isResult, itemIds, payload, publishIq, publishOptions, type ScenarioCtx } from './common.ts';
+import { NS_PUBSUB, closeAll, connectUsers, isResult, itemIds, payload, publishFirst, type ScenarioCtx } from './common.ts';
 
 const MAX_ITEMS = 200;
 
@@ -20,8 +20,8 @@ async function publishOnce(ctx: ScenarioCtx, window: number): Promise<Result> {
   const node = `urn:pepkeys:bench:publish:${ctx.tag}:${ctx.run}:${window}`;
   const problems: string[] = [];
   // Creates the node with its configuration (publish-options on a new node configure it, XEP-0060 §7.1.5).
-  const first = await c.iq('p-init', publishIq('p-init', node, 'init', payload('init'), publishOptions({ 'pubsub#max_items': String(MAX_ITEMS), 'pubsub#persist_items': 'true' })));
-  if (!isResult(first)) throw new Error(`${ctx.target.name}: creating the publish node failed: ${first.slice(0, 300)}`);
+  const notes: string[] = [];
+  await publishFirst(c, node, 'init', { 'pubsub#max_items': String(MAX_ITEMS), 'pubsub#persist_items': 'true' }, notes);
   // Pre-serialised: everything but the sequence number.
   const body = payload('N');
   const [pre, mid] = [`<iq type='set' id='p`, `'><pubsub xmlns='${NS_PUBSUB}'><publish node='${node}'><item id='i`];
@@ -74,7 +74,7 @@ async function publishOnce(ctx: ScenarioCtx, window: number): Promise<Result> {
     metric: 'items/s',
     value: acked.length / m.seconds,
     ...latencyStats(lat),
-    extra: { acked: acked.length, errors },
+    extra: { acked: acked.length, errors, ...(notes.length ? { notes: notes.join('; ') } : {}) },
     valid: problems.length === 0,
     problems,
     run: ctx.run,

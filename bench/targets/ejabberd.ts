@@ -114,6 +114,12 @@ modules:
   mod_pubsub:
     access_createnode: pubsub_createnode
     plugins: ["flat", "pep"]
+    # 23.01 refuses pubsub#max_items in publish-options (the other targets get 200 that way).
+    default_node_config:
+      max_items: 200
+    force_node_config:
+      "urn:pepkeys:bench:*":
+        max_items: 200
 `,
     );
     chownSync(join(this.dir, 'ejabberd.yml'), uid, gid);
