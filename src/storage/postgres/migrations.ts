@@ -1,0 +1,148 @@
+// Numbered schema migrations for PostgreSQL. Append new ones, never edit an applied one: the database
+// remembers what it ran in `schema_migrations`.
+//
+// Several servers may start at once against one database, so migrating runs in ONE transaction that first
+// takes a transaction-scoped advisory lock: the second server waits, then finds the migrations applied.
+// PostgreSQL DDL is transactional, so a failing migration leaves the schema exactly as it was.
+import type { Pool } from 'pg';
+import { SchemaTooNewError } from '../errors.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE accounts (
+        jid         TEXT PRIMARY KEY,
+        domain      TEXT NOT NULL,
+        credentials TEXT NOT NULL,             -- JSON AccountCredentials, stored verbatim
+        created_at  BIGINT NOT NULL            -- ms since the epoch
+      );
+      CREATE INDEX accounts_by_domain ON accounts (domain, jid);
+
+      -- One counter per owner so versions only ever grow (RFC 6121 §2.6). Bumped with an upsert, which
+      -- locks the row until COMMIT, so writers on different servers take turns and never reuse a version.
+      CREATE TABLE roster_versions (
+        owner   TEXT PRIMARY KEY,
+        version BIGINT NOT NULL
+      );
+
+      CREATE TABLE roster_items (
+        owner        TEXT NOT NULL,
+        contact      TEXT NOT NULL,
+        name         TEXT,
+        subscription TEXT NOT NULL,
+        ask          TEXT,
+        approved     BOOLEAN,                  -- NULL when the caller left it unset
+        groups_json  TEXT NOT NULL,
+        PRIMARY KEY (owner, contact)
+      );
+
+      CREATE TABLE roster_pending_in (
+        seq    BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- arrival order
+        owner  TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        stanza TEXT NOT NULL,
+        UNIQUE (owner, sender)
+      );
+
+      CREATE TABLE offline_messages (
+        seq       BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- arrival order
+        owner     TEXT NOT NULL,
+        stanza    TEXT NOT NULL,
+        stored_at BIGINT NOT NULL
+      );
+      CREATE INDEX offline_by_owner ON offline_messages (owner, seq);
+
+      CREATE TABLE caps (
+        key  TEXT PRIMARY KEY,                 -- hash:ver
+        info TEXT NOT NULL                     -- JSON CapsInfo
+      );
+
+      CREATE TABLE pubsub_nodes (
+        id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        service    TEXT NOT NULL,
+        node       TEXT NOT NULL,
+        config     TEXT NOT NULL,              -- JSON NodeConfig
+        created_at BIGINT NOT NULL,
+        -- Source of item sequence numbers, never decreases. Drawn with UPDATE ... RETURNING, which locks the
+        -- node row until COMMIT: publishes to one node from any server are serialised, so item order and
+        -- max_items trimming stay exact.
+        last_seq   BIGINT NOT NULL DEFAULT 0,
+        UNIQUE (service, node)
+      );
+
+      CREATE TABLE pubsub_items (
+        node_id      BIGINT NOT NULL REFERENCES pubsub_nodes (id) ON DELETE CASCADE,
+        item_id      TEXT NOT NULL,
+        seq          BIGINT NOT NULL,          -- higher is newer; a republish takes a new one
+        publisher    TEXT NOT NULL,
+        payload      TEXT NOT NULL,
+        published_at BIGINT NOT NULL,
+        PRIMARY KEY (node_id, item_id)
+      );
+      CREATE UNIQUE INDEX pubsub_items_by_seq ON pubsub_items (node_id, seq);
+
+      CREATE TABLE pubsub_affiliations (
+        node_id     BIGINT NOT NULL REFERENCES pubsub_nodes (id) ON DELETE CASCADE,
+        jid         TEXT NOT NULL,
+        affiliation TEXT NOT NULL,
+        PRIMARY KEY (node_id, jid)
+      );
+
+      CREATE TABLE pubsub_subscriptions (
+        node_id BIGINT NOT NULL REFERENCES pubsub_nodes (id) ON DELETE CASCADE,
+        jid     TEXT NOT NULL,
+        state   TEXT NOT NULL,
+        PRIMARY KEY (node_id, jid)
+      );
+    `,
+  },
+];
+
+export const latestSchemaVersion = migrations[migrations.length - 1].version;
+
+/** Key of the advisory lock serialising migrations ("pepkeys" in ASCII). */
+export const MIGRATION_LOCK_KEY = BigInt('0x7065706b657973').toString();
+
+/** Brings the schema up to date; returns the versions applied now (empty when already current). */
+export async function migrate(pool: Pool): Promise<number[]> {
+  const client = await pool.connect();
+  let failed: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
+    // Checked before creating anything, so the NOTICE of CREATE TABLE IF NOT EXISTS is not logged each start.
+    const exists = await client.query<{ t: string | null }>("SELECT to_regclass('schema_migrations') AS t");
+    if (exists.rows[0].t === null) {
+      await client.query(`CREATE TABLE schema_migrations (
+        version    INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL,
+        applied_at BIGINT NOT NULL
+      )`);
+    }
+    const { rows } = await client.query<{ v: number }>('SELECT coalesce(max(version), 0)::int AS v FROM schema_migrations');
+    const current = rows[0].v;
+    if (current > latestSchemaVersion) throw new SchemaTooNewError(current, latestSchemaVersion);
+    const applied: number[] = [];
+    for (const m of migrations) {
+      if (m.version <= current) continue;
+      await client.query(m.sql);
+      await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, Date.now()]);
+      applied.push(m.version);
+    }
+    await client.query('COMMIT');
+    return applied;
+  } catch (err) {
+    await client.query('ROLLBACK').catch((e: Error) => (failed = e));
+    throw err;
+  } finally {
+    client.release(failed);
+  }
+}
