@@ -86,7 +86,7 @@ export class PepkeysTarget implements Target {
     // One derivation for every account (same password): the bench measures the server, not PBKDF2 here.
     this.creds ??= deriveCredentials(PASSWORD);
     const config = resolveConfig(this.configPath());
-    const storage = openStorage(config);
+    const storage = await openStorage(config);
     try {
       await Promise.all(todo.map((a) => storage.accounts.create(`${a.user}@${this.domain}`, a.password === PASSWORD ? this.creds! : deriveCredentials(a.password)).catch(() => undefined)));
     } finally {

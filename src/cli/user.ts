@@ -111,9 +111,11 @@ function parseDomain(d: string): string {
  * missing file almost always means a wrong --data or --config, which should not silently create a new one.
  */
 async function withStorage<T>(config: ServerConfig, create: boolean, fn: (s: Storage) => Promise<T>): Promise<T> {
-  const path = storagePath(config);
-  if (!create && !existsSync(path)) throw new CliError(`no database at ${path} (check --data or --config)`);
-  const storage = openStorage(config);
+  if (config.storage.driver === 'sqlite') {
+    const path = storagePath(config);
+    if (!create && !existsSync(path)) throw new CliError(`no database at ${path} (check --data or --config)`);
+  }
+  const storage = await openStorage(config);
   try {
     return await fn(storage);
   } finally {

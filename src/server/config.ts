@@ -64,9 +64,23 @@ export const ConfigSchema = z.strictObject({
     max_failed_logins: z.number().int().positive().prefault(30),
   }).prefault({}),
   storage: z.strictObject({
-    driver: z.enum(['sqlite']).prefault('sqlite'),
-    /** Database file; defaults to data_dir/pepkeys.sqlite. */
+    /** sqlite: one file, one server. postgres: a PostgreSQL database several servers may share. */
+    driver: z.enum(['sqlite', 'postgres']).prefault('sqlite'),
+    /** SQLite database file; defaults to data_dir/pepkeys.sqlite. */
     path: z.string().optional(),
+    /** PostgreSQL connection string (postgres://user:password@host:5432/database); required for driver "postgres". */
+    url: z.string().min(1, 'storage.url must not be empty').optional(),
+  }).superRefine((s, ctx) => {
+    if (s.driver === 'postgres' && s.url === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: 'storage.url is required when storage.driver is "postgres" (a connection string, e.g. postgres://pepkeys:secret@db.example:5432/pepkeys)',
+      });
+    }
+    if (s.driver === 'postgres' && s.path !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['path'], message: 'storage.path is for the sqlite driver; with driver "postgres" use storage.url' });
+    }
   }).prefault({}),
   /** Per-module options, keyed by module name; each module validates its own table. */
   modules: z.record(z.string(), z.record(z.string(), z.unknown())).prefault({}),

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Storage } from '../storage/types.ts';
 import { openSqliteStorage } from '../storage/sqlite/index.ts';
+import { openPostgresStorage } from '../storage/postgres/index.ts';
 import { storagePath, type ServerConfig } from './config.ts';
 import { XmppServer, type ListenAddresses } from './core/server.ts';
 import { createLogger, type Logger } from './core/logger.ts';
@@ -17,7 +18,12 @@ export { parseConfig, resolveConfig, ConfigError, type ServerConfig } from './co
 export { defaultModules } from './modules/index.ts';
 export { deriveCredentials, verifyPassword } from './core/sasl/index.ts';
 
-export function openStorage(config: ServerConfig): Storage {
+/** Opens the configured storage: the SQLite file (created with its directory) or the PostgreSQL database. */
+export async function openStorage(config: ServerConfig): Promise<Storage> {
+  if (config.storage.driver === 'postgres') {
+    // The schema guarantees url for this driver; migrations run (under an advisory lock) before this resolves.
+    return openPostgresStorage({ connectionString: config.storage.url! });
+  }
   const path = storagePath(config);
   mkdirSync(dirname(path), { recursive: true });
   return openSqliteStorage({ path });
@@ -35,7 +41,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const tls = await loadTlsCredentials({ cert: config.tls.cert, key: config.tls.key, dataDir: config.data_dir, domains: config.hosts });
   if (tls.generated) logger.info({ dir: config.data_dir }, 'generated a self-signed TLS certificate');
   if (config.c2s.insecure_plain_auth) logger.warn('insecure_plain_auth is on: passwords may cross the network unencrypted');
-  const storage = opts.storage ?? openStorage(config);
+  const storage = opts.storage ?? (await openStorage(config));
   let server: XmppServer;
   try {
     server = new XmppServer({ config, storage, modules: opts.modules ?? defaultModules(), tls, logger });
