@@ -11,7 +11,7 @@ import type { SessionHandle } from '../../../cluster/index.ts';
 import { StanzaError } from '../../../protocol/rfc6120.ts';
 import { NS_PUBSUB, NS_PUBSUB_OWNER } from '../../../protocol/xep0060.ts';
 import { NS_ADDRESS, PEP_FEATURES, PEP_IDENTITY } from '../../../protocol/xep0163.ts';
-import { PubsubEngine, PUBSUB_FEATURES, buildEventElement, handlePubsubIq, toStanzaError, type PubsubEvent } from '../../pubsub/index.ts';
+import { PubsubEngine, PubsubError, PUBSUB_FEATURES, buildEventElement, handlePubsubIq, toStanzaError, type PubsubEvent } from '../../pubsub/index.ts';
 import type { RosterService } from '../roster/index.ts';
 import type { CapsService } from '../caps/index.ts';
 import type { DiscoService } from '../disco/index.ts';
@@ -60,7 +60,8 @@ export const pepModule = defineModule({
       return (await engine.listNodes(to.bare, from.full)).map((n) => ({ jid: to.bare, node: n.node, name: n.title }));
     });
     disco.addNodeInfoProvider('account', async ({ from, to, node }) => {
-      if (node === undefined || !(await engine.canAccess(to.bare, node, from.full)).ok) return undefined;
+      // An absent node must look exactly like a hidden one (item-not-found), not fail with internal-server-error.
+      if (node === undefined || !(await engine.canAccess(to.bare, node, from.full).catch((e: unknown) => { if (e instanceof PubsubError) return undefined; throw e; }))?.ok) return undefined;
       return { identities: [{ category: 'pubsub', type: 'leaf' }], features: [NS_PUBSUB] };
     });
 
