@@ -26,7 +26,7 @@ async function idleOnce(ctx: ScenarioCtx, n: number): Promise<Result> {
   const conns = Array.from({ length: n }, (_, i) => new Conn({ port: ctx.target.port, domain: ctx.target.domain, user: users[Math.floor(i / perAccount)]!, password: account('x').password, resource: `i${ctx.run}x${i}`, timeoutMs: 60000 }));
   let opened = 0;
   try {
-    await openAll(conns, 100);
+    await openAll(conns, 25);
     opened = n;
   } catch (e) {
     problems.push(`could not open all sessions: ${(e as Error).message.slice(0, 200)}`);
