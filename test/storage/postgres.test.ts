@@ -274,7 +274,7 @@ async function suites(server: PostgresServer): Promise<void> {
           return out;
         };
         await Promise.all([run(a, x, y, 'a'), run(b, y, x, 'b')]);
-        t.diagnostic(`deadlock retries: ${a.stats.retries + b.stats.retries}`);
+        t.diagnostic(`rollbacks ${a.stats.rollbacks + b.stats.rollbacks}, retries ${a.stats.retries + b.stats.retries}`);
         assert.equal((await a.roster.get(x)).items.length, 2 * rounds);
         assert.equal((await a.roster.get(y)).items.length, 2 * rounds);
         assert.equal(Number((await b.roster.get(x)).version), 2 * rounds);

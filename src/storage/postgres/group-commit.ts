@@ -1,30 +1,34 @@
-// Group commit for PostgreSQL: the writes one process issues while the previous batch is committing are run
-// together in ONE transaction on one pooled connection, each inside its own savepoint, and every write's
-// promise settles only after that transaction's COMMIT has returned (synchronous_commit=on: flushed to
-// WAL on disk). One WAL flush and one BEGIN/COMMIT pair then cover a whole batch.
+// Group commit for PostgreSQL: the writes one process issues while the previous batch is committing run
+// together in ONE transaction on one pooled connection, in issue order, and every write's promise settles
+// only after that transaction's COMMIT has returned (synchronous_commit=on: flushed to WAL on disk). One
+// WAL flush and one BEGIN/COMMIT pair then cover a whole batch.
 //
-// Why this design rather than one transaction per write on the pool (measured in bench/storage-postgres.ts
-// and reported in docs/configuration.md):
+// Why not one transaction per write on the pool (both measured in bench/storage-postgres.ts):
 // - Order. The contract wants the writes of one process applied in the order they were issued (500
 //   unawaited publishes land newest-last; a roster version returned later is the newer one). Independent
 //   transactions on N pooled connections race; a single ordered lane does not.
-// - Round trips. A lone write costs BEGIN + statements + COMMIT; inside a batch it costs its statements plus
-//   one combined "RELEASE SAVEPOINT; SAVEPOINT" simple query, and the batch shares one COMMIT and one fsync.
+// - Cost. A lone write costs BEGIN + its statements + COMMIT (and a WAL flush); inside a batch it costs
+//   only its statements, one round trip for nearly every write (publishItem is one PL/pgSQL call).
 //
-// Savepoints: a write that fails (SQL error or a thrown NodeNotFoundError, ...) is rolled back alone with
-// ROLLBACK TO SAVEPOINT and rejects; the rest of the batch commits. Batches are capped at 64 writes, the
-// size of PostgreSQL's per-backend subtransaction cache, so a batch never overflows it (an overflowed
-// transaction makes every other backend's snapshots slower while it is open).
+// Failures without savepoints. The SQLite adapter wraps each write in a SAVEPOINT; here that would add a
+// round trip to every write (the lane's throughput is bounded by round trips: measured 1.3k publishes/s
+// at 256 concurrent with savepoints against ~3x that without), and more than 64 subtransactions in one
+// transaction overflow PostgreSQL's per-backend subxid cache, slowing every other backend's snapshots.
+// Instead a failing write rolls the whole transaction back; the writes before it are replayed in a fresh
+// transaction and committed, then the failed write runs first in a transaction of its own, where it
+// either fails again (and rejects alone) or succeeds. Writes are closures that only issue SQL, so a
+// replay is invisible: the rolled-back attempt never existed. Failures are rare (duplicate account,
+// missing node), so replays cost little.
 //
-// Several nodes writing the same rows: statements take row locks (SELECT ... FOR UPDATE, UPDATE ...
+// Several servers writing the same rows: statements take row locks (SELECT ... FOR UPDATE, UPDATE ...
 // RETURNING, upserts), held until COMMIT. Two batches from different processes can therefore deadlock
 // (A locks X then wants Y, B locks Y then wants X); PostgreSQL aborts one statement with 40P01. The victim
-// rolls back that write's savepoint, COMMITs the writes before it (releasing its locks) and retries the
-// write at the start of a fresh transaction, so progress is guaranteed and issue order is kept.
+// rolls back (releasing its locks, so the other proceeds), replays the writes before the loser, commits
+// them, and retries the loser first in a fresh transaction: progress is guaranteed and issue order kept.
 //
 // Reads: with no write queued or in flight a read runs at once on any pooled connection. Otherwise it
 // waits until every write issued before it has committed, so a read always sees this process's earlier
-// writes (and, being READ COMMITTED, whatever other nodes have committed).
+// writes (and, being READ COMMITTED, whatever other servers have committed).
 import type { Pool, PoolClient } from 'pg';
 import { StorageClosedError } from '../errors.ts';
 import { dbOf, type Db } from './db.ts';
@@ -34,20 +38,23 @@ interface QueuedWrite {
   resolve: (value: any) => void;
   reject: (reason: unknown) => void;
   attempts: number;
-  ok?: boolean;
+  /** Failed after other writes in a transaction: must run first in the next one. */
+  isolate?: boolean;
   result?: unknown;
-  error?: unknown;
 }
 
 export interface GroupCommitStats {
   batches: number;
   transactions: number;
   operations: number;
+  /** Transactions rolled back because a write in them failed (its predecessors are then replayed). */
+  rollbacks: number;
+  /** Writes retried after losing a deadlock or serialization conflict while first in their transaction. */
   retries: number;
 }
 
-/** PostgreSQL's PGPROC_MAX_CACHED_SUBXIDS. */
-const MAX_BATCH = 64;
+/** Bounds how long one batch holds its row locks (and what a failure replays). */
+const MAX_BATCH = 128;
 /** How often one write is retried after losing a deadlock or serialization conflict. */
 const MAX_ATTEMPTS = 8;
 const RETRYABLE = new Set(['40P01', '40001']); // deadlock_detected, serialization_failure
@@ -62,7 +69,7 @@ export class GroupCommit {
   private idle: Promise<void> = Promise.resolve();
   private pendingWrites = 0;
   private readonly poolDb: Db;
-  readonly stats: GroupCommitStats = { batches: 0, transactions: 0, operations: 0, retries: 0 };
+  readonly stats: GroupCommitStats = { batches: 0, transactions: 0, operations: 0, rollbacks: 0, retries: 0 };
 
   constructor(private readonly pool: Pool) {
     this.poolDb = dbOf(pool);
@@ -129,53 +136,46 @@ export class GroupCommit {
     }
     const db = dbOf(client);
     let broken: Error | undefined;
-    let next = 0;
+    let pending = ops;
     try {
-      // One transaction per iteration; normally a single one covers the whole batch.
-      while (next < ops.length) {
-        const first = next;
-        let retryFrom: number | undefined;
-        await client.query('BEGIN; SAVEPOINT w');
+      // One transaction per iteration; normally a single one commits the whole batch.
+      while (pending.length > 0) {
+        await client.query('BEGIN');
         this.stats.transactions++;
-        for (; next < ops.length; next++) {
-          const op = ops[next];
-          if (next > first) await client.query('RELEASE SAVEPOINT w; SAVEPOINT w');
+        const done: QueuedWrite[] = [];
+        let failed = false;
+        for (const op of pending) {
+          if (op.isolate && done.length > 0) break;
           try {
             op.result = await op.fn(db);
-            op.ok = true;
+            done.push(op);
           } catch (err) {
-            // Restores the transaction to before this write (also after a SQL error aborted it). If even
-            // this fails the connection is gone and the outer catch fails the batch.
-            await client.query('ROLLBACK TO SAVEPOINT w');
-            if (isRetryable(err) && ++op.attempts < MAX_ATTEMPTS) {
+            failed = true;
+            this.stats.rollbacks++;
+            await client.query('ROLLBACK');
+            if (done.length > 0) {
+              // Undo the writes before it too, then replay them and run this one first in a transaction
+              // of its own, where its outcome is its own.
+              op.isolate = true;
+            } else if (isRetryable(err) && ++op.attempts < MAX_ATTEMPTS) {
               this.stats.retries++;
-              retryFrom = next;
-              break;
+            } else {
+              op.reject(err);
+              pending = pending.slice(1);
             }
-            op.ok = false;
-            op.error = err;
+            break;
           }
         }
-        try {
-          await client.query('COMMIT');
-        } catch (err) {
-          // Nothing in this transaction committed.
-          for (let i = first; i < (retryFrom ?? next); i++) ops[i].reject(err);
-          await client.query('ROLLBACK').catch(() => undefined);
-          continue;
-        }
-        this.stats.operations += (retryFrom ?? next) - first;
-        for (let i = first; i < (retryFrom ?? next); i++) {
-          const op = ops[i];
-          if (op.ok) op.resolve(op.result);
-          else op.reject(op.error);
-        }
+        if (failed) continue;
+        await client.query('COMMIT');
+        this.stats.operations += done.length;
+        for (const op of done) op.resolve(op.result);
+        pending = pending.slice(done.length);
       }
     } catch (err) {
-      // Connection-level failure: whatever was not settled did not commit (or its outcome is unknown).
+      // Connection-level failure (or COMMIT refused): nothing unsettled committed, or its outcome is
+      // unknown. Writes settled by an earlier COMMIT stay resolved (a second settle is a no-op).
       broken = err as Error;
-      // Ops settled by an earlier COMMIT stay resolved (a second settle is a no-op); the current
-      // transaction's never committed.
       for (const op of ops) op.reject(err);
       await client.query('ROLLBACK').catch(() => undefined);
     } finally {

@@ -102,6 +102,39 @@ export const migrations: readonly Migration[] = [
         state   TEXT NOT NULL,
         PRIMARY KEY (node_id, jid)
       );
+
+      -- publishItem in one round trip. Each statement of a VOLATILE PL/pgSQL function takes a fresh
+      -- snapshot under READ COMMITTED, so once the UPDATE holds the node's row lock (waiting for another
+      -- server's publish to commit if need be) the insert and the trim see every item committed before.
+      -- Returns NULL when the node does not exist, else the evicted ids oldest first.
+      CREATE FUNCTION pepkeys_publish_item(p_service TEXT, p_node TEXT, p_item TEXT, p_publisher TEXT,
+                                           p_payload TEXT, p_published_at BIGINT, p_max_items INTEGER)
+      RETURNS TEXT[] LANGUAGE plpgsql VOLATILE AS $$
+      DECLARE
+        v_node BIGINT;
+        v_seq BIGINT;
+        v_evicted TEXT[];
+      BEGIN
+        UPDATE pubsub_nodes SET last_seq = last_seq + 1 WHERE service = p_service AND node = p_node
+          RETURNING id, last_seq INTO v_node, v_seq;
+        IF NOT FOUND THEN
+          RETURN NULL;
+        END IF;
+        INSERT INTO pubsub_items (node_id, item_id, seq, publisher, payload, published_at)
+          VALUES (v_node, p_item, v_seq, p_publisher, p_payload, p_published_at)
+          ON CONFLICT (node_id, item_id) DO UPDATE SET seq = excluded.seq, publisher = excluded.publisher,
+            payload = excluded.payload, published_at = excluded.published_at;
+        IF p_max_items IS NULL THEN
+          RETURN '{}';
+        END IF;
+        WITH ev AS (
+          DELETE FROM pubsub_items WHERE node_id = v_node AND seq <= (
+            SELECT seq FROM pubsub_items WHERE node_id = v_node ORDER BY seq DESC OFFSET greatest(p_max_items, 0) LIMIT 1)
+          RETURNING item_id, seq)
+        SELECT coalesce(array_agg(item_id ORDER BY seq), '{}') INTO v_evicted FROM ev;
+        RETURN v_evicted;
+      END
+      $$;
     `,
   },
 ];

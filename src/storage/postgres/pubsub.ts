@@ -3,7 +3,8 @@
 // clock.
 //
 // Every write that changes a node's items first locks the node row (UPDATE ... RETURNING or SELECT ...
-// FOR UPDATE) in a statement of its own, then works on the items in a later statement. Under READ
+// FOR UPDATE) in a statement of its own, then works on the items in a later statement (for publishes both
+// run inside one PL/pgSQL call). Under READ
 // COMMITTED each statement takes a fresh snapshot, so the item statements see everything another server
 // committed while we waited for the lock: order and max_items trimming stay exact with any number of
 // servers publishing to one node.
@@ -49,28 +50,9 @@ const deleteNode = statement('pubsub_node_delete', 'DELETE FROM pubsub_nodes WHE
 const deleteService = statement('pubsub_service_delete', 'DELETE FROM pubsub_nodes WHERE service = $1');
 const lockNode = statement('pubsub_node_lock', 'SELECT id FROM pubsub_nodes WHERE service = $1 AND node = $2 FOR UPDATE');
 
-const nextSeq = statement(
-  'pubsub_next_seq',
-  'UPDATE pubsub_nodes SET last_seq = last_seq + 1 WHERE service = $1 AND node = $2 RETURNING id, last_seq',
-);
-const upsertItemSql = `INSERT INTO pubsub_items (node_id, item_id, seq, publisher, payload, published_at)
-  VALUES ($1, $2, $3, $4, $5, $6)
-  ON CONFLICT (node_id, item_id) DO UPDATE SET seq = excluded.seq, publisher = excluded.publisher,
-    payload = excluded.payload, published_at = excluded.published_at`;
-const upsertItem = statement('pubsub_item_upsert', upsertItemSql);
-// Store and trim in one statement. Both CTEs read the snapshot from before the upsert, so the trimming
-// leaves out the published id itself (it is the newest) and keeps the `$7 - 1` newest others. Evicted ids
-// come back oldest first, as every adapter reports them.
-const upsertItemAndTrim = statement(
-  'pubsub_item_upsert_trim',
-  `WITH up AS (${upsertItemSql} RETURNING 1),
-     ev AS (
-       DELETE FROM pubsub_items WHERE node_id = $1 AND item_id <> $2 AND seq <= (
-         SELECT seq FROM pubsub_items WHERE node_id = $1 AND item_id <> $2
-         ORDER BY seq DESC OFFSET $7::int - 1 LIMIT 1)
-       RETURNING item_id, seq)
-   SELECT coalesce(array_agg(item_id ORDER BY seq), '{}') AS evicted FROM ev`,
-);
+// One round trip: see pepkeys_publish_item in ./migrations.ts (lock the node, draw a sequence number,
+// upsert, trim). NULL means no such node.
+const publish = statement('pubsub_publish', 'SELECT pepkeys_publish_item($1, $2, $3, $4, $5, $6, $7) AS evicted');
 const deleteItem = statement('pubsub_item_delete', 'DELETE FROM pubsub_items WHERE node_id = $1 AND item_id = $2');
 const deleteItems = statement('pubsub_items_delete', 'DELETE FROM pubsub_items WHERE node_id = $1');
 
@@ -179,22 +161,10 @@ export function createPubsubStore(gc: GroupCommit): PubsubStore {
     },
     publishItem(item, maxItems) {
       const { service, node, id, publisher, payload, publishedAt } = item;
+      const values = [service, node, id, publisher, payload, publishedAt, maxItems ?? null];
       return gc.write(async (db) => {
-        // Takes the node's row lock until COMMIT and the next sequence number.
-        const next = (await db.run<{ id: string; last_seq: string }>(nextSeq, [service, node])).rows[0];
-        if (!next) throw new NodeNotFoundError(service, node);
-        const values = [next.id, id, next.last_seq, publisher, payload, publishedAt];
-        if (maxItems === undefined) {
-          await db.run(upsertItem, values);
-          return { evicted: [] };
-        }
-        const keep = Math.max(1, maxItems);
-        const evicted = (await db.run<{ evicted: string[] }>(upsertItemAndTrim, [...values, keep])).rows[0].evicted;
-        if (maxItems <= 0) {
-          // Nothing may stay, not even the item just stored (it is the newest, so reported last).
-          await db.run(deleteItem, [next.id, id]);
-          evicted.push(id);
-        }
+        const evicted = (await db.run<{ evicted: string[] | null }>(publish, values)).rows[0].evicted;
+        if (evicted === null) throw new NodeNotFoundError(service, node);
         return { evicted };
       });
     },
