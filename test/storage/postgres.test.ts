@@ -33,9 +33,8 @@ const TABLES = [
   'pubsub_subscriptions',
 ];
 
-async function suites(server: PostgresServer): Promise<void> {
+function suites(server: PostgresServer, contractUrl: string): void {
   // The contract wants an empty store per test: one database for the contract, emptied before each test.
-  const contractUrl = await server.createDatabase();
   storageContract('postgres', async () => {
     const s = await openPostgresStorage({ connectionString: contractUrl });
     const admin = new pg.Client({ connectionString: contractUrl });
@@ -407,12 +406,36 @@ function dbName(url: string): string {
   return decodeURIComponent(new URL(url).pathname.slice(1));
 }
 
+// Every await happens before the first test is registered: node:test starts running registered tests (and
+// the root's `after`) while a module is still awaiting.
 if (availability === 'skip') {
   it('PostgreSQL tests', { skip: 'PEPKEYS_SKIP_POSTGRES=1 and PostgreSQL is not installed' }, () => {});
 } else if (availability === 'missing') {
   it('PostgreSQL is installed', () => assert.fail(POSTGRES_MISSING));
 } else {
   const server = (await startPostgres())!;
+  let contractUrl: string;
+  try {
+    contractUrl = await server.createDatabase();
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
   after(() => server.stop());
-  await suites(server);
+  suites(server, contractUrl);
 }
+
+describe('config: storage.driver = "postgres"', () => {
+  it('requires storage.url, naming the key', async () => {
+    const { parseConfig, ConfigError } = await import('../../src/server/config.ts');
+    assert.throws(() => parseConfig({ storage: { driver: 'postgres' } }, 'pepkeys.toml'), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /^pepkeys\.toml: storage\.url: storage\.url is required when storage\.driver is "postgres"/);
+      return true;
+    });
+    assert.throws(() => parseConfig({ storage: { driver: 'postgres', url: 'postgres://h/db', path: 'x.sqlite' } }), /storage\.path/);
+    const ok = parseConfig({ storage: { driver: 'postgres', url: 'postgres://h/db' } });
+    assert.equal(ok.storage.url, 'postgres://h/db');
+    assert.equal(parseConfig({}).storage.driver, 'sqlite');
+  });
+});
