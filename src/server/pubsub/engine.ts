@@ -237,21 +237,30 @@ export class PubsubEngine {
     let id: string | undefined;
     let evicted: string[] = [];
     let stored: PubsubItemRecord | undefined;
+    let written: Promise<unknown> | undefined;
     if (item) {
       id = item.id !== undefined && item.id !== '' ? item.id : this.newId();
       stored = { service, node, id, publisher: requester, payload: item.payload ?? '', publishedAt: this.clock() };
-      try {
-        // §7.1.2: republishing an id overwrites it; max_items trimming drops the oldest (FIFO, §7.1.2.5).
-        ({ evicted } = await this.store.publishItem(stored, effectiveMaxItems(t, this.limits.maxItemsPerNode)));
-      } catch (e) {
-        if (e instanceof NodeNotFoundError) throw errors.nodeNotFound('node was deleted');
-        throw e;
-      }
+      // §7.1.2: republishing an id overwrites it; max_items trimming drops the oldest (FIFO, §7.1.2.5).
+      written = this.store.publishItem(stored, effectiveMaxItems(t, this.limits.maxItemsPerNode)).then((r) => {
+        evicted = r.evicted;
+      });
+    }
+    // The event's subscriptions and affiliations are read right behind the item write, so a group-committing
+    // store answers both with the same commit instead of one commit after the other.
+    const base = t.deliverNotifications ? this.eventBase(service, node, config!) : undefined;
+    // Handled below (awaited, or dropped when the write failed); this keeps a failure meanwhile from
+    // counting as an unhandled rejection.
+    base?.catch(() => undefined);
+    try {
+      await written;
+    } catch (e) {
+      if (e instanceof NodeNotFoundError) throw errors.nodeNotFound('node was deleted');
+      throw e;
     }
     let event: ItemsEvent | undefined;
-    if (t.deliverNotifications) {
-      const base = await this.eventBase(service, node, config!);
-      event = { type: 'items', ...base, items: stored ? [toEventItem(stored, t)] : [] };
+    if (base) {
+      event = { type: 'items', ...(await base), items: stored ? [toEventItem(stored, t)] : [] };
     }
     return { node, id, created, evicted, event: this.emit(event) };
   }
