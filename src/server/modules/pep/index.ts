@@ -88,8 +88,13 @@ export const pepModule = defineModule({
     });
 
     // ------------------------------------------------------------------------------ notifications
-    /** Serialises the notification once; only the recipient address differs between copies. */
+    /** Serialises the notification once, at the first recipient (none: no work); only the address differs. */
     function messageTemplate(event: PubsubEvent, replyTo: string | undefined): (to: string) => string {
+      let tpl: ((to: string) => string) | undefined;
+      return (to) => (tpl ??= buildTemplate(event, replyTo))(to);
+    }
+
+    function buildTemplate(event: PubsubEvent, replyTo: string | undefined): (to: string) => string {
       const body = buildEventElement(event).toString();
       const addresses = replyTo ? x('addresses', { xmlns: NS_ADDRESS }, x('address', { type: 'replyto', jid: replyTo })).toString() : '';
       const head = `<message from='${escapeAttr(event.service)}' type='${event.messageType}' id='${randomBytes(8).toString('hex')}' to='`;
