@@ -40,8 +40,11 @@ export interface SessionHost {
   postAuthFeatures(session: C2sSession): Element[];
   /** Registers the bound session (closing one it replaces), or refuses with a stanza error. */
   bind(session: C2sSession): StanzaError | undefined;
-  /** A stanza from this bound client, with `from` stamped and `to` validated. */
-  stanza(session: C2sSession, stanza: Element): void;
+  /**
+   * A stanza from this bound client, with `from` stamped and `to` validated. The session waits for the
+   * returned promise before processing its next stanza (RFC 6120 §10.1 in-order processing).
+   */
+  stanza(session: C2sSession, stanza: Element): Promise<void>;
   closed(session: C2sSession, error: StreamError | undefined): void;
 }
 
@@ -412,7 +415,7 @@ export class C2sSession implements SessionHandle {
       }
       el.attrs.to = to.full;
     }
-    this.host.stanza(this, el);
+    await this.host.stanza(this, el);
   }
 
   private onXmlError(err: XmlStreamError): void {

@@ -167,9 +167,9 @@ export class XmppServer implements SessionHost {
     return undefined;
   }
 
-  stanza(session: C2sSession, stanza: Element): void {
-    // Stanzas of one session are processed in order by the session's queue; errors are contained here.
-    void this.router.fromClient(session, stanza).catch((err) => this.logger.error({ err }, 'routing failed'));
+  stanza(session: C2sSession, stanza: Element): Promise<void> {
+    // The session awaits this, so its stanzas are processed strictly in order; errors are contained here.
+    return this.router.fromClient(session, stanza).catch((err) => this.logger.error({ err }, 'routing failed'));
   }
 
   closed(session: C2sSession, error: StreamError | undefined): void {
