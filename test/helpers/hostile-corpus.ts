@@ -1,5 +1,7 @@
 // A corpus of hostile XML inputs with the RFC 6120 stream error each must get. Shared by the parser fuzz
 // test (test/xml/fuzz.test.ts) and the TCP test (test/server/hostile-input.test.ts).
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { XmlErrorCondition } from '../../src/xml/index.ts';
 
 export interface HostileCase {
@@ -63,3 +65,17 @@ export const HOSTILE_CORPUS: HostileCase[] = [
   { name: 'character data between stanzas', where: 'stanza', data: () => `hello<message/>`, condition: 'not-well-formed', fragmentOk: true },
   { name: 'unescaped < in attribute', where: 'stanza', data: () => `<message id='<'/>`, condition: 'not-well-formed' },
 ];
+
+/** global.gc, enabled from inside the test when node was not started with --expose-gc; undefined if impossible. */
+export function exposeGc(): (() => void) | undefined {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (g) return g;
+  try {
+    // Turning the flag on at run time and fetching gc from a fresh context is the documented V8 way to get
+    // it without --expose-gc on the command line.
+    setFlagsFromString('--expose_gc');
+    return runInNewContext('gc') as () => void;
+  } catch {
+    return undefined;
+  }
+}

@@ -7,7 +7,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { RawClient, NS_HEADER } from '../helpers/raw-client.ts';
-import { HOSTILE_CORPUS, type HostileCase } from '../helpers/hostile-corpus.ts';
+import fc from 'fast-check';
+import { HOSTILE_CORPUS, exposeGc, type HostileCase } from '../helpers/hostile-corpus.ts';
 import type { Element } from '../../src/xml/index.ts';
 
 const NS_STREAMS = 'urn:ietf:params:xml:ns:xmpp-streams';
@@ -37,7 +38,9 @@ describe('hostile input over TCP, with a sentinel session', () => {
   let t: TestServer;
   let sentinel: RawClient;
   const clients: RawClient[] = [];
-  const figures = { cases: 0, sessionsClosed: 0, sentinelPings: 0, itemsVerified: 0, stanzaErrors: 0 };
+  const figures = { cases: 0, sessionsClosed: 0, sentinelPings: 0, itemsVerified: 0, stanzaErrors: 0, fuzzStanzas: 0, fuzzReconnects: 0 };
+  const gc = exposeGc();
+  let heapBaseline = 0;
 
   before(async () => {
     t = await startTestServer({
@@ -95,6 +98,8 @@ describe('hostile input over TCP, with a sentinel session', () => {
   }
 
   it('closes an unauthenticated stream with the right condition for every corpus case', async (tc) => {
+    gc?.();
+    heapBaseline = process.memoryUsage().heapUsed;
     let n = 0;
     for (const h of HOSTILE_CORPUS) {
       const c = await connect();
@@ -128,6 +133,53 @@ describe('hostile input over TCP, with a sentinel session', () => {
     // Nothing the hostile sessions sent reached the sentinel.
     assert.deepEqual(sentinel.stanzas.filter((s) => s.name === 'message').map((s) => s.toString()), []);
     tc.diagnostic(`authenticated: ${n} corpus cases, each closed with its condition; sentinel answered after each`);
+    // Memory: the refused 10 MB inputs and ~75 closed sessions leave nothing behind.
+    await new Promise((r) => setTimeout(r, 200));
+    gc?.();
+    const after = process.memoryUsage().heapUsed;
+    tc.diagnostic(`server heap (in-process): before corpus ${(heapBaseline / 1048576).toFixed(1)} MiB, after ${(after / 1048576).toFixed(1)} MiB (gc ${gc ? 'forced' : 'not available'})`);
+    if (gc) assert.ok(after - heapBaseline < 64 * 1048576, `heap grew by ${((after - heapBaseline) / 1048576).toFixed(1)} MiB`);
+  });
+
+  it('survives generated stanzas (fast-check): every IQ get/set is answered, nothing crashes', async (tc) => {
+    const name = fc.constantFrom('query', 'pubsub', 'ping', 'x', 'vCard', 'bind', 'session', 'item', 'publish', 'items', 'configure', 'delete', 'retract', 'subscribe', 'affiliations', 'create', 'purge', 'field', 'value');
+    const ns = fc.constantFrom('urn:xmpp:ping', 'jabber:iq:roster', 'jabber:iq:version', PUBSUB, `${PUBSUB}#owner`, 'http://jabber.org/protocol/disco#info', 'http://jabber.org/protocol/disco#items', 'jabber:x:data', 'urn:xmpp:bind', 'urn:ietf:params:xml:ns:xmpp-session', 'urn:unknown', 'vcard-temp', '');
+    const attrVal = fc.oneof(fc.constantFrom('', 'urn:xmpp:pubkey:2', 'current', 'set', 'get', 'submit', 'max', '-1', '99999999999', 'mallory@localhost', 'sentinel@localhost', 'x@y/z', '@@', 'pubsub#access_model', 'open', 'true'), fc.string({ maxLength: 6 }));
+    const esc = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/'/g, '&apos;').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ud800-\udfff\ufffe\uffff]/g, '');
+    const attrs = fc.dictionary(fc.constantFrom('node', 'id', 'jid', 'var', 'type', 'max_items', 'notify', 'subscription', 'affiliation', 'ver', 'to'), attrVal, { maxKeys: 3 });
+    const { el } = fc.letrec<{ el: string }>((tie) => ({
+      el: fc.tuple(name, fc.option(ns, { nil: undefined }), attrs, fc.array(fc.oneof({ depthSize: 'small' }, fc.string({ maxLength: 8 }).map(esc), tie('el')), { maxLength: 3, depthIdentifier: 'el' }))
+        .map(([n, xmlns, a, kids]) => `<${n}${xmlns !== undefined ? ` xmlns='${xmlns}'` : ''}${Object.entries(a).map(([k, v]) => ` ${k}='${esc(v)}'`).join('')}>${kids.join('')}</${n}>`),
+    }));
+    const to = fc.constantFrom(undefined, 'localhost', 'mallory@localhost', 'sentinel@localhost', 'nobody@localhost', 'mallory@localhost/r', 'other.example', 'sentinel@localhost/sentinel');
+    let c = await login('mallory', 'fuzz');
+    let seq = 0;
+    const outcomes: Record<string, number> = {};
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('get', 'set'), to, el, async (type, dest, payload) => {
+        if (c.isClosed) {
+          c = await login('mallory', `fuzz${seq}`);
+          figures.fuzzReconnects++;
+        }
+        const id = `f${++seq}`;
+        c.send(`<iq type='${type}' id='${id}'${dest ? ` to='${dest}'` : ''}>${payload}</iq>`);
+        // RFC 6120 §8.2.3: every get/set gets exactly one result or error (an IQ to the sentinel's full JID
+        // is delivered to it instead; the sentinel answers nothing, so only its arrival is checked).
+        if (dest === 'sentinel@localhost/sentinel') {
+          await sentinel.waitStanza((e) => e.attrs.id === id, 5000);
+          outcomes['delivered'] = (outcomes['delivered'] ?? 0) + 1;
+        } else {
+          const r = await c.waitStanza((e) => e.attrs.id === id || (e.local === 'error' && e.ns === NS_STREAM), 5000);
+          const k = r.attrs.id === id ? (r.attrs.type === 'result' ? 'result' : `error:${stanzaError(r).condition}`) : `stream:${streamCondition(r)}`;
+          outcomes[k] = (outcomes[k] ?? 0) + 1;
+          assert.ok(!k.includes('internal-server-error'), `internal-server-error for ${payload}`);
+        }
+        figures.fuzzStanzas++;
+      }),
+      { numRuns: Number(process.env.PEPKEYS_FUZZ_RUNS ?? 300) },
+    );
+    await sentinelAlive();
+    tc.diagnostic(`generated IQs: ${figures.fuzzStanzas} sent, ${figures.fuzzReconnects} reconnects; outcomes ${JSON.stringify(outcomes)}`);
   });
 
   it('answers an IQ get in an unknown namespace with service-unavailable, wherever it is addressed', async () => {

@@ -4,11 +4,9 @@
 // without hanging, blowing the stack or keeping memory. Figures are printed with t.diagnostic.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { Element, StreamParser, parseXml, serialize, type XmlErrorCondition, type XmlLimits } from '../../src/xml/index.ts';
-import { HOSTILE_CORPUS, type HostileCase } from '../helpers/hostile-corpus.ts';
+import { HOSTILE_CORPUS, exposeGc, type HostileCase } from '../helpers/hostile-corpus.ts';
 
 const HEADER = `<?xml version='1.0'?><stream:stream to='localhost' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`;
 const CONDITIONS: ReadonlySet<string> = new Set(['not-well-formed', 'restricted-xml', 'policy-violation', 'unsupported-encoding']);
@@ -255,19 +253,6 @@ function runCase(c: HostileCase, chunkSize?: number): { out: Outcome; ms: number
   else chunks.push(all);
   const out = feed(chunks);
   return { out, ms: performance.now() - t0 };
-}
-
-function exposeGc(): (() => void) | undefined {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (g) return g;
-  try {
-    // Turning the flag on at run time and fetching gc from a fresh context is the documented V8 way to get
-    // it without --expose-gc on the command line.
-    setFlagsFromString('--expose_gc');
-    return runInNewContext('gc') as () => void;
-  } catch {
-    return undefined;
-  }
 }
 
 describe('hostile corpus against the stream parser', () => {
