@@ -11,8 +11,9 @@
 //   only its statements, one round trip for nearly every write (publishItem is one PL/pgSQL call).
 //
 // Failures without savepoints. The SQLite adapter wraps each write in a SAVEPOINT; here that would add a
-// round trip to every write (the lane's throughput is bounded by round trips: measured 1.3k publishes/s
-// at 256 concurrent with savepoints against ~3x that without), and more than 64 subtransactions in one
+// round trip to every write (the lane's throughput is bounded by round trips: at 256 concurrent
+// publishers, 1.1-1.6k publishes/s with savepoints against 2.3-3.6k without, on a loaded 2-core
+// machine), and more than 64 subtransactions in one
 // transaction overflow PostgreSQL's per-backend subxid cache, slowing every other backend's snapshots.
 // Instead a failing write rolls the whole transaction back; the writes before it are replayed in a fresh
 // transaction and committed, then the failed write runs first in a transaction of its own, where it
