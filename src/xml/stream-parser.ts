@@ -101,7 +101,8 @@ export class StreamParser {
     try {
       s = this.decoder.decode(chunk, { stream: true });
     } catch {
-      this.fail('not-well-formed', 'invalid UTF-8 in stream');
+      // RFC 6120 §4.9.3.22: violating the rules of UTF-8 is an unsupported-encoding stream error.
+      this.fail('unsupported-encoding', 'invalid UTF-8 in stream');
       return;
     }
     this.writeString(s);

@@ -50,7 +50,7 @@ describe('StreamParser', () => {
       assert.equal(r.errors.length, 1, input);
       assert.equal(r.errors[0]!.condition, condition, input);
     }
-    assert.equal(run([Buffer.from(HEAD), Buffer.from([0xff, 0xfe])]).errors[0]!.condition, 'not-well-formed');
+    assert.equal(run([Buffer.from(HEAD), Buffer.from([0xff, 0xfe])]).errors[0]!.condition, 'unsupported-encoding');
   });
 
   it('enforces size, depth and attribute limits with policy-violation', () => {

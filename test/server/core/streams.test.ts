@@ -136,12 +136,12 @@ describe('c2s streams', () => {
     await sentinelAlive();
   });
 
-  it('refuses invalid UTF-8 with not-well-formed', async () => {
+  it('refuses invalid UTF-8 with unsupported-encoding (RFC 6120 §4.9.3.22)', async () => {
     const c = await RawClient.connect(t.port);
     c.send(NS_HEADER('localhost'));
     await c.waitStanza((e) => e.local === 'features');
     c.send(Buffer.from([0x3c, 0x61, 0x3e, 0xc3, 0x28, 0x3c, 0x2f, 0x61, 0x3e]));
-    await c.waitText(/<not-well-formed xmlns="urn:ietf:params:xml:ns:xmpp-streams"\/>/);
+    await c.waitText(/<unsupported-encoding xmlns="urn:ietf:params:xml:ns:xmpp-streams"\/>/);
     await c.waitClosed();
   });
 
