@@ -68,6 +68,11 @@ export const ConfigSchema = z.strictObject({
     driver: z.enum(['sqlite', 'postgres']).prefault('sqlite'),
     /** SQLite database file; defaults to data_dir/pepkeys.sqlite. */
     path: z.string().optional(),
+    /**
+     * SQLite durability. "full": every acknowledged write is fsynced (survives power loss). "normal": written
+     * to the WAL before acknowledging, fsynced at checkpoints (survives a crash of the server, not of the OS).
+     */
+    sync: z.enum(['full', 'normal']).prefault('full'),
     /** PostgreSQL connection string (postgres://user:password@host:5432/database); required for driver "postgres". */
     url: z.string().min(1, 'storage.url must not be empty').optional(),
   }).superRefine((s, ctx) => {

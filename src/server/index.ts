@@ -26,7 +26,7 @@ export async function openStorage(config: ServerConfig): Promise<Storage> {
   }
   const path = storagePath(config);
   mkdirSync(dirname(path), { recursive: true });
-  return openSqliteStorage({ path });
+  return openSqliteStorage({ path, synchronous: config.storage.sync === 'normal' ? 'NORMAL' : 'FULL' });
 }
 
 export interface StartOptions {
