@@ -55,6 +55,7 @@ export class XmppServer implements SessionHost {
   private readonly hostSet: Set<string>;
   private readonly streamFeatureBuilders: ((s: C2sSession) => Element | undefined)[] = [];
   private readonly services = new Map<string, unknown>();
+  private readonly serviceProviders = new Map<string, string>();
   private readonly stopHandlers: (() => void | Promise<void>)[] = [];
   private readonly listeners: NetServer[] = [];
   private readonly tlsServers: import('node:tls').Server[] = [];
@@ -83,6 +84,7 @@ export class XmppServer implements SessionHost {
     this.moduleDefs = orderModules(deps.modules.filter((m) => !disabled.has(m.name)));
     // The core's own disco registry, read by the disco module; every module contributes through addFeature.
     this.services.set('disco-registry', { features: this.features, identities: this.identities });
+    this.serviceProviders.set('disco-registry', 'core');
     this.router = new StanzaRouter({
       hooks: this.hooks,
       sessions: this.sessions,
@@ -195,7 +197,8 @@ export class XmppServer implements SessionHost {
   private apiFor(def: ModuleDefinition): ModuleApi {
     const options = this.moduleOptions.get(def.name) ?? {};
     const server = this;
-    const mine = new Set([def.name, ...(def.requires ?? [])]);
+    // A module may use only services of modules it declared in `requires` (or the core's own).
+    const allowed = new Set(['core', def.name, ...(def.requires ?? [])]);
     return {
       name: def.name,
       options: options as Record<string, unknown>,
@@ -223,10 +226,12 @@ export class XmppServer implements SessionHost {
       provide: (name, service) => {
         if (this.services.has(name)) throw new Error(`service ${name} is already provided`);
         this.services.set(name, service);
+        this.serviceProviders.set(name, def.name);
       },
       use: <T>(name: string): T => {
         if (!this.services.has(name)) throw new Error(`module ${def.name} uses service ${name}, which no loaded module provides`);
-        void mine;
+        const provider = this.serviceProviders.get(name)!;
+        if (!allowed.has(provider)) throw new Error(`module ${def.name} uses service ${name} of module ${provider} without requiring it`);
         return this.services.get(name) as T;
       },
       onStop: (fn) => this.stopHandlers.push(fn),

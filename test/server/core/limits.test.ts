@@ -177,3 +177,22 @@ describe('TLS policy', () => {
     }
   });
 });
+
+describe('module host', () => {
+  it('orders modules by requirements and refuses undeclared service use, missing and cyclic requirements', async () => {
+    const { defineModule, orderModules } = await import('../../../src/server/core/module-host.ts');
+    const a = defineModule({ name: 'a', setup: (api) => api.provide('a-service', 1) });
+    const b = defineModule({ name: 'b', requires: ['a'], setup: (api) => assert.equal(api.use('a-service'), 1) });
+    const sneaky = defineModule({ name: 'sneaky', setup: (api) => void api.use('a-service') });
+    assert.deepEqual(orderModules([b, a]).map((m) => m.name), ['a', 'b']);
+    assert.throws(() => orderModules([b]), /requires module a, which is not loaded/);
+    const c1 = defineModule({ name: 'c1', requires: ['c2'], setup() {} });
+    const c2 = defineModule({ name: 'c2', requires: ['c1'], setup() {} });
+    assert.throws(() => orderModules([c1, c2]), /cycle/);
+    const ok = new XmppServer({ config: parseConfig({ log_level: 'silent', c2s: { listen: [] } }), storage: createMemoryStorage(), modules: [b, a] });
+    await ok.start();
+    await ok.stop();
+    const bad = new XmppServer({ config: parseConfig({ log_level: 'silent', c2s: { listen: [] } }), storage: createMemoryStorage(), modules: [a, sneaky] });
+    await assert.rejects(bad.start(), /module sneaky uses service a-service of module a without requiring it/);
+  });
+});

@@ -3,7 +3,6 @@
 // Both ends of a subscription are local accounts (any served domain), so the outbound half (on the
 // user's side) and the inbound half (on the contact's side) both run here.
 import { x, type Element } from '../../../xml/index.ts';
-
 import { defineModule } from '../../core/module-host.ts';
 import type { C2sSession } from '../../core/c2s-session.ts';
 import { NS_PRE_APPROVAL, presenceType } from '../../../protocol/rfc6121.ts';
