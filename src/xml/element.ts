@@ -13,6 +13,8 @@ export class Element {
   parent: Element | undefined;
   /** Namespace the parser resolved for this element; set for parsed trees, computed for built ones. */
   resolvedNs: string | undefined;
+  /** Only set on a RawXml (parse.ts) whose tree has not been looked at: serialize() writes it verbatim. */
+  declare rawXml?: string;
 
   constructor(name: string, attrs: Attrs = {}, children: Node[] = []) {
     this.name = name;
@@ -143,6 +145,10 @@ export function serialize(el: Element): string {
 }
 
 function write(el: Element, out: string[]): void {
+  if (el.rawXml !== undefined) {
+    out.push(el.rawXml);
+    return;
+  }
   out.push('<', el.name);
   for (const k in el.attrs) {
     const v = el.attrs[k];

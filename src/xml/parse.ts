@@ -34,3 +34,69 @@ export function parseXml(xml: string, limits: Partial<XmlLimits> = {}): Element 
   result.parent = undefined;
   return result;
 }
+
+const ROOT_NAME = /^<([^\s/>!?]+)[\s/>]/;
+
+interface Tree {
+  attrs: Element['attrs'];
+  children: Element['children'];
+  resolvedNs: string | undefined;
+}
+
+/**
+ * An element kept as the serialised XML it was stored as, written verbatim by serialize(): stored pubsub
+ * payloads are spliced into notifications and retrieval results without a parse and a re-serialisation.
+ * Only for strings our own serializer produced from a parsed tree (pubsub `serializePayload`), so they are
+ * well-formed and already in the serializer's form. The tree is parsed the first time anything reads or
+ * sets `attrs`, `children` or `resolvedNs`; from then on it is an ordinary Element (mutations serialise).
+ */
+export class RawXml extends Element {
+  /** The parsed tree behind the accessors below, once materialised. */
+  declare private tree: Tree | undefined;
+
+  /** A RawXml for `xml`, or the parsed tree when `xml` does not start with a plain element tag. */
+  static of(xml: string): Element {
+    const m = ROOT_NAME.exec(xml);
+    if (!m || !xml.endsWith('>')) return parseXml(xml);
+    // Not constructed with `new`: Element's constructor would give the instance its own attrs/children
+    // fields, hiding the prototype accessors (and per-instance defineProperty is ~100x slower than this).
+    const el = Object.create(RawXml.prototype) as RawXml;
+    el.name = m[1]!;
+    el.parent = undefined;
+    el.rawXml = xml;
+    el.tree = undefined;
+    return el;
+  }
+
+  private constructor() {
+    super('');
+  }
+
+  override clone(): Element {
+    return this.rawXml !== undefined ? RawXml.of(this.rawXml) : super.clone();
+  }
+
+  /** @internal */
+  materialise(): Tree {
+    if (this.tree) return this.tree;
+    const parsed = parseXml(this.rawXml!);
+    this.rawXml = undefined;
+    this.name = parsed.name;
+    const tree: Tree = { attrs: parsed.attrs, children: [], resolvedNs: parsed.resolvedNs };
+    this.tree = tree;
+    for (const c of parsed.children) this.append(c);
+    return tree;
+  }
+}
+
+for (const key of ['attrs', 'children', 'resolvedNs'] as const) {
+  Object.defineProperty(RawXml.prototype, key, {
+    configurable: true,
+    get(this: RawXml) {
+      return this.materialise()[key];
+    },
+    set(this: RawXml, v: never) {
+      this.materialise()[key] = v;
+    },
+  });
+}

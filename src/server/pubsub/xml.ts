@@ -8,7 +8,7 @@ import {
   FORM_NODE_CONFIG, FORM_PUBLISH_OPTIONS, NS_PUBSUB, NS_PUBSUB_ERRORS, NS_PUBSUB_EVENT, NS_PUBSUB_OWNER,
 } from '../../protocol/xep0060.ts';
 import type { Affiliation, NodeConfig, SubscriptionState } from '../../storage/types.ts';
-import { Element, parseXml, x } from '../../xml/index.ts';
+import { Element, RawXml, x } from '../../xml/index.ts';
 import { NODE_CONFIG_FIELDS } from './config.ts';
 import type { PubsubEngine, RsmRequest } from './engine.ts';
 import { errors, PubsubError } from './errors.ts';
@@ -310,7 +310,8 @@ export function buildNodeConfigForm(config: NodeConfig, type: 'form' | 'result' 
 // ------------------------------------------------------------------ items
 function itemElement(it: { id: string; publisher?: string; payload?: string }): Element {
   const el = x('item', { id: it.id, publisher: it.publisher });
-  if (it.payload) el.append(parseXml(it.payload));
+  // Stored payloads are serializePayload() output: spliced as they are, parsed only if inspected.
+  if (it.payload) el.append(RawXml.of(it.payload));
   return el;
 }
 
