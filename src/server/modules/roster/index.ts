@@ -44,18 +44,64 @@ export const rosterModule = defineModule({
       }
     }
 
+    // In-memory copies of the rosters of accounts with a live session, so that PEP fan-out and access checks
+    // do not read storage (where reads wait behind pending group commits). This service is the only writer
+    // (putItem/removeItem below), so every change drops the copy, before the write is issued and again once
+    // it has committed; a copy is only kept if no change began while it was being read (generation check).
+    // Copies are frozen (callers get the cached objects) and dropped with the account's last session.
+    // A process other than the server writing the same database (CLI account deletion) is not seen until
+    // the account's sessions are gone.
+    interface CachedRoster {
+      items: readonly RosterItem[];
+      byJid: Map<string, RosterItem>;
+    }
+    const cache = new Map<string, CachedRoster>();
+    const generation = new Map<string, number>();
+    const invalidate = (owner: string) => {
+      cache.delete(owner);
+      if (generation.has(owner)) generation.set(owner, generation.get(owner)! + 1);
+    };
+    async function cached(owner: string): Promise<CachedRoster | undefined> {
+      const hit = cache.get(owner);
+      if (hit) return hit;
+      if (api.sessions.resources(owner).length === 0) return undefined;
+      const gen = generation.get(owner) ?? 0;
+      generation.set(owner, gen);
+      const items = (await store.get(owner)).items;
+      const entry: CachedRoster = { items: Object.freeze(items), byJid: new Map() };
+      for (const item of items) {
+        Object.freeze(item.groups);
+        entry.byJid.set(item.jid, Object.freeze(item));
+      }
+      // A change that began meanwhile makes this copy suspect; the next call reads again.
+      if (generation.get(owner) === gen && api.sessions.resources(owner).length > 0) cache.set(owner, entry);
+      return entry;
+    }
+    api.hook('session-closed', ({ session }) => {
+      const owner = session.jid.bare;
+      if (api.sessions.resources(owner).length === 0) {
+        cache.delete(owner);
+        generation.delete(owner);
+      }
+    });
+
     const service: RosterService = {
-      getItem: (owner, contact) => store.getItem(owner, contact),
-      getAll: async (owner) => (await store.get(owner)).items,
+      async getItem(owner, contact) {
+        const hit = cache.get(owner);
+        return hit ? hit.byJid.get(contact) : store.getItem(owner, contact);
+      },
+      getAll: async (owner) => ((await cached(owner))?.items as RosterItem[] | undefined) ?? (await store.get(owner)).items,
       async putItem(owner, item) {
+        invalidate(owner);
         const previous = await store.getItem(owner, item.jid);
-        const version = await store.putItem(owner, item);
+        const version = await store.putItem(owner, item).finally(() => invalidate(owner));
         push(owner, version, itemElement(item));
         await api.fire('roster/changed', { owner, contact: item.jid, item, previous });
       },
       async removeItem(owner, contact) {
+        invalidate(owner);
         const previous = await store.getItem(owner, contact);
-        const version = await store.removeItem(owner, contact);
+        const version = await store.removeItem(owner, contact).finally(() => invalidate(owner));
         if (version === undefined) return;
         push(owner, version, itemElement({ jid: contact, subscription: 'none', groups: [] }, true));
         await api.fire('roster/changed', { owner, contact, item: undefined, previous });
