@@ -115,11 +115,16 @@ export const pepModule = defineModule({
         sent.add(s.jid.full);
         s.deliver(tpl(s.jid.full));
       };
-      for (const s of api.sessions.resources(service)) if (wants(s, event.node)) deliver(s, withReply);
+      // Same test as wants(), with the feature name built once per event rather than once per resource.
+      const notify = `${event.node}+notify`;
+      const wantsEvent = (s: SessionHandle) => s.available && (caps.features(s.jid.full)?.has(notify) ?? false);
+      for (const s of api.sessions.resources(service)) if (wantsEvent(s)) deliver(s, withReply);
       for (const item of await roster.getAll(service)) {
         if (!hasFrom(item.subscription)) continue;
-        const targets = api.sessions.resources(item.jid).filter((s) => wants(s, event.node));
-        if (targets.length === 0 || !(await engine.mayReceiveEvent(event, item.jid))) continue;
+        // No filtered array for contacts without an interested resource.
+        let targets: SessionHandle[] | undefined;
+        for (const s of api.sessions.resources(item.jid)) if (wantsEvent(s)) (targets ??= []).push(s);
+        if (targets === undefined || !(await engine.mayReceiveEvent(event, item.jid))) continue;
         for (const s of targets) deliver(s, withReply);
       }
       await sendTo(event.subscribers, event, plain, sent);
