@@ -12,6 +12,7 @@ import { StanzaError } from '../../../protocol/rfc6120.ts';
 import { NS_PUBSUB, NS_PUBSUB_OWNER } from '../../../protocol/xep0060.ts';
 import { NS_ADDRESS, PEP_FEATURES, PEP_IDENTITY } from '../../../protocol/xep0163.ts';
 import { PubsubEngine, PubsubError, PUBSUB_FEATURES, buildEventElement, handlePubsubIq, toStanzaError, type PubsubEvent } from '../../pubsub/index.ts';
+import { cachedPubsubStore } from '../../pubsub/cached-store.ts';
 import type { RosterService } from '../roster/index.ts';
 import type { CapsService } from '../caps/index.ts';
 import type { DiscoService } from '../disco/index.ts';
@@ -37,7 +38,8 @@ export const pepModule = defineModule({
     const caps = api.use<CapsService>('caps');
     const disco = api.use<DiscoService>('disco');
     const engine = new PubsubEngine({
-      store: api.storage.pubsub,
+      // Node records and affiliations from memory; this engine is the only writer (see cached-store.ts).
+      store: cachedPubsubStore(api.storage.pubsub),
       relationship: async (owner, requester) => {
         const item = await roster.getItem(owner, requester);
         return { subscription: item?.subscription ?? 'none', groups: item?.groups ?? [] };

@@ -1,0 +1,105 @@
+// A PubsubStore that keeps node records and affiliation lists in memory in front of the real one, so that a
+// retrieval or a publish does not read them from storage every time (they change rarely; items do not go
+// through here). Every write that can change a node's record or affiliations drops the node's entries as it
+// is issued and again once it has settled, and a read only fills the cache if no such write began while it
+// was in flight (per-node generation), so a read never answers older than a write issued before it — the
+// same guarantee group commit gives by queueing reads behind writes. The engine must be the only writer in
+// this process; a write by another process (CLI account deletion) is not seen until the entry is evicted.
+import type { Affiliation, NodeConfig, PubsubItemRecord, PubsubNodeRecord, PubsubStore } from '../../storage/types.ts';
+
+interface Entry {
+  /** undefined: not cached; null: cached as absent. */
+  record?: PubsubNodeRecord | null;
+  affiliations?: ReadonlyMap<string, Affiliation>;
+  generation: number;
+}
+
+const key = (service: string, node: string) => `${service}\u0000${node}`;
+
+function freezeRecord(r: PubsubNodeRecord): PubsubNodeRecord {
+  for (const v of Object.values(r.config)) if (Array.isArray(v)) Object.freeze(v);
+  Object.freeze(r.config);
+  return Object.freeze(r);
+}
+
+export function cachedPubsubStore(store: PubsubStore, maxNodes = 10_000): PubsubStore {
+  const entries = new Map<string, Entry>();
+  /** Writes in flight per node: while any is, nothing is cached for it. */
+  const writing = new Map<string, number>();
+
+  const entry = (k: string): Entry => {
+    let e = entries.get(k);
+    if (!e) {
+      // Oldest first out (Map order), bounded.
+      if (entries.size >= maxNodes) entries.delete(entries.keys().next().value!);
+      e = { generation: 0 };
+      entries.set(k, e);
+    }
+    return e;
+  };
+  const drop = (k: string) => {
+    const e = entries.get(k);
+    if (e) {
+      e.record = undefined;
+      e.affiliations = undefined;
+      e.generation++;
+    }
+  };
+  /** Runs a write that may change the nodes `keys()` names (taken when it is issued). */
+  function write<T>(keys: () => string[], run: () => Promise<T>): Promise<T> {
+    const ks = keys();
+    for (const k of ks) {
+      drop(k);
+      writing.set(k, (writing.get(k) ?? 0) + 1);
+    }
+    return run().finally(() => {
+      for (const k of ks) {
+        drop(k);
+        const n = writing.get(k)! - 1;
+        if (n === 0) writing.delete(k);
+        else writing.set(k, n);
+      }
+    });
+  }
+  const serviceKeys = (service: string) => () => [...entries.keys()].filter((k) => k.startsWith(`${service}\u0000`));
+  async function read<T>(k: string, get: (e: Entry) => T | undefined, load: () => Promise<T>, put: (e: Entry, v: T) => void): Promise<T> {
+    const hit = entries.get(k);
+    if (hit) {
+      const v = get(hit);
+      if (v !== undefined) return v;
+    }
+    const e = entry(k);
+    const generation = e.generation;
+    const v = await load();
+    if (entries.get(k) === e && e.generation === generation && !writing.has(k)) put(e, v);
+    return v;
+  }
+
+  return {
+    getNode(service, node) {
+      return read(
+        key(service, node),
+        (e) => (e.record === null ? (null as never) : e.record),
+        () => store.getNode(service, node),
+        (e, r) => (e.record = r ? freezeRecord(r) : null),
+      ).then((r) => r ?? undefined);
+    },
+    async getAffiliations(service, node) {
+      // Callers get their own Map.
+      return new Map(await read(key(service, node), (e) => e.affiliations, () => store.getAffiliations(service, node), (e, a) => (e.affiliations = a)));
+    },
+    listNodes: (service) => store.listNodes(service),
+    createNode: (record) => write(() => [key(record.service, record.node)], () => store.createNode(record)),
+    updateConfig: (service, node, config: NodeConfig) => write(() => [key(service, node)], () => store.updateConfig(service, node, config)),
+    deleteNode: (service, node) => write(() => [key(service, node)], () => store.deleteNode(service, node)),
+    setAffiliation: (service, node, jid, affiliation) => write(() => [key(service, node)], () => store.setAffiliation(service, node, jid, affiliation)),
+    deleteService: (service) => write(serviceKeys(service), () => store.deleteService(service)),
+    publishItem: (item: PubsubItemRecord, maxItems) => store.publishItem(item, maxItems),
+    getItems: (service, node, query) => store.getItems(service, node, query),
+    countItems: (service, node) => store.countItems(service, node),
+    retractItem: (service, node, id) => store.retractItem(service, node, id),
+    purgeNode: (service, node) => store.purgeNode(service, node),
+    getSubscriptions: (service, node) => store.getSubscriptions(service, node),
+    setSubscription: (service, node, jid, state) => store.setSubscription(service, node, jid, state),
+  };
+}
