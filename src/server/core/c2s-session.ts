@@ -404,7 +404,9 @@ export class C2sSession implements SessionHandle {
         return this.send(errorReply(el, new StanzaError('bad-request', 'unknown IQ type')));
       }
     }
-    if (el.name === 'iq' && type === 'set' && el.getChild('session', NS_SESSION)) {
+    // RFC 3921 session establishment is addressed to the server (or to nobody); anywhere else it is routed.
+    const to0 = el.attrs.to;
+    if (el.name === 'iq' && type === 'set' && el.getChild('session', NS_SESSION) && (to0 === undefined || to0 === this.domain || to0 === this.jid.bare)) {
       return this.send(iqResult(el));
     }
     if (el.attrs.to !== undefined) {
