@@ -325,7 +325,7 @@ function suites(server: PostgresServer, contractUrl: string): void {
     it('every acknowledged write survives SIGKILL of the writing process and of the database server', async () => {
       const url = await server.createDatabase();
       const acked: string[] = [];
-      const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'test/helpers/postgres-crash-writer.ts'), url, '8'], {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'test/helpers/crash-writer.ts'), 'postgres', url, '8'], {
         cwd: projectRoot,
         stdio: ['ignore', 'pipe', 'pipe'],
       });

@@ -127,7 +127,7 @@ describe('sqlite adapter', () => {
   it('every acknowledged write survives SIGKILL of the writing process', async () => {
     const path = freshPath();
     const acked: string[] = [];
-    const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'test/helpers/sqlite-crash-writer.ts'), path, '8'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'test/helpers/crash-writer.ts'), 'sqlite', path, '8'], {
       cwd: projectRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
