@@ -14,6 +14,7 @@ import type { SessionHandle } from '../../cluster/index.ts';
 import { channelBindingData, channelBindingTypes, type SaslExchange, type SaslMechanism, type SaslContext } from './sasl/index.ts';
 import type { Logger } from './logger.ts';
 import { TokenBucket } from './limits/token-bucket.ts';
+import { SessionPipeline } from './pipeline.ts';
 import type { AuthThrottle } from './limits/auth-throttle.ts';
 
 /** What a session needs from the server around it. */
@@ -76,6 +77,8 @@ export class C2sSession implements SessionHandle {
   private preauthTimer: NodeJS.Timeout | undefined;
   /** Serialises stanza processing so replies keep the order requests arrived in. */
   private queue: Promise<void> = Promise.resolve();
+  /** Stanzas started before the previous one completed (publishes waiting to be durable), kept in order. */
+  readonly pipeline = new SessionPipeline();
   private readonly stanzaBucket: TokenBucket | undefined;
   private readonly byteBucket: TokenBucket | undefined;
 
@@ -136,7 +139,7 @@ export class C2sSession implements SessionHandle {
         },
         // Stanzas before the closing tag are still being processed in order; close after them.
         streamEnd: () => {
-          this.queue = this.queue.then(() => this.close());
+          this.queue = this.queue.then(() => this.pipeline.idle()).then(() => this.close());
         },
         error: (err) => this.onXmlError(err),
       },

@@ -3,6 +3,7 @@ import type { Element } from '../../xml/index.ts';
 import type { Jid } from '../../jid/index.ts';
 import type { C2sSession } from './c2s-session.ts';
 import type { StreamError } from '../../protocol/rfc6120.ts';
+import type { PipelineSlot } from './pipeline.ts';
 import type { RosterItem } from '../../storage/types.ts';
 
 export interface StanzaEvent {
@@ -13,6 +14,8 @@ export interface StanzaEvent {
   to: Jid | undefined;
   /** The local client session that sent it, when it came from one. */
   origin?: C2sSession;
+  /** Set when the sender's session pipelines this stanza (pipeline.ts). */
+  pipeline?: PipelineSlot;
 }
 
 export interface AddressedStanzaEvent extends StanzaEvent {

@@ -9,7 +9,7 @@ import type { SessionDirectory } from '../../cluster/index.ts';
 import type { DiscoIdentity } from '../../protocol/xep0030.ts';
 import type { HookHandler } from './hooks.ts';
 import type { ServerEvents } from './events.ts';
-import type { IqHandler, IqScope } from './iq-handlers.ts';
+import type { IqHandler, IqHandlerOptions, IqScope } from './iq-handlers.ts';
 import type { C2sSession } from './c2s-session.ts';
 import type { Logger } from './logger.ts';
 
@@ -25,7 +25,7 @@ export interface ModuleApi<O = Record<string, unknown>> {
   hook<K extends keyof ServerEvents>(name: K, handler: HookHandler<ServerEvents[K]>, priority?: number): void;
   fire<K extends keyof ServerEvents>(name: K, event: ServerEvents[K]): Promise<boolean>;
   /** Answers IQ get/set with this payload namespace addressed to a served domain or to an account. */
-  handleIq(scope: IqScope, ns: string, handler: IqHandler): void;
+  handleIq(scope: IqScope, ns: string, handler: IqHandler, options?: IqHandlerOptions): void;
   /** Adds a disco#info feature advertised by served domains or by accounts (XEP-0030). */
   addFeature(scope: IqScope, feature: string): void;
   addIdentity(scope: IqScope, identity: DiscoIdentity): void;

@@ -170,8 +170,11 @@ export class XmppServer implements SessionHost {
   }
 
   stanza(session: C2sSession, stanza: Element): Promise<void> {
-    // The session awaits this, so its stanzas are processed strictly in order; errors are contained here.
-    return this.router.fromClient(session, stanza).catch((err) => this.logger.error({ err }, 'routing failed'));
+    // The session awaits this, so its stanzas are processed in order (pipelined ones overlapping only in
+    // their durability wait, pipeline.ts); errors are contained here.
+    return session.pipeline.run(this.router.isPipelined(stanza), (slot) =>
+      this.router.fromClient(session, stanza, slot).catch((err) => this.logger.error({ err }, 'routing failed')),
+    );
   }
 
   closed(session: C2sSession, error: StreamError | undefined): void {
@@ -211,7 +214,7 @@ export class XmppServer implements SessionHost {
         this.hooks.on(name, handler, priority);
       },
       fire: (name, event) => this.hooks.fire(name, event),
-      handleIq: (scope, ns, handler) => this.iqHandlers.register(scope, ns, handler),
+      handleIq: (scope, ns, handler, options) => this.iqHandlers.register(scope, ns, handler, options),
       addFeature: (scope, f) => this.features[scope].add(f),
       addIdentity: (scope, id) => this.identities[scope].push(id),
       addStreamFeature: (b) => this.streamFeatureBuilders.push(b),

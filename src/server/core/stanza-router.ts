@@ -12,6 +12,7 @@ import type { IqHandlers, IqScope } from './iq-handlers.ts';
 import type { IqTracker } from './iq-tracker.ts';
 import type { C2sSession } from './c2s-session.ts';
 import type { Logger } from './logger.ts';
+import type { PipelineSlot } from './pipeline.ts';
 
 export interface StanzaRouterDeps {
   hooks: HookBus<ServerEvents>;
@@ -26,10 +27,25 @@ export interface StanzaRouterDeps {
 export class StanzaRouter {
   constructor(private readonly d: StanzaRouterDeps) {}
 
+  /**
+   * Whether a client's stanza may start before its earlier stanzas have completed: an IQ get/set to an
+   * account (its own, when 'to' is absent) whose handler declared such requests pipelined.
+   */
+  isPipelined(stanza: Element): boolean {
+    const type = stanza.attrs.type;
+    const payload = stanza.elements[0];
+    if (stanza.name !== 'iq' || (type !== 'get' && type !== 'set') || !payload) return false;
+    if (stanza.attrs.to !== undefined) {
+      const to = tryParseJid(stanza.attrs.to);
+      if (!to || !to.local || !to.isBare() || !this.d.isLocalDomain(to.domain)) return false;
+    }
+    return this.d.iqHandlers.isPipelined('account', payload, type);
+  }
+
   /** A stanza from a bound local client ('from' stamped, 'to' normalised by the session). */
-  async fromClient(session: C2sSession, stanza: Element): Promise<void> {
+  async fromClient(session: C2sSession, stanza: Element, pipeline?: PipelineSlot): Promise<void> {
     const to = stanza.attrs.to !== undefined ? tryParseJid(stanza.attrs.to) : undefined;
-    const ev: StanzaEvent = { stanza, from: session.jid, to, origin: session };
+    const ev: StanzaEvent = { stanza, from: session.jid, to, origin: session, pipeline };
     const kind = stanza.name as 'iq' | 'message' | 'presence';
     if (await this.d.hooks.fire(`outgoing/${kind}`, ev)) return;
     if (!to) {
@@ -95,7 +111,7 @@ export class StanzaRouter {
       if (!this.d.iqTracker.answer(stanza)) this.d.logger.debug({ to: to.full }, 'dropping an unsolicited IQ response');
       return;
     }
-    if (!(await this.d.accountExists(to))) return this.bounce(stanza, new StanzaError('service-unavailable'));
+    if (!(await this.d.accountExists(to))) return this.bounce(stanza, new StanzaError('service-unavailable'), ev);
     return this.handleIq('account', ev);
   }
 
@@ -105,11 +121,11 @@ export class StanzaRouter {
     const handler = payload ? this.d.iqHandlers.get(scope, payload.ns) : undefined;
     if (!payload || !handler) {
       // RFC 6120 §8.4: an IQ nobody here understands gets service-unavailable.
-      return this.bounce(stanza, new StanzaError('service-unavailable'));
+      return this.bounce(stanza, new StanzaError('service-unavailable'), ev);
     }
     let reply: Element;
     try {
-      const result = await handler({ stanza, payload, type: stanza.attrs.type as 'get' | 'set', from: ev.from, to: ev.to, origin: ev.origin });
+      const result = await handler({ stanza, payload, type: stanza.attrs.type as 'get' | 'set', from: ev.from, to: ev.to, origin: ev.origin, proceed: ev.pipeline?.proceed });
       reply = iqResult(stanza, result ?? undefined);
     } catch (e) {
       if (!(e instanceof StanzaError)) {
@@ -173,16 +189,18 @@ export class StanzaRouter {
   }
 
   /** Answers a stanza with an error, unless it is itself an error or an IQ response (RFC 6120 §8.3.1). */
-  bounce(stanza: Element, error: StanzaError): Promise<void> | void {
+  bounce(stanza: Element, error: StanzaError, ev?: StanzaEvent): Promise<void> | void {
     const type = stanza.attrs.type;
     if (type === 'error' || (stanza.name === 'iq' && type === 'result')) return;
     const from = tryParseJid(stanza.attrs.from);
     if (!from) return;
     const reply = errorReply(stanza, error);
-    return this.toSender({ from }, reply);
+    return this.toSender({ from, origin: ev?.origin, pipeline: ev?.pipeline }, reply);
   }
 
-  private async toSender(ev: Pick<StanzaEvent, 'from' | 'origin'>, reply: Element): Promise<void> {
+  private async toSender(ev: Pick<StanzaEvent, 'from' | 'origin' | 'pipeline'>, reply: Element): Promise<void> {
+    // A pipelined stanza's reply waits for the replies to the sender's earlier stanzas.
+    if (ev.pipeline) await ev.pipeline.previous;
     // Replies to local clients go straight to their session; nothing else can be reached.
     const target = ev.origin && !ev.origin.isClosed ? ev.origin : this.d.sessions.get(ev.from.full);
     target?.deliver(reply);

@@ -190,7 +190,14 @@ export class PubsubEngine {
   }
 
   // ------------------------------------------------------------------ publish (§7.1)
-  async publish(service: string, node: string, requester: string, item?: PublishItemInput, publishOptions?: NodeConfig): Promise<PublishResult> {
+  /**
+   * `ordered` is called once every write of this publish has been issued to the store (which settles writes
+   * in issue order), before waiting for them: a caller may start its next publish then (see
+   * core/pipeline.ts). It is not called when the publish fails before that point.
+   */
+  async publish(
+    service: string, node: string, requester: string, item?: PublishItemInput, publishOptions?: NodeConfig, ordered?: () => void,
+  ): Promise<PublishResult> {
     service = bareJid(service);
     const requesterBare = bareJid(requester);
     requireNodeId(node);
@@ -252,6 +259,7 @@ export class PubsubEngine {
     // Handled below (awaited, or dropped when the write failed); this keeps a failure meanwhile from
     // counting as an unhandled rejection.
     base?.catch(() => undefined);
+    ordered?.();
     try {
       await written;
     } catch (e) {

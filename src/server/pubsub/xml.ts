@@ -326,7 +326,10 @@ export interface PubsubExecution {
 }
 
 /** Runs a parsed request as `requester` (full JID) against the service (owner's bare JID). */
-export async function executePubsubRequest(engine: PubsubEngine, service: string, requester: string, req: PubsubRequest): Promise<PubsubExecution> {
+/** `ordered`: see PubsubEngine.publish (called for publishes only). */
+export async function executePubsubRequest(
+  engine: PubsubEngine, service: string, requester: string, req: PubsubRequest, ordered?: () => void,
+): Promise<PubsubExecution> {
   const events: PubsubEvent[] = [];
   const push = (e: PubsubEvent | undefined) => {
     if (e) events.push(e);
@@ -335,7 +338,7 @@ export async function executePubsubRequest(engine: PubsubEngine, service: string
   const owner = (...children: (Element | undefined)[]) => x('pubsub', { xmlns: NS_PUBSUB_OWNER }, ...children);
   switch (req.kind) {
     case 'publish': {
-      const r = await engine.publish(service, req.node, requester, req.item, req.options);
+      const r = await engine.publish(service, req.node, requester, req.item, req.options, ordered);
       push(r.event);
       // §7.1.2: the result names the ItemID (SHOULD when generated).
       return { payload: user(x('publish', { node: r.node }, r.id !== undefined ? x('item', { id: r.id }) : undefined)), events };
@@ -415,11 +418,11 @@ export async function executePubsubRequest(engine: PubsubEngine, service: string
  * answer with `pubsubErrorElement`.
  */
 export async function handlePubsubIq(
-  engine: PubsubEngine, service: string, requester: string, iq: Element,
+  engine: PubsubEngine, service: string, requester: string, iq: Element, ordered?: () => void,
 ): Promise<({ ok: true } & PubsubExecution) | { ok: false; error: PubsubError }> {
   try {
     const req = parsePubsubRequest(iq);
-    return { ok: true, ...(await executePubsubRequest(engine, service, requester, req)) };
+    return { ok: true, ...(await executePubsubRequest(engine, service, requester, req, ordered)) };
   } catch (e) {
     if (e instanceof PubsubError) return { ok: false, error: e };
     throw e;
