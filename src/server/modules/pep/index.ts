@@ -4,15 +4,17 @@
 // access model and entity caps, last-item delivery on presence, and cache invalidation on roster changes.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { escapeAttr, x } from '../../../xml/index.ts';
+import { escapeAttr, x, type Element } from '../../../xml/index.ts';
 import { defineModule } from '../../core/module-host.ts';
 import type { C2sSession } from '../../core/c2s-session.ts';
+import type { IqRequest } from '../../core/iq-handlers.ts';
 import type { SessionHandle } from '../../../cluster/index.ts';
 import { StanzaError } from '../../../protocol/rfc6120.ts';
 import { NS_PUBSUB, NS_PUBSUB_OWNER } from '../../../protocol/xep0060.ts';
 import { NS_ADDRESS, PEP_FEATURES, PEP_IDENTITY } from '../../../protocol/xep0163.ts';
 import { PubsubEngine, PubsubError, PUBSUB_FEATURES, buildEventElement, handlePubsubIq, toStanzaError, type PubsubEvent } from '../../pubsub/index.ts';
 import { cachedPubsubStore } from '../../pubsub/cached-store.ts';
+import { Outbox } from './outbox.ts';
 import type { RosterService } from '../roster/index.ts';
 import type { CapsService } from '../caps/index.ts';
 import type { DiscoService } from '../disco/index.ts';
@@ -26,6 +28,7 @@ export const pepOptions = z.strictObject({
   max_payload_bytes: z.number().int().positive().prefault(64 * 1024),
 });
 
+const isPublish = (payload: Element) => payload.getChild('publish', NS_PUBSUB) !== undefined;
 const hasFrom = (s: string | undefined) => s === 'from' || s === 'both';
 const hasTo = (s: string | undefined) => s === 'to' || s === 'both';
 
@@ -68,21 +71,16 @@ export const pepModule = defineModule({
     });
 
     // ------------------------------------------------------------------------------ IQs
-    const onIq = async ({ stanza, from, to }: { stanza: import('../../../xml/index.ts').Element; from: import('../../../jid/index.ts').Jid; to: import('../../../jid/index.ts').Jid }) => {
-      const r = await handlePubsubIq(engine, to.bare, from.full, stanza);
+    const onIq = async ({ stanza, from, to, proceed }: IqRequest) => {
+      const r = await handlePubsubIq(engine, to.bare, from.full, stanza, proceed);
       if (!r.ok) throw toStanzaError(r.error);
       // Notifications go out after the IQ result, which the router sends when this handler returns.
-      if (r.events.length || r.sendLast) {
-        setImmediate(() => {
-          void (async () => {
-            for (const e of r.events) await fanout(e, from.full);
-            if (r.sendLast) await sendTo([r.sendLast.to], r.sendLast.event, undefined);
-          })().catch((err) => api.logger.error({ err }, 'notification fan-out failed'));
-        });
-      }
+      if (r.events.length || r.sendLast) queueNotifications({ events: r.events, publisher: from.full, sendLast: r.sendLast });
       return r.payload;
     };
-    api.handleIq('account', NS_PUBSUB, onIq);
+    // A burst of publishes shares commits: each lets the session go on once its writes are queued, and its
+    // result and notifications still wait until they are durable (core/pipeline.ts).
+    api.handleIq('account', NS_PUBSUB, onIq, { pipelined: (payload, type) => type === 'set' && isPublish(payload) });
     api.handleIq('account', NS_PUBSUB_OWNER, onIq);
     // XEP-0222 §5 shows the PEP identity on the domain too; pubsub addressed there has no service behind it.
     api.handleIq('host', NS_PUBSUB, () => {
@@ -90,6 +88,38 @@ export const pepModule = defineModule({
     });
 
     // ------------------------------------------------------------------------------ notifications
+    interface NotificationJob {
+      events: PubsubEvent[];
+      publisher: string;
+      sendLast?: { to: string; event: PubsubEvent };
+    }
+    let queued: NotificationJob[] = [];
+    /** Fan-outs run one batch at a time, so notifications reach each recipient in publish order. */
+    let fanouts: Promise<void> = Promise.resolve();
+    /** Everything queued in one turn (the publishes one commit made durable) goes out as one batch. */
+    function queueNotifications(job: NotificationJob): void {
+      queued.push(job);
+      if (queued.length > 1) return;
+      setImmediate(() => {
+        const jobs = queued;
+        queued = [];
+        fanouts = fanouts
+          .then(async () => {
+            const outbox = new Outbox();
+            try {
+              for (const j of jobs) {
+                for (const e of j.events) await fanout(e, j.publisher, outbox);
+                if (j.sendLast) await sendTo([j.sendLast.to], j.sendLast.event, undefined, outbox);
+              }
+            } finally {
+              // What was gathered before a failure still goes out.
+              outbox.flush();
+            }
+          })
+          .catch((err) => api.logger.error({ err }, 'notification fan-out failed'));
+      });
+    }
+
     /** Serialises the notification once, at the first recipient (none: no work); only the address differs. */
     function messageTemplate(event: PubsubEvent, replyTo: string | undefined): (to: string) => string {
       let tpl: ((to: string) => string) | undefined;
@@ -107,7 +137,7 @@ export const pepModule = defineModule({
     const wants = (s: SessionHandle, node: string) => s.available && caps.wantsNotify(s.jid.full, node);
 
     /** XEP-0163 §4.3: owner's resources, presence-sharing contacts allowed by the access model, explicit subscribers. */
-    async function fanout(event: PubsubEvent, publisher: string | undefined): Promise<void> {
+    async function fanout(event: PubsubEvent, publisher: string | undefined, outbox: Outbox): Promise<void> {
       const service = event.service;
       const withReply = messageTemplate(event, publisher);
       const plain = publisher ? messageTemplate(event, undefined) : withReply;
@@ -115,7 +145,7 @@ export const pepModule = defineModule({
       const deliver = (s: SessionHandle, tpl: (to: string) => string) => {
         if (sent.has(s.jid.full)) return;
         sent.add(s.jid.full);
-        s.deliver(tpl(s.jid.full));
+        outbox.add(s, tpl(s.jid.full));
       };
       // Same test as wants(), with the feature name built once per event rather than once per resource.
       const notify = `${event.node}+notify`;
@@ -129,11 +159,13 @@ export const pepModule = defineModule({
         if (targets === undefined || !(await engine.mayReceiveEvent(event, item.jid))) continue;
         for (const s of targets) deliver(s, withReply);
       }
-      await sendTo(event.subscribers, event, plain, sent);
+      await sendTo(event.subscribers, event, plain, outbox, sent);
     }
 
     /** XEP-0163 §4.3.3 "Number of notifications" for explicit subscribers (full or bare JIDs). */
-    async function sendTo(subscribers: string[], event: PubsubEvent, tpl: ((to: string) => string) | undefined, sent = new Set<string>()): Promise<void> {
+    async function sendTo(
+      subscribers: string[], event: PubsubEvent, tpl: ((to: string) => string) | undefined, outbox: Outbox, sent = new Set<string>(),
+    ): Promise<void> {
       const template = tpl ?? messageTemplate(event, undefined);
       for (const sub of subscribers) {
         const slash = sub.indexOf('/');
@@ -144,7 +176,7 @@ export const pepModule = defineModule({
           const s = api.sessions.get(sub);
           if (s && !sent.has(sub)) {
             sent.add(sub);
-            s.deliver(template(sub));
+            outbox.add(s, template(sub));
           }
           continue;
         }
@@ -152,7 +184,7 @@ export const pepModule = defineModule({
         for (const s of interested) {
           if (sent.has(s.jid.full)) continue;
           sent.add(s.jid.full);
-          s.deliver(template(s.jid.full));
+          outbox.add(s, template(s.jid.full));
         }
       }
     }

@@ -1,0 +1,21 @@
+// Notifications gathered per recipient session and written once each. Publishes that become durable in the
+// same commit are fanned out together, so a burst costs one socket write per subscriber rather than one
+// per notification (the write, a syscall, is what a fan-out spends most of its time on).
+import type { SessionHandle } from '../../../cluster/index.ts';
+
+export class Outbox {
+  private readonly parts = new Map<SessionHandle, string[]>();
+
+  /** Queues one serialised stanza; a session's stanzas keep the order they were added in. */
+  add(session: SessionHandle, stanza: string): void {
+    const p = this.parts.get(session);
+    if (p) p.push(stanza);
+    else this.parts.set(session, [stanza]);
+  }
+
+  /** Delivers everything queued, one write per session. */
+  flush(): void {
+    for (const [session, p] of this.parts) session.deliver(p.length === 1 ? p[0]! : p.join(''));
+    this.parts.clear();
+  }
+}
