@@ -6,6 +6,12 @@ import Database from 'better-sqlite3';
 export type SqliteDatabase = Database.Database;
 export type Synchronous = 'FULL' | 'NORMAL';
 
+/**
+ * FULL: an acknowledged write survives power loss. In WAL mode the connection then runs synchronous=NORMAL
+ * and the GroupCommit built on it must be given `syncWal: true`: it fdatasyncs the WAL itself, on the
+ * threadpool, before acknowledging a batch (see group-commit.ts). NORMAL: an acknowledged write survives
+ * a crash of the process, not of the machine.
+ */
 export function openDatabase(path: string, synchronous: Synchronous = 'FULL'): SqliteDatabase {
   const inMemory = path === ':memory:' || path === '';
   // A fresh install points at a data directory that may not exist yet.
@@ -13,10 +19,13 @@ export function openDatabase(path: string, synchronous: Synchronous = 'FULL'): S
   const db = new Database(path);
   try {
     // WAL lets readers run beside the writer and makes commits one sequential append to the log.
-    db.pragma('journal_mode = WAL');
-    // FULL syncs the WAL at every commit, so an acknowledged write survives power loss; NORMAL only
-    // survives a process crash. Group commit amortises the sync over a whole batch.
-    db.pragma(`synchronous = ${synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
+    const wal = db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
+    // synchronous=FULL would fsync the WAL inside every COMMIT, blocking the main thread for a millisecond
+    // or so. In WAL mode NORMAL never corrupts the database (it syncs the WAL before each checkpoint and
+    // the database after it) but does not sync at commit; for FULL durability GroupCommit then syncs the
+    // commit frames off the main thread before the acknowledgement. Outside WAL mode (':memory:', or a
+    // file system without WAL support) FULL stays FULL.
+    db.pragma(`synchronous = ${synchronous === 'NORMAL' || wal ? 'NORMAL' : 'FULL'}`);
     // Another process (the CLI's `user` commands) may hold the write lock briefly.
     db.pragma('busy_timeout = 5000');
     // Node deletion relies on ON DELETE CASCADE for items, affiliations and subscriptions.

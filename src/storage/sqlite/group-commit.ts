@@ -1,11 +1,31 @@
 // Group commit: every write queued during one turn of the event loop runs in a single transaction, and
-// each write's promise settles only after that transaction has committed. One fsync then covers the whole
-// batch, which is what makes synchronous=FULL affordable.
+// each write's promise settles only after that transaction is durable.
+//
+// Durability without blocking the main thread: with `syncWal` (storage.sync = "full") the connection runs
+// synchronous=NORMAL, so COMMIT only appends to the WAL and returns, and this queue makes each batch durable
+// itself with an fdatasync of the WAL file on the libuv threadpool, settling the batch's promises only once
+// that fdatasync has completed. FULL syncs the WAL at commit before returning; we sync it after the commit
+// but before the acknowledgement, so an acknowledged write survives power loss exactly as under FULL.
+// (fsync works per inode, so our own fd on the -wal file flushes what SQLite wrote through its fd. NORMAL
+// still syncs the WAL before every checkpoint and the database after it, so the file never corrupts.)
+//
+// Pipelined: at most one fdatasync is in flight. Batches committed meanwhile wait for the next one, which
+// starts as soon as the current one completes and covers every commit made before it started; the main
+// thread keeps committing (cheap without fsync) while the threadpool syncs.
+//
+// Ordering guarantee (other code relies on it): writes and reads settle in the order they were issued.
+// Batches settle strictly in commit order, ops within a batch in queue order.
 //
 // Each write runs inside its own SAVEPOINT (better-sqlite3 turns a nested transaction into one), so a
 // write that throws is rolled back alone and rejects, while the rest of the batch still commits.
-// Reads arriving while writes are queued join the queue behind them, so a read always sees every write
-// issued before it; with nothing queued a read runs at once.
+// Reads never return data that is committed but not yet durable (another session could otherwise observe
+// an item the server then loses): a read runs at once only when nothing is queued and no fdatasync is in
+// flight; otherwise it joins the queue, runs behind the writes issued before it, and settles with its batch.
+//
+// Without `syncWal` (storage.sync = "normal", ':memory:', or a connection not in WAL mode, which then keeps
+// synchronous=FULL itself) a batch settles right after its COMMIT.
+import { closeSync, fdatasync, fdatasyncSync, fsyncSync, openSync, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Transaction } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.ts';
 import { StorageClosedError } from '../errors.ts';
@@ -20,9 +40,25 @@ interface QueuedOp {
   error?: unknown;
 }
 
+type Batch = QueuedOp[];
+
+export type Fdatasync = (fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => void;
+
+export interface GroupCommitOptions {
+  /**
+   * The connection was opened by openDatabase with synchronous FULL, i.e. it runs NORMAL and relies on this
+   * queue to fdatasync the WAL before settling. Ignored unless the connection is in WAL mode on a file.
+   */
+  syncWal?: boolean;
+  /** The asynchronous fdatasync used after commits; tests wrap the real one to slow it down. */
+  fdatasync?: Fdatasync;
+}
+
 export interface GroupCommitStats {
   batches: number;
   operations: number;
+  /** fdatasync calls on the WAL (at open, per pipelined sync, at close); several batches may share one. */
+  syncs: number;
 }
 
 export class GroupCommit {
@@ -31,9 +67,24 @@ export class GroupCommit {
   private closed = false;
   private readonly runOne: Transaction<(fn: () => unknown) => unknown>;
   private readonly runBatch: Transaction<(ops: QueuedOp[]) => void>;
-  readonly stats: GroupCommitStats = { batches: 0, operations: 0 };
+  private readonly fdatasync: Fdatasync;
+  /** Our fd on the WAL file, when commits must be synced by us. */
+  private walFd: number | undefined;
+  /** An fdatasync is running on the threadpool (it still uses walFd, even after close()). */
+  private syncRunning = false;
+  /** Batches the running fdatasync covers, oldest first. */
+  private inFlight: Batch[] = [];
+  /** Batches finished since the running fdatasync started; they settle after it (and after the next one if dirty). */
+  private waiting: Batch[] = [];
+  /** Something committed since the running fdatasync started. */
+  private dirty = false;
+  readonly stats: GroupCommitStats = { batches: 0, operations: 0, syncs: 0 };
 
-  constructor(private readonly db: SqliteDatabase) {
+  constructor(
+    private readonly db: SqliteDatabase,
+    options: GroupCommitOptions = {},
+  ) {
+    this.fdatasync = options.fdatasync ?? fdatasync;
     this.runOne = db.transaction((fn: () => unknown) => fn());
     this.runBatch = db.transaction((ops: QueuedOp[]) => {
       for (const op of ops) {
@@ -49,6 +100,7 @@ export class GroupCommit {
         }
       }
     });
+    if (options.syncWal) this.openWal();
   }
 
   /** Queues `fn` (synchronous, database work only) for the next batch. */
@@ -56,10 +108,13 @@ export class GroupCommit {
     return this.enqueue(fn, true);
   }
 
-  /** Runs `fn` now, unless writes are queued, in which case it runs after them in their batch. */
+  /**
+   * Runs `fn` now, unless writes are queued or a committed batch still awaits its fdatasync, in which case
+   * it runs in the next batch and settles with it.
+   */
   read<T>(fn: () => T): Promise<T> {
     if (this.closed) return Promise.reject(new StorageClosedError());
-    if (this.queue.length > 0) return this.enqueue(fn, false);
+    if (this.queue.length > 0 || this.syncRunning) return this.enqueue(fn, false);
     try {
       return Promise.resolve(fn());
     } catch (err) {
@@ -67,30 +122,52 @@ export class GroupCommit {
     }
   }
 
-  /** Commits everything queued, synchronously. */
+  /** Commits everything queued, synchronously; the ops settle once the commit is durable. */
   flush(): void {
     const ops = this.queue;
     if (ops.length === 0) return;
     this.queue = [];
+    let committed = false;
     try {
       this.runBatch(ops);
+      committed = ops.some((op) => op.write);
+      this.stats.batches++;
+      this.stats.operations += ops.length;
     } catch (err) {
       // Nothing in the batch committed.
-      for (const op of ops) op.reject(err);
-      return;
+      for (const op of ops) {
+        op.ok = false;
+        op.error = err;
+      }
     }
-    this.stats.batches++;
-    this.stats.operations += ops.length;
-    for (const op of ops) {
-      if (op.ok) op.resolve(op.result);
-      else op.reject(op.error);
-    }
+    this.finished(ops, committed);
   }
 
-  /** Commits what is queued and refuses anything further. */
+  /**
+   * Commits what is queued, makes everything committed durable (fdatasync on this thread: close must stay
+   * synchronous for the exit paths), settles every pending op and refuses anything further.
+   */
   close(): void {
-    this.flush();
+    if (this.closed) return;
+    // Closed first, so the last batch joins the pending ones instead of starting an asynchronous fdatasync.
     this.closed = true;
+    this.flush();
+    if (this.walFd === undefined) return;
+    const pending = this.inFlight.concat(this.waiting);
+    this.inFlight = [];
+    this.waiting = [];
+    this.dirty = false;
+    let syncError: unknown;
+    try {
+      this.stats.syncs++;
+      fdatasyncSync(this.walFd);
+    } catch (err) {
+      syncError = err;
+    }
+    for (const batch of pending) settle(batch, syncError);
+    // A running asynchronous fdatasync still uses the fd; its callback closes it.
+    if (!this.syncRunning) this.closeWal();
+    if (syncError !== undefined) throw syncError;
   }
 
   private enqueue<T>(fn: () => T, write: boolean): Promise<T> {
@@ -107,5 +184,105 @@ export class GroupCommit {
         });
       }
     });
+  }
+
+  /** A batch ran (committed or not): settle it now, or after the fdatasync that makes it durable. */
+  private finished(batch: Batch, committed: boolean): void {
+    if (this.walFd === undefined) return settle(batch);
+    if (committed) this.dirty = true;
+    if (this.syncRunning || this.closed) {
+      // Even a batch that committed nothing (reads, or one that failed) waits: it settles in order, and
+      // its reads may have seen commits the running fdatasync has not finished making durable. When
+      // closing, close() syncs and settles it.
+      this.waiting.push(batch);
+    } else if (this.dirty) {
+      this.startSync([batch]);
+    } else {
+      settle(batch);
+    }
+  }
+
+  private startSync(batches: Batch[]): void {
+    const fd = this.walFd!;
+    this.syncRunning = true;
+    this.inFlight = batches;
+    this.dirty = false;
+    this.stats.syncs++;
+    const done = (err: NodeJS.ErrnoException | null) => this.synced(err);
+    try {
+      this.fdatasync(fd, done);
+    } catch (err) {
+      process.nextTick(done, err as NodeJS.ErrnoException);
+    }
+  }
+
+  private synced(err: NodeJS.ErrnoException | null): void {
+    this.syncRunning = false;
+    if (this.closed) {
+      // close() already synced and settled everything.
+      this.closeWal();
+      return;
+    }
+    const covered = this.inFlight;
+    const next = this.waiting;
+    this.inFlight = [];
+    this.waiting = [];
+    // Start the next fdatasync first, so the threadpool is busy while we settle.
+    if (next.length > 0 && this.dirty) this.startSync(next);
+    // On error the batches did commit, but whether they are durable is unknown: reject their ops. Later
+    // batches carry on with the next fdatasync.
+    for (const batch of covered) settle(batch, err ?? undefined);
+    if (next.length > 0 && next !== this.inFlight) for (const batch of next) settle(batch);
+  }
+
+  /** Opens our fd on the WAL and makes everything committed so far (the migrations, say) durable. */
+  private openWal(): void {
+    if (this.db.memory || this.db.pragma('journal_mode', { simple: true }) !== 'wal') return;
+    const main = (this.db.pragma('database_list') as { name: string; file: string }[]).find((d) => d.name === 'main');
+    if (!main?.file) return;
+    // The WAL file is created by the first read after journal_mode=WAL; make sure it exists.
+    this.db.pragma('user_version', { simple: true });
+    const walPath = `${main.file}-wal`;
+    if (!existsSync(walPath)) throw new Error(`SQLite WAL file missing after opening in WAL mode: ${walPath}`);
+    // Read-write: some platforms refuse to flush a read-only handle. No locks live on the -wal file (they
+    // are on the database file and -shm), so closing this fd cannot drop any of SQLite's POSIX locks.
+    const fd = openSync(walPath, 'r+');
+    try {
+      // FULL syncs the directory of a newly created WAL at its first sync; NORMAL defers that to the first
+      // checkpoint. Syncing it here also covers a database file created by this open.
+      syncDirectory(dirname(walPath));
+      this.stats.syncs++;
+      fdatasyncSync(fd);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    this.walFd = fd;
+  }
+
+  private closeWal(): void {
+    if (this.walFd === undefined) return;
+    const fd = this.walFd;
+    this.walFd = undefined;
+    closeSync(fd);
+  }
+}
+
+function settle(batch: Batch, error?: unknown): void {
+  for (const op of batch) {
+    if (!op.ok) op.reject(op.error);
+    else if (error !== undefined) op.reject(error);
+    else op.resolve(op.result);
+  }
+}
+
+function syncDirectory(dir: string): void {
+  // Windows cannot open a directory; NTFS journals its metadata.
+  if (process.platform === 'win32') return;
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -12,19 +12,28 @@ import { createPubsubStore } from './pubsub.ts';
 export interface SqliteStorageOptions {
   /** Database file, created with its directory when missing; ':memory:' for a private in-memory database. */
   path: string;
-  /** FULL (default): an acknowledged write survives power loss. NORMAL: it survives a process crash. */
+  /**
+   * FULL (default): an acknowledged write survives power loss (the WAL is fdatasynced off the main thread
+   * before the acknowledgement). NORMAL: it survives a process crash.
+   */
   synchronous?: Synchronous;
 }
 
 export function openSqliteStorage(options: SqliteStorageOptions): Storage {
-  const db = openDatabase(options.path, options.synchronous ?? 'FULL');
+  const synchronous = options.synchronous ?? 'FULL';
+  const db = openDatabase(options.path, synchronous);
+  let gc: GroupCommit;
   try {
+    // The migrations run under synchronous=NORMAL like everything else; with FULL, the GroupCommit
+    // constructor then fdatasyncs the WAL once (and its directory), which makes them durable with one sync
+    // however many transactions they took, and keeps every sync decision in group-commit.ts rather than
+    // switching the pragma back and forth here.
     migrate(db);
+    gc = new GroupCommit(db, { syncWal: synchronous === 'FULL' });
   } catch (err) {
     db.close();
     throw err;
   }
-  const gc = new GroupCommit(db);
   const roster = createRosterStore(db, gc);
   const offline = createOfflineStore(db, gc);
   const pubsub = createPubsubStore(db, gc);
@@ -42,8 +51,12 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
       if (closed) return Promise.resolve();
       closed = true;
       try {
-        gc.close();
-        db.close();
+        // Commits what is queued and fdatasyncs the WAL before settling; the connection closes even if that fails.
+        try {
+          gc.close();
+        } finally {
+          db.close();
+        }
         return Promise.resolve();
       } catch (err) {
         return Promise.reject(err);
