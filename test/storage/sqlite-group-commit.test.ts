@@ -56,6 +56,12 @@ function gatedSync() {
       assert.ok(next, 'no held fdatasync to release');
       next();
     },
+    /** Reports the most recently finished fdatasync first (the disk may complete them out of order). */
+    releaseNewest() {
+      const next = held.pop();
+      assert.ok(next, 'no held fdatasync to release');
+      next();
+    },
     releaseAll() {
       holding = false;
       while (held.length) held.shift()!();
@@ -144,7 +150,7 @@ describe('sqlite group commit', () => {
   it('settles a write only after its fdatasync, and batches committed meanwhile share the next one, in issue order', async () => {
     const db = open(freshPath());
     const sync = gatedSync();
-    const gc = new GroupCommit(db, { syncWal: true, fdatasync: sync.fn });
+    const gc = new GroupCommit(db, { syncWal: true, fdatasync: sync.fn, maxConcurrentSyncs: 1 });
     const log: string[] = [];
     try {
       const w1 = track(gc.write(insert(db, 'a')), 'w1', log);
@@ -179,6 +185,49 @@ describe('sqlite group commit', () => {
       assert.deepEqual(log, ['w1', 'w2', 'r1', 'w3']);
       assert.deepEqual(await r1, ['a', 'b']);
       assert.equal(gc.stats.syncs, 1 + 2); // the one at open, then two for four batches
+    } finally {
+      sync.releaseAll();
+      gc.close();
+      db.close();
+    }
+  });
+
+  it('runs up to maxConcurrentSyncs fdatasyncs at once and still settles in commit order', async () => {
+    const db = open(freshPath());
+    const sync = gatedSync();
+    const gc = new GroupCommit(db, { syncWal: true, fdatasync: sync.fn, maxConcurrentSyncs: 2 });
+    const log: string[] = [];
+    try {
+      const w1 = track(gc.write(insert(db, 'a')), 'w1', log);
+      await until(() => sync.held === 1, 'the first fdatasync');
+      // Committed while the first runs: its own fdatasync starts at once.
+      const w2 = track(gc.write(insert(db, 'b')), 'w2', log);
+      await until(() => sync.held === 2, 'the second fdatasync');
+      // Two running: a third batch commits and waits for a free slot.
+      const w3 = track(gc.write(insert(db, 'c')), 'w3', log);
+      const r1 = track(gc.read(values(db)), 'r1', log);
+      await turns(3);
+      assert.equal(sync.calls, 2);
+      assert.deepEqual(log, []);
+
+      // The newer fdatasync finishes first: it covers w1's commit too, so both settle, oldest first.
+      sync.releaseNewest();
+      await Promise.all([w1, w2]);
+      assert.deepEqual(log, ['w1', 'w2']);
+      // Its slot went to the batches that were waiting.
+      await until(() => sync.calls === 3, 'the third fdatasync');
+      await turns();
+      assert.deepEqual(log, ['w1', 'w2'], 'w3 and r1 wait for their own fdatasync');
+
+      // The first fdatasync reporting late settles nothing new; the third does.
+      sync.release();
+      await turns();
+      assert.deepEqual(log, ['w1', 'w2']);
+      await until(() => sync.held === 1, 'the third fdatasync to finish');
+      sync.release();
+      assert.deepEqual(await r1, ['a', 'b', 'c']);
+      await w3;
+      assert.deepEqual(log, ['w1', 'w2', 'w3', 'r1']);
     } finally {
       sync.releaseAll();
       gc.close();
@@ -269,7 +318,7 @@ describe('sqlite group commit', () => {
     const sync = gatedSync();
     db.pragma('user_version'); // SQLite opens the WAL at the first read
     const sqliteFds = openFds(`${path}-wal`);
-    const gc = new GroupCommit(db, { syncWal: true, fdatasync: sync.fn });
+    const gc = new GroupCommit(db, { syncWal: true, fdatasync: sync.fn, maxConcurrentSyncs: 1 });
     const log: string[] = [];
     const w1 = track(gc.write(insert(db, 'a')), 'w1', log);
     await until(() => sync.held === 1, 'the fdatasync');
