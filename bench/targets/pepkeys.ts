@@ -1,6 +1,7 @@
 // pepkeys as a benchmark target: our own CLI (`pepkeys serve`) in a child process with its own data dir in a
-// temp dir, SQLite storage (WAL, synchronous=FULL, group commit), no rate limits, STARTTLS offered but not
-// required, SASL allowed on the plain loopback stream. Accounts are written straight into its storage.
+// temp dir, SQLite storage (WAL, every group commit fdatasynced before it is acknowledged), no rate limits,
+// STARTTLS offered but not required, SASL allowed on the plain loopback stream. Accounts are written straight
+// into its storage.
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -34,7 +35,7 @@ export class PepkeysTarget implements Target {
   }
 
   describe(): string {
-    return `pepkeys ${process.version}, SQLite WAL synchronous=FULL with group commit`;
+    return `pepkeys ${process.version}, SQLite WAL, fdatasync of every group commit before acknowledging`;
   }
 
   private configPath(): string {
