@@ -1,7 +1,7 @@
 // The PostgreSQL adapter against a real PostgreSQL server that this file starts (test/helpers/postgres.ts):
 // the shared contract, migrations, persistence, two servers ("nodes") sharing one database, and acknowledged
 // writes surviving SIGKILL of both the writing process and the database server.
-import { describe, it, after } from 'node:test';
+import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +15,8 @@ import { SchemaTooNewError } from '../../src/storage/errors.ts';
 import type { Storage } from '../../src/storage/types.ts';
 import { storageContract, credentials, item } from '../contract/storage-contract.ts';
 import { postgresAvailability, POSTGRES_MISSING, startPostgres, type PostgresServer } from '../helpers/postgres.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { publishBurstTests, seedBurstAccounts } from '../helpers/publish-burst.ts';
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const availability = postgresAvailability();
@@ -362,6 +364,16 @@ function suites(server: PostgresServer, contractUrl: string): void {
         await s.close();
       }
     });
+  });
+
+  describe('pipelined publishes over TCP (PostgreSQL storage)', () => {
+    let t: TestServer;
+    before(async () => {
+      t = await startTestServer({ storage: await openPostgresStorage({ connectionString: await server.createDatabase() }) });
+      await seedBurstAccounts(t);
+    });
+    after(() => t.stop());
+    publishBurstTests(() => t);
   });
 
   describe('server with storage.driver = "postgres"', () => {

@@ -71,12 +71,19 @@ export const pepModule = defineModule({
     });
 
     // ------------------------------------------------------------------------------ IQs
-    const onIq = async ({ stanza, from, to, proceed }: IqRequest) => {
-      const r = await handlePubsubIq(engine, to.bare, from.full, stanza, proceed);
-      if (!r.ok) throw toStanzaError(r.error);
-      // Notifications go out after the IQ result, which the router sends when this handler returns.
-      if (r.events.length || r.sendLast) queueNotifications({ events: r.events, publisher: from.full, sendLast: r.sendLast });
-      return r.payload;
+    const onIq = async ({ stanza, from, to, type, proceed }: IqRequest) => {
+      // Only sets change anything, so only they take a place in the notification order.
+      const turn = type === 'set' ? takeTurn() : undefined;
+      let job: NotificationJob | undefined;
+      try {
+        const r = await handlePubsubIq(engine, to.bare, from.full, stanza, proceed);
+        if (!r.ok) throw toStanzaError(r.error);
+        if (r.events.length || r.sendLast) job = { events: r.events, publisher: from.full, sendLast: r.sendLast };
+        return r.payload;
+      } finally {
+        // Notifications go out after the IQ result, which the router sends when this handler returns.
+        if (turn) endTurn(turn, job);
+      }
     };
     // A burst of publishes shares commits: each lets the session go on once its writes are queued, and its
     // result and notifications still wait until they are durable (core/pipeline.ts).
@@ -93,6 +100,30 @@ export const pepModule = defineModule({
       publisher: string;
       sendLast?: { to: string; event: PubsubEvent };
     }
+    /**
+     * Requests finish in any order (a PostgreSQL read can overtake an earlier one on another pooled
+     * connection), so each set takes a turn when it starts, and notifications are queued in turn order:
+     * pipelined publishes of one session notify in the order they were sent.
+     */
+    interface Turn {
+      done: boolean;
+      job?: NotificationJob;
+    }
+    const turns: Turn[] = [];
+    function takeTurn(): Turn {
+      const turn: Turn = { done: false };
+      turns.push(turn);
+      return turn;
+    }
+    function endTurn(turn: Turn, job: NotificationJob | undefined): void {
+      turn.done = true;
+      turn.job = job;
+      while (turns.length > 0 && turns[0]!.done) {
+        const first = turns.shift()!;
+        if (first.job) queueNotifications(first.job);
+      }
+    }
+
     let queued: NotificationJob[] = [];
     /** Fan-outs run one batch at a time, so notifications reach each recipient in publish order. */
     let fanouts: Promise<void> = Promise.resolve();
