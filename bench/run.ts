@@ -88,7 +88,7 @@ const hardStop = setTimeout(() => {
 hardStop.unref();
 
 for (const name of targets) {
-  const target = makeTarget(name);
+  let target = makeTarget(name);
   const t0 = Date.now();
   try {
     log(`starting ${name}`);
@@ -97,8 +97,18 @@ for (const name of targets) {
     notes.push(target.describe());
     // idle last: it leaves the server's heap large.
     const order = [...scenarios].sort((a, b) => (a === 'idle' ? 1 : 0) - (b === 'idle' ? 1 : 0));
+    let fresh = true;
     for (const sc of order) {
       for (let run = 1; run <= runs; run++) {
+        if (sc === 'idle' && !fresh) {
+          // KB per session is RSS growth, which only means something on a fresh process: a server that has
+          // already grown (earlier runs, other scenarios) reuses its memory and reports next to nothing.
+          await target.stop();
+          target = makeTarget(name);
+          await target.start();
+          log(`${name} restarted for a fresh idle run (pid ${target.pid()})`);
+        }
+        fresh = false;
         const ctx: ScenarioCtx = { target, quick, run, log, tag };
         try {
           const rs = await runScenario(sc, ctx);
