@@ -5,6 +5,7 @@
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { Element } from './element.ts';
 import { DEFAULT_XML_LIMITS, type XmlLimits } from './limits.ts';
+import { Utf8StreamDecoder } from './utf8-stream.ts';
 
 /** Why the stream cannot go on; maps one-to-one onto RFC 6120 §4.9.3 stream error conditions. */
 export type XmlErrorCondition = 'not-well-formed' | 'restricted-xml' | 'policy-violation' | 'unsupported-encoding';
@@ -30,7 +31,7 @@ export interface StreamParserEvents {
 }
 
 export class StreamParser {
-  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  private readonly decoder = new Utf8StreamDecoder();
   private readonly sax: SaxesParser<{ xmlns: true; position: true }>;
   private readonly limits: XmlLimits;
   private root: Element | undefined;
@@ -97,10 +98,8 @@ export class StreamParser {
   /** Feeds raw bytes from the socket. After an error or stream end, further input is ignored. */
   write(chunk: Uint8Array): void {
     if (this.failed || this.ended) return;
-    let s: string;
-    try {
-      s = this.decoder.decode(chunk, { stream: true });
-    } catch {
+    const s = this.decoder.decode(chunk);
+    if (s === undefined) {
       // RFC 6120 §4.9.3.22: violating the rules of UTF-8 is an unsupported-encoding stream error.
       this.fail('unsupported-encoding', 'invalid UTF-8 in stream');
       return;
