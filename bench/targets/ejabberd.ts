@@ -5,6 +5,7 @@
 // registration (mod_register with registration_timeout: infinity); ejabberdctl for status and stop.
 import { chownSync, chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
+import { ensureDebianPackage } from './debian.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerAccount } from '../load/conn.ts';
@@ -48,11 +49,7 @@ export class EjabberdTarget implements Target {
   }
 
   async start(): Promise<void> {
-    try {
-      this.version = execFileSync('dpkg-query', ['-W', '-f=${Version}', 'ejabberd'], { encoding: 'utf8' }).trim();
-    } catch {
-      throw new Error('ejabberd is not installed (apt-get install -y ejabberd)');
-    }
+    this.version = ensureDebianPackage('ejabberd', (m) => process.stderr.write(`[bench] ${m}\n`));
     this.dir = mkdtempSync(join(tmpdir(), 'bench-ejabberd-'));
     chmodSync(this.dir, 0o755);
     this.port = await freePort();

@@ -5,6 +5,7 @@
 // process per account.
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync, type ChildProcess } from 'node:child_process';
+import { ensureDebianPackage } from './debian.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerAccount } from '../load/conn.ts';
@@ -30,11 +31,7 @@ export class ProsodyTarget implements Target {
   }
 
   async start(): Promise<void> {
-    try {
-      this.version = execFileSync('dpkg-query', ['-W', '-f=${Version}', 'prosody'], { encoding: 'utf8' }).trim();
-    } catch {
-      throw new Error('prosody is not installed (apt-get install -y prosody)');
-    }
+    this.version = ensureDebianPackage('prosody', (m) => process.stderr.write(`[bench] ${m}\n`));
     this.dir = mkdtempSync(join(tmpdir(), 'bench-prosody-'));
     chmodSync(this.dir, 0o755);
     this.port = await freePort();
