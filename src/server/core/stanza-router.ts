@@ -35,11 +35,11 @@ export class StanzaRouter {
     const type = stanza.attrs.type;
     const payload = stanza.elements[0];
     if (stanza.name !== 'iq' || (type !== 'get' && type !== 'set') || !payload) return false;
-    if (stanza.attrs.to !== undefined) {
-      const to = tryParseJid(stanza.attrs.to);
-      if (!to || !to.local || !to.isBare() || !this.d.isLocalDomain(to.domain)) return false;
-    }
-    return this.d.iqHandlers.isPipelined('account', payload, type);
+    // The handler's answer first: it is a map lookup, and most IQs stop there without parsing 'to' again.
+    if (!this.d.iqHandlers.isPipelined('account', payload, type)) return false;
+    if (stanza.attrs.to === undefined) return true;
+    const to = tryParseJid(stanza.attrs.to);
+    return !!to && !!to.local && to.isBare() && this.d.isLocalDomain(to.domain);
   }
 
   /** A stanza from a bound local client ('from' stamped, 'to' normalised by the session). */
