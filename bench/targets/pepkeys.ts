@@ -66,6 +66,8 @@ export class PepkeysTarget implements Target {
         `stanzas_per_second = 0`,
         `bytes_per_second = 0`,
         `max_failed_logins = 1000000`,
+        // A/B runs of a setting: extra TOML appended as given (e.g. '[storage]\nthread = "main"').
+        process.env.PEPKEYS_BENCH_CONFIG ?? '',
         '',
       ].join('\n'),
     );

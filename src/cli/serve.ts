@@ -30,7 +30,7 @@ export function serveCommand(): Command {
       });
       let started: Awaited<ReturnType<typeof startServer>>;
       try {
-        started = await startServer(config);
+        started = await startServer(config, { onStorageLost: () => process.exit(EXIT_FAILURE) });
       } catch (err) {
         // startServer does not undo a partial start (listeners already bound, storage, module timers), so
         // the event loop would stay alive: report and exit here instead of returning.

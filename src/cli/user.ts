@@ -115,7 +115,8 @@ async function withStorage<T>(config: ServerConfig, create: boolean, fn: (s: Sto
     const path = storagePath(config);
     if (!create && !existsSync(path)) throw new CliError(`no database at ${path} (check --data or --config)`);
   }
-  const storage = await openStorage(config);
+  // One operation: starting a storage thread would cost more than it saves.
+  const storage = await openStorage(config, { inThread: true });
   try {
     return await fn(storage);
   } finally {

@@ -73,6 +73,11 @@ export const ConfigSchema = z.strictObject({
      * to the WAL before acknowledging, fsynced at checkpoints (survives a crash of the server, not of the OS).
      */
     sync: z.enum(['full', 'normal']).prefault('full'),
+    /**
+     * Where SQLite runs. "worker": on a thread of its own, beside the event loop (statements and commits
+     * then cost the server's main thread only a message per batch). "main": on the server's thread.
+     */
+    thread: z.enum(['worker', 'main']).prefault('main'),
     /** PostgreSQL connection string (postgres://user:password@host:5432/database); required for driver "postgres". */
     url: z.string().min(1, 'storage.url must not be empty').optional(),
   }).superRefine((s, ctx) => {

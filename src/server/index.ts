@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Storage } from '../storage/types.ts';
 import { openSqliteStorage } from '../storage/sqlite/index.ts';
+import { openSqliteWorkerStorage } from '../storage/sqlite/worker-storage.ts';
 import { openPostgresStorage } from '../storage/postgres/index.ts';
 import { storagePath, type ServerConfig } from './config.ts';
 import { XmppServer, type ListenAddresses } from './core/server.ts';
@@ -18,21 +19,32 @@ export { parseConfig, resolveConfig, ConfigError, type ServerConfig } from './co
 export { defaultModules } from './modules/index.ts';
 export { deriveCredentials, verifyPassword } from './core/sasl/index.ts';
 
+export interface OpenStorageOptions {
+  /** Run SQLite on this thread whatever storage.thread says (short-lived commands: no thread to start). */
+  inThread?: boolean;
+  /** The SQLite worker thread died: storage is gone for good. */
+  onFatal?: (err: Error) => void;
+}
+
 /** Opens the configured storage: the SQLite file (created with its directory) or the PostgreSQL database. */
-export async function openStorage(config: ServerConfig): Promise<Storage> {
+export async function openStorage(config: ServerConfig, opts: OpenStorageOptions = {}): Promise<Storage> {
   if (config.storage.driver === 'postgres') {
     // The schema guarantees url for this driver; migrations run (under an advisory lock) before this resolves.
     return openPostgresStorage({ connectionString: config.storage.url! });
   }
   const path = storagePath(config);
   mkdirSync(dirname(path), { recursive: true });
-  return openSqliteStorage({ path, synchronous: config.storage.sync === 'normal' ? 'NORMAL' : 'FULL' });
+  const options = { path, synchronous: config.storage.sync === 'normal' ? 'NORMAL' : 'FULL' } as const;
+  if (config.storage.thread === 'main' || opts.inThread) return openSqliteStorage(options);
+  return openSqliteWorkerStorage({ ...options, onFatal: opts.onFatal });
 }
 
 export interface StartOptions {
   storage?: Storage;
   logger?: Logger;
   modules?: ModuleDefinition[];
+  /** After the server stopped because its SQLite storage thread died (it has been logged). */
+  onStorageLost?: (err: Error) => void;
 }
 
 /** Opens storage and TLS credentials for the configuration, loads the default modules and listens. */
@@ -41,8 +53,13 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const tls = await loadTlsCredentials({ cert: config.tls.cert, key: config.tls.key, dataDir: config.data_dir, domains: config.hosts });
   if (tls.generated) logger.info({ dir: config.data_dir }, 'generated a self-signed TLS certificate');
   if (config.c2s.insecure_plain_auth) logger.warn('insecure_plain_auth is on: passwords may cross the network unencrypted');
-  const storage = opts.storage ?? (await openStorage(config));
-  let server: XmppServer;
+  // Without its storage the server could only refuse every request: it stops (a supervisor restarts it).
+  let server: XmppServer | undefined;
+  const onFatal = (err: Error) => {
+    logger.fatal({ err }, 'the SQLite storage thread stopped; shutting down');
+    void (server?.stop() ?? Promise.resolve()).catch(() => undefined).then(() => opts.onStorageLost?.(err));
+  };
+  const storage = opts.storage ?? (await openStorage(config, { onFatal }));
   try {
     server = new XmppServer({ config, storage, modules: opts.modules ?? defaultModules(), tls, logger });
   } catch (err) {

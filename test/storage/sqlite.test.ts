@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.ts';
+import { openSqliteWorkerStorage } from '../../src/storage/sqlite/worker-storage.ts';
 import { latestSchemaVersion } from '../../src/storage/sqlite/migrations.ts';
 import { SchemaTooNewError } from '../../src/storage/errors.ts';
 import { storageContract, credentials, item } from '../contract/storage-contract.ts';
@@ -20,6 +21,7 @@ const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 storageContract('sqlite file', () => openSqliteStorage({ path: freshPath() }));
 storageContract("sqlite ':memory:'", () => openSqliteStorage({ path: ':memory:' }));
 storageContract('sqlite file, synchronous NORMAL', () => openSqliteStorage({ path: freshPath(), synchronous: 'NORMAL' }));
+storageContract('sqlite file on a worker thread', () => openSqliteWorkerStorage({ path: freshPath() }));
 
 describe('sqlite adapter', () => {
   it('creates missing directories and runs the migrations once', async () => {
