@@ -1,16 +1,18 @@
-// A PubsubStore that keeps node records and affiliation lists in memory in front of the real one, so that a
-// retrieval or a publish does not read them from storage every time (they change rarely; items do not go
-// through here). Every write that can change a node's record or affiliations drops the node's entries as it
-// is issued and again once it has settled, and a read only fills the cache if no such write began while it
-// was in flight (per-node generation), so a read never answers older than a write issued before it — the
-// same guarantee group commit gives by queueing reads behind writes. The engine must be the only writer in
+// A PubsubStore that keeps node records, affiliation lists and explicit subscription lists in memory in front
+// of the real one, so that a retrieval or a publish does not read them from storage every time (they change
+// rarely; items do not go through here). Every write that can change a node's record, affiliations or
+// subscriptions drops the node's entries as it is issued and again once it has settled, and a read only
+// fills the cache if no such write began while it was in flight (per-node generation), so a read never
+// answers older than a write issued before it — the same guarantee group commit gives by queueing reads
+// behind writes. The engine must be the only writer in
 // this process; a write by another process (CLI account deletion) is not seen until the entry is evicted.
-import type { Affiliation, NodeConfig, PubsubItemRecord, PubsubNodeRecord, PubsubStore } from '../../storage/types.ts';
+import type { Affiliation, NodeConfig, PubsubItemRecord, PubsubNodeRecord, PubsubStore, SubscriptionState } from '../../storage/types.ts';
 
 interface Entry {
   /** undefined: not cached; null: cached as absent. */
   record?: PubsubNodeRecord | null;
   affiliations?: ReadonlyMap<string, Affiliation>;
+  subscriptions?: ReadonlyMap<string, SubscriptionState>;
   generation: number;
 }
 
@@ -42,6 +44,7 @@ export function cachedPubsubStore(store: PubsubStore, maxNodes = 10_000): Pubsub
     if (e) {
       e.record = undefined;
       e.affiliations = undefined;
+      e.subscriptions = undefined;
       e.generation++;
     }
   };
@@ -99,7 +102,10 @@ export function cachedPubsubStore(store: PubsubStore, maxNodes = 10_000): Pubsub
     countItems: (service, node) => store.countItems(service, node),
     retractItem: (service, node, id) => store.retractItem(service, node, id),
     purgeNode: (service, node) => store.purgeNode(service, node),
-    getSubscriptions: (service, node) => store.getSubscriptions(service, node),
-    setSubscription: (service, node, jid, state) => store.setSubscription(service, node, jid, state),
+    async getSubscriptions(service, node) {
+      // Every publish reads them to address its notifications.
+      return new Map(await read(key(service, node), (e) => e.subscriptions, () => store.getSubscriptions(service, node), (e, m) => (e.subscriptions = m)));
+    },
+    setSubscription: (service, node, jid, state) => write(() => [key(service, node)], () => store.setSubscription(service, node, jid, state)),
   };
 }

@@ -32,6 +32,29 @@ describe('cachedPubsubStore', () => {
     }
   });
 
+  it('subscriptions: a cached list follows every write, and callers get their own map', async () => {
+    const { storage, store } = setup();
+    try {
+      await store.createNode({ service: S, node: 'n', config: {}, createdAt: 1 });
+      assert.equal((await store.getSubscriptions(S, 'n')).size, 0);
+      // Cached as empty now; the write below must not be answered from that entry.
+      const sub = store.setSubscription(S, 'n', 'romeo@montague.lit/orchard', 'subscribed');
+      assert.deepEqual([...(await store.getSubscriptions(S, 'n'))], [['romeo@montague.lit/orchard', 'subscribed']]);
+      await sub;
+      const mine = await store.getSubscriptions(S, 'n');
+      mine.set('eve@x', 'subscribed');
+      assert.deepEqual([...(await store.getSubscriptions(S, 'n'))], [['romeo@montague.lit/orchard', 'subscribed']]);
+      await store.setSubscription(S, 'n', 'romeo@montague.lit/orchard', 'none');
+      assert.equal((await store.getSubscriptions(S, 'n')).size, 0);
+      await store.setSubscription(S, 'n', 'nurse@capulet.lit', 'pending');
+      await store.deleteNode(S, 'n');
+      await store.createNode({ service: S, node: 'n', config: {}, createdAt: 2 });
+      assert.equal((await store.getSubscriptions(S, 'n')).size, 0);
+    } finally {
+      storage.close();
+    }
+  });
+
   it('a read in flight when a write is issued is not cached', async () => {
     const { storage, store } = setup();
     try {
