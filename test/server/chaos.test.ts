@@ -58,7 +58,8 @@ async function waitListening(port: number, child: ChildProcess, log: () => strin
   throw new Error(`server did not listen on ${port}: ${log()}`);
 }
 
-describe('chaos: SIGKILL under load, restart, nothing acknowledged is lost', () => {
+// Both places SQLite can run: on the server's thread, and on its own worker thread (storage.thread).
+for (const thread of ['main', 'worker'] as const) describe(`chaos: SIGKILL under load, restart, nothing acknowledged is lost (SQLite on the ${thread} thread)`, () => {
   let dir: string;
   let port: number;
   let child: ChildProcess | undefined;
@@ -107,6 +108,7 @@ describe('chaos: SIGKILL under load, restart, nothing acknowledged is lost', () 
     writeFileSync(join(dir, 'pepkeys.toml'), [
       '[c2s]', 'tls_listen = []', '',
       '[limits]', 'stanzas_per_second = 0', 'bytes_per_second = 0', 'max_connections_per_ip = 0', '',
+      '[storage]', `thread = "${thread}"`, '',
       '[modules.pep]', 'max_items_per_node = 100000', '',
     ].join('\n'));
     for (const u of ['publisher', 'offline']) await cli('user', 'add', `${u}@localhost`, '--password', 'pw', '--data', join(dir, 'data'), '--config', join(dir, 'pepkeys.toml'));

@@ -23,6 +23,41 @@ storageContract("sqlite ':memory:'", () => openSqliteStorage({ path: ':memory:' 
 storageContract('sqlite file, synchronous NORMAL', () => openSqliteStorage({ path: freshPath(), synchronous: 'NORMAL' }));
 storageContract('sqlite file on a worker thread', () => openSqliteWorkerStorage({ path: freshPath() }));
 
+describe('sqlite adapter on a worker thread', () => {
+  it('reports a database it cannot open as openSqliteStorage does, and leaves no thread behind', { timeout: 20_000 }, async () => {
+    const path = freshPath();
+    await openSqliteStorage({ path }).close();
+    const db = new Database(path);
+    db.pragma(`user_version = ${latestSchemaVersion + 1}`);
+    db.close();
+    await assert.rejects(openSqliteWorkerStorage({ path }), SchemaTooNewError);
+  });
+
+  it('a write issued before close() is durable once close() resolves; later calls are refused', { timeout: 20_000 }, async () => {
+    const path = freshPath();
+    const s = await openSqliteWorkerStorage({ path });
+    const created = s.accounts.create('alice@example.org', credentials('a'));
+    await s.close();
+    await created;
+    await assert.rejects(s.accounts.get('alice@example.org'), { code: 'STORAGE_CLOSED' });
+    const again = openSqliteStorage({ path });
+    assert.ok(await again.accounts.get('alice@example.org'));
+    await again.close();
+  });
+
+  it('when the thread dies, pending and later calls fail, onFatal hears of it once, and close() still returns', { timeout: 20_000 }, async () => {
+    const fatal: Error[] = [];
+    const s = await openSqliteWorkerStorage({ path: freshPath(), onFatal: (e) => fatal.push(e) });
+    await s.accounts.create('alice@example.org', credentials('a'));
+    const pending = s.accounts.get('alice@example.org');
+    await s.worker.terminate();
+    await assert.rejects(pending, /SQLite storage worker stopped/);
+    await assert.rejects(s.accounts.get('alice@example.org'), /SQLite storage worker stopped/);
+    assert.equal(fatal.length, 1);
+    await s.close();
+  });
+});
+
 describe('sqlite adapter', () => {
   it('creates missing directories and runs the migrations once', async () => {
     const path = join(root, 'deep', 'er', 'still', 'pepkeys.sqlite');

@@ -28,6 +28,11 @@ export interface SqliteWorkerStorageOptions extends SqliteStorageOptions {
   onFatal?: (err: Error) => void;
 }
 
+export interface SqliteWorkerStorage extends Storage {
+  /** The thread SQLite runs on (its threadId names it in diagnostics). */
+  readonly worker: Worker;
+}
+
 interface Pending {
   resolve: (value: any) => void;
   reject: (err: unknown) => void;
@@ -47,7 +52,7 @@ function startWorker(workerData: WorkerInit): Worker {
 }
 
 /** Opens the database on a worker thread; resolves once it is open and migrated (or rejects as openSqliteStorage throws). */
-export async function openSqliteWorkerStorage(options: SqliteWorkerStorageOptions): Promise<Storage> {
+export async function openSqliteWorkerStorage(options: SqliteWorkerStorageOptions): Promise<SqliteWorkerStorage> {
   const { onFatal, ...sqliteOptions } = options;
   const init: WorkerInit = { options: sqliteOptions };
   const worker = startWorker(init);
@@ -163,6 +168,7 @@ export async function openSqliteWorkerStorage(options: SqliteWorkerStorageOption
 
   return {
     kind: 'sqlite',
+    worker,
     accounts: proxy('accounts') as unknown as Storage['accounts'],
     roster: proxy('roster') as unknown as Storage['roster'],
     offline: proxy('offline') as unknown as Storage['offline'],
