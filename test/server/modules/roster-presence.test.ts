@@ -84,6 +84,31 @@ describe('roster and presence (RFC 6121)', () => {
     assert.equal(ann.stanzas.filter(isPresence('ben@b.example', 'subscribe')).length, 0, 'no request shown for a pre-approved contact');
   });
 
+  it("broadcasts a resource's presence to its siblings, addressed to each, and a new resource learns theirs", async () => {
+    const one = await login('dan@b.example', 'one');
+    one.send(`<presence><show>away</show><status>tea &amp; "biscuits" &lt;3</status><priority>5</priority></presence>`);
+    await one.waitStanza(isPresence('dan@b.example/one'));
+    const two = await login('dan@b.example', 'two');
+    const learned = two.waitStanza(isPresence('dan@b.example/one'));
+    const heard = one.waitStanza(isPresence('dan@b.example/two'));
+    two.send(`<presence xml:lang='en'><status>here</status></presence>`);
+    const a = await learned;
+    assert.equal(a.attrs.to, 'dan@b.example/two');
+    assert.equal(a.getChildText('show'), 'away');
+    assert.equal(a.getChildText('status'), 'tea & "biscuits" <3');
+    assert.equal(a.getChildText('priority'), '5');
+    const b = await heard;
+    assert.equal(b.attrs.to, 'dan@b.example/one');
+    assert.equal(b.attrs['xml:lang'], 'en');
+    assert.equal(b.getChildText('status'), 'here');
+    // Its own broadcast comes back to the sender too, addressed to it (RFC 6121 §4.2.2).
+    const self = await two.waitStanza(isPresence('dan@b.example/two'));
+    assert.equal(self.attrs.to, 'dan@b.example/two');
+    one.send(`<presence type='unavailable'/>`);
+    const gone = await two.waitStanza(isPresence('dan@b.example/one', 'unavailable'));
+    assert.equal(gone.attrs.to, 'dan@b.example/two');
+  });
+
   it('answers subscription requests to unknown accounts with unsubscribed', async () => {
     const dan = await login('dan@b.example', 'u');
     dan.send('<presence/>');

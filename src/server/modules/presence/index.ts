@@ -2,7 +2,7 @@
 // availability broadcast, probes, directed presence and unavailable presence when a session ends.
 // Both ends of a subscription are local accounts (any served domain), so the outbound half (on the
 // user's side) and the inbound half (on the contact's side) both run here.
-import { x, type Element } from '../../../xml/index.ts';
+import { escapeAttr, x, type Element } from '../../../xml/index.ts';
 import { defineModule } from '../../core/module-host.ts';
 import type { C2sSession } from '../../core/c2s-session.ts';
 import { NS_PRE_APPROVAL, presenceType } from '../../../protocol/rfc6121.ts';
@@ -26,6 +26,18 @@ function readdress(p: Element, from: string, to: string): Element {
   c.attrs.from = from;
   c.attrs.to = to;
   return c;
+}
+
+/**
+ * A presence that carries its 'from' and no 'to', serialised once and addressed to each local resource by
+ * writing the 'to' in front of the other attributes (their order is insignificant, XML 1.0 §3.1). A login
+ * burst otherwise cloned and serialised every broadcast once per sibling resource.
+ */
+function addresser(p: Element): (to: string) => string | Element {
+  const xml = p.attrs.to === undefined ? p.toString() : '';
+  const rest = xml.startsWith('<presence') ? xml.slice('<presence'.length) : '';
+  if (!/^[ />]/.test(rest)) return (to) => readdress(p, p.attrs.from ?? '', to);
+  return (to) => `<presence to="${escapeAttr(to)}"${rest}`;
 }
 
 export const presenceModule = defineModule({
@@ -164,8 +176,9 @@ export const presenceModule = defineModule({
       }
       const items = await roster.getAll(user);
       for (const item of items) if (hasFrom(item.subscription)) await api.route(readdress(p, session.jid.full, item.jid));
+      const toOwn = addresser(p);
       for (const h of api.sessions.resources(user)) {
-        if (h.available || h === session) h.deliver(readdress(p, session.jid.full, h.jid.full));
+        if (h.available || h === session) h.deliver(toOwn(h.jid.full));
       }
       const st = state(session);
       if (unavailable) {
@@ -182,7 +195,7 @@ export const presenceModule = defineModule({
         // The user's other resources, as in Prosody and ejabberd: a new resource learns its siblings.
         for (const h of api.sessions.resources(user)) {
           const s = h as C2sSession;
-          if (s !== session && s.available && s.presence) session.deliver(readdress(s.presence, s.jid.full, session.jid.full));
+          if (s !== session && s.available && s.presence) session.deliver(addresser(s.presence)(session.jid.full));
         }
         // §3.1.3: subscription requests that arrived while the user was offline.
         for (const pending of await api.storage.roster.listPendingIn(user)) session.deliver(pending.stanza);
