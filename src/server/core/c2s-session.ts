@@ -346,7 +346,9 @@ export class C2sSession implements SessionHandle {
     this.username = step.username;
     this.state = 'authenticated';
     this.host.authThrottle.succeed(`${step.username}@${this.domain}`);
-    if (this.preauthTimer) clearTimeout(this.preauthTimer);
+    // Dropped, not only cleared: a cleared Timeout kept alive by this field is ~120 bytes per idle session.
+    clearTimeout(this.preauthTimer);
+    this.preauthTimer = undefined;
     this.write(`<success xmlns='${NS_SASL}'>${step.data ? step.data.toString('base64') : ''}</success>`);
     this.host.logger.info({ session: this.id, user: `${this.username}@${this.domain}` }, 'authenticated');
     // RFC 6120 §6.4.6: after success the stream restarts; the next thing from the client is a header.

@@ -17,6 +17,8 @@ interface PresenceState {
   directed: Set<string>;
 }
 
+const NONE: ReadonlySet<string> = new Set();
+
 const hasFrom = (s: Subscription | undefined) => s === 'from' || s === 'both';
 const hasTo = (s: Subscription | undefined) => s === 'to' || s === 'both';
 
@@ -50,6 +52,8 @@ export const presenceModule = defineModule({
       if (!st) s.data.set(MODULE, (st = { directed: new Set() }));
       return st;
     };
+    /** Who got directed presence from `s`; nothing is allocated for the many sessions that never send any. */
+    const directedOf = (s: C2sSession): ReadonlySet<string> => (s.data.get(MODULE) as PresenceState | undefined)?.directed ?? NONE;
 
     api.addStreamFeature(() => x('sub', { xmlns: NS_PRE_APPROVAL }));
 
@@ -99,7 +103,7 @@ export const presenceModule = defineModule({
         const item = await roster.getItem(user, to.bare);
         if (!hasFrom(item?.subscription)) {
           if (type === 'available') state(origin).directed.add(to.full);
-          else state(origin).directed.delete(to.full);
+          else (origin.data.get(MODULE) as PresenceState | undefined)?.directed.delete(to.full);
         }
       }
       return false; // default routing delivers it
@@ -180,10 +184,10 @@ export const presenceModule = defineModule({
       for (const h of api.sessions.resources(user)) {
         if (h.available || h === session) h.deliver(toOwn(h.jid.full));
       }
-      const st = state(session);
       if (unavailable) {
-        for (const d of st.directed) await api.route(readdress(p, session.jid.full, d));
-        st.directed.clear();
+        const directed = directedOf(session);
+        for (const d of directed) await api.route(readdress(p, session.jid.full, d));
+        session.data.delete(MODULE);
         await api.fire('presence/unavailable', { session });
         return;
       }
@@ -283,9 +287,8 @@ export const presenceModule = defineModule({
     api.hook('session-closed', async ({ session }) => {
       if (!session.available) {
         // Directed presence sent without ever broadcasting still gets its unavailable (RFC 6121 §4.6.3).
-        const st = state(session);
-        for (const d of st.directed) await api.route(x('presence', { type: 'unavailable', from: session.jid.full, to: d }));
-        st.directed.clear();
+        for (const d of directedOf(session)) await api.route(x('presence', { type: 'unavailable', from: session.jid.full, to: d }));
+        session.data.delete(MODULE);
         return;
       }
       // RFC 6121 §4.5.2: the server sends unavailable presence on the client's behalf.
