@@ -213,6 +213,8 @@ export class Conn {
   }
 
   wait(match: (el: string) => boolean, timeoutMs: number): Promise<string> {
+    // Nothing more will arrive on a stream that has ended.
+    if (this.closed) return Promise.reject(this.lastStreamError !== undefined ? new StreamErrorReceived(this.jid, this.lastStreamError) : new Error(`${this.jid}: connection closed`));
     return new Promise((resolve, reject) => {
       const w: Waiter = { match, resolve: (el) => (clearTimeout(t), resolve(el)), reject: (e) => (clearTimeout(t), reject(e)) };
       const t = setTimeout(() => {
@@ -321,6 +323,9 @@ export class Conn {
     if (name === 'stream:error') {
       this.lastStreamError = el.slice(0, 300);
       if (!this.closed) process.stderr.write(`[bench] ${this.jid}: ${this.lastStreamError}\n`);
+      // The stream is over: whatever we wait for will not come (a login must not sit out its timeout).
+      this.fail(new StreamErrorReceived(this.jid, this.lastStreamError));
+      return;
     }
     if (name === 'iq') {
       const type = attr(el, 'type');
@@ -382,15 +387,31 @@ export class Conn {
 }
 
 /** Opens many connections with bounded concurrency. */
+/** A stream error ended the connection while something waited on it. */
+export class StreamErrorReceived extends Error {
+  constructor(
+    readonly jid: string,
+    readonly streamError: string,
+  ) {
+    super(`${jid}: ${streamError}`);
+  }
+}
+
+/**
+ * Opens every connection, `concurrency` at a time. Every attempt runs to its end before this settles (so
+ * no login is still in flight when a scenario moves on); it then rejects with the first failure, if any.
+ */
 export async function openAll(conns: Conn[], concurrency = 50): Promise<void> {
   let next = 0;
+  const failures: unknown[] = [];
   const worker = async () => {
     while (next < conns.length) {
       const c = conns[next++]!;
-      await c.open();
+      await c.open().catch((e: unknown) => failures.push(e));
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, conns.length) }, worker));
+  if (failures.length > 0) throw failures[0];
 }
 
 /** XEP-0077 in-band registration of one account on a fresh stream (used to provision Prosody and ejabberd). */
