@@ -85,7 +85,11 @@ const median = (xs: number[]) => {
 const fmt = (n: number | undefined, digits = 0) =>
   n === undefined || Number.isNaN(n) ? '-' : n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(n < 10 ? Math.max(digits, 2) : 1);
 
-/** Groups results by scenario+variant, takes medians over runs, prints a table with ratios vs pepkeys. */
+/**
+ * Groups results by scenario+variant, takes medians over runs, prints a table with ratios: `pepkeys ×` against
+ * the `pepkeys` target (the others' durability), `fsync ×` against `pepkeys-fsync` when it ran (power-loss
+ * durability, which the others do not offer). A ratio says how many times better pepkeys is than that row.
+ */
 export function table(results: Result[]): string {
   const groups = new Map<string, Map<string, Result[]>>();
   for (const r of results) {
@@ -95,14 +99,19 @@ export function table(results: Result[]): string {
     if (!g.has(r.target)) g.set(r.target, []);
     g.get(r.target)!.push(r);
   }
-  const rows: string[][] = [['scenario', 'target', 'runs', 'metric', 'median', 'p50 ms', 'p99 ms', 'srv CPU%', 'gen CPU%', 'srv RSS MB', 'valid', 'pepkeys ×']];
+  const withFsync = results.some((r) => r.target === 'pepkeys-fsync');
+  const head = ['scenario', 'target', 'runs', 'metric', 'median', 'p50 ms', 'p99 ms', 'srv CPU%', 'gen CPU%', 'srv RSS MB', 'valid', 'pepkeys ×'];
+  const rows: string[][] = [withFsync ? [...head, 'fsync ×'] : head];
+  const ours = ['pepkeys', ...(withFsync ? ['pepkeys-fsync'] : [])];
   for (const [key, byTarget] of groups) {
-    const ours = byTarget.get('pepkeys');
-    const oursMedian = ours ? median(ours.map((r) => r.value)) : NaN;
+    const medians = ours.map((t) => {
+      const rs = byTarget.get(t);
+      return rs ? median(rs.map((r) => r.value)) : NaN;
+    });
     for (const [target, rs] of byTarget) {
       const m = median(rs.map((r) => r.value));
       const lowerIsBetter = rs[0]!.metric.startsWith('KB');
-      const ratio = target === 'pepkeys' || Number.isNaN(oursMedian) ? '' : lowerIsBetter ? (m / oursMedian).toFixed(2) : (oursMedian / m).toFixed(2);
+      const ratios = medians.map((o) => (ours.includes(target) || Number.isNaN(o) ? '' : lowerIsBetter ? (m / o).toFixed(2) : (o / m).toFixed(2)));
       rows.push([
         key,
         target,
@@ -115,7 +124,7 @@ export function table(results: Result[]): string {
         fmt(median(rs.map((r) => r.generatorCpuPct))),
         fmt(median(rs.map((r) => r.serverRssMB))),
         rs.every((r) => r.valid) ? 'yes' : 'NO',
-        ratio,
+        ...ratios,
       ]);
     }
   }

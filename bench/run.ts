@@ -2,7 +2,8 @@
 // provisions accounts, runs the scenarios with the same raw-socket load generator, stops what it started (by
 // pid), prints one JSON line per result and a table with ratios. Bounded in counts and time.
 //
-//   npm run bench -- --targets pepkeys,prosody,ejabberd [--scenario NAME[,NAME]] [--quick] [--runs N]
+//   npm run bench -- --targets pepkeys,pepkeys-fsync,prosody,ejabberd [--scenario NAME[,NAME]] [--quick] [--runs N]
+//   (pepkeys: storage.sync = "normal", the durability the others give; pepkeys-fsync: "full", see targets/pepkeys.ts)
 //   npm run bench -- pep            (pepkeys only, publish + fanout)
 //   options: --out FILE (append JSON lines), --cpu-prof DIR (profile pepkeys), --subscribers 10,100,500,
 //            --windows 1,16, --sessions 1000,10000
@@ -49,12 +50,14 @@ function makeTarget(name: string): Target {
   switch (name) {
     case 'pepkeys':
       return new PepkeysTarget({ cpuProfDir: values['cpu-prof'] });
+    case 'pepkeys-fsync':
+      return new PepkeysTarget({ cpuProfDir: values['cpu-prof'], sync: 'full' });
     case 'prosody':
       return new ProsodyTarget();
     case 'ejabberd':
       return new EjabberdTarget();
     default:
-      throw new Error(`unknown target ${name} (pepkeys, prosody, ejabberd)`);
+      throw new Error(`unknown target ${name} (pepkeys, pepkeys-fsync, prosody, ejabberd)`);
   }
 }
 
