@@ -145,11 +145,10 @@ export async function openSqliteWorkerStorage(options: SqliteWorkerStorageOption
   worker.on('error', died);
   worker.on('exit', (code) => {
     // A normal exit follows 'closed' (or 'open-failed'); anything else is a crash.
-    if (closed || refusal) {
-      closed?.resolve();
-      return;
-    }
-    died(new Error(`the worker thread exited with code ${code}`));
+    if (!closed && !refusal) return died(new Error(`the worker thread exited with code ${code}`));
+    // Nothing is left after 'closed'; after a crash while closing, what was pending fails rather than hang.
+    failAll(refusal ?? (() => new StorageClosedError()));
+    closed?.resolve();
   });
 
   await new Promise<void>((resolve, reject) => {
