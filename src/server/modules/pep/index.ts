@@ -127,28 +127,33 @@ export const pepModule = defineModule({
     let queued: NotificationJob[] = [];
     /** Fan-outs run one batch at a time, so notifications reach each recipient in publish order. */
     let fanouts: Promise<void> = Promise.resolve();
-    /** Everything queued in one turn (the publishes one commit made durable) goes out as one batch. */
+    const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+    /**
+     * A batch is taken when the previous fan-out has finished and the event loop has turned once: everything
+     * queued meanwhile (the publishes one commit made durable, and those that became durable while the
+     * previous batch went out) goes out together, one write per recipient.
+     */
     function queueNotifications(job: NotificationJob): void {
       queued.push(job);
+      // A batch is already waiting for its turn: this job joins it.
       if (queued.length > 1) return;
-      setImmediate(() => {
-        const jobs = queued;
-        queued = [];
-        fanouts = fanouts
-          .then(async () => {
-            const outbox = new Outbox();
-            try {
-              for (const j of jobs) {
-                for (const e of j.events) await fanout(e, j.publisher, outbox);
-                if (j.sendLast) await sendTo([j.sendLast.to], j.sendLast.event, undefined, outbox);
-              }
-            } finally {
-              // What was gathered before a failure still goes out.
-              outbox.flush();
+      fanouts = fanouts
+        .then(nextTurn)
+        .then(async () => {
+          const jobs = queued;
+          queued = [];
+          const outbox = new Outbox();
+          try {
+            for (const j of jobs) {
+              for (const e of j.events) await fanout(e, j.publisher, outbox);
+              if (j.sendLast) await sendTo([j.sendLast.to], j.sendLast.event, undefined, outbox);
             }
-          })
-          .catch((err) => api.logger.error({ err }, 'notification fan-out failed'));
-      });
+          } finally {
+            // What was gathered before a failure still goes out.
+            outbox.flush();
+          }
+        })
+        .catch((err) => api.logger.error({ err }, 'notification fan-out failed'));
     }
 
     /** Serialises the notification once, at the first recipient (none: no work); only the address differs. */
