@@ -589,6 +589,16 @@ export function storageContract(name: string, open: OpenStorage, cleanup?: Clean
         assert.equal(await s.pubsub.retractItem(svc, node, 'c'), true);
         await publish('d');
         assert.deepEqual(ids(await s.pubsub.getItems(svc, node)), ['d', 'a']);
+        // Republishing the newest keeps it newest; republishing an older one moves it to newest; after a
+        // purge the order starts again from the first publish.
+        await publish('d');
+        await publish('a');
+        await publish('e');
+        assert.deepEqual(ids(await s.pubsub.getItems(svc, node)), ['e', 'a', 'd']);
+        assert.deepEqual(ids(await s.pubsub.getItems(svc, node, { max: 1, after: 'a' })), ['d']);
+        await s.pubsub.purgeNode(svc, node);
+        await publishAll(['f', 'g']);
+        assert.deepEqual(ids(await s.pubsub.getItems(svc, node)), ['g', 'f']);
       });
 
       it('purgeNode removes every item and returns how many, keeping the node', async () => {
