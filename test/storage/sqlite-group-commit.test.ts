@@ -96,6 +96,27 @@ function track<T>(p: Promise<T>, name: string, log: string[]): Promise<T> {
 }
 
 /** How many fds this process has open on `path` (SQLite's own included); undefined where /proc is missing. */
+/**
+ * A GroupCommit over a fresh file whose fdatasyncs the test releases by hand; everything is released and
+ * closed afterwards, whatever the test did.
+ */
+async function withGatedCommit(
+  options: { maxConcurrentSyncs?: number; released?: boolean },
+  test: (t: { db: SqliteDatabase; sync: ReturnType<typeof gatedSync>; gc: GroupCommit; log: string[] }) => Promise<void>,
+): Promise<void> {
+  const db = open(freshPath());
+  const sync = gatedSync();
+  if (options.released) sync.releaseAll();
+  const gc = new GroupCommit(db, { syncWal: true, fdatasync: sync.fn, maxConcurrentSyncs: options.maxConcurrentSyncs });
+  try {
+    await test({ db, sync, gc, log: [] });
+  } finally {
+    sync.releaseAll();
+    gc.close();
+    db.close();
+  }
+}
+
 function openFds(path: string): number | undefined {
   if (!existsSync('/proc/self/fd')) return undefined;
   path = realpathSync(path);
@@ -128,12 +149,8 @@ describe('sqlite group commit', () => {
     }
   });
 
-  it('writes issued in one turn share one commit and one fdatasync', async () => {
-    const db = open(freshPath());
-    const sync = gatedSync();
-    sync.releaseAll();
-    const gc = new GroupCommit(db, { syncWal: true, fdatasync: sync.fn });
-    try {
+  it('writes issued in one turn share one commit and one fdatasync', () =>
+    withGatedCommit({ released: true }, async ({ db, sync, gc }) => {
       const before = { ...gc.stats };
       const results = await Promise.all(Array.from({ length: 10 }, (_, i) => gc.write(insert(db, `v${i}`))));
       assert.deepEqual(results, Array(10).fill(1));
@@ -141,18 +158,10 @@ describe('sqlite group commit', () => {
       assert.equal(gc.stats.operations - before.operations, 10);
       assert.equal(gc.stats.syncs - before.syncs, 1);
       assert.equal(sync.calls, 1);
-    } finally {
-      gc.close();
-      db.close();
-    }
-  });
+    }));
 
-  it('settles a write only after its fdatasync, and batches committed meanwhile share the next one, in issue order', async () => {
-    const db = open(freshPath());
-    const sync = gatedSync();
-    const gc = new GroupCommit(db, { syncWal: true, fdatasync: sync.fn, maxConcurrentSyncs: 1 });
-    const log: string[] = [];
-    try {
+  it('settles a write only after its fdatasync, and batches committed meanwhile share the next one, in issue order', () =>
+    withGatedCommit({ maxConcurrentSyncs: 1 }, async ({ db, sync, gc, log }) => {
       const w1 = track(gc.write(insert(db, 'a')), 'w1', log);
       await until(() => sync.held === 1, 'the first fdatasync');
       // Committed and its fdatasync finished on the threadpool, but not yet reported: w1 must not settle.
@@ -185,19 +194,10 @@ describe('sqlite group commit', () => {
       assert.deepEqual(log, ['w1', 'w2', 'r1', 'w3']);
       assert.deepEqual(await r1, ['a', 'b']);
       assert.equal(gc.stats.syncs, 1 + 2); // the one at open, then two for four batches
-    } finally {
-      sync.releaseAll();
-      gc.close();
-      db.close();
-    }
-  });
+    }));
 
-  it('runs up to maxConcurrentSyncs fdatasyncs at once and still settles in commit order', async () => {
-    const db = open(freshPath());
-    const sync = gatedSync();
-    const gc = new GroupCommit(db, { syncWal: true, fdatasync: sync.fn, maxConcurrentSyncs: 2 });
-    const log: string[] = [];
-    try {
+  it('runs up to maxConcurrentSyncs fdatasyncs at once and still settles in commit order', () =>
+    withGatedCommit({ maxConcurrentSyncs: 2 }, async ({ db, sync, gc, log }) => {
       const w1 = track(gc.write(insert(db, 'a')), 'w1', log);
       await until(() => sync.held === 1, 'the first fdatasync');
       // Committed while the first runs: its own fdatasync starts at once.
@@ -228,19 +228,10 @@ describe('sqlite group commit', () => {
       assert.deepEqual(await r1, ['a', 'b', 'c']);
       await w3;
       assert.deepEqual(log, ['w1', 'w2', 'w3', 'r1']);
-    } finally {
-      sync.releaseAll();
-      gc.close();
-      db.close();
-    }
-  });
+    }));
 
-  it('a read issued while a committed batch awaits its fdatasync waits for it', async () => {
-    const db = open(freshPath());
-    const sync = gatedSync();
-    const gc = new GroupCommit(db, { syncWal: true, fdatasync: sync.fn });
-    const log: string[] = [];
-    try {
+  it('a read issued while a committed batch awaits its fdatasync waits for it', () =>
+    withGatedCommit({}, async ({ db, sync, gc, log }) => {
       const w = track(gc.write(insert(db, 'x')), 'w', log);
       await until(() => sync.held === 1, 'the fdatasync');
       const r = track(gc.read(values(db)), 'r', log);
@@ -254,12 +245,7 @@ describe('sqlite group commit', () => {
       const before = { ...gc.stats };
       assert.deepEqual(await gc.read(values(db)), ['x']);
       assert.deepEqual(gc.stats, before);
-    } finally {
-      sync.releaseAll();
-      gc.close();
-      db.close();
-    }
-  });
+    }));
 
   it('with the real fdatasync, a stream of batches settles in issue order', async () => {
     const db = open(freshPath());
