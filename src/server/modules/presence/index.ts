@@ -47,13 +47,14 @@ export const presenceModule = defineModule({
   requires: ['roster'],
   setup(api) {
     const roster = api.use<RosterService>('roster');
+    /** The state if `s` has any: nothing is allocated for the many sessions that never send directed presence. */
+    const existingState = (s: C2sSession) => s.data.get(MODULE) as PresenceState | undefined;
     const state = (s: C2sSession): PresenceState => {
-      let st = s.data.get(MODULE) as PresenceState | undefined;
+      let st = existingState(s);
       if (!st) s.data.set(MODULE, (st = { directed: new Set() }));
       return st;
     };
-    /** Who got directed presence from `s`; nothing is allocated for the many sessions that never send any. */
-    const directedOf = (s: C2sSession): ReadonlySet<string> => (s.data.get(MODULE) as PresenceState | undefined)?.directed ?? NONE;
+    const directedOf = (s: C2sSession): ReadonlySet<string> => existingState(s)?.directed ?? NONE;
 
     api.addStreamFeature(() => x('sub', { xmlns: NS_PRE_APPROVAL }));
 
@@ -103,7 +104,7 @@ export const presenceModule = defineModule({
         const item = await roster.getItem(user, to.bare);
         if (!hasFrom(item?.subscription)) {
           if (type === 'available') state(origin).directed.add(to.full);
-          else (origin.data.get(MODULE) as PresenceState | undefined)?.directed.delete(to.full);
+          else existingState(origin)?.directed.delete(to.full);
         }
       }
       return false; // default routing delivers it
