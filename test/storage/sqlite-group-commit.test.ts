@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openDatabase, type SqliteDatabase } from '../../src/storage/sqlite/database.ts';
 import { GroupCommit, type Fdatasync } from '../../src/storage/sqlite/group-commit.ts';
+import { WalCheckpoints } from '../../src/storage/sqlite/checkpoints.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'pepkeys-group-commit-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -389,6 +390,95 @@ describe('sqlite group commit', () => {
     } finally {
       normal.close();
       memory.close();
+    }
+  });
+});
+
+// WalCheckpoints (checkpoints.ts): the checkpoint runs only once the write-back fdatasync it started has
+// returned, commits go on meanwhile, and the WAL is then reset. The gated fdatasync is its only seam.
+describe('sqlite WAL checkpoints', () => {
+  /** Frames in the WAL now (this checkpoints them too). */
+  const walFrames = (db: SqliteDatabase) => (db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[])[0]!.log;
+
+  it('a checkpoint waits for the write-back of the WAL, commits go on meanwhile, and the WAL is reset', async () => {
+    const db = open(freshPath(), 'NORMAL');
+    const sync = gatedSync();
+    const checkpoints = WalCheckpoints.open(db, { targetFrames: 8, fdatasync: sync.fn })!;
+    const gc = new GroupCommit(db, { checkpoints });
+    try {
+      // SQLite's own autocheckpoint is only the backstop now.
+      assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 16);
+      // Before any measurement: a checkpoint every targetFrames / 4 commits (each writes at least one frame).
+      await gc.write(insert(db, 'w0'));
+      assert.equal(sync.calls, 0);
+      await gc.write(insert(db, 'w1'));
+      assert.equal(sync.calls, 1, 'the write-back starts at the second commit');
+      for (let i = 2; i < 10; i++) await gc.write(insert(db, `w${i}`)); // not held up by it
+      assert.equal(sync.calls, 1, 'one write-back at a time');
+      assert.equal(checkpoints.stats.checkpoints, 0, 'no checkpoint before the write-back returned');
+      await until(() => sync.held === 1, 'the write-back');
+      sync.release();
+      assert.equal(checkpoints.stats.checkpoints, 1);
+      assert.ok(checkpoints.stats.lastFrames >= 10, `all ten commits' frames were in the WAL (${checkpoints.stats.lastFrames})`);
+      // Everything was checkpointed, so the next commit starts the WAL over.
+      await gc.write(insert(db, 'after'));
+      assert.ok(walFrames(db) < 10, 'the WAL was reset');
+      // The interval now follows the measured frames per commit: ~8 frames' worth of commits.
+      const calls = sync.calls;
+      for (let i = 0; i < 8 && sync.calls === calls; i++) await gc.write(insert(db, `x${i}`));
+      assert.equal(sync.calls, calls + 1, 'the next write-back comes within 8 commits');
+      assert.equal(checkpoints.stats.failed, 0);
+    } finally {
+      sync.releaseAll();
+      gc.close();
+      db.close();
+    }
+  });
+
+  it('closing with a write-back in flight runs no checkpoint and closes its fd when the fdatasync returns', async () => {
+    const path = freshPath();
+    const db = open(path, 'NORMAL');
+    db.pragma('user_version'); // SQLite opens the WAL at the first read
+    const sqliteFds = openFds(`${path}-wal`);
+    const sync = gatedSync();
+    const checkpoints = WalCheckpoints.open(db, { targetFrames: 4, fdatasync: sync.fn })!;
+    const gc = new GroupCommit(db, { checkpoints });
+    await gc.write(insert(db, 'a'));
+    await until(() => sync.held === 1, 'the write-back');
+    gc.close(); // closes the checkpoints too
+    if (sqliteFds !== undefined) assert.equal(openFds(`${path}-wal`), sqliteFds + 1);
+    sync.releaseAll();
+    assert.equal(checkpoints.stats.checkpoints, 0);
+    if (sqliteFds !== undefined) assert.equal(openFds(`${path}-wal`), sqliteFds);
+    db.close();
+  });
+
+  it('with the real fdatasync, under a stream of commits, checkpoints keep up and lose nothing', async () => {
+    const path = freshPath();
+    const db = open(path, 'NORMAL');
+    const checkpoints = WalCheckpoints.open(db, { targetFrames: 16 })!;
+    const gc = new GroupCommit(db, { checkpoints });
+    const n = 400;
+    for (let i = 0; i < n; i++) await gc.write(insert(db, `v${i}`));
+    gc.close();
+    db.close();
+    assert.ok(checkpoints.stats.checkpoints > 0);
+    assert.equal(checkpoints.stats.failed, 0);
+    const again = new Database(path, { readonly: true });
+    try {
+      assert.equal(again.pragma('integrity_check', { simple: true }), 'ok');
+      assert.deepEqual(values(again)(), Array.from({ length: n }, (_, i) => `v${i}`));
+    } finally {
+      again.close();
+    }
+  });
+
+  it('there is nothing to schedule without a WAL file', () => {
+    const db = openDatabase(':memory:', 'NORMAL');
+    try {
+      assert.equal(WalCheckpoints.open(db), undefined);
+    } finally {
+      db.close();
     }
   });
 });

@@ -30,6 +30,7 @@ import { dirname } from 'node:path';
 import type { Transaction } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.ts';
 import { StorageClosedError } from '../errors.ts';
+import type { WalCheckpoints } from './checkpoints.ts';
 
 interface QueuedOp {
   fn: () => unknown;
@@ -65,6 +66,8 @@ export interface GroupCommitOptions {
    * one at a time, 5.2k two at a time, 8.3k three at a time).
    */
   maxConcurrentSyncs?: number;
+  /** Told of every commit, to schedule the WAL's checkpoints (see checkpoints.ts); closed with the queue. */
+  checkpoints?: WalCheckpoints;
 }
 
 export interface GroupCommitStats {
@@ -88,6 +91,7 @@ export class GroupCommit {
   /** fdatasyncs running on the threadpool (they still use walFd, even after close()). */
   private running = 0;
   private readonly maxSyncs: number;
+  private readonly checkpoints: WalCheckpoints | undefined;
   /** Batches finished but covered by no started fdatasync yet (something committed since the last one started). */
   private waiting: Batch[] = [];
   /** Something committed since the last fdatasync started. */
@@ -100,6 +104,7 @@ export class GroupCommit {
   ) {
     this.fdatasync = options.fdatasync ?? fdatasync;
     this.maxSyncs = Math.max(1, options.maxConcurrentSyncs ?? 2);
+    this.checkpoints = options.checkpoints;
     this.runOne = db.transaction((fn: () => unknown) => fn());
     this.runBatch = db.transaction((ops: QueuedOp[]) => {
       for (const op of ops) {
@@ -156,6 +161,7 @@ export class GroupCommit {
       }
     }
     this.finished(ops, committed);
+    if (committed) this.checkpoints?.committed();
   }
 
   /**
@@ -167,6 +173,7 @@ export class GroupCommit {
     // Closed first, so the last batch joins the pending ones instead of starting an asynchronous fdatasync.
     this.closed = true;
     this.flush();
+    this.checkpoints?.close();
     if (this.walFd === undefined) return;
     const pending = [...this.syncs.flatMap((sync) => sync.batches), ...this.waiting];
     this.syncs = [];

@@ -3,6 +3,7 @@ import type { Storage } from '../types.ts';
 import { openDatabase, type Synchronous } from './database.ts';
 import { migrate } from './migrations.ts';
 import { GroupCommit } from './group-commit.ts';
+import { WalCheckpoints } from './checkpoints.ts';
 import { createAccountStore } from './accounts.ts';
 import { createRosterStore } from './roster.ts';
 import { createOfflineStore } from './offline.ts';
@@ -23,14 +24,17 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
   const synchronous = options.synchronous ?? 'FULL';
   const db = openDatabase(options.path, synchronous);
   let gc: GroupCommit;
+  let checkpoints: WalCheckpoints | undefined;
   try {
     // The migrations run under synchronous=NORMAL like everything else; with FULL, the GroupCommit
     // constructor then fdatasyncs the WAL once (and its directory), which makes them durable with one sync
     // however many transactions they took, and keeps every sync decision in group-commit.ts rather than
     // switching the pragma back and forth here.
     migrate(db);
-    gc = new GroupCommit(db, { syncWal: synchronous === 'FULL' });
+    checkpoints = WalCheckpoints.open(db);
+    gc = new GroupCommit(db, { syncWal: synchronous === 'FULL', checkpoints });
   } catch (err) {
+    checkpoints?.close();
     db.close();
     throw err;
   }
