@@ -150,6 +150,7 @@ export class PubsubEngine {
   private readonly listeners = new Set<PubsubEventListener>();
   private readonly cache = new Map<string, ServiceCache>();
   private cachedDecisions = 0;
+  private readonly configs = new WeakMap<PubsubNodeRecord, { config: NodeConfig; typed: TypedConfig }>();
 
   constructor(deps: PubsubEngineDeps) {
     this.store = deps.store;
@@ -184,6 +185,22 @@ export class PubsubEngine {
   }
 
   // ------------------------------------------------------------------ configuration
+  /**
+   * A stored node's effective configuration and its typed view, computed once per record: records come
+   * frozen from the cache and are replaced, not changed, when the node is reconfigured, so the identity is
+   * the key (a publish used to rebuild both, ~10 µs of its time). Both are frozen: callers only read them.
+   */
+  private configOf(record: PubsubNodeRecord): { config: NodeConfig; typed: TypedConfig } {
+    let entry = this.configs.get(record);
+    if (!entry) {
+      const config = effectiveConfig(record.config, this.defaults);
+      for (const v of Object.values(config)) if (Array.isArray(v)) Object.freeze(v);
+      entry = { config: Object.freeze(config), typed: Object.freeze(typedConfig(config)) };
+      this.configs.set(record, entry);
+    }
+    return entry;
+  }
+
   /** XEP-0060 §8.3: the default configuration of a new (leaf) node. */
   defaultConfig(): NodeConfig {
     return effectiveConfig({}, this.defaults);
@@ -210,13 +227,15 @@ export class PubsubEngine {
     let record = await this.store.getNode(service, node);
     let created = false;
     let config: NodeConfig;
+    let typed: TypedConfig;
     if (!record) {
       // XEP-0163 §3.2: the account owner is the only one who creates (and auto-creates) PEP nodes.
       if (requesterBare !== service) throw errors.forbidden('only the owner may create nodes');
       // §7.1.5 rule 3: auto-create with defaults except what the preconditions specify.
       if (prepared && !prepared.ok) throw prepared.error;
       config = effectiveConfig(prepared?.ok ? prepared.options : {}, this.defaults);
-      checkItemAgainstConfig(typedConfig(config), item);
+      typed = typedConfig(config);
+      checkItemAgainstConfig(typed, item);
       await this.checkNodeQuota(service);
       created = await this.store.createNode({ service, node, config, createdAt: this.clock() });
       if (created) {
@@ -231,15 +250,15 @@ export class PubsubEngine {
       const facts = await this.facts(record, requesterBare);
       // §7.1.3.1
       if (!canPublish(facts)) throw errors.forbidden('not a publisher');
-      config = effectiveConfig(record.config, this.defaults);
+      ({ config, typed } = this.configOf(record));
       // §7.1.5 rule 1: each option must match the existing node's configuration.
       if (prepared) {
         const err = checkPreconditions(prepared, config);
         if (err) throw err;
       }
-      checkItemAgainstConfig(typedConfig(config), item);
+      checkItemAgainstConfig(typed, item);
     }
-    const t = typedConfig(config!);
+    const t = typed!;
 
     let id: string | undefined;
     let evicted: string[] = [];
@@ -284,8 +303,7 @@ export class PubsubEngine {
     const facts = await this.facts(record, requesterBare);
     // §7.2.3.1
     if (!canPublish(facts)) throw errors.forbidden('not a publisher');
-    const config = effectiveConfig(record.config, this.defaults);
-    const t = typedConfig(config);
+    const { config, typed: t } = this.configOf(record);
     // §7.2.3.5: transient nodes keep no items to delete.
     if (!t.persistItems) throw errors.unsupported('persistent-items');
     const [existing] = await this.store.getItems(service, node, { ids: [id] });
@@ -311,8 +329,7 @@ export class PubsubEngine {
     const facts = await this.facts(record, bareJid(requester));
     // §8.5.3.2; §4.1 table lets publishers purge too.
     if (!(isOwnerLike(facts) || facts.affiliation === 'publisher')) throw errors.forbidden('not an owner');
-    const config = effectiveConfig(record.config, this.defaults);
-    const t = typedConfig(config);
+    const { config, typed: t } = this.configOf(record);
     // §8.5.3.3
     if (!t.persistItems) throw errors.unsupported('persistent-items');
     await this.store.purgeNode(service, node);
@@ -353,8 +370,7 @@ export class PubsubEngine {
     const facts = await this.facts(record, bareJid(requester));
     // §8.4.3.1
     if (!isOwnerLike(facts)) throw errors.forbidden('not an owner');
-    const config = effectiveConfig(record.config, this.defaults);
-    const t = typedConfig(config);
+    const { config, typed: t } = this.configOf(record);
     // Snapshot before deletion: subscriptions and affiliations go with the node (§8.4.2 notifies them).
     const base = await this.eventBase(service, node, config);
     if (!(await this.store.deleteNode(service, node))) throw errors.nodeNotFound();
@@ -413,8 +429,7 @@ export class PubsubEngine {
   async getItems(service: string, node: string, requester: string, opts: GetItemsOptions = {}): Promise<GetItemsResult> {
     service = bareJid(service);
     const record = await this.requireNode(service, requireNodeId(node));
-    const config = effectiveConfig(record.config, this.defaults);
-    const t = typedConfig(config);
+    const { config, typed: t } = this.configOf(record);
     const decision = await this.decide(record, t, bareJid(requester));
     if (!decision.ok) throw decision.error;
     const view = (it: PubsubItemRecord): ItemView => ({
@@ -454,7 +469,7 @@ export class PubsubEngine {
     let rel: Promise<Relationship> | undefined;
     const relOnce = () => (rel ??= this.relationshipOf(service, requesterBare));
     for (const record of await this.store.listNodes(service)) {
-      const t = typedConfig(effectiveConfig(record.config, this.defaults));
+      const t = this.configOf(record).typed;
       const facts = await this.facts(record, requesterBare);
       if (needsRelationship(t) && !isOwnerLike(facts)) facts.relationship = await relOnce();
       if (!canAccess(t, facts).ok) continue;
@@ -467,7 +482,7 @@ export class PubsubEngine {
   async canAccess(service: string, node: string, requester: string): Promise<AccessDecision> {
     service = bareJid(service);
     const record = await this.requireNode(service, requireNodeId(node));
-    return this.decide(record, typedConfig(effectiveConfig(record.config, this.defaults)), bareJid(requester));
+    return this.decide(record, this.configOf(record).typed, bareJid(requester));
   }
 
   // ------------------------------------------------------------------ affiliations (§5.7, §8.9)
@@ -534,8 +549,7 @@ export class PubsubEngine {
     const subJid = tryFull(jid);
     if (!subJid || bareJid(subJid) !== requesterBare) throw errors.invalidJid();
     const record = await this.requireNode(service, node);
-    const config = effectiveConfig(record.config, this.defaults);
-    const t = typedConfig(config);
+    const { config, typed: t } = this.configOf(record);
     // §6.1.3.2-4, §6.1.3.8
     const decision = await this.decide(record, t, requesterBare);
     if (!decision.ok) throw decision.error;
@@ -564,8 +578,7 @@ export class PubsubEngine {
     const out: ItemsEvent[] = [];
     for (const record of await this.store.listNodes(service)) {
       if (!wants(record.node)) continue;
-      const config = effectiveConfig(record.config, this.defaults);
-      const t = typedConfig(config);
+      const { config, typed: t } = this.configOf(record);
       if (t.sendLastPublishedItem !== 'on_sub_and_presence' || !t.deliverNotifications) continue;
       if (!(await this.mayReceive(service, record.node, recipient))) continue;
       const [last] = await this.store.getItems(service, record.node, { max: 1 });
@@ -653,7 +666,7 @@ export class PubsubEngine {
     const rels = new Map<string, Promise<Relationship>>();
     for (const record of records) {
       if (!record) continue;
-      const t = typedConfig(effectiveConfig(record.config, this.defaults));
+      const t = this.configOf(record).typed;
       const affs = await this.store.getAffiliations(service, record.node);
       for (const [jid, state] of await this.store.getSubscriptions(service, record.node)) {
         if (state === 'none') continue;
@@ -695,7 +708,7 @@ export class PubsubEngine {
     if (hit !== undefined) return hit;
     const record = await this.store.getNode(service, node);
     if (!record) return false;
-    const t = typedConfig(effectiveConfig(record.config, this.defaults));
+    const t = this.configOf(record).typed;
     const facts = await this.facts(record, recipientBare);
     if (needsRelationship(t) && !isOwnerLike(facts)) facts.relationship = await this.cachedRelationship(service, recipientBare);
     const ok = canAccess(t, facts).ok;
