@@ -55,7 +55,8 @@ export class PepkeysTarget implements Target {
       ? 'fdatasync of every group commit before acknowledging (survives power loss)'
       : 'acknowledged once in the WAL, no fsync per write (survives a server crash, like the others)';
     const extra = process.env.PEPKEYS_BENCH_CONFIG ? `, extra config: ${process.env.PEPKEYS_BENCH_CONFIG.replace(/\s+/g, ' ')}` : '';
-    return `${this.name}: pepkeys ${process.version}, SQLite WAL, ${durability}${extra}`;
+    const args = process.env.PEPKEYS_BENCH_NODE_ARGS ? `, node ${process.env.PEPKEYS_BENCH_NODE_ARGS.trim()}` : '';
+    return `${this.name}: pepkeys ${process.version}, SQLite WAL, ${durability}${extra}${args}`;
   }
 
   private configPath(): string {
@@ -94,6 +95,8 @@ export class PepkeysTarget implements Target {
     );
     mkdirSync(join(this.dir, 'data'), { recursive: true });
     const nodeArgs = ['--max-old-space-size=8192'];
+    // A/B runs of a V8 flag, or diagnostics (--trace-gc, --heap-prof, --import a probe): extra node arguments.
+    if (process.env.PEPKEYS_BENCH_NODE_ARGS) nodeArgs.push(...process.env.PEPKEYS_BENCH_NODE_ARGS.trim().split(/\s+/));
     if (this.opts.cpuProfDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${this.opts.cpuProfDir}`);
     // What `npm start` runs: the compiled build, brought up to date once per harness run (idle restarts
     // the target for every run).
