@@ -48,11 +48,49 @@ interface SaxHandlerSlots {
   cdataHandler?: (cdata: string) => void;
 }
 
+/** saxes internals this parser relies on for its per-connection footprint (saxes 6; private in its typings). */
+interface SaxInternals {
+  stateTable: unknown[];
+  ENTITIES: Record<string, string>;
+  ns: Record<string, string>;
+  tags: SaxesTagNS[];
+  tag: SaxesTagNS | null;
+  topNS: Record<string, string> | null;
+  _init(): void;
+}
+
+const SAX_OPTIONS = { xmlns: true, position: true } as const;
+
+/**
+ * saxes gives every parser its own copy of tables that never change here: the state table (the same
+ * prototype methods, ~380 bytes), the predefined namespace bindings and the entity table (DTDs are refused,
+ * so only the five predefined entities). Every parser shares the first parser's, which matters at tens of
+ * thousands of idle connections.
+ */
+let sharedTables: { stateTable: unknown[]; entities: Record<string, string>; ns: Record<string, string> } | undefined;
+
+function shareTables(sax: SaxInternals): void {
+  sharedTables ??= { stateTable: sax.stateTable, entities: sax.ENTITIES, ns: sax.ns };
+  sax.stateTable = sharedTables.stateTable;
+  sax.ENTITIES = sharedTables.entities;
+  sax.ns = sharedTables.ns;
+}
+
+const NO_ATTRIBUTES: SaxesTagNS['attributes'] = Object.freeze({});
+
+/** One resolved limits object per distinct input (servers pass the same one for every connection). */
+const resolvedLimits = new WeakMap<Partial<XmlLimits>, XmlLimits>();
+
+function resolveLimits(limits: Partial<XmlLimits>): XmlLimits {
+  let r = resolvedLimits.get(limits);
+  if (!r) resolvedLimits.set(limits, (r = { ...DEFAULT_XML_LIMITS, ...limits }));
+  return r;
+}
+
 export class StreamParser {
-  private readonly decoder = new Utf8StreamDecoder();
+  private decoder = new Utf8StreamDecoder();
   private readonly sax: SaxesParser<{ xmlns: true; position: true }>;
   private readonly limits: XmlLimits;
-  private root: Element | undefined;
   private current: Element | undefined;
   private depth = 0;
   private attrCount = 0;
@@ -73,8 +111,9 @@ export class StreamParser {
   private pendingPos = -1;
 
   constructor(private readonly on: StreamParserEvents, limits: Partial<XmlLimits> = {}) {
-    this.limits = { ...DEFAULT_XML_LIMITS, ...limits };
-    this.sax = new SaxesParser({ xmlns: true, position: true });
+    this.limits = resolveLimits(limits);
+    this.sax = new SaxesParser(SAX_OPTIONS);
+    shareTables(this.sax as unknown as SaxInternals);
     // The handlers go straight into saxes' handler slots (what `sax.on(name, fn)` sets) with named stores.
     // `on()` stores them with a computed key (`this[slotName] = fn`), and a computed-key store that adds a
     // property to an object already holding ~45 turns it into a dictionary (V8's limit for such stores is
@@ -115,6 +154,28 @@ export class StreamParser {
       this.flush();
       this.text(t);
     };
+  }
+
+  /**
+   * Starts over for a new stream on the same connection (RFC 6120 §4.3.3: after STARTTLS and after SASL
+   * success both sides discard the old stream and start a new one). Reusing the parser instead of making a
+   * new one saves its allocation on every login. Not to be called from inside an event handler.
+   */
+  reset(): void {
+    const sax = this.sax as unknown as SaxInternals;
+    sax._init();
+    shareTables(sax);
+    this.decoder = new Utf8StreamDecoder();
+    this.current = undefined;
+    this.depth = 0;
+    this.attrCount = 0;
+    this.stanzaStart = 0;
+    this.failed = false;
+    this.ended = false;
+    this.inSax = false;
+    this.fed = 0;
+    this.pending = undefined;
+    this.pendingPos = -1;
   }
 
   /** Feeds raw bytes from the socket. After an error or stream end, further input is ignored. */
@@ -177,7 +238,9 @@ export class StreamParser {
     const el = new Element(tag.name, attrs);
     el.resolvedNs = tag.uri;
     if (this.depth === 0) {
-      this.root = el;
+      // saxes keeps the root tag open for the whole stream (for namespace resolution) but never reads its
+      // attributes again: drop them rather than hold ~0.6 KB per idle connection.
+      tag.attributes = NO_ATTRIBUTES;
       this.depth = 1;
       this.stanzaStart = this.sax.position;
       this.on.streamStart(el);
@@ -205,6 +268,11 @@ export class StreamParser {
     this.current = el.parent;
     if (this.depth === 1) {
       this.current = undefined;
+      // saxes keeps the last closed tag (with its attributes) until the next one opens, which on an idle
+      // connection is forever; only the stream's root matters from here on.
+      const sax = this.sax as unknown as SaxInternals;
+      sax.tag = null;
+      sax.topNS = sax.tags[0]?.ns ?? null;
       // A stanza that arrived whole in one slice is measured here, before anyone sees it.
       this.checkSize();
       if (this.failed) return;
@@ -236,9 +304,5 @@ export class StreamParser {
     // parsing it can be expensive (saxes resolves each tag's namespace by walking its open-tag stack, so a
     // refused 100k-deep nesting would otherwise take minutes of CPU).
     if (this.inSax) throw ABORT;
-  }
-
-  get streamRoot(): Element | undefined {
-    return this.root;
   }
 }

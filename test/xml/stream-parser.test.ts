@@ -60,6 +60,76 @@ describe('StreamParser', () => {
     // Many small stanzas in one read do not add up to one big stanza.
     assert.deepEqual(run(`${HEAD}${'<iq/>'.repeat(2000)}`, { maxStanzaSize: 4096 }).errors, []);
   });
+
+  it('resolves namespaces from the stream header after stanzas that declared their own', () => {
+    const r = run(`${HEAD}<message xmlns='urn:other'/><x xmlns:stream='urn:fake'><stream:y/></x><iq><q xmlns='urn:q'/></iq><stream:error/>`);
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(r.stanzas.map((s) => s.ns), ['urn:other', 'jabber:client', 'jabber:client', 'http://etherx.jabber.org/streams']);
+    assert.equal(r.stanzas[1]!.getChild('y')!.ns, 'urn:fake');
+    assert.equal(r.stanzas[2]!.getChild('q')!.ns, 'urn:q');
+  });
+});
+
+describe('StreamParser.reset (stream restart on the same parser)', () => {
+  function parser() {
+    const seen: string[] = [];
+    const errors: XmlStreamError[] = [];
+    const p = new StreamParser({
+      streamStart: (r) => seen.push(`start ${r.attrs.to}`),
+      stanza: (s) => seen.push(`${s.name} ${s.ns} ${s.text()}`),
+      streamEnd: () => seen.push('end'),
+      error: (e) => errors.push(e),
+    });
+    return { p, seen, errors };
+  }
+  const HEAD2 = HEAD.replace('example.com', 'example.org');
+
+  it('parses the restarted stream like a fresh parser, discarding a half-read stanza and character', () => {
+    const { p, seen, errors } = parser();
+    p.write(Buffer.from(`${HEAD}<auth>x</auth><message><body>cut`));
+    p.write(Buffer.from([0xe2, 0x82])); // the first two bytes of '€'
+    p.reset();
+    p.write(Buffer.from(`${HEAD2}<iq>€</iq></stream:stream>`));
+    assert.deepEqual(errors, []);
+    assert.deepEqual(seen, ['start example.com', 'auth jabber:client x', 'start example.org', 'iq jabber:client €', 'end']);
+  });
+
+  it('reports malformed XML after a restart with the right condition', () => {
+    for (const [input, condition] of [
+      ['<message><body>unclosed</message>', 'not-well-formed'],
+      ['<!-- c -->', 'restricted-xml'],
+      ['</stream:stream>', 'not-well-formed'],
+    ] as const) {
+      const { p, errors } = parser();
+      p.write(Buffer.from(`${HEAD}<auth/>`));
+      p.reset();
+      p.write(Buffer.from(input.startsWith('</') ? input : `${HEAD2}${input}`));
+      assert.equal(errors.length, 1, input);
+      assert.equal(errors[0]!.condition, condition, input);
+    }
+  });
+
+  it('starts a failed parser over and keeps the limits', () => {
+    const { p, seen, errors } = parser();
+    p.write(Buffer.from(`${HEAD}<a></b>`));
+    assert.equal(errors.length, 1);
+    p.reset();
+    p.write(Buffer.from(`${HEAD2}<iq/>${'<a>'.repeat(100)}`));
+    assert.deepEqual(seen, ['start example.com', 'start example.org', 'iq jabber:client ']);
+    assert.equal(errors.length, 2);
+    assert.equal(errors[1]!.condition, 'policy-violation');
+  });
+
+  it('counts stanza sizes from the restart', () => {
+    const stanzas: Element[] = [];
+    const errors: XmlStreamError[] = [];
+    const p = new StreamParser({ streamStart() {}, stanza: (s) => stanzas.push(s), streamEnd() {}, error: (e) => errors.push(e) }, { maxStanzaSize: 100 });
+    p.write(Buffer.from(`${HEAD}${'<iq/>'.repeat(50)}<message>${'x'.repeat(60)}`));
+    p.reset();
+    p.write(Buffer.from(`${HEAD2}<message>${'y'.repeat(80)}</message>`));
+    assert.deepEqual(errors, []);
+    assert.equal(stanzas.at(-1)!.text(), 'y'.repeat(80));
+  });
 });
 
 describe('Element', () => {

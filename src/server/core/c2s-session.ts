@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
-import { Element, StreamParser, XmlStreamError, escapeAttr, x, type XmlLimits } from '../../xml/index.ts';
+import { Element, StreamParser, XmlStreamError, escapeAttr, x, type StreamParserEvents, type XmlLimits } from '../../xml/index.ts';
 import { Jid, JidError, normalizeResource, tryParseJid } from '../../jid/index.ts';
 import {
   NS_BIND, NS_CLIENT, NS_SASL, NS_SASL_CB, NS_SESSION, NS_STREAM, NS_TLS, StanzaError, StreamError, errorReply, iqResult, isStanza,
@@ -68,7 +68,8 @@ export class C2sSession implements SessionHandle {
   presence: Element | undefined;
   private state: State = 'wait-header';
   private socket: Socket;
-  private parser!: StreamParser;
+  /** One parser for the connection's life, reset at each stream restart. */
+  private readonly parser: StreamParser;
   private sasl: SaslExchange | undefined;
   private authFailures = 0;
   private headerSent = false;
@@ -93,8 +94,8 @@ export class C2sSession implements SessionHandle {
     this.stanzaBucket = sr ? new TokenBucket(sr.rate, sr.burst) : undefined;
     // One second's worth of burst: reading pauses rather than failing, like a slow network would.
     this.byteBucket = host.bytesPerSecond > 0 ? new TokenBucket(host.bytesPerSecond, host.bytesPerSecond) : undefined;
+    this.parser = new StreamParser(new C2sSession.ParserEvents(this), host.xmlLimits);
     this.attach(socket);
-    this.resetParser();
     this.preauthTimer = setTimeout(() => this.streamError(new StreamError('connection-timeout', 'not authenticated in time')), host.preauthTimeoutMs);
     this.preauthTimer.unref();
   }
@@ -128,23 +129,29 @@ export class C2sSession implements SessionHandle {
     socket.setNoDelay(true);
   }
 
-  private resetParser(): void {
-    this.parser = new StreamParser(
-      {
-        streamStart: (root) => this.onStreamStart(root),
-        stanza: (el) => {
-          // RFC 6120 §13.12: a flooding client loses its stream, not everyone else their service.
-          if (this.stanzaBucket && !this.stanzaBucket.take()) return this.streamError(new StreamError('policy-violation', 'too many stanzas per second'));
-          this.enqueue(el);
-        },
-        // Stanzas before the closing tag are still being processed in order; close after them.
-        streamEnd: () => {
-          this.queue = this.queue.then(() => this.pipeline.idle()).then(() => this.close());
-        },
-        error: (err) => this.onXmlError(err),
-      },
-      this.host.xmlLimits,
-    );
+  /** The parser's events as prototype methods: one small object per session instead of four closures. */
+  private static readonly ParserEvents = class implements StreamParserEvents {
+    constructor(private readonly s: C2sSession) {}
+    streamStart(root: Element): void {
+      this.s.onStreamStart(root);
+    }
+    stanza(el: Element): void {
+      this.s.onParsed(el);
+    }
+    // Stanzas before the closing tag are still being processed in order; close after them.
+    streamEnd(): void {
+      const s = this.s;
+      s.queue = s.queue.then(() => s.pipeline.idle()).then(() => s.close());
+    }
+    error(err: XmlStreamError): void {
+      this.s.onXmlError(err);
+    }
+  };
+
+  private onParsed(el: Element): void {
+    // RFC 6120 §13.12: a flooding client loses its stream, not everyone else their service.
+    if (this.stanzaBucket && !this.stanzaBucket.take()) return this.streamError(new StreamError('policy-violation', 'too many stanzas per second'));
+    this.enqueue(el);
   }
 
   // ------------------------------------------------------------------------------------------ output
@@ -287,7 +294,7 @@ export class C2sSession implements SessionHandle {
     this.state = 'wait-header';
     this.attach(tls);
     // RFC 6120 §5.4.3.3: both sides discard the old stream and start a new one over TLS.
-    this.resetParser();
+    this.parser.reset();
   }
 
   private async onSasl(el: Element): Promise<void> {
@@ -352,7 +359,7 @@ export class C2sSession implements SessionHandle {
     this.write(`<success xmlns='${NS_SASL}'>${step.data ? step.data.toString('base64') : ''}</success>`);
     this.host.logger.info({ session: this.id, user: `${this.username}@${this.domain}` }, 'authenticated');
     // RFC 6120 §6.4.6: after success the stream restarts; the next thing from the client is a header.
-    this.resetParser();
+    this.parser.reset();
   }
 
   private saslFailure(condition: string, text?: string): void {

@@ -5,7 +5,7 @@ import { createServer as createTcpServer, type AddressInfo, type Server as NetSe
 import { createServer as createTlsServer, type SecureContext } from 'node:tls';
 import { secureContext, tlsOptions, type TlsCredentials } from './tls-credentials.ts';
 import { randomBytes } from 'node:crypto';
-import type { Element } from '../../xml/index.ts';
+import type { Element, XmlLimits } from '../../xml/index.ts';
 import type { Jid } from '../../jid/index.ts';
 import type { Storage } from '../../storage/types.ts';
 import { LocalSessionDirectory, type SessionDirectory } from '../../cluster/index.ts';
@@ -68,6 +68,7 @@ export class XmppServer implements SessionHost {
   private readonly perIp = new Map<string, number>();
   readonly authThrottle: AuthThrottle;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private xmlLimitsCache: XmlLimits | undefined;
 
   constructor(deps: ServerDeps) {
     this.config = deps.config;
@@ -97,9 +98,12 @@ export class XmppServer implements SessionHost {
   }
 
   // ------------------------------------------------------------------------------ SessionHost
-  get xmlLimits() {
+  get xmlLimits(): XmlLimits {
     const l = this.config.limits;
-    return { maxStanzaSize: l.max_stanza_bytes, maxDepth: l.max_depth, maxAttributes: l.max_attributes };
+    const c = this.xmlLimitsCache;
+    // The same object for every connection while the configuration says the same (parsers share it).
+    if (c && c.maxStanzaSize === l.max_stanza_bytes && c.maxDepth === l.max_depth && c.maxAttributes === l.max_attributes) return c;
+    return (this.xmlLimitsCache = { maxStanzaSize: l.max_stanza_bytes, maxDepth: l.max_depth, maxAttributes: l.max_attributes });
   }
   get requireTls(): boolean {
     return this.config.c2s.require_tls && this.tlsContext !== undefined;

@@ -104,6 +104,26 @@ describe('c2s streams', () => {
     await sentinelAlive();
   });
 
+  it('parses the stream restarted after SASL on a clean slate: stanzas work, malformed XML is not-well-formed', async () => {
+    const c = await RawClient.connect(t.port);
+    c.send(NS_HEADER('localhost'));
+    await c.waitStanza((e) => e.local === 'features');
+    // Half a stanza of the first stream, sent after the auth: the restart discards it.
+    c.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from('\0alice\0secret').toString('base64')}</auth><message><body>`);
+    await c.waitStanza((e) => e.local === 'success');
+    c.stanzas.length = 0;
+    c.send(NS_HEADER('localhost'));
+    await c.waitText(/<bind xmlns/);
+    c.send(`<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>restart</resource></bind></iq>`);
+    await c.waitText(/<jid>alice@localhost\/restart<\/jid>/);
+    c.send(`<iq type='get' id='p2'><ping xmlns='urn:xmpp:ping'/></iq>`);
+    await c.waitText(/id=["']p2["']/);
+    c.send('<message><body>unclosed</message>');
+    await c.waitText(/<not-well-formed xmlns="urn:ietf:params:xml:ns:xmpp-streams"\/>/);
+    await c.waitClosed();
+    await sentinelAlive();
+  });
+
   it('refuses a DOCTYPE with entity definitions with restricted-xml', async () => {
     const c = await RawClient.connect(t.port);
     c.send(`<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>`);
