@@ -2,6 +2,7 @@
 // saxes does the XML (strict well-formedness, namespaces, no entity expansion); this layer adds what
 // RFC 6120 asks on top: fatal UTF-8 decoding that survives characters split across reads, restricted XML
 // (§11.1: no DTD, comments or processing instructions) and size/depth/attribute limits (§13.12).
+import { Buffer } from 'node:buffer';
 import { SaxesParser, type SaxesTagNS, type XMLDecl } from 'saxes';
 import { Element } from './element.ts';
 import { DEFAULT_XML_LIMITS, type XmlLimits } from './limits.ts';
@@ -78,6 +79,24 @@ function shareTables(sax: SaxInternals): void {
 
 const NO_ATTRIBUTES: SaxesTagNS['attributes'] = Object.freeze({});
 
+/**
+ * Namespace URIs and root names, one copy each. A substring of 13 or more characters is a slice that keeps
+ * the whole string it came from (the decoded read, up to 64 KB) alive, so an Element kept for long would
+ * keep its read with it through its namespace. Bounded: past the limit strings are returned as they are.
+ */
+const interned = new Map<string, string>();
+
+function intern(s: string): string {
+  if (s.length < 13) return s; // V8 copies shorter substrings
+  const known = interned.get(s);
+  if (known !== undefined) return known;
+  if (interned.size >= 512) return s;
+  // A flat copy: the map must not keep a read alive either.
+  const flat = Buffer.from(s, 'utf8').toString('utf8');
+  interned.set(flat, flat);
+  return flat;
+}
+
 /** One resolved limits object per distinct input (servers pass the same one for every connection). */
 const resolvedLimits = new WeakMap<Partial<XmlLimits>, XmlLimits>();
 
@@ -110,47 +129,76 @@ export class StreamParser {
   private pending: (() => void) | undefined;
   private pendingPos = -1;
 
+  /**
+   * saxes calls most handlers as methods of the parser (`handler.call(parser, …)`), so those live on the
+   * prototype of a saxes subclass that knows its StreamParser: one set for every connection instead of a
+   * closure each (~450 bytes per connection). saxes calls the other three (error, close tag, text) without
+   * a receiver; they stay closures, set in the constructor.
+   * Handlers are never set through `sax.on(name, fn)`: it stores them with a computed key, and a
+   * computed-key store that adds a property to an object already holding ~45 turns it into a dictionary
+   * (V8's limit for such stores is far lower than for named ones): ~2.6 KB more per parser (measured).
+   */
+  private static readonly Sax = (() => {
+    class Sax extends SaxesParser<{ xmlns: true; position: true }> {
+      constructor(readonly owner: StreamParser) {
+        super(SAX_OPTIONS);
+      }
+    }
+    const shared: ThisType<Sax> & SaxHandlerSlots = {
+      doctypeHandler() {
+        this.owner.flush() ?? this.owner.fail('restricted-xml', 'DOCTYPE is not allowed in XMPP (RFC 6120 §11.1)');
+      },
+      commentHandler() {
+        this.owner.flush() ?? this.owner.fail('restricted-xml', 'comments are not allowed in XMPP (RFC 6120 §11.1)');
+      },
+      piHandler() {
+        this.owner.flush() ?? this.owner.fail('restricted-xml', 'processing instructions are not allowed in XMPP (RFC 6120 §11.1)');
+      },
+      xmldeclHandler(decl) {
+        const p = this.owner;
+        p.flush();
+        if (decl.encoding !== undefined && decl.encoding.toUpperCase() !== 'UTF-8') {
+          p.fail('unsupported-encoding', `encoding ${decl.encoding} is not supported; XMPP uses UTF-8`);
+        }
+      },
+      openTagStartHandler() {
+        const p = this.owner;
+        p.flush();
+        p.attrCount = 0;
+        if (p.depth === 1) p.stanzaStart = this.position;
+      },
+      attributeHandler() {
+        const p = this.owner;
+        if (++p.attrCount > p.limits.maxAttributes) p.fail('policy-violation', `more than ${p.limits.maxAttributes} attributes on one element`);
+      },
+      openTagHandler(tag) {
+        this.owner.openTag(tag as SaxesTagNS);
+      },
+      cdataHandler(t) {
+        const p = this.owner;
+        p.flush();
+        p.text(t);
+      },
+    };
+    Object.assign(Sax.prototype, shared);
+    return Sax;
+  })();
+
   constructor(private readonly on: StreamParserEvents, limits: Partial<XmlLimits> = {}) {
     this.limits = resolveLimits(limits);
-    this.sax = new SaxesParser(SAX_OPTIONS);
+    this.sax = new StreamParser.Sax(this);
     shareTables(this.sax as unknown as SaxInternals);
-    // The handlers go straight into saxes' handler slots (what `sax.on(name, fn)` sets) with named stores.
-    // `on()` stores them with a computed key (`this[slotName] = fn`), and a computed-key store that adds a
-    // property to an object already holding ~45 turns it into a dictionary (V8's limit for such stores is
-    // far lower than for named ones): ~2.6 KB more per parser, so per connection (measured, 10k parsers).
     const sax = this.sax as unknown as SaxHandlerSlots;
     sax.errorHandler = (e) => {
       if (this.pending && this.sax.position === this.pendingPos) this.pending = undefined;
       else this.flush();
       this.fail('not-well-formed', e.message);
     };
-    sax.doctypeHandler = () => this.flush() ?? this.fail('restricted-xml', 'DOCTYPE is not allowed in XMPP (RFC 6120 §11.1)');
-    sax.commentHandler = () => this.flush() ?? this.fail('restricted-xml', 'comments are not allowed in XMPP (RFC 6120 §11.1)');
-    sax.piHandler = () => this.flush() ?? this.fail('restricted-xml', 'processing instructions are not allowed in XMPP (RFC 6120 §11.1)');
-    sax.xmldeclHandler = (decl) => {
-      this.flush();
-      if (decl.encoding !== undefined && decl.encoding.toUpperCase() !== 'UTF-8') {
-        this.fail('unsupported-encoding', `encoding ${decl.encoding} is not supported; XMPP uses UTF-8`);
-      }
-    };
-    sax.openTagStartHandler = () => {
-      this.flush();
-      this.attrCount = 0;
-      if (this.depth === 1) this.stanzaStart = this.sax.position;
-    };
-    sax.attributeHandler = () => {
-      if (++this.attrCount > this.limits.maxAttributes) this.fail('policy-violation', `more than ${this.limits.maxAttributes} attributes on one element`);
-    };
-    sax.openTagHandler = (tag) => this.openTag(tag);
     sax.closeTagHandler = () => {
       this.flush();
       this.closeTag();
     };
     sax.textHandler = (t) => {
-      this.flush();
-      this.text(t);
-    };
-    sax.cdataHandler = (t) => {
       this.flush();
       this.text(t);
     };
@@ -236,11 +284,17 @@ export class StreamParser {
     const attrs: Record<string, string> = {};
     for (const k in tag.attributes) attrs[k] = tag.attributes[k]!.value;
     const el = new Element(tag.name, attrs);
-    el.resolvedNs = tag.uri;
+    el.resolvedNs = intern(tag.uri);
     if (this.depth === 0) {
       // saxes keeps the root tag open for the whole stream (for namespace resolution) but never reads its
-      // attributes again: drop them rather than hold ~0.6 KB per idle connection.
+      // attributes again: drop them rather than hold ~0.6 KB per idle connection. Its names and namespace
+      // bindings are slices of the read that carried the header; interned, they stop keeping it alive.
       tag.attributes = NO_ATTRIBUTES;
+      tag.name = intern(tag.name);
+      tag.prefix = intern(tag.prefix);
+      tag.local = intern(tag.local);
+      tag.uri = intern(tag.uri);
+      for (const p in tag.ns) tag.ns[p] = intern(tag.ns[p]!);
       this.depth = 1;
       this.stanzaStart = this.sax.position;
       this.on.streamStart(el);

@@ -61,6 +61,15 @@ describe('StreamParser', () => {
     assert.deepEqual(run(`${HEAD}${'<iq/>'.repeat(2000)}`, { maxStanzaSize: 4096 }).errors, []);
   });
 
+  it('keeps CDATA as text and gives parsers of separate streams separate state', () => {
+    const a = run(`${HEAD}<message><body><![CDATA[<a & b>]]> c</body></message>`);
+    const b = run(`${HEAD.replace("'jabber:client'", "'jabber:server'")}<message a='1' b='2'/><!-- x -->`);
+    assert.equal(a.stanzas[0]!.getChildText('body'), '<a & b> c');
+    assert.deepEqual(a.errors, []);
+    assert.equal(b.stanzas[0]!.ns, 'jabber:server');
+    assert.equal(b.errors[0]!.condition, 'restricted-xml');
+  });
+
   it('resolves namespaces from the stream header after stanzas that declared their own', () => {
     const r = run(`${HEAD}<message xmlns='urn:other'/><x xmlns:stream='urn:fake'><stream:y/></x><iq><q xmlns='urn:q'/></iq><stream:error/>`);
     assert.deepEqual(r.errors, []);
