@@ -18,7 +18,7 @@
 // the frames it found, which gives frames per commit for the next interval. SQLite's autocheckpoint stays as
 // a backstop at twice the target, for a huge transaction (it fires only if we fall behind).
 import { closeSync, fdatasync as fsFdatasync, openSync } from 'node:fs';
-import type { SqliteDatabase } from './database.ts';
+import { walFile, type SqliteDatabase } from './database.ts';
 import type { Fdatasync } from './group-commit.ts';
 
 export interface WalCheckpointsOptions {
@@ -57,12 +57,8 @@ export class WalCheckpoints {
 
   /** Returns undefined for a connection with no WAL file (':memory:', or not in WAL mode). */
   static open(db: SqliteDatabase, options: WalCheckpointsOptions = {}): WalCheckpoints | undefined {
-    if (db.memory || db.pragma('journal_mode', { simple: true }) !== 'wal') return undefined;
-    const main = (db.pragma('database_list') as { name: string; file: string }[]).find((d) => d.name === 'main');
-    if (!main?.file) return undefined;
-    // The WAL file exists once a connection in WAL mode has read the database.
-    db.pragma('user_version', { simple: true });
-    return new WalCheckpoints(db, openSync(`${main.file}-wal`, 'r+'), options);
+    const wal = walFile(db);
+    return wal === undefined ? undefined : new WalCheckpoints(db, openSync(wal, 'r+'), options);
   }
 
   private constructor(

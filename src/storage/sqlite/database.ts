@@ -36,3 +36,15 @@ export function openDatabase(path: string, synchronous: Synchronous = 'FULL'): S
   }
   return db;
 }
+
+/**
+ * The -wal file of a connection to a database file in WAL mode, created if it is not there yet (SQLite
+ * opens it at the first read); undefined for ':memory:' or a connection not in WAL mode.
+ */
+export function walFile(db: SqliteDatabase): string | undefined {
+  if (db.memory || db.pragma('journal_mode', { simple: true }) !== 'wal') return undefined;
+  const main = (db.pragma('database_list') as { name: string; file: string }[]).find((d) => d.name === 'main');
+  if (!main?.file) return undefined;
+  db.pragma('user_version', { simple: true });
+  return `${main.file}-wal`;
+}

@@ -28,7 +28,7 @@
 import { closeSync, fdatasync, fdatasyncSync, fsyncSync, openSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Transaction } from 'better-sqlite3';
-import type { SqliteDatabase } from './database.ts';
+import { walFile, type SqliteDatabase } from './database.ts';
 import { StorageClosedError } from '../errors.ts';
 import type { WalCheckpoints } from './checkpoints.ts';
 
@@ -271,12 +271,8 @@ export class GroupCommit {
 
   /** Opens our fd on the WAL and makes everything committed so far (the migrations, say) durable. */
   private openWal(): void {
-    if (this.db.memory || this.db.pragma('journal_mode', { simple: true }) !== 'wal') return;
-    const main = (this.db.pragma('database_list') as { name: string; file: string }[]).find((d) => d.name === 'main');
-    if (!main?.file) return;
-    // The WAL file is created by the first read after journal_mode=WAL; make sure it exists.
-    this.db.pragma('user_version', { simple: true });
-    const walPath = `${main.file}-wal`;
+    const walPath = walFile(this.db);
+    if (walPath === undefined) return;
     if (!existsSync(walPath)) throw new Error(`SQLite WAL file missing after opening in WAL mode: ${walPath}`);
     // Read-write: some platforms refuse to flush a read-only handle. No locks live on the -wal file (they
     // are on the database file and -shm), so closing this fd cannot drop any of SQLite's POSIX locks.
