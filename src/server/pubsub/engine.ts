@@ -274,7 +274,7 @@ export class PubsubEngine {
     }
     // The event's subscriptions and affiliations are read right behind the item write, so a group-committing
     // store answers both with the same commit instead of one commit after the other.
-    const base = t.deliverNotifications ? this.eventBase(service, node, config!) : undefined;
+    const base = t.deliverNotifications ? this.eventBase(service, node, config!, t) : undefined;
     // Handled below (awaited, or dropped when the write failed); this keeps a failure meanwhile from
     // counting as an unhandled rejection.
     base?.catch(() => undefined);
@@ -317,7 +317,7 @@ export class PubsubEngine {
     let event: ItemsEvent | undefined;
     // §7.2.2.1: notify='true' MUST notify; otherwise the node's pubsub#notify_retract decides.
     if (t.deliverNotifications && (notify === true || t.notifyRetract)) {
-      event = { type: 'items', ...(await this.eventBase(service, node, config)), items: [], retracts: [id] };
+      event = { type: 'items', ...(await this.eventBase(service, node, config, t)), items: [], retracts: [id] };
     }
     return { event: this.emit(event) };
   }
@@ -335,7 +335,7 @@ export class PubsubEngine {
     await this.store.purgeNode(service, node);
     let event: PurgeEvent | undefined;
     // §8.5.2: one <purge/> notification when the node notifies on item deletion.
-    if (t.deliverNotifications && t.notifyRetract) event = { type: 'purge', ...(await this.eventBase(service, node, config)) };
+    if (t.deliverNotifications && t.notifyRetract) event = { type: 'purge', ...(await this.eventBase(service, node, config, t)) };
     return { event: this.emit(event) };
   }
 
@@ -372,7 +372,7 @@ export class PubsubEngine {
     if (!isOwnerLike(facts)) throw errors.forbidden('not an owner');
     const { config, typed: t } = this.configOf(record);
     // Snapshot before deletion: subscriptions and affiliations go with the node (§8.4.2 notifies them).
-    const base = await this.eventBase(service, node, config);
+    const base = await this.eventBase(service, node, config, t);
     if (!(await this.store.deleteNode(service, node))) throw errors.nodeNotFound();
     this.invalidateNode(service, node);
     let event: DeleteEvent | undefined;
@@ -413,7 +413,7 @@ export class PubsubEngine {
     let event: ConfigEvent | undefined;
     // §8.2.5.3
     if (t.deliverNotifications && t.notifyConfig) {
-      event = { type: 'config', ...(await this.eventBase(service, node, config)), includeConfig: t.deliverPayloads };
+      event = { type: 'config', ...(await this.eventBase(service, node, config, t)), includeConfig: t.deliverPayloads };
     }
     return { config, event: this.emit(event), cancelled };
   }
@@ -563,7 +563,7 @@ export class PubsubEngine {
     // §6.1.7: send the last published item on subscription unless the node says never.
     if (t.sendLastPublishedItem !== 'never' && t.deliverNotifications) {
       const [last] = await this.store.getItems(service, node, { max: 1 });
-      if (last) lastItem = { type: 'items', ...(await this.eventBase(service, node, config)), items: [toEventItem(last, t)] };
+      if (last) lastItem = { type: 'items', ...(await this.eventBase(service, node, config, t)), items: [toEventItem(last, t)] };
     }
     return { node, jid: subJid, subscription: 'subscribed', lastItem };
   }
@@ -582,7 +582,7 @@ export class PubsubEngine {
       if (t.sendLastPublishedItem !== 'on_sub_and_presence' || !t.deliverNotifications) continue;
       if (!(await this.mayReceive(service, record.node, recipient))) continue;
       const [last] = await this.store.getItems(service, record.node, { max: 1 });
-      if (last) out.push({ type: 'items', ...(await this.eventBase(service, record.node, config)), items: [toEventItem(last, t)] });
+      if (last) out.push({ type: 'items', ...(await this.eventBase(service, record.node, config, t)), items: [toEventItem(last, t)] });
     }
     return out;
   }
@@ -816,8 +816,7 @@ export class PubsubEngine {
     if ((await this.store.listNodes(service)).length >= this.limits.maxNodesPerService) throw errors.tooManyNodes();
   }
 
-  private async eventBase(service: string, node: string, config: NodeConfig) {
-    const t = typedConfig(config);
+  private async eventBase(service: string, node: string, config: NodeConfig, t: TypedConfig) {
     const [subs, affs] = await Promise.all([this.store.getSubscriptions(service, node), this.store.getAffiliations(service, node)]);
     const affiliations: Record<string, Affiliation> = {};
     for (const [jid, a] of affs) if (a !== 'none') affiliations[jid] = a;
