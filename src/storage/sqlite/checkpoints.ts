@@ -98,8 +98,9 @@ export class WalCheckpoints {
   private checkpoint(): void {
     this.syncing = false;
     if (this.closed) return this.closeFd();
-    // Callbacks run between transactions, but a caller may hold one open across turns: try at the next commit.
-    if (this.db.inTransaction) return void (this.commits = this.interval);
+    // Callbacks run between transactions, but a caller may hold one open across turns. The commit count is
+    // still at or past the interval, so the next commit tries again.
+    if (this.db.inTransaction) return;
     const commits = this.commits;
     this.commits = 0;
     try {
