@@ -27,3 +27,16 @@ export function messageType(t: string | undefined): MessageType {
       return 'normal';
   }
 }
+
+/**
+ * The contact has a subscription FROM the user ('from' or 'both', RFC 6121 §2.1.2.5): it receives the
+ * user's presence, and with it PEP notifications (XEP-0163 §4.3).
+ */
+export function hasSubscriptionFrom(subscription: string | undefined): boolean {
+  return subscription === 'from' || subscription === 'both';
+}
+
+/** The user has a subscription TO the contact ('to' or 'both', RFC 6121 §2.1.2.5): it receives the contact's presence. */
+export function hasSubscriptionTo(subscription: string | undefined): boolean {
+  return subscription === 'to' || subscription === 'both';
+}
