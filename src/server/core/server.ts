@@ -16,7 +16,7 @@ import { C2sSession, type SessionHost } from './c2s-session.ts';
 import { HookBus } from './hooks.ts';
 import type { ServerEvents } from './events.ts';
 import { IqHandlers, type IqScope } from './iq-handlers.ts';
-import { IqTracker } from './iq-tracker.ts';
+import { IqCorrelator } from '../../protocol/iq-correlator.ts';
 import { StanzaRouter } from './stanza-router.ts';
 import { DiscoRegistryService, orderModules, serviceProviders, type ModuleApi, type ModuleDefinition, type ServiceKey } from './module-host.ts';
 import type { StanzaContext } from './stanza-context.ts';
@@ -47,7 +47,12 @@ export class XmppServer implements SessionHost {
   readonly sessions: SessionDirectory;
   readonly hooks = new HookBus<ServerEvents>();
   readonly iqHandlers = new IqHandlers();
-  readonly iqTracker = new IqTracker();
+  /** IQs the server itself sends (e.g. disco#info to a client for entity capabilities) and their answers. */
+  readonly iqs = new IqCorrelator({
+    newId: () => `srv-${randomBytes(9).toString('base64url')}`,
+    defaultTimeoutMs: 10_000,
+    timeoutError: () => new StanzaError('remote-server-timeout', 'no answer to the IQ'),
+  });
   readonly router: StanzaRouter;
   tlsContext: SecureContext | undefined;
   private tls: TlsCredentials | undefined;
@@ -92,7 +97,7 @@ export class XmppServer implements SessionHost {
       hooks: this.hooks,
       sessions: this.sessions,
       iqHandlers: this.iqHandlers,
-      iqTracker: this.iqTracker,
+      iqs: this.iqs,
       isLocalDomain: (d) => this.isLocalDomain(d),
       accountExists: (j) => this.accountExists(j),
       logger: this.logger,
@@ -230,9 +235,9 @@ export class XmppServer implements SessionHost {
       addIdentity: (scope, id) => this.identities[scope].push(id),
       addStreamFeature: (b) => this.streamFeatureBuilders.push(b),
       route: (stanza) => this.router.route(stanza),
-      sendIq(iq, timeoutMs = 10_000) {
+      sendIq(iq, timeoutMs) {
         iq.attrs.from ??= server.hosts[0]!;
-        const p = server.iqTracker.track(iq, timeoutMs);
+        const p = server.iqs.track(iq, timeoutMs);
         void server.router.route(iq);
         return p;
       },
@@ -336,7 +341,7 @@ export class XmppServer implements SessionHost {
     await Promise.all(closing);
     // Let session-closed hooks (unavailable presence etc.) run before storage goes away.
     await new Promise((r) => setImmediate(r));
-    this.iqTracker.cancelAll();
+    this.iqs.rejectAll(new Error('server stopping'));
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const fn of this.stopHandlers.reverse()) await fn();
     await this.storage.close();

@@ -9,7 +9,7 @@ import type { SessionDirectory, SessionHandle } from '../../cluster/index.ts';
 import type { HookBus } from './hooks.ts';
 import type { ServerEvents } from './events.ts';
 import type { IqHandlers, IqScope } from './iq-handlers.ts';
-import type { IqTracker } from './iq-tracker.ts';
+import type { IqCorrelator } from '../../protocol/iq-correlator.ts';
 import type { Logger } from './logger.ts';
 import { NOT_PIPELINED, type AddressedContext, type StanzaContext } from './stanza-context.ts';
 
@@ -17,7 +17,8 @@ export interface StanzaRouterDeps {
   hooks: HookBus<ServerEvents>;
   sessions: SessionDirectory;
   iqHandlers: IqHandlers;
-  iqTracker: IqTracker;
+  /** The server's own IQs, which results and errors addressed to a domain or account may answer. */
+  iqs: IqCorrelator;
   isLocalDomain(domain: string): boolean;
   accountExists(jid: Jid): Promise<boolean>;
   logger: Logger;
@@ -83,7 +84,7 @@ export class StanzaRouter {
     if (stanza.name === 'iq') {
       const type = stanza.attrs.type;
       if (type === 'result' || type === 'error') {
-        this.d.iqTracker.answer(stanza);
+        this.d.iqs.settle(stanza);
         return;
       }
       return this.handleIq('host', ev);
@@ -101,7 +102,7 @@ export class StanzaRouter {
       return this.bounce(stanza, new StanzaError('service-unavailable'));
     }
     if (type === 'result' || type === 'error') {
-      if (!this.d.iqTracker.answer(stanza)) this.d.logger.debug({ to: to.full }, 'dropping an unsolicited IQ response');
+      if (!this.d.iqs.settle(stanza)) this.d.logger.debug({ to: to.full }, 'dropping an unsolicited IQ response');
       return;
     }
     if (!(await this.d.accountExists(to))) return this.bounce(stanza, new StanzaError('service-unavailable'), ev);
