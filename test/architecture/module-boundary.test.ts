@@ -3,22 +3,13 @@
 // sessions and server class are the transport; a module importing any of them fails here.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { SRC, sourceFiles as files } from './source-files.ts';
 
-const SRC = resolve('src');
 const MODULES = join(SRC, 'server/modules');
 /** Imports that reach a transport: the session and server classes of core, and Node's socket modules. */
 const TRANSPORT = /from\s+'([^']*(?:core\/c2s-session|core\/server|core\/pipeline)\.ts|node:(?:net|tls|dgram|http|https|http2))'/g;
-
-function files(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) files(p, out);
-    else if (p.endsWith('.ts')) out.push(p);
-  }
-  return out;
-}
 
 describe('module boundary', () => {
   it('keeps every module away from the transport classes (they get a ModuleSession)', () => {

@@ -25,7 +25,3 @@ export interface ServerEvents {
   'host/presence': AddressedContext;
 }
 
-/** The events the core itself fires; a module may fire only those it declares. */
-export type CoreEvent =
-  | 'session-bound' | 'session-closed' | 'outgoing/presence' | 'outgoing/message' | 'outgoing/iq' | 'incoming/presence'
-  | 'incoming/message' | 'message/offline' | 'host/message' | 'host/presence';
