@@ -6,7 +6,9 @@ import { x, type Element } from '../../../xml/index.ts';
 import { defineModule } from '../../core/module-host.ts';
 import { addressEach } from '../../core/broadcast.ts';
 import { createSessionKey, type ModuleSession } from '../../../cluster/index.ts';
-import { NS_PRE_APPROVAL, hasSubscriptionFrom, hasSubscriptionTo, presenceType } from '../../../protocol/rfc6121.ts';
+import {
+  NS_PRE_APPROVAL, addFrom, addTo, hasSubscriptionFrom, hasSubscriptionTo, presenceType, removeFrom, removeTo,
+} from '../../../protocol/rfc6121.ts';
 import { StanzaError, errorReply } from '../../../protocol/rfc6120.ts';
 import type { RosterItem } from '../../../storage/types.ts';
 import { RosterService } from '../roster/index.ts';
@@ -119,7 +121,7 @@ export const presenceModule = defineModule({
           }
           const base = item ?? newItem(contact);
           await api.storage.roster.removePendingIn(user, contact);
-          await roster.putItem(user, { ...base, subscription: base.subscription === 'to' ? 'both' : 'from', approved: undefined });
+          await roster.putItem(user, { ...base, subscription: addFrom(base.subscription), approved: undefined });
           await api.route(out);
           // §3.1.5: the new subscriber gets the user's current presence.
           await sendCurrentPresence(user, contact);
@@ -128,7 +130,7 @@ export const presenceModule = defineModule({
         case 'unsubscribe': {
           // §3.3.2
           if (item && (hasSubscriptionTo(item.subscription) || item.ask)) {
-            await roster.putItem(user, { ...item, subscription: item.subscription === 'both' ? 'from' : item.subscription === 'to' ? 'none' : item.subscription, ask: undefined });
+            await roster.putItem(user, { ...item, subscription: removeTo(item.subscription), ask: undefined });
           }
           await api.route(out);
           return;
@@ -137,7 +139,7 @@ export const presenceModule = defineModule({
           // §3.2.2: cancels or denies the contact's subscription to the user.
           const pending = await api.storage.roster.removePendingIn(user, contact);
           if (item && (hasSubscriptionFrom(item.subscription) || item.approved)) {
-            await roster.putItem(user, { ...item, subscription: item.subscription === 'both' ? 'to' : item.subscription === 'from' ? 'none' : item.subscription, approved: undefined });
+            await roster.putItem(user, { ...item, subscription: removeFrom(item.subscription), approved: undefined });
           }
           if (pending || hasSubscriptionFrom(item?.subscription)) {
             await api.route(out);
@@ -227,7 +229,7 @@ export const presenceModule = defineModule({
           }
           if (item?.approved) {
             // §3.4: pre-approved.
-            await roster.putItem(user, { ...item, subscription: item.subscription === 'to' ? 'both' : 'from', approved: undefined });
+            await roster.putItem(user, { ...item, subscription: addFrom(item.subscription), approved: undefined });
             await api.route(x('presence', { type: 'subscribed', from: user, to: contact }));
             await sendCurrentPresence(user, contact);
             return true;
@@ -242,7 +244,7 @@ export const presenceModule = defineModule({
         case 'subscribed': {
           // §3.1.6: only meaningful when the user asked.
           if (!item?.ask) return true;
-          await roster.putItem(user, { ...item, subscription: item.subscription === 'from' ? 'both' : item.subscription === 'none' ? 'to' : item.subscription, ask: undefined });
+          await roster.putItem(user, { ...item, subscription: addTo(item.subscription), ask: undefined });
           toAvailable(user, readdress(stanza, contact, user));
           return true;
         }
@@ -250,7 +252,7 @@ export const presenceModule = defineModule({
           // §3.3.3
           const hadPending = await api.storage.roster.removePendingIn(user, contact);
           if (item && hasSubscriptionFrom(item.subscription)) {
-            await roster.putItem(user, { ...item, subscription: item.subscription === 'both' ? 'to' : 'none' });
+            await roster.putItem(user, { ...item, subscription: removeFrom(item.subscription) });
             toAvailable(user, readdress(stanza, contact, user));
           } else if (hadPending) {
             toAvailable(user, readdress(stanza, contact, user));
@@ -260,7 +262,7 @@ export const presenceModule = defineModule({
         case 'unsubscribed': {
           // §3.2.3
           if (item && (hasSubscriptionTo(item.subscription) || item.ask)) {
-            await roster.putItem(user, { ...item, subscription: item.subscription === 'both' ? 'from' : item.subscription === 'to' ? 'none' : item.subscription, ask: undefined });
+            await roster.putItem(user, { ...item, subscription: removeTo(item.subscription), ask: undefined });
             toAvailable(user, readdress(stanza, contact, user));
             // The contact's resources now look offline to the user.
             for (const s of api.sessions.resources(user)) {

@@ -6,7 +6,7 @@ import { x, type Element } from '../../../xml/index.ts';
 import { parseJid, type Jid } from '../../../jid/index.ts';
 import { defineModule, serviceKey } from '../../core/module-host.ts';
 import { createSessionKey } from '../../../cluster/index.ts';
-import { NS_ROSTER, NS_ROSTER_VER, hasSubscriptionFrom, hasSubscriptionTo } from '../../../protocol/rfc6121.ts';
+import { NS_ROSTER, NS_ROSTER_VER, hasSubscriptionFrom, hasSubscriptionTo, isSubscriptionState } from '../../../protocol/rfc6121.ts';
 import { StanzaError } from '../../../protocol/rfc6120.ts';
 import type { RosterItem } from '../../../storage/types.ts';
 
@@ -153,7 +153,7 @@ export const rosterModule = defineModule({
         await store.removePendingIn(owner, contact.bare);
         return;
       }
-      if (el.attrs.subscription !== undefined && el.attrs.subscription !== 'none' && el.attrs.subscription !== 'both' && el.attrs.subscription !== 'to' && el.attrs.subscription !== 'from') {
+      if (el.attrs.subscription !== undefined && !isSubscriptionState(el.attrs.subscription)) {
         throw new StanzaError('bad-request', 'unknown subscription value');
       }
       const groups = el.getChildren('group').map((g) => g.text());
