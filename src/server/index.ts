@@ -14,7 +14,10 @@ import type { ModuleDefinition } from './core/module-host.ts';
 
 export { XmppServer, validateModuleOptions, type ListenAddresses } from './core/server.ts';
 export { loadTlsCredentials } from './core/tls-credentials.ts';
-export { defineModule, type ModuleApi, type ModuleDefinition } from './core/module-host.ts';
+export { defineModule, serviceKey, type ModuleApi, type ModuleDefinition, type ServiceKey } from './core/module-host.ts';
+export type { IqContext, StanzaContext } from './core/stanza-context.ts';
+export type { ServerEvents } from './core/events.ts';
+export { createSessionKey, type ModuleSession, type SessionKey } from '../cluster/index.ts';
 export { parseConfig, resolveConfig, ConfigError, type ServerConfig } from './config.ts';
 export { defaultModules } from './modules/index.ts';
 export { deriveCredentials, verifyPassword } from './core/sasl/index.ts';

@@ -1,6 +1,6 @@
 // One client-to-server stream (RFC 6120): stream negotiation, STARTTLS, SASL, resource binding, then
 // stanzas handed to the stanza router. The session knows nothing of rosters, presence rules or pubsub;
-// modules keep their per-session state in `data`.
+// modules see it as a ModuleSession (cluster/) and keep their state on it under typed keys.
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
@@ -10,11 +10,12 @@ import {
   NS_BIND, NS_CLIENT, NS_SASL, NS_SASL_CB, NS_SESSION, NS_STREAM, NS_TLS, StanzaError, StreamError, errorReply, iqResult, isStanza,
   type StreamErrorCondition,
 } from '../../protocol/rfc6120.ts';
-import type { SessionHandle } from '../../cluster/index.ts';
+import type { ModuleSession, SessionKey } from '../../cluster/index.ts';
 import { channelBindingData, channelBindingTypes, type SaslExchange, type SaslMechanism, type SaslContext } from './sasl/index.ts';
 import type { Logger } from './logger.ts';
 import { TokenBucket } from './limits/token-bucket.ts';
 import { SessionPipeline } from './pipeline.ts';
+import type { StanzaContext } from './stanza-context.ts';
 import type { AuthThrottle } from './limits/auth-throttle.ts';
 
 /** What a session needs from the server around it. */
@@ -41,11 +42,14 @@ export interface SessionHost {
   postAuthFeatures(session: C2sSession): Element[];
   /** Registers the bound session (closing one it replaces), or refuses with a stanza error. */
   bind(session: C2sSession): StanzaError | undefined;
+  /** Whether this stanza may start before the session's earlier ones have completed (pipeline.ts). */
+  isPipelined(stanza: Element, to: Jid | undefined): boolean;
   /**
-   * A stanza from this bound client, with `from` stamped and `to` validated. The session waits for the
-   * returned promise before processing its next stanza (RFC 6120 §10.1 in-order processing).
+   * A stanza from this bound client, with `from` stamped and `to` validated, in its context. The session
+   * waits for the returned promise (or the context's `proceed`) before processing its next stanza (RFC 6120
+   * §10.1 in-order processing). Must not reject.
    */
-  stanza(session: C2sSession, stanza: Element): Promise<void>;
+  stanza(ctx: StanzaContext): Promise<void>;
   closed(session: C2sSession, error: StreamError | undefined): void;
 }
 
@@ -53,11 +57,11 @@ type State = 'wait-header' | 'negotiating' | 'authenticated' | 'bound' | 'closed
 
 let nextId = 1;
 
-export class C2sSession implements SessionHandle {
+export class C2sSession implements ModuleSession {
   readonly id = `c2s${nextId++}`;
   readonly streamId = randomBytes(12).toString('hex');
-  /** Per-module state, keyed by module name. */
-  readonly data = new Map<string, unknown>();
+  /** Per-module state; allocated by the first module that keeps some (most idle sessions never do). */
+  private moduleState: Map<SessionKey<unknown>, unknown> | undefined;
   secure: boolean;
   domain = '';
   username = '';
@@ -79,7 +83,7 @@ export class C2sSession implements SessionHandle {
   /** Serialises stanza processing so replies keep the order requests arrived in. */
   private queue: Promise<void> = Promise.resolve();
   /** Stanzas started before the previous one completed (publishes waiting to be durable), kept in order. */
-  readonly pipeline = new SessionPipeline();
+  private readonly pipeline = new SessionPipeline();
   private readonly stanzaBucket: TokenBucket | undefined;
   private readonly byteBucket: TokenBucket | undefined;
 
@@ -100,6 +104,17 @@ export class C2sSession implements SessionHandle {
     this.preauthTimer.unref();
   }
 
+  get<T>(key: SessionKey<T>): T | undefined {
+    return this.moduleState?.get(key) as T | undefined;
+  }
+
+  set<T>(key: SessionKey<T>, value: T): void {
+    (this.moduleState ??= new Map()).set(key, value);
+  }
+
+  delete(key: SessionKey<unknown>): void {
+    this.moduleState?.delete(key);
+  }
 
   get isBound(): boolean {
     return this.state === 'bound';
@@ -421,15 +436,18 @@ export class C2sSession implements SessionHandle {
     if (el.name === 'iq' && type === 'set' && el.getChild('session', NS_SESSION) && (to0 === undefined || to0 === this.domain || to0 === this.jid.bare)) {
       return this.send(iqResult(el));
     }
+    let to: Jid | undefined;
     if (el.attrs.to !== undefined) {
-      const to = tryParseJid(el.attrs.to);
+      to = tryParseJid(el.attrs.to);
       if (!to) {
         if (type !== 'error' && type !== 'result') this.send(errorReply(el, new StanzaError('jid-malformed', 'the to address is not a valid JID')));
         return;
       }
       el.attrs.to = to.full;
     }
-    await this.host.stanza(this, el);
+    // The context is built here, once: the router, its hooks and the IQ handler all get this object.
+    await this.pipeline.run(this.host.isPipelined(el, to), (proceed, previous) =>
+      this.host.stanza({ stanza: el, from: this.jid, to, origin: this, proceed, previous }));
   }
 
   private onXmlError(err: XmlStreamError): void {

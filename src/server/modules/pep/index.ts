@@ -4,20 +4,20 @@
 // access model and entity caps, last-item delivery on presence, and cache invalidation on roster changes.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { escapeAttr, x, type Element } from '../../../xml/index.ts';
-import { defineModule } from '../../core/module-host.ts';
-import type { C2sSession } from '../../core/c2s-session.ts';
-import type { IqRequest } from '../../core/iq-handlers.ts';
-import type { SessionHandle } from '../../../cluster/index.ts';
+import { x, type Element } from '../../../xml/index.ts';
+import { defineModule, serviceKey } from '../../core/module-host.ts';
+import type { IqContext } from '../../core/stanza-context.ts';
+import { addressEach } from '../../core/broadcast.ts';
+import type { ModuleSession, SessionHandle } from '../../../cluster/index.ts';
 import { StanzaError } from '../../../protocol/rfc6120.ts';
 import { NS_PUBSUB, NS_PUBSUB_OWNER } from '../../../protocol/xep0060.ts';
 import { NS_ADDRESS, PEP_FEATURES, PEP_IDENTITY } from '../../../protocol/xep0163.ts';
 import { PubsubEngine, PubsubError, PUBSUB_FEATURES, buildEventElement, handlePubsubIq, toStanzaError, type PubsubEvent } from '../../pubsub/index.ts';
 import { cachedPubsubStore } from '../../pubsub/cached-store.ts';
 import { Outbox } from './outbox.ts';
-import type { RosterService } from '../roster/index.ts';
-import type { CapsService } from '../caps/index.ts';
-import type { DiscoService } from '../disco/index.ts';
+import { RosterService } from '../roster/index.ts';
+import { CapsService } from '../caps/index.ts';
+import { DiscoService } from '../disco/index.ts';
 
 export const pepOptions = z.strictObject({
   /** Nodes one account may create. */
@@ -28,6 +28,9 @@ export const pepOptions = z.strictObject({
   max_payload_bytes: z.number().int().positive().prefault(64 * 1024),
 });
 
+/** The PEP pubsub engine, for embedding applications and tests. */
+export const PepService = serviceKey<PubsubEngine>('pep');
+
 const isPublish = (payload: Element) => payload.getChild('publish', NS_PUBSUB) !== undefined;
 const hasFrom = (s: string | undefined) => s === 'from' || s === 'both';
 const hasTo = (s: string | undefined) => s === 'to' || s === 'both';
@@ -35,11 +38,12 @@ const hasTo = (s: string | undefined) => s === 'to' || s === 'both';
 export const pepModule = defineModule({
   name: 'pep',
   requires: ['roster', 'presence', 'caps', 'disco'],
+  provides: [PepService],
   options: pepOptions,
   setup(api) {
-    const roster = api.use<RosterService>('roster');
-    const caps = api.use<CapsService>('caps');
-    const disco = api.use<DiscoService>('disco');
+    const roster = api.use(RosterService);
+    const caps = api.use(CapsService);
+    const disco = api.use(DiscoService);
     const engine = new PubsubEngine({
       // Node records and affiliations from memory; this engine is the only writer (see cached-store.ts).
       store: cachedPubsubStore(api.storage.pubsub),
@@ -50,7 +54,7 @@ export const pepModule = defineModule({
       limits: { maxNodesPerService: api.options.max_nodes, maxItemsPerNode: api.options.max_items_per_node, maxPayloadBytes: api.options.max_payload_bytes },
       onListenerError: (err) => api.logger.error({ err }, 'pubsub listener failed'),
     });
-    api.provide<PubsubEngine>('pep', engine);
+    api.provide(PepService, engine);
 
     // ------------------------------------------------------------------------------ disco (XEP-0163 §5, XEP-0222 §5)
     api.addIdentity('account', PEP_IDENTITY);
@@ -71,7 +75,7 @@ export const pepModule = defineModule({
     });
 
     // ------------------------------------------------------------------------------ IQs
-    const onIq = async ({ stanza, from, to, type, proceed }: IqRequest) => {
+    const onIq = async ({ stanza, from, to, type, proceed }: IqContext) => {
       // Only sets change anything, so only they take a place in the notification order.
       const turn = type === 'set' ? takeTurn() : undefined;
       let job: NotificationJob | undefined;
@@ -158,16 +162,13 @@ export const pepModule = defineModule({
 
     /** Serialises the notification once, at the first recipient (none: no work); only the address differs. */
     function messageTemplate(event: PubsubEvent, replyTo: string | undefined): (to: string) => string {
-      let tpl: ((to: string) => string) | undefined;
-      return (to) => (tpl ??= buildTemplate(event, replyTo))(to);
+      return addressEach(() => buildMessage(event, replyTo));
     }
 
-    function buildTemplate(event: PubsubEvent, replyTo: string | undefined): (to: string) => string {
-      const body = buildEventElement(event).toString();
-      const addresses = replyTo ? x('addresses', { xmlns: NS_ADDRESS }, x('address', { type: 'replyto', jid: replyTo })).toString() : '';
-      const head = `<message from='${escapeAttr(event.service)}' type='${event.messageType}' id='${randomBytes(8).toString('hex')}' to='`;
-      const tail = `'>${body}${addresses}</message>`;
-      return (to) => head + escapeAttr(to) + tail;
+    function buildMessage(event: PubsubEvent, replyTo: string | undefined): Element {
+      return x('message', { from: event.service, type: event.messageType, id: randomBytes(8).toString('hex') },
+        buildEventElement(event),
+        replyTo ? x('addresses', { xmlns: NS_ADDRESS }, x('address', { type: 'replyto', jid: replyTo })) : undefined);
     }
 
     const wants = (s: SessionHandle, node: string) => s.available && caps.wantsNotify(s.jid.full, node);
@@ -226,7 +227,7 @@ export const pepModule = defineModule({
     }
 
     /** Last published items for a newly available (or newly interested) resource, from every service it may follow. */
-    async function sendLastItems(session: C2sSession, services?: string[]): Promise<void> {
+    async function sendLastItems(session: ModuleSession, services?: string[]): Promise<void> {
       const bare = session.jid.bare;
       const list = services ?? [bare, ...(await roster.getAll(bare)).filter((i) => hasTo(i.subscription)).map((i) => i.jid)];
       for (const service of list) {
@@ -241,7 +242,7 @@ export const pepModule = defineModule({
       }
     }
 
-    const lastSent = new WeakSet<C2sSession>();
+    const lastSent = new WeakSet<ModuleSession>();
     api.hook('presence/available', async ({ session, initial }) => {
       // XEP-0163 §4.3.4 note: only initial presence triggers last-item delivery.
       if (!initial || !caps.features(session.jid.full)) return;
@@ -265,7 +266,7 @@ export const pepModule = defineModule({
       // A new presence subscriber gets the owner's last items now (send_last_published_item on_sub).
       if (item && hasFrom(item.subscription) && !hasFrom(previous?.subscription)) {
         for (const s of api.sessions.resources(contact)) {
-          if (s.available) await sendLastItems(s as C2sSession, [owner]);
+          if (s.available) await sendLastItems(s, [owner]);
         }
       }
     });
