@@ -5,7 +5,7 @@ import { createServer as createTcpServer, type AddressInfo, type Server as NetSe
 import { createServer as createTlsServer, type SecureContext } from 'node:tls';
 import { secureContext, tlsOptions, type TlsCredentials } from './tls-credentials.ts';
 import { randomBytes } from 'node:crypto';
-import type { Element, XmlLimits } from '../../xml/index.ts';
+import { DEFAULT_XML_LIMITS, type Element, type XmlLimits } from '../../xml/index.ts';
 import type { Jid } from '../../jid/index.ts';
 import type { Storage } from '../../storage/types.ts';
 import { LocalSessionDirectory, type SessionDirectory } from '../../cluster/index.ts';
@@ -103,7 +103,7 @@ export class XmppServer implements SessionHost {
     const c = this.xmlLimitsCache;
     // The same object for every connection while the configuration says the same (parsers share it).
     if (c && c.maxStanzaSize === l.max_stanza_bytes && c.maxDepth === l.max_depth && c.maxAttributes === l.max_attributes) return c;
-    return (this.xmlLimitsCache = { maxStanzaSize: l.max_stanza_bytes, maxDepth: l.max_depth, maxAttributes: l.max_attributes });
+    return (this.xmlLimitsCache = { ...DEFAULT_XML_LIMITS, maxStanzaSize: l.max_stanza_bytes, maxDepth: l.max_depth, maxAttributes: l.max_attributes });
   }
   get requireTls(): boolean {
     return this.config.c2s.require_tls && this.tlsContext !== undefined;
