@@ -11,7 +11,7 @@ import {
   type StreamErrorCondition,
 } from '../../protocol/rfc6120.ts';
 import type { SessionHandle } from '../../cluster/index.ts';
-import { channelBindingData, channelBindingTypes, type SaslExchange, type SaslMechanism, type SaslContext } from './sasl/index.ts';
+import { channelBindingData, channelBindingTypes, type SaslExchange, type SaslMechanism, type SaslContext, type SaslStep } from './sasl/index.ts';
 import type { Logger } from './logger.ts';
 import { TokenBucket } from './limits/token-bucket.ts';
 import { SessionPipeline } from './pipeline.ts';
@@ -36,7 +36,7 @@ export interface SessionHost {
   isLocalDomain(domain: string): boolean;
   mechanisms(): SaslMechanism[];
   /** Account lookup for SASL on a domain; the session adds what depends on its connection. */
-  saslContext(domain: string): Pick<SaslContext, 'lookup' | 'secret'>;
+  saslContext(domain: string): Pick<SaslContext, 'domain' | 'lookup' | 'secret'>;
   /** Extra stream features offered once authenticated (e.g. roster versioning). */
   postAuthFeatures(session: C2sSession): Element[];
   /** Registers the bound session (closing one it replaces), or refuses with a stanza error. */
@@ -248,6 +248,7 @@ export class C2sSession implements SessionHandle {
       channelBinding: (type) => (socket instanceof TLSSocket ? channelBindingData(socket, type) : undefined),
       channelBindingTypes: this.cbTypes(),
       offeredMechanisms: this.offeredMechanisms().map((m) => m.name),
+      lockedOut: (username) => this.host.authThrottle.blocked(this.remoteAddress, `${username}@${this.domain}`),
     };
   }
 
@@ -315,8 +316,9 @@ export class C2sSession implements SessionHandle {
       return this.saslStep(data ?? Buffer.alloc(0));
     }
     if (el.local === 'abort') {
+      // An aborted exchange counts as a failed one: otherwise <auth/> + <abort/> probes cost nothing.
       this.sasl = undefined;
-      return this.saslFailure('aborted');
+      return this.authFailed({ kind: 'failure', condition: 'aborted' });
     }
     return this.streamError(new StreamError('unsupported-stanza-type'));
   }
@@ -330,6 +332,19 @@ export class C2sSession implements SessionHandle {
     return Buffer.from(t, 'base64');
   }
 
+  /** Answers a failed (or aborted) exchange after the throttle's delay, and ends the stream past the limit. */
+  private async authFailed(step: Extract<SaslStep, { kind: 'failure' }>): Promise<void> {
+    this.authFailures++;
+    const account = step.username ? `${step.username}@${this.domain}` : undefined;
+    this.host.logger.info({ session: this.id, ip: this.remoteAddress, account }, 'authentication failed');
+    // A pause before answering, growing with recent failures from this IP or on this account, makes
+    // online password guessing slow (RFC 6120 §13.9.3) even across reconnections.
+    const delay = this.host.authThrottle.fail(this.remoteAddress, account);
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    this.saslFailure(step.condition, step.text);
+    if (this.authFailures >= this.host.maxAuthAttempts) this.streamError(new StreamError('policy-violation', 'too many failed authentication attempts'));
+  }
+
   private async saslStep(data: Buffer | undefined): Promise<void> {
     const step = await this.sasl!.step(data);
     if (this.state === 'closed') return;
@@ -338,18 +353,7 @@ export class C2sSession implements SessionHandle {
       return;
     }
     this.sasl = undefined;
-    if (step.kind === 'failure') {
-      this.authFailures++;
-      const account = step.username ? `${step.username}@${this.domain}` : undefined;
-      this.host.logger.info({ session: this.id, ip: this.remoteAddress, account }, 'authentication failed');
-      // A pause before answering, growing with recent failures from this IP or on this account, makes
-      // online password guessing slow (RFC 6120 §13.9.3) even across reconnections.
-      const delay = this.host.authThrottle.fail(this.remoteAddress, account);
-      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-      this.saslFailure(step.condition, step.text);
-      if (this.authFailures >= this.host.maxAuthAttempts) this.streamError(new StreamError('policy-violation', 'too many failed authentication attempts'));
-      return;
-    }
+    if (step.kind === 'failure') return this.authFailed(step);
     this.username = step.username;
     this.state = 'authenticated';
     this.host.authThrottle.succeed(`${step.username}@${this.domain}`);

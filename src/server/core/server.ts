@@ -32,6 +32,8 @@ export interface ServerDeps {
   logger?: Logger;
   sessions?: SessionDirectory;
   mechanisms?: SaslMechanism[];
+  /** Secret behind the fake SCRAM salts of unknown accounts; persist it (startServer does) so they stay stable. */
+  saslSecret?: Buffer;
 }
 
 export interface ListenAddresses {
@@ -60,7 +62,7 @@ export class XmppServer implements SessionHost {
   private readonly listeners: NetServer[] = [];
   private readonly tlsServers: import('node:tls').Server[] = [];
   private readonly connections = new Set<C2sSession>();
-  private readonly saslSecret = randomBytes(32);
+  private readonly saslSecret: Buffer;
   private readonly mechanismList: SaslMechanism[];
   private readonly moduleDefs: ModuleDefinition[];
   private readonly moduleOptions: Map<string, unknown>;
@@ -73,6 +75,7 @@ export class XmppServer implements SessionHost {
   constructor(deps: ServerDeps) {
     this.config = deps.config;
     this.storage = deps.storage;
+    this.saslSecret = deps.saslSecret ?? randomBytes(32);
     this.logger = deps.logger ?? createLogger(deps.config.log_level);
     this.sessions = deps.sessions ?? new LocalSessionDirectory();
     this.tls = deps.tls;
@@ -142,8 +145,9 @@ export class XmppServer implements SessionHost {
     return this.mechanismList;
   }
 
-  saslContext(domain: string): Pick<SaslContext, 'lookup' | 'secret'> {
+  saslContext(domain: string): Pick<SaslContext, 'domain' | 'lookup' | 'secret'> {
     return {
+      domain,
       secret: this.saslSecret,
       lookup: async (username) => (await this.storage.accounts.get(`${username}@${domain}`))?.credentials,
     };
