@@ -18,6 +18,14 @@ import { SessionPipeline } from './pipeline.ts';
 import type { AuthThrottle } from './limits/auth-throttle.ts';
 
 /** What a session needs from the server around it. */
+/**
+ * A stanza of a client stream. `jabber:server` stanzas belong on server-to-server streams only (RFC 6120
+ * §4.8.2): a client sending one is refused like any other unknown first-level element.
+ */
+function isClientStanza(el: Element): boolean {
+  return isStanza(el) && el.ns === NS_CLIENT;
+}
+
 export interface SessionHost {
   readonly logger: Logger;
   readonly xmlLimits: XmlLimits;
@@ -261,6 +269,12 @@ export class C2sSession implements SessionHandle {
 
   private async onElement(el: Element): Promise<void> {
     if (this.state === 'closed') return;
+    // RFC 6120 §4.9.1.1: a stream error ends the stream; the receiver closes it too, without an error of
+    // its own (answering one with another could loop).
+    if (el.is('error', NS_STREAM)) {
+      this.host.logger.info({ session: this.id, condition: el.elements[0]?.local }, 'client sent a stream error');
+      return this.close();
+    }
     switch (this.state) {
       case 'negotiating':
         return this.negotiate(el);
@@ -277,7 +291,7 @@ export class C2sSession implements SessionHandle {
     if (el.is('starttls', NS_TLS)) return this.startTls();
     if (el.ns === NS_SASL) return this.onSasl(el);
     // RFC 6120 §4.9.3.12: stanzas before authentication are refused with not-authorized.
-    return this.streamError(new StreamError(isStanza(el) ? 'not-authorized' : 'unsupported-stanza-type'));
+    return this.streamError(new StreamError(isClientStanza(el) ? 'not-authorized' : 'unsupported-stanza-type'));
   }
 
   private startTls(): void {
@@ -372,7 +386,7 @@ export class C2sSession implements SessionHandle {
 
   private async beforeBind(el: Element): Promise<void> {
     if (el.name === 'iq' && el.ns === NS_CLIENT && el.attrs.type === 'set' && el.getChild('bind', NS_BIND)) return this.bindResource(el);
-    if (isStanza(el)) {
+    if (isClientStanza(el)) {
       // RFC 6120 §7.1: nothing but binding until a resource is bound.
       if (el.name === 'iq' && (el.attrs.type === 'get' || el.attrs.type === 'set')) this.send(errorReply(el, new StanzaError('not-authorized', 'bind a resource first')));
       return;
@@ -402,7 +416,7 @@ export class C2sSession implements SessionHandle {
   }
 
   private async onStanza(el: Element): Promise<void> {
-    if (!isStanza(el)) return this.streamError(new StreamError('unsupported-stanza-type', `<${el.name}/> is not a stanza`));
+    if (!isClientStanza(el)) return this.streamError(new StreamError('unsupported-stanza-type', `<${el.name}/> is not a jabber:client stanza`));
     // RFC 6120 §8.1.2.1: the server stamps the sender's full JID; a forged 'from' is a stream error.
     const from = el.attrs.from;
     if (from !== undefined) {
