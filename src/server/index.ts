@@ -9,6 +9,7 @@ import { storagePath, type ServerConfig } from './config.ts';
 import { XmppServer, type ListenAddresses } from './core/server.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { loadTlsCredentials } from './core/tls-credentials.ts';
+import { loadSaslSecret } from './core/sasl/secret.ts';
 import { defaultModules } from './modules/index.ts';
 import type { ModuleDefinition } from './core/module-host.ts';
 
@@ -64,7 +65,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   };
   const storage = opts.storage ?? (await openStorage(config, { onFatal }));
   try {
-    server = new XmppServer({ config, storage, modules: opts.modules ?? defaultModules(), tls, logger });
+    server = new XmppServer({ config, storage, modules: opts.modules ?? defaultModules(), tls, logger, saslSecret: loadSaslSecret(config.data_dir) });
   } catch (err) {
     await storage.close();
     throw err;

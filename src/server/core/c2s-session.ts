@@ -11,7 +11,7 @@ import {
   type StreamErrorCondition,
 } from '../../protocol/rfc6120.ts';
 import type { ModuleSession, SessionKey } from '../../cluster/index.ts';
-import { channelBindingData, channelBindingTypes, type SaslExchange, type SaslMechanism, type SaslContext } from './sasl/index.ts';
+import { channelBindingData, channelBindingTypes, type SaslExchange, type SaslMechanism, type SaslContext, type SaslStep } from './sasl/index.ts';
 import type { Logger } from './logger.ts';
 import { TokenBucket } from './limits/token-bucket.ts';
 import { SessionPipeline } from './pipeline.ts';
@@ -19,6 +19,14 @@ import type { StanzaContext } from './stanza-context.ts';
 import type { AuthThrottle } from './limits/auth-throttle.ts';
 
 /** What a session needs from the server around it. */
+/**
+ * A stanza of a client stream. `jabber:server` stanzas belong on server-to-server streams only (RFC 6120
+ * §4.8.2): a client sending one is refused like any other unknown first-level element.
+ */
+function isClientStanza(el: Element): boolean {
+  return isStanza(el) && el.ns === NS_CLIENT;
+}
+
 export interface SessionHost {
   readonly logger: Logger;
   readonly xmlLimits: XmlLimits;
@@ -37,7 +45,7 @@ export interface SessionHost {
   isLocalDomain(domain: string): boolean;
   mechanisms(): SaslMechanism[];
   /** Account lookup for SASL on a domain; the session adds what depends on its connection. */
-  saslContext(domain: string): Pick<SaslContext, 'lookup' | 'secret'>;
+  saslContext(domain: string): Pick<SaslContext, 'domain' | 'lookup' | 'secret'>;
   /** Extra stream features offered once authenticated (e.g. roster versioning). */
   postAuthFeatures(session: C2sSession): Element[];
   /** Registers the bound session (closing one it replaces), or refuses with a stanza error. */
@@ -263,6 +271,7 @@ export class C2sSession implements ModuleSession {
       channelBinding: (type) => (socket instanceof TLSSocket ? channelBindingData(socket, type) : undefined),
       channelBindingTypes: this.cbTypes(),
       offeredMechanisms: this.offeredMechanisms().map((m) => m.name),
+      lockedOut: (username) => this.host.authThrottle.blocked(this.remoteAddress, `${username}@${this.domain}`),
     };
   }
 
@@ -275,6 +284,12 @@ export class C2sSession implements ModuleSession {
 
   private async onElement(el: Element): Promise<void> {
     if (this.state === 'closed') return;
+    // RFC 6120 §4.9.1.1: a stream error ends the stream; the receiver closes it too, without an error of
+    // its own (answering one with another could loop).
+    if (el.is('error', NS_STREAM)) {
+      this.host.logger.info({ session: this.id, condition: el.elements[0]?.local }, 'client sent a stream error');
+      return this.close();
+    }
     switch (this.state) {
       case 'negotiating':
         return this.negotiate(el);
@@ -291,7 +306,7 @@ export class C2sSession implements ModuleSession {
     if (el.is('starttls', NS_TLS)) return this.startTls();
     if (el.ns === NS_SASL) return this.onSasl(el);
     // RFC 6120 §4.9.3.12: stanzas before authentication are refused with not-authorized.
-    return this.streamError(new StreamError(isStanza(el) ? 'not-authorized' : 'unsupported-stanza-type'));
+    return this.streamError(new StreamError(isClientStanza(el) ? 'not-authorized' : 'unsupported-stanza-type'));
   }
 
   private startTls(): void {
@@ -330,8 +345,9 @@ export class C2sSession implements ModuleSession {
       return this.saslStep(data ?? Buffer.alloc(0));
     }
     if (el.local === 'abort') {
+      // An aborted exchange counts as a failed one: otherwise <auth/> + <abort/> probes cost nothing.
       this.sasl = undefined;
-      return this.saslFailure('aborted');
+      return this.authFailed({ kind: 'failure', condition: 'aborted' });
     }
     return this.streamError(new StreamError('unsupported-stanza-type'));
   }
@@ -345,6 +361,19 @@ export class C2sSession implements ModuleSession {
     return Buffer.from(t, 'base64');
   }
 
+  /** Answers a failed (or aborted) exchange after the throttle's delay, and ends the stream past the limit. */
+  private async authFailed(step: Extract<SaslStep, { kind: 'failure' }>): Promise<void> {
+    this.authFailures++;
+    const account = step.username ? `${step.username}@${this.domain}` : undefined;
+    this.host.logger.info({ session: this.id, ip: this.remoteAddress, account }, 'authentication failed');
+    // A pause before answering, growing with recent failures from this IP or on this account, makes
+    // online password guessing slow (RFC 6120 §13.9.3) even across reconnections.
+    const delay = this.host.authThrottle.fail(this.remoteAddress, account);
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    this.saslFailure(step.condition, step.text);
+    if (this.authFailures >= this.host.maxAuthAttempts) this.streamError(new StreamError('policy-violation', 'too many failed authentication attempts'));
+  }
+
   private async saslStep(data: Buffer | undefined): Promise<void> {
     const step = await this.sasl!.step(data);
     if (this.state === 'closed') return;
@@ -353,18 +382,7 @@ export class C2sSession implements ModuleSession {
       return;
     }
     this.sasl = undefined;
-    if (step.kind === 'failure') {
-      this.authFailures++;
-      const account = step.username ? `${step.username}@${this.domain}` : undefined;
-      this.host.logger.info({ session: this.id, ip: this.remoteAddress, account }, 'authentication failed');
-      // A pause before answering, growing with recent failures from this IP or on this account, makes
-      // online password guessing slow (RFC 6120 §13.9.3) even across reconnections.
-      const delay = this.host.authThrottle.fail(this.remoteAddress, account);
-      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-      this.saslFailure(step.condition, step.text);
-      if (this.authFailures >= this.host.maxAuthAttempts) this.streamError(new StreamError('policy-violation', 'too many failed authentication attempts'));
-      return;
-    }
+    if (step.kind === 'failure') return this.authFailed(step);
     this.username = step.username;
     this.state = 'authenticated';
     this.host.authThrottle.succeed(`${step.username}@${this.domain}`);
@@ -383,7 +401,7 @@ export class C2sSession implements ModuleSession {
 
   private async beforeBind(el: Element): Promise<void> {
     if (el.name === 'iq' && el.ns === NS_CLIENT && el.attrs.type === 'set' && el.getChild('bind', NS_BIND)) return this.bindResource(el);
-    if (isStanza(el)) {
+    if (isClientStanza(el)) {
       // RFC 6120 §7.1: nothing but binding until a resource is bound.
       if (el.name === 'iq' && (el.attrs.type === 'get' || el.attrs.type === 'set')) this.send(errorReply(el, new StanzaError('not-authorized', 'bind a resource first')));
       return;
@@ -413,7 +431,7 @@ export class C2sSession implements ModuleSession {
   }
 
   private async onStanza(el: Element): Promise<void> {
-    if (!isStanza(el)) return this.streamError(new StreamError('unsupported-stanza-type', `<${el.name}/> is not a stanza`));
+    if (!isClientStanza(el)) return this.streamError(new StreamError('unsupported-stanza-type', `<${el.name}/> is not a jabber:client stanza`));
     // RFC 6120 §8.1.2.1: the server stamps the sender's full JID; a forged 'from' is a stream error.
     const from = el.attrs.from;
     if (from !== undefined) {

@@ -5,7 +5,7 @@ import { createServer as createTcpServer, type AddressInfo, type Server as NetSe
 import { createServer as createTlsServer, type SecureContext } from 'node:tls';
 import { secureContext, tlsOptions, type TlsCredentials } from './tls-credentials.ts';
 import { randomBytes } from 'node:crypto';
-import type { Element, XmlLimits } from '../../xml/index.ts';
+import { DEFAULT_XML_LIMITS, type Element, type XmlLimits } from '../../xml/index.ts';
 import type { Jid } from '../../jid/index.ts';
 import type { Storage } from '../../storage/types.ts';
 import { LocalSessionDirectory, type SessionDirectory } from '../../cluster/index.ts';
@@ -33,6 +33,8 @@ export interface ServerDeps {
   logger?: Logger;
   sessions?: SessionDirectory;
   mechanisms?: SaslMechanism[];
+  /** Secret behind the fake SCRAM salts of unknown accounts; persist it (startServer does) so they stay stable. */
+  saslSecret?: Buffer;
 }
 
 export interface ListenAddresses {
@@ -67,7 +69,7 @@ export class XmppServer implements SessionHost {
   private readonly listeners: NetServer[] = [];
   private readonly tlsServers: import('node:tls').Server[] = [];
   private readonly connections = new Set<C2sSession>();
-  private readonly saslSecret = randomBytes(32);
+  private readonly saslSecret: Buffer;
   private readonly mechanismList: SaslMechanism[];
   private readonly moduleDefs: ModuleDefinition[];
   private readonly moduleOptions: Map<string, unknown>;
@@ -80,6 +82,7 @@ export class XmppServer implements SessionHost {
   constructor(deps: ServerDeps) {
     this.config = deps.config;
     this.storage = deps.storage;
+    this.saslSecret = deps.saslSecret ?? randomBytes(32);
     this.logger = deps.logger ?? createLogger(deps.config.log_level);
     this.sessions = deps.sessions ?? new LocalSessionDirectory();
     this.tls = deps.tls;
@@ -110,7 +113,7 @@ export class XmppServer implements SessionHost {
     const c = this.xmlLimitsCache;
     // The same object for every connection while the configuration says the same (parsers share it).
     if (c && c.maxStanzaSize === l.max_stanza_bytes && c.maxDepth === l.max_depth && c.maxAttributes === l.max_attributes) return c;
-    return (this.xmlLimitsCache = { maxStanzaSize: l.max_stanza_bytes, maxDepth: l.max_depth, maxAttributes: l.max_attributes });
+    return (this.xmlLimitsCache = { ...DEFAULT_XML_LIMITS, maxStanzaSize: l.max_stanza_bytes, maxDepth: l.max_depth, maxAttributes: l.max_attributes });
   }
   get requireTls(): boolean {
     return this.config.c2s.require_tls && this.tlsContext !== undefined;
@@ -149,8 +152,9 @@ export class XmppServer implements SessionHost {
     return this.mechanismList;
   }
 
-  saslContext(domain: string): Pick<SaslContext, 'lookup' | 'secret'> {
+  saslContext(domain: string): Pick<SaslContext, 'domain' | 'lookup' | 'secret'> {
     return {
+      domain,
       secret: this.saslSecret,
       lookup: async (username) => (await this.storage.accounts.get(`${username}@${domain}`))?.credentials,
     };
