@@ -47,8 +47,10 @@ export const CAPABILITIES: Readonly<Record<Affiliation, ReadonlySet<Action>>> = 
   outcast: new Set(),
 };
 
-/** The refusal of an action no access model can grant. */
-const REFUSALS: Record<Exclude<Action, 'subscribe' | 'retrieve'>, () => PubsubError> = {
+/** Actions only an affiliation grants (the access model has no say). */
+export type AffiliationAction = Exclude<Action, 'subscribe' | 'retrieve'>;
+
+const REFUSALS: Record<AffiliationAction, () => PubsubError> = {
   // XEP-0163 §3.2: the account owner is the only one who creates (and auto-creates) PEP nodes.
   create: () => errors.forbidden('only the owner may create nodes'),
   // §7.1.3.1, §7.2.3.1
@@ -66,6 +68,11 @@ const REFUSALS: Record<Exclude<Action, 'subscribe' | 'retrieve'>, () => PubsubEr
   'unsubscribe-other': () => errors.forbidden('cannot unsubscribe another entity'),
 };
 
+/** The XEP-0060 error refusing an action only an affiliation grants. */
+export function refusal(action: AffiliationAction): PubsubError {
+  return REFUSALS[action]();
+}
+
 /** Does deciding `action` for this affiliation under this model need the owner's roster entry? */
 export function needsRelationship(action: Action, affiliation: Affiliation, config: Pick<TypedConfig, 'accessModel'>): boolean {
   return affiliation === 'none' && CAPABILITIES.member.has(action) && (config.accessModel === 'presence' || config.accessModel === 'roster');
@@ -80,7 +87,7 @@ export function hasPresenceSubscription(rel: Relationship | undefined): boolean 
 export function denied(action: Action, standing: Standing, config?: AccessModelConfig): PubsubError | undefined {
   const { affiliation } = standing;
   if (CAPABILITIES[affiliation].has(action)) return undefined;
-  if (action !== 'subscribe' && action !== 'retrieve') return REFUSALS[action]();
+  if (action !== 'subscribe' && action !== 'retrieve') return refusal(action);
   // §6.1.3.8 / §6.5.9.10: outcasts are blocked with <forbidden/> whatever the model.
   if (affiliation === 'outcast') return errors.forbidden('outcast');
   // §4.1 table: publish-only may neither subscribe nor retrieve.

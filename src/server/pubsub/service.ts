@@ -6,7 +6,7 @@ import { tryParseJid, type Jid } from '../../jid/index.ts';
 import { pageOf, type RsmQuery, type RsmResponse } from '../../protocol/xep0059.ts';
 import { NodeNotFoundError } from '../../storage/errors.ts';
 import type { Affiliation, NodeConfig, PubsubItemRecord, PubsubNodeRecord, SubscriptionState } from '../../storage/types.ts';
-import { denied, needsRelationship, type Action, type Relationship, type Standing } from './access.ts';
+import { denied, needsRelationship, refusal, type Action, type Relationship, type Standing } from './access.ts';
 import { effectiveConfig, effectiveMaxItems, normalizeConfig, typedConfig, type TypedConfig } from './config.ts';
 import type { EngineShared } from './engine.ts';
 import { configProblemError, errors, type PubsubError } from './errors.ts';
@@ -414,13 +414,13 @@ export class PubsubService {
     const { store } = this.shared;
     const record = await this.requireNode(requireNodeId(node));
     const subJid = tryFull(jid);
-    // §6.2.3.3: an unparsable JID is nobody's own.
-    if (!subJid) refuse(denied('unsubscribe-other', { affiliation: 'none' }));
-    else if (safeBare(subJid) !== actor.bare) refuse(denied('unsubscribe-other', await this.standing(record, actor.bare)));
+    // §6.2.3.3: an unparsable JID is nobody's own, not even the owner's to cancel.
+    if (!subJid) throw refusal('unsubscribe-other');
+    if (safeBare(subJid) !== actor.bare) refuse(denied('unsubscribe-other', await this.standing(record, actor.bare)));
     const subs = await store.getSubscriptions(this.jid, node);
     // §6.2.3.2
-    if (!subs.has(subJid!)) throw errors.notSubscribed();
-    await store.setSubscription(this.jid, node, subJid!, 'none');
+    if (!subs.has(subJid)) throw errors.notSubscribed();
+    await store.setSubscription(this.jid, node, subJid, 'none');
   }
 
   /** §5.6: the actor's subscriptions (any JID with its bare JID). */

@@ -342,13 +342,13 @@ export function parsePubsubRequest(iq: Element): PubsubRequest {
 }
 
 /** Runs a parsed request: `from` acting at the service `to`. */
-export function runPubsubRequest(engine: PubsubEngine, ctx: PubsubRequestContext, req: PubsubRequest): Promise<PubsubExecution> {
+export async function runPubsubRequest(engine: PubsubEngine, ctx: PubsubRequestContext, req: PubsubRequest): Promise<PubsubExecution> {
   const entry = OPERATIONS[req.kind] as Operation<Kind>;
   return entry.run(req, { engine, service: engine.service(ctx.to), actor: ctx.from, proceed: ctx.proceed });
 }
 
-/** Parses and runs one pubsub IQ; failures are thrown as PubsubError (a StanzaError). */
-export function handlePubsubIq(engine: PubsubEngine, ctx: PubsubRequestContext & { stanza: Element }): Promise<PubsubExecution> {
+/** Parses and runs one pubsub IQ; failures reject with a PubsubError (a StanzaError). */
+export async function handlePubsubIq(engine: PubsubEngine, ctx: PubsubRequestContext & { stanza: Element }): Promise<PubsubExecution> {
   return runPubsubRequest(engine, ctx, parsePubsubRequest(ctx.stanza));
 }
 

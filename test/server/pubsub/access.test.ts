@@ -3,7 +3,7 @@
 // §4.1 affiliation table for the other actions.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CAPABILITIES, denied, NO_RELATIONSHIP, type Action, type Standing } from '../../../src/server/pubsub/access.ts';
+import { CAPABILITIES, denied, NO_RELATIONSHIP, type Action, type AffiliationAction, type Standing } from '../../../src/server/pubsub/access.ts';
 import type { Affiliation } from '../../../src/storage/types.ts';
 import { BALCONY, BENVOLIO, FRIAR, jid, JULIET, MERCUTIO, NURSE, PARIS, payload, ROMEO, setup, TYBALT } from './helpers.ts';
 
@@ -84,7 +84,7 @@ describe('denied (pure): retrieve and subscribe', () => {
 
 describe('the §4.1 capability table', () => {
   // Yes/no per affiliation, as today's XEP-0060 §4.1 table (purge: publishers too) and XEP-0163 §3.2 (create).
-  const TABLE: Record<Exclude<Action, 'subscribe' | 'retrieve'>, Affiliation[]> = {
+  const TABLE: Record<AffiliationAction, Affiliation[]> = {
     create: ['owner'],
     publish: ['owner', 'publisher', 'publish-only'],
     retract: ['owner', 'publisher', 'publish-only'],
@@ -100,7 +100,7 @@ describe('the §4.1 capability table', () => {
     create: 'only the owner may create nodes', publish: 'not a publisher', retract: 'not a publisher',
     'retract-any': 'not the publisher of this item', 'unsubscribe-other': 'cannot unsubscribe another entity',
   };
-  for (const [action, allowed] of Object.entries(TABLE) as [Exclude<Action, 'subscribe' | 'retrieve'>, Affiliation[]][]) {
+  for (const [action, allowed] of Object.entries(TABLE) as [AffiliationAction, Affiliation[]][]) {
     it(`${action}: ${allowed.join(', ')}`, () => {
       for (const affiliation of Object.keys(CAPABILITIES) as Affiliation[]) {
         const e = denied(action, { affiliation }, { accessModel: 'open', rosterGroupsAllowed: [] });

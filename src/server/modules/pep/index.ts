@@ -70,14 +70,14 @@ export const pepModule = defineModule({
     });
 
     // ------------------------------------------------------------------------------ IQs
-    const onIq = async (req: IqRequest) => {
+    const onIq = async ({ stanza, from, to, type, proceed }: IqRequest) => {
       // Only sets change anything, so only they take a place in the notification order.
-      const turn = req.type === 'set' ? takeTurn() : undefined;
+      const turn = type === 'set' ? takeTurn() : undefined;
       let job: NotificationJob | undefined;
       try {
         // A PubsubError is a StanzaError: thrown through, the router answers with it.
-        const r = await handlePubsubIq(engine, req);
-        if (r.events.length || r.sendLast) job = { events: r.events, publisher: req.from.full, sendLast: r.sendLast };
+        const r = await handlePubsubIq(engine, { stanza, from, to, proceed });
+        if (r.events.length || r.sendLast) job = { events: r.events, publisher: from.full, sendLast: r.sendLast };
         return r.payload;
       } finally {
         // Notifications go out after the IQ result, which the router sends when this handler returns.
