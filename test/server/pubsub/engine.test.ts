@@ -316,6 +316,24 @@ describe('listNodes (XEP-0163 §7.2 disco#items)', () => {
   });
 });
 
+describe('may (one decision for every action)', () => {
+  it('answers from the capability table and the access model; false for a missing node', async () => {
+    const { engine } = setup();
+    const juliet = engine.service(JULIET);
+    await juliet.create('n', jid(BALCONY), { access_model: 'open' });
+    await juliet.setNodeAffiliations('n', jid(BALCONY), [{ jid: ROMEO, affiliation: 'publisher' }, { jid: PARIS, affiliation: 'publish-only' }]);
+    assert.equal(await juliet.may('n', jid(`${ROMEO}/orchard`), 'purge'), true);
+    assert.equal(await juliet.may('n', jid(ROMEO), 'configure'), false);
+    assert.equal(await juliet.may('n', jid(PARIS), 'publish'), true);
+    assert.equal(await juliet.may('n', jid(PARIS), 'purge'), false);
+    assert.equal(await juliet.may('n', jid(BENVOLIO), 'retrieve'), true, 'open: everyone is a member');
+    assert.equal(await juliet.may('n', jid(BENVOLIO), 'publish'), false);
+    assert.equal(await juliet.may('n', jid(BALCONY), 'delete'), true);
+    assert.equal(await juliet.may('missing', jid(BALCONY), 'retrieve'), false);
+    assert.equal(await juliet.may('', jid(BALCONY), 'retrieve'), false);
+  });
+});
+
 describe('affiliations (§5.7, §8.9)', () => {
   it('owner lists and modifies; the account owner is always listed and cannot be demoted', async () => {
     const { engine } = setup();
