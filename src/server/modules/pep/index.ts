@@ -12,7 +12,7 @@ import type { ModuleSession, SessionHandle } from '../../../cluster/index.ts';
 import { StanzaError } from '../../../protocol/rfc6120.ts';
 import { NS_PUBSUB, NS_PUBSUB_OWNER } from '../../../protocol/xep0060.ts';
 import { NS_ADDRESS, PEP_FEATURES, PEP_IDENTITY } from '../../../protocol/xep0163.ts';
-import { PubsubEngine, PubsubError, PUBSUB_FEATURES, buildEventElement, handlePubsubIq, toStanzaError, type PubsubEvent } from '../../pubsub/index.ts';
+import { PubsubEngine, PUBSUB_FEATURES, buildEventElement, handlePubsubIq, type PubsubEvent } from '../../pubsub/index.ts';
 import { cachedPubsubStore } from '../../pubsub/cached-store.ts';
 import { Outbox } from './outbox.ts';
 import { RosterService } from '../roster/index.ts';
@@ -52,7 +52,6 @@ export const pepModule = defineModule({
         return { subscription: item?.subscription ?? 'none', groups: item?.groups ?? [] };
       },
       limits: { maxNodesPerService: api.options.max_nodes, maxItemsPerNode: api.options.max_items_per_node, maxPayloadBytes: api.options.max_payload_bytes },
-      onListenerError: (err) => api.logger.error({ err }, 'pubsub listener failed'),
     });
     api.provide(PepService, engine);
 
@@ -66,11 +65,11 @@ export const pepModule = defineModule({
     disco.addItemsProvider('account', async ({ from, to, node }) => {
       if (node !== undefined) return [];
       // XEP-0163 §5: only the nodes the requester may subscribe to or retrieve.
-      return (await engine.listNodes(to.bare, from.full)).map((n) => ({ jid: to.bare, node: n.node, name: n.title }));
+      return (await engine.service(to).nodes(from)).map((n) => ({ jid: to.bare, node: n.node, name: n.title }));
     });
     disco.addNodeInfoProvider('account', async ({ from, to, node }) => {
       // An absent node must look exactly like a hidden one (item-not-found), not fail with internal-server-error.
-      if (node === undefined || !(await engine.canAccess(to.bare, node, from.full).catch((e: unknown) => { if (e instanceof PubsubError) return undefined; throw e; }))?.ok) return undefined;
+      if (node === undefined || !(await engine.service(to).may(node, from, 'retrieve'))) return undefined;
       return { identities: [{ category: 'pubsub', type: 'leaf' }], features: [NS_PUBSUB] };
     });
 
@@ -80,8 +79,8 @@ export const pepModule = defineModule({
       const turn = type === 'set' ? takeTurn() : undefined;
       let job: NotificationJob | undefined;
       try {
-        const r = await handlePubsubIq(engine, to.bare, from.full, stanza, proceed);
-        if (!r.ok) throw toStanzaError(r.error);
+        // A PubsubError is a StanzaError: thrown through, the router answers with it.
+        const r = await handlePubsubIq(engine, { stanza, from, to, proceed });
         if (r.events.length || r.sendLast) job = { events: r.events, publisher: from.full, sendLast: r.sendLast };
         return r.payload;
       } finally {
@@ -234,7 +233,7 @@ export const pepModule = defineModule({
         if (!api.isLocalDomain(service.slice(service.indexOf('@') + 1))) continue;
         // The contact must still share presence with the user (XEP-0163 §4.3 rule 2); the owner always may.
         if (service !== bare && !hasFrom((await roster.getItem(service, bare))?.subscription)) continue;
-        const events = await engine.lastPublishedItems(service, session.jid.full, (node) => caps.wantsNotify(session.jid.full, node));
+        const events = await engine.service(service).lastPublishedItems(session.jid, (node) => caps.wantsNotify(session.jid.full, node));
         for (const ev of events) {
           if (session.isClosed) return;
           session.deliver(messageTemplate(ev, undefined)(session.jid.full));
@@ -261,8 +260,7 @@ export const pepModule = defineModule({
 
     api.hook('roster/changed', async ({ owner, contact, item, previous }) => {
       // XEP-0163 §9.1 / XEP-0222: roster changes count for the very next retrieval and notification.
-      engine.invalidateAccess(owner, contact);
-      await engine.recheckSubscriptions(owner, contact);
+      await engine.service(owner).relationshipChanged(contact);
       // A new presence subscriber gets the owner's last items now (send_last_published_item on_sub).
       if (item && hasFrom(item.subscription) && !hasFrom(previous?.subscription)) {
         for (const s of api.sessions.resources(contact)) {
