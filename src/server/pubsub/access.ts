@@ -4,6 +4,7 @@
 // (open; presence and roster when the owner's roster says so) or leaves them with nothing. Retrieval,
 // subscription, disco listing and notification delivery are all `retrieve`/`subscribe`, whose rows are the
 // same, so they can never disagree. The errors are the XEP-0060 conditions of each refusal.
+import { hasSubscriptionFrom } from '../../protocol/rfc6121.ts';
 import type { Affiliation, Subscription } from '../../storage/types.ts';
 import type { TypedConfig } from './config.ts';
 import { errors, type PubsubError } from './errors.ts';
@@ -80,7 +81,7 @@ export function needsRelationship(action: Action, affiliation: Affiliation, conf
 
 /** XEP-0060 §4.5: presence access means a subscription of type "from" or "both" in the owner's roster. */
 export function hasPresenceSubscription(rel: Relationship | undefined): boolean {
-  return rel !== undefined && (rel.subscription === 'from' || rel.subscription === 'both');
+  return hasSubscriptionFrom(rel?.subscription);
 }
 
 /** Undefined when the actor may do `action`; otherwise the XEP-0060 error that refuses it. */

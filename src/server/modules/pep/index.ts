@@ -10,6 +10,8 @@ import type { IqContext } from '../../core/stanza-context.ts';
 import { addressEach } from '../../core/broadcast.ts';
 import type { ModuleSession, SessionHandle } from '../../../cluster/index.ts';
 import { StanzaError } from '../../../protocol/rfc6120.ts';
+import { hasSubscriptionFrom, hasSubscriptionTo } from '../../../protocol/rfc6121.ts';
+import { bareOf, domainOf } from '../../../jid/index.ts';
 import { NS_PUBSUB, NS_PUBSUB_OWNER } from '../../../protocol/xep0060.ts';
 import { NS_ADDRESS, PEP_FEATURES, PEP_IDENTITY } from '../../../protocol/xep0163.ts';
 import { PubsubEngine, PUBSUB_FEATURES, buildEventElement, handlePubsubIq, type PubsubEvent } from '../../pubsub/index.ts';
@@ -32,8 +34,6 @@ export const pepOptions = z.strictObject({
 export const PepService = serviceKey<PubsubEngine>('pep');
 
 const isPublish = (payload: Element) => payload.getChild('publish', NS_PUBSUB) !== undefined;
-const hasFrom = (s: string | undefined) => s === 'from' || s === 'both';
-const hasTo = (s: string | undefined) => s === 'to' || s === 'both';
 
 export const pepModule = defineModule({
   name: 'pep',
@@ -188,7 +188,7 @@ export const pepModule = defineModule({
       const wantsEvent = (s: SessionHandle) => s.available && (caps.features(s.jid.full)?.has(notify) ?? false);
       for (const s of api.sessions.resources(service)) if (wantsEvent(s)) deliver(s, withReply);
       for (const item of await roster.getAll(service)) {
-        if (!hasFrom(item.subscription)) continue;
+        if (!hasSubscriptionFrom(item.subscription)) continue;
         // No filtered array for contacts without an interested resource.
         let targets: SessionHandle[] | undefined;
         for (const s of api.sessions.resources(item.jid)) if (wantsEvent(s)) (targets ??= []).push(s);
@@ -204,11 +204,10 @@ export const pepModule = defineModule({
     ): Promise<void> {
       const template = tpl ?? messageTemplate(event, undefined);
       for (const sub of subscribers) {
-        const slash = sub.indexOf('/');
-        const bare = slash < 0 ? sub : sub.slice(0, slash);
-        if (!api.isLocalDomain(bare.slice(bare.indexOf('@') + 1))) continue;
+        const bare = bareOf(sub);
+        if (!api.isLocalDomain(domainOf(bare))) continue;
         if (!(await engine.mayReceiveEvent(event, bare))) continue;
-        if (slash >= 0) {
+        if (bare !== sub) {
           const s = api.sessions.get(sub);
           if (s && !sent.has(sub)) {
             sent.add(sub);
@@ -228,11 +227,11 @@ export const pepModule = defineModule({
     /** Last published items for a newly available (or newly interested) resource, from every service it may follow. */
     async function sendLastItems(session: ModuleSession, services?: string[]): Promise<void> {
       const bare = session.jid.bare;
-      const list = services ?? [bare, ...(await roster.getAll(bare)).filter((i) => hasTo(i.subscription)).map((i) => i.jid)];
+      const list = services ?? [bare, ...(await roster.getAll(bare)).filter((i) => hasSubscriptionTo(i.subscription)).map((i) => i.jid)];
       for (const service of list) {
-        if (!api.isLocalDomain(service.slice(service.indexOf('@') + 1))) continue;
+        if (!api.isLocalDomain(domainOf(service))) continue;
         // The contact must still share presence with the user (XEP-0163 §4.3 rule 2); the owner always may.
-        if (service !== bare && !hasFrom((await roster.getItem(service, bare))?.subscription)) continue;
+        if (service !== bare && !hasSubscriptionFrom((await roster.getItem(service, bare))?.subscription)) continue;
         const events = await engine.service(service).lastPublishedItems(session.jid, (node) => caps.wantsNotify(session.jid.full, node));
         for (const ev of events) {
           if (session.isClosed) return;
@@ -262,7 +261,7 @@ export const pepModule = defineModule({
       // XEP-0163 §9.1 / XEP-0222: roster changes count for the very next retrieval and notification.
       await engine.service(owner).relationshipChanged(contact);
       // A new presence subscriber gets the owner's last items now (send_last_published_item on_sub).
-      if (item && hasFrom(item.subscription) && !hasFrom(previous?.subscription)) {
+      if (item && hasSubscriptionFrom(item.subscription) && !hasSubscriptionFrom(previous?.subscription)) {
         for (const s of api.sessions.resources(contact)) {
           if (s.available) await sendLastItems(s, [owner]);
         }
