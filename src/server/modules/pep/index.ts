@@ -50,7 +50,7 @@ export const pepModule = defineModule({
       store: cachedPubsubStore(api.storage.pubsub),
       relationship: async (owner, requester) => {
         const item = await roster.getItem(owner, requester);
-        return { subscription: item?.subscription ?? 'none', groups: item?.groups ?? [] };
+        return { subscription: item?.subscription ?? 'none', groups: item?.groups ?? [], inRoster: item !== undefined };
       },
       limits: { maxNodesPerService: api.options.max_nodes, maxItemsPerNode: api.options.max_items_per_node, maxPayloadBytes: api.options.max_payload_bytes },
     });
