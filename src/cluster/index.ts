@@ -1,2 +1,3 @@
-export type { SessionDirectory, SessionHandle } from './types.ts';
+export type { ModuleSession, SessionDirectory, SessionHandle, SessionKey } from './types.ts';
+export { createSessionKey } from './types.ts';
 export { LocalSessionDirectory } from './local.ts';

@@ -1,11 +1,12 @@
 // In-process session directory: the default for a single-node server.
-import type { SessionDirectory, SessionHandle } from './types.ts';
+import { bareOf, resourceOf } from '../jid/index.ts';
+import type { ModuleSession, SessionDirectory } from './types.ts';
 
 export class LocalSessionDirectory implements SessionDirectory {
-  private readonly byBare = new Map<string, Map<string, SessionHandle>>();
+  private readonly byBare = new Map<string, Map<string, ModuleSession>>();
   private count = 0;
 
-  register(session: SessionHandle): SessionHandle | undefined {
+  register(session: ModuleSession): ModuleSession | undefined {
     const bare = session.jid.bare;
     let m = this.byBare.get(bare);
     if (!m) this.byBare.set(bare, (m = new Map()));
@@ -15,7 +16,7 @@ export class LocalSessionDirectory implements SessionDirectory {
     return old;
   }
 
-  unregister(session: SessionHandle): void {
+  unregister(session: ModuleSession): void {
     const m = this.byBare.get(session.jid.bare);
     if (!m || m.get(session.jid.resource) !== session) return;
     m.delete(session.jid.resource);
@@ -23,13 +24,12 @@ export class LocalSessionDirectory implements SessionDirectory {
     if (m.size === 0) this.byBare.delete(session.jid.bare);
   }
 
-  get(fullJid: string): SessionHandle | undefined {
-    const slash = fullJid.indexOf('/');
-    if (slash < 0) return undefined;
-    return this.byBare.get(fullJid.slice(0, slash))?.get(fullJid.slice(slash + 1));
+  get(fullJid: string): ModuleSession | undefined {
+    const resource = resourceOf(fullJid);
+    return resource === undefined ? undefined : this.byBare.get(bareOf(fullJid))?.get(resource);
   }
 
-  resources(bareJid: string): SessionHandle[] {
+  resources(bareJid: string): ModuleSession[] {
     const m = this.byBare.get(bareJid);
     return m ? [...m.values()] : [];
   }
@@ -38,7 +38,7 @@ export class LocalSessionDirectory implements SessionDirectory {
     return this.count;
   }
 
-  *all(): IterableIterator<SessionHandle> {
+  *all(): IterableIterator<ModuleSession> {
     for (const m of this.byBare.values()) yield* m.values();
   }
 }

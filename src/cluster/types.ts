@@ -1,6 +1,6 @@
-// Where sessions live. Modules and the stanza router find sessions only through this interface, so a
-// clustered implementation (sessions on other nodes reached over a bus) can replace the in-process one
-// without touching them.
+// Where sessions live and what the rest of the server sees of one. Modules and the stanza router find
+// sessions only through this interface, so a clustered implementation (sessions on other nodes reached
+// over a bus) or another transport (WebSocket) can stand beside the TCP session without touching them.
 import type { Jid } from '../jid/index.ts';
 import type { Element } from '../xml/index.ts';
 
@@ -16,14 +16,42 @@ export interface SessionHandle {
   deliver(stanza: Element | string): void;
 }
 
+/** Names one module's state on a session, with its type, so no module reads another's state by accident. */
+export interface SessionKey<T> {
+  readonly name: string;
+  /** Never set: carries T for the type checker. */
+  readonly type?: T;
+}
+
+export function createSessionKey<T>(name: string): SessionKey<T> {
+  return { name };
+}
+
+/**
+ * A bound session as modules see it, whatever carries it (a TCP stream today). The presence module keeps
+ * availability, priority and the last broadcast presence here; other modules keep their own state under
+ * their own key.
+ */
+export interface ModuleSession extends SessionHandle {
+  available: boolean;
+  priority: number;
+  /** The last available presence broadcast by this resource. */
+  presence: Element | undefined;
+  /** True once the session has ended; deliveries to it are dropped. */
+  readonly isClosed: boolean;
+  get<T>(key: SessionKey<T>): T | undefined;
+  set<T>(key: SessionKey<T>, value: T): void;
+  delete(key: SessionKey<unknown>): void;
+}
+
 export interface SessionDirectory {
   /** Registers a bound session; returns the session it replaces (same full JID), if any. */
-  register(session: SessionHandle): SessionHandle | undefined;
-  unregister(session: SessionHandle): void;
-  get(fullJid: string): SessionHandle | undefined;
+  register(session: ModuleSession): ModuleSession | undefined;
+  unregister(session: ModuleSession): void;
+  get(fullJid: string): ModuleSession | undefined;
   /** Every bound session of an account, available or not. */
-  resources(bareJid: string): SessionHandle[];
+  resources(bareJid: string): ModuleSession[];
   /** Number of bound sessions on this directory. */
   readonly size: number;
-  all(): IterableIterator<SessionHandle>;
+  all(): IterableIterator<ModuleSession>;
 }

@@ -4,6 +4,7 @@
 // Hand-written: no maintained npm library implements RFC 7622 + PRECIS for Node (the xmpp.js `@xmpp/jid`
 // package does not normalise or validate).
 import { domainToUnicode } from 'node:url';
+import { jidParts } from './parts.ts';
 
 export class JidError extends Error {
   constructor(message: string) {
@@ -110,12 +111,7 @@ export class Jid {
 export function parseJid(s: string): Jid {
   if (typeof s !== 'string' || s.length === 0) throw new JidError('empty JID');
   if (byteLength(s) > 3071 + 2) throw new JidError('JID too long');
-  const slash = s.indexOf('/');
-  const head = slash < 0 ? s : s.slice(0, slash);
-  const resource = slash < 0 ? undefined : s.slice(slash + 1);
-  const at = head.indexOf('@');
-  const local = at < 0 ? undefined : head.slice(0, at);
-  const domain = at < 0 ? head : head.slice(at + 1);
+  const { local, domain, resource } = jidParts(s);
   if (local !== undefined && local.length === 0) throw new JidError('empty localpart before @');
   if (resource !== undefined && resource.length === 0) throw new JidError('empty resourcepart after /');
   return Jid.of(local, domain, resource);

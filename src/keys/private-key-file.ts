@@ -43,12 +43,31 @@ export async function savePrivateKey(path: string, key: KeyObject | string, opts
 export async function ensurePrivateDir(dir: string): Promise<void> {
   const made = await mkdir(dir, { recursive: true, mode: 0o700 });
   if (!POSIX) return;
-  if (made !== undefined) {
-    await chmod(dir, 0o700); // mkdir's mode is filtered by the umask; make it exact
-    return;
-  }
+  if (made !== undefined) await chmod(dir, 0o700); // mkdir's mode is filtered by the umask; make it exact
+  await checkPrivateDir(dir);
+}
+
+const octal = (mode: number) => (mode & 0o7777).toString(8);
+
+/**
+ * Like ssh's StrictModes: a directory holding private keys must be ours and writable by us alone, and so
+ * must the directory it sits in. Others who can write to the parent (a shared /tmp, sticky or not) can
+ * create the directory before we do or, without the sticky bit, swap it for theirs; a directory of another
+ * user was made by them.
+ */
+async function checkPrivateDir(dir: string): Promise<void> {
+  const uid = process.getuid?.();
   const st = await stat(dir);
+  if (uid !== undefined && st.uid !== uid) {
+    throw new KeyError('insecure-file', `${dir} belongs to another user (uid ${st.uid}); keep private keys in a directory of your own`);
+  }
   if ((st.mode & 0o022) !== 0) throw new KeyError('insecure-file', `${dir} is writable by other users; keep private keys elsewhere`);
+  const parent = dirname(dir);
+  if (parent === dir) return;
+  const p = await stat(parent);
+  if ((p.mode & 0o022) !== 0) {
+    throw new KeyError('insecure-file', `${dir} is inside ${parent}, which other users can write to (mode ${octal(p.mode)}); keep private keys in a directory only you can write to`);
+  }
 }
 
 export interface LoadPrivateKeyOptions {
@@ -61,6 +80,9 @@ export async function loadPrivateKey(path: string, opts: LoadPrivateKeyOptions =
     if ((st.mode & 0o077) !== 0) {
       throw new KeyError('insecure-file', `${path} is readable by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it first`);
     }
+    const uid = process.getuid?.();
+    if (uid !== undefined && st.uid !== uid) throw new KeyError('insecure-file', `${path} belongs to another user (uid ${st.uid}); refusing to use it`);
+    await checkPrivateDir(dirname(path));
   }
   const pem = await readFile(path, 'utf8');
   try {

@@ -78,6 +78,17 @@ export class StanzaError extends Error {
   }
 }
 
+/** Reads the <error/> child of a stanza into a StanzaError (RFC 6120 §8.3). */
+export function parseStanzaError(stanza: Element): StanzaError {
+  const err = stanza.getChild('error');
+  if (!err) return new StanzaError('undefined-condition', 'error stanza without <error/>');
+  const condEl = err.elements.find((c) => c.ns === NS_STANZAS && c.local !== 'text');
+  const text = err.getChildText('text', NS_STANZAS);
+  const app = err.elements.find((c) => c.ns !== NS_STANZAS);
+  const type = err.attrs.type as StanzaErrorType | undefined;
+  return new StanzaError((condEl?.local ?? 'undefined-condition') as StanzaErrorCondition, text, type, app);
+}
+
 /**
  * Builds the error reply to a stanza (RFC 6120 §8.3.1): addresses swapped, same id and name, type error,
  * the original payload left out except for IQs' first child which helps clients correlate.

@@ -27,3 +27,40 @@ export function messageType(t: string | undefined): MessageType {
       return 'normal';
   }
 }
+
+/**
+ * The contact has a subscription FROM the user ('from' or 'both', RFC 6121 §2.1.2.5): it receives the
+ * user's presence, and with it PEP notifications (XEP-0163 §4.3).
+ */
+export function hasSubscriptionFrom(subscription: string | undefined): boolean {
+  return subscription === 'from' || subscription === 'both';
+}
+
+/** The user has a subscription TO the contact ('to' or 'both', RFC 6121 §2.1.2.5): it receives the contact's presence. */
+export function hasSubscriptionTo(subscription: string | undefined): boolean {
+  return subscription === 'to' || subscription === 'both';
+}
+
+/** RFC 6121 §2.1.2.5: the subscription states of a roster item. */
+export type SubscriptionState = 'none' | 'to' | 'from' | 'both';
+
+export function isSubscriptionState(s: string | undefined): s is SubscriptionState {
+  return s === 'none' || s === 'to' || s === 'from' || s === 'both';
+}
+
+// RFC 6121 Appendix A: a subscription gains or loses one of its halves; the other half stays as it was.
+export function addFrom(s: SubscriptionState): SubscriptionState {
+  return hasSubscriptionTo(s) ? 'both' : 'from';
+}
+
+export function removeFrom(s: SubscriptionState): SubscriptionState {
+  return s === 'both' ? 'to' : s === 'from' ? 'none' : s;
+}
+
+export function addTo(s: SubscriptionState): SubscriptionState {
+  return hasSubscriptionFrom(s) ? 'both' : 'to';
+}
+
+export function removeTo(s: SubscriptionState): SubscriptionState {
+  return s === 'both' ? 'from' : s === 'to' ? 'none' : s;
+}

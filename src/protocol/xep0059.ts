@@ -1,5 +1,6 @@
-// XEP-0059 — Result Set Management, version 1.0. Parse a request <set/> and build a response <set/>.
+// XEP-0059 — Result Set Management, version 1.0. Parse a request <set/>, page a list, build a response <set/>.
 import { Element, x } from '../xml/index.ts';
+import { StanzaError } from './rfc6120.ts';
 
 export const NS_RSM = 'http://jabber.org/protocol/rsm';
 
@@ -44,6 +45,42 @@ export function parseRsm(el: Element): RsmQuery {
   const index = el.getChildText('index', NS_RSM);
   if (index !== undefined) q.index = nonNegativeInt(index, 'index');
   return q;
+}
+
+/**
+ * One page of `all` (kept in its own order, e.g. newest first) and the response describing it: `index`
+ * (§2.6; past the end is an empty page), the items after `after`, the items before `before` ('' = the last
+ * page, §2.5), else the first page; `max` bounds the page. An anchor that is not in the list is an error.
+ */
+export function pageOf<T extends { id: string }>(all: readonly T[], q: RsmQuery): { page: T[]; response: RsmResponse & { count: number } } {
+  const max = q.max === undefined ? all.length : Math.max(0, q.max);
+  let start = 0;
+  let end = max;
+  if (q.index !== undefined) {
+    start = Math.max(0, q.index);
+    end = start + max;
+  } else if (q.after !== undefined) {
+    const i = all.findIndex((x) => x.id === q.after);
+    // The anchor item is gone and its position unknown.
+    if (i < 0) throw new StanzaError('item-not-found', 'RSM <after/> item not found');
+    start = i + 1;
+    end = start + max;
+  } else if (q.before !== undefined) {
+    end = all.length;
+    if (q.before !== '') {
+      end = all.findIndex((x) => x.id === q.before);
+      if (end < 0) throw new StanzaError('item-not-found', 'RSM <before/> item not found');
+    }
+    start = Math.max(0, end - max);
+  }
+  const page = all.slice(start, end);
+  const response: RsmResponse & { count: number } = { count: all.length };
+  if (page.length > 0) {
+    response.first = page[0]!.id;
+    response.firstIndex = start;
+    response.last = page[page.length - 1]!.id;
+  }
+  return { page, response };
 }
 
 /** Builds a response <set/>: first (with index), last, count — each only when known. */

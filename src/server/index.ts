@@ -9,12 +9,16 @@ import { storagePath, type ServerConfig } from './config.ts';
 import { XmppServer, type ListenAddresses } from './core/server.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { loadTlsCredentials } from './core/tls-credentials.ts';
+import { loadSaslSecret } from './core/sasl/secret.ts';
 import { defaultModules } from './modules/index.ts';
 import type { ModuleDefinition } from './core/module-host.ts';
 
 export { XmppServer, validateModuleOptions, type ListenAddresses } from './core/server.ts';
 export { loadTlsCredentials } from './core/tls-credentials.ts';
-export { defineModule, type ModuleApi, type ModuleDefinition } from './core/module-host.ts';
+export { defineModule, serviceKey, type ModuleApi, type ModuleDefinition, type ServiceKey } from './core/module-host.ts';
+export type { IqContext, StanzaContext } from './core/stanza-context.ts';
+export type { ServerEvents } from './core/events.ts';
+export { createSessionKey, type ModuleSession, type SessionKey } from '../cluster/index.ts';
 export { parseConfig, resolveConfig, ConfigError, type ServerConfig } from './config.ts';
 export { defaultModules } from './modules/index.ts';
 export { deriveCredentials, verifyPassword } from './core/sasl/index.ts';
@@ -61,7 +65,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   };
   const storage = opts.storage ?? (await openStorage(config, { onFatal }));
   try {
-    server = new XmppServer({ config, storage, modules: opts.modules ?? defaultModules(), tls, logger });
+    server = new XmppServer({ config, storage, modules: opts.modules ?? defaultModules(), tls, logger, saslSecret: loadSaslSecret(config.data_dir) });
   } catch (err) {
     await storage.close();
     throw err;

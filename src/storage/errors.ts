@@ -24,3 +24,19 @@ export class SchemaTooNewError extends Error {
     super(`database schema version ${found} is newer than this build supports (${known}); upgrade pepkeys`);
   }
 }
+
+/** The database file fails SQLite's integrity check, or is not a database at all. */
+export class StorageCorruptError extends Error {
+  readonly code = 'STORAGE_CORRUPT';
+  constructor(path: string, detail: string) {
+    super(`database ${path} is damaged (${detail}); restore it from a backup`);
+  }
+}
+
+/** The database file is empty, but the marker beside it says this installation had created it before. */
+export class StorageEmptyError extends Error {
+  readonly code = 'STORAGE_EMPTY';
+  constructor(path: string, marker: string, since: string) {
+    super(`database ${path} is empty, but it was created on ${since}: restore it from a backup, or delete ${marker} to start with an empty server`);
+  }
+}

@@ -6,10 +6,17 @@ export interface XmlLimits {
   maxDepth: number;
   /** Maximum attributes on one element. */
   maxAttributes: number;
+  /**
+   * Maximum size of what comes before the stream header's `>` (XML declaration and the `<stream:stream …>`
+   * open tag), in UTF-16 code units. Real headers are a few hundred bytes; without a bound an unterminated
+   * header is buffered for ever.
+   */
+  maxHeaderSize: number;
 }
 
 export const DEFAULT_XML_LIMITS: XmlLimits = {
   maxStanzaSize: 256 * 1024,
   maxDepth: 64,
   maxAttributes: 64,
+  maxHeaderSize: 8 * 1024,
 };

@@ -111,6 +111,8 @@ export class StreamParser {
   private readonly sax: SaxesParser<{ xmlns: true; position: true }>;
   private readonly limits: XmlLimits;
   private current: Element | undefined;
+  /** The stanza (depth-1 element) being built. */
+  private stanza: Element | undefined;
   private depth = 0;
   private attrCount = 0;
   private stanzaStart = 0;
@@ -215,6 +217,7 @@ export class StreamParser {
     shareTables(sax);
     this.decoder = new Utf8StreamDecoder();
     this.current = undefined;
+    this.stanza = undefined;
     this.depth = 0;
     this.attrCount = 0;
     this.stanzaStart = 0;
@@ -274,7 +277,11 @@ export class StreamParser {
 
   private checkSize(): void {
     const position = this.inSax ? this.sax.position : this.fed;
-    if (!this.failed && this.depth >= 1 && position - this.stanzaStart > this.limits.maxStanzaSize) {
+    if (this.failed || this.ended) return;
+    if (this.depth === 0) {
+      // RFC 6120 §13.12: the header is bounded like a stanza, before saxes buffers more of it.
+      if (position > this.limits.maxHeaderSize) this.fail('policy-violation', `stream header larger than ${this.limits.maxHeaderSize} bytes`);
+    } else if (position - this.stanzaStart > this.limits.maxStanzaSize) {
       this.fail('policy-violation', `stanza larger than ${this.limits.maxStanzaSize} bytes`);
     }
   }
@@ -306,9 +313,31 @@ export class StreamParser {
       return;
     }
     if (this.current) this.current.append(el);
-    else el.parent = undefined;
+    else {
+      el.parent = undefined;
+      this.stanza = el;
+    }
+    if (tag.prefix !== '') this.carryRootBinding(el, tag.prefix, tag.uri);
+    for (const k in tag.attributes) {
+      const a = tag.attributes[k]!;
+      if (a.prefix !== '' && a.prefix !== 'xmlns' && a.prefix !== 'xml') this.carryRootBinding(el, a.prefix, a.uri);
+    }
     this.current = el;
     this.depth++;
+  }
+
+  /**
+   * A stanza leaves its stream: the root is dropped, and the stanza is routed, stored and replayed on other
+   * streams whose roots declare other prefixes. A prefix that the stanza uses but that only the stream
+   * header declares (`<stream:stream xmlns:k='urn:x'>` … `<k:x/>`) would then be unbound wherever it is
+   * written, breaking the recipient's stream (RFC 6120 §11: only namespace-well-formed XML goes out). So the
+   * root's binding is copied onto the stanza element, which makes every stanza self-contained; bindings
+   * declared inside the stanza are already carried by its own tree. Only prefixed names pay for the walk.
+   */
+  private carryRootBinding(el: Element, prefix: string, uri: string): void {
+    const key = `xmlns:${prefix}`;
+    for (let e: Element | undefined = el; e; e = e.parent) if (e.attrs[key] !== undefined) return;
+    this.stanza!.attrs[key] = uri;
   }
 
   private closeTag(): void {
@@ -323,6 +352,7 @@ export class StreamParser {
     this.current = el.parent;
     if (this.depth === 1) {
       this.current = undefined;
+      this.stanza = undefined;
       // saxes keeps the last closed tag (with its attributes) until the next one opens, which on an idle
       // connection is forever; only the stream's root matters from here on.
       const sax = this.sax as unknown as SaxInternals;

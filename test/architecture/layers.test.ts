@@ -2,20 +2,11 @@
 // client, cli. A lower layer importing a higher one fails here, naming the file and the import.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative, resolve, dirname } from 'node:path';
+import { SRC, sourceFiles as files } from './source-files.ts';
 
-const SRC = resolve('src');
 const RANK: Record<string, number> = { xml: 0, jid: 0, protocol: 1, keys: 2, storage: 3, cluster: 3, server: 4, client: 5, cli: 6 };
-
-function files(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) files(p, out);
-    else if (p.endsWith('.ts')) out.push(p);
-  }
-  return out;
-}
 
 const layerOf = (file: string) => relative(SRC, file).split('/')[0]!;
 

@@ -5,8 +5,9 @@ import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { StreamParser, type Element } from '../../src/xml/index.ts';
 
-export const NS_HEADER = (to: string) =>
-  `<?xml version='1.0'?><stream:stream to='${to}' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`;
+/** A client stream header; `declarations` adds namespace declarations (` xmlns:k='urn:x'`) to it. */
+export const NS_HEADER = (to: string, declarations = '') =>
+  `<?xml version='1.0'?><stream:stream to='${to}' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'${declarations} version='1.0'>`;
 
 export class RawClient {
   text = '';
@@ -146,15 +147,15 @@ export class RawClient {
   }
 
   /** Opens a stream and authenticates with PLAIN (server must allow it without TLS), then binds. */
-  async login(jid: string, password: string, resource = 'raw'): Promise<string> {
+  async login(jid: string, password: string, resource = 'raw', declarations = ''): Promise<string> {
     const [local, domain] = jid.split('@') as [string, string];
-    this.send(NS_HEADER(domain));
+    this.send(NS_HEADER(domain, declarations));
     await this.waitStanza((e) => e.local === 'features');
     this.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from(`\0${local}\0${password}`).toString('base64')}</auth>`);
     const r = await this.waitStanza((e) => e.local === 'success' || e.local === 'failure');
     if (r.local !== 'success') throw new Error(`login failed: ${r.toString()}`);
     this.resetParser();
-    this.send(NS_HEADER(domain));
+    this.send(NS_HEADER(domain, declarations));
     await this.waitStanza((e) => e.local === 'features');
     this.send(`<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>${resource}</resource></bind></iq>`);
     const b = await this.waitStanza((e) => e.attrs.id === 'bind1');

@@ -35,3 +35,18 @@ describe('JIDs (RFC 7622)', () => {
     assert.equal(j.withResource('x').toBare().full, 'a@b.c');
   });
 });
+
+describe('JID parts of normalised strings', () => {
+  it('slices local, domain and resource by position, the first slash starting the resource', async () => {
+    const { bareOf, domainOf, jidParts, resourceOf } = await import('../../src/jid/index.ts');
+    assert.deepEqual(jidParts('juliet@example.com/balcony/2'), { local: 'juliet', domain: 'example.com', resource: 'balcony/2' });
+    assert.deepEqual(jidParts('example.com'), { local: undefined, domain: 'example.com', resource: undefined });
+    // An '@' after the slash belongs to the resource (RFC 7622 §3.1).
+    assert.deepEqual(jidParts('example.com/a@b'), { local: undefined, domain: 'example.com', resource: 'a@b' });
+    assert.equal(bareOf('juliet@example.com/balcony'), 'juliet@example.com');
+    assert.equal(bareOf('juliet@example.com'), 'juliet@example.com');
+    assert.equal(domainOf('juliet@example.com/x@y'), 'example.com');
+    assert.equal(resourceOf('juliet@example.com'), undefined);
+    assert.equal(resourceOf('juliet@example.com/'), '');
+  });
+});

@@ -1,6 +1,6 @@
 // One client-to-server stream (RFC 6120): stream negotiation, STARTTLS, SASL, resource binding, then
 // stanzas handed to the stanza router. The session knows nothing of rosters, presence rules or pubsub;
-// modules keep their per-session state in `data`.
+// modules see it as a ModuleSession (cluster/) and keep their state on it under typed keys.
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
@@ -10,14 +10,23 @@ import {
   NS_BIND, NS_CLIENT, NS_SASL, NS_SASL_CB, NS_SESSION, NS_STREAM, NS_TLS, StanzaError, StreamError, errorReply, iqResult, isStanza,
   type StreamErrorCondition,
 } from '../../protocol/rfc6120.ts';
-import type { SessionHandle } from '../../cluster/index.ts';
-import { channelBindingData, channelBindingTypes, type SaslExchange, type SaslMechanism, type SaslContext } from './sasl/index.ts';
+import type { ModuleSession, SessionKey } from '../../cluster/index.ts';
+import { channelBindingData, channelBindingTypes, type SaslExchange, type SaslMechanism, type SaslContext, type SaslStep } from './sasl/index.ts';
 import type { Logger } from './logger.ts';
 import { TokenBucket } from './limits/token-bucket.ts';
 import { SessionPipeline } from './pipeline.ts';
+import type { StanzaContext } from './stanza-context.ts';
 import type { AuthThrottle } from './limits/auth-throttle.ts';
 
 /** What a session needs from the server around it. */
+/**
+ * A stanza of a client stream. `jabber:server` stanzas belong on server-to-server streams only (RFC 6120
+ * §4.8.2): a client sending one is refused like any other unknown first-level element.
+ */
+function isClientStanza(el: Element): boolean {
+  return isStanza(el) && el.ns === NS_CLIENT;
+}
+
 export interface SessionHost {
   readonly logger: Logger;
   readonly xmlLimits: XmlLimits;
@@ -36,16 +45,19 @@ export interface SessionHost {
   isLocalDomain(domain: string): boolean;
   mechanisms(): SaslMechanism[];
   /** Account lookup for SASL on a domain; the session adds what depends on its connection. */
-  saslContext(domain: string): Pick<SaslContext, 'lookup' | 'secret'>;
+  saslContext(domain: string): Pick<SaslContext, 'domain' | 'lookup' | 'secret'>;
   /** Extra stream features offered once authenticated (e.g. roster versioning). */
   postAuthFeatures(session: C2sSession): Element[];
   /** Registers the bound session (closing one it replaces), or refuses with a stanza error. */
   bind(session: C2sSession): StanzaError | undefined;
+  /** Whether this stanza may start before the session's earlier ones have completed (pipeline.ts). */
+  isPipelined(stanza: Element, to: Jid | undefined): boolean;
   /**
-   * A stanza from this bound client, with `from` stamped and `to` validated. The session waits for the
-   * returned promise before processing its next stanza (RFC 6120 §10.1 in-order processing).
+   * A stanza from this bound client, with `from` stamped and `to` validated, in its context. The session
+   * waits for the returned promise (or the context's `proceed`) before processing its next stanza (RFC 6120
+   * §10.1 in-order processing). Must not reject.
    */
-  stanza(session: C2sSession, stanza: Element): Promise<void>;
+  stanza(ctx: StanzaContext): Promise<void>;
   closed(session: C2sSession, error: StreamError | undefined): void;
 }
 
@@ -53,11 +65,11 @@ type State = 'wait-header' | 'negotiating' | 'authenticated' | 'bound' | 'closed
 
 let nextId = 1;
 
-export class C2sSession implements SessionHandle {
+export class C2sSession implements ModuleSession {
   readonly id = `c2s${nextId++}`;
   readonly streamId = randomBytes(12).toString('hex');
-  /** Per-module state, keyed by module name. */
-  readonly data = new Map<string, unknown>();
+  /** Per-module state; allocated by the first module that keeps some (most idle sessions never do). */
+  private moduleState: Map<SessionKey<unknown>, unknown> | undefined;
   secure: boolean;
   domain = '';
   username = '';
@@ -79,7 +91,7 @@ export class C2sSession implements SessionHandle {
   /** Serialises stanza processing so replies keep the order requests arrived in. */
   private queue: Promise<void> = Promise.resolve();
   /** Stanzas started before the previous one completed (publishes waiting to be durable), kept in order. */
-  readonly pipeline = new SessionPipeline();
+  private readonly pipeline = new SessionPipeline();
   private readonly stanzaBucket: TokenBucket | undefined;
   private readonly byteBucket: TokenBucket | undefined;
 
@@ -100,6 +112,17 @@ export class C2sSession implements SessionHandle {
     this.preauthTimer.unref();
   }
 
+  get<T>(key: SessionKey<T>): T | undefined {
+    return this.moduleState?.get(key) as T | undefined;
+  }
+
+  set<T>(key: SessionKey<T>, value: T): void {
+    (this.moduleState ??= new Map()).set(key, value);
+  }
+
+  delete(key: SessionKey<unknown>): void {
+    this.moduleState?.delete(key);
+  }
 
   get isBound(): boolean {
     return this.state === 'bound';
@@ -248,6 +271,7 @@ export class C2sSession implements SessionHandle {
       channelBinding: (type) => (socket instanceof TLSSocket ? channelBindingData(socket, type) : undefined),
       channelBindingTypes: this.cbTypes(),
       offeredMechanisms: this.offeredMechanisms().map((m) => m.name),
+      lockedOut: (username) => this.host.authThrottle.blocked(this.remoteAddress, `${username}@${this.domain}`),
     };
   }
 
@@ -260,6 +284,12 @@ export class C2sSession implements SessionHandle {
 
   private async onElement(el: Element): Promise<void> {
     if (this.state === 'closed') return;
+    // RFC 6120 §4.9.1.1: a stream error ends the stream; the receiver closes it too, without an error of
+    // its own (answering one with another could loop).
+    if (el.is('error', NS_STREAM)) {
+      this.host.logger.info({ session: this.id, condition: el.elements[0]?.local }, 'client sent a stream error');
+      return this.close();
+    }
     switch (this.state) {
       case 'negotiating':
         return this.negotiate(el);
@@ -276,7 +306,7 @@ export class C2sSession implements SessionHandle {
     if (el.is('starttls', NS_TLS)) return this.startTls();
     if (el.ns === NS_SASL) return this.onSasl(el);
     // RFC 6120 §4.9.3.12: stanzas before authentication are refused with not-authorized.
-    return this.streamError(new StreamError(isStanza(el) ? 'not-authorized' : 'unsupported-stanza-type'));
+    return this.streamError(new StreamError(isClientStanza(el) ? 'not-authorized' : 'unsupported-stanza-type'));
   }
 
   private startTls(): void {
@@ -315,8 +345,9 @@ export class C2sSession implements SessionHandle {
       return this.saslStep(data ?? Buffer.alloc(0));
     }
     if (el.local === 'abort') {
+      // An aborted exchange counts as a failed one: otherwise <auth/> + <abort/> probes cost nothing.
       this.sasl = undefined;
-      return this.saslFailure('aborted');
+      return this.authFailed({ kind: 'failure', condition: 'aborted' });
     }
     return this.streamError(new StreamError('unsupported-stanza-type'));
   }
@@ -330,6 +361,19 @@ export class C2sSession implements SessionHandle {
     return Buffer.from(t, 'base64');
   }
 
+  /** Answers a failed (or aborted) exchange after the throttle's delay, and ends the stream past the limit. */
+  private async authFailed(step: Extract<SaslStep, { kind: 'failure' }>): Promise<void> {
+    this.authFailures++;
+    const account = step.username ? `${step.username}@${this.domain}` : undefined;
+    this.host.logger.info({ session: this.id, ip: this.remoteAddress, account }, 'authentication failed');
+    // A pause before answering, growing with recent failures from this IP or on this account, makes
+    // online password guessing slow (RFC 6120 §13.9.3) even across reconnections.
+    const delay = this.host.authThrottle.fail(this.remoteAddress, account);
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    this.saslFailure(step.condition, step.text);
+    if (this.authFailures >= this.host.maxAuthAttempts) this.streamError(new StreamError('policy-violation', 'too many failed authentication attempts'));
+  }
+
   private async saslStep(data: Buffer | undefined): Promise<void> {
     const step = await this.sasl!.step(data);
     if (this.state === 'closed') return;
@@ -338,18 +382,7 @@ export class C2sSession implements SessionHandle {
       return;
     }
     this.sasl = undefined;
-    if (step.kind === 'failure') {
-      this.authFailures++;
-      const account = step.username ? `${step.username}@${this.domain}` : undefined;
-      this.host.logger.info({ session: this.id, ip: this.remoteAddress, account }, 'authentication failed');
-      // A pause before answering, growing with recent failures from this IP or on this account, makes
-      // online password guessing slow (RFC 6120 §13.9.3) even across reconnections.
-      const delay = this.host.authThrottle.fail(this.remoteAddress, account);
-      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-      this.saslFailure(step.condition, step.text);
-      if (this.authFailures >= this.host.maxAuthAttempts) this.streamError(new StreamError('policy-violation', 'too many failed authentication attempts'));
-      return;
-    }
+    if (step.kind === 'failure') return this.authFailed(step);
     this.username = step.username;
     this.state = 'authenticated';
     this.host.authThrottle.succeed(`${step.username}@${this.domain}`);
@@ -368,7 +401,7 @@ export class C2sSession implements SessionHandle {
 
   private async beforeBind(el: Element): Promise<void> {
     if (el.name === 'iq' && el.ns === NS_CLIENT && el.attrs.type === 'set' && el.getChild('bind', NS_BIND)) return this.bindResource(el);
-    if (isStanza(el)) {
+    if (isClientStanza(el)) {
       // RFC 6120 §7.1: nothing but binding until a resource is bound.
       if (el.name === 'iq' && (el.attrs.type === 'get' || el.attrs.type === 'set')) this.send(errorReply(el, new StanzaError('not-authorized', 'bind a resource first')));
       return;
@@ -398,7 +431,7 @@ export class C2sSession implements SessionHandle {
   }
 
   private async onStanza(el: Element): Promise<void> {
-    if (!isStanza(el)) return this.streamError(new StreamError('unsupported-stanza-type', `<${el.name}/> is not a stanza`));
+    if (!isClientStanza(el)) return this.streamError(new StreamError('unsupported-stanza-type', `<${el.name}/> is not a jabber:client stanza`));
     // RFC 6120 §8.1.2.1: the server stamps the sender's full JID; a forged 'from' is a stream error.
     const from = el.attrs.from;
     if (from !== undefined) {
@@ -421,15 +454,18 @@ export class C2sSession implements SessionHandle {
     if (el.name === 'iq' && type === 'set' && el.getChild('session', NS_SESSION) && (to0 === undefined || to0 === this.domain || to0 === this.jid.bare)) {
       return this.send(iqResult(el));
     }
+    let to: Jid | undefined;
     if (el.attrs.to !== undefined) {
-      const to = tryParseJid(el.attrs.to);
+      to = tryParseJid(el.attrs.to);
       if (!to) {
         if (type !== 'error' && type !== 'result') this.send(errorReply(el, new StanzaError('jid-malformed', 'the to address is not a valid JID')));
         return;
       }
       el.attrs.to = to.full;
     }
-    await this.host.stanza(this, el);
+    // The context is built here, once: the router, its hooks and the IQ handler all get this object.
+    await this.pipeline.run(this.host.isPipelined(el, to), (proceed, previous) =>
+      this.host.stanza({ stanza: el, from: this.jid, to, origin: this, proceed, previous }));
   }
 
   private onXmlError(err: XmlStreamError): void {

@@ -8,13 +8,9 @@
 //   proceed, and storage settles writes in the order they were issued);
 // - their replies go out in arrival order (each waits for the ones before it);
 // - any other stanza waits until everything before it has completed.
-
-export interface PipelineSlot {
-  /** Lets the session start its next stanza: every state change this one makes has been issued. */
-  proceed(): void;
-  /** Settles once every earlier pipelined stanza of the session has completed (its reply is out). */
-  readonly previous: Promise<void>;
-}
+// The session owns its pipeline; what a stanza gets from it (`proceed`, `previous`) goes into its
+// StanzaContext.
+import { NOT_PIPELINED } from './stanza-context.ts';
 
 const SETTLED = Promise.resolve();
 
@@ -28,15 +24,16 @@ export class SessionPipeline {
 
   /**
    * Processes one stanza. Resolves when the session may start its next stanza: at once after `proceed`
-   * for a pipelinable one, or when it has completed. `process` must not reject.
+   * for a pipelinable one, or when it has completed. `previous` settles once every earlier pipelined
+   * stanza has completed (undefined when this one is not pipelined). `process` must not reject.
    */
-  async run(pipelinable: boolean, process: (slot: PipelineSlot | undefined) => Promise<void>): Promise<void> {
+  async run(pipelinable: boolean, process: (proceed: () => void, previous: Promise<void> | undefined) => Promise<void>): Promise<void> {
     if (this.tail && (!pipelinable || this.inFlight >= this.maxInFlight)) await this.tail;
-    if (!pipelinable) return process(undefined);
+    if (!pipelinable) return process(NOT_PIPELINED, undefined);
     const previous = this.tail ?? SETTLED;
     let proceed!: () => void;
     const proceeded = new Promise<void>((resolve) => (proceed = resolve));
-    const done = process({ proceed, previous });
+    const done = process(proceed, previous);
     this.inFlight++;
     // Completion includes the earlier stanzas', even if this one finished without waiting for them.
     const tail: Promise<void> = Promise.all([previous, done.catch(() => undefined)]).then(() => {

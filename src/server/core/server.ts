@@ -5,7 +5,7 @@ import { createServer as createTcpServer, type AddressInfo, type Server as NetSe
 import { createServer as createTlsServer, type SecureContext } from 'node:tls';
 import { secureContext, tlsOptions, type TlsCredentials } from './tls-credentials.ts';
 import { randomBytes } from 'node:crypto';
-import type { Element, XmlLimits } from '../../xml/index.ts';
+import { DEFAULT_XML_LIMITS, type Element, type XmlLimits } from '../../xml/index.ts';
 import type { Jid } from '../../jid/index.ts';
 import type { Storage } from '../../storage/types.ts';
 import { LocalSessionDirectory, type SessionDirectory } from '../../cluster/index.ts';
@@ -16,9 +16,10 @@ import { C2sSession, type SessionHost } from './c2s-session.ts';
 import { HookBus } from './hooks.ts';
 import type { ServerEvents } from './events.ts';
 import { IqHandlers, type IqScope } from './iq-handlers.ts';
-import { IqTracker } from './iq-tracker.ts';
+import { IqCorrelator } from '../../protocol/iq-correlator.ts';
 import { StanzaRouter } from './stanza-router.ts';
-import { orderModules, type ModuleApi, type ModuleDefinition } from './module-host.ts';
+import { DiscoRegistryService, orderModules, serviceProviders, type ModuleApi, type ModuleDefinition, type ServiceKey } from './module-host.ts';
+import type { StanzaContext } from './stanza-context.ts';
 import { DEFAULT_MECHANISMS, type SaslContext, type SaslMechanism } from './sasl/index.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { AuthThrottle } from './limits/auth-throttle.ts';
@@ -32,6 +33,8 @@ export interface ServerDeps {
   logger?: Logger;
   sessions?: SessionDirectory;
   mechanisms?: SaslMechanism[];
+  /** Secret behind the fake SCRAM salts of unknown accounts; persist it (startServer does) so they stay stable. */
+  saslSecret?: Buffer;
 }
 
 export interface ListenAddresses {
@@ -46,7 +49,12 @@ export class XmppServer implements SessionHost {
   readonly sessions: SessionDirectory;
   readonly hooks = new HookBus<ServerEvents>();
   readonly iqHandlers = new IqHandlers();
-  readonly iqTracker = new IqTracker();
+  /** IQs the server itself sends (e.g. disco#info to a client for entity capabilities) and their answers. */
+  readonly iqs = new IqCorrelator({
+    newId: () => `srv-${randomBytes(9).toString('base64url')}`,
+    defaultTimeoutMs: 10_000,
+    timeoutError: () => new StanzaError('remote-server-timeout', 'no answer to the IQ'),
+  });
   readonly router: StanzaRouter;
   tlsContext: SecureContext | undefined;
   private tls: TlsCredentials | undefined;
@@ -55,12 +63,13 @@ export class XmppServer implements SessionHost {
   private readonly hostSet: Set<string>;
   private readonly streamFeatureBuilders: ((s: C2sSession) => Element | undefined)[] = [];
   private readonly services = new Map<string, unknown>();
-  private readonly serviceProviders = new Map<string, string>();
+  /** Service name → the module that declared it in `provides` ('core' for the core's own). */
+  private readonly serviceProviders: Map<string, string>;
   private readonly stopHandlers: (() => void | Promise<void>)[] = [];
   private readonly listeners: NetServer[] = [];
   private readonly tlsServers: import('node:tls').Server[] = [];
   private readonly connections = new Set<C2sSession>();
-  private readonly saslSecret = randomBytes(32);
+  private readonly saslSecret: Buffer;
   private readonly mechanismList: SaslMechanism[];
   private readonly moduleDefs: ModuleDefinition[];
   private readonly moduleOptions: Map<string, unknown>;
@@ -73,6 +82,7 @@ export class XmppServer implements SessionHost {
   constructor(deps: ServerDeps) {
     this.config = deps.config;
     this.storage = deps.storage;
+    this.saslSecret = deps.saslSecret ?? randomBytes(32);
     this.logger = deps.logger ?? createLogger(deps.config.log_level);
     this.sessions = deps.sessions ?? new LocalSessionDirectory();
     this.tls = deps.tls;
@@ -83,14 +93,14 @@ export class XmppServer implements SessionHost {
     this.moduleOptions = validateModuleOptions(deps.config, deps.modules);
     const disabled = new Set(deps.config.disabled_modules);
     this.moduleDefs = orderModules(deps.modules.filter((m) => !disabled.has(m.name)));
+    this.serviceProviders = serviceProviders(this.moduleDefs);
     // The core's own disco registry, read by the disco module; every module contributes through addFeature.
-    this.services.set('disco-registry', { features: this.features, identities: this.identities });
-    this.serviceProviders.set('disco-registry', 'core');
+    this.services.set(DiscoRegistryService.name, { features: this.features, identities: this.identities });
     this.router = new StanzaRouter({
       hooks: this.hooks,
       sessions: this.sessions,
       iqHandlers: this.iqHandlers,
-      iqTracker: this.iqTracker,
+      iqs: this.iqs,
       isLocalDomain: (d) => this.isLocalDomain(d),
       accountExists: (j) => this.accountExists(j),
       logger: this.logger,
@@ -103,7 +113,7 @@ export class XmppServer implements SessionHost {
     const c = this.xmlLimitsCache;
     // The same object for every connection while the configuration says the same (parsers share it).
     if (c && c.maxStanzaSize === l.max_stanza_bytes && c.maxDepth === l.max_depth && c.maxAttributes === l.max_attributes) return c;
-    return (this.xmlLimitsCache = { maxStanzaSize: l.max_stanza_bytes, maxDepth: l.max_depth, maxAttributes: l.max_attributes });
+    return (this.xmlLimitsCache = { ...DEFAULT_XML_LIMITS, maxStanzaSize: l.max_stanza_bytes, maxDepth: l.max_depth, maxAttributes: l.max_attributes });
   }
   get requireTls(): boolean {
     return this.config.c2s.require_tls && this.tlsContext !== undefined;
@@ -142,8 +152,9 @@ export class XmppServer implements SessionHost {
     return this.mechanismList;
   }
 
-  saslContext(domain: string): Pick<SaslContext, 'lookup' | 'secret'> {
+  saslContext(domain: string): Pick<SaslContext, 'domain' | 'lookup' | 'secret'> {
     return {
+      domain,
       secret: this.saslSecret,
       lookup: async (username) => (await this.storage.accounts.get(`${username}@${domain}`))?.credentials,
     };
@@ -173,12 +184,13 @@ export class XmppServer implements SessionHost {
     return undefined;
   }
 
-  stanza(session: C2sSession, stanza: Element): Promise<void> {
-    // The session awaits this, so its stanzas are processed in order (pipelined ones overlapping only in
-    // their durability wait, pipeline.ts); errors are contained here.
-    return session.pipeline.run(this.router.isPipelined(stanza), (slot) =>
-      this.router.fromClient(session, stanza, slot).catch((err) => this.logger.error({ err }, 'routing failed')),
-    );
+  isPipelined(stanza: Element, to: Jid | undefined): boolean {
+    return this.router.isPipelined(stanza, to);
+  }
+
+  stanza(ctx: StanzaContext): Promise<void> {
+    // The session awaits this through its pipeline, so errors are contained here.
+    return this.router.fromClient(ctx).catch((err) => this.logger.error({ err }, 'routing failed'));
   }
 
   closed(session: C2sSession, error: StreamError | undefined): void {
@@ -190,9 +202,9 @@ export class XmppServer implements SessionHost {
     void this.hooks.fire('session-closed', { session, error }).catch((err) => this.logger.error({ err }, 'session-closed hook failed'));
   }
 
-  /** A service a module provided (e.g. 'caps', 'pep'), for embedding applications and tests. */
-  service<T>(name: string): T | undefined {
-    return this.services.get(name) as T | undefined;
+  /** A service a module provided (e.g. CapsService, by key or name), for embedding applications and tests. */
+  service<T>(key: ServiceKey<T> | string): T | undefined {
+    return this.services.get(typeof key === 'string' ? key : key.name) as T | undefined;
   }
 
   async accountExists(jid: Jid): Promise<boolean> {
@@ -201,11 +213,12 @@ export class XmppServer implements SessionHost {
   }
 
   // ------------------------------------------------------------------------------ modules
-  private apiFor(def: ModuleDefinition): ModuleApi {
+  private apiFor(def: ModuleDefinition): ModuleApi<Record<string, unknown>, keyof ServerEvents> {
     const options = this.moduleOptions.get(def.name) ?? {};
     const server = this;
     // A module may use only services of modules it declared in `requires` (or the core's own).
     const allowed = new Set(['core', def.name, ...(def.requires ?? [])]);
+    const fires = new Set<string>(def.fires ?? []);
     return {
       name: def.name,
       options: options as Record<string, unknown>,
@@ -217,28 +230,32 @@ export class XmppServer implements SessionHost {
       hook: (name, handler, priority) => {
         this.hooks.on(name, handler, priority);
       },
-      fire: (name, event) => this.hooks.fire(name, event),
+      fire: (name, event) => {
+        if (!fires.has(name)) throw new Error(`module ${def.name} fires ${name} without declaring it in fires`);
+        return this.hooks.fire(name, event);
+      },
       handleIq: (scope, ns, handler, options) => this.iqHandlers.register(scope, ns, handler, options),
       addFeature: (scope, f) => this.features[scope].add(f),
       addIdentity: (scope, id) => this.identities[scope].push(id),
       addStreamFeature: (b) => this.streamFeatureBuilders.push(b),
       route: (stanza) => this.router.route(stanza),
-      sendIq(iq, timeoutMs = 10_000) {
+      sendIq(iq, timeoutMs) {
         iq.attrs.from ??= server.hosts[0]!;
-        const p = server.iqTracker.track(iq, timeoutMs);
+        const p = server.iqs.track(iq, timeoutMs);
         void server.router.route(iq);
         return p;
       },
       accountExists: (j) => this.accountExists(j),
-      provide: (name, service) => {
+      provide: ({ name }, service) => {
+        if (this.serviceProviders.get(name) !== def.name) throw new Error(`module ${def.name} provides service ${name} without declaring it in provides`);
         if (this.services.has(name)) throw new Error(`service ${name} is already provided`);
         this.services.set(name, service);
-        this.serviceProviders.set(name, def.name);
       },
-      use: <T>(name: string): T => {
-        if (!this.services.has(name)) throw new Error(`module ${def.name} uses service ${name}, which no loaded module provides`);
-        const provider = this.serviceProviders.get(name)!;
+      use: <T>({ name }: ServiceKey<T>): T => {
+        const provider = this.serviceProviders.get(name);
+        if (provider === undefined) throw new Error(`module ${def.name} uses service ${name}, which no loaded module provides`);
         if (!allowed.has(provider)) throw new Error(`module ${def.name} uses service ${name} of module ${provider} without requiring it`);
+        // Requirements are set up first, and each checked to have provided what it declared.
         return this.services.get(name) as T;
       },
       onStop: (fn) => this.stopHandlers.push(fn),
@@ -249,7 +266,11 @@ export class XmppServer implements SessionHost {
   async start(): Promise<ListenAddresses> {
     if (this.started) throw new Error('server already started');
     this.started = true;
-    for (const def of this.moduleDefs) await def.setup(this.apiFor(def));
+    for (const def of this.moduleDefs) {
+      await def.setup(this.apiFor(def));
+      const missing = (def.provides ?? []).filter((k) => !this.services.has(k.name));
+      if (missing.length) throw new Error(`module ${def.name} did not provide ${missing.map((k) => k.name).join(', ')}, which it declared`);
+    }
     this.sweepTimer = setInterval(() => this.authThrottle.sweep(), 60_000);
     this.sweepTimer.unref();
     const addrs: ListenAddresses = { c2s: [], tls: [] };
@@ -324,7 +345,7 @@ export class XmppServer implements SessionHost {
     await Promise.all(closing);
     // Let session-closed hooks (unavailable presence etc.) run before storage goes away.
     await new Promise((r) => setImmediate(r));
-    this.iqTracker.cancelAll();
+    this.iqs.rejectAll(new Error('server stopping'));
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const fn of this.stopHandlers.reverse()) await fn();
     await this.storage.close();

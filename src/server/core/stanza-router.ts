@@ -7,18 +7,18 @@ import { StanzaError, errorReply, iqResult } from '../../protocol/rfc6120.ts';
 import { messageType } from '../../protocol/rfc6121.ts';
 import type { SessionDirectory, SessionHandle } from '../../cluster/index.ts';
 import type { HookBus } from './hooks.ts';
-import type { ServerEvents, StanzaEvent } from './events.ts';
+import type { ServerEvents } from './events.ts';
 import type { IqHandlers, IqScope } from './iq-handlers.ts';
-import type { IqTracker } from './iq-tracker.ts';
-import type { C2sSession } from './c2s-session.ts';
+import type { IqCorrelator } from '../../protocol/iq-correlator.ts';
 import type { Logger } from './logger.ts';
-import type { PipelineSlot } from './pipeline.ts';
+import { NOT_PIPELINED, type AddressedContext, type StanzaContext } from './stanza-context.ts';
 
 export interface StanzaRouterDeps {
   hooks: HookBus<ServerEvents>;
   sessions: SessionDirectory;
   iqHandlers: IqHandlers;
-  iqTracker: IqTracker;
+  /** The server's own IQs, which results and errors addressed to a domain or account may answer. */
+  iqs: IqCorrelator;
   isLocalDomain(domain: string): boolean;
   accountExists(jid: Jid): Promise<boolean>;
   logger: Logger;
@@ -31,29 +31,24 @@ export class StanzaRouter {
    * Whether a client's stanza may start before its earlier stanzas have completed: an IQ get/set to an
    * account (its own, when 'to' is absent) whose handler declared such requests pipelined.
    */
-  isPipelined(stanza: Element): boolean {
+  isPipelined(stanza: Element, to: Jid | undefined): boolean {
     const type = stanza.attrs.type;
     const payload = stanza.elements[0];
     if (stanza.name !== 'iq' || (type !== 'get' && type !== 'set') || !payload) return false;
-    // The handler's answer first: it is a map lookup, and most IQs stop there without parsing 'to' again.
     if (!this.d.iqHandlers.isPipelined('account', payload, type)) return false;
-    if (stanza.attrs.to === undefined) return true;
-    const to = tryParseJid(stanza.attrs.to);
-    return !!to && !!to.local && to.isBare() && this.d.isLocalDomain(to.domain);
+    return to === undefined || (!!to.local && to.isBare() && this.d.isLocalDomain(to.domain));
   }
 
-  /** A stanza from a bound local client ('from' stamped, 'to' normalised by the session). */
-  async fromClient(session: C2sSession, stanza: Element, pipeline?: PipelineSlot): Promise<void> {
-    const to = stanza.attrs.to !== undefined ? tryParseJid(stanza.attrs.to) : undefined;
-    const ev: StanzaEvent = { stanza, from: session.jid, to, origin: session, pipeline };
-    const kind = stanza.name as 'iq' | 'message' | 'presence';
-    if (await this.d.hooks.fire(`outgoing/${kind}`, ev)) return;
-    if (!to) {
+  /** A stanza from a bound local client: its session built the context ('from' stamped, 'to' parsed). */
+  async fromClient(ctx: StanzaContext): Promise<void> {
+    const kind = ctx.stanza.name as 'iq' | 'message' | 'presence';
+    if (await this.d.hooks.fire(`outgoing/${kind}`, ctx)) return;
+    if (!ctx.to) {
       // RFC 6120 §10.3: no 'to' means the account itself; presence broadcast is the presence module's job.
       if (kind === 'presence') return;
-      ev.to = session.jid.toBare();
+      ctx.to = ctx.from.toBare();
     }
-    await this.deliver(ev);
+    await this.deliver(ctx as AddressedContext);
   }
 
   /** Routes a stanza the server originates or forwards; 'from' must be set. */
@@ -64,33 +59,32 @@ export class StanzaRouter {
       this.d.logger.warn({ stanza: stanza.name }, 'dropping a server stanza without valid from/to');
       return;
     }
-    await this.deliver({ stanza, from, to });
+    await this.deliver({ stanza, from, to, proceed: NOT_PIPELINED });
   }
 
-  private async deliver(ev: StanzaEvent): Promise<void> {
-    const to = ev.to!;
-    const { stanza } = ev;
+  private async deliver(ev: AddressedContext): Promise<void> {
+    const { stanza, to } = ev;
     if (!this.d.isLocalDomain(to.domain)) {
       // No server-to-server links: any other domain is unreachable (RFC 6120 §10.4.3).
       return this.bounce(stanza, new StanzaError('remote-server-not-found', `${to.domain} is not served here`));
     }
-    if (!to.local) return this.toHost({ ...ev, to });
+    if (!to.local) return this.toHost(ev);
     switch (stanza.name) {
       case 'iq':
-        return this.iqToAccount({ ...ev, to });
+        return this.iqToAccount(ev);
       case 'message':
-        return this.messageToAccount({ ...ev, to });
+        return this.messageToAccount(ev);
       default:
-        return this.presenceToAccount({ ...ev, to });
+        return this.presenceToAccount(ev);
     }
   }
 
-  private async toHost(ev: StanzaEvent & { to: Jid }): Promise<void> {
+  private async toHost(ev: AddressedContext): Promise<void> {
     const { stanza } = ev;
     if (stanza.name === 'iq') {
       const type = stanza.attrs.type;
       if (type === 'result' || type === 'error') {
-        this.d.iqTracker.answer(stanza);
+        this.d.iqs.settle(stanza);
         return;
       }
       return this.handleIq('host', ev);
@@ -98,7 +92,7 @@ export class StanzaRouter {
     await this.d.hooks.fire(stanza.name === 'message' ? 'host/message' : 'host/presence', ev);
   }
 
-  private async iqToAccount(ev: StanzaEvent & { to: Jid }): Promise<void> {
+  private async iqToAccount(ev: AddressedContext): Promise<void> {
     const { stanza, to } = ev;
     const type = stanza.attrs.type;
     if (!to.isBare()) {
@@ -108,14 +102,14 @@ export class StanzaRouter {
       return this.bounce(stanza, new StanzaError('service-unavailable'));
     }
     if (type === 'result' || type === 'error') {
-      if (!this.d.iqTracker.answer(stanza)) this.d.logger.debug({ to: to.full }, 'dropping an unsolicited IQ response');
+      if (!this.d.iqs.settle(stanza)) this.d.logger.debug({ to: to.full }, 'dropping an unsolicited IQ response');
       return;
     }
     if (!(await this.d.accountExists(to))) return this.bounce(stanza, new StanzaError('service-unavailable'), ev);
     return this.handleIq('account', ev);
   }
 
-  private async handleIq(scope: IqScope, ev: StanzaEvent & { to: Jid }): Promise<void> {
+  private async handleIq(scope: IqScope, ev: AddressedContext): Promise<void> {
     const { stanza } = ev;
     const payload = stanza.elements[0];
     const handler = payload ? this.d.iqHandlers.get(scope, payload.ns) : undefined;
@@ -125,7 +119,7 @@ export class StanzaRouter {
     }
     let reply: Element;
     try {
-      const result = await handler({ stanza, payload, type: stanza.attrs.type as 'get' | 'set', from: ev.from, to: ev.to, origin: ev.origin, proceed: ev.pipeline?.proceed });
+      const result = await handler({ ...ev, payload, type: stanza.attrs.type as 'get' | 'set' });
       reply = iqResult(stanza, result ?? undefined);
     } catch (e) {
       if (!(e instanceof StanzaError)) {
@@ -138,7 +132,7 @@ export class StanzaRouter {
     await this.toSender(ev, reply);
   }
 
-  private async messageToAccount(ev: StanzaEvent & { to: Jid }): Promise<void> {
+  private async messageToAccount(ev: AddressedContext): Promise<void> {
     const { stanza, to } = ev;
     const type = messageType(stanza.attrs.type);
     if (!to.isBare()) {
@@ -177,7 +171,7 @@ export class StanzaRouter {
     return avail.filter((s) => s.priority === top);
   }
 
-  private async presenceToAccount(ev: StanzaEvent & { to: Jid }): Promise<void> {
+  private async presenceToAccount(ev: AddressedContext): Promise<void> {
     if (await this.d.hooks.fire('incoming/presence', ev)) return;
     const { stanza, to } = ev;
     if (!to.isBare()) {
@@ -189,18 +183,18 @@ export class StanzaRouter {
   }
 
   /** Answers a stanza with an error, unless it is itself an error or an IQ response (RFC 6120 §8.3.1). */
-  bounce(stanza: Element, error: StanzaError, ev?: StanzaEvent): Promise<void> | void {
+  bounce(stanza: Element, error: StanzaError, ev?: StanzaContext): Promise<void> | void {
     const type = stanza.attrs.type;
     if (type === 'error' || (stanza.name === 'iq' && type === 'result')) return;
     const from = tryParseJid(stanza.attrs.from);
     if (!from) return;
     const reply = errorReply(stanza, error);
-    return this.toSender({ from, origin: ev?.origin, pipeline: ev?.pipeline }, reply);
+    return this.toSender({ from, origin: ev?.origin, previous: ev?.previous }, reply);
   }
 
-  private async toSender(ev: Pick<StanzaEvent, 'from' | 'origin' | 'pipeline'>, reply: Element): Promise<void> {
+  private async toSender(ev: Pick<StanzaContext, 'from' | 'origin' | 'previous'>, reply: Element): Promise<void> {
     // A pipelined stanza's reply waits for the replies to the sender's earlier stanzas.
-    if (ev.pipeline) await ev.pipeline.previous;
+    if (ev.previous) await ev.previous;
     // Replies to local clients go straight to their session; nothing else can be reached.
     const target = ev.origin && !ev.origin.isClosed ? ev.origin : this.d.sessions.get(ev.from.full);
     target?.deliver(reply);

@@ -1,6 +1,10 @@
-// Access decisions (XEP-0060 §4.1 affiliations, §4.5 access models, §6.1.3 / §6.5.9 errors). One pure
-// function decides retrieval, subscription, disco listing and notification delivery alike, so the four
-// can never disagree.
+// Who may do what (XEP-0060 §4.1 affiliations, §4.5 access models), as Prosody's util/pubsub.lua decides
+// it: one capability table per affiliation, and one decision, `denied`, that every operation asks. As in
+// Prosody's mod_pep, the access model only speaks for entities without an affiliation: it makes them members
+// (open; presence and roster when the owner's roster says so) or leaves them with nothing. Retrieval,
+// subscription, disco listing and notification delivery are all `retrieve`/`subscribe`, whose rows are the
+// same, so they can never disagree. The errors are the XEP-0060 conditions of each refusal.
+import { hasSubscriptionFrom } from '../../protocol/rfc6121.ts';
 import type { Affiliation, Subscription } from '../../storage/types.ts';
 import type { TypedConfig } from './config.ts';
 import { errors, type PubsubError } from './errors.ts';
@@ -13,64 +17,102 @@ export interface Relationship {
 
 export const NO_RELATIONSHIP: Relationship = Object.freeze({ subscription: 'none', groups: [] }) as Relationship;
 
-export type AccessDecision = { ok: true } | { ok: false; error: PubsubError };
+export type Action =
+  | 'create' | 'publish' | 'retract' | 'retract-any' | 'purge' | 'configure' | 'delete'
+  | 'manage-affiliations' | 'manage-subscriptions' | 'unsubscribe-other' | 'subscribe' | 'retrieve';
 
-export interface AccessFacts {
-  /** The requester is the service owner (PEP: bare JID of the account) or has the owner affiliation. */
-  isOwner: boolean;
+/** Where the actor stands: its affiliation ('owner' for the account itself, XEP-0163 §3.2) and roster entry. */
+export interface Standing {
   affiliation: Affiliation;
-  /** Needed only for the presence and roster models; see `needsRelationship`. */
+  /** Needed only where `needsRelationship` says so. */
   relationship?: Relationship;
 }
 
-const OK: AccessDecision = Object.freeze({ ok: true });
+export type AccessModelConfig = Pick<TypedConfig, 'accessModel' | 'rosterGroupsAllowed'>;
 
-export function needsRelationship(config: Pick<TypedConfig, 'accessModel'>): boolean {
-  return config.accessModel === 'presence' || config.accessModel === 'roster';
+const READER: readonly Action[] = ['subscribe', 'retrieve'];
+const PUBLISHER: readonly Action[] = ['publish', 'retract', 'retract-any', 'purge', ...READER];
+
+/**
+ * XEP-0060 §4.1 table. Publishers may purge (the table's "Purge Node" column); publish-only entities delete
+ * only their own items (`retract` without `retract-any`) and may neither subscribe nor retrieve.
+ */
+export const CAPABILITIES: Readonly<Record<Affiliation, ReadonlySet<Action>>> = {
+  owner: new Set<Action>([
+    'create', 'configure', 'delete', 'manage-affiliations', 'manage-subscriptions', 'unsubscribe-other', ...PUBLISHER,
+  ]),
+  publisher: new Set(PUBLISHER),
+  'publish-only': new Set<Action>(['publish', 'retract']),
+  member: new Set(READER),
+  none: new Set(),
+  outcast: new Set(),
+};
+
+/** Actions only an affiliation grants (the access model has no say). */
+export type AffiliationAction = Exclude<Action, 'subscribe' | 'retrieve'>;
+
+const REFUSALS: Record<AffiliationAction, () => PubsubError> = {
+  // XEP-0163 §3.2: the account owner is the only one who creates (and auto-creates) PEP nodes.
+  create: () => errors.forbidden('only the owner may create nodes'),
+  // §7.1.3.1, §7.2.3.1
+  publish: () => errors.forbidden('not a publisher'),
+  retract: () => errors.forbidden('not a publisher'),
+  // §4.1 note: publish-only entities delete only their own items.
+  'retract-any': () => errors.forbidden('not the publisher of this item'),
+  // §8.5.3.2, §8.2.3.2, §8.4.3.1, §8.9.1.3, §8.8.1.3: "Insufficient Privileges".
+  purge: () => errors.forbidden('not an owner'),
+  configure: () => errors.forbidden('not an owner'),
+  delete: () => errors.forbidden('not an owner'),
+  'manage-affiliations': () => errors.forbidden('not an owner'),
+  'manage-subscriptions': () => errors.forbidden('not an owner'),
+  // §6.2.3.3: only the subscriber's own bare JID (or the owner) may unsubscribe it.
+  'unsubscribe-other': () => errors.forbidden('cannot unsubscribe another entity'),
+};
+
+/** The XEP-0060 error refusing an action only an affiliation grants. */
+export function refusal(action: AffiliationAction): PubsubError {
+  return REFUSALS[action]();
+}
+
+/** Does deciding `action` for this affiliation under this model need the owner's roster entry? */
+export function needsRelationship(action: Action, affiliation: Affiliation, config: Pick<TypedConfig, 'accessModel'>): boolean {
+  return affiliation === 'none' && CAPABILITIES.member.has(action) && (config.accessModel === 'presence' || config.accessModel === 'roster');
 }
 
 /** XEP-0060 §4.5: presence access means a subscription of type "from" or "both" in the owner's roster. */
 export function hasPresenceSubscription(rel: Relationship | undefined): boolean {
-  return rel !== undefined && (rel.subscription === 'from' || rel.subscription === 'both');
+  return hasSubscriptionFrom(rel?.subscription);
 }
 
-/** May this requester see the node's items (retrieve, subscribe, be listed, receive notifications)? */
-export function canAccess(config: Pick<TypedConfig, 'accessModel' | 'rosterGroupsAllowed'>, facts: AccessFacts): AccessDecision {
-  // XEP-0060 §6.5.1: the owner may always retrieve items.
-  if (facts.isOwner || facts.affiliation === 'owner') return OK;
-  // XEP-0060 §6.1.3.8 / §6.5.9.10: outcasts are blocked with <forbidden/> whatever the model.
-  if (facts.affiliation === 'outcast') return { ok: false, error: errors.forbidden('outcast') };
-  // XEP-0060 §4.1 table: publish-only may neither subscribe nor retrieve.
-  if (facts.affiliation === 'publish-only') return { ok: false, error: errors.forbidden('publish-only affiliation') };
-  // §4.1 table: members and publishers may subscribe and retrieve; §4.5 whitelist is the member list.
-  if (facts.affiliation === 'member' || facts.affiliation === 'publisher') return OK;
-  switch (config.accessModel) {
+/** Undefined when the actor may do `action`; otherwise the XEP-0060 error that refuses it. */
+export function denied(action: Action, standing: Standing, config?: AccessModelConfig): PubsubError | undefined {
+  const { affiliation } = standing;
+  if (CAPABILITIES[affiliation].has(action)) return undefined;
+  if (action !== 'subscribe' && action !== 'retrieve') return refusal(action);
+  // §6.1.3.8 / §6.5.9.10: outcasts are blocked with <forbidden/> whatever the model.
+  if (affiliation === 'outcast') return errors.forbidden('outcast');
+  // §4.1 table: publish-only may neither subscribe nor retrieve.
+  if (affiliation === 'publish-only') return errors.forbidden('publish-only affiliation');
+  return modelRefusal(config, standing.relationship);
+}
+
+/** The error the access model answers an entity without affiliation with; undefined when it makes it a member. */
+function modelRefusal(config: AccessModelConfig | undefined, rel: Relationship | undefined): PubsubError | undefined {
+  switch (config?.accessModel) {
     case 'open':
-      return OK;
+      return undefined;
     case 'presence':
       // §6.1.3.2 / §6.5.9.7
-      return hasPresenceSubscription(facts.relationship) ? OK : { ok: false, error: errors.presenceSubscriptionRequired() };
+      return hasPresenceSubscription(rel) ? undefined : errors.presenceSubscriptionRequired();
     case 'roster': {
       // §6.5.1: "subscribed to the owner's presence and contained in the relevant roster group(s)".
-      const groups = facts.relationship?.groups ?? [];
-      if (!groups.some((g) => config.rosterGroupsAllowed.includes(g))) return { ok: false, error: errors.notInRosterGroup() };
-      return hasPresenceSubscription(facts.relationship) ? OK : { ok: false, error: errors.presenceSubscriptionRequired() };
+      const groups = rel?.groups ?? [];
+      if (!groups.some((g) => config.rosterGroupsAllowed.includes(g))) return errors.notInRosterGroup();
+      return hasPresenceSubscription(rel) ? undefined : errors.presenceSubscriptionRequired();
     }
-    case 'whitelist':
-      // §6.1.3.4 / §6.5.9.9
-      return { ok: false, error: errors.closedNode() };
     default:
-      // A model we do not implement (e.g. "authorize" in an imported config) grants nobody but the above.
-      return { ok: false, error: errors.closedNode() };
+      // §6.1.3.4 / §6.5.9.9 whitelist: the member list is the affiliations above. A model we do not implement
+      // (e.g. "authorize" in an imported config) grants nobody either.
+      return errors.closedNode();
   }
-}
-
-/** XEP-0060 §4.1: who may publish. PEP (XEP-0163 §3.2) has one publisher, the owner; publishers are optional. */
-export function canPublish(facts: Pick<AccessFacts, 'isOwner' | 'affiliation'>): boolean {
-  return facts.isOwner || facts.affiliation === 'owner' || facts.affiliation === 'publisher' || facts.affiliation === 'publish-only';
-}
-
-/** XEP-0060 §4.1: configure, delete, affiliations, subscriptions management: owners only. */
-export function isOwnerLike(facts: Pick<AccessFacts, 'isOwner' | 'affiliation'>): boolean {
-  return facts.isOwner || facts.affiliation === 'owner';
 }

@@ -1,66 +1,12 @@
-// Pubsub errors as data: the RFC 6120 stanza condition, its error type and the XEP-0060 §16 pubsub#errors
-// condition (with the `feature` of <unsupported/>). XML-free; xml.ts turns them into <error/> elements.
+// The XEP-0060 errors the engine and the request parser throw, one constructor each so every call site
+// spells them the same way. PubsubError itself (protocol/xep0060.ts) is a StanzaError: the router answers
+// with it like with any other.
+import { PubsubError } from '../../protocol/xep0060.ts';
+import type { ConfigProblem } from './config.ts';
 
-/** RFC 6120 §8.3.3 conditions used by XEP-0060. */
-export type PubsubStanzaCondition =
-  | 'bad-request' | 'conflict' | 'feature-not-implemented' | 'forbidden' | 'internal-server-error'
-  | 'item-not-found' | 'not-acceptable' | 'not-allowed' | 'not-authorized' | 'policy-violation'
-  | 'resource-constraint' | 'unexpected-request';
+export { PubsubError };
+export type { PubsubCondition, PubsubErrorOptions, PubsubErrorType, PubsubStanzaCondition } from '../../protocol/xep0060.ts';
 
-export type PubsubErrorType = 'auth' | 'cancel' | 'modify' | 'wait';
-
-/** XEP-0060 §16 (schema for http://jabber.org/protocol/pubsub#errors). */
-export type PubsubCondition =
-  | 'closed-node' | 'configuration-required' | 'invalid-jid' | 'invalid-options' | 'invalid-payload'
-  | 'invalid-subid' | 'item-forbidden' | 'item-required' | 'jid-required' | 'max-items-exceeded'
-  | 'max-nodes-exceeded' | 'nodeid-required' | 'not-in-roster-group' | 'not-subscribed' | 'payload-too-big'
-  | 'payload-required' | 'pending-subscription' | 'precondition-not-met' | 'presence-subscription-required'
-  | 'subid-required' | 'too-many-subscriptions' | 'unsupported' | 'unsupported-access-model';
-
-/** The error type each condition carries in the XEP-0060 examples. */
-const TYPES: Record<PubsubStanzaCondition, PubsubErrorType> = {
-  'bad-request': 'modify',
-  conflict: 'cancel',
-  'feature-not-implemented': 'cancel',
-  forbidden: 'auth',
-  'internal-server-error': 'cancel',
-  'item-not-found': 'cancel',
-  'not-acceptable': 'modify',
-  'not-allowed': 'cancel',
-  'not-authorized': 'auth',
-  'policy-violation': 'cancel',
-  'resource-constraint': 'wait',
-  'unexpected-request': 'cancel',
-};
-
-export interface PubsubErrorOptions {
-  pubsubCondition?: PubsubCondition;
-  /** For <unsupported feature='...'/>: the feature name without the pubsub# prefix. */
-  feature?: string;
-  text?: string;
-  type?: PubsubErrorType;
-}
-
-export class PubsubError extends Error {
-  readonly condition: PubsubStanzaCondition;
-  readonly type: PubsubErrorType;
-  readonly pubsubCondition: PubsubCondition | undefined;
-  readonly feature: string | undefined;
-  readonly text: string | undefined;
-
-  constructor(condition: PubsubStanzaCondition, opts: PubsubErrorOptions = {}) {
-    const tail = opts.pubsubCondition ? `/${opts.pubsubCondition}${opts.feature ? `(${opts.feature})` : ''}` : '';
-    super(`${condition}${tail}${opts.text ? `: ${opts.text}` : ''}`);
-    this.name = 'PubsubError';
-    this.condition = condition;
-    this.type = opts.type ?? TYPES[condition];
-    this.pubsubCondition = opts.pubsubCondition;
-    this.feature = opts.feature;
-    this.text = opts.text;
-  }
-}
-
-// Constructors for the errors XEP-0060 names, so every call site spells them the same way.
 export const errors = {
   // §6.1.3.12, §6.5.9.11, §7.1.3.3, §8.2.3.5 ...: node does not exist.
   nodeNotFound: (text?: string) => new PubsubError('item-not-found', { text }),
@@ -108,3 +54,13 @@ export const errors = {
   tooManyNodes: () =>
     new PubsubError('not-allowed', { pubsubCondition: 'max-nodes-exceeded', text: 'too many nodes at this service' }),
 };
+
+/** §8.2.5.2 not-acceptable for a configuration we cannot apply; §8.1.2 for an access model we lack. */
+export function configProblemError(p: ConfigProblem): PubsubError {
+  if (p.kind === 'unsupported-access-model') return errors.unsupportedAccessModel(p.value);
+  return errors.configNotAcceptable(describeProblem(p));
+}
+
+export function describeProblem(p: ConfigProblem): string {
+  return p.kind === 'unknown-field' ? `unknown field pubsub#${p.field}` : `invalid value for pubsub#${p.field}`;
+}

@@ -1,8 +1,7 @@
 // Events as plain data (XEP-0060 §7.1.2 items, §7.2.2.1 retract, §8.5.2 purge, §8.4.2 delete, §8.2.5.3
 // configuration). The wiring layer turns each into one <message/> per allowed recipient; xml.ts builds the
 // <event/> element once per event.
-import type { NodeConfig } from '../../storage/types.ts';
-import type { Affiliation } from '../../storage/types.ts';
+import type { Affiliation, NodeConfig } from '../../storage/types.ts';
 
 export interface EventItem {
   id: string;
@@ -23,7 +22,7 @@ export interface AccessSnapshot {
   affiliations: Record<string, Affiliation>;
 }
 
-interface EventBase {
+export interface EventBase {
   service: string;
   node: string;
   /** The node's effective configuration at the time of the event. */
@@ -60,5 +59,3 @@ export interface ConfigEvent extends EventBase {
 }
 
 export type PubsubEvent = ItemsEvent | PurgeEvent | DeleteEvent | ConfigEvent;
-
-export type PubsubEventListener = (event: PubsubEvent) => void;

@@ -1,24 +1,24 @@
-// XEP-0060 stanzas ↔ engine calls: parse the <pubsub/> child of an IQ into a request, run it against the
-// engine, build the result payload, the <error/> and the <event/> of notifications. The only pubsub file
-// that knows XML.
-import { NS_STANZAS, StanzaError, type StanzaErrorCondition } from '../../protocol/rfc6120.ts';
+// XEP-0060 stanzas ↔ engine calls. One table entry per operation: how to parse its element out of the
+// <pubsub/> child of an IQ, and how to run it against the service and build the result payload; one
+// dispatcher picks the entry. Also the <event/> of notifications. The only pubsub file that knows XML;
+// errors are PubsubErrors (stanza errors), thrown here or by the engine and serialised by whoever answers.
+import type { Jid } from '../../jid/index.ts';
 import { buildDataForm, DataFormError, formTypeField, getFormType, parseDataForm, type DataFormField } from '../../protocol/xep0004.ts';
-import { buildRsm, NS_RSM, parseRsm, RsmError } from '../../protocol/xep0059.ts';
-import {
-  FORM_NODE_CONFIG, FORM_PUBLISH_OPTIONS, NS_PUBSUB, NS_PUBSUB_ERRORS, NS_PUBSUB_EVENT, NS_PUBSUB_OWNER,
-} from '../../protocol/xep0060.ts';
+import { buildRsm, NS_RSM, parseRsm, RsmError, type RsmQuery } from '../../protocol/xep0059.ts';
+import { FORM_NODE_CONFIG, FORM_PUBLISH_OPTIONS, NS_PUBSUB, NS_PUBSUB_EVENT, NS_PUBSUB_OWNER } from '../../protocol/xep0060.ts';
 import type { Affiliation, NodeConfig, SubscriptionState } from '../../storage/types.ts';
 import { Element, RawXml, x } from '../../xml/index.ts';
 import { NODE_CONFIG_FIELDS } from './config.ts';
-import type { PubsubEngine, RsmRequest } from './engine.ts';
+import type { PubsubEngine } from './engine.ts';
 import { errors, PubsubError } from './errors.ts';
-import type { EventItem, ItemsEvent, PubsubEvent } from './events.ts';
+import type { ItemsEvent, PubsubEvent } from './events.ts';
+import type { PubsubService } from './service.ts';
 
 // ------------------------------------------------------------------ requests
 export type PubsubRequest =
   | { kind: 'publish'; node: string; item?: { id?: string; payload?: string }; options?: NodeConfig }
   | { kind: 'retract'; node: string; id: string; notify?: boolean }
-  | { kind: 'items'; node: string; ids?: string[]; max?: number; rsm?: RsmRequest }
+  | { kind: 'items'; node: string; ids?: string[]; max?: number; rsm?: RsmQuery }
   | { kind: 'subscribe'; node: string; jid: string }
   | { kind: 'unsubscribe'; node: string; jid: string }
   | { kind: 'subscriptions'; node?: string }
@@ -34,72 +34,105 @@ export type PubsubRequest =
   | { kind: 'owner-subscriptions-get'; node: string }
   | { kind: 'owner-subscriptions-set'; node: string; subscriptions: { jid: string; subscription: SubscriptionState }[] };
 
-const badRequest = (text: string) => new PubsubError('bad-request', { text });
+type Kind = PubsubRequest['kind'];
+type RequestOf<K extends Kind> = Extract<PubsubRequest, { kind: K }>;
 
-/** XEP-0060 §7.1.3 etc.: the 'node' attribute, or <nodeid-required/>. */
-function nodeAttr(el: Element): string {
-  const node = el.attrs.node;
-  if (node === undefined || node === '') throw errors.nodeIdRequired();
-  return node;
+/** What a request is run with: the addressed service, the requesting entity, and the pipelining signal. */
+export interface PubsubRequestContext {
+  /** The requester (full JID). */
+  from: Jid;
+  /** The service (its bare JID is the service). */
+  to: Jid;
+  /** See PublishOptions.proceed (publishes only call it). */
+  proceed?: () => void;
 }
 
-/** The single operation element of a <pubsub/>, skipping the modifiers that may accompany it. */
-function operation(pubsub: Element, ns: string, modifiers: string[]): Element {
-  const mine = pubsub.elements.filter((e) => e.ns === ns);
-  const ops = mine.filter((e) => !modifiers.includes(e.local));
-  // A modifier on its own is the operation (e.g. <options/> alone is a subscription-options request).
-  if (ops.length === 0 && mine.length === 1) return mine[0];
-  if (ops.length !== 1) throw badRequest('expected exactly one pubsub operation');
-  return ops[0];
+export interface PubsubExecution {
+  /** The IQ result child (undefined: an empty result). */
+  payload: Element | undefined;
+  /** Notifications to fan out. */
+  events: PubsubEvent[];
+  /** XEP-0060 §6.1.7: the last item, to send to the new subscriber only. */
+  sendLast?: { to: string; event: ItemsEvent };
 }
 
-/**
- * Parses an IQ carrying <pubsub xmlns='http://jabber.org/protocol/pubsub'/> or its #owner variant into a
- * request. Throws PubsubError for malformed or unsupported requests.
- */
-export function parsePubsubRequest(iq: Element): PubsubRequest {
-  const type = iq.attrs.type;
-  if (type !== 'get' && type !== 'set') throw badRequest('pubsub requests are IQ get or set');
-  const pubsub = iq.elements.find((e) => e.local === 'pubsub' && (e.ns === NS_PUBSUB || e.ns === NS_PUBSUB_OWNER));
-  if (!pubsub) throw badRequest('no <pubsub/> element');
-  return pubsub.ns === NS_PUBSUB ? parseUser(pubsub, type) : parseOwner(pubsub, type);
+interface RunContext {
+  engine: PubsubEngine;
+  service: PubsubService;
+  actor: Jid;
+  proceed?: () => void;
 }
 
-function parseUser(pubsub: Element, type: 'get' | 'set'): PubsubRequest {
-  const op = operation(pubsub, NS_PUBSUB, ['publish-options', 'configure', 'options']);
-  const wrongType = () => badRequest(`<${op.local}/> is not valid in an IQ ${type}`);
-  switch (op.local) {
-    case 'publish': {
-      if (type !== 'set') throw wrongType();
+/** One XEP-0060 operation: the element (namespace, name) and IQ type it answers, its parser and its runner. */
+interface Operation<K extends Kind> {
+  ns: typeof NS_PUBSUB | typeof NS_PUBSUB_OWNER;
+  element: string;
+  type: 'get' | 'set';
+  /** `op` is the operation element, `pubsub` its parent (for modifiers such as <publish-options/>). */
+  parse(op: Element, pubsub: Element): Omit<RequestOf<K>, 'kind'>;
+  run(req: RequestOf<K>, ctx: RunContext): Promise<PubsubExecution>;
+}
+
+const user = (...children: (Element | undefined)[]) => x('pubsub', { xmlns: NS_PUBSUB }, ...children);
+const owner = (...children: (Element | undefined)[]) => x('pubsub', { xmlns: NS_PUBSUB_OWNER }, ...children);
+const result = (payload?: Element, event?: PubsubEvent): PubsubExecution => ({ payload, events: event ? [event] : [] });
+
+/** §8.8.1 / §8.9.1: the owner's view of a node's subscriptions or affiliations, one child per entry. */
+function ownerListing(
+  element: 'affiliations' | 'subscriptions', entries: (service: PubsubService, node: string, actor: Jid) => Promise<Element[]>,
+): Operation<'owner-affiliations-get' | 'owner-subscriptions-get'> {
+  return {
+    ns: NS_PUBSUB_OWNER, element, type: 'get',
+    parse: nodeOnly,
+    async run(req, { service, actor }) {
+      return result(owner(x(element, { node: req.node }, await entries(service, req.node, actor))));
+    },
+  };
+}
+
+const OPERATIONS: { [K in Kind]: Operation<K> } = {
+  publish: {
+    ns: NS_PUBSUB, element: 'publish', type: 'set',
+    parse(op, pubsub) {
       const node = nodeAttr(op);
       const items = op.getChildren('item', NS_PUBSUB);
       // §7.1.1: batch publishing was removed; at most one item.
       if (items.length > 1) throw badRequest('at most one <item/> per publish');
-      const req: PubsubRequest = { kind: 'publish', node };
+      const req: Omit<RequestOf<'publish'>, 'kind'> = { node };
       if (items[0]) req.item = parseItem(items[0]);
-      const po = pubsub.getChild('publish-options', NS_PUBSUB);
-      const form = po?.getChild('x', 'jabber:x:data');
+      const form = pubsub.getChild('publish-options', NS_PUBSUB)?.getChild('x', 'jabber:x:data');
       if (form) req.options = formToConfig(form, FORM_PUBLISH_OPTIONS, 'publish-options');
       return req;
-    }
-    case 'retract': {
-      if (type !== 'set') throw wrongType();
+    },
+    async run(req, { service, actor, proceed }) {
+      const r = await service.publish(req.node, actor, req.item, { options: req.options, proceed });
+      // §7.1.2: the result names the ItemID (SHOULD when generated).
+      return result(user(x('publish', { node: r.node }, r.id !== undefined ? x('item', { id: r.id }) : undefined)), r.event);
+    },
+  },
+  retract: {
+    ns: NS_PUBSUB, element: 'retract', type: 'set',
+    parse(op) {
       const node = nodeAttr(op);
       const items = op.getChildren('item', NS_PUBSUB);
       const id = items[0]?.attrs.id;
       // §7.2.3.4: one <item/> with an id is required.
       if (items.length !== 1 || !id) throw errors.itemRequired();
-      const notify = op.attrs.notify;
-      const req: PubsubRequest = { kind: 'retract', node, id };
+      const req: Omit<RequestOf<'retract'>, 'kind'> = { node, id };
       // §7.2.2.1: "true" or "1".
+      const notify = op.attrs.notify;
       if (notify === 'true' || notify === '1') req.notify = true;
       else if (notify === 'false' || notify === '0') req.notify = false;
       return req;
-    }
-    case 'items': {
-      if (type !== 'get') throw wrongType();
-      const node = nodeAttr(op);
-      const req: PubsubRequest = { kind: 'items', node };
+    },
+    async run(req, { service, actor }) {
+      return result(undefined, (await service.retract(req.node, actor, req.id, req.notify)).event);
+    },
+  },
+  items: {
+    ns: NS_PUBSUB, element: 'items', type: 'get',
+    parse(op, pubsub) {
+      const req: Omit<RequestOf<'items'>, 'kind'> = { node: nodeAttr(op) };
       const ids = op.getChildren('item', NS_PUBSUB).map((i) => i.attrs.id);
       if (ids.some((id) => !id)) throw badRequest('<item/> without id');
       if (ids.length) req.ids = ids as string[];
@@ -117,27 +150,50 @@ function parseUser(pubsub: Element, type: 'get' | 'set'): PubsubRequest {
         }
       }
       return req;
-    }
-    case 'subscribe':
-    case 'unsubscribe': {
-      if (type !== 'set') throw wrongType();
-      const node = nodeAttr(op);
-      const jid = op.attrs.jid;
-      // §6.1.1 'jid' is required; §16 <jid-required/>.
-      if (!jid) throw new PubsubError('bad-request', { pubsubCondition: 'jid-required' });
-      // §6.3 subscription options are not implemented.
-      if (pubsub.getChild('options', NS_PUBSUB)) throw errors.unsupported('subscription-options');
-      return { kind: op.local, node, jid };
-    }
-    case 'subscriptions':
-    case 'affiliations': {
-      if (type !== 'get') throw wrongType();
-      const node = op.attrs.node;
-      return node ? { kind: op.local, node } : { kind: op.local };
-    }
-    case 'create': {
-      if (type !== 'set') throw wrongType();
-      const req: PubsubRequest = { kind: 'create' };
+    },
+    async run(req, { service, actor }) {
+      const r = await service.items(req.node, actor, { ids: req.ids, max: req.max, rsm: req.rsm });
+      return result(user(x('items', { node: r.node }, r.items.map(itemElement)), r.rsm ? buildRsm(r.rsm) : undefined));
+    },
+  },
+  subscribe: {
+    ns: NS_PUBSUB, element: 'subscribe', type: 'set',
+    parse: parseSubscription,
+    async run(req, { service, actor }) {
+      const r = await service.subscribe(req.node, actor, req.jid);
+      const payload = user(x('subscription', { node: r.node, jid: r.jid, subscription: r.subscription }));
+      return r.lastItem ? { payload, events: [], sendLast: { to: r.jid, event: r.lastItem } } : result(payload);
+    },
+  },
+  unsubscribe: {
+    ns: NS_PUBSUB, element: 'unsubscribe', type: 'set',
+    parse: parseSubscription,
+    async run(req, { service, actor }) {
+      await service.unsubscribe(req.node, actor, req.jid);
+      return result();
+    },
+  },
+  subscriptions: {
+    ns: NS_PUBSUB, element: 'subscriptions', type: 'get',
+    parse: optionalNode,
+    async run(req, { service, actor }) {
+      const subs = await service.subscriptions(actor, { node: req.node });
+      return result(user(x('subscriptions', { node: req.node },
+        subs.map((s) => x('subscription', { node: s.node, jid: s.jid, subscription: s.subscription })))));
+    },
+  },
+  affiliations: {
+    ns: NS_PUBSUB, element: 'affiliations', type: 'get',
+    parse: optionalNode,
+    async run(req, { service, actor }) {
+      const affs = await service.affiliations(actor, { node: req.node });
+      return result(user(x('affiliations', null, affs.map((a) => x('affiliation', { node: a.node, affiliation: a.affiliation })))));
+    },
+  },
+  create: {
+    ns: NS_PUBSUB, element: 'create', type: 'set',
+    parse(op, pubsub) {
+      const req: Omit<RequestOf<'create'>, 'kind'> = {};
       if (op.attrs.node) req.node = op.attrs.node;
       const configure = pubsub.getChild('configure', NS_PUBSUB);
       if (configure) {
@@ -147,56 +203,89 @@ function parseUser(pubsub: Element, type: 'get' | 'set'): PubsubRequest {
         if (form) req.config = formToConfig(form, FORM_NODE_CONFIG, 'configure');
       }
       return req;
-    }
-    case 'options':
-      throw errors.unsupported('subscription-options');
-    case 'default':
-      // §6.4: default subscription options.
-      throw errors.unsupported('retrieve-default-sub');
-    default:
-      throw badRequest(`unknown pubsub operation <${op.local}/>`);
-  }
-}
-
-function parseOwner(pubsub: Element, type: 'get' | 'set'): PubsubRequest {
-  const op = operation(pubsub, NS_PUBSUB_OWNER, []);
-  const wrongType = () => badRequest(`<${op.local}/> is not valid in an IQ ${type}`);
-  switch (op.local) {
-    case 'configure': {
+    },
+    async run(req, { service, actor }) {
+      const r = await service.create(req.node, actor, req.config);
+      return result(user(x('create', { node: r.node })));
+    },
+  },
+  'configure-get': {
+    ns: NS_PUBSUB_OWNER, element: 'configure', type: 'get',
+    parse: nodeOnly,
+    async run(req, { service, actor }) {
+      const config = await service.configuration(req.node, actor);
+      return result(owner(x('configure', { node: req.node }, buildNodeConfigForm(config, 'form'))));
+    },
+  },
+  'configure-set': {
+    ns: NS_PUBSUB_OWNER, element: 'configure', type: 'set',
+    parse(op) {
       const node = nodeAttr(op);
-      if (type === 'get') return { kind: 'configure-get', node };
       const form = op.getChild('x', 'jabber:x:data');
       if (!form) throw badRequest('<configure/> without a data form');
       // §8.2.4: a cancelled form leaves the configuration as it is.
-      if (form.attrs.type === 'cancel') return { kind: 'configure-set', node, config: undefined };
-      return { kind: 'configure-set', node, config: formToConfig(form, FORM_NODE_CONFIG, 'configure') };
-    }
-    case 'default':
-      if (type !== 'get') throw wrongType();
+      if (form.attrs.type === 'cancel') return { node, config: undefined };
+      return { node, config: formToConfig(form, FORM_NODE_CONFIG, 'configure') };
+    },
+    async run(req, { service, actor }) {
+      // §8.2.4 cancel: still the owner's call to make.
+      if (req.config === undefined) await service.configuration(req.node, actor);
+      else return result(undefined, (await service.configure(req.node, actor, req.config)).event);
+      return result();
+    },
+  },
+  default: {
+    ns: NS_PUBSUB_OWNER, element: 'default', type: 'get',
+    parse(op) {
       // §8.3.1: only leaf nodes exist here; other types are not supported (XEP-0248 collections).
       if (op.attrs.type !== undefined && op.attrs.type !== 'leaf') throw errors.unsupported('collections');
-      return { kind: 'default' };
-    case 'delete': {
-      if (type !== 'set') throw wrongType();
+      return {};
+    },
+    async run(_req, { engine }) {
+      return result(owner(x('default', null, buildNodeConfigForm(engine.defaultConfig(), 'form'))));
+    },
+  },
+  delete: {
+    ns: NS_PUBSUB_OWNER, element: 'delete', type: 'set',
+    parse(op) {
       const node = nodeAttr(op);
       const uri = op.getChild('redirect', NS_PUBSUB_OWNER)?.attrs.uri;
-      return uri ? { kind: 'delete', node, redirect: uri } : { kind: 'delete', node };
-    }
-    case 'purge':
-      if (type !== 'set') throw wrongType();
-      return { kind: 'purge', node: nodeAttr(op) };
-    case 'affiliations': {
+      return uri ? { node, redirect: uri } : { node };
+    },
+    async run(req, { service, actor }) {
+      return result(undefined, (await service.delete(req.node, actor, req.redirect)).event);
+    },
+  },
+  purge: {
+    ns: NS_PUBSUB_OWNER, element: 'purge', type: 'set',
+    parse: nodeOnly,
+    async run(req, { service, actor }) {
+      return result(undefined, (await service.purge(req.node, actor)).event);
+    },
+  },
+  'owner-affiliations-get': ownerListing('affiliations', async (service, node, actor) =>
+    (await service.nodeAffiliations(node, actor)).map((a) => x('affiliation', { jid: a.jid, affiliation: a.affiliation }))),
+  'owner-affiliations-set': {
+    ns: NS_PUBSUB_OWNER, element: 'affiliations', type: 'set',
+    parse(op) {
       const node = nodeAttr(op);
-      if (type === 'get') return { kind: 'owner-affiliations-get', node };
       const affiliations = op.getChildren('affiliation', NS_PUBSUB_OWNER).map((a) => {
         if (!a.attrs.jid || !a.attrs.affiliation) throw badRequest('<affiliation/> needs jid and affiliation');
         return { jid: a.attrs.jid, affiliation: a.attrs.affiliation as Affiliation };
       });
-      return { kind: 'owner-affiliations-set', node, affiliations };
-    }
-    case 'subscriptions': {
+      return { node, affiliations };
+    },
+    async run(req, { service, actor }) {
+      await service.setNodeAffiliations(req.node, actor, req.affiliations);
+      return result();
+    },
+  },
+  'owner-subscriptions-get': ownerListing('subscriptions', async (service, node, actor) =>
+    (await service.nodeSubscriptions(node, actor)).map((s) => x('subscription', { jid: s.jid, subscription: s.subscription }))),
+  'owner-subscriptions-set': {
+    ns: NS_PUBSUB_OWNER, element: 'subscriptions', type: 'set',
+    parse(op) {
       const node = nodeAttr(op);
-      if (type === 'get') return { kind: 'owner-subscriptions-get', node };
       const subscriptions: { jid: string; subscription: SubscriptionState }[] = [];
       for (const s of op.getChildren('subscription', NS_PUBSUB_OWNER)) {
         if (!s.attrs.jid) throw badRequest('<subscription/> needs a jid');
@@ -204,11 +293,99 @@ function parseOwner(pubsub: Element, type: 'get' | 'set'): PubsubRequest {
         if (s.attrs.subscription === undefined) continue;
         subscriptions.push({ jid: s.attrs.jid, subscription: s.attrs.subscription as SubscriptionState });
       }
-      return { kind: 'owner-subscriptions-set', node, subscriptions };
-    }
-    default:
-      throw badRequest(`unknown pubsub#owner operation <${op.local}/>`);
-  }
+      return { node, subscriptions };
+    },
+    async run(req, { service, actor }) {
+      await service.setNodeSubscriptions(req.node, actor, req.subscriptions);
+      return result();
+    },
+  },
+};
+
+/** Elements of the user namespace that accompany an operation rather than being one. */
+const MODIFIERS: Record<string, readonly string[]> = { [NS_PUBSUB]: ['publish-options', 'configure', 'options'], [NS_PUBSUB_OWNER]: [] };
+
+/** User-namespace operations we answer with <unsupported/>, whatever the IQ type. */
+const UNSUPPORTED: Record<string, string> = {
+  // §6.3 subscription options.
+  options: 'subscription-options',
+  // §6.4 default subscription options.
+  default: 'retrieve-default-sub',
+};
+
+/** `${ns} ${element}` → the operations on that element, one per IQ type. */
+const BY_ELEMENT = new Map<string, { kind: Kind; op: Operation<Kind> }[]>();
+for (const [kind, op] of Object.entries(OPERATIONS) as [Kind, Operation<Kind>][]) {
+  const key = `${op.ns} ${op.element}`;
+  BY_ELEMENT.set(key, [...(BY_ELEMENT.get(key) ?? []), { kind, op }]);
+}
+
+const badRequest = (text: string) => new PubsubError('bad-request', { text });
+
+/**
+ * Parses an IQ carrying <pubsub xmlns='http://jabber.org/protocol/pubsub'/> or its #owner variant into a
+ * request. Throws PubsubError for malformed or unsupported requests.
+ */
+export function parsePubsubRequest(iq: Element): PubsubRequest {
+  const type = iq.attrs.type;
+  if (type !== 'get' && type !== 'set') throw badRequest('pubsub requests are IQ get or set');
+  const pubsub = iq.elements.find((e) => e.local === 'pubsub' && (e.ns === NS_PUBSUB || e.ns === NS_PUBSUB_OWNER));
+  if (!pubsub) throw badRequest('no <pubsub/> element');
+  const ns = pubsub.ns!;
+  const op = operation(pubsub, ns, MODIFIERS[ns]!);
+  if (ns === NS_PUBSUB && UNSUPPORTED[op.local]) throw errors.unsupported(UNSUPPORTED[op.local]!);
+  const candidates = BY_ELEMENT.get(`${ns} ${op.local}`);
+  if (!candidates) throw badRequest(`unknown ${ns === NS_PUBSUB ? 'pubsub' : 'pubsub#owner'} operation <${op.local}/>`);
+  const entry = candidates.find((c) => c.op.type === type);
+  if (!entry) throw badRequest(`<${op.local}/> is not valid in an IQ ${type}`);
+  return { kind: entry.kind, ...entry.op.parse(op, pubsub) } as PubsubRequest;
+}
+
+/** Runs a parsed request: `from` acting at the service `to`. */
+export async function runPubsubRequest(engine: PubsubEngine, ctx: PubsubRequestContext, req: PubsubRequest): Promise<PubsubExecution> {
+  const entry = OPERATIONS[req.kind] as Operation<Kind>;
+  return entry.run(req, { engine, service: engine.service(ctx.to), actor: ctx.from, proceed: ctx.proceed });
+}
+
+/** Parses and runs one pubsub IQ; failures reject with a PubsubError (a StanzaError). */
+export async function handlePubsubIq(engine: PubsubEngine, ctx: PubsubRequestContext & { stanza: Element }): Promise<PubsubExecution> {
+  return runPubsubRequest(engine, ctx, parsePubsubRequest(ctx.stanza));
+}
+
+/** XEP-0060 §7.1.3 etc.: the 'node' attribute, or <nodeid-required/>. */
+function nodeAttr(el: Element): string {
+  const node = el.attrs.node;
+  if (node === undefined || node === '') throw errors.nodeIdRequired();
+  return node;
+}
+
+function nodeOnly(op: Element): { node: string } {
+  return { node: nodeAttr(op) };
+}
+
+function optionalNode(op: Element): { node?: string } {
+  return op.attrs.node ? { node: op.attrs.node } : {};
+}
+
+/** §6.1.1 / §6.2.1: <subscribe/> and <unsubscribe/> name a node and a JID. */
+function parseSubscription(op: Element, pubsub: Element): { node: string; jid: string } {
+  const node = nodeAttr(op);
+  const jid = op.attrs.jid;
+  // §6.1.1 'jid' is required; §16 <jid-required/>.
+  if (!jid) throw new PubsubError('bad-request', { pubsubCondition: 'jid-required' });
+  // §6.3 subscription options are not implemented.
+  if (pubsub.getChild('options', NS_PUBSUB)) throw errors.unsupported('subscription-options');
+  return { node, jid };
+}
+
+/** The single operation element of a <pubsub/>, skipping the modifiers that may accompany it. */
+function operation(pubsub: Element, ns: string, modifiers: readonly string[]): Element {
+  const mine = pubsub.elements.filter((e) => e.ns === ns);
+  const ops = mine.filter((e) => !modifiers.includes(e.local));
+  // A modifier on its own is the operation (e.g. <options/> alone is a subscription-options request).
+  if (ops.length === 0 && mine.length === 1) return mine[0];
+  if (ops.length !== 1) throw badRequest('expected exactly one pubsub operation');
+  return ops[0];
 }
 
 function parseItem(item: Element): { id?: string; payload?: string } {
@@ -315,139 +492,6 @@ function itemElement(it: { id: string; publisher?: string; payload?: string }): 
   return el;
 }
 
-// ------------------------------------------------------------------ execution
-export interface PubsubExecution {
-  /** The IQ result child (undefined: an empty result). */
-  payload: Element | undefined;
-  /** Notifications to fan out (already emitted to engine listeners too). */
-  events: PubsubEvent[];
-  /** XEP-0060 §6.1.7: the last item, to send to the new subscriber only. */
-  sendLast?: { to: string; event: ItemsEvent };
-}
-
-/** Runs a parsed request as `requester` (full JID) against the service (owner's bare JID). */
-/** `ordered`: see PubsubEngine.publish (called for publishes only). */
-export async function executePubsubRequest(
-  engine: PubsubEngine, service: string, requester: string, req: PubsubRequest, ordered?: () => void,
-): Promise<PubsubExecution> {
-  const events: PubsubEvent[] = [];
-  const push = (e: PubsubEvent | undefined) => {
-    if (e) events.push(e);
-  };
-  const user = (...children: (Element | undefined)[]) => x('pubsub', { xmlns: NS_PUBSUB }, ...children);
-  const owner = (...children: (Element | undefined)[]) => x('pubsub', { xmlns: NS_PUBSUB_OWNER }, ...children);
-  switch (req.kind) {
-    case 'publish': {
-      const r = await engine.publish(service, req.node, requester, req.item, req.options, ordered);
-      push(r.event);
-      // §7.1.2: the result names the ItemID (SHOULD when generated).
-      return { payload: user(x('publish', { node: r.node }, r.id !== undefined ? x('item', { id: r.id }) : undefined)), events };
-    }
-    case 'retract':
-      push((await engine.retract(service, req.node, requester, req.id, req.notify)).event);
-      return { payload: undefined, events };
-    case 'items': {
-      const r = await engine.getItems(service, req.node, requester, { ids: req.ids, max: req.max, rsm: req.rsm });
-      const items = x('items', { node: r.node }, r.items.map(itemElement));
-      return { payload: user(items, r.rsm ? buildRsm(r.rsm) : undefined), events };
-    }
-    case 'subscribe': {
-      const r = await engine.subscribe(service, req.node, requester, req.jid);
-      const payload = user(x('subscription', { node: r.node, jid: r.jid, subscription: r.subscription }));
-      return r.lastItem ? { payload, events, sendLast: { to: r.jid, event: r.lastItem } } : { payload, events };
-    }
-    case 'unsubscribe':
-      await engine.unsubscribe(service, req.node, requester, req.jid);
-      return { payload: undefined, events };
-    case 'subscriptions': {
-      const subs = await engine.getSubscriptions(service, requester, req.node);
-      const el = x('subscriptions', { node: req.node }, subs.map((s) => x('subscription', { node: s.node, jid: s.jid, subscription: s.subscription })));
-      return { payload: user(el), events };
-    }
-    case 'affiliations': {
-      const affs = await engine.getOwnAffiliations(service, requester, req.node);
-      const el = x('affiliations', null, affs.map((a) => x('affiliation', { node: a.node, affiliation: a.affiliation })));
-      return { payload: user(el), events };
-    }
-    case 'create': {
-      const r = await engine.createNode(service, req.node, requester, req.config);
-      return { payload: user(x('create', { node: r.node })), events };
-    }
-    case 'configure-get': {
-      const config = await engine.getConfig(service, req.node, requester);
-      return { payload: owner(x('configure', { node: req.node }, buildNodeConfigForm(config, 'form'))), events };
-    }
-    case 'configure-set': {
-      if (req.config === undefined) {
-        // §8.2.4 cancel: still the owner's call to make.
-        await engine.getConfig(service, req.node, requester);
-        return { payload: undefined, events };
-      }
-      push((await engine.setConfig(service, req.node, requester, req.config)).event);
-      return { payload: undefined, events };
-    }
-    case 'default':
-      return { payload: owner(x('default', null, buildNodeConfigForm(engine.defaultConfig(), 'form'))), events };
-    case 'delete':
-      push((await engine.deleteNode(service, req.node, requester, req.redirect)).event);
-      return { payload: undefined, events };
-    case 'purge':
-      push((await engine.purge(service, req.node, requester)).event);
-      return { payload: undefined, events };
-    case 'owner-affiliations-get': {
-      const affs = await engine.getAffiliations(service, req.node, requester);
-      const el = x('affiliations', { node: req.node }, affs.map((a) => x('affiliation', { jid: a.jid, affiliation: a.affiliation })));
-      return { payload: owner(el), events };
-    }
-    case 'owner-affiliations-set':
-      await engine.setAffiliations(service, req.node, requester, req.affiliations);
-      return { payload: undefined, events };
-    case 'owner-subscriptions-get': {
-      const subs = await engine.getNodeSubscriptions(service, req.node, requester);
-      const el = x('subscriptions', { node: req.node }, subs.map((s) => x('subscription', { jid: s.jid, subscription: s.subscription })));
-      return { payload: owner(el), events };
-    }
-    case 'owner-subscriptions-set':
-      await engine.setNodeSubscriptions(service, req.node, requester, req.subscriptions);
-      return { payload: undefined, events };
-  }
-}
-
-/**
- * Parses and runs one pubsub IQ; failures come back as a PubsubError (never thrown) so the caller can
- * answer with `pubsubErrorElement`.
- */
-export async function handlePubsubIq(
-  engine: PubsubEngine, service: string, requester: string, iq: Element, ordered?: () => void,
-): Promise<({ ok: true } & PubsubExecution) | { ok: false; error: PubsubError }> {
-  try {
-    const req = parsePubsubRequest(iq);
-    return { ok: true, ...(await executePubsubRequest(engine, service, requester, req, ordered)) };
-  } catch (e) {
-    if (e instanceof PubsubError) return { ok: false, error: e };
-    throw e;
-  }
-}
-
-// ------------------------------------------------------------------ errors
-/** <error type=...><condition xmlns=stanzas/><pubsub-condition xmlns=pubsub#errors/></error> */
-export function pubsubErrorElement(err: PubsubError): Element {
-  return x('error', { type: err.type },
-    x(err.condition, { xmlns: NS_STANZAS }),
-    err.text ? x('text', { xmlns: NS_STANZAS, 'xml:lang': 'en' }, err.text) : undefined,
-    pubsubConditionElement(err));
-}
-
-function pubsubConditionElement(err: PubsubError): Element | undefined {
-  if (!err.pubsubCondition) return undefined;
-  return x(err.pubsubCondition, { xmlns: NS_PUBSUB_ERRORS, feature: err.feature });
-}
-
-/** The same error as the protocol layer's StanzaError (for code that answers with errorReply). */
-export function toStanzaError(err: PubsubError): StanzaError {
-  return new StanzaError(err.condition as StanzaErrorCondition, err.text, err.type, pubsubConditionElement(err));
-}
-
 // ------------------------------------------------------------------ notifications
 /** The <event xmlns='http://jabber.org/protocol/pubsub#event'/> of a notification; build once per event. */
 export function buildEventElement(event: PubsubEvent): Element {
@@ -455,7 +499,7 @@ export function buildEventElement(event: PubsubEvent): Element {
   switch (event.type) {
     case 'items': {
       const items = x('items', { node: event.node });
-      for (const it of event.items) items.append(eventItemElement(it));
+      for (const it of event.items) items.append(itemElement(it));
       for (const id of event.retracts ?? []) items.append(x('retract', { id }));
       ev.append(items);
       break;
@@ -472,8 +516,4 @@ export function buildEventElement(event: PubsubEvent): Element {
       break;
   }
   return ev;
-}
-
-function eventItemElement(it: EventItem): Element {
-  return itemElement(it);
 }

@@ -9,6 +9,8 @@ import { createRosterStore } from './roster.ts';
 import { createOfflineStore } from './offline.ts';
 import { createCapsStore } from './caps.ts';
 import { createPubsubStore } from './pubsub.ts';
+import { checkIntegrity, isCorruptionError, writeMarker } from './integrity.ts';
+import { StorageCorruptError } from '../errors.ts';
 
 export interface SqliteStorageOptions {
   /** Database file, created with its directory when missing; ':memory:' for a private in-memory database. */
@@ -22,21 +24,29 @@ export interface SqliteStorageOptions {
 
 export function openSqliteStorage(options: SqliteStorageOptions): Storage {
   const synchronous = options.synchronous ?? 'FULL';
-  const db = openDatabase(options.path, synchronous);
+  const inMemory = options.path === ':memory:' || options.path === '';
+  let db: ReturnType<typeof openDatabase>;
+  try {
+    db = openDatabase(options.path, synchronous);
+  } catch (err) {
+    throw isCorruptionError(err) ? new StorageCorruptError(options.path, (err as Error).message) : err;
+  }
   let gc: GroupCommit;
   let checkpoints: WalCheckpoints | undefined;
   try {
+    if (!inMemory) checkIntegrity(db, options.path);
     // The migrations run under synchronous=NORMAL like everything else; with FULL, the GroupCommit
     // constructor then fdatasyncs the WAL once (and its directory), which makes them durable with one sync
     // however many transactions they took, and keeps every sync decision in group-commit.ts rather than
     // switching the pragma back and forth here.
     migrate(db);
+    if (!inMemory) writeMarker(options.path);
     checkpoints = WalCheckpoints.open(db);
     gc = new GroupCommit(db, { syncWal: synchronous === 'FULL', checkpoints });
   } catch (err) {
     checkpoints?.close();
     db.close();
-    throw err;
+    throw isCorruptionError(err) ? new StorageCorruptError(options.path, (err as Error).message) : err;
   }
   const roster = createRosterStore(db, gc);
   const offline = createOfflineStore(db, gc);

@@ -180,19 +180,40 @@ describe('TLS policy', () => {
 
 describe('module host', () => {
   it('orders modules by requirements and refuses undeclared service use, missing and cyclic requirements', async () => {
-    const { defineModule, orderModules } = await import('../../../src/server/core/module-host.ts');
-    const a = defineModule({ name: 'a', setup: (api) => api.provide('a-service', 1) });
-    const b = defineModule({ name: 'b', requires: ['a'], setup: (api) => assert.equal(api.use('a-service'), 1) });
-    const sneaky = defineModule({ name: 'sneaky', setup: (api) => void api.use('a-service') });
+    const { defineModule, orderModules, serviceKey } = await import('../../../src/server/core/module-host.ts');
+    const A = serviceKey<number>('a-service');
+    const a = defineModule({ name: 'a', provides: [A], setup: (api) => api.provide(A, 1) });
+    const b = defineModule({ name: 'b', requires: ['a'], setup: (api) => assert.equal(api.use(A), 1) });
+    const sneaky = defineModule({ name: 'sneaky', setup: (api) => void api.use(A) });
     assert.deepEqual(orderModules([b, a]).map((m) => m.name), ['a', 'b']);
     assert.throws(() => orderModules([b]), /requires module a, which is not loaded/);
     const c1 = defineModule({ name: 'c1', requires: ['c2'], setup() {} });
     const c2 = defineModule({ name: 'c2', requires: ['c1'], setup() {} });
     assert.throws(() => orderModules([c1, c2]), /cycle/);
-    const ok = new XmppServer({ config: parseConfig({ log_level: 'silent', c2s: { listen: [] } }), storage: createMemoryStorage(), modules: [b, a] });
+    const server = (modules: Parameters<typeof orderModules>[0]) =>
+      new XmppServer({ config: parseConfig({ log_level: 'silent', c2s: { listen: [] } }), storage: createMemoryStorage(), modules });
+    const ok = server([b, a]);
     await ok.start();
+    assert.equal(ok.service(A), 1);
     await ok.stop();
-    const bad = new XmppServer({ config: parseConfig({ log_level: 'silent', c2s: { listen: [] } }), storage: createMemoryStorage(), modules: [a, sneaky] });
-    await assert.rejects(bad.start(), /module sneaky uses service a-service of module a without requiring it/);
+    await assert.rejects(server([a, sneaky]).start(), /module sneaky uses service a-service of module a without requiring it/);
+    assert.throws(() => server([b]), /requires module a, which is not loaded/);
+  });
+
+  it('checks declared services and events: provided once, by their declarer, and only declared events fired', async () => {
+    const { defineModule, serviceKey } = await import('../../../src/server/core/module-host.ts');
+    const A = serviceKey<number>('a-service');
+    // Checks made when the server is built or started alike reject here.
+    const start = async (...modules: ReturnType<typeof defineModule>[]) =>
+      new XmppServer({ config: parseConfig({ log_level: 'silent', c2s: { listen: [] } }), storage: createMemoryStorage(), modules }).start();
+    const lazy = defineModule({ name: 'lazy', provides: [A], setup() {} });
+    await assert.rejects(start(lazy), /module lazy did not provide a-service, which it declared/);
+    const undeclared = defineModule({ name: 'undeclared', setup: (api) => api.provide(A, 1) });
+    await assert.rejects(start(undeclared), /module undeclared provides service a-service without declaring it in provides/);
+    const twin = defineModule({ name: 'twin', provides: [A], setup: (api) => api.provide(A, 2) });
+    await assert.rejects(start(lazy, twin), /service a-service is provided by both lazy and twin/);
+    // The types refuse an undeclared event; the host refuses it too, for modules written without them.
+    const loud = defineModule({ name: 'loud', setup: (api) => void (api.fire as (n: string, e: unknown) => Promise<boolean>)('session-bound', {}) });
+    await assert.rejects(start(loud), /module loud fires session-bound without declaring it in fires/);
   });
 });

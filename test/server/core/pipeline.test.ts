@@ -24,11 +24,11 @@ describe('SessionPipeline', () => {
     const log: string[] = [];
     const gates = [deferred(), deferred()];
     for (const i of [0, 1]) {
-      await p.run(true, async (slot) => {
+      await p.run(true, async (proceed, previous) => {
         log.push(`start ${i}`);
-        slot!.proceed();
+        proceed();
         await gates[i]!.promise;
-        await slot!.previous;
+        await previous;
         log.push(`reply ${i}`);
       });
     }
@@ -46,13 +46,13 @@ describe('SessionPipeline', () => {
     const p = new SessionPipeline();
     const log: string[] = [];
     const gate = deferred();
-    await p.run(true, async (slot) => {
-      slot!.proceed();
+    await p.run(true, async (proceed, previous) => {
+      proceed();
       await gate.promise;
       log.push('publish done');
     });
-    const other = p.run(false, async (slot) => {
-      assert.equal(slot, undefined);
+    const other = p.run(false, async (proceed, previous) => {
+      assert.equal(previous, undefined, "not pipelined: nothing to wait for");
       log.push('ping');
     });
     await tick();
@@ -67,9 +67,9 @@ describe('SessionPipeline', () => {
     const gates = [deferred(), deferred(), deferred()];
     let started = 0;
     const run = (i: number) =>
-      p.run(true, async (slot) => {
+      p.run(true, async (proceed, previous) => {
         started++;
-        if (i !== 0) slot!.proceed();
+        if (i !== 0) proceed();
         await gates[i]!.promise;
       });
     const first = run(0);
@@ -85,9 +85,9 @@ describe('SessionPipeline', () => {
     await run(2);
     assert.equal(started, 3);
     let fourthStarted = false;
-    const fourth = p.run(true, async (slot) => {
+    const fourth = p.run(true, async (proceed, previous) => {
       fourthStarted = true;
-      slot!.proceed();
+      proceed();
     });
     await tick();
     assert.equal(fourthStarted, false, 'two in flight already');

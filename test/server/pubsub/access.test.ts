@@ -1,22 +1,24 @@
 // Every access model × relationship (XEP-0060 §4.5, §6.1.3, §6.5.9), through the pure decision and through
-// the engine's retrieval, subscription, disco listing and notification paths, which must all agree.
+// the engine's retrieval, subscription, disco listing and notification paths, which must all agree; and the
+// §4.1 affiliation table for the other actions.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { canAccess, canPublish, NO_RELATIONSHIP, type AccessFacts } from '../../../src/server/pubsub/access.ts';
-import { BALCONY, BENVOLIO, FRIAR, JULIET, MERCUTIO, NURSE, PARIS, payload, ROMEO, setup, TYBALT } from './helpers.ts';
+import { CAPABILITIES, denied, NO_RELATIONSHIP, type Action, type AffiliationAction, type Standing } from '../../../src/server/pubsub/access.ts';
+import type { Affiliation } from '../../../src/storage/types.ts';
+import { BALCONY, BENVOLIO, FRIAR, jid, JULIET, MERCUTIO, NURSE, PARIS, payload, ROMEO, setup, TYBALT } from './helpers.ts';
 
 type Expect = 'ok' | 'forbidden' | 'presence-subscription-required' | 'not-in-roster-group' | 'closed-node';
 
 const WHO = {
-  owner: { isOwner: true, affiliation: 'owner' },
-  friendsBoth: { isOwner: false, affiliation: 'none', relationship: { subscription: 'both', groups: ['Friends'] } },
-  otherGroupBoth: { isOwner: false, affiliation: 'none', relationship: { subscription: 'both', groups: ['Servants'] } },
-  presenceFromOnly: { isOwner: false, affiliation: 'none', relationship: { subscription: 'from', groups: [] } },
-  toOnlyInFriends: { isOwner: false, affiliation: 'none', relationship: { subscription: 'to', groups: ['Friends'] } },
-  none: { isOwner: false, affiliation: 'none', relationship: NO_RELATIONSHIP },
-  outcastFriend: { isOwner: false, affiliation: 'outcast', relationship: { subscription: 'both', groups: ['Friends'] } },
-  whitelistMember: { isOwner: false, affiliation: 'member', relationship: NO_RELATIONSHIP },
-} satisfies Record<string, AccessFacts>;
+  owner: { affiliation: 'owner' },
+  friendsBoth: { affiliation: 'none', relationship: { subscription: 'both', groups: ['Friends'] } },
+  otherGroupBoth: { affiliation: 'none', relationship: { subscription: 'both', groups: ['Servants'] } },
+  presenceFromOnly: { affiliation: 'none', relationship: { subscription: 'from', groups: [] } },
+  toOnlyInFriends: { affiliation: 'none', relationship: { subscription: 'to', groups: ['Friends'] } },
+  none: { affiliation: 'none', relationship: NO_RELATIONSHIP },
+  outcastFriend: { affiliation: 'outcast', relationship: { subscription: 'both', groups: ['Friends'] } },
+  whitelistMember: { affiliation: 'member', relationship: NO_RELATIONSHIP },
+} satisfies Record<string, Standing>;
 
 const MATRIX: Record<string, Record<keyof typeof WHO, Expect>> = {
   open: {
@@ -46,34 +48,73 @@ const CONDITION: Record<Exclude<Expect, 'ok'>, [string, string | undefined]> = {
   'closed-node': ['not-allowed', 'closed-node'],
 };
 
-describe('canAccess (pure)', () => {
+describe('denied (pure): retrieve and subscribe', () => {
   for (const [model, row] of Object.entries(MATRIX)) {
     for (const [who, expected] of Object.entries(row)) {
       it(`${model} × ${who} → ${expected}`, () => {
-        const d = canAccess({ accessModel: model as 'open', rosterGroupsAllowed: ['Friends'] }, WHO[who as keyof typeof WHO]);
-        if (expected === 'ok') return assert.deepEqual(d, { ok: true });
-        assert.equal(d.ok, false);
-        if (d.ok) return;
-        const [cond, pcond] = CONDITION[expected];
-        assert.equal(d.error.condition, cond);
-        assert.equal(d.error.pubsubCondition, pcond);
+        for (const action of ['retrieve', 'subscribe'] as const) {
+          const e = denied(action, WHO[who as keyof typeof WHO], { accessModel: model as 'open', rosterGroupsAllowed: ['Friends'] });
+          if (expected === 'ok') {
+            assert.equal(e, undefined, action);
+            continue;
+          }
+          const [cond, pcond] = CONDITION[expected];
+          assert.equal(e?.condition, cond, action);
+          assert.equal(e?.pubsubCondition, pcond, action);
+        }
       });
     }
   }
 
   it('an unknown stored model (authorize) is closed to everyone but owner and affiliates', () => {
-    const d = canAccess({ accessModel: 'authorize' as 'open', rosterGroupsAllowed: [] }, WHO.friendsBoth);
-    assert.equal(d.ok, false);
-    assert.ok(canAccess({ accessModel: 'authorize' as 'open', rosterGroupsAllowed: [] }, WHO.owner).ok);
+    const config = { accessModel: 'authorize' as 'open', rosterGroupsAllowed: [] };
+    assert.equal(denied('retrieve', WHO.friendsBoth, config)?.pubsubCondition, 'closed-node');
+    assert.equal(denied('retrieve', WHO.owner, config), undefined);
+    assert.equal(denied('retrieve', WHO.whitelistMember, config), undefined);
   });
 
   it('publish-only may not retrieve (XEP-0060 §4.1 table) but may publish', () => {
-    const facts: AccessFacts = { isOwner: false, affiliation: 'publish-only' };
-    assert.equal(canAccess({ accessModel: 'open', rosterGroupsAllowed: [] }, facts).ok, false);
-    assert.equal(canPublish(facts), true);
-    assert.equal(canPublish({ isOwner: false, affiliation: 'member' }), false);
-    assert.equal(canPublish({ isOwner: false, affiliation: 'publisher' }), true);
+    const publishOnly: Standing = { affiliation: 'publish-only' };
+    assert.equal(denied('retrieve', publishOnly, { accessModel: 'open', rosterGroupsAllowed: [] })?.text, 'publish-only affiliation');
+    assert.equal(denied('publish', publishOnly), undefined);
+    assert.equal(denied('publish', { affiliation: 'member' })?.text, 'not a publisher');
+    assert.equal(denied('publish', { affiliation: 'publisher' }), undefined);
   });
+});
+
+describe('the §4.1 capability table', () => {
+  // Yes/no per affiliation, as today's XEP-0060 §4.1 table (purge: publishers too) and XEP-0163 §3.2 (create).
+  const TABLE: Record<AffiliationAction, Affiliation[]> = {
+    create: ['owner'],
+    publish: ['owner', 'publisher', 'publish-only'],
+    retract: ['owner', 'publisher', 'publish-only'],
+    'retract-any': ['owner', 'publisher'],
+    purge: ['owner', 'publisher'],
+    configure: ['owner'],
+    delete: ['owner'],
+    'manage-affiliations': ['owner'],
+    'manage-subscriptions': ['owner'],
+    'unsubscribe-other': ['owner'],
+  };
+  const TEXT: Partial<Record<Action, string>> = {
+    create: 'only the owner may create nodes', publish: 'not a publisher', retract: 'not a publisher',
+    'retract-any': 'not the publisher of this item', 'unsubscribe-other': 'cannot unsubscribe another entity',
+  };
+  for (const [action, allowed] of Object.entries(TABLE) as [AffiliationAction, Affiliation[]][]) {
+    it(`${action}: ${allowed.join(', ')}`, () => {
+      for (const affiliation of Object.keys(CAPABILITIES) as Affiliation[]) {
+        const e = denied(action, { affiliation }, { accessModel: 'open', rosterGroupsAllowed: [] });
+        if (allowed.includes(affiliation)) {
+          assert.equal(e, undefined, affiliation);
+          continue;
+        }
+        // §4.1: "Insufficient Privileges" is <forbidden/> whatever the access model.
+        assert.equal(e?.condition, 'forbidden', affiliation);
+        assert.equal(e?.type, 'auth', affiliation);
+        assert.equal(e?.text, TEXT[action] ?? 'not an owner', affiliation);
+      }
+    });
+  }
 });
 
 // The same matrix through the engine, with real JIDs: Romeo (Friends, both), Nurse (Servants, both),
@@ -89,33 +130,34 @@ const ACTORS: Record<keyof typeof WHO, string> = {
   whitelistMember: FRIAR,
 };
 
-describe('engine paths agree with canAccess', () => {
+describe('engine paths agree with denied()', () => {
   for (const [model, row] of Object.entries(MATRIX)) {
-    it(`${model}: getItems, subscribe, listNodes, mayReceive`, async () => {
+    it(`${model}: items, subscribe, nodes, mayReceive, may`, async () => {
       const f = setup();
       // Paris is a Friend with a both subscription: only the outcast affiliation keeps him out.
       f.roster.set(PARIS, { subscription: 'both', groups: ['Friends'] });
-      await f.engine.publish(JULIET, 'n', BALCONY, { id: 'i1', payload: payload(1) }, {
+      await f.engine.service(JULIET).publish('n', jid(BALCONY), { id: 'i1', payload: payload(1) }, { options: {
         access_model: model, roster_groups_allowed: ['Friends'],
-      });
-      await f.engine.setAffiliations(JULIET, 'n', BALCONY, [
+      } });
+      await f.engine.service(JULIET).setNodeAffiliations('n', jid(BALCONY), [
         { jid: PARIS, affiliation: 'outcast' }, { jid: FRIAR, affiliation: 'member' },
       ]);
       for (const [who, expected] of Object.entries(row)) {
-        const jid = ACTORS[who as keyof typeof WHO];
+        const actor = jid(ACTORS[who as keyof typeof WHO]);
         const label = `${model} × ${who}`;
-        const listed = (await f.engine.listNodes(JULIET, jid)).map((n) => n.node);
+        const listed = (await f.engine.service(JULIET).nodes(actor)).map((n) => n.node);
         assert.deepEqual(listed, expected === 'ok' ? ['n'] : [], label);
-        assert.equal(await f.engine.mayReceive(JULIET, 'n', jid), expected === 'ok', label);
+        assert.equal(await f.engine.service(JULIET).mayReceive('n', actor), expected === 'ok', label);
+        assert.equal(await f.engine.service(JULIET).may('n', actor, 'retrieve'), expected === 'ok', label);
         if (expected === 'ok') {
-          const r = await f.engine.getItems(JULIET, 'n', jid);
+          const r = await f.engine.service(JULIET).items('n', actor);
           assert.deepEqual(r.items.map((i) => i.id), ['i1'], label);
-          const bare = jid.split('/')[0];
-          const s = await f.engine.subscribe(JULIET, 'n', jid, bare);
+          const bare = actor.bare;
+          const s = await f.engine.service(JULIET).subscribe('n', actor, bare);
           assert.equal(s.subscription, 'subscribed', label);
         } else {
           const [cond, pcond] = CONDITION[expected];
-          for (const p of [f.engine.getItems(JULIET, 'n', jid), f.engine.subscribe(JULIET, 'n', jid, jid.split('/')[0])]) {
+          for (const p of [f.engine.service(JULIET).items('n', actor), f.engine.service(JULIET).subscribe('n', actor, actor.bare)]) {
             await assert.rejects(p, (e: { condition: string; pubsubCondition?: string }) => {
               assert.equal(e.condition, cond, label);
               assert.equal(e.pubsubCondition, pcond, label);

@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkPreconditions, preparePublishOptions, unmetPrecondition } from '../../../src/server/pubsub/preconditions.ts';
-import { BALCONY, JULIET, NURSE, payload, rejects, ROMEO, setup } from './helpers.ts';
+import { BALCONY, jid, JULIET, NURSE, payload, rejects, ROMEO, setup } from './helpers.ts';
 
 const NODE = 'urn:xmpp:tmp:pubkey';
 const XEP0222_OPTIONS = {
@@ -43,10 +43,10 @@ describe('preparePublishOptions / unmetPrecondition (pure)', () => {
 describe('publish with options (engine)', () => {
   it('XEP-0222 listing on a new node: auto-creates it with those options over the PEP defaults', async () => {
     const { engine } = setup();
-    const r = await engine.publish(JULIET, NODE, BALCONY, { id: 'julietRSAkey1hash', payload: payload('key') }, XEP0222_OPTIONS);
+    const r = await engine.service(JULIET).publish(NODE, jid(BALCONY), { id: 'julietRSAkey1hash', payload: payload('key') }, { options: XEP0222_OPTIONS });
     assert.equal(r.created, true);
     assert.equal(r.id, 'julietRSAkey1hash');
-    const config = await engine.getConfig(JULIET, NODE, BALCONY);
+    const config = await engine.service(JULIET).configuration(NODE, jid(BALCONY));
     assert.equal(config.persist_items, 'true');
     assert.equal(config.send_last_published_item, 'never');
     assert.equal(config.access_model, 'roster');
@@ -55,57 +55,57 @@ describe('publish with options (engine)', () => {
     assert.equal(config.deliver_payloads, 'true');
     assert.equal(config.notify_retract, 'true');
     // XEP-0222 §1.2: "pushed out to all appropriate individuals (in this case only Romeo)".
-    assert.equal(await engine.mayReceive(JULIET, NODE, ROMEO), true);
-    assert.equal(await engine.mayReceive(JULIET, NODE, NURSE), false);
-    assert.equal(await engine.mayReceive(JULIET, NODE, 'benvolio@montague.lit'), false);
-    assert.equal(await engine.mayReceive(JULIET, NODE, JULIET), true);
+    assert.equal(await engine.service(JULIET).mayReceive(NODE, jid(ROMEO)), true);
+    assert.equal(await engine.service(JULIET).mayReceive(NODE, jid(NURSE)), false);
+    assert.equal(await engine.service(JULIET).mayReceive(NODE, jid('benvolio@montague.lit')), false);
+    assert.equal(await engine.service(JULIET).mayReceive(NODE, jid(JULIET)), true);
   });
 
   it('XEP-0222 listing on an existing node with the same config: preconditions met, publish succeeds', async () => {
     const { engine } = setup();
-    await engine.publish(JULIET, NODE, BALCONY, { id: 'k1', payload: payload(1) }, XEP0222_OPTIONS);
-    const r = await engine.publish(JULIET, NODE, BALCONY, { id: 'k2', payload: payload(2) }, { ...XEP0222_OPTIONS, persist_items: '1' });
+    await engine.service(JULIET).publish(NODE, jid(BALCONY), { id: 'k1', payload: payload(1) }, { options: XEP0222_OPTIONS });
+    const r = await engine.service(JULIET).publish(NODE, jid(BALCONY), { id: 'k2', payload: payload(2) }, { options: { ...XEP0222_OPTIONS, persist_items: '1' } });
     assert.equal(r.created, false);
-    const items = await engine.getItems(JULIET, NODE, BALCONY);
+    const items = await engine.service(JULIET).items(NODE, jid(BALCONY));
     assert.deepEqual(items.items.map((i) => i.id), ['k2', 'k1']);
   });
 
   it('a mismatching option on an existing node: conflict + precondition-not-met, nothing stored', async () => {
     const { engine } = setup();
-    await engine.publish(JULIET, NODE, BALCONY, { id: 'k1', payload: payload(1) }); // PEP defaults: presence
-    await rejects(engine.publish(JULIET, NODE, BALCONY, { id: 'k2', payload: payload(2) }, XEP0222_OPTIONS), 'conflict', 'precondition-not-met', { type: 'cancel' });
-    const items = await engine.getItems(JULIET, NODE, BALCONY);
+    await engine.service(JULIET).publish(NODE, jid(BALCONY), { id: 'k1', payload: payload(1) }); // PEP defaults: presence
+    await rejects(engine.service(JULIET).publish(NODE, jid(BALCONY), { id: 'k2', payload: payload(2) }, { options: XEP0222_OPTIONS }), 'conflict', 'precondition-not-met', { type: 'cancel' });
+    const items = await engine.service(JULIET).items(NODE, jid(BALCONY));
     assert.deepEqual(items.items.map((i) => i.id), ['k1']);
     // Configuration unchanged.
-    assert.equal((await engine.getConfig(JULIET, NODE, BALCONY)).access_model, 'presence');
+    assert.equal((await engine.service(JULIET).configuration(NODE, jid(BALCONY))).access_model, 'presence');
   });
 
   it('other roster groups are a different precondition', async () => {
     const { engine } = setup();
-    await engine.publish(JULIET, NODE, BALCONY, { id: 'k1', payload: payload(1) }, XEP0222_OPTIONS);
+    await engine.service(JULIET).publish(NODE, jid(BALCONY), { id: 'k1', payload: payload(1) }, { options: XEP0222_OPTIONS });
     await rejects(
-      engine.publish(JULIET, NODE, BALCONY, { id: 'k2', payload: payload(2) }, { ...XEP0222_OPTIONS, roster_groups_allowed: ['Friends', 'Servants'] }),
+      engine.service(JULIET).publish(NODE, jid(BALCONY), { id: 'k2', payload: payload(2) }, { options: { ...XEP0222_OPTIONS, roster_groups_allowed: ['Friends', 'Servants'] } }),
       'conflict', 'precondition-not-met');
   });
 
   it('unknown option fields reject the publication on new and existing nodes', async () => {
     const { engine } = setup();
-    await rejects(engine.publish(JULIET, 'fresh', BALCONY, { payload: payload(1) }, { frobnicate: '1' }), 'bad-request', 'invalid-options');
-    assert.deepEqual(await engine.listNodes(JULIET, BALCONY), [], 'no node was created');
-    await engine.publish(JULIET, NODE, BALCONY, { payload: payload(1) });
-    await rejects(engine.publish(JULIET, NODE, BALCONY, { payload: payload(2) }, { frobnicate: '1' }), 'bad-request', 'invalid-options');
+    await rejects(engine.service(JULIET).publish('fresh', jid(BALCONY), { payload: payload(1) }, { options: { frobnicate: '1' } }), 'bad-request', 'invalid-options');
+    assert.deepEqual(await engine.service(JULIET).nodes(jid(BALCONY)), [], 'no node was created');
+    await engine.service(JULIET).publish(NODE, jid(BALCONY), { payload: payload(1) });
+    await rejects(engine.service(JULIET).publish(NODE, jid(BALCONY), { payload: payload(2) }, { options: { frobnicate: '1' } }), 'bad-request', 'invalid-options');
   });
 
   it('authorize: unsupported-access-model when creating, precondition-not-met on an existing node', async () => {
     const { engine } = setup();
-    await rejects(engine.publish(JULIET, 'fresh', BALCONY, { payload: payload(1) }, { access_model: 'authorize' }), 'not-acceptable', 'unsupported-access-model');
-    await engine.publish(JULIET, NODE, BALCONY, { payload: payload(1) });
-    await rejects(engine.publish(JULIET, NODE, BALCONY, { payload: payload(2) }, { access_model: 'authorize' }), 'conflict', 'precondition-not-met');
+    await rejects(engine.service(JULIET).publish('fresh', jid(BALCONY), { payload: payload(1) }, { options: { access_model: 'authorize' } }), 'not-acceptable', 'unsupported-access-model');
+    await engine.service(JULIET).publish(NODE, jid(BALCONY), { payload: payload(1) });
+    await rejects(engine.service(JULIET).publish(NODE, jid(BALCONY), { payload: payload(2) }, { options: { access_model: 'authorize' } }), 'conflict', 'precondition-not-met');
   });
 
   it('options are checked only after publish permission (no config leak to strangers)', async () => {
     const { engine } = setup();
-    await engine.publish(JULIET, NODE, BALCONY, { payload: payload(1) });
-    await rejects(engine.publish(JULIET, NODE, ROMEO, { payload: payload(2) }, { access_model: 'open' }), 'forbidden');
+    await engine.service(JULIET).publish(NODE, jid(BALCONY), { payload: payload(1) });
+    await rejects(engine.service(JULIET).publish(NODE, jid(ROMEO), { payload: payload(2) }, { options: { access_model: 'open' } }), 'forbidden');
   });
 });

@@ -1,13 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseXml, type Element } from '../../../src/xml/index.ts';
-import {
-  buildEventElement, executePubsubRequest, handlePubsubIq, parsePubsubRequest, pubsubErrorElement, serializePayload, toStanzaError,
-} from '../../../src/server/pubsub/xml.ts';
+import { buildEventElement, handlePubsubIq, parsePubsubRequest, runPubsubRequest, serializePayload } from '../../../src/server/pubsub/xml.ts';
+import { StanzaError } from '../../../src/protocol/rfc6120.ts';
 import { errors, PubsubError } from '../../../src/server/pubsub/errors.ts';
 import { PUBSUB_FEATURES } from '../../../src/server/pubsub/features.ts';
 import type { PubsubEngine } from '../../../src/server/pubsub/engine.ts';
-import { BALCONY, BENVOLIO, JULIET, payload, ROMEO, setup } from './helpers.ts';
+import { BALCONY, BENVOLIO, jid, JULIET, payload, ROMEO, setup } from './helpers.ts';
 
 const PS = 'http://jabber.org/protocol/pubsub';
 const OWNER = 'http://jabber.org/protocol/pubsub#owner';
@@ -56,16 +55,19 @@ function iq(type: 'get' | 'set', inner: string, ns = PS): Element {
   return parseXml(`<iq type='${type}' id='x'><pubsub xmlns='${ns}'>${inner}</pubsub></iq>`);
 }
 
-async function run(engine: PubsubEngine, requester: string, el: Element) {
-  const r = await handlePubsubIq(engine, JULIET, requester, el);
-  if (!r.ok) throw r.error;
-  return r;
+function run(engine: PubsubEngine, requester: string, el: Element) {
+  return handlePubsubIq(engine, { stanza: el, from: jid(requester), to: jid(JULIET) });
 }
 
+/** The <error/> the router would answer with: the thrown error serialised once, by itself. */
 async function fails(engine: PubsubEngine, requester: string, el: Element): Promise<string> {
-  const r = await handlePubsubIq(engine, JULIET, requester, el);
-  assert.equal(r.ok, false, 'expected an error');
-  return r.ok ? '' : pubsubErrorElement(r.error).toString();
+  try {
+    await run(engine, requester, el);
+  } catch (e) {
+    assert.ok(e instanceof PubsubError, String(e));
+    return e.toElement().toString();
+  }
+  return assert.fail('expected an error');
 }
 
 const err = (type: string, cond: string, pubsub?: string, text?: string) =>
@@ -170,7 +172,7 @@ describe('executing requests: results and notifications', () => {
 
   it('items result with item payloads, publisher when exposed, and the RSM set', async () => {
     const { engine } = setup();
-    for (let i = 1; i <= 3; i++) await engine.publish(JULIET, 'n', BALCONY, { id: `i${i}`, payload: payload(i) }, { itemreply: 'publisher' });
+    for (let i = 1; i <= 3; i++) await engine.service(JULIET).publish('n', jid(BALCONY), { id: `i${i}`, payload: payload(i) }, { options: { itemreply: 'publisher' } });
     const r = await run(engine, ROMEO, iq('get', `<items node='n'/><set xmlns='http://jabber.org/protocol/rsm'><max>2</max></set>`));
     assert.equal(r.payload?.toString(),
       `<pubsub xmlns="${PS}"><items node="n">` +
@@ -183,7 +185,7 @@ describe('executing requests: results and notifications', () => {
 
   it('retract and purge notifications; delete with redirect', async () => {
     const { engine } = setup();
-    await engine.publish(JULIET, 'n', BALCONY, { id: 'a', payload: payload(1) });
+    await engine.service(JULIET).publish('n', jid(BALCONY), { id: 'a', payload: payload(1) });
     const rt = await run(engine, BALCONY, iq('set', `<retract node='n' notify='true'><item id='a'/></retract>`));
     assert.equal(rt.payload, undefined);
     assert.equal(buildEventElement(rt.events[0]).toString(), `<event xmlns="http://jabber.org/protocol/pubsub#event"><items node="n"><retract id="a"/></items></event>`);
@@ -225,7 +227,7 @@ describe('executing requests: results and notifications', () => {
 
   it('subscriptions and affiliations, entity and owner views', async () => {
     const { engine } = setup();
-    await engine.publish(JULIET, 'n', BALCONY, { id: 'a', payload: payload(1) }, { access_model: 'open' });
+    await engine.service(JULIET).publish('n', jid(BALCONY), { id: 'a', payload: payload(1) }, { options: { access_model: 'open' } });
     const sub = await run(engine, `${BENVOLIO}/x`, iq('set', `<subscribe node='n' jid='${BENVOLIO}/x'/>`));
     assert.equal(sub.payload?.toString(), `<pubsub xmlns="${PS}"><subscription node="n" jid="${BENVOLIO}/x" subscription="subscribed"/></pubsub>`);
     assert.equal(sub.sendLast?.to, `${BENVOLIO}/x`);
@@ -243,9 +245,9 @@ describe('executing requests: results and notifications', () => {
     assert.equal(un.payload, undefined);
   });
 
-  it('executePubsubRequest can be driven with parsed requests directly', async () => {
+  it('runPubsubRequest can be driven with parsed requests directly', async () => {
     const { engine } = setup();
-    const r = await executePubsubRequest(engine, JULIET, BALCONY, { kind: 'create' });
+    const r = await runPubsubRequest(engine, { from: jid(BALCONY), to: jid(JULIET) }, { kind: 'create' });
     assert.equal(r.payload?.toString(), `<pubsub xmlns="${PS}"><create node="gen1"/></pubsub>`);
   });
 });
@@ -253,7 +255,7 @@ describe('executing requests: results and notifications', () => {
 describe('error XML (XEP-0060 error examples)', () => {
   it('builds <error/> with stanza and pubsub conditions', async () => {
     const { engine } = setup();
-    await engine.publish(JULIET, 'n', BALCONY, { id: 'a', payload: payload(1) });
+    await engine.service(JULIET).publish('n', jid(BALCONY), { id: 'a', payload: payload(1) });
     // §7.1.5 precondition-not-met
     const x0222 = parseXml(XEP0222_PUBLISH.replace(/urn:xmpp:tmp:pubkey'>\n {6}<item/, "n'>\n      <item"));
     assert.equal(await fails(engine, BALCONY, x0222), err('cancel', 'conflict', 'precondition-not-met', 'pubsub#send_last_published_item'));
@@ -267,24 +269,29 @@ describe('error XML (XEP-0060 error examples)', () => {
     assert.equal(await fails(engine, ROMEO, iq('set', `<subscribe node='n' jid='${BENVOLIO}'/>`)), err('modify', 'bad-request', 'invalid-jid'));
   });
 
-  it('<unsupported/> carries its feature; StanzaError conversion keeps everything', () => {
+  it('a PubsubError is a StanzaError: <unsupported/> carries its feature; types follow the XEP-0060 examples', () => {
     const e = errors.unsupported('persistent-items');
-    assert.equal(pubsubErrorElement(e).toString(),
+    assert.ok(e instanceof StanzaError);
+    assert.equal(e.toElement().toString(),
       '<error type="cancel"><feature-not-implemented xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/><unsupported xmlns="http://jabber.org/protocol/pubsub#errors" feature="persistent-items"/></error>');
-    assert.equal(toStanzaError(e).toElement().toString(), pubsubErrorElement(e).toString());
-    assert.equal(pubsubErrorElement(errors.payloadTooBig()).toString(), err('modify', 'not-acceptable', 'payload-too-big'));
-    assert.equal(pubsubErrorElement(errors.closedNode()).toString(), err('cancel', 'not-allowed', 'closed-node'));
-    assert.equal(pubsubErrorElement(errors.notInRosterGroup()).toString(), err('auth', 'not-authorized', 'not-in-roster-group'));
-    assert.equal(pubsubErrorElement(errors.notSubscribed()).toString(), err('cancel', 'unexpected-request', 'not-subscribed'));
+    assert.equal(e.message, 'feature-not-implemented/unsupported(persistent-items)');
+    assert.equal(errors.payloadTooBig().toElement().toString(), err('modify', 'not-acceptable', 'payload-too-big'));
+    assert.equal(errors.closedNode().toElement().toString(), err('cancel', 'not-allowed', 'closed-node'));
+    assert.equal(errors.notInRosterGroup().toElement().toString(), err('auth', 'not-authorized', 'not-in-roster-group'));
+    assert.equal(errors.notSubscribed().toElement().toString(), err('cancel', 'unexpected-request', 'not-subscribed'));
   });
 
-  it('handlePubsubIq rethrows what is not a PubsubError', async () => {
+  it('handlePubsubIq lets what is not a PubsubError through', async () => {
     const { engine } = setup();
     const broken = Object.create(engine) as PubsubEngine;
-    broken.getItems = async () => {
-      throw new Error('disk on fire');
+    broken.service = (j) => {
+      const service = engine.service(j);
+      service.items = async () => {
+        throw new Error('disk on fire');
+      };
+      return service;
     };
-    await assert.rejects(handlePubsubIq(broken, JULIET, ROMEO, iq('get', `<items node='n'/>`)), /disk on fire/);
+    await assert.rejects(run(broken, ROMEO, iq('get', `<items node='n'/>`)), /disk on fire/);
     assert.ok(new PubsubError('bad-request') instanceof Error);
   });
 });

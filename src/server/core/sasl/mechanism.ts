@@ -25,10 +25,20 @@ export interface SaslContext {
   channelBindingTypes: string[];
   /** Every mechanism offered on this stream, for XEP-0474 downgrade protection. */
   offeredMechanisms: string[];
+  /** The stream's domain: an authzid must be exactly `localpart@domain` (RFC 6120 §6.4.6). */
+  domain: string;
   /** Credentials of the localpart on the stream's domain, or undefined when there is no such account. */
   lookup(username: string): Promise<AccountCredentials | undefined>;
-  /** Secret used to fake credentials for unknown users so that failures do not reveal which accounts exist. */
+  /**
+   * Secret used to fake credentials for unknown users so that failures do not reveal which accounts exist;
+   * kept across restarts, so the fake salts do not change when the server does.
+   */
   secret: Buffer;
+  /**
+   * True when logins to this localpart are refused for now (too many recent failures on it). Asked before
+   * any password check, for accounts that exist and accounts that do not alike.
+   */
+  lockedOut(username: string): boolean;
 }
 
 export interface SaslMechanism {

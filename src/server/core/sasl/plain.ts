@@ -1,6 +1,8 @@
 // SASL PLAIN (RFC 4616). Sends the password itself, so it is only offered over TLS unless the operator
 // explicitly allows it (RFC 6120 §13.8).
 import { normalizeLocal } from '../../../jid/index.ts';
+import { authzidAllowed } from './authzid.ts';
+import { fakeCredentials } from './fake-credentials.ts';
 import type { SaslMechanism, SaslStep } from './mechanism.ts';
 import { verifyPassword } from './scram-credentials.ts';
 
@@ -20,9 +22,13 @@ export const plainMechanism: SaslMechanism = {
         } catch {
           return { kind: 'failure', condition: 'not-authorized' };
         }
-        if (authzid && !authzid.startsWith(`${username}@`)) return { kind: 'failure', condition: 'invalid-authzid' };
+        if (!authzidAllowed(authzid, username, ctx.domain)) return { kind: 'failure', condition: 'invalid-authzid', username };
+        if (ctx.lockedOut(username)) return { kind: 'failure', condition: 'temporary-auth-failure', text: 'too many failed logins; try again later' };
         const creds = await ctx.lookup(username);
-        if (!creds || !verifyPassword(creds, password)) return { kind: 'failure', condition: 'not-authorized', username };
+        // A missing account is checked against fake credentials, so it costs the same PBKDF2 as a real one and
+        // the answer's timing does not tell which accounts exist.
+        const ok = verifyPassword(creds ?? fakeCredentials(ctx.secret, username), password) && creds !== undefined;
+        if (!ok) return { kind: 'failure', condition: 'not-authorized', username };
         return { kind: 'success', username };
       },
     };

@@ -4,8 +4,10 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { normalizeLocal } from '../../../jid/index.ts';
 import type { ScramCredential, ScramHash } from '../../../storage/types.ts';
+import { authzidAllowed } from './authzid.ts';
+import { fakeCredential } from './fake-credentials.ts';
 import type { SaslContext, SaslExchange, SaslMechanism, SaslStep } from './mechanism.ts';
-import { digest, hmac, DEFAULT_SCRAM_ITERATIONS } from './scram-credentials.ts';
+import { digest, hmac } from './scram-credentials.ts';
 
 const fail = (text: string, condition: 'not-authorized' | 'malformed-request' = 'malformed-request'): SaslStep => ({ kind: 'failure', condition, text });
 
@@ -76,20 +78,19 @@ class ScramExchange implements SaslExchange {
     } catch {
       this.username = '';
     }
-    const authzid = m[2]?.slice(2);
-    if (authzid !== undefined && authzid !== '' && !authzid.startsWith(`${this.username}@`)) {
-      return { kind: 'failure', condition: 'invalid-authzid' };
+    // RFC 5802 §5.1: the GS2 authzid is a saslname, escaped like the username.
+    const authzid = m[2] === undefined ? '' : unescapeName(m[2].slice(2));
+    if (authzid === undefined || !authzidAllowed(authzid, this.username, this.ctx.domain)) {
+      return { kind: 'failure', condition: 'invalid-authzid', username: this.username || undefined };
+    }
+    if (this.username && this.ctx.lockedOut(this.username)) {
+      return { kind: 'failure', condition: 'temporary-auth-failure', text: 'too many failed logins; try again later' };
     }
     const creds = this.username ? await this.ctx.lookup(this.username) : undefined;
     this.cred = creds?.[this.hash];
     this.known = this.cred !== undefined;
     // Unknown users get a stable fake salt so the challenge looks like a real one (no account enumeration).
-    this.cred ??= {
-      salt: hmac('SHA-256', this.ctx.secret, `salt:${this.username}`).subarray(0, 16).toString('base64'),
-      iterations: DEFAULT_SCRAM_ITERATIONS,
-      storedKey: '',
-      serverKey: '',
-    };
+    this.cred ??= fakeCredential(this.ctx.secret, this.hash, this.username);
     this.nonce = cnonce + randomBytes(18).toString('base64');
     // XEP-0474: a hash over what we offered, so the client can compare with what it saw.
     const offered = `${[...this.ctx.offeredMechanisms].sort().join(',')}|${[...this.ctx.channelBindingTypes].sort().join(',')}`;

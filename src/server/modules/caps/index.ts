@@ -4,8 +4,8 @@
 // "does this full JID want NS+notify?" (XEP-0163 §4.3 filtered notifications).
 import type { Element } from '../../../xml/index.ts';
 import { x } from '../../../xml/index.ts';
-import { defineModule } from '../../core/module-host.ts';
-import type { C2sSession } from '../../core/c2s-session.ts';
+import { defineModule, serviceKey } from '../../core/module-host.ts';
+import { createSessionKey, type ModuleSession } from '../../../cluster/index.ts';
 import { NS_CAPS, capsHash, capsVerificationString, supportedCapsHash, type CapsFormLike } from '../../../protocol/xep0115.ts';
 import { NS_DISCO_INFO } from '../../../protocol/xep0030.ts';
 import type { CapsInfo } from '../../../storage/types.ts';
@@ -17,12 +17,21 @@ export interface CapsService {
   wantsNotify(fullJid: string, ns: string): boolean;
 }
 
+export const CapsService = serviceKey<CapsService>('caps');
+
+declare module '../../core/events.ts' {
+  interface ServerEvents {
+    /** Fired by the caps module when a session's entity capabilities became known or changed. */
+    'caps/changed': { session: ModuleSession };
+  }
+}
+
 interface SessionCaps {
   key: string;
   features: ReadonlySet<string> | undefined;
 }
 
-const MODULE = 'caps';
+const SESSION_CAPS = createSessionKey<SessionCaps>('caps');
 
 export function parseDiscoInfo(query: Element): CapsInfo & { formData: CapsFormLike[] } {
   const identities = query.getChildren('identity').map((i) => ({
@@ -46,12 +55,12 @@ export function parseDiscoInfo(query: Element): CapsInfo & { formData: CapsFormL
 
 export const capsModule = defineModule({
   name: 'caps',
+  provides: [CapsService],
+  fires: ['caps/changed'],
   setup(api) {
     const cache = new Map<string, ReadonlySet<string>>();
     /** Queries in flight per key, so a thousand clients with the same new `ver` cause one query. */
     const inflight = new Map<string, Promise<ReadonlySet<string> | undefined>>();
-
-    const sessionCaps = (s: C2sSession) => s.data.get(MODULE) as SessionCaps | undefined;
 
     async function lookup(key: string): Promise<ReadonlySet<string> | undefined> {
       const hit = cache.get(key);
@@ -65,7 +74,7 @@ export const capsModule = defineModule({
       return undefined;
     }
 
-    async function discover(session: C2sSession, hash: string, node: string, ver: string, key: string): Promise<ReadonlySet<string> | undefined> {
+    async function discover(session: ModuleSession, hash: string, node: string, ver: string, key: string): Promise<ReadonlySet<string> | undefined> {
       const domain = session.jid.domain;
       const reply = await api.sendIq(x('iq', { type: 'get', from: domain, to: session.jid.full }, x('query', { xmlns: NS_DISCO_INFO, node: `${node}#${ver}` })));
       const query = reply.getChild('query', NS_DISCO_INFO);
@@ -89,7 +98,7 @@ export const capsModule = defineModule({
       const type = stanza.attrs.type;
       if (type !== undefined && type !== 'unavailable') return;
       if (type === 'unavailable') {
-        origin.data.delete(MODULE);
+        origin.delete(SESSION_CAPS);
         return;
       }
       const c = stanza.getChild('c', NS_CAPS);
@@ -98,17 +107,17 @@ export const capsModule = defineModule({
       const node = c?.attrs.node;
       // Legacy caps (no hash attribute) cannot be verified and are ignored (XEP-0115 §8.1 lets us).
       if (!c || !hash || !ver || !node || !supportedCapsHash(hash)) {
-        if (sessionCaps(origin)) {
-          origin.data.delete(MODULE);
+        if (origin.get(SESSION_CAPS)) {
+          origin.delete(SESSION_CAPS);
           void api.fire('caps/changed', { session: origin });
         }
         return;
       }
       const key = `${hash}:${ver}`;
-      const prev = sessionCaps(origin);
+      const prev = origin.get(SESSION_CAPS);
       if (prev?.key === key) return;
       const entry: SessionCaps = { key, features: await lookup(key) };
-      origin.data.set(MODULE, entry);
+      origin.set(SESSION_CAPS, entry);
       if (entry.features) {
         await api.fire('caps/changed', { session: origin });
         return;
@@ -120,20 +129,16 @@ export const capsModule = defineModule({
         inflight.set(key, p);
       }
       p.then((features) => {
-        if (origin.data.get(MODULE) !== entry || origin.isClosed) return;
+        if (origin.get(SESSION_CAPS) !== entry || origin.isClosed) return;
         entry.features = features;
         return api.fire('caps/changed', { session: origin });
       }).catch((err) => api.logger.debug({ err: (err as Error).message, jid: origin.jid.full }, 'caps discovery failed'));
     }, 100);
 
-    api.provide<CapsService>('caps', {
-      features(fullJid) {
-        const s = api.sessions.get(fullJid) as C2sSession | undefined;
-        return s ? sessionCaps(s)?.features : undefined;
-      },
-      wantsNotify(fullJid, ns) {
-        return this.features(fullJid)?.has(`${ns}+notify`) ?? false;
-      },
+    const features = (fullJid: string) => api.sessions.get(fullJid)?.get(SESSION_CAPS)?.features;
+    api.provide(CapsService, {
+      features,
+      wantsNotify: (fullJid, ns) => features(fullJid)?.has(`${ns}+notify`) ?? false,
     });
   },
 });

@@ -3,7 +3,7 @@
 // from providers registered through the 'disco' service (PEP lists its nodes that way).
 import { x, type Element } from '../../../xml/index.ts';
 import type { Jid } from '../../../jid/index.ts';
-import { defineModule } from '../../core/module-host.ts';
+import { DiscoRegistryService, defineModule, serviceKey } from '../../core/module-host.ts';
 import type { IqScope } from '../../core/iq-handlers.ts';
 import { NS_DISCO_INFO, NS_DISCO_ITEMS, type DiscoIdentity } from '../../../protocol/xep0030.ts';
 import { StanzaError } from '../../../protocol/rfc6120.ts';
@@ -34,11 +34,7 @@ export interface DiscoService {
   addItemsProvider(scope: IqScope, fn: (req: DiscoRequest) => Promise<DiscoItem[]>): void;
 }
 
-/** The features and identities of a served domain, or of accounts, registered by all modules. */
-export interface DiscoRegistry {
-  features: Record<IqScope, Set<string>>;
-  identities: Record<IqScope, DiscoIdentity[]>;
-}
+export const DiscoService = serviceKey<DiscoService>('disco');
 
 export function infoElement(info: DiscoInfo, node?: string): Element {
   const q = x('query', { xmlns: NS_DISCO_INFO, node });
@@ -50,14 +46,15 @@ export function infoElement(info: DiscoInfo, node?: string): Element {
 
 export const discoModule = defineModule({
   name: 'disco',
+  provides: [DiscoService],
   setup(api) {
     const infoProviders: Record<IqScope, ((r: DiscoRequest) => Promise<DiscoInfo | undefined>)[]> = { host: [], account: [] };
     const itemsProviders: Record<IqScope, ((r: DiscoRequest) => Promise<DiscoItem[]>)[]> = { host: [], account: [] };
-    api.provide<DiscoService>('disco', {
+    api.provide(DiscoService, {
       addNodeInfoProvider: (scope, fn) => infoProviders[scope].push(fn),
       addItemsProvider: (scope, fn) => itemsProviders[scope].push(fn),
     });
-    const registry = api.use<DiscoRegistry>('disco-registry');
+    const registry = api.use(DiscoRegistryService);
     for (const scope of ['host', 'account'] as const) {
       api.addFeature(scope, NS_DISCO_INFO);
       api.addFeature(scope, NS_DISCO_ITEMS);

@@ -4,20 +4,22 @@
 // access model and entity caps, last-item delivery on presence, and cache invalidation on roster changes.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { escapeAttr, x, type Element } from '../../../xml/index.ts';
-import { defineModule } from '../../core/module-host.ts';
-import type { C2sSession } from '../../core/c2s-session.ts';
-import type { IqRequest } from '../../core/iq-handlers.ts';
-import type { SessionHandle } from '../../../cluster/index.ts';
+import { x, type Element } from '../../../xml/index.ts';
+import { defineModule, serviceKey } from '../../core/module-host.ts';
+import type { IqContext } from '../../core/stanza-context.ts';
+import { addressEach } from '../../core/broadcast.ts';
+import type { ModuleSession, SessionHandle } from '../../../cluster/index.ts';
 import { StanzaError } from '../../../protocol/rfc6120.ts';
+import { hasSubscriptionFrom, hasSubscriptionTo } from '../../../protocol/rfc6121.ts';
+import { bareOf, domainOf } from '../../../jid/index.ts';
 import { NS_PUBSUB, NS_PUBSUB_OWNER } from '../../../protocol/xep0060.ts';
 import { NS_ADDRESS, PEP_FEATURES, PEP_IDENTITY } from '../../../protocol/xep0163.ts';
-import { PubsubEngine, PubsubError, PUBSUB_FEATURES, buildEventElement, handlePubsubIq, toStanzaError, type PubsubEvent } from '../../pubsub/index.ts';
+import { PubsubEngine, PUBSUB_FEATURES, buildEventElement, handlePubsubIq, type PubsubEvent } from '../../pubsub/index.ts';
 import { cachedPubsubStore } from '../../pubsub/cached-store.ts';
 import { Outbox } from './outbox.ts';
-import type { RosterService } from '../roster/index.ts';
-import type { CapsService } from '../caps/index.ts';
-import type { DiscoService } from '../disco/index.ts';
+import { RosterService } from '../roster/index.ts';
+import { CapsService } from '../caps/index.ts';
+import { DiscoService } from '../disco/index.ts';
 
 export const pepOptions = z.strictObject({
   /** Nodes one account may create. */
@@ -28,18 +30,20 @@ export const pepOptions = z.strictObject({
   max_payload_bytes: z.number().int().positive().prefault(64 * 1024),
 });
 
+/** The PEP pubsub engine, for embedding applications and tests. */
+export const PepService = serviceKey<PubsubEngine>('pep');
+
 const isPublish = (payload: Element) => payload.getChild('publish', NS_PUBSUB) !== undefined;
-const hasFrom = (s: string | undefined) => s === 'from' || s === 'both';
-const hasTo = (s: string | undefined) => s === 'to' || s === 'both';
 
 export const pepModule = defineModule({
   name: 'pep',
   requires: ['roster', 'presence', 'caps', 'disco'],
+  provides: [PepService],
   options: pepOptions,
   setup(api) {
-    const roster = api.use<RosterService>('roster');
-    const caps = api.use<CapsService>('caps');
-    const disco = api.use<DiscoService>('disco');
+    const roster = api.use(RosterService);
+    const caps = api.use(CapsService);
+    const disco = api.use(DiscoService);
     const engine = new PubsubEngine({
       // Node records and affiliations from memory; this engine is the only writer (see cached-store.ts).
       store: cachedPubsubStore(api.storage.pubsub),
@@ -48,9 +52,8 @@ export const pepModule = defineModule({
         return { subscription: item?.subscription ?? 'none', groups: item?.groups ?? [] };
       },
       limits: { maxNodesPerService: api.options.max_nodes, maxItemsPerNode: api.options.max_items_per_node, maxPayloadBytes: api.options.max_payload_bytes },
-      onListenerError: (err) => api.logger.error({ err }, 'pubsub listener failed'),
     });
-    api.provide<PubsubEngine>('pep', engine);
+    api.provide(PepService, engine);
 
     // ------------------------------------------------------------------------------ disco (XEP-0163 §5, XEP-0222 §5)
     api.addIdentity('account', PEP_IDENTITY);
@@ -62,22 +65,22 @@ export const pepModule = defineModule({
     disco.addItemsProvider('account', async ({ from, to, node }) => {
       if (node !== undefined) return [];
       // XEP-0163 §5: only the nodes the requester may subscribe to or retrieve.
-      return (await engine.listNodes(to.bare, from.full)).map((n) => ({ jid: to.bare, node: n.node, name: n.title }));
+      return (await engine.service(to).nodes(from)).map((n) => ({ jid: to.bare, node: n.node, name: n.title }));
     });
     disco.addNodeInfoProvider('account', async ({ from, to, node }) => {
       // An absent node must look exactly like a hidden one (item-not-found), not fail with internal-server-error.
-      if (node === undefined || !(await engine.canAccess(to.bare, node, from.full).catch((e: unknown) => { if (e instanceof PubsubError) return undefined; throw e; }))?.ok) return undefined;
+      if (node === undefined || !(await engine.service(to).may(node, from, 'retrieve'))) return undefined;
       return { identities: [{ category: 'pubsub', type: 'leaf' }], features: [NS_PUBSUB] };
     });
 
     // ------------------------------------------------------------------------------ IQs
-    const onIq = async ({ stanza, from, to, type, proceed }: IqRequest) => {
+    const onIq = async ({ stanza, from, to, type, proceed }: IqContext) => {
       // Only sets change anything, so only they take a place in the notification order.
       const turn = type === 'set' ? takeTurn() : undefined;
       let job: NotificationJob | undefined;
       try {
-        const r = await handlePubsubIq(engine, to.bare, from.full, stanza, proceed);
-        if (!r.ok) throw toStanzaError(r.error);
+        // A PubsubError is a StanzaError: thrown through, the router answers with it.
+        const r = await handlePubsubIq(engine, { stanza, from, to, proceed });
         if (r.events.length || r.sendLast) job = { events: r.events, publisher: from.full, sendLast: r.sendLast };
         return r.payload;
       } finally {
@@ -158,16 +161,13 @@ export const pepModule = defineModule({
 
     /** Serialises the notification once, at the first recipient (none: no work); only the address differs. */
     function messageTemplate(event: PubsubEvent, replyTo: string | undefined): (to: string) => string {
-      let tpl: ((to: string) => string) | undefined;
-      return (to) => (tpl ??= buildTemplate(event, replyTo))(to);
+      return addressEach(() => buildMessage(event, replyTo));
     }
 
-    function buildTemplate(event: PubsubEvent, replyTo: string | undefined): (to: string) => string {
-      const body = buildEventElement(event).toString();
-      const addresses = replyTo ? x('addresses', { xmlns: NS_ADDRESS }, x('address', { type: 'replyto', jid: replyTo })).toString() : '';
-      const head = `<message from='${escapeAttr(event.service)}' type='${event.messageType}' id='${randomBytes(8).toString('hex')}' to='`;
-      const tail = `'>${body}${addresses}</message>`;
-      return (to) => head + escapeAttr(to) + tail;
+    function buildMessage(event: PubsubEvent, replyTo: string | undefined): Element {
+      return x('message', { from: event.service, type: event.messageType, id: randomBytes(8).toString('hex') },
+        buildEventElement(event),
+        replyTo ? x('addresses', { xmlns: NS_ADDRESS }, x('address', { type: 'replyto', jid: replyTo })) : undefined);
     }
 
     const wants = (s: SessionHandle, node: string) => s.available && caps.wantsNotify(s.jid.full, node);
@@ -188,7 +188,7 @@ export const pepModule = defineModule({
       const wantsEvent = (s: SessionHandle) => s.available && (caps.features(s.jid.full)?.has(notify) ?? false);
       for (const s of api.sessions.resources(service)) if (wantsEvent(s)) deliver(s, withReply);
       for (const item of await roster.getAll(service)) {
-        if (!hasFrom(item.subscription)) continue;
+        if (!hasSubscriptionFrom(item.subscription)) continue;
         // No filtered array for contacts without an interested resource.
         let targets: SessionHandle[] | undefined;
         for (const s of api.sessions.resources(item.jid)) if (wantsEvent(s)) (targets ??= []).push(s);
@@ -204,11 +204,10 @@ export const pepModule = defineModule({
     ): Promise<void> {
       const template = tpl ?? messageTemplate(event, undefined);
       for (const sub of subscribers) {
-        const slash = sub.indexOf('/');
-        const bare = slash < 0 ? sub : sub.slice(0, slash);
-        if (!api.isLocalDomain(bare.slice(bare.indexOf('@') + 1))) continue;
+        const bare = bareOf(sub);
+        if (!api.isLocalDomain(domainOf(bare))) continue;
         if (!(await engine.mayReceiveEvent(event, bare))) continue;
-        if (slash >= 0) {
+        if (bare !== sub) {
           const s = api.sessions.get(sub);
           if (s && !sent.has(sub)) {
             sent.add(sub);
@@ -226,14 +225,14 @@ export const pepModule = defineModule({
     }
 
     /** Last published items for a newly available (or newly interested) resource, from every service it may follow. */
-    async function sendLastItems(session: C2sSession, services?: string[]): Promise<void> {
+    async function sendLastItems(session: ModuleSession, services?: string[]): Promise<void> {
       const bare = session.jid.bare;
-      const list = services ?? [bare, ...(await roster.getAll(bare)).filter((i) => hasTo(i.subscription)).map((i) => i.jid)];
+      const list = services ?? [bare, ...(await roster.getAll(bare)).filter((i) => hasSubscriptionTo(i.subscription)).map((i) => i.jid)];
       for (const service of list) {
-        if (!api.isLocalDomain(service.slice(service.indexOf('@') + 1))) continue;
+        if (!api.isLocalDomain(domainOf(service))) continue;
         // The contact must still share presence with the user (XEP-0163 §4.3 rule 2); the owner always may.
-        if (service !== bare && !hasFrom((await roster.getItem(service, bare))?.subscription)) continue;
-        const events = await engine.lastPublishedItems(service, session.jid.full, (node) => caps.wantsNotify(session.jid.full, node));
+        if (service !== bare && !hasSubscriptionFrom((await roster.getItem(service, bare))?.subscription)) continue;
+        const events = await engine.service(service).lastPublishedItems(session.jid, (node) => caps.wantsNotify(session.jid.full, node));
         for (const ev of events) {
           if (session.isClosed) return;
           session.deliver(messageTemplate(ev, undefined)(session.jid.full));
@@ -241,7 +240,7 @@ export const pepModule = defineModule({
       }
     }
 
-    const lastSent = new WeakSet<C2sSession>();
+    const lastSent = new WeakSet<ModuleSession>();
     api.hook('presence/available', async ({ session, initial }) => {
       // XEP-0163 §4.3.4 note: only initial presence triggers last-item delivery.
       if (!initial || !caps.features(session.jid.full)) return;
@@ -260,12 +259,11 @@ export const pepModule = defineModule({
 
     api.hook('roster/changed', async ({ owner, contact, item, previous }) => {
       // XEP-0163 §9.1 / XEP-0222: roster changes count for the very next retrieval and notification.
-      engine.invalidateAccess(owner, contact);
-      await engine.recheckSubscriptions(owner, contact);
+      await engine.service(owner).relationshipChanged(contact);
       // A new presence subscriber gets the owner's last items now (send_last_published_item on_sub).
-      if (item && hasFrom(item.subscription) && !hasFrom(previous?.subscription)) {
+      if (item && hasSubscriptionFrom(item.subscription) && !hasSubscriptionFrom(previous?.subscription)) {
         for (const s of api.sessions.resources(contact)) {
-          if (s.available) await sendLastItems(s as C2sSession, [owner]);
+          if (s.available) await sendLastItems(s, [owner]);
         }
       }
     });

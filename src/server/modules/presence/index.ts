@@ -2,25 +2,30 @@
 // availability broadcast, probes, directed presence and unavailable presence when a session ends.
 // Both ends of a subscription are local accounts (any served domain), so the outbound half (on the
 // user's side) and the inbound half (on the contact's side) both run here.
-import { escapeAttr, x, type Element } from '../../../xml/index.ts';
+import { x, type Element } from '../../../xml/index.ts';
 import { defineModule } from '../../core/module-host.ts';
-import type { C2sSession } from '../../core/c2s-session.ts';
-import { NS_PRE_APPROVAL, presenceType } from '../../../protocol/rfc6121.ts';
+import { addressEach } from '../../core/broadcast.ts';
+import { createSessionKey, type ModuleSession } from '../../../cluster/index.ts';
+import {
+  NS_PRE_APPROVAL, addFrom, addTo, hasSubscriptionFrom, hasSubscriptionTo, presenceType, removeFrom, removeTo,
+} from '../../../protocol/rfc6121.ts';
 import { StanzaError, errorReply } from '../../../protocol/rfc6120.ts';
-import type { RosterItem, Subscription } from '../../../storage/types.ts';
-import type { RosterService } from '../roster/index.ts';
+import type { RosterItem } from '../../../storage/types.ts';
+import { RosterService } from '../roster/index.ts';
 
-const MODULE = 'presence';
-
-interface PresenceState {
-  /** Entities that got directed presence and must learn when this session goes away (RFC 6121 §4.6.3). */
-  directed: Set<string>;
+declare module '../../core/events.ts' {
+  interface ServerEvents {
+    /** Fired by the presence module: a session sent available presence; `initial` on its first one (RFC 6121 §4.2). */
+    'presence/available': { session: ModuleSession; initial: boolean };
+    /** Fired by the presence module when a session becomes unavailable. */
+    'presence/unavailable': { session: ModuleSession };
+  }
 }
 
-const NONE: ReadonlySet<string> = new Set();
+/** Entities that got directed presence and must learn when this session goes away (RFC 6121 §4.6.3). */
+const DIRECTED = createSessionKey<Set<string>>('presence');
 
-const hasFrom = (s: Subscription | undefined) => s === 'from' || s === 'both';
-const hasTo = (s: Subscription | undefined) => s === 'to' || s === 'both';
+const NONE: ReadonlySet<string> = new Set();
 
 /** Copies a presence for delivery, readdressed. */
 function readdress(p: Element, from: string, to: string): Element {
@@ -30,31 +35,19 @@ function readdress(p: Element, from: string, to: string): Element {
   return c;
 }
 
-/**
- * A presence that carries its 'from' and no 'to', serialised once and addressed to each local resource by
- * writing the 'to' in front of the other attributes (their order is insignificant, XML 1.0 §3.1). A login
- * burst otherwise cloned and serialised every broadcast once per sibling resource.
- */
-function addresser(p: Element): (to: string) => string | Element {
-  const xml = p.attrs.to === undefined ? p.toString() : '';
-  const rest = xml.startsWith('<presence') ? xml.slice('<presence'.length) : '';
-  if (!/^[ />]/.test(rest)) return (to) => readdress(p, p.attrs.from ?? '', to);
-  return (to) => `<presence to="${escapeAttr(to)}"${rest}`;
-}
-
 export const presenceModule = defineModule({
   name: 'presence',
   requires: ['roster'],
+  fires: ['presence/available', 'presence/unavailable'],
   setup(api) {
-    const roster = api.use<RosterService>('roster');
-    /** The state if `s` has any: nothing is allocated for the many sessions that never send directed presence. */
-    const existingState = (s: C2sSession) => s.data.get(MODULE) as PresenceState | undefined;
-    const state = (s: C2sSession): PresenceState => {
-      let st = existingState(s);
-      if (!st) s.data.set(MODULE, (st = { directed: new Set() }));
-      return st;
+    const roster = api.use(RosterService);
+    /** Nothing is allocated for the many sessions that never send directed presence. */
+    const directed = (s: ModuleSession): Set<string> => {
+      let d = s.get(DIRECTED);
+      if (!d) s.set(DIRECTED, (d = new Set()));
+      return d;
     };
-    const directedOf = (s: C2sSession): ReadonlySet<string> => existingState(s)?.directed ?? NONE;
+    const directedOf = (s: ModuleSession): ReadonlySet<string> => s.get(DIRECTED) ?? NONE;
 
     api.addStreamFeature(() => x('sub', { xmlns: NS_PRE_APPROVAL }));
 
@@ -68,8 +61,7 @@ export const presenceModule = defineModule({
 
     /** Sends the last presence of each available resource of `owner` to `to`. */
     async function sendCurrentPresence(owner: string, to: string): Promise<void> {
-      for (const h of api.sessions.resources(owner)) {
-        const s = h as C2sSession;
+      for (const s of api.sessions.resources(owner)) {
         if (s.available && s.presence) await api.route(readdress(s.presence, s.jid.full, to));
       }
     }
@@ -102,9 +94,9 @@ export const presenceModule = defineModule({
       // Directed presence (RFC 6121 §4.6).
       if (type === 'available' || type === 'unavailable') {
         const item = await roster.getItem(user, to.bare);
-        if (!hasFrom(item?.subscription)) {
-          if (type === 'available') state(origin).directed.add(to.full);
-          else existingState(origin)?.directed.delete(to.full);
+        if (!hasSubscriptionFrom(item?.subscription)) {
+          if (type === 'available') directed(origin).add(to.full);
+          else origin.get(DIRECTED)?.delete(to.full);
         }
       }
       return false; // default routing delivers it
@@ -115,13 +107,13 @@ export const presenceModule = defineModule({
       switch (type) {
         case 'subscribe': {
           // §3.1.2: record "pending out" (ask) and push, unless already subscribed.
-          if (!hasTo(item?.subscription) && !item?.ask) await roster.putItem(user, { ...(item ?? newItem(contact)), ask: 'subscribe' });
+          if (!hasSubscriptionTo(item?.subscription) && !item?.ask) await roster.putItem(user, { ...(item ?? newItem(contact)), ask: 'subscribe' });
           await api.route(out);
           return;
         }
         case 'subscribed': {
           const pending = (await api.storage.roster.listPendingIn(user)).some((p) => p.from === contact);
-          if (hasFrom(item?.subscription)) return; // §3.1.5: nothing to approve
+          if (hasSubscriptionFrom(item?.subscription)) return; // §3.1.5: nothing to approve
           if (!pending) {
             // §3.4: approving before being asked is a pre-approval, remembered on the item.
             if (!item?.approved) await roster.putItem(user, { ...(item ?? newItem(contact)), approved: true });
@@ -129,7 +121,7 @@ export const presenceModule = defineModule({
           }
           const base = item ?? newItem(contact);
           await api.storage.roster.removePendingIn(user, contact);
-          await roster.putItem(user, { ...base, subscription: base.subscription === 'to' ? 'both' : 'from', approved: undefined });
+          await roster.putItem(user, { ...base, subscription: addFrom(base.subscription), approved: undefined });
           await api.route(out);
           // §3.1.5: the new subscriber gets the user's current presence.
           await sendCurrentPresence(user, contact);
@@ -137,8 +129,8 @@ export const presenceModule = defineModule({
         }
         case 'unsubscribe': {
           // §3.3.2
-          if (item && (hasTo(item.subscription) || item.ask)) {
-            await roster.putItem(user, { ...item, subscription: item.subscription === 'both' ? 'from' : item.subscription === 'to' ? 'none' : item.subscription, ask: undefined });
+          if (item && (hasSubscriptionTo(item.subscription) || item.ask)) {
+            await roster.putItem(user, { ...item, subscription: removeTo(item.subscription), ask: undefined });
           }
           await api.route(out);
           return;
@@ -146,12 +138,12 @@ export const presenceModule = defineModule({
         case 'unsubscribed': {
           // §3.2.2: cancels or denies the contact's subscription to the user.
           const pending = await api.storage.roster.removePendingIn(user, contact);
-          if (item && (hasFrom(item.subscription) || item.approved)) {
-            await roster.putItem(user, { ...item, subscription: item.subscription === 'both' ? 'to' : item.subscription === 'from' ? 'none' : item.subscription, approved: undefined });
+          if (item && (hasSubscriptionFrom(item.subscription) || item.approved)) {
+            await roster.putItem(user, { ...item, subscription: removeFrom(item.subscription), approved: undefined });
           }
-          if (pending || hasFrom(item?.subscription)) {
+          if (pending || hasSubscriptionFrom(item?.subscription)) {
             await api.route(out);
-            if (hasFrom(item?.subscription)) {
+            if (hasSubscriptionFrom(item?.subscription)) {
               for (const s of api.sessions.resources(user)) {
                 if (s.available) await api.route(x('presence', { type: 'unavailable', from: s.jid.full, to: contact }));
               }
@@ -163,7 +155,7 @@ export const presenceModule = defineModule({
     }
 
     /** RFC 6121 §4.2 / §4.5: availability broadcast to subscribers and the user's own resources. */
-    async function broadcast(session: C2sSession, stanza: Element, unavailable: boolean): Promise<void> {
+    async function broadcast(session: ModuleSession, stanza: Element, unavailable: boolean): Promise<void> {
       const user = session.jid.bare;
       const initial = !unavailable && !session.available;
       if (unavailable && !session.available) return;
@@ -180,27 +172,26 @@ export const presenceModule = defineModule({
         session.presence = p;
       }
       const items = await roster.getAll(user);
-      for (const item of items) if (hasFrom(item.subscription)) await api.route(readdress(p, session.jid.full, item.jid));
-      const toOwn = addresser(p);
+      for (const item of items) if (hasSubscriptionFrom(item.subscription)) await api.route(readdress(p, session.jid.full, item.jid));
+      // A login burst otherwise cloned and serialised every broadcast once per sibling resource.
+      const toOwn = addressEach(p);
       for (const h of api.sessions.resources(user)) {
         if (h.available || h === session) h.deliver(toOwn(h.jid.full));
       }
       if (unavailable) {
-        const directed = directedOf(session);
-        for (const d of directed) await api.route(readdress(p, session.jid.full, d));
-        session.data.delete(MODULE);
+        for (const d of directedOf(session)) await api.route(readdress(p, session.jid.full, d));
+        session.delete(DIRECTED);
         await api.fire('presence/unavailable', { session });
         return;
       }
       if (initial) {
         // §4.2.2: probe every contact the user is subscribed to; local contacts answer at once.
         for (const item of items) {
-          if (hasTo(item.subscription)) await api.route(x('presence', { type: 'probe', from: session.jid.full, to: item.jid }));
+          if (hasSubscriptionTo(item.subscription)) await api.route(x('presence', { type: 'probe', from: session.jid.full, to: item.jid }));
         }
         // The user's other resources, as in Prosody and ejabberd: a new resource learns its siblings.
-        for (const h of api.sessions.resources(user)) {
-          const s = h as C2sSession;
-          if (s !== session && s.available && s.presence) session.deliver(addresser(s.presence)(session.jid.full));
+        for (const s of api.sessions.resources(user)) {
+          if (s !== session && s.available && s.presence) session.deliver(addressEach(s.presence)(session.jid.full));
         }
         // §3.1.3: subscription requests that arrived while the user was offline.
         for (const pending of await api.storage.roster.listPendingIn(user)) session.deliver(pending.stanza);
@@ -224,21 +215,21 @@ export const presenceModule = defineModule({
       switch (type) {
         case 'probe': {
           // §4.3.2: answer only subscribers; with no available resource, the last state is unavailable.
-          if (!hasFrom(item?.subscription)) return true;
+          if (!hasSubscriptionFrom(item?.subscription)) return true;
           const avail = api.sessions.resources(user).filter((s) => s.available);
           if (avail.length === 0) await api.route(x('presence', { type: 'unavailable', from: user, to: from.full }));
           else await sendCurrentPresence(user, from.full);
           return true;
         }
         case 'subscribe': {
-          if (hasFrom(item?.subscription)) {
+          if (hasSubscriptionFrom(item?.subscription)) {
             // §3.1.3: already subscribed — answer for the user.
             await api.route(x('presence', { type: 'subscribed', from: user, to: contact }));
             return true;
           }
           if (item?.approved) {
             // §3.4: pre-approved.
-            await roster.putItem(user, { ...item, subscription: item.subscription === 'to' ? 'both' : 'from', approved: undefined });
+            await roster.putItem(user, { ...item, subscription: addFrom(item.subscription), approved: undefined });
             await api.route(x('presence', { type: 'subscribed', from: user, to: contact }));
             await sendCurrentPresence(user, contact);
             return true;
@@ -253,15 +244,15 @@ export const presenceModule = defineModule({
         case 'subscribed': {
           // §3.1.6: only meaningful when the user asked.
           if (!item?.ask) return true;
-          await roster.putItem(user, { ...item, subscription: item.subscription === 'from' ? 'both' : item.subscription === 'none' ? 'to' : item.subscription, ask: undefined });
+          await roster.putItem(user, { ...item, subscription: addTo(item.subscription), ask: undefined });
           toAvailable(user, readdress(stanza, contact, user));
           return true;
         }
         case 'unsubscribe': {
           // §3.3.3
           const hadPending = await api.storage.roster.removePendingIn(user, contact);
-          if (item && hasFrom(item.subscription)) {
-            await roster.putItem(user, { ...item, subscription: item.subscription === 'both' ? 'to' : 'none' });
+          if (item && hasSubscriptionFrom(item.subscription)) {
+            await roster.putItem(user, { ...item, subscription: removeFrom(item.subscription) });
             toAvailable(user, readdress(stanza, contact, user));
           } else if (hadPending) {
             toAvailable(user, readdress(stanza, contact, user));
@@ -270,8 +261,8 @@ export const presenceModule = defineModule({
         }
         case 'unsubscribed': {
           // §3.2.3
-          if (item && (hasTo(item.subscription) || item.ask)) {
-            await roster.putItem(user, { ...item, subscription: item.subscription === 'both' ? 'from' : item.subscription === 'to' ? 'none' : item.subscription, ask: undefined });
+          if (item && (hasSubscriptionTo(item.subscription) || item.ask)) {
+            await roster.putItem(user, { ...item, subscription: removeTo(item.subscription), ask: undefined });
             toAvailable(user, readdress(stanza, contact, user));
             // The contact's resources now look offline to the user.
             for (const s of api.sessions.resources(user)) {
@@ -289,7 +280,7 @@ export const presenceModule = defineModule({
       if (!session.available) {
         // Directed presence sent without ever broadcasting still gets its unavailable (RFC 6121 §4.6.3).
         for (const d of directedOf(session)) await api.route(x('presence', { type: 'unavailable', from: session.jid.full, to: d }));
-        session.data.delete(MODULE);
+        session.delete(DIRECTED);
         return;
       }
       // RFC 6121 §4.5.2: the server sends unavailable presence on the client's behalf.

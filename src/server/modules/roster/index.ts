@@ -4,9 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { x, type Element } from '../../../xml/index.ts';
 import { parseJid, type Jid } from '../../../jid/index.ts';
-import { defineModule } from '../../core/module-host.ts';
-import type { C2sSession } from '../../core/c2s-session.ts';
-import { NS_ROSTER, NS_ROSTER_VER } from '../../../protocol/rfc6121.ts';
+import { defineModule, serviceKey } from '../../core/module-host.ts';
+import { createSessionKey } from '../../../cluster/index.ts';
+import { NS_ROSTER, NS_ROSTER_VER, hasSubscriptionFrom, hasSubscriptionTo, isSubscriptionState } from '../../../protocol/rfc6121.ts';
 import { StanzaError } from '../../../protocol/rfc6120.ts';
 import type { RosterItem } from '../../../storage/types.ts';
 
@@ -18,7 +18,17 @@ export interface RosterService {
   removeItem(owner: string, contact: string): Promise<void>;
 }
 
-const MODULE = 'roster';
+export const RosterService = serviceKey<RosterService>('roster');
+
+declare module '../../core/events.ts' {
+  interface ServerEvents {
+    /** Fired by the roster module after an item changed or was removed (item undefined). */
+    'roster/changed': { owner: string; contact: string; item: RosterItem | undefined; previous: RosterItem | undefined };
+  }
+}
+
+/** Set on a session once it has asked for the roster: it gets roster pushes from then on (RFC 6121 §2.1.6). */
+const INTERESTED = createSessionKey<true>('roster');
 const MAX_GROUP_LENGTH = 1024;
 const MAX_NAME_LENGTH = 1024;
 
@@ -30,14 +40,14 @@ export function itemElement(item: RosterItem, removed = false): Element {
 
 export const rosterModule = defineModule({
   name: 'roster',
+  provides: [RosterService],
+  fires: ['roster/changed'],
   setup(api) {
     const store = api.storage.roster;
-    const interested = (s: C2sSession) => s.data.get(MODULE) === true;
 
     function push(owner: string, version: string, item: Element): void {
-      for (const h of api.sessions.resources(owner)) {
-        const s = h as C2sSession;
-        if (!interested(s)) continue;
+      for (const s of api.sessions.resources(owner)) {
+        if (s.get(INTERESTED) !== true) continue;
         // RFC 6121 §2.1.6: pushes come from the account (no 'from' or the bare JID), each with its own id.
         s.deliver(x('iq', { type: 'set', id: `push-${randomBytes(6).toString('hex')}`, to: s.jid.full },
           x('query', { xmlns: NS_ROSTER, ver: version }, item)));
@@ -107,7 +117,7 @@ export const rosterModule = defineModule({
         await api.fire('roster/changed', { owner, contact, item: undefined, previous });
       },
     };
-    api.provide<RosterService>('roster', service);
+    api.provide(RosterService, service);
 
     // RFC 6121 §2.6.1: roster versioning is advertised as a stream feature.
     api.addStreamFeature(() => x('ver', { xmlns: NS_ROSTER_VER }));
@@ -117,7 +127,7 @@ export const rosterModule = defineModule({
       if (from.bare !== to.bare) throw new StanzaError('forbidden', 'a roster belongs to its account');
       const owner = to.bare;
       if (type === 'get') {
-        if (origin) origin.data.set(MODULE, true);
+        if (origin) origin.set(INTERESTED, true);
         const roster = await store.get(owner);
         // RFC 6121 §2.6.3: an up-to-date client gets an empty result; changes follow as pushes.
         if (payload.attrs.ver !== undefined && payload.attrs.ver === roster.version) return;
@@ -143,7 +153,7 @@ export const rosterModule = defineModule({
         await store.removePendingIn(owner, contact.bare);
         return;
       }
-      if (el.attrs.subscription !== undefined && el.attrs.subscription !== 'none' && el.attrs.subscription !== 'both' && el.attrs.subscription !== 'to' && el.attrs.subscription !== 'from') {
+      if (el.attrs.subscription !== undefined && !isSubscriptionState(el.attrs.subscription)) {
         throw new StanzaError('bad-request', 'unknown subscription value');
       }
       const groups = el.getChildren('group').map((g) => g.text());
@@ -166,10 +176,10 @@ export const rosterModule = defineModule({
     /** RFC 6121 §2.5.2: removing an item cancels the subscriptions in both directions. */
     async function cancelSubscriptions(owner: string, item: RosterItem): Promise<void> {
       const sends: Element[] = [];
-      if (item.subscription === 'to' || item.subscription === 'both' || item.ask) sends.push(x('presence', { type: 'unsubscribe', from: owner, to: item.jid }));
-      if (item.subscription === 'from' || item.subscription === 'both') sends.push(x('presence', { type: 'unsubscribed', from: owner, to: item.jid }));
+      if (hasSubscriptionTo(item.subscription) || item.ask) sends.push(x('presence', { type: 'unsubscribe', from: owner, to: item.jid }));
+      if (hasSubscriptionFrom(item.subscription)) sends.push(x('presence', { type: 'unsubscribed', from: owner, to: item.jid }));
       for (const p of sends) await api.route(p);
-      if (item.subscription === 'from' || item.subscription === 'both') {
+      if (hasSubscriptionFrom(item.subscription)) {
         // The contact no longer sees the owner's presence, so it must see the owner go offline.
         for (const s of api.sessions.resources(owner)) {
           if (s.available) await api.route(x('presence', { type: 'unavailable', from: s.jid.full, to: item.jid }));

@@ -38,7 +38,7 @@ describe('SCRAM credentials', () => {
 describe('SCRAM exchange', () => {
   const creds: AccountCredentials = deriveCredentials('pencil', 4096);
   const offered = ['SCRAM-SHA-256', 'SCRAM-SHA-1'];
-  const ctx = { secret, lookup: async (u: string) => (u === 'user' ? creds : undefined), channelBinding: () => undefined, channelBindingTypes: [], offeredMechanisms: offered };
+  const ctx = { domain: 'example.com', lockedOut: () => false, secret, lookup: async (u: string) => (u === 'user' ? creds : undefined), channelBinding: () => undefined, channelBindingTypes: [], offeredMechanisms: offered };
   const cbData = Buffer.from('0123456789abcdef0123456789abcdef');
   const tlsCtx = {
     ...ctx,
