@@ -155,6 +155,7 @@ export interface ItemQuery {
 }
 
 export interface PubsubStore {
+  /** The record is the caller's to read, not to change (a caching wrapper hands out one frozen copy). */
   getNode(service: string, node: string): Promise<PubsubNodeRecord | undefined>;
   listNodes(service: string): Promise<PubsubNodeRecord[]>;
   /** Returns false when the node exists already. */

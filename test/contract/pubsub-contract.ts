@@ -70,7 +70,13 @@ export function pubsubContract(pubsub: () => PubsubStore, knownBugs: Record<stri
       (cfg.groups as string[]).push('B');
       const rec = await pubsub().getNode(svc, 'n');
       assert.deepEqual(rec?.config, { groups: ['A'] });
-      (rec!.config.groups as string[]).push('C');
+      // A returned record is the caller's to read: an adapter may hand out a private copy or a frozen shared
+      // one (the caching store does, so the engine can memoise per record), but never its own state.
+      try {
+        (rec!.config.groups as string[]).push('C');
+      } catch (err) {
+        assert.ok(err instanceof TypeError, 'only a frozen record may refuse the change');
+      }
       assert.deepEqual((await pubsub().getNode(svc, 'n'))?.config, { groups: ['A'] });
     });
 

@@ -25,6 +25,7 @@ import {
 } from '../types.ts';
 import { NodeNotFoundError, StorageClosedError } from '../errors.ts';
 import { pickItems } from '../item-query.ts';
+import { domainOf } from '../../jid/index.ts';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -83,7 +84,6 @@ export function createMemoryStorage(): Storage {
     if (!r) rosters.set(owner, (r = { version: 0, items: new Map() }));
     return r;
   };
-  const domainOf = (jid: string) => jid.slice(jid.indexOf('@') + 1);
 
   const accountStore: AccountStore = {
     create: (jid: string, credentials: AccountCredentials) =>

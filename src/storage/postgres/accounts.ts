@@ -5,8 +5,8 @@ import { AccountExistsError, type AccountCredentials, type AccountRecord, type A
 import { toAccount, type AccountRow } from '../sql/rows.ts';
 import { statement } from './db.ts';
 import type { GroupCommit } from './group-commit.ts';
+import { domainOf } from '../../jid/index.ts';
 
-const domainOf = (jid: string) => jid.slice(jid.indexOf('@') + 1);
 
 const insert = statement(
   'account_insert',

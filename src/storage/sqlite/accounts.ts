@@ -4,11 +4,11 @@ import { AccountExistsError, type AccountCredentials, type AccountRecord, type A
 import { toAccount, type AccountRow } from '../sql/rows.ts';
 import type { SqliteDatabase } from './database.ts';
 import type { GroupCommit } from './group-commit.ts';
+import { domainOf } from '../../jid/index.ts';
 
 /** Synchronous cleanup a store runs for an owner inside the account deletion transaction. */
 export type OwnerCleanup = (owner: string) => void;
 
-const domainOf = (jid: string) => jid.slice(jid.indexOf('@') + 1);
 
 export function createAccountStore(db: SqliteDatabase, gc: GroupCommit, cleanups: OwnerCleanup[]): AccountStore {
   const insert = db.prepare(
