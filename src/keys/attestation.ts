@@ -2,7 +2,7 @@
 // user's key, by another user, a CA, or another key of the same user.
 import { x, type Element } from '../xml/index.ts';
 import { parseJid } from '../jid/index.ts';
-import { ATTEST_NS, NS_ATTEST_1, NS_ATTEST_2, type PayloadVersion } from '../protocol/xep0189.ts';
+import { ATTEST_NS, NS_ATTEST_1, NS_ATTEST_2, payloadVersionOf, type PayloadVersion } from '../protocol/xep0189.ts';
 import { KeyError } from './errors.ts';
 import { printMatches, type Fingerprint, type HashAlgo } from './hash.ts';
 import { stripWhitespace } from './material.ts';
@@ -20,9 +20,7 @@ export interface Attestation {
   signtime: string;
 }
 
-export function attestVersionOf(ns: string): PayloadVersion | undefined {
-  return ns === NS_ATTEST_1 ? 1 : ns === NS_ATTEST_2 ? 2 : undefined;
-}
+export const attestVersionOf = (ns: string): PayloadVersion | undefined => payloadVersionOf(ATTEST_NS, ns);
 
 export function parseAttestation(el: Element): Attestation {
   const version = attestVersionOf(el.ns);

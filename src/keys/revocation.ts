@@ -2,7 +2,7 @@
 // verify. The examples in both versions use the root name <revocation/> (and so does the 0.14 schema) while
 // the text says <revoke/>: we accept both and emit <revoke/>.
 import { x, type Element } from '../xml/index.ts';
-import { NS_REVOKE_1, NS_REVOKE_2, REVOKE_NS, type PayloadVersion } from '../protocol/xep0189.ts';
+import { NS_REVOKE_1, NS_REVOKE_2, REVOKE_NS, payloadVersionOf, type PayloadVersion } from '../protocol/xep0189.ts';
 import { formatDateTime, parseDateTime, Xep0082Error } from '../protocol/xep0082.ts';
 import { KeyError, type KeyErrorCode } from './errors.ts';
 import { printMatches, type Fingerprint, type HashAlgo } from './hash.ts';
@@ -24,9 +24,7 @@ export interface Revocation {
   signature: string;
 }
 
-export function revokeVersionOf(ns: string): PayloadVersion | undefined {
-  return ns === NS_REVOKE_1 ? 1 : ns === NS_REVOKE_2 ? 2 : undefined;
-}
+export const revokeVersionOf = (ns: string): PayloadVersion | undefined => payloadVersionOf(REVOKE_NS, ns);
 
 export function parseRevocation(el: Element): Revocation {
   const version = revokeVersionOf(el.ns);
