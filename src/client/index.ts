@@ -8,7 +8,7 @@ export { ScramSession, SCRAM_MECHANISMS, escapeUsername, type ScramHash } from '
 export { IqTracker, parseStanzaError } from './iq.ts';
 export { capsVer, capsElement, discoInfoResult, DEFAULT_CAPS_NODE, type CapsSpec } from './caps.ts';
 export { discoInfo, type DiscoInfo } from './disco.ts';
-export { getRoster, setRosterItem, subscribe, autoApprove, parseRosterItem, type RosterEntry, type Subscription } from './roster.ts';
+export { getRoster, setRosterItem, subscribe, autoApprove, parseRosterItem, RosterMirror, type RosterEntry, type Subscription } from './roster.ts';
 export {
   publishItem, getItems, configureNode, setMembers, parsePepEvent, nodeOptionFields,
   ACCESS_MODELS, type AccessModel, type NodeOptions, type PubsubItem, type PepEvent,

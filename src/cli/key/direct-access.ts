@@ -8,9 +8,8 @@ import type { DirectAccessPolicy, RosterEntry } from '../../client/index.ts';
 import { denied, needsRelationship, type Relationship } from '../../server/pubsub/access.ts';
 import type { PublishSettings } from './home.ts';
 
-/** `roster` is read once, when a presence or roster model first needs it. */
+/** `roster` is asked at each request that needs it (a presence or roster model): it must follow roster pushes. */
 export function directAccessPolicy(me: Jid, publish: () => PublishSettings | undefined, roster: () => Promise<RosterEntry[]>): DirectAccessPolicy {
-  let entries: RosterEntry[] | undefined;
   return async (requester) => {
     const p = publish();
     if (!p) return false; // never published: nobody has been granted anything
@@ -19,8 +18,7 @@ export function directAccessPolicy(me: Jid, publish: () => PublishSettings | und
     const affiliation: Affiliation = requester.bare === me.bare ? 'owner' : p.access === 'whitelist' && (p.allow ?? []).includes(requester.bare) ? 'member' : 'none';
     let relationship: Relationship | undefined;
     if (needsRelationship('retrieve', affiliation, config)) {
-      entries ??= await roster();
-      const item = entries.find((r) => r.jid === requester.bare);
+      const item = (await roster()).find((r) => r.jid === requester.bare);
       if (item) relationship = { subscription: item.subscription === 'remove' ? 'none' : item.subscription, groups: item.groups };
     }
     return denied('retrieve', { affiliation, relationship }, config) === undefined;

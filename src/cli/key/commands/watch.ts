@@ -1,7 +1,7 @@
 // `key watch`: stay online, print key, revocation and attestation events as they come, and answer direct key
 // requests; ends after --count events, --duration seconds, a lost connection, or SIGINT/SIGTERM.
 import { Command } from 'commander';
-import { getRoster } from '../../../client/index.ts';
+import { RosterMirror } from '../../../client/index.ts';
 import type { KeyCommandContext } from '../context.ts';
 import { directAccessPolicy } from '../direct-access.ts';
 import { attestationJson, keyEventJson, revocationJson, watchLine } from '../presenter.ts';
@@ -20,9 +20,12 @@ export function watchCommand(cx: KeyCommandContext): Command {
       const me = cx.account(flags);
       const state = await cx.home(flags).state(me.bare);
       let session: Session | undefined;
-      const directAccess = directAccessPolicy(me, () => (session ? state.publish : undefined), () => getRoster(session!.client));
+      // Follows roster pushes, so a contact moved out of the allowed groups is refused from then on.
+      let roster: RosterMirror | undefined;
+      const directAccess = directAccessPolicy(me, () => (session ? state.publish : undefined), () => (roster ??= new RosterMirror(session!.client)).list());
       session = await cx.openSession(flags, { directAccess, ownKeyLoader: async (h, bare) => (await h.current(bare))?.pubkey });
       const s = session;
+      roster ??= new RosterMirror(s.client);
       const limit = flags.count === undefined ? Infinity : Number(flags.count);
       let seen = 0;
       let finish!: () => void;
