@@ -3,7 +3,7 @@
 import type { KeyObject } from 'node:crypto';
 import { x, type Element } from '../xml/index.ts';
 import { parseJid, JidError } from '../jid/index.ts';
-import { NS_PUBKEY_1, NS_PUBKEY_2, PUBKEY_NS, type PayloadVersion } from '../protocol/xep0189.ts';
+import { NS_PUBKEY_1, NS_PUBKEY_2, PUBKEY_NS, payloadVersionOf, type PayloadVersion } from '../protocol/xep0189.ts';
 import { formatDateTime } from '../protocol/xep0082.ts';
 import { KeyError } from './errors.ts';
 import { digest, printMatches, printId, type Fingerprint, type HashAlgo } from './hash.ts';
@@ -41,9 +41,7 @@ export interface PubkeyRsa extends PubkeyCommon {
 
 export type Pubkey = PubkeyAscii | PubkeyRsa;
 
-export function pubkeyVersionOf(ns: string): PayloadVersion | undefined {
-  return ns === NS_PUBKEY_1 ? 1 : ns === NS_PUBKEY_2 ? 2 : undefined;
-}
+export const pubkeyVersionOf = (ns: string): PayloadVersion | undefined => payloadVersionOf(PUBKEY_NS, ns);
 
 /** XEP-0189 §7: an empty <pubkey/> in an IQ get asks for the entity's key. */
 export function isPubkeyRequest(el: Element): boolean {
