@@ -2,13 +2,12 @@
 // user's key, by another user, a CA, or another key of the same user.
 import { x, type Element } from '../xml/index.ts';
 import { parseJid } from '../jid/index.ts';
-import { ATTEST_NS, NS_ATTEST_1, NS_ATTEST_2, payloadVersionOf, type PayloadVersion } from '../protocol/xep0189.ts';
-import { KeyError } from './errors.ts';
+import { ATTEST_NS, payloadVersionOf, type PayloadVersion } from '../protocol/xep0189.ts';
 import { printMatches, type Fingerprint, type HashAlgo } from './hash.ts';
 import { stripWhitespace } from './material.ts';
 import { pubkeyKeyText, pubkeyPrintBytes, type Pubkey } from './pubkey.ts';
 import { signatureLines, type SigningKey, type VerifyingKey } from './signing.ts';
-import { readFingerprint, requireText } from './xml-util.ts';
+import { payloadVersion, readFingerprint, requireText } from './xml-util.ts';
 import { checkDateTime, checkTime, fail, printEl, statementBasis, type VerifyOutcome } from './revocation.ts';
 
 export interface Attestation {
@@ -23,8 +22,7 @@ export interface Attestation {
 export const attestVersionOf = (ns: string): PayloadVersion | undefined => payloadVersionOf(ATTEST_NS, ns);
 
 export function parseAttestation(el: Element): Attestation {
-  const version = attestVersionOf(el.ns);
-  if (!el.is('attest') || version === undefined) throw new KeyError('bad-payload', `expected <attest/> in ${NS_ATTEST_1} or ${NS_ATTEST_2}, got <${el.local} xmlns='${el.ns}'/>`);
+  const version = payloadVersion(el, ['attest'], ATTEST_NS);
   const signtime = requireText(el, 'signtime', 'attest');
   checkDateTime(signtime, 'signtime');
   return {

@@ -2,7 +2,7 @@
 // verify. The examples in both versions use the root name <revocation/> (and so does the 0.14 schema) while
 // the text says <revoke/>: we accept both and emit <revoke/>.
 import { x, type Element } from '../xml/index.ts';
-import { NS_REVOKE_1, NS_REVOKE_2, REVOKE_NS, payloadVersionOf, type PayloadVersion } from '../protocol/xep0189.ts';
+import { REVOKE_NS, payloadVersionOf, type PayloadVersion } from '../protocol/xep0189.ts';
 import { formatDateTime, parseDateTime, Xep0082Error } from '../protocol/xep0082.ts';
 import { KeyError, type KeyErrorCode } from './errors.ts';
 import { printMatches, type Fingerprint, type HashAlgo } from './hash.ts';
@@ -11,7 +11,7 @@ import { pubkeyKeyText, pubkeyPrintBytes, pubkeyPrintAlgo, type Pubkey } from '.
 import type { SigningKey, VerifyingKey } from './signing.ts';
 import { signatureLines } from './signing.ts';
 import { assertValidAt } from './validity.ts';
-import { base64Lines, fingerprintElement, readFingerprint, requireText } from './xml-util.ts';
+import { base64Lines, fingerprintElement, payloadVersion, readFingerprint, requireText } from './xml-util.ts';
 
 export interface Revocation {
   version: PayloadVersion;
@@ -27,10 +27,7 @@ export interface Revocation {
 export const revokeVersionOf = (ns: string): PayloadVersion | undefined => payloadVersionOf(REVOKE_NS, ns);
 
 export function parseRevocation(el: Element): Revocation {
-  const version = revokeVersionOf(el.ns);
-  if (!(el.is('revoke') || el.is('revocation')) || version === undefined) {
-    throw new KeyError('bad-payload', `expected <revoke/> in ${NS_REVOKE_1} or ${NS_REVOKE_2}, got <${el.local} xmlns='${el.ns}'/>`);
-  }
+  const version = payloadVersion(el, ['revoke', 'revocation'], REVOKE_NS);
   const revocationtime = requireText(el, 'revocationtime', 'revoke');
   checkDateTime(revocationtime, 'revocationtime');
   return {
