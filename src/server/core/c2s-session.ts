@@ -43,6 +43,16 @@ export interface OutputLimits {
   readonly stallMs: number;
 }
 
+/** A session's output beyond the socket's own buffer. */
+interface OutputWatch {
+  /** Checks that some of it is being sent. */
+  stallTimer: NodeJS.Timeout | undefined;
+  /** What had been sent when the check was armed. */
+  stallMark: number;
+  /** Resolves the stanzas waiting for the output to drain. */
+  drained: { promise: Promise<void>; resolve: () => void } | undefined;
+}
+
 /** What a session needs from the server around it. */
 export interface SessionHost {
   readonly logger: Logger;
@@ -124,19 +134,16 @@ export class C2sSession implements ModuleSession {
   private rateTimer: NodeJS.Timeout | undefined;
   /** Characters handed to the socket so far; minus its writableLength, what has been sent. */
   private written = 0;
-  /** Set while the output is reported to the server-wide budget (and a 'drain' listener is armed). */
-  private outputTracked = false;
-  private stallTimer: NodeJS.Timeout | undefined;
-  private stallMark = 0;
-  /** Resolves the stanzas waiting for the output to drain. */
-  private drained: { promise: Promise<void>; resolve: () => void } | undefined;
+  /** Present while output waits beyond the socket's own buffer (most sessions never have any). */
+  private watch: OutputWatch | undefined;
   /** Set once the session is being closed for its output: the stream error goes out unchecked. */
   private shed = false;
   /** Stanzas started before the previous one completed (publishes waiting to be durable), kept in order. */
   private readonly pipeline = new SessionPipeline();
   private readonly stanzaBucket: TokenBucket | undefined;
   private readonly byteBucket: TokenBucket | undefined;
-  private readonly preauthByteBucket: TokenBucket;
+  /** Allocated at the first read, dropped at authentication. */
+  private preauthByteBucket: TokenBucket | undefined;
 
   /** Captured at accept: a destroyed socket forgets its address. */
   readonly remoteAddress: string;
@@ -149,7 +156,6 @@ export class C2sSession implements ModuleSession {
     this.stanzaBucket = sr ? new TokenBucket(sr.rate, sr.burst) : undefined;
     // One second's worth of burst: reading pauses rather than failing, like a slow network would.
     this.byteBucket = host.bytesPerSecond > 0 ? new TokenBucket(host.bytesPerSecond, host.bytesPerSecond) : undefined;
-    this.preauthByteBucket = new TokenBucket(host.preauthBytesPerSecond, host.preauthBytesPerSecond);
     this.parser = new StreamParser(new C2sSession.ParserEvents(this), host.preauthXmlLimits);
     this.attach(socket);
     this.preauthTimer = setTimeout(() => this.streamError(new StreamError('connection-timeout', 'not authenticated in time')), host.preauthTimeoutMs);
@@ -248,7 +254,8 @@ export class C2sSession implements ModuleSession {
     else {
       // Before authentication a connection reads slowly, and all of one address's together too: parsing
       // is the one thing a stranger can make the server do, and one thread does it for everyone.
-      const own = this.preauthByteBucket.spend(bytes);
+      const rate = this.host.preauthBytesPerSecond;
+      const own = (this.preauthByteBucket ??= new TokenBucket(rate, rate)).spend(bytes);
       wait = Math.max(own, this.host.preauthBucket(this.remoteAddress).spend(bytes));
     }
     if (wait <= 0) return;
@@ -262,13 +269,15 @@ export class C2sSession implements ModuleSession {
 
   /** Undefined while the output is below the pause threshold; else settles once it has drained. */
   private outputRoom(): Promise<void> | undefined {
-    if (this.socket.writableLength <= this.host.output.pauseBytes || this.state === 'closed') return undefined;
-    if (!this.drained) {
+    // Above the pause threshold a write has found the socket full, so the watch is there.
+    const w = this.watch;
+    if (!w || this.socket.writableLength <= this.host.output.pauseBytes || this.state === 'closed') return undefined;
+    if (!w.drained) {
       let resolve!: () => void;
       const promise = new Promise<void>((r) => (resolve = r));
-      this.drained = { promise, resolve };
+      w.drained = { promise, resolve };
     }
-    return this.drained.promise;
+    return w.drained.promise;
   }
 
   /**
@@ -278,41 +287,41 @@ export class C2sSession implements ModuleSession {
   private trackOutput(): void {
     const socket = this.socket;
     const pending = socket.writableLength;
-    if (!this.outputTracked) {
-      this.outputTracked = true;
+    let w = this.watch;
+    if (!w) {
+      w = this.watch = { stallTimer: undefined, stallMark: 0, drained: undefined };
       socket.once('drain', () => this.onDrain());
     }
     const limits = this.host.output;
     if (!this.host.outputBudget.hold(this, pending) && pending > limits.pauseBytes) return this.overflow('the server holds too much unsent output');
-    if (pending > limits.pauseBytes && !this.stallTimer) {
-      this.stallMark = this.written - pending;
-      this.stallTimer = setTimeout(() => this.checkStall(), limits.stallMs);
-      this.stallTimer.unref();
+    if (pending > limits.pauseBytes && !w.stallTimer) {
+      w.stallMark = this.written - pending;
+      w.stallTimer = setTimeout(() => this.checkStall(), limits.stallMs);
+      w.stallTimer.unref();
     }
   }
 
   private onDrain(): void {
-    this.outputTracked = false;
+    const w = this.watch;
+    this.watch = undefined;
     this.host.outputBudget.release(this);
-    clearTimeout(this.stallTimer);
-    this.stallTimer = undefined;
-    const d = this.drained;
-    this.drained = undefined;
-    d?.resolve();
+    clearTimeout(w?.stallTimer);
+    w?.drained?.resolve();
     this.updateReading();
   }
 
   /** A reader that took nothing for a whole period while output waited has stopped reading. */
   private checkStall(): void {
-    this.stallTimer = undefined;
-    if (this.state === 'closed') return;
+    const w = this.watch;
+    if (!w || this.state === 'closed') return;
+    w.stallTimer = undefined;
     const pending = this.socket.writableLength;
     if (pending <= this.host.output.pauseBytes) return;
     const sent = this.written - pending;
-    if (sent <= this.stallMark) return this.overflow('the client does not read its stream');
-    this.stallMark = sent;
-    this.stallTimer = setTimeout(() => this.checkStall(), this.host.output.stallMs);
-    this.stallTimer.unref();
+    if (sent <= w.stallMark) return this.overflow('the client does not read its stream');
+    w.stallMark = sent;
+    w.stallTimer = setTimeout(() => this.checkStall(), this.host.output.stallMs);
+    w.stallTimer.unref();
   }
 
   /** Closes a session whose output cannot be held: it loses its stream rather than the server its memory. */
@@ -555,6 +564,7 @@ export class C2sSession implements ModuleSession {
     // Dropped, not only cleared: a cleared Timeout kept alive by this field is ~120 bytes per idle session.
     clearTimeout(this.preauthTimer);
     this.preauthTimer = undefined;
+    this.preauthByteBucket = undefined;
     this.write(`<success xmlns='${NS_SASL}'>${step.data ? step.data.toString('base64') : ''}</success>`);
     this.host.logger.info({ session: this.id, user: `${this.username}@${this.domain}` }, 'authenticated');
     // RFC 6120 §6.4.6: after success the stream restarts; the next thing from the client is a header. From
@@ -667,10 +677,10 @@ export class C2sSession implements ModuleSession {
     this.state = 'closed';
     if (this.preauthTimer) clearTimeout(this.preauthTimer);
     clearTimeout(this.rateTimer);
-    clearTimeout(this.stallTimer);
+    clearTimeout(this.watch?.stallTimer);
     this.host.outputBudget.release(this);
     // Stanzas waiting for the output to drain run now, and find the session closed.
-    this.drained?.resolve();
+    this.watch?.drained?.resolve();
     if (!this.closing) this.socket.destroy();
     // Every connection is reported, bound or not: the host counts connections per address.
     this.host.closed(this, err);

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { RawClient } from '../../helpers/raw-client.ts';
 import { HeapProbe, MiB, mib, until } from './helpers.ts';
+import type { CapsService } from '../../../src/server/modules/caps/index.ts';
 
 const PUBSUB = 'http://jabber.org/protocol/pubsub';
 const ITEMS = 32;
@@ -23,13 +24,20 @@ describe('finding 2: output backpressure', () => {
 
   before(async () => {
     t = await startTestServer({
-      users: { 'mallory@localhost': 'pw', 'alice@localhost': 'pw', 'bob@localhost': 'pw' },
+      users: { 'mallory@localhost': 'pw', 'alice@localhost': 'pw', 'bob@localhost': 'pw', 'carol@localhost': 'pw', 'dave@localhost': 'pw' },
       config: {
         modules: { pep: { max_items_per_node: ITEMS, max_payload_bytes: PAYLOAD + 1024 } },
         // No read rate: the sender's flood should reach the server, not wait in the sender's (in-process) buffers.
         limits: { output_pause_bytes: 256 * 1024, output_max_bytes: 4 * MiB, output_stall_seconds: 1, bytes_per_second: 0 },
       },
     });
+  });
+  before(async () => {
+    const r = t.storage.roster;
+    for (const reader of ['dave@localhost']) {
+      await r.putItem('carol@localhost', { jid: reader, subscription: 'both', groups: [] });
+      await r.putItem(reader, { jid: 'carol@localhost', subscription: 'both', groups: [] });
+    }
   });
   after(async () => {
     for (const c of clients) c.destroy();
@@ -84,5 +92,28 @@ describe('finding 2: output backpressure', () => {
     assert.ok(peak < 64 * MiB, `heap grew by ${mib(peak)} at its peak`);
     const pong = await alice.iq(`<iq type='get' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>`);
     assert.equal(pong.attrs.type, 'result', 'the sender keeps its stream');
+  });
+
+  it('PEP fan-out to a stuck subscriber: it is dropped, the publisher and the node are not affected', async (tc) => {
+    const carol = await login('carol', 'publisher');
+    const dave = await login('dave', 'stuck');
+    dave.sendPresenceWithCaps(['urn:test:feed+notify']);
+    const caps = t.server.service<CapsService>('caps')!;
+    assert.ok(await until(() => caps.features('dave@localhost/stuck') !== undefined, 5000), 'caps of the subscriber known');
+    dave.pause();
+    const probe = new HeapProbe();
+    probe.start();
+    const payload = 'z'.repeat(PAYLOAD);
+    let published = 0;
+    for (let i = 0; i < 300 && sessionOf('dave@localhost/stuck'); i++) {
+      const r = await carol.iq(`<iq type='set'><pubsub xmlns='${PUBSUB}'><publish node='urn:test:feed'><item id='f${i % ITEMS}'><v xmlns='urn:test:feed'>${payload}</v></item></publish></pubsub></iq>`);
+      assert.equal(r.attrs.type, 'result', 'every publish succeeds');
+      published++;
+    }
+    const closed = await until(() => sessionOf('dave@localhost/stuck') === undefined, 10_000, probe);
+    const { peak, after } = probe.stop();
+    tc.diagnostic(`${published} notifications of ${PAYLOAD / 1024} KiB; server heap growth: peak ${mib(peak)}, after gc ${mib(after)}; stuck subscriber closed: ${closed}`);
+    assert.ok(closed, 'the stuck subscriber is closed');
+    assert.ok(peak < 64 * MiB, `heap grew by ${mib(peak)} at its peak`);
   });
 });
