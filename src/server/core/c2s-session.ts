@@ -21,9 +21,10 @@ import type { OutputBudget } from './limits/output-budget.ts';
 
 /**
  * Negotiation elements a client may have waiting for an answer before authentication. SASL is lock-step
- * (one answer per element), so an honest client has one, two with an <abort/>.
+ * (one answer per element), so an honest client has one, two with an <abort/>. Memory is bounded anyway
+ * (the socket is not read while any wait, so they come from one read); this refuses the flood of tiny ones.
  */
-const PREAUTH_QUEUE = 4;
+const PREAUTH_QUEUE = 8;
 
 /**
  * A stanza of a client stream. `jabber:server` stanzas belong on server-to-server streams only (RFC 6120
@@ -180,6 +181,11 @@ export class C2sSession implements ModuleSession {
 
   get isClosed(): boolean {
     return this.state === 'closed';
+  }
+
+  /** Bytes read from the connection so far (decrypted ones, over TLS). */
+  get bytesRead(): number {
+    return this.socket.bytesRead;
   }
 
   private attach(socket: Socket): void {

@@ -235,6 +235,13 @@ export class XmppServer implements SessionHost {
     void this.hooks.fire('session-closed', { session, error }).catch((err) => this.logger.error({ err }, 'session-closed hook failed'));
   }
 
+  /** Open connections, the bytes read from them and their unsent output beyond socket buffers (monitoring, tests). */
+  connectionStats(): { connections: number; bytesRead: number; bufferedOutput: number } {
+    let bytesRead = 0;
+    for (const c of this.connections) bytesRead += c.bytesRead;
+    return { connections: this.connections.size, bytesRead, bufferedOutput: this.outputBudget.bytes };
+  }
+
   /** A service a module provided (e.g. CapsService, by key or name), for embedding applications and tests. */
   service<T>(key: ServiceKey<T> | string): T | undefined {
     return this.services.get(typeof key === 'string' ? key : key.name) as T | undefined;

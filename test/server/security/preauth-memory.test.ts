@@ -44,7 +44,7 @@ describe('finding 1: pre-auth memory exhaustion', () => {
     return c;
   }
 
-  for (const [what, elementBytes] of [['small elements', 2048], ['elements of 8 KiB', 8192], ['elements of 200 KiB', 200 * 1024]] as const) {
+  for (const [what, elementBytes] of [['elements of 1 KiB', 1024], ['elements of 4 KiB', 4096], ['elements of 200 KiB', 200 * 1024]] as const) {
     it(`bounds the heap and closes with policy-violation: ${CONNECTIONS} connections × ${mib(BYTES_PER_CONNECTION)} of ${what}`, async (tc) => {
       const probe = new HeapProbe();
       probe.start();
