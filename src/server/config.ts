@@ -66,7 +66,7 @@ export const ConfigSchema = z.strictObject({
      * Before authentication: largest element accepted (a SASL exchange needs a few hundred bytes; a parsed
      * element costs ~40 bytes of memory per input byte, so this bounds what a stranger makes the server hold).
      */
-    max_preauth_stanza_bytes: z.number().int().min(1024).prefault(16 * 1024),
+    max_preauth_stanza_bytes: z.number().int().min(1024).prefault(4 * 1024),
     /** Before authentication: sustained bytes per second read from one connection (reading pauses above it). */
     preauth_bytes_per_second: z.number().int().min(512).prefault(8 * 1024),
     /** Before authentication: sustained bytes per second read from all connections of one IP address together. */

@@ -18,13 +18,8 @@ import { SessionPipeline } from './pipeline.ts';
 import type { StanzaContext } from './stanza-context.ts';
 import type { AuthThrottle } from './limits/auth-throttle.ts';
 import type { OutputBudget } from './limits/output-budget.ts';
+import { PREAUTH_QUEUE } from './limits/memory-budget.ts';
 
-/**
- * Negotiation elements a client may have waiting for an answer before authentication. SASL is lock-step
- * (one answer per element), so an honest client has one, two with an <abort/>. Memory is bounded anyway
- * (the socket is not read while any wait, so they come from one read); this refuses the flood of tiny ones.
- */
-const PREAUTH_QUEUE = 8;
 
 /**
  * A stanza of a client stream. `jabber:server` stanzas belong on server-to-server streams only (RFC 6120

@@ -24,6 +24,7 @@ import { DEFAULT_MECHANISMS, type SaslContext, type SaslMechanism } from './sasl
 import { createLogger, type Logger } from './logger.ts';
 import { AuthThrottle } from './limits/auth-throttle.ts';
 import { OutputBudget } from './limits/output-budget.ts';
+import { memoryBudget } from './limits/memory-budget.ts';
 import { TokenBucket } from './limits/token-bucket.ts';
 
 export interface ServerDeps {
@@ -334,6 +335,8 @@ export class XmppServer implements SessionHost {
       throw err;
     }
     this.logger.info({ hosts: this.hosts, c2s: addrs.c2s.map(fmt), tls: addrs.tls.map(fmt) }, 'pepkeys server listening');
+    // The worst case per connection, computed from the limits (docs/security.md): what to provision for.
+    this.logger.info({ bytes: memoryBudget(this.config.limits) }, 'memory budget');
     return addrs;
   }
 
