@@ -67,10 +67,10 @@ export const ConfigSchema = z.strictObject({
      * element costs ~40 bytes of memory per input byte, so this bounds what a stranger makes the server hold).
      */
     max_preauth_stanza_bytes: z.number().int().min(1024).prefault(4 * 1024),
-    /** Before authentication: sustained bytes per second read from one connection (reading pauses above it). */
-    preauth_bytes_per_second: z.number().int().min(512).prefault(8 * 1024),
-    /** Before authentication: sustained bytes per second read from all connections of one IP address together. */
-    preauth_bytes_per_second_per_ip: z.number().int().min(512).prefault(64 * 1024),
+    /** Before authentication: sustained bytes per second read from one connection (reading pauses above it). 0 = unlimited. */
+    preauth_bytes_per_second: z.number().int().nonnegative().prefault(8 * 1024),
+    /** Before authentication: sustained bytes per second read from all connections of one IP address together. 0 = unlimited. */
+    preauth_bytes_per_second_per_ip: z.number().int().nonnegative().prefault(64 * 1024),
     /** Unsent output of one session above which the server stops reading (and processing) its input until it drains. */
     output_pause_bytes: z.number().int().min(16 * 1024).prefault(1024 * 1024),
     /**

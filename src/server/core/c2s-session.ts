@@ -66,10 +66,10 @@ export interface SessionHost {
   readonly stanzaRate: { rate: number; burst: number } | undefined;
   /** Bytes per second read from one connection; 0 = unlimited. */
   readonly bytesPerSecond: number;
-  /** Bytes per second read from one connection before authentication. */
+  /** Bytes per second read from one connection before authentication; 0 = unlimited. */
   readonly preauthBytesPerSecond: number;
-  /** The byte budget shared by every unauthenticated connection from this address. */
-  preauthBucket(ip: string): TokenBucket;
+  /** The byte budget shared by every unauthenticated connection from this address; undefined = unlimited. */
+  preauthBucket(ip: string): TokenBucket | undefined;
   readonly output: OutputLimits;
   readonly outputBudget: OutputBudget;
   readonly authThrottle: AuthThrottle;
@@ -256,8 +256,8 @@ export class C2sSession implements ModuleSession {
       // Before authentication a connection reads slowly, and all of one address's together too: parsing
       // is the one thing a stranger can make the server do, and one thread does it for everyone.
       const rate = this.host.preauthBytesPerSecond;
-      const own = (this.preauthByteBucket ??= new TokenBucket(rate, rate)).spend(bytes);
-      wait = Math.max(own, this.host.preauthBucket(this.remoteAddress).spend(bytes));
+      const own = rate > 0 ? (this.preauthByteBucket ??= new TokenBucket(rate, rate)).spend(bytes) : 0;
+      wait = Math.max(own, this.host.preauthBucket(this.remoteAddress)?.spend(bytes) ?? 0);
     }
     if (wait <= 0) return;
     clearTimeout(this.rateTimer);

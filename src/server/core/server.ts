@@ -134,12 +134,11 @@ export class XmppServer implements SessionHost {
   get preauthBytesPerSecond(): number {
     return this.config.limits.preauth_bytes_per_second;
   }
-  preauthBucket(ip: string): TokenBucket {
+  preauthBucket(ip: string): TokenBucket | undefined {
+    const rate = this.config.limits.preauth_bytes_per_second_per_ip;
+    if (rate <= 0) return undefined;
     let b = this.preauthBuckets.get(ip);
-    if (!b) {
-      const rate = this.config.limits.preauth_bytes_per_second_per_ip;
-      this.preauthBuckets.set(ip, (b = new TokenBucket(rate, rate)));
-    }
+    if (!b) this.preauthBuckets.set(ip, (b = new TokenBucket(rate, rate)));
     return b;
   }
   get output(): OutputLimits {
