@@ -70,6 +70,17 @@ describe('finding 2: output backpressure', () => {
     assert.ok(peak < 64 * MiB, `heap grew by ${mib(peak)} at its peak`);
   });
 
+  it('a client that reads gets every answer, however far each passes the pause threshold', async () => {
+    const m = await login('mallory', 'honest');
+    // The node filled by the first case: 20 pipelined requests of ~1 MiB answers each, read as they come.
+    for (let i = 0; i < 20; i++) m.send(`<iq type='get' id='h${i}' to='mallory@localhost'><pubsub xmlns='${PUBSUB}'><items node='urn:test:big'/></pubsub></iq>`);
+    for (let i = 0; i < 20; i++) {
+      const r = await m.waitStanza((e) => e.attrs.id === `h${i}`, 15_000);
+      assert.equal(r.getChild('pubsub', PUBSUB)?.getChild('items')?.getChildren('item').length, ITEMS);
+    }
+    assert.ok(sessionOf('mallory@localhost/honest'), 'still connected');
+  });
+
   it('a stuck recipient of messages is closed; the sender is not affected', async (tc) => {
     const alice = await login('alice', 'sender');
     const bob = await login('bob', 'stuck');
