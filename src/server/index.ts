@@ -10,6 +10,7 @@ import { XmppServer, type ListenAddresses } from './core/server.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { loadTlsCredentials } from './core/tls-credentials.ts';
 import { loadSaslSecret } from './core/sasl/secret.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 import { defaultModules } from './modules/index.ts';
 import type { ModuleDefinition } from './core/module-host.ts';
 
@@ -54,6 +55,16 @@ export interface StartOptions {
 /** Opens storage and TLS credentials for the configuration, loads the default modules and listens. */
 export async function startServer(config: ServerConfig, opts: StartOptions = {}): Promise<{ server: XmppServer; addresses: ListenAddresses }> {
   const logger = opts.logger ?? createLogger(config.log_level);
+  const lock = lockDataDir(config.data_dir);
+  try {
+    return await startLocked(config, opts, logger, lock.release);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(config: ServerConfig, opts: StartOptions, logger: Logger, release: () => void): Promise<{ server: XmppServer; addresses: ListenAddresses }> {
   const tls = await loadTlsCredentials({ cert: config.tls.cert, key: config.tls.key, dataDir: config.data_dir, domains: config.hosts });
   if (tls.generated) logger.info({ dir: config.data_dir }, 'generated a self-signed TLS certificate');
   if (config.c2s.insecure_plain_auth) logger.warn('insecure_plain_auth is on: passwords may cross the network unencrypted');
@@ -65,7 +76,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   };
   const storage = opts.storage ?? (await openStorage(config, { onFatal }));
   try {
-    server = new XmppServer({ config, storage, modules: opts.modules ?? defaultModules(), tls, logger, saslSecret: loadSaslSecret(config.data_dir) });
+    server = new XmppServer({ config, storage, modules: opts.modules ?? defaultModules(), tls, logger, saslSecret: loadSaslSecret(config.data_dir), onStopped: release });
   } catch (err) {
     await storage.close();
     throw err;

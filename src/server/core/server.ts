@@ -38,6 +38,8 @@ export interface ServerDeps {
   mechanisms?: SaslMechanism[];
   /** Secret behind the fake SCRAM salts of unknown accounts; persist it (startServer does) so they stay stable. */
   saslSecret?: Buffer;
+  /** Called once stop() has closed storage (startServer gives back the data directory's lock there). */
+  onStopped?: () => void;
 }
 
 export interface ListenAddresses {
@@ -73,6 +75,7 @@ export class XmppServer implements SessionHost {
   private readonly tlsServers: import('node:tls').Server[] = [];
   private readonly connections = new Set<C2sSession>();
   private readonly saslSecret: Buffer;
+  private readonly onStopped: (() => void) | undefined;
   private readonly mechanismList: SaslMechanism[];
   private readonly moduleDefs: ModuleDefinition[];
   private readonly moduleOptions: Map<string, unknown>;
@@ -91,6 +94,7 @@ export class XmppServer implements SessionHost {
     this.config = deps.config;
     this.storage = deps.storage;
     this.saslSecret = deps.saslSecret ?? randomBytes(32);
+    this.onStopped = deps.onStopped;
     this.logger = deps.logger ?? createLogger(deps.config.log_level);
     this.sessions = deps.sessions ?? new LocalSessionDirectory();
     this.tls = deps.tls;
@@ -394,7 +398,11 @@ export class XmppServer implements SessionHost {
     this.iqs.rejectAll(new Error('server stopping'));
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const fn of this.stopHandlers.reverse()) await fn();
-    await this.storage.close();
+    try {
+      await this.storage.close();
+    } finally {
+      this.onStopped?.();
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 // Opens the SQLite file with the pragmas every pepkeys database runs under.
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -14,8 +14,17 @@ export type Synchronous = 'FULL' | 'NORMAL';
  */
 export function openDatabase(path: string, synchronous: Synchronous = 'FULL'): SqliteDatabase {
   const inMemory = path === ':memory:' || path === '';
-  // A fresh install points at a data directory that may not exist yet.
-  if (!inMemory) mkdirSync(dirname(resolve(path)), { recursive: true });
+  if (!inMemory) {
+    // A fresh install points at a data directory that may not exist yet. The database holds every account's
+    // SCRAM keys: the directory is made 0700 and the file 0600 before SQLite creates it (its -wal and -shm
+    // files take the database file's mode).
+    mkdirSync(dirname(resolve(path)), { recursive: true, mode: 0o700 });
+    try {
+      closeSync(openSync(path, 'wx', 0o600));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
   const db = new Database(path);
   try {
     // WAL lets readers run beside the writer and makes commits one sequential append to the log.
