@@ -14,6 +14,8 @@ import type { CliContext, CliIo } from './io.ts';
 
 interface PasswordFlags extends ConfigFlags {
   password?: string;
+  /** `user add` only: make a new database when there is none. */
+  create?: boolean;
 }
 
 export function userCommand(ctx: CliContext): Command {
@@ -35,7 +37,7 @@ export function userCommand(ctx: CliContext): Command {
   addConfigOptions(user.command('del').alias('delete').description('delete an account with everything it owns (roster, offline messages, PEP nodes)').argument('<jid>', 'bare JID'))
     .action(async (jidArg: string, flags: ConfigFlags) => {
       const { config, jid } = prepare(jidArg, flags, io);
-      await withStorage(config, false, async (s) => {
+      await withStorage(config, false, io, async (s) => {
         if (!(await s.accounts.delete(jid))) throw new CliError(`no account ${jid}`);
       });
       io.stdout.write(`deleted ${jid}\n`);
@@ -58,7 +60,7 @@ export function userCommand(ctx: CliContext): Command {
     .action(async (domainArg: string | undefined, flags: ConfigFlags) => {
       const config = configFrom(flags);
       const domain = domainArg === undefined ? undefined : parseDomain(domainArg);
-      const jids = await withStorage(config, false, (s) => s.accounts.list(domain));
+      const jids = await withStorage(config, false, io, (s) => s.accounts.list(domain));
       if (jids.length) io.stdout.write(`${jids.join('\n')}\n`);
     });
 
@@ -66,7 +68,7 @@ export function userCommand(ctx: CliContext): Command {
 }
 
 interface PasswordStep {
-  /** Only `add` may create the database. */
+  /** Only `add` may create the database, and only with --create. */
   create: boolean;
   prompt: (jid: string) => string;
   check: (s: Storage, jid: string) => Promise<void>;
@@ -76,18 +78,19 @@ interface PasswordStep {
 
 /** `user add` and `user passwd`: a password from --password, the terminal or stdin, stored for one account. */
 function passwordCommand(io: CliIo, user: Command, name: string, what: string, jidHelp: string, passwordHelp: string, step: PasswordStep): void {
-  addConfigOptions(user.command(name).description(`${what}; without --password, prompts on a terminal or reads the first line of stdin`).argument('<jid>', jidHelp))
-    .option('-p, --password <password>', `${passwordHelp} (visible to other local users in \`ps\`; prefer the prompt or stdin)`)
-    .action(async (jidArg: string, flags: PasswordFlags) => {
-      const { config, jid } = prepare(jidArg, flags, io);
-      await withStorage(config, step.create, async (s) => {
-        await step.check(s, jid);
-        const password = flags.password ?? (await readPassword({ prompt: step.prompt(jid), confirm: true, stdin: io.stdin, stderr: io.stderr }));
-        if (password.length === 0) throw new CliError('empty password');
-        await step.apply(s, jid, deriveCredentials(password));
-      });
-      io.stdout.write(`${step.done(jid)}\n`);
+  const cmd = addConfigOptions(user.command(name).description(`${what}; without --password, prompts on a terminal or reads the first line of stdin`).argument('<jid>', jidHelp))
+    .option('-p, --password <password>', `${passwordHelp} (visible to other local users in \`ps\`; prefer the prompt or stdin)`);
+  if (step.create) cmd.option('--create', 'make a new database if the data directory has none (the server makes one on its first start)');
+  cmd.action(async (jidArg: string, flags: PasswordFlags) => {
+    const { config, jid } = prepare(jidArg, flags, io);
+    await withStorage(config, step.create && flags.create === true, io, async (s) => {
+      await step.check(s, jid);
+      const password = flags.password ?? (await readPassword({ prompt: step.prompt(jid), confirm: true, stdin: io.stdin, stderr: io.stderr }));
+      if (password.length === 0) throw new CliError('empty password');
+      await step.apply(s, jid, deriveCredentials(password));
     });
+    io.stdout.write(`${step.done(jid)}\n`);
+  });
 }
 
 /** Validates the JID and warns (does not refuse) when its domain is not one the configuration serves. */
@@ -120,13 +123,17 @@ function parseDomain(d: string): string {
 }
 
 /**
- * Opens the database, runs one operation, closes it. Only `add` may create the database: for the others a
- * missing file almost always means a wrong --data or --config, which should not silently create a new one.
+ * Opens the database, runs one operation, closes it. A missing database file almost always means a wrong
+ * --data or --config (or the working directory of another checkout), which must not silently make a new,
+ * empty one: only `user add --create` does, and says where.
  */
-async function withStorage<T>(config: ServerConfig, create: boolean, fn: (s: Storage) => Promise<T>): Promise<T> {
+async function withStorage<T>(config: ServerConfig, create: boolean, io: CliIo, fn: (s: Storage) => Promise<T>): Promise<T> {
   if (config.storage.driver === 'sqlite') {
     const path = storagePath(config);
-    if (!create && !existsSync(path)) throw new CliError(`no database at ${path} (check --data or --config)`);
+    if (!existsSync(path)) {
+      if (!create) throw new CliError(`no database at ${path} (check --data or --config; \`pepkeys user add --create\` makes a new one)`);
+      io.stderr.write(`pepkeys: creating a new database at ${path}\n`);
+    }
   }
   // One operation: starting a storage thread would cost more than it saves.
   const storage = await openStorage(config, { inThread: true });

@@ -1,7 +1,7 @@
 // `pepkeys user ...` against a temporary data directory: in-process, and once through bin/ as a real process.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, lines, runCli, type CliResult } from './run-cli.ts';
@@ -31,10 +31,17 @@ describe('pepkeys user', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('adds an account given --password', async () => {
+  it('makes no database without --create (issue 18: a user add from another directory made an empty one)', async () => {
     const r = await cli(['user', 'add', 'Alice@LocalHost', '--password', 's3cret-alice']);
+    assertOneLineError(r, /no database at .*pepkeys\.sqlite .*user add --create/);
+    assert.equal(existsSync(join(dir, 'pepkeys.sqlite')), false);
+  });
+
+  it('adds an account given --password, making the database with --create and saying where', async () => {
+    const r = await cli(['user', 'add', 'Alice@LocalHost', '--password', 's3cret-alice', '--create']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'created alice@localhost\n');
+    assert.equal(r.stderr, `pepkeys: creating a new database at ${join(dir, 'pepkeys.sqlite')}\n`);
   });
 
   it('adds an account reading the first line of a piped stdin', async () => {
