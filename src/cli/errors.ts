@@ -38,7 +38,10 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code;
     // Node's listen errors already name the address ("listen EADDRINUSE: address already in use 127.0.0.1:5222").
-    if (code === 'EACCES' || code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL') return oneLine(err.message);
+    if (code === 'EADDRINUSE') {
+      return `${oneLine(err.message)}: is another server running there? Stop it, or listen elsewhere with --listen HOST:PORT (c2s.listen), e.g. \`npm start -- --listen 127.0.0.1:5223\``;
+    }
+    if (code === 'EACCES' || code === 'EADDRNOTAVAIL') return oneLine(err.message);
     if (code === 'SQLITE_BUSY') return 'the database is locked by another process; try again';
     return oneLine(err.message) || err.name;
   }

@@ -129,8 +129,62 @@ export class ConfigError extends Error {
 
 function formatIssues(err: z.ZodError, source: string): string {
   return err.issues
-    .map((i) => `${source}: ${i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[') : '(root)'}: ${i.message}`)
+    .map((i) => `${source}: ${i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[') : '(root)'}: ${i.message}${hint(i)}`)
     .join('\n');
+}
+
+/** "did you mean …?" for a misspelt key, from the keys the schema knows at that place. */
+function hint(issue: z.core.$ZodIssue): string {
+  if (issue.code !== 'unrecognized_keys') return '';
+  const known = keysAt(ConfigSchema, issue.path);
+  const guesses = issue.keys.map((k) => closest(k, known)).filter((g): g is string => g !== undefined);
+  return guesses.length ? ` (did you mean ${guesses.map((g) => `"${g}"`).join(', ')}?)` : '';
+}
+
+/** zod's internals this walk reads (zod 4: `_zod.def` on every schema, `shape` on objects). */
+interface SchemaNode {
+  _zod?: { def: { innerType?: unknown; type?: string; in?: unknown } };
+  shape?: Record<string, unknown>;
+}
+
+function keysAt(schema: unknown, path: readonly PropertyKey[]): string[] {
+  let s = schema as SchemaNode | undefined;
+  for (const p of [...path, undefined]) {
+    // Through prefault/default/optional wrappers and refinement pipes to the object underneath.
+    for (;;) {
+      const def = s?._zod?.def;
+      const inner = def?.innerType ?? (def?.type === 'pipe' ? def.in : undefined);
+      if (!inner) break;
+      s = inner as SchemaNode;
+    }
+    const shape = s?.shape;
+    if (!shape) return [];
+    if (p === undefined) return Object.keys(shape);
+    s = shape[String(p)] as SchemaNode | undefined;
+  }
+  return [];
+}
+
+/** The known key within edit distance 2 (and less than half the word) of `word`, if any. */
+function closest(word: string, known: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Math.min(3, Math.ceil(word.length / 2));
+  for (const k of known) {
+    const d = editDistance(word, k);
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return best;
+}
+
+/** Levenshtein distance; written here because one small function does not justify a dependency. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
 }
 
 export function parseConfig(raw: unknown, source = 'config'): ServerConfig {
@@ -149,7 +203,11 @@ export function loadConfigFile(path: string): unknown {
   try {
     return parseToml(text);
   } catch (e) {
-    throw new ConfigError(`${path}: invalid TOML: ${(e as Error).message.split('\n')[0]}`);
+    // smol-toml knows where: an editor-style path:line:column, then its reason without the code excerpt.
+    const { line, column } = e as { line?: number; column?: number };
+    const where = line === undefined ? path : `${path}:${line}${column === undefined ? '' : `:${column}`}`;
+    const reason = (e as Error).message.split('\n')[0]!.replace(/^Invalid TOML document: /, '');
+    throw new ConfigError(`${where}: invalid TOML: ${reason}`);
   }
 }
 

@@ -39,12 +39,29 @@ describe('pepkeys usage and configuration errors', () => {
     assert.match(oneLine(r.stderr), /missing\.toml: cannot read: ENOENT/);
   });
 
-  it('reports invalid TOML', async () => {
+  it('reports invalid TOML with its line and column (issue 18)', async () => {
     const file = join(dir, 'broken.toml');
-    writeFileSync(file, 'hosts = [\n');
+    writeFileSync(file, 'hosts = ["localhost"]\n[limits\n');
     const r = await runCli(['user', 'list', '--config', file]);
     assert.equal(r.code, 1);
-    assert.match(oneLine(r.stderr), /broken\.toml: invalid TOML/);
+    assert.match(oneLine(r.stderr), /broken\.toml:2:\d+: invalid TOML: \S/);
+  });
+
+  it('suggests the key meant by a misspelt one (issue 18)', async () => {
+    const file = join(dir, 'typo.toml');
+    writeFileSync(file, 'hosst = ["localhost"]\n[limits]\nmax_stanza_byte = 4096\n');
+    const r = await runCli(['user', 'list', '--config', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /Unrecognized key: "hosst" \(did you mean "hosts"\?\)/);
+    assert.match(r.stderr, /limits: Unrecognized key: "max_stanza_byte" \(did you mean "max_stanza_bytes"\?\)/);
+  });
+
+  it('names tls.cert when the configured certificate is missing (issue 18)', async () => {
+    const file = join(dir, 'cert.toml');
+    writeFileSync(file, `[c2s]\nlisten = ["127.0.0.1:0"]\n[tls]\ncert = "${join(dir, 'nope.pem')}"\nkey = "${join(dir, 'nope.key')}"\n`);
+    const r = await runCli(['serve', '--config', file, '--data', join(dir, 'certdata'), '--log-level', 'silent'], { entry: MAIN });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(oneLine(r.stderr), /tls\.cert = ".*nope\.pem": no such file/);
   });
 
   it('exits 1 with one line when a listener cannot bind, even after another one did', async () => {
@@ -55,7 +72,7 @@ describe('pepkeys usage and configuration errors', () => {
       // A real process: a partial start cannot be undone in-process (serve exits instead).
       const r = await runCli(['serve', '--data', join(dir, 'busy'), '--listen', '127.0.0.1:0', '--listen', `127.0.0.1:${port}`, '--log-level', 'silent'], { entry: MAIN });
       assert.equal(r.code, 1, r.stderr);
-      assert.match(oneLine(r.stderr), new RegExp(`EADDRINUSE.*127\\.0\\.0\\.1:${port}`));
+      assert.match(oneLine(r.stderr), new RegExp(`EADDRINUSE.*127\\.0\\.0\\.1:${port}.*--listen HOST:PORT`));
     } finally {
       blocker.close();
     }

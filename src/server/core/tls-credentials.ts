@@ -36,10 +36,21 @@ export async function generateSelfSigned(domains: string[]): Promise<TlsCredenti
   return { cert: cert.toString('pem') + '\n', key };
 }
 
+/** A configured PEM file; a failure names the setting that points at it, so the operator knows what to fix. */
+function readConfigured(path: string, setting: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw Object.assign(new Error(`${setting} = "${path}": ${why}`), { code: 'TLS_FILE_UNREADABLE' });
+  }
+}
+
 /** Loads the configured PEM files, or the generated pair in dataDir/tls (creating it on first use). */
 export async function loadTlsCredentials(opts: { cert?: string; key?: string; dataDir: string; domains: string[] }): Promise<TlsCredentials & { generated: boolean }> {
   if (opts.cert && opts.key) {
-    return { cert: readFileSync(opts.cert, 'utf8'), key: readFileSync(opts.key, 'utf8'), generated: false };
+    return { cert: readConfigured(opts.cert, 'tls.cert'), key: readConfigured(opts.key, 'tls.key'), generated: false };
   }
   const dir = join(opts.dataDir, 'tls');
   const certPath = join(dir, 'cert.pem');
