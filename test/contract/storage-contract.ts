@@ -312,6 +312,25 @@ export function storageContract(name: string, open: OpenStorage, cleanup?: Clean
         assert.equal(a.length + b.length, 10);
         assert.ok(a.length === 0 || b.length === 0);
       });
+
+      it('size counts the messages and their UTF-8 bytes per owner', async () => {
+        assert.deepEqual(await s.offline.size(owner), { messages: 0, bytes: 0 });
+        await s.offline.push(owner, { stanza: '<message id="1"/>', storedAt: 1 });
+        await s.offline.push(owner, { stanza: '<message id="é€𝄞"/>', storedAt: 2 });
+        await s.offline.push('bob@example.org', { stanza: '<message/>', storedAt: 3 });
+        assert.deepEqual(await s.offline.size(owner), { messages: 2, bytes: 17 + Buffer.byteLength('<message id="é€𝄞"/>') });
+        await s.offline.takeAll(owner);
+        assert.deepEqual(await s.offline.size(owner), { messages: 0, bytes: 0 });
+      });
+
+      it('keeps the verbatim mark, and its absence', async () => {
+        await s.offline.push(owner, { stanza: '<message id="1"/>', storedAt: 1, verbatim: true });
+        await s.offline.push(owner, { stanza: '<message id="2"/>', storedAt: 2 });
+        assert.deepEqual(await s.offline.takeAll(owner), [
+          { stanza: '<message id="1"/>', storedAt: 1, verbatim: true },
+          { stanza: '<message id="2"/>', storedAt: 2 },
+        ]);
+      });
     });
 
     // ------------------------------------------------------------------ caps
@@ -336,6 +355,22 @@ export function storageContract(name: string, open: OpenStorage, cleanup?: Clean
         await s.caps.put('sha-1:k', info);
         await s.caps.put('sha-1:k', { identities: [], features: ['urn:x'], forms: [] });
         assert.deepEqual(await s.caps.get('sha-1:k'), { identities: [], features: ['urn:x'], forms: [] });
+      });
+
+      it('prune keeps the most recently put or touched entries', async () => {
+        const e = (n: number) => ({ identities: [], features: [`urn:f${n}`], forms: [] });
+        for (let i = 0; i < 5; i++) await s.caps.put(`sha-1:${i}`, e(i));
+        await s.caps.touch('sha-1:0');
+        await s.caps.touch('sha-1:absent');
+        await s.caps.put('sha-1:2', e(22));
+        assert.equal(await s.caps.prune(3), 2);
+        const left = [];
+        for (let i = 0; i < 5; i++) if (await s.caps.get(`sha-1:${i}`)) left.push(i);
+        assert.deepEqual(left, [0, 2, 4]);
+        assert.equal(await s.caps.get('sha-1:absent'), undefined);
+        assert.equal(await s.caps.prune(3), 0);
+        assert.equal(await s.caps.prune(1), 2);
+        assert.deepEqual(await s.caps.get('sha-1:2'), e(22));
       });
     });
 
