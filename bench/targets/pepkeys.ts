@@ -89,6 +89,8 @@ export class PepkeysTarget implements Target {
         `max_sessions_per_account = 100000`,
         `stanzas_per_second = 0`,
         `bytes_per_second = 0`,
+        `preauth_bytes_per_second = 0`,
+        `preauth_bytes_per_second_per_ip = 0`,
         `max_failed_logins = 1000000`,
         '',
       ].join('\n'),

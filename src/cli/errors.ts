@@ -4,6 +4,7 @@ import { CommanderError } from 'commander';
 import { ConfigError } from '../server/config.ts';
 import { JidError } from '../jid/index.ts';
 import { AccountExistsError } from '../storage/types.ts';
+import type { CliIo, OutputStream } from './io.ts';
 
 export const EXIT_OK = 0;
 /** Usage errors (commander's own included) and runtime failures alike; see docs/cli.md. */
@@ -49,7 +50,7 @@ export function exitCodeOf(err: unknown): number {
   return EXIT_FAILURE;
 }
 
-export function printError(message: string, stderr: NodeJS.WritableStream = process.stderr): void {
+export function printError(message: string, stderr: OutputStream): void {
   stderr.write(`pepkeys: ${message}\n`);
 }
 
@@ -61,10 +62,10 @@ export function formatCommanderError(text: string): string {
   return `pepkeys: ${oneLine(text.replace(/^error:\s*/i, ''), ' ')}\n`;
 }
 
-/** Reports a failure and sets the exit code without exiting, so pending stdout/stderr writes still flush. */
-export function fail(err: unknown): void {
+/** Reports a failure and returns its exit code; the caller exits, so pending stdout/stderr writes still flush. */
+export function fail(err: unknown, io: CliIo): number {
   // Commander has already printed its own message (or help) by the time its error reaches us.
-  if (!(err instanceof CommanderError)) printError(describeError(err));
-  if (process.env.PEPKEYS_DEBUG && err instanceof Error && !(err instanceof CommanderError)) process.stderr.write(`${err.stack}\n`);
-  process.exitCode = exitCodeOf(err);
+  if (!(err instanceof CommanderError)) printError(describeError(err), io.stderr);
+  if (io.env.PEPKEYS_DEBUG && err instanceof Error && !(err instanceof CommanderError)) io.stderr.write(`${err.stack}\n`);
+  return exitCodeOf(err);
 }

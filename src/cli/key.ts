@@ -1,2 +1,23 @@
-// The `key` command group (issue 6): registered on the pepkeys program by src/cli/program.ts.
-export { keyCommand } from './key/commands.ts';
+// The `key` command group (issue 6), one file per command under key/commands/; registered by src/cli/program.ts.
+import { Command } from 'commander';
+import type { CliContext } from './io.ts';
+import { KeyCommandContext } from './key/context.ts';
+import { generateCommand } from './key/commands/generate.ts';
+import { publishCommand } from './key/commands/publish.ts';
+import { listCommand } from './key/commands/list.ts';
+import { fetchCommand } from './key/commands/fetch.ts';
+import { revokeCommand } from './key/commands/revoke.ts';
+import { attestCommand } from './key/commands/attest.ts';
+import { verifyCommand } from './key/commands/verify.ts';
+import { trustCommand } from './key/commands/trust.ts';
+import { watchCommand } from './key/commands/watch.ts';
+import { sendCommand } from './key/commands/send.ts';
+
+export function keyCommand(ctx: CliContext): Command {
+  const cx = new KeyCommandContext(ctx);
+  const key = new Command('key').description('XEP-0189 public keys: generate, publish, fetch, revoke, attest, trust (see docs/cli-keys.md)');
+  for (const make of [generateCommand, publishCommand, listCommand, fetchCommand, revokeCommand, attestCommand, verifyCommand, trustCommand, watchCommand, sendCommand]) {
+    key.addCommand(make(cx));
+  }
+  return key;
+}

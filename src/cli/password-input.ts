@@ -3,19 +3,19 @@
 // need not put the password on the command line where `ps` shows it.
 import type { ReadStream } from 'node:tty';
 import { CliError, EXIT_INTERRUPTED } from './errors.ts';
+import type { InputStream, OutputStream } from './io.ts';
 
 export interface PasswordInputOptions {
   /** Shown on a terminal, e.g. "Password for alice@localhost: ". */
   prompt: string;
   /** On a terminal, ask twice and require both to match (typos are invisible without echo). */
   confirm?: boolean;
-  stdin?: NodeJS.ReadStream;
-  stderr?: NodeJS.WriteStream;
+  stdin: InputStream;
+  stderr: OutputStream;
 }
 
 export async function readPassword(opts: PasswordInputOptions): Promise<string> {
-  const stdin = opts.stdin ?? process.stdin;
-  const stderr = opts.stderr ?? process.stderr;
+  const { stdin, stderr } = opts;
   let password: string;
   if (stdin.isTTY) {
     password = await promptHidden(stdin as ReadStream, stderr, opts.prompt);
@@ -31,7 +31,7 @@ export async function readPassword(opts: PasswordInputOptions): Promise<string> 
 }
 
 /** First line of a piped stdin, without its line ending; stops reading as soon as the line is complete. */
-export function readFirstLine(stdin: NodeJS.ReadableStream & { destroy?: () => void }): Promise<string> {
+export function readFirstLine(stdin: InputStream): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const done = (err?: Error) => {
@@ -58,7 +58,7 @@ export function readFirstLine(stdin: NodeJS.ReadableStream & { destroy?: () => v
   });
 }
 
-function promptHidden(stdin: ReadStream, stderr: NodeJS.WriteStream, prompt: string): Promise<string> {
+function promptHidden(stdin: ReadStream, stderr: OutputStream, prompt: string): Promise<string> {
   stderr.write(prompt);
   return new Promise((resolve, reject) => {
     let value = '';

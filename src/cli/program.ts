@@ -1,10 +1,12 @@
-// The `pepkeys` command tree. Kept apart from main.ts so it can be built without running it.
+// The `pepkeys` command tree. Kept apart from main.ts so it can be built and run without a process of its own:
+// everything it reads or writes goes through the CliIo it is given.
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { serveCommand } from './serve.ts';
 import { userCommand } from './user.ts';
 import { keyCommand } from './key.ts';
 import { fail, formatCommanderError } from './errors.ts';
+import type { CliContext, CliIo } from './io.ts';
 
 function version(): string {
   try {
@@ -14,31 +16,38 @@ function version(): string {
   }
 }
 
-export function buildProgram(): Command {
+export function createProgram(ctx: CliContext): Command {
   const program = new Command('pepkeys')
     .description('XMPP server with a persistent PEP service, and tools for XEP-0189 public keys')
     .version(version(), '-V, --version')
     .showSuggestionAfterError(true)
-    .addCommand(serveCommand())
-    .addCommand(userCommand())
-    .addCommand(keyCommand());
+    .addCommand(serveCommand(ctx))
+    .addCommand(userCommand(ctx))
+    .addCommand(keyCommand(ctx));
   // Every command, subcommands included, reports usage errors in our one-line shape and throws instead of
-  // calling process.exit, so run() decides the exit code in one place.
+  // calling process.exit, so run() decides the exit code in one place; help and errors go to the run's io.
+  const { stdout, stderr } = ctx.io;
   const configure = (cmd: Command) => {
-    cmd.exitOverride().configureOutput({ outputError: (str, write) => write(formatCommanderError(str)) });
+    cmd.exitOverride().configureOutput({
+      writeOut: (str) => void stdout.write(str),
+      writeErr: (str) => void stderr.write(str),
+      outputError: (str, write) => write(formatCommanderError(str)),
+    });
     cmd.commands.forEach(configure);
   };
   configure(program);
   return program;
 }
 
-/** Parses argv (as process.argv) and runs the command; failures set process.exitCode, never throw. */
-export async function run(argv: string[] = process.argv): Promise<void> {
+/** Parses argv (as process.argv: node, script, args...) and runs the command; returns the exit code, never throws. */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const ctx: CliContext = { io, exitCode: 0 };
   try {
-    await buildProgram().parseAsync(argv);
+    await createProgram(ctx).parseAsync(argv);
+    return ctx.exitCode;
   } catch (err) {
     // --help and --version arrive here too, as CommanderErrors with exit code 0.
-    if (err instanceof CommanderError && err.exitCode === 0) return;
-    fail(err);
+    if (err instanceof CommanderError && err.exitCode === 0) return 0;
+    return fail(err, io);
   }
 }

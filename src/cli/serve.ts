@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { loadTlsCredentials, startServer, type ListenAddresses, type ServerConfig, type XmppServer } from '../server/index.ts';
 import { addConfigOptions, collect, configFrom, type ConfigFlags } from './common.ts';
 import { EXIT_FAILURE, EXIT_OK, describeError, fail, printError } from './errors.ts';
+import type { CliContext, CliIo } from './io.ts';
 
 interface ServeFlags extends ConfigFlags {
   listen?: string[];
@@ -14,7 +15,8 @@ interface ServeFlags extends ConfigFlags {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-export function serveCommand(): Command {
+export function serveCommand(ctx: CliContext): Command {
+  const { io } = ctx;
   const cmd = new Command('serve').description('run the XMPP server (defaults: domain localhost, data in ./data, 127.0.0.1:5222 with STARTTLS)');
   addConfigOptions(cmd)
     .option('--listen <host:port>', 'c2s listener offering STARTTLS, overriding c2s.listen; repeatable (port 0 picks a free port)', collect)
@@ -28,21 +30,26 @@ export function serveCommand(): Command {
         insecurePlainAuth: flags.insecurePlainAuth,
         logLevel: flags.logLevel,
       });
+      let lost: (code: number) => void = () => {};
+      const storageLost = new Promise<number>((r) => (lost = r));
       let started: Awaited<ReturnType<typeof startServer>>;
       try {
-        started = await startServer(config, { onStorageLost: () => process.exit(EXIT_FAILURE) });
+        started = await startServer(config, { onStorageLost: () => lost(EXIT_FAILURE) });
       } catch (err) {
         // startServer does not undo a partial start (listeners already bound, storage, module timers), so
-        // the event loop would stay alive: report and exit here instead of returning.
-        fail(err);
-        process.exit(process.exitCode ?? EXIT_FAILURE);
+        // the event loop would stay alive: the real process leaves here instead of returning.
+        if (io.exit) io.exit(fail(err, io));
+        throw err;
       }
       const { server, addresses } = started;
       // Printed besides the pino logs (which go to stdout) so an operator, or a test using port 0, sees
       // where the server actually listens.
-      process.stderr.write(`${servingLine(config.hosts, addresses)}\n`);
-      handleSignals(server);
-      reloadTlsOnHup(server, config);
+      io.stderr.write(`${servingLine(config.hosts, addresses)}\n`);
+      const stopHup = reloadTlsOnHup(server, config, io);
+      const code = await Promise.race([untilStopped(server, io), storageLost]);
+      stopHup();
+      ctx.exitCode = code;
+      io.exit?.(code);
     });
   return cmd;
 }
@@ -57,33 +64,40 @@ function fmt(a: AddressInfo): string {
 }
 
 /** SIGHUP re-reads the certificate and key (renewals) without dropping established streams. */
-function reloadTlsOnHup(server: XmppServer, config: ServerConfig): void {
-  process.on('SIGHUP', () => {
+function reloadTlsOnHup(server: XmppServer, config: ServerConfig, io: CliIo): () => void {
+  return io.onSignal('SIGHUP', () => {
     loadTlsCredentials({ cert: config.tls.cert, key: config.tls.key, dataDir: config.data_dir, domains: config.hosts }).then(
       (creds) => server.reloadTls(creds),
-      (err: unknown) => printError(`SIGHUP: could not reload the TLS certificate, keeping the old one: ${describeError(err)}`),
+      (err: unknown) => printError(`SIGHUP: could not reload the TLS certificate, keeping the old one: ${describeError(err)}`, io.stderr),
     );
   });
 }
 
-function handleSignals(server: XmppServer): void {
-  let stopping = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      // A second signal means the operator does not want to wait for a stuck shutdown.
-      printError(`${signal} again: exiting without a clean shutdown`);
-      process.exit(EXIT_FAILURE);
-    }
-    stopping = true;
-    server.logger.info({ signal }, 'shutting down');
-    server.stop().then(
-      () => process.exit(EXIT_OK),
-      (err: unknown) => {
-        printError(`shutdown failed: ${describeError(err)}`);
-        process.exit(EXIT_FAILURE);
-      },
-    );
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+/** Resolves with the exit code once SIGINT/SIGTERM has stopped the server. */
+function untilStopped(server: XmppServer, io: CliIo): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: string) => {
+      if (stopping) {
+        // A second signal means the operator does not want to wait for a stuck shutdown.
+        printError(`${signal} again: exiting without a clean shutdown`, io.stderr);
+        io.exit?.(EXIT_FAILURE);
+        return;
+      }
+      stopping = true;
+      server.logger.info({ signal }, 'shutting down');
+      server.stop().then(
+        () => done(EXIT_OK),
+        (err: unknown) => {
+          printError(`shutdown failed: ${describeError(err)}`, io.stderr);
+          done(EXIT_FAILURE);
+        },
+      );
+    };
+    const offs = [io.onSignal('SIGINT', onSignal), io.onSignal('SIGTERM', onSignal)];
+    const done = (code: number) => {
+      for (const off of offs) off();
+      resolve(code);
+    };
+  });
 }

@@ -10,75 +10,88 @@ import { AccountExistsError, type Storage } from '../storage/types.ts';
 import { addConfigOptions, configFrom, type ConfigFlags } from './common.ts';
 import { CliError } from './errors.ts';
 import { readPassword } from './password-input.ts';
+import type { CliContext, CliIo } from './io.ts';
 
 interface PasswordFlags extends ConfigFlags {
   password?: string;
 }
 
-export function userCommand(): Command {
+export function userCommand(ctx: CliContext): Command {
+  const { io } = ctx;
   const user = new Command('user').description('manage accounts (works while the server runs)');
 
-  addConfigOptions(
-    user
-      .command('add')
-      .description('create an account; without --password, prompts on a terminal or reads the first line of stdin')
-      .argument('<jid>', 'bare JID of the account, e.g. alice@localhost'),
-  )
-    .option('-p, --password <password>', 'the password (visible to other local users in `ps`; prefer the prompt or stdin)')
-    .action(async (jidArg: string, flags: PasswordFlags) => {
-      const { config, jid } = prepare(jidArg, flags);
-      await withStorage(config, true, async (s) => {
-        // Checked before prompting too, so the operator does not type a password for nothing; create()
-        // still refuses a duplicate that appears in between.
-        if (await s.accounts.get(jid)) throw new AccountExistsError(jid);
-        const password = flags.password ?? (await readPassword({ prompt: `Password for ${jid}: `, confirm: true }));
-        if (password.length === 0) throw new CliError('empty password');
-        await s.accounts.create(jid, deriveCredentials(password));
-      });
-      process.stdout.write(`created ${jid}\n`);
-    });
+  passwordCommand(io, user, 'add', 'create an account', 'bare JID of the account, e.g. alice@localhost', 'the password', {
+    create: true,
+    prompt: (jid) => `Password for ${jid}: `,
+    // Checked before prompting too, so the operator does not type a password for nothing; create() still
+    // refuses a duplicate that appears in between.
+    check: async (s, jid) => {
+      if (await s.accounts.get(jid)) throw new AccountExistsError(jid);
+    },
+    apply: async (s, jid, credentials) => s.accounts.create(jid, credentials),
+    done: (jid) => `created ${jid}`,
+  });
 
   addConfigOptions(user.command('del').alias('delete').description('delete an account with everything it owns (roster, offline messages, PEP nodes)').argument('<jid>', 'bare JID'))
     .action(async (jidArg: string, flags: ConfigFlags) => {
-      const { config, jid } = prepare(jidArg, flags);
+      const { config, jid } = prepare(jidArg, flags, io);
       await withStorage(config, false, async (s) => {
         if (!(await s.accounts.delete(jid))) throw new CliError(`no account ${jid}`);
       });
-      process.stdout.write(`deleted ${jid}\n`);
+      io.stdout.write(`deleted ${jid}\n`);
     });
 
-  addConfigOptions(
-    user
-      .command('passwd')
-      .description("change an account's password; without --password, prompts on a terminal or reads the first line of stdin")
-      .argument('<jid>', 'bare JID'),
-  )
-    .option('-p, --password <password>', 'the new password (visible to other local users in `ps`; prefer the prompt or stdin)')
-    .action(async (jidArg: string, flags: PasswordFlags) => {
-      const { config, jid } = prepare(jidArg, flags);
-      await withStorage(config, false, async (s) => {
-        // Checked before prompting so a typo in the JID fails before the operator types a password.
-        if (!(await s.accounts.get(jid))) throw new CliError(`no account ${jid}`);
-        const password = flags.password ?? (await readPassword({ prompt: `New password for ${jid}: `, confirm: true }));
-        if (password.length === 0) throw new CliError('empty password');
-        if (!(await s.accounts.setCredentials(jid, deriveCredentials(password)))) throw new CliError(`no account ${jid}`);
-      });
-      process.stdout.write(`password changed for ${jid}\n`);
-    });
+  passwordCommand(io, user, 'passwd', "change an account's password", 'bare JID', 'the new password', {
+    create: false,
+    prompt: (jid) => `New password for ${jid}: `,
+    // Checked before prompting so a typo in the JID fails before the operator types a password.
+    check: async (s, jid) => {
+      if (!(await s.accounts.get(jid))) throw new CliError(`no account ${jid}`);
+    },
+    apply: async (s, jid, credentials) => {
+      if (!(await s.accounts.setCredentials(jid, credentials))) throw new CliError(`no account ${jid}`);
+    },
+    done: (jid) => `password changed for ${jid}`,
+  });
 
   addConfigOptions(user.command('list').alias('ls').description('print account JIDs, one per line, sorted').argument('[domain]', 'only accounts of this domain'))
     .action(async (domainArg: string | undefined, flags: ConfigFlags) => {
       const config = configFrom(flags);
       const domain = domainArg === undefined ? undefined : parseDomain(domainArg);
       const jids = await withStorage(config, false, (s) => s.accounts.list(domain));
-      if (jids.length) process.stdout.write(`${jids.join('\n')}\n`);
+      if (jids.length) io.stdout.write(`${jids.join('\n')}\n`);
     });
 
   return user;
 }
 
+interface PasswordStep {
+  /** Only `add` may create the database. */
+  create: boolean;
+  prompt: (jid: string) => string;
+  check: (s: Storage, jid: string) => Promise<void>;
+  apply: (s: Storage, jid: string, credentials: ReturnType<typeof deriveCredentials>) => Promise<unknown>;
+  done: (jid: string) => string;
+}
+
+/** `user add` and `user passwd`: a password from --password, the terminal or stdin, stored for one account. */
+function passwordCommand(io: CliIo, user: Command, name: string, what: string, jidHelp: string, passwordHelp: string, step: PasswordStep): void {
+  addConfigOptions(user.command(name).description(`${what}; without --password, prompts on a terminal or reads the first line of stdin`).argument('<jid>', jidHelp))
+    .option('-p, --password <password>', `${passwordHelp} (visible to other local users in \`ps\`; prefer the prompt or stdin)`)
+    .action(async (jidArg: string, flags: PasswordFlags) => {
+      const { config, jid } = prepare(jidArg, flags, io);
+      await withStorage(config, step.create, async (s) => {
+        await step.check(s, jid);
+        const password = flags.password ?? (await readPassword({ prompt: step.prompt(jid), confirm: true, stdin: io.stdin, stderr: io.stderr }));
+        if (password.length === 0) throw new CliError('empty password');
+        await step.apply(s, jid, deriveCredentials(password));
+      });
+      io.stdout.write(`${step.done(jid)}\n`);
+    });
+}
+
 /** Validates the JID and warns (does not refuse) when its domain is not one the configuration serves. */
-function prepare(jidArg: string, flags: ConfigFlags): { config: ServerConfig; jid: string } {
+function prepare(jidArg: string, flags: ConfigFlags, io: CliIo): { config: ServerConfig; jid: string } {
   const config = configFrom(flags);
   const jid = parseJidArg(jidArg);
   if (!jid.local) throw new CliError(`invalid JID '${jidArg}': an account JID needs a localpart (user@domain)`);
@@ -86,7 +99,7 @@ function prepare(jidArg: string, flags: ConfigFlags): { config: ServerConfig; ji
   // Only when hosts were chosen explicitly: the built-in default (localhost) says nothing about intent.
   const explicitHosts = flags.config !== undefined || (flags.host?.length ?? 0) > 0;
   if (explicitHosts && !config.hosts.includes(jid.domain)) {
-    process.stderr.write(`pepkeys: warning: ${jid.domain} is not a configured host (${config.hosts.join(', ')}); the server will not serve this account\n`);
+    io.stderr.write(`pepkeys: warning: ${jid.domain} is not a configured host (${config.hosts.join(', ')}); the server will not serve this account\n`);
   }
   return { config, jid: jid.bare };
 }

@@ -1,16 +1,8 @@
-// Client failures with a stable code and one sentence for the user; the CLI maps codes onto exit codes.
+// Client failures with a stable code (catalogue: error-codes.ts) and one sentence; callers switch on the code.
 import type { StanzaError } from '../protocol/rfc6120.ts';
+import { KEY_OP_ERROR_KINDS, type ClientErrorCode, type KeyOpErrorCode, type KeyOpErrorKind, type KeyProblem } from './error-codes.ts';
 
-export type ClientErrorCode =
-  | 'connect-failed'   // TCP connection refused / DNS / reset before the stream was up
-  | 'tls-failed'       // STARTTLS refused or certificate not accepted
-  | 'tls-required'     // the server offers no TLS and the caller did not allow a plaintext stream
-  | 'auth-failed'      // SASL failure, or the server could not prove it knows the password (SCRAM v=)
-  | 'no-mechanism'     // no acceptable SASL mechanism offered
-  | 'stream-error'     // the server closed the stream with an error
-  | 'timeout'          // no answer in time
-  | 'closed'           // the connection is gone
-  | 'protocol';        // the peer sent something we cannot use
+export type { ClientErrorCode, KeyOpErrorCode, KeyOpErrorKind, KeyProblem } from './error-codes.ts';
 
 export class ClientError extends Error {
   constructor(readonly code: ClientErrorCode, message: string, override readonly cause?: unknown) {
@@ -33,5 +25,21 @@ export class IqError extends Error {
   /** Application-specific condition name, e.g. pubsub#errors `precondition-not-met`. */
   get appCondition(): string | undefined {
     return this.error.appCondition?.local;
+  }
+}
+
+/** A key operation failed in a way the user can act on: `code` says what, `kind` what sort of problem it is. */
+export class KeyOpError extends Error {
+  constructor(readonly code: KeyOpErrorCode, message: string, override readonly cause?: unknown) {
+    super(message);
+    this.name = 'KeyOpError';
+  }
+
+  static from(problem: KeyProblem, cause?: unknown): KeyOpError {
+    return new KeyOpError(problem.code, problem.message, cause);
+  }
+
+  get kind(): KeyOpErrorKind {
+    return KEY_OP_ERROR_KINDS[this.code];
   }
 }

@@ -2,19 +2,22 @@
 // the XEP-0189 key operations built on it. See docs/keys.md, "Client".
 export { Connection, DEFAULT_MECHANISMS, type ConnectOptions, type TlsOptions, type NegotiatedInfo } from './connection.ts';
 export { XmppClient, type ClientOptions, type IqHandler, type ClientEvents } from './client.ts';
-export { ClientError, IqError, type ClientErrorCode } from './errors.ts';
+export { ClientError, IqError, KeyOpError, type ClientErrorCode, type KeyOpErrorCode, type KeyOpErrorKind, type KeyProblem } from './errors.ts';
+export { KEY_OP_ERROR_KINDS } from './error-codes.ts';
 export { ScramSession, SCRAM_MECHANISMS, escapeUsername, type ScramHash } from './sasl-scram.ts';
 export { IqTracker, parseStanzaError } from './iq.ts';
 export { capsVer, capsElement, discoInfoResult, DEFAULT_CAPS_NODE, type CapsSpec } from './caps.ts';
 export { discoInfo, type DiscoInfo } from './disco.ts';
-export { getRoster, setRosterItem, subscribe, autoApprove, parseRosterItem, type RosterEntry, type Subscription } from './roster.ts';
+export { getRoster, setRosterItem, subscribe, autoApprove, parseRosterItem, RosterMirror, type RosterEntry, type Subscription } from './roster.ts';
 export {
-  publishItem, getItems, configureNode, setMembers, parsePepEvent, explainPublishError, explainRetrieveError, nodeOptionFields,
+  publishItem, getItems, configureNode, setMembers, parsePepEvent, nodeOptionFields,
   ACCESS_MODELS, type AccessModel, type NodeOptions, type PubsubItem, type PepEvent,
 } from './pubsub.ts';
-export {
-  KeysClient, KeyOpError, keyFeatures,
-  type KeysClientOptions, type KeysClientEvents, type KeyEvent, type RevocationEvent, type AttestationEvent, type InvalidEvent,
-  type KeySource, type DirectAccessPolicy, type PepSupport, type PublishOptions, type FetchResult,
-} from './keys-client.ts';
-export { pubkeyFeature } from './key-features.ts';
+export { publishProblem, retrieveProblem } from './pubsub-problems.ts';
+export { KeysClient, type KeysClientOptions } from './keys-client.ts';
+export type { KeysClientEvents, KeyEvent, RevocationEvent, AttestationEvent, InvalidEvent, KeySource } from './key-events.ts';
+export type { DirectAccessPolicy } from './key-direct.ts';
+export type { PepSupport } from './pep-support.ts';
+export type { PublishOptions } from './key-publish.ts';
+export type { FetchResult } from './key-fetch.ts';
+export { pubkeyFeature, keyFeatures } from './key-features.ts';

@@ -1,11 +1,10 @@
 // XEP-0060 / XEP-0163 / XEP-0222 client operations used for keys: publish with publish-options (XEP-0060
 // §7.1.5), retrieve items (§6.5), read and submit the node configuration (§8.2), set whitelist members (§8.9),
-// and turn pubsub errors into one plain sentence.
+// and unpack PEP notifications. Failures are worded in pubsub-problems.ts.
 import { x, type Element } from '../xml/index.ts';
 import { FORM_NODE_CONFIG, FORM_PUBLISH_OPTIONS, NS_PUBSUB, NS_PUBSUB_EVENT, NS_PUBSUB_OWNER } from '../protocol/xep0060.ts';
 import { NS_DATA, buildDataForm, parseDataForm, formTypeField, type DataFormField } from '../protocol/xep0004.ts';
 import type { XmppClient } from './client.ts';
-import { IqError } from './errors.ts';
 
 export type AccessModel = 'open' | 'presence' | 'roster' | 'whitelist';
 export const ACCESS_MODELS: readonly AccessModel[] = ['open', 'presence', 'roster', 'whitelist'];
@@ -96,50 +95,4 @@ export function parsePepEvent(message: Element): PepEvent | undefined {
     items: items.getChildren('item', NS_PUBSUB_EVENT).map((i) => ({ id: i.attrs.id, payload: i.firstElement() })),
     retracted: items.getChildren('retract', NS_PUBSUB_EVENT).map((r) => r.attrs.id ?? '').filter((id) => id),
   };
-}
-
-/**
- * One sentence for the user about a failed publish (XEP-0060 §7.1.3, §7.1.5), naming the node and what to do;
- * undefined when the error is not one we can explain better than its condition.
- */
-export function explainPublishError(err: unknown, ctx: { node: string; options?: NodeOptions }): string | undefined {
-  if (!(err instanceof IqError)) return undefined;
-  const access = ctx.options?.accessModel;
-  if (err.appCondition === 'precondition-not-met') {
-    return `the node ${ctx.node} already exists with a different configuration than requested${access ? ` (access model ${access})` : ''}; publish again with --reconfigure to change the node's configuration, or choose the access model the node has`;
-  }
-  if (err.appCondition === 'unsupported-access-model' || (err.condition === 'not-acceptable' && access !== undefined && access !== 'open' && access !== 'presence')) {
-    return `the server refused the '${access}' access model (${err.condition}): its PEP service does not support it; use --access presence (everyone subscribed to your presence) or --access whitelist instead`;
-  }
-  if (err.condition === 'not-acceptable' && access) return `the server refused the requested node options (access model ${access}) as not acceptable`;
-  if (err.appCondition === 'unsupported' || err.condition === 'feature-not-implemented') {
-    return `the server does not support this part of publish-subscribe (${err.appCondition ?? err.condition}) for node ${ctx.node}`;
-  }
-  if (err.condition === 'forbidden' || err.condition === 'not-authorized') return `the server does not let this account publish to ${ctx.node} (${err.condition})`;
-  return undefined;
-}
-
-/** One sentence for a failed retrieval of someone else's items. */
-export function explainRetrieveError(err: unknown, jid: string, node: string): string {
-  if (!(err instanceof IqError)) return (err as Error).message;
-  switch (err.appCondition) {
-    case 'presence-subscription-required':
-      return `${jid} shares ${node} only with contacts subscribed to their presence`;
-    case 'not-in-roster-group':
-      return `${jid} shares ${node} only with certain roster groups, and you are not in them`;
-    case 'closed-node':
-      return `${jid} shares ${node} only with a whitelist of contacts`;
-  }
-  switch (err.condition) {
-    case 'item-not-found':
-      return `${jid} has published nothing on ${node}`;
-    case 'not-authorized':
-    case 'forbidden':
-      return `${jid} does not share ${node} with you (${err.condition})`;
-    case 'service-unavailable':
-    case 'feature-not-implemented':
-      return `${jid}'s server does not offer PEP retrieval (${err.condition})`;
-    default:
-      return `cannot read ${node} of ${jid}: ${err.condition}`;
-  }
 }

@@ -3,6 +3,7 @@
 import { x, type Element } from '../xml/index.ts';
 import { tryParseJid } from '../jid/index.ts';
 import { NS_ROSTER } from '../protocol/rfc6121.ts';
+import { StanzaError } from '../protocol/rfc6120.ts';
 import type { XmppClient } from './client.ts';
 
 export type Subscription = 'none' | 'to' | 'from' | 'both' | 'remove';
@@ -27,6 +28,45 @@ export function parseRosterItem(item: Element): RosterEntry | undefined {
 export async function getRoster(client: XmppClient): Promise<RosterEntry[]> {
   const r = await client.iq(x('iq', { type: 'get' }, x('query', { xmlns: NS_ROSTER })));
   return (r.getChild('query', NS_ROSTER)?.getChildren('item', NS_ROSTER) ?? []).map(parseRosterItem).filter((e): e is RosterEntry => !!e);
+}
+
+/**
+ * The user's roster, read once and then kept current by roster pushes (RFC 6121 §2.1.6), for decisions that
+ * must follow the roster while a client stays online (who may request our key directly): a copy read once
+ * would go on granting a contact the user has since moved out of the allowed group.
+ */
+export class RosterMirror {
+  private readonly entries = new Map<string, RosterEntry>();
+  /** Contacts a push changed while the initial roster was on its way: the push is newer. */
+  private readonly pushedEarly = new Set<string>();
+  private readonly loaded: Promise<void>;
+
+  constructor(private readonly client: XmppClient) {
+    client.handleIq('set', 'query', NS_ROSTER, (iq) => this.onPush(iq));
+    // The roster get also tells the server to send us pushes (RFC 6121 §2.1.6: "interested resource").
+    this.loaded = getRoster(client).then((list) => {
+      for (const e of list) if (!this.pushedEarly.has(e.jid)) this.entries.set(e.jid, e);
+      this.pushedEarly.clear();
+    });
+  }
+
+  async list(): Promise<RosterEntry[]> {
+    await this.loaded;
+    return [...this.entries.values()];
+  }
+
+  private onPush(iq: Element): void {
+    // §2.1.6: a push not from the user's own account (or the server, without 'from') is someone's forgery.
+    const from = iq.attrs.from;
+    if (from !== undefined && tryParseJid(from)?.bare !== this.client.jid.bare) throw new StanzaError('service-unavailable');
+    for (const item of iq.getChild('query', NS_ROSTER)?.getChildren('item', NS_ROSTER) ?? []) {
+      const e = parseRosterItem(item);
+      if (!e) continue;
+      this.pushedEarly.add(e.jid);
+      if (e.subscription === 'remove') this.entries.delete(e.jid);
+      else this.entries.set(e.jid, e);
+    }
+  }
 }
 
 export async function setRosterItem(client: XmppClient, jid: string, opts: { name?: string; groups?: string[] } = {}): Promise<void> {

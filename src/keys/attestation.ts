@@ -2,16 +2,13 @@
 // user's key, by another user, a CA, or another key of the same user.
 import { x, type Element } from '../xml/index.ts';
 import { parseJid } from '../jid/index.ts';
-import { ATTEST_NS, NS_ATTEST_1, NS_ATTEST_2, type PayloadVersion } from '../protocol/xep0189.ts';
-import { formatDateTime } from '../protocol/xep0082.ts';
-import { KeyError } from './errors.ts';
+import { ATTEST_NS, payloadVersionOf, type PayloadVersion } from '../protocol/xep0189.ts';
 import { printMatches, type Fingerprint, type HashAlgo } from './hash.ts';
 import { stripWhitespace } from './material.ts';
-import { pubkeyKeyText, pubkeyPrintAlgo, pubkeyPrintBytes, type Pubkey } from './pubkey.ts';
+import { pubkeyKeyText, pubkeyPrintBytes, type Pubkey } from './pubkey.ts';
 import { signatureLines, type SigningKey, type VerifyingKey } from './signing.ts';
-import { assertValidAt } from './validity.ts';
-import { readFingerprint, requireText } from './xml-util.ts';
-import { checkDateTime, checkTime, encodePrint, fail, printEl, type VerifyOutcome } from './revocation.ts';
+import { payloadVersion, readFingerprint, requireText } from './xml-util.ts';
+import { checkDateTime, checkTime, fail, printEl, statementBasis, type VerifyOutcome } from './revocation.ts';
 
 export interface Attestation {
   version: PayloadVersion;
@@ -22,13 +19,10 @@ export interface Attestation {
   signtime: string;
 }
 
-export function attestVersionOf(ns: string): PayloadVersion | undefined {
-  return ns === NS_ATTEST_1 ? 1 : ns === NS_ATTEST_2 ? 2 : undefined;
-}
+export const attestVersionOf = (ns: string): PayloadVersion | undefined => payloadVersionOf(ATTEST_NS, ns);
 
 export function parseAttestation(el: Element): Attestation {
-  const version = attestVersionOf(el.ns);
-  if (!el.is('attest') || version === undefined) throw new KeyError('bad-payload', `expected <attest/> in ${NS_ATTEST_1} or ${NS_ATTEST_2}, got <${el.local} xmlns='${el.ns}'/>`);
+  const version = payloadVersion(el, ['attest'], ATTEST_NS);
   const signtime = requireText(el, 'signtime', 'attest');
   checkDateTime(signtime, 'signtime');
   return {
@@ -71,17 +65,8 @@ export interface CreateAttestationOptions {
 }
 
 export async function createAttestation(o: CreateAttestationOptions): Promise<Attestation> {
-  const version = o.version ?? o.subject.version;
-  const time = o.time ?? new Date();
-  if (o.signer.validity) assertValidAt(o.signer.validity, time, 'signing key');
-  const algo: HashAlgo = version === 1 ? 'sha-256' : (o.algo ?? pubkeyPrintAlgo(o.subject));
-  const a: Omit<Attestation, 'signature'> = {
-    version,
-    keyprint: { algo, value: encodePrint(pubkeyPrintBytes(o.subject, algo), version) },
-    signerjid: parseJid(o.signerJid).bare,
-    signerprint: { algo, value: encodePrint(o.signer.printBytes(algo), version) },
-    signtime: formatDateTime(time),
-  };
+  const b = statementBasis(o.subject, o.signer, o);
+  const a: Omit<Attestation, 'signature'> = { version: b.version, keyprint: b.keyprint, signerjid: parseJid(o.signerJid).bare, signerprint: b.signerprint, signtime: b.time };
   const signature = await o.signer.sign(Buffer.from(attestationSignedString(pubkeyKeyText(o.subject), a), 'utf8'));
   return { ...a, signature };
 }

@@ -3,14 +3,14 @@
 import type { KeyObject } from 'node:crypto';
 import { x, type Element } from '../xml/index.ts';
 import { parseJid, JidError } from '../jid/index.ts';
-import { NS_PUBKEY_1, NS_PUBKEY_2, PUBKEY_NS, type PayloadVersion } from '../protocol/xep0189.ts';
+import { PUBKEY_NS, payloadVersionOf, type PayloadVersion } from '../protocol/xep0189.ts';
 import { formatDateTime } from '../protocol/xep0082.ts';
 import { KeyError } from './errors.ts';
 import { digest, printMatches, printId, type Fingerprint, type HashAlgo } from './hash.ts';
 import { printInputV1, printInputV2, printV1, printV2, decimalString } from './fingerprint.ts';
 import { keyKind, publicKeyFromSpkiBase64, rsaComponents, rsaPublicKeyFromComponents, spkiBase64, stripWhitespace } from './material.ts';
 import { parseValidity, assertValidAt, type Validity } from './validity.ts';
-import { base64Lines, fingerprintElement, optionalText, readFingerprint, requireText } from './xml-util.ts';
+import { base64Lines, fingerprintElement, optionalText, payloadVersion, readFingerprint, requireText } from './xml-util.ts';
 
 interface PubkeyCommon {
   /** XEP-0082 DateTime as written (trimmed); the print covers these exact characters. */
@@ -41,9 +41,7 @@ export interface PubkeyRsa extends PubkeyCommon {
 
 export type Pubkey = PubkeyAscii | PubkeyRsa;
 
-export function pubkeyVersionOf(ns: string): PayloadVersion | undefined {
-  return ns === NS_PUBKEY_1 ? 1 : ns === NS_PUBKEY_2 ? 2 : undefined;
-}
+export const pubkeyVersionOf = (ns: string): PayloadVersion | undefined => payloadVersionOf(PUBKEY_NS, ns);
 
 /** XEP-0189 §7: an empty <pubkey/> in an IQ get asks for the entity's key. */
 export function isPubkeyRequest(el: Element): boolean {
@@ -55,8 +53,7 @@ export function buildPubkeyRequest(version: PayloadVersion = 2): Element {
 }
 
 export function parsePubkey(el: Element): Pubkey {
-  const version = pubkeyVersionOf(el.ns);
-  if (!el.is('pubkey') || version === undefined) throw new KeyError('bad-payload', `expected <pubkey/> in ${NS_PUBKEY_1} or ${NS_PUBKEY_2}, got <${el.local} xmlns='${el.ns}'/>`);
+  const version = payloadVersion(el, ['pubkey'], PUBKEY_NS);
   const begin = requireText(el, 'begin', 'pubkey');
   const end = requireText(el, 'end', 'pubkey');
   parseValidity(begin, end);

@@ -2,7 +2,7 @@
 // verify. The examples in both versions use the root name <revocation/> (and so does the 0.14 schema) while
 // the text says <revoke/>: we accept both and emit <revoke/>.
 import { x, type Element } from '../xml/index.ts';
-import { NS_REVOKE_1, NS_REVOKE_2, REVOKE_NS, type PayloadVersion } from '../protocol/xep0189.ts';
+import { REVOKE_NS, payloadVersionOf, type PayloadVersion } from '../protocol/xep0189.ts';
 import { formatDateTime, parseDateTime, Xep0082Error } from '../protocol/xep0082.ts';
 import { KeyError, type KeyErrorCode } from './errors.ts';
 import { printMatches, type Fingerprint, type HashAlgo } from './hash.ts';
@@ -11,7 +11,7 @@ import { pubkeyKeyText, pubkeyPrintBytes, pubkeyPrintAlgo, type Pubkey } from '.
 import type { SigningKey, VerifyingKey } from './signing.ts';
 import { signatureLines } from './signing.ts';
 import { assertValidAt } from './validity.ts';
-import { base64Lines, fingerprintElement, readFingerprint, requireText } from './xml-util.ts';
+import { base64Lines, fingerprintElement, payloadVersion, readFingerprint, requireText } from './xml-util.ts';
 
 export interface Revocation {
   version: PayloadVersion;
@@ -24,15 +24,10 @@ export interface Revocation {
   signature: string;
 }
 
-export function revokeVersionOf(ns: string): PayloadVersion | undefined {
-  return ns === NS_REVOKE_1 ? 1 : ns === NS_REVOKE_2 ? 2 : undefined;
-}
+export const revokeVersionOf = (ns: string): PayloadVersion | undefined => payloadVersionOf(REVOKE_NS, ns);
 
 export function parseRevocation(el: Element): Revocation {
-  const version = revokeVersionOf(el.ns);
-  if (!(el.is('revoke') || el.is('revocation')) || version === undefined) {
-    throw new KeyError('bad-payload', `expected <revoke/> in ${NS_REVOKE_1} or ${NS_REVOKE_2}, got <${el.local} xmlns='${el.ns}'/>`);
-  }
+  const version = payloadVersion(el, ['revoke', 'revocation'], REVOKE_NS);
   const revocationtime = requireText(el, 'revocationtime', 'revoke');
   checkDateTime(revocationtime, 'revocationtime');
   return {
@@ -75,17 +70,8 @@ export interface CreateRevocationOptions {
 }
 
 export async function createRevocation(o: CreateRevocationOptions): Promise<Revocation> {
-  const version = o.version ?? o.revoked.version;
-  const time = o.time ?? new Date();
-  if (o.signer.validity) assertValidAt(o.signer.validity, time, 'signing key');
-  const algo: HashAlgo = version === 1 ? 'sha-256' : (o.algo ?? pubkeyPrintAlgo(o.revoked));
-  const r: Omit<Revocation, 'signature'> = {
-    version,
-    key: pubkeyKeyText(o.revoked),
-    keyprint: { algo, value: encodePrint(pubkeyPrintBytes(o.revoked, algo), version) },
-    revocationprint: { algo, value: encodePrint(o.signer.printBytes(algo), version) },
-    revocationtime: formatDateTime(time),
-  };
+  const b = statementBasis(o.revoked, o.signer, o);
+  const r: Omit<Revocation, 'signature'> = { version: b.version, key: pubkeyKeyText(o.revoked), keyprint: b.keyprint, revocationprint: b.signerprint, revocationtime: b.time };
   const signature = await o.signer.sign(Buffer.from(revocationSignedString(r), 'utf8'));
   return { ...r, signature };
 }
@@ -123,6 +109,24 @@ export async function assertRevocation(r: Revocation, o: VerifyRevocationOptions
 }
 
 // ---------------------------------------------------------------- shared with attestations
+
+/**
+ * What a revocation and an attestation both sign about `subject`: the payload version (the key's, unless
+ * chosen), its print and the signer's print in one hash (0.13: SHA-256 only), and the signing time, at which
+ * the signing key must be valid.
+ */
+export function statementBasis(subject: Pubkey, signer: SigningKey, o: { version?: PayloadVersion; time?: Date; algo?: HashAlgo }): { version: PayloadVersion; keyprint: Fingerprint; signerprint: Fingerprint; time: string } {
+  const version = o.version ?? subject.version;
+  const time = o.time ?? new Date();
+  if (signer.validity) assertValidAt(signer.validity, time, 'signing key');
+  const algo: HashAlgo = version === 1 ? 'sha-256' : (o.algo ?? pubkeyPrintAlgo(subject));
+  return {
+    version,
+    keyprint: { algo, value: encodePrint(pubkeyPrintBytes(subject, algo), version) },
+    signerprint: { algo, value: encodePrint(signer.printBytes(algo), version) },
+    time: formatDateTime(time),
+  };
+}
 
 /** 0.13 prints are hex (as in its examples); 0.14 prints are base64 (§3 "Base64(SHA-256(...))"). */
 export function encodePrint(bytes: Buffer, version: PayloadVersion): string {

@@ -5,6 +5,19 @@ import { hashAlgo, type Fingerprint } from './hash.ts';
 import { trimXml } from './fingerprint.ts';
 import { wrapBase64 } from './material.ts';
 import { x } from '../xml/index.ts';
+import { payloadVersionOf, type PayloadVersion } from '../protocol/xep0189.ts';
+
+/**
+ * The XEP-0189 version of a payload root named one of `names` in one of the namespaces of `table`, or a
+ * bad-payload error naming what was expected (the first name) and what came.
+ */
+export function payloadVersion(el: Element, names: readonly string[], table: Record<PayloadVersion, string>): PayloadVersion {
+  const version = payloadVersionOf(table, el.ns);
+  if (!names.includes(el.local) || version === undefined) {
+    throw new KeyError('bad-payload', `expected <${names[0]}/> in ${table[1]} or ${table[2]}, got <${el.local} xmlns='${el.ns}'/>`);
+  }
+  return version;
+}
 
 export function requireText(el: Element, local: string, what: string): string {
   const child = el.getChild(local, el.ns);

@@ -91,12 +91,24 @@ export function parseStanzaError(stanza: Element): StanzaError {
 
 /**
  * Builds the error reply to a stanza (RFC 6120 §8.3.1): addresses swapped, same id and name, type error,
- * the original payload left out except for IQs' first child which helps clients correlate.
+ * the original payload left out. Both sides build their errors here: a server and a client (which drops
+ * 'from' and lets its server stamp it, RFC 6120 §8.1.2.1) — 'to' comes before 'from' so the server stamping
+ * it last yields the same bytes as the server's own reply. A refusal relayed from a client must read exactly
+ * like the server's answer for an absent resource (XEP-0189 §7, RFC 6121 §8.5.3.1: no presence leak).
  */
 export function errorReply(stanza: Element, error: StanzaError): Element {
-  const reply = x(stanza.name, { type: 'error', id: stanza.attrs.id, from: stanza.attrs.to, to: stanza.attrs.from });
+  const reply = x(stanza.name, { type: 'error', id: stanza.attrs.id, to: stanza.attrs.from, from: stanza.attrs.to });
   reply.append(error.toElement());
   return reply;
+}
+
+/**
+ * The answer to a stanza for an address that is not there (RFC 6121 §8.5.3.1, §8.5.1) — and, the same
+ * bytes, the refusal that must not tell "not here" from "will not answer you" (RFC 6120 §8.3.3.19,
+ * XEP-0189 §7).
+ */
+export function unavailableReply(stanza: Element): Element {
+  return errorReply(stanza, new StanzaError('service-unavailable'));
 }
 
 export function iqResult(iq: Element, payload?: Element): Element {

@@ -33,6 +33,11 @@ export const PUBKEY_NS: Record<PayloadVersion, string> = { 1: NS_PUBKEY_1, 2: NS
 export const REVOKE_NS: Record<PayloadVersion, string> = { 1: NS_REVOKE_1, 2: NS_REVOKE_2 };
 export const ATTEST_NS: Record<PayloadVersion, string> = { 1: NS_ATTEST_1, 2: NS_ATTEST_2 };
 
+/** Which version a payload namespace belongs to, in one of the tables above (undefined: neither). */
+export function payloadVersionOf(table: Record<PayloadVersion, string>, ns: string): PayloadVersion | undefined {
+  return ns === table[1] ? 1 : ns === table[2] ? 2 : undefined;
+}
+
 /** XEP-0189 0.13/0.14 §6: "the pubkey PEP node SHOULD have only one item, with an ItemID of 'current'". */
 export const CURRENT_ITEM_ID = 'current';
 

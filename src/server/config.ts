@@ -62,7 +62,30 @@ export const ConfigSchema = z.strictObject({
     bytes_per_second: z.number().int().nonnegative().prefault(1024 * 1024),
     /** Failed logins per IP address and per account within 15 minutes before further attempts are refused outright. */
     max_failed_logins: z.number().int().positive().prefault(30),
-  }).prefault({}),
+    /**
+     * Before authentication: largest element accepted (a SASL exchange needs a few hundred bytes; a parsed
+     * element costs ~40 bytes of memory per input byte, so this bounds what a stranger makes the server hold).
+     */
+    max_preauth_stanza_bytes: z.number().int().min(1024).prefault(4 * 1024),
+    /** Before authentication: sustained bytes per second read from one connection (reading pauses above it). 0 = unlimited. */
+    preauth_bytes_per_second: z.number().int().nonnegative().prefault(8 * 1024),
+    /** Before authentication: sustained bytes per second read from all connections of one IP address together. 0 = unlimited. */
+    preauth_bytes_per_second_per_ip: z.number().int().nonnegative().prefault(64 * 1024),
+    /** Unsent output of one session above which the server stops reading (and processing) its input until it drains. */
+    output_pause_bytes: z.number().int().min(16 * 1024).prefault(1024 * 1024),
+    /**
+     * Unsent output of one session above which it is closed with policy-violation (a reader that does not keep
+     * up); one answer of the session's own may overshoot output_pause_bytes by its size regardless.
+     */
+    output_max_bytes: z.number().int().min(16 * 1024).prefault(32 * 1024 * 1024),
+    /** A session whose output stays above output_pause_bytes without any of it being sent for this long is closed. */
+    output_stall_seconds: z.number().positive().prefault(60),
+    /**
+     * Ceiling on the unsent output of all sessions together: a session above output_pause_bytes whose output
+     * would take the total past it is closed with policy-violation.
+     */
+    output_total_bytes: z.number().int().min(1024 * 1024).prefault(512 * 1024 * 1024),
+  }).refine((l) => l.output_max_bytes >= l.output_pause_bytes, { path: ['output_max_bytes'], message: 'must be at least output_pause_bytes' }).prefault({}),
   storage: z.strictObject({
     /** sqlite: one file, one server. postgres: a PostgreSQL database several servers may share. */
     driver: z.enum(['sqlite', 'postgres']).prefault('sqlite'),

@@ -1,6 +1,7 @@
 // Storage interfaces. Every adapter (memory, sqlite, postgres) implements these and passes the shared
-// contract suite in test/contract/storage.ts. JIDs are passed in normalised string form (bare unless noted).
-// Every write resolves only once it is durable in the adapter's terms (committed for SQL adapters).
+// contract suite in test/contract/ (one file per store). JIDs are passed in normalised string form (bare
+// unless noted). Every write resolves only once it is durable in the adapter's terms (committed for SQL
+// adapters).
 
 // ---------------------------------------------------------------- accounts
 export type ScramHash = 'SHA-1' | 'SHA-256';
@@ -157,18 +158,16 @@ export interface PubsubItemRecord {
   publishedAt: number;
 }
 
+/** What getItems returns. XEP-0059 paging is the pubsub engine's, over the newest-first list. */
 export interface ItemQuery {
-  /** Only these ids (in the order given, missing ids skipped). */
+  /** Only these ids (in the order given, each once, missing ids skipped), then at most `max`. */
   ids?: string[];
   /** At most this many, newest first. */
   max?: number;
-  /** XEP-0059 paging over the newest-first order: items strictly older than the item with this id. */
-  after?: string;
-  /** Items strictly newer than the item with this id. */
-  before?: string;
 }
 
 export interface PubsubStore {
+  /** The record is the caller's to read, not to change (a caching wrapper hands out one frozen copy). */
   getNode(service: string, node: string): Promise<PubsubNodeRecord | undefined>;
   listNodes(service: string): Promise<PubsubNodeRecord[]>;
   /** Returns false when the node exists already. */

@@ -109,7 +109,7 @@ function resolveLimits(limits: Partial<XmlLimits>): XmlLimits {
 export class StreamParser {
   private decoder = new Utf8StreamDecoder();
   private readonly sax: SaxesParser<{ xmlns: true; position: true }>;
-  private readonly limits: XmlLimits;
+  private limits: XmlLimits;
   private current: Element | undefined;
   /** The stanza (depth-1 element) being built. */
   private stanza: Element | undefined;
@@ -209,9 +209,11 @@ export class StreamParser {
   /**
    * Starts over for a new stream on the same connection (RFC 6120 §4.3.3: after STARTTLS and after SASL
    * success both sides discard the old stream and start a new one). Reusing the parser instead of making a
-   * new one saves its allocation on every login. Not to be called from inside an event handler.
+   * new one saves its allocation on every login. Not to be called from inside an event handler. `limits`,
+   * if given, apply from the new stream on (a server allows less before authentication than after).
    */
-  reset(): void {
+  reset(limits?: Partial<XmlLimits>): void {
+    if (limits) this.limits = resolveLimits(limits);
     const sax = this.sax as unknown as SaxInternals;
     sax._init();
     shareTables(sax);

@@ -1,7 +1,12 @@
-// Runs the real `pepkeys` command as a child process, as an operator would, with hard timeouts so a hung
-// child fails the test instead of the suite.
+// Runs the `pepkeys` program as the tests use it: in-process by default (the commander program with captured
+// stdout/stderr, a string as stdin, an AbortSignal as SIGTERM; see src/cli/io.ts), and as a real child process
+// for the few smoke tests of bin/ and of signal handling. Hard timeouts make a hung run fail its test instead
+// of the suite.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { run } from '../../src/cli/program.ts';
+import type { CliIo } from '../../src/cli/io.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MAIN = ['--import', 'tsx', 'src/cli/main.ts'];
@@ -17,20 +22,65 @@ export interface CliResult {
 export interface RunOptions {
   /** Written to stdin, which is then closed; stdin is closed empty when absent. */
   input?: string;
-  /** Node arguments selecting the entry point; defaults to `node --import tsx src/cli/main.ts`. */
+  /** Run as a child process with these node arguments (e.g. BIN or MAIN) instead of in-process. */
   entry?: string[];
+  /** Extra environment variables (on top of this process's). */
+  env?: Record<string, string>;
   timeoutMs?: number;
 }
 
+/** A run in progress: output so far, a way to stop it (SIGTERM), and its end. */
+export interface CliRun {
+  stdout(): string;
+  stderr(): string;
+  /** Delivers SIGTERM (in-process: aborts the run's signal). */
+  stop(): void;
+  exited: Promise<CliResult>;
+}
+
+/** Starts the program in-process; `onStderr` sees the stderr written so far after each write. */
+export function startCli(args: string[], opts: { input?: string; env?: Record<string, string>; onStderr?: (all: string) => void } = {}): CliRun {
+  let stdout = '';
+  let stderr = '';
+  const stop = new AbortController();
+  const io: CliIo = {
+    stdout: { write: (s: string) => (stdout += s, true) },
+    stderr: {
+      write: (s: string) => {
+        stderr += s;
+        opts.onStderr?.(stderr);
+        return true;
+      },
+    },
+    stdin: Readable.from(opts.input ? [Buffer.from(opts.input)] : []),
+    env: { ...process.env, ...opts.env },
+    // Aborting stands for SIGTERM only: one stop request, as a supervisor sends it.
+    onSignal(signal, handler) {
+      if (signal !== 'SIGTERM') return () => {};
+      const h = () => handler(signal);
+      stop.signal.addEventListener('abort', h, { once: true });
+      return () => stop.signal.removeEventListener('abort', h);
+    },
+  };
+  const exited = run(['node', 'pepkeys', ...args], io).then((code) => ({ code, signal: null, stdout, stderr }));
+  return { stdout: () => stdout, stderr: () => stderr, stop: () => stop.abort(), exited };
+}
+
 export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [...(opts.entry ?? MAIN), ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  if (opts.entry) return spawnCli(args, opts.entry, opts, timeoutMs);
+  const r = startCli(args, opts);
+  return within(r.exited, timeoutMs, `pepkeys ${args.join(' ')} to finish`);
+}
+
+function spawnCli(args: string[], entry: string[], opts: RunOptions, timeoutMs: number): Promise<CliResult> {
+  const child = spawn(process.execPath, [...entry, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   child.stdin.on('error', () => {}); // the CLI may close stdin after the first line
   child.stdin.end(opts.input ?? '');
-  const timeoutMs = opts.timeoutMs ?? 30_000;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -58,7 +108,7 @@ export interface ServeProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `pepkeys serve ...` and waits for its "pepkeys serving ... on HOST:PORT" line. */
+/** Starts `pepkeys serve ...` as a child process and waits for its "pepkeys serving ... on HOST:PORT" line. */
 export function startServe(args: string[], timeoutMs = 30_000): Promise<ServeProcess> {
   const child = spawn(process.execPath, [...MAIN, 'serve', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

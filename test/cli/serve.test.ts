@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RawClient, NS_HEADER } from '../helpers/raw-client.ts';
-import { runCli, startServe, within, type ServeProcess } from './run-cli.ts';
+import { runCli, startCli, startServe, within, type ServeProcess } from './run-cli.ts';
 
 const plain = (user: string, password: string) =>
   `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from(`\0${user}\0${password}`).toString('base64')}</auth>`;
@@ -71,5 +71,29 @@ describe('pepkeys serve', () => {
     const { code, signal } = await within(srv!.exited, 15_000, 'the server to exit after SIGTERM');
     assert.equal(signal, null);
     assert.equal(code, 0, srv!.stderr());
+  });
+});
+
+describe('pepkeys serve in-process', () => {
+  it('reports its address and returns exit code 0 when the run is stopped (SIGTERM)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pepkeys-cli-serve-inproc-'));
+    try {
+      let serving!: () => void;
+      const up = new Promise<void>((r) => (serving = r));
+      const r = startCli(['serve', '--data', dir, '--listen', '127.0.0.1:0', '--host', 'example.com', '--log-level', 'silent'], {
+        onStderr: (all) => { if (/^pepkeys serving example\.com on 127\.0\.0\.1:\d+$/m.test(all)) serving(); },
+      });
+      await within(Promise.race([up, r.exited.then((x) => { throw new Error(`serve ended early: ${x.stderr}`); })]), 30_000, 'serve to start');
+      const port = Number(/:(\d+)$/m.exec(r.stderr())![1]);
+      const c = await RawClient.connect(port);
+      c.send(NS_HEADER('example.com'));
+      await c.waitText(/<stream:features/, 10_000);
+      c.destroy();
+      r.stop();
+      const { code, stderr } = await within(r.exited, 15_000, 'serve to stop');
+      assert.equal(code, 0, stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
-import { lines, runCli } from './run-cli.ts';
+import { BIN, MAIN, lines, runCli } from './run-cli.ts';
 
 describe('pepkeys usage and configuration errors', () => {
   let dir: string;
@@ -52,7 +52,8 @@ describe('pepkeys usage and configuration errors', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
     try {
       const port = (blocker.address() as AddressInfo).port;
-      const r = await runCli(['serve', '--data', join(dir, 'busy'), '--listen', '127.0.0.1:0', '--listen', `127.0.0.1:${port}`, '--log-level', 'silent']);
+      // A real process: a partial start cannot be undone in-process (serve exits instead).
+      const r = await runCli(['serve', '--data', join(dir, 'busy'), '--listen', '127.0.0.1:0', '--listen', `127.0.0.1:${port}`, '--log-level', 'silent'], { entry: MAIN });
       assert.equal(r.code, 1, r.stderr);
       assert.match(oneLine(r.stderr), new RegExp(`EADDRINUSE.*127\\.0\\.0\\.1:${port}`));
     } finally {
@@ -66,6 +67,12 @@ describe('pepkeys usage and configuration errors', () => {
       assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
       oneLine(r.stderr);
     }
+  });
+
+  it('prints help through bin/pepkeys.js as a real process', async () => {
+    const r = await runCli(['--help'], { entry: BIN });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Usage: pepkeys/);
   });
 
   it('prints help with exit code 0 everywhere', async () => {

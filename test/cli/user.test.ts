@@ -1,4 +1,4 @@
-// `pepkeys user ...` run as a real child process against a temporary data directory.
+// `pepkeys user ...` against a temporary data directory: in-process, and once through bin/ as a real process.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, lines, runCli, type CliResult } from './run-cli.ts';
 
-const SECRETS = ['s3cret-alice', 'piped-bob-pw', 'new-alice-pw', 'piped-new-bob'];
+const SECRETS = ['s3cret-alice', 'piped-bob-pw', 'new-alice-pw', 'piped-new-bob', 'piped-carl-pw'];
 
 /** Asserts a failure: exit code 1 and exactly one `pepkeys: ...` line on stderr matching `re`. */
 function assertOneLineError(r: CliResult, re: RegExp): void {
@@ -98,10 +98,12 @@ describe('pepkeys user', () => {
     assertOneLineError(r, /no database at .*typo/);
   });
 
-  it('works through bin/pepkeys.js', async () => {
-    const r = await runCli(['user', 'list', 'localhost', '--data', dir], { entry: BIN });
+  it('works through bin/pepkeys.js as a real process, reading the password from its piped stdin', async () => {
+    const r = await runCli(['user', 'add', 'carl@localhost', '--data', dir], { entry: BIN, input: 'piped-carl-pw\n' });
+    outputs.push(r);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(lines(r.stdout), ['alice@localhost', 'bob@localhost']);
+    assert.equal(r.stdout, 'created carl@localhost\n');
+    assert.deepEqual(lines((await cli(['user', 'list', 'localhost'])).stdout), ['alice@localhost', 'bob@localhost', 'carl@localhost']);
   });
 
   it('never prints a password', () => {

@@ -1,5 +1,5 @@
 // KeysClient behaviour that the CLI story does not reach: a server without PEP is reported in plain words with
-// the direct paths offered; <generating/> reaches contacts; direct requests without a policy are refused with
+// a stable code; <generating/> reaches contacts; direct requests without a policy are refused with
 // service-unavailable; keys claiming another JID and revocations by unknown keys are never applied.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,15 +36,16 @@ describe('KeysClient against our server', () => {
     await noPep.stop();
   });
 
-  it('says clearly when the server has no PEP, offers the direct paths, and refuses to publish', async () => {
+  it('says clearly when the server has no PEP, with a stable code, and refuses to publish', async () => {
     const c = await connect(noPep, 'juliet@capulet.lit', 'nopep');
     const keys = new KeysClient(c, { trust: memTrust() });
     const s = await keys.checkPepSupport();
     assert.equal(s.pep, false);
-    assert.match(s.problem!, /does not offer a PEP service.*key send.*key watch/);
+    assert.equal(s.problem?.code, 'no-pep');
+    assert.match(s.problem!.message, /does not offer a PEP service/);
     const pair = await generateKeyPair({ type: 'ed25519' });
     const pk = createPubkey({ publicKey: pair.publicKey, jid: 'juliet@capulet.lit', begin: new Date(), end: new Date(Date.now() + 864e5) });
-    await assert.rejects(keys.publishKey(pk, { accessModel: 'presence' }), (e: KeyOpError) => e.kind === 'unsupported' && /PEP/.test(e.message));
+    await assert.rejects(keys.publishKey(pk, { accessModel: 'presence' }), (e: KeyOpError) => e.code === 'no-pep' && e.kind === 'unsupported' && /PEP/.test(e.message));
   });
 
   it('shows <generating/> to contacts while generating; refuses direct requests without a policy', async () => {

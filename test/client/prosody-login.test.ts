@@ -45,7 +45,7 @@ describe('client against Prosody', { skip: skipProsody() && 'prosody not install
     clients.push(c);
     const keys = new KeysClient(c, { trust: new TrustStore(new MemoryTrustBackend()) });
     const s = await keys.checkPepSupport();
-    assert.equal(s.pep, true, s.problem);
-    assert.equal(s.publishOptions, true, s.problem);
+    assert.equal(s.pep, true, s.problem?.message);
+    assert.equal(s.publishOptions, true, s.problem?.message);
   });
 });

@@ -1,11 +1,10 @@
-// The XEP-0189 story of issue 6 through the real `pepkeys key` CLI, written once and run against our server and
+// The XEP-0189 story of issue 6 through the `pepkeys key` CLI (in-process, as test/cli/run-cli.ts runs it), written once and run against our server and
 // against Prosody: Juliet generates and publishes (roster access for Friends, or presence where the server lacks
 // roster access), Romeo fetches (unverified), Juliet rotates and revokes while Romeo watches, the old key becomes
 // revoked, the Nurse cannot fetch.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { ROOT, MAIN, runCli, within, type CliResult } from '../cli/run-cli.ts';
+import { runCli, startCli, within, type CliResult } from '../cli/run-cli.ts';
 
 export interface StoryEnv {
   server: string; // HOST:PORT
@@ -90,7 +89,7 @@ export function keyStory(env: () => StoryEnv): void {
       assert.equal(events[1].key.fingerprint, firstPrint);
       assert.equal(events[1].key.state, 'revoked');
     } finally {
-      watch.kill();
+      await watch.stop();
     }
     const l = await cli('romeo', ['list', env().users.juliet, '--json'], { offline: true });
     const states = Object.fromEntries(json(l).map((k: any) => [k.fingerprint, k.state]));
@@ -140,8 +139,7 @@ export function keyStory(env: () => StoryEnv): void {
       assert.equal(n.code, 3, n.stderr);
       assert.match(n.stderr, /service-unavailable/);
     } finally {
-      watch.kill();
-      await within(watch.exited, 10_000, 'watch to stop');
+      await watch.stop();
     }
   });
 
@@ -158,40 +156,33 @@ export function keyStory(env: () => StoryEnv): void {
       assert.equal(ev.seen, 'unchanged');
       assert.equal(ev.key.fingerprint, secondPrint);
     } finally {
-      watch.kill();
+      await watch.stop();
     }
   });
 }
 
-export interface WatchProcess {
-  child: ChildProcess;
+export interface WatchRun {
   ready: Promise<void>;
   exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
-  kill(): void;
+  /** Stops the watch (SIGTERM) and waits for it to end. */
+  stop(): Promise<void>;
 }
 
-/** Starts a long-running CLI command and resolves `ready` at its "watching as" line. */
-export function startWatch(args: string[]): WatchProcess {
-  const child = spawn(process.execPath, [...MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
+/** Starts a long-running CLI command in-process and resolves `ready` at its "watching as" line. */
+export function startWatch(args: string[]): WatchRun {
   let onReady!: () => void;
   let onFail!: (e: Error) => void;
   const ready = new Promise<void>((res, rej) => ((onReady = res), (onFail = rej)));
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-    if (/watching as /.test(stderr)) onReady();
+  const r = startCli(args, { onStderr: (all) => { if (/watching as /.test(all)) onReady(); } });
+  const exited = r.exited.then(({ code, stdout, stderr }) => {
+    onFail(new Error(`watch exited early (code ${code}): ${stderr}`));
+    return { code, stdout, stderr };
   });
-  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((res) =>
-    child.once('close', (code) => {
-      onFail(new Error(`watch exited early (code ${code}): ${stderr}`));
-      res({ code, stdout, stderr });
-    }));
   return {
-    child, ready, exited,
-    kill: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    ready, exited,
+    stop: async () => {
+      r.stop();
+      await within(exited, 10_000, 'watch to stop');
     },
   };
 }

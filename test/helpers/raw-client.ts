@@ -103,6 +103,15 @@ export class RawClient {
     this.socket.write(data);
   }
 
+  /** Stops reading the socket (a client that never reads what the server sends). */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
   get isClosed(): boolean {
     return this.socket.destroyed || this.socket.readableEnded;
   }

@@ -52,9 +52,12 @@ const HIDDEN = 'hidden';
 const SENT = 'sent';
 const NONE = 'none';
 const INFO = 'info';
-const NOT_FOUND = 'item-not-found'; // disco#info on a node one may not see: as if it did not exist
+const NOT_FOUND = 'item-not-found'; // as if the node did not exist (disco#info for everyone refused; any operation for strangers)
 
 type Row = [open: string, presence: string, roster: string, whitelist: string];
+// Strangers (stranger, otherDomain: not in the owner's roster, no affiliation) get item-not-found for every
+// operation on a node they may not read, exactly as for an absent node (issue 19 finding 12; see
+// test/server/security/node-oracle.test.ts); contacts are told why (§6.5.9).
 /** The expected table: EXPECTED[op][relationship] = outcome per access model (open, presence, roster, whitelist). */
 const EXPECTED: Record<Op, Record<Rel, Row>> = {
   // XEP-0060 §6.5.1 owner always; §4.5 models; roster = subscription AND group (docs/pep.md).
@@ -64,8 +67,8 @@ const EXPECTED: Record<Op, Record<Rel, Row>> = {
     friend: [OK, OK, OK, CLOSED],
     otherGroup: [OK, OK, GROUP, CLOSED],
     presenceOnly: [OK, OK, GROUP, CLOSED],
-    stranger: [OK, PRES, GROUP, CLOSED],
-    otherDomain: [OK, PRES, GROUP, CLOSED],
+    stranger: [OK, NOT_FOUND, NOT_FOUND, NOT_FOUND],
+    otherDomain: [OK, NOT_FOUND, NOT_FOUND, NOT_FOUND],
     unauth: [STREAM, STREAM, STREAM, STREAM],
   },
   // Retrieving one item by id: the same decision, and a refused one gives the same error for an existing
@@ -76,8 +79,8 @@ const EXPECTED: Record<Op, Record<Rel, Row>> = {
     friend: [OK, OK, OK, CLOSED],
     otherGroup: [OK, OK, GROUP, CLOSED],
     presenceOnly: [OK, OK, GROUP, CLOSED],
-    stranger: [OK, PRES, GROUP, CLOSED],
-    otherDomain: [OK, PRES, GROUP, CLOSED],
+    stranger: [OK, NOT_FOUND, NOT_FOUND, NOT_FOUND],
+    otherDomain: [OK, NOT_FOUND, NOT_FOUND, NOT_FOUND],
     unauth: [STREAM, STREAM, STREAM, STREAM],
   },
   // XEP-0163 §5 (docs/pep.md "Discovering support"): disco#items lists only readable nodes.
@@ -127,15 +130,15 @@ const EXPECTED: Record<Op, Record<Rel, Row>> = {
     unauth: [NONE, NONE, NONE, NONE],
   },
   // XEP-0163 §3.2 / XEP-0060 §4.1: only the owner publishes, retracts, configures and deletes, whatever the
-  // access model; everyone else gets forbidden (the same for an absent node on publish).
+  // access model; everyone else gets forbidden — but a stranger, on a node it may not read, item-not-found.
   publish: {
     owner: [OK, OK, OK, OK],
     ownerOther: [OK, OK, OK, OK],
     friend: [FORB, FORB, FORB, FORB],
     otherGroup: [FORB, FORB, FORB, FORB],
     presenceOnly: [FORB, FORB, FORB, FORB],
-    stranger: [FORB, FORB, FORB, FORB],
-    otherDomain: [FORB, FORB, FORB, FORB],
+    stranger: [FORB, NOT_FOUND, NOT_FOUND, NOT_FOUND],
+    otherDomain: [FORB, NOT_FOUND, NOT_FOUND, NOT_FOUND],
     unauth: [STREAM, STREAM, STREAM, STREAM],
   },
   retract: {
@@ -144,8 +147,8 @@ const EXPECTED: Record<Op, Record<Rel, Row>> = {
     friend: [FORB, FORB, FORB, FORB],
     otherGroup: [FORB, FORB, FORB, FORB],
     presenceOnly: [FORB, FORB, FORB, FORB],
-    stranger: [FORB, FORB, FORB, FORB],
-    otherDomain: [FORB, FORB, FORB, FORB],
+    stranger: [FORB, NOT_FOUND, NOT_FOUND, NOT_FOUND],
+    otherDomain: [FORB, NOT_FOUND, NOT_FOUND, NOT_FOUND],
     unauth: [STREAM, STREAM, STREAM, STREAM],
   },
   configure: {
@@ -154,8 +157,8 @@ const EXPECTED: Record<Op, Record<Rel, Row>> = {
     friend: [FORB, FORB, FORB, FORB],
     otherGroup: [FORB, FORB, FORB, FORB],
     presenceOnly: [FORB, FORB, FORB, FORB],
-    stranger: [FORB, FORB, FORB, FORB],
-    otherDomain: [FORB, FORB, FORB, FORB],
+    stranger: [FORB, NOT_FOUND, NOT_FOUND, NOT_FOUND],
+    otherDomain: [FORB, NOT_FOUND, NOT_FOUND, NOT_FOUND],
     unauth: [STREAM, STREAM, STREAM, STREAM],
   },
   delete: {
@@ -164,8 +167,8 @@ const EXPECTED: Record<Op, Record<Rel, Row>> = {
     friend: [FORB, FORB, FORB, FORB],
     otherGroup: [FORB, FORB, FORB, FORB],
     presenceOnly: [FORB, FORB, FORB, FORB],
-    stranger: [FORB, FORB, FORB, FORB],
-    otherDomain: [FORB, FORB, FORB, FORB],
+    stranger: [FORB, NOT_FOUND, NOT_FOUND, NOT_FOUND],
+    otherDomain: [FORB, NOT_FOUND, NOT_FOUND, NOT_FOUND],
     unauth: [STREAM, STREAM, STREAM, STREAM],
   },
 };
@@ -430,11 +433,11 @@ describe('access-control matrix: model × relationship × operation', () => {
       }
     }
     for (const op of ['publish', 'retract', 'configure', 'delete'] as const) assert.deepEqual(actual[op], EXPECTED[op], op);
-    // Absent nodes: publish is refused alike (no creation at another's service); the others name the
-    // missing node, which the access model's own refusals above reveal anyway (XEP-0060 §6.5.9).
+    // Absent nodes: only the owner auto-creates, so a publish by anyone else names the missing node
+    // (XEP-0060 §7.1.3.3), as every other operation does.
     const stranger = sessions.get('stranger')!;
     const absent = 'urn:test:matrix:absent';
-    assert.equal(errorOutcome(await stranger.iq(`<iq type='set' to='${OWNER}'><pubsub xmlns='${PUBSUB}'><publish node='${absent}'><item id='x'/></publish></pubsub></iq>`)), FORB);
+    assert.equal(errorOutcome(await stranger.iq(`<iq type='set' to='${OWNER}'><pubsub xmlns='${PUBSUB}'><publish node='${absent}'><item id='x'/></publish></pubsub></iq>`)), NOT_FOUND);
     assert.equal(errorOutcome(await owner.iq(`<iq type='get' to='${OWNER}'><pubsub xmlns='${PUBSUB}'><items node='${absent}'/></pubsub></iq>`)), 'item-not-found');
   });
 

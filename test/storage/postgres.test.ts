@@ -1,26 +1,23 @@
 // The PostgreSQL adapter against a real PostgreSQL server that this file starts (test/helpers/postgres.ts):
-// the shared contract, migrations, persistence, two servers ("nodes") sharing one database, and acknowledged
-// writes surviving SIGKILL of both the writing process and the database server.
+// the storage contract, the durable-storage contract (migrations, persistence, acknowledged writes surviving
+// SIGKILL of both the writing process and the database server), and two servers ("nodes") sharing one
+// database.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { join } from 'node:path';
 import { openPostgresStorage, type PostgresStorage } from '../../src/storage/postgres/index.ts';
 import { latestSchemaVersion } from '../../src/storage/postgres/migrations.ts';
-import { SchemaTooNewError } from '../../src/storage/errors.ts';
 import type { Storage } from '../../src/storage/types.ts';
-import { storageContract, credentials, item } from '../contract/storage-contract.ts';
+import { storageContract } from '../contract/storage-contract.ts';
+import { credentials, item } from '../contract/fixtures.ts';
+import { durableStorageContract } from '../contract/durable-storage-contract.ts';
 import { postgresAvailability, POSTGRES_MISSING, startPostgres, type PostgresServer } from '../helpers/postgres.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { publishBurstTests, seedBurstAccounts } from '../helpers/publish-burst.ts';
 
-const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const availability = postgresAvailability();
-
 
 const TABLES = [
   'accounts',
@@ -36,131 +33,41 @@ const TABLES = [
 ];
 
 function suites(server: PostgresServer, contractUrl: string): void {
-  // The contract wants an empty store per test: one database for the contract, emptied before each test.
-  storageContract('postgres', async () => {
-    const s = await openPostgresStorage({ connectionString: contractUrl });
-    const admin = new pg.Client({ connectionString: contractUrl });
-    await admin.connect();
-    try {
-      // DELETE, not TRUNCATE: on tables this small it is several times faster (no new files, no fsyncs).
-      await admin.query(TABLES.map((t) => `DELETE FROM ${t};`).join(' '));
-    } finally {
-      await admin.end();
-    }
-    return s;
+  // The contract wants an empty store per test: one database and one storage for the whole contract,
+  // emptied before each test (opening a storage checks the migrations under an advisory lock).
+  storageContract('postgres', {
+    open: () => openPostgresStorage({ connectionString: contractUrl }),
+    // DELETE, not TRUNCATE: on tables this small it is several times faster (no new files, no fsyncs).
+    reset: async () => void (await server.query(TABLES.map((t) => `DELETE FROM ${t};`).join(' '), dbName(contractUrl))),
+  });
+
+  durableStorageContract({
+    name: 'postgres',
+    latestSchemaVersion,
+    create: () => server.createDatabase(),
+    open: (url) => openPostgresStorage({ connectionString: url }),
+    sql: async (url, text) => (await server.query(text, dbName(url))).rows,
+    markNewerSchema: async (url) =>
+      void (await server.query(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (${latestSchemaVersion + 1}, 'future', 0)`, dbName(url))),
+    failRosterVersionOf: async (url, owner) =>
+      void (await server.query(
+        `CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN IF NEW.owner = '${owner}' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$;
+         CREATE TRIGGER fail_boom BEFORE INSERT ON roster_versions FOR EACH ROW EXECUTE FUNCTION boom();`,
+        dbName(url),
+      )),
+    batches: (s) => (s as PostgresStorage).stats.batches,
+    crash: { writer: 'postgres', alsoKill: () => server.crash(), afterKill: () => server.restart() },
   });
 
   describe('postgres adapter', () => {
     const open = (url: string) => openPostgresStorage({ connectionString: url });
-
-    it('runs the migrations once, recorded in schema_migrations', async () => {
-      const url = await server.createDatabase();
-      await (await open(url)).close();
-      await (await open(url)).close();
-      const { rows } = await server.query('SELECT version FROM schema_migrations ORDER BY version', dbName(url));
-      assert.deepEqual(rows.map((r) => r.version), Array.from({ length: latestSchemaVersion }, (_, i) => i + 1));
-    });
-
-    it('servers starting at once against a fresh database migrate it exactly once', async () => {
-      const url = await server.createDatabase();
-      const stores = await Promise.all(Array.from({ length: 6 }, () => open(url)));
-      await Promise.all(stores.map((s) => s.close()));
-      const { rows } = await server.query('SELECT count(*)::int AS n FROM schema_migrations', dbName(url));
-      assert.equal(rows[0].n, latestSchemaVersion);
-    });
-
-    it('refuses a database written by a newer schema', async () => {
-      const url = await server.createDatabase();
-      await (await open(url)).close();
-      await server.query(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (${latestSchemaVersion + 1}, 'future', 0)`, dbName(url));
-      await assert.rejects(open(url), SchemaTooNewError);
-    });
 
     it('rejects with the connection error when the server cannot be reached', async () => {
       await assert.rejects(
         openPostgresStorage({ connectionString: `postgres://postgres@127.0.0.1:1/none`, connectionTimeoutMillis: 2000 }),
         (err: unknown) => /ECONNREFUSED|connect/i.test(String((err as Error).message ?? err)),
       );
-    });
-
-    it('keeps everything across close and reopen', async () => {
-      const url = await server.createDatabase();
-      const a = await open(url);
-      await a.accounts.create('alice@example.org', credentials('a'));
-      const version = await a.roster.putItem('alice@example.org', { jid: 'bob@example.org', name: 'Bob', subscription: 'both', approved: false, groups: ['F'] });
-      await a.roster.addPendingIn('alice@example.org', { from: 'eve@example.org', stanza: '<presence type="subscribe"/>' });
-      await a.offline.push('alice@example.org', { stanza: '<message/>', storedAt: 7 });
-      await a.caps.put('sha-1:k', { identities: [{ category: 'client', type: 'pc' }], features: ['f'], forms: [] });
-      await a.pubsub.createNode({ service: 'alice@example.org', node: 'n', config: { max_items: '5' }, createdAt: 3 });
-      for (const id of ['1', '2', '3']) await a.pubsub.publishItem(item('alice@example.org', 'n', id), 5);
-      await a.pubsub.setAffiliation('alice@example.org', 'n', 'alice@example.org', 'owner');
-      await a.pubsub.setSubscription('alice@example.org', 'n', 'bob@example.org/r', 'subscribed');
-      // Issued without awaiting: close must commit it.
-      const last = a.pubsub.publishItem(item('alice@example.org', 'n', '4'), 5);
-      await a.close();
-      await last;
-
-      const b = await open(url);
-      try {
-        assert.deepEqual((await b.accounts.get('alice@example.org'))?.credentials, credentials('a'));
-        const roster = await b.roster.get('alice@example.org');
-        assert.equal(roster.version, version);
-        assert.deepEqual(roster.items, [{ jid: 'bob@example.org', name: 'Bob', subscription: 'both', approved: false, groups: ['F'] }]);
-        assert.equal((await b.roster.listPendingIn('alice@example.org')).length, 1);
-        assert.equal(await b.offline.count('alice@example.org'), 1);
-        assert.deepEqual((await b.caps.get('sha-1:k'))?.features, ['f']);
-        assert.deepEqual(await b.pubsub.getNode('alice@example.org', 'n'), { service: 'alice@example.org', node: 'n', config: { max_items: '5' }, createdAt: 3 });
-        assert.deepEqual((await b.pubsub.getItems('alice@example.org', 'n')).map((i) => i.id), ['4', '3', '2', '1']);
-        assert.equal((await b.pubsub.getAffiliations('alice@example.org', 'n')).get('alice@example.org'), 'owner');
-        assert.equal((await b.pubsub.getSubscriptions('alice@example.org', 'n')).get('bob@example.org/r'), 'subscribed');
-        // Versions and item order keep growing after a restart.
-        const v2 = await b.roster.putItem('alice@example.org', { jid: 'carl@example.org', subscription: 'none', groups: [] });
-        assert.ok(Number(v2) > Number(version));
-        await b.pubsub.publishItem(item('alice@example.org', 'n', '5'), 5);
-        assert.deepEqual((await b.pubsub.getItems('alice@example.org', 'n', { max: 2 })).map((i) => i.id), ['5', '4']);
-      } finally {
-        await b.close();
-      }
-    });
-
-    it('a write failing half-way through a batch is rolled back alone', async () => {
-      const url = await server.createDatabase();
-      await (await open(url)).close();
-      // putItem writes the item and bumps the version in one statement; make the bump fail for one owner,
-      // so only a per-write savepoint can undo the item.
-      await server.query(
-        `CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$
-         BEGIN IF NEW.owner = 'boom@example.org' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$;
-         CREATE TRIGGER fail_boom BEFORE INSERT ON roster_versions FOR EACH ROW EXECUTE FUNCTION boom();`,
-        dbName(url),
-      );
-      const s = await open(url);
-      try {
-        await s.pubsub.createNode({ service: 'alice@example.org', node: 'n', config: {}, createdAt: 1 });
-        const batchesBefore = s.stats.batches;
-        // All issued in one tick, so they share one transaction.
-        const results = await Promise.allSettled([
-          s.pubsub.publishItem(item('alice@example.org', 'n', 'before'), undefined),
-          s.roster.putItem('alice@example.org', { jid: 'bob@example.org', subscription: 'none', groups: [] }),
-          s.roster.putItem('boom@example.org', { jid: 'bob@example.org', subscription: 'none', groups: [] }),
-          s.accounts.create('carol@example.org', credentials('c')),
-          s.pubsub.publishItem(item('alice@example.org', 'n', 'after'), undefined),
-        ]);
-        assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
-        assert.match(String((results[2] as PromiseRejectedResult).reason), /boom/);
-        assert.equal(s.stats.batches - batchesBefore, 1, 'the five writes shared one batch');
-      } finally {
-        await s.close();
-      }
-      const again = await open(url);
-      try {
-        assert.equal(await again.roster.getItem('boom@example.org', 'bob@example.org'), undefined);
-        assert.ok(await again.roster.getItem('alice@example.org', 'bob@example.org'));
-        assert.ok(await again.accounts.get('carol@example.org'));
-        assert.deepEqual((await again.pubsub.getItems('alice@example.org', 'n')).map((i) => i.id), ['after', 'before']);
-      } finally {
-        await again.close();
-      }
     });
 
     it('concurrent writes group commit: far fewer transactions than writes, each write acknowledged after COMMIT', async () => {
@@ -319,49 +226,6 @@ function suites(server: PostgresServer, contractUrl: string): void {
         assert.equal(await a.accounts.get('c@example.org'), undefined);
       } finally {
         await closeBoth();
-      }
-    });
-  });
-
-  describe('postgres: crashes', () => {
-    it('every acknowledged write survives SIGKILL of the writing process and of the database server', async () => {
-      const url = await server.createDatabase();
-      const acked: string[] = [];
-      const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'test/helpers/crash-writer.ts'), 'postgres', url, '8'], {
-        cwd: projectRoot,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-      let buffered = '';
-      let killed = false;
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        buffered += chunk;
-        const lines = buffered.split('\n');
-        buffered = lines.pop()!;
-        for (const line of lines) if (line !== 'ready') acked.push(line);
-        if (acked.length >= 400 && !killed) {
-          killed = true;
-          // Both at once: transactions in flight die with the server, which must recover every commit.
-          child.kill('SIGKILL');
-          server.crash();
-        }
-      });
-      const signal = await exited;
-      assert.equal(signal, 'SIGKILL', `writer exited on its own: ${stderr}`);
-      assert.ok(acked.length >= 400);
-      server.restart();
-
-      const s = await openPostgresStorage({ connectionString: url });
-      try {
-        const stored = await s.pubsub.getItems('crash@example.org', 'urn:test:crash', { ids: acked });
-        const storedIds = new Set(stored.map((i) => i.id));
-        const lost = acked.filter((id) => !storedIds.has(id));
-        assert.deepEqual(lost, [], `${lost.length} acknowledged writes lost`);
-        assert.ok((await s.pubsub.countItems('crash@example.org', 'urn:test:crash')) >= acked.length);
-      } finally {
-        await s.close();
       }
     });
   });

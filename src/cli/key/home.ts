@@ -34,12 +34,13 @@ export interface OwnKey {
   revoked: boolean;
 }
 
-export function defaultHome(): string {
-  return process.env.PEPKEYS_HOME ?? join(homedir(), '.pepkeys');
+export function defaultHome(env: Readonly<Record<string, string | undefined>>): string {
+  return env.PEPKEYS_HOME ?? join(homedir(), '.pepkeys');
 }
 
 export class KeyHome {
-  constructor(readonly dir: string) {}
+  /** `passphrase` decrypts the private keys (PEPKEYS_KEY_PASSPHRASE), when they are encrypted. */
+  constructor(readonly dir: string, private readonly passphrase?: string) {}
 
   async openTrust(): Promise<TrustStore> {
     await ensurePrivateDir(this.dir);
@@ -100,7 +101,7 @@ export class KeyHome {
   }
 
   privateKey(bare: string, id: string): Promise<KeyObject> {
-    return loadPrivateKey(join(this.keysDir(bare), `${id}.key.pem`), process.env.PEPKEYS_KEY_PASSPHRASE ? { passphrase: process.env.PEPKEYS_KEY_PASSPHRASE } : {});
+    return loadPrivateKey(join(this.keysDir(bare), `${id}.key.pem`), this.passphrase ? { passphrase: this.passphrase } : {});
   }
 
   async markRevoked(bare: string, id: string): Promise<void> {

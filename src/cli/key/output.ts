@@ -1,4 +1,7 @@
-// Human-readable tables by default, JSON with --json (one document, or one object per line for `watch`).
+// Where `key` commands write: human-readable tables by default, JSON with --json (one document, or one object
+// per line for `watch`); warnings and progress on stderr.
+import type { CliIo } from '../io.ts';
+
 export function table(rows: Record<string, string>[], columns: string[]): string {
   if (rows.length === 0) return '';
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? '').length)));
@@ -6,18 +9,31 @@ export function table(rows: Record<string, string>[], columns: string[]): string
   return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => r[c] ?? '')))].join('\n') + '\n';
 }
 
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}
+export class KeyOutput {
+  constructor(private readonly io: CliIo) {}
 
-export function printJsonLine(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`);
-}
+  /** One line on stdout. */
+  line(text: string): void {
+    this.io.stdout.write(`${text}\n`);
+  }
 
-export function warn(message: string): void {
-  process.stderr.write(`pepkeys: warning: ${message}\n`);
-}
+  table(rows: Record<string, string>[], columns: string[]): void {
+    this.io.stdout.write(table(rows, columns));
+  }
 
-export function info(message: string): void {
-  process.stderr.write(`${message}\n`);
+  json(value: unknown): void {
+    this.io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  jsonLine(value: unknown): void {
+    this.io.stdout.write(`${JSON.stringify(value)}\n`);
+  }
+
+  warn(message: string): void {
+    this.io.stderr.write(`pepkeys: warning: ${message}\n`);
+  }
+
+  info(message: string): void {
+    this.io.stderr.write(`${message}\n`);
+  }
 }

@@ -1,10 +1,11 @@
 // A spinner with elapsed time on stderr while a key generates (node reports no real progress for RSA), only
 // when stderr is a terminal; otherwise one line at the start and one at the end, so logs stay readable.
 import type { ProgressEvent } from '../../keys/index.ts';
+import type { OutputStream } from '../io.ts';
 
 const FRAMES = ['|', '/', '-', '\\'];
 
-export function progressReporter(label: string, stream: NodeJS.WriteStream = process.stderr): (e: ProgressEvent) => void {
+export function progressReporter(label: string, stream: OutputStream): (e: ProgressEvent) => void {
   let i = 0;
   const tty = !!stream.isTTY;
   return (e) => {

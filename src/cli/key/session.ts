@@ -4,11 +4,13 @@ import { Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { parseJid, type Jid } from '../../jid/index.ts';
 import { XmppClient, KeysClient, ClientError, KeyOpError, IqError, type ClientOptions, type DirectAccessPolicy } from '../../client/index.ts';
-import { KeyError, type TrustStore } from '../../keys/index.ts';
+import { KeyError, type Pubkey, type TrustStore } from '../../keys/index.ts';
 import { CliError } from '../errors.ts';
 import { readPassword } from '../password-input.ts';
 import { KeyHome, defaultHome } from './home.ts';
-import { EXIT_CONNECT, EXIT_NOT_FOUND, EXIT_REFUSED } from './exit-codes.ts';
+import { EXIT_BY_KEY_OP_KIND, EXIT_NOT_FOUND, EXIT_REFUSED, exitCodeOfClientError } from './exit-codes.ts';
+import { keyOpErrorSentence } from './presenter.ts';
+import type { CliIo } from '../io.ts';
 
 export interface CommonFlags {
   home?: string;
@@ -43,12 +45,12 @@ export function addConnectOptions(cmd: Command): Command {
     .addOption(new Option('--timeout <seconds>', 'bound on connecting and on each request').default('15'));
 }
 
-export function homeOf(flags: CommonFlags): KeyHome {
-  return new KeyHome(flags.home ?? defaultHome());
+export function homeOf(flags: CommonFlags, env: CliIo['env']): KeyHome {
+  return new KeyHome(flags.home ?? defaultHome(env), env.PEPKEYS_KEY_PASSPHRASE);
 }
 
-export function accountJid(flags: { jid?: string }): Jid {
-  const s = flags.jid ?? process.env.PEPKEYS_JID;
+export function accountJid(flags: { jid?: string }, env: CliIo['env']): Jid {
+  const s = flags.jid ?? env.PEPKEYS_JID;
   if (!s) throw new CliError('which account? give --jid (or set PEPKEYS_JID)');
   const j = parseJid(s);
   if (!j.local) throw new CliError(`--jid ${s} is not an account JID (it needs a localpart)`);
@@ -79,10 +81,16 @@ export interface Session {
   close(): Promise<void>;
 }
 
-export async function openSession(flags: ConnectFlags, opts: { directAccess?: DirectAccessPolicy; ownKeyLoader?: (home: KeyHome, bare: string) => Promise<import('../../keys/index.ts').Pubkey | undefined> } = {}): Promise<Session> {
-  const jid = accountJid(flags);
-  const home = homeOf(flags);
-  const password = flags.password ?? process.env.PEPKEYS_PASSWORD ?? (await readPassword({ prompt: `Password for ${jid.bare}: ` }));
+export interface SessionOptions {
+  directAccess?: DirectAccessPolicy;
+  /** The key answered on direct requests. */
+  ownKeyLoader?: (home: KeyHome, bare: string) => Promise<Pubkey | undefined>;
+}
+
+export async function openSession(io: CliIo, flags: ConnectFlags, opts: SessionOptions = {}): Promise<Session> {
+  const jid = accountJid(flags, io.env);
+  const home = homeOf(flags, io.env);
+  const password = flags.password ?? io.env.PEPKEYS_PASSWORD ?? (await readPassword({ prompt: `Password for ${jid.bare}: `, stdin: io.stdin, stderr: io.stderr }));
   const t = timeoutMs(flags);
   const co: ClientOptions = { jid: jid.full, password, ...parseServer(flags.server), timeoutMs: t, iqTimeoutMs: t };
   if (flags.insecure) {
@@ -112,8 +120,8 @@ export async function openSession(flags: ConnectFlags, opts: { directAccess?: Di
 }
 
 /** Runs `fn` with a session and always closes it. */
-export async function withSession<T>(flags: ConnectFlags, fn: (s: Session) => Promise<T>, opts: Parameters<typeof openSession>[1] = {}): Promise<T> {
-  const s = await openSession(flags, opts);
+export async function withSession<T>(io: CliIo, flags: ConnectFlags, fn: (s: Session) => Promise<T>, opts: SessionOptions = {}): Promise<T> {
+  const s = await openSession(io, flags, opts);
   try {
     return await fn(s);
   } finally {
@@ -124,8 +132,8 @@ export async function withSession<T>(flags: ConnectFlags, fn: (s: Session) => Pr
 /** Maps client and key errors onto CliErrors with the `key` exit codes and one sentence. */
 export function toCliError(e: unknown): unknown {
   if (e instanceof CliError) return e;
-  if (e instanceof ClientError) return new CliError(e.message, e.code === 'protocol' ? 1 : EXIT_CONNECT);
-  if (e instanceof KeyOpError) return new CliError(e.message, e.kind === 'not-found' ? EXIT_NOT_FOUND : e.kind === 'invalid' ? 1 : EXIT_REFUSED);
+  if (e instanceof ClientError) return new CliError(e.message, exitCodeOfClientError(e.code));
+  if (e instanceof KeyOpError) return new CliError(keyOpErrorSentence(e), EXIT_BY_KEY_OP_KIND[e.kind]);
   if (e instanceof IqError) return new CliError(e.message, EXIT_REFUSED);
   if (e instanceof KeyError) return new CliError(e.message, e.code === 'trust-conflict' ? EXIT_NOT_FOUND : 1);
   return e;

@@ -17,8 +17,10 @@ import { TokenBucket } from './limits/token-bucket.ts';
 import { SessionPipeline } from './pipeline.ts';
 import type { StanzaContext } from './stanza-context.ts';
 import type { AuthThrottle } from './limits/auth-throttle.ts';
+import type { OutputBudget } from './limits/output-budget.ts';
+import { PREAUTH_QUEUE } from './limits/memory-budget.ts';
 
-/** What a session needs from the server around it. */
+
 /**
  * A stanza of a client stream. `jabber:server` stanzas belong on server-to-server streams only (RFC 6120
  * §4.8.2): a client sending one is refused like any other unknown first-level element.
@@ -27,9 +29,32 @@ function isClientStanza(el: Element): boolean {
   return isStanza(el) && el.ns === NS_CLIENT;
 }
 
+/** Flow control of a session's output (RFC 6120 §13.12); see `output_*` in config.ts. */
+export interface OutputLimits {
+  /** Unsent bytes above which the session's input is neither read nor processed until the output drains. */
+  readonly pauseBytes: number;
+  /** Unsent bytes above which the session is closed. */
+  readonly maxBytes: number;
+  /** How long output may stay above pauseBytes without any of it being sent before the session is closed. */
+  readonly stallMs: number;
+}
+
+/** A session's output beyond the socket's own buffer. */
+interface OutputWatch {
+  /** Checks that some of it is being sent. */
+  stallTimer: NodeJS.Timeout | undefined;
+  /** What had been sent when the check was armed. */
+  stallMark: number;
+  /** Resolves the stanzas waiting for the output to drain. */
+  drained: { promise: Promise<void>; resolve: () => void } | undefined;
+}
+
+/** What a session needs from the server around it. */
 export interface SessionHost {
   readonly logger: Logger;
   readonly xmlLimits: XmlLimits;
+  /** The limits before authentication: a stranger gets small elements only. */
+  readonly preauthXmlLimits: XmlLimits;
   readonly tlsContext: SecureContext | undefined;
   readonly requireTls: boolean;
   readonly allowInsecureAuth: boolean;
@@ -41,6 +66,12 @@ export interface SessionHost {
   readonly stanzaRate: { rate: number; burst: number } | undefined;
   /** Bytes per second read from one connection; 0 = unlimited. */
   readonly bytesPerSecond: number;
+  /** Bytes per second read from one connection before authentication; 0 = unlimited. */
+  readonly preauthBytesPerSecond: number;
+  /** The byte budget shared by every unauthenticated connection from this address; undefined = unlimited. */
+  preauthBucket(ip: string): TokenBucket | undefined;
+  readonly output: OutputLimits;
+  readonly outputBudget: OutputBudget;
   readonly authThrottle: AuthThrottle;
   isLocalDomain(domain: string): boolean;
   mechanisms(): SaslMechanism[];
@@ -90,10 +121,25 @@ export class C2sSession implements ModuleSession {
   private preauthTimer: NodeJS.Timeout | undefined;
   /** Serialises stanza processing so replies keep the order requests arrived in. */
   private queue: Promise<void> = Promise.resolve();
+  /**
+   * Parsed elements not yet processed. RFC 6120 §13.12: the socket is not read while there are any, so what
+   * a client makes the server hold as parsed objects is one read's worth, however slowly its stanzas go.
+   */
+  private queued = 0;
+  /** Reading is paused by a byte rate until this fires. */
+  private rateTimer: NodeJS.Timeout | undefined;
+  /** Characters handed to the socket so far; minus its writableLength, what has been sent. */
+  private written = 0;
+  /** Present while output waits beyond the socket's own buffer (most sessions never have any). */
+  private watch: OutputWatch | undefined;
+  /** Set once the session is being closed for its output: the stream error goes out unchecked. */
+  private shed = false;
   /** Stanzas started before the previous one completed (publishes waiting to be durable), kept in order. */
   private readonly pipeline = new SessionPipeline();
   private readonly stanzaBucket: TokenBucket | undefined;
   private readonly byteBucket: TokenBucket | undefined;
+  /** Allocated at the first read, dropped at authentication. */
+  private preauthByteBucket: TokenBucket | undefined;
 
   /** Captured at accept: a destroyed socket forgets its address. */
   readonly remoteAddress: string;
@@ -106,7 +152,7 @@ export class C2sSession implements ModuleSession {
     this.stanzaBucket = sr ? new TokenBucket(sr.rate, sr.burst) : undefined;
     // One second's worth of burst: reading pauses rather than failing, like a slow network would.
     this.byteBucket = host.bytesPerSecond > 0 ? new TokenBucket(host.bytesPerSecond, host.bytesPerSecond) : undefined;
-    this.parser = new StreamParser(new C2sSession.ParserEvents(this), host.xmlLimits);
+    this.parser = new StreamParser(new C2sSession.ParserEvents(this), host.preauthXmlLimits);
     this.attach(socket);
     this.preauthTimer = setTimeout(() => this.streamError(new StreamError('connection-timeout', 'not authenticated in time')), host.preauthTimeoutMs);
     this.preauthTimer.unref();
@@ -132,14 +178,18 @@ export class C2sSession implements ModuleSession {
     return this.state === 'closed';
   }
 
+  /** Bytes read from the connection so far (decrypted ones, over TLS). */
+  get bytesRead(): number {
+    return this.socket.bytesRead;
+  }
+
   private attach(socket: Socket): void {
     socket.on('data', (chunk: Buffer) => {
+      // After the stream is closed, what the peer still sends is neither parsed nor charged to anyone.
+      if (this.state === 'closed') return;
       this.parser.write(chunk);
-      const wait = this.byteBucket?.spend(chunk.length) ?? 0;
-      if (wait > 0 && !socket.isPaused()) {
-        socket.pause();
-        setTimeout(() => socket.resume(), wait).unref();
-      }
+      this.limitRate(chunk.length);
+      this.updateReading();
     });
     socket.on('error', (err) => {
       this.host.logger.debug({ session: this.id, err: err.message }, 'socket error');
@@ -174,7 +224,115 @@ export class C2sSession implements ModuleSession {
   private onParsed(el: Element): void {
     // RFC 6120 §13.12: a flooding client loses its stream, not everyone else their service.
     if (this.stanzaBucket && !this.stanzaBucket.take()) return this.streamError(new StreamError('policy-violation', 'too many stanzas per second'));
+    if (!this.username) {
+      // Refused as it arrives, not once the elements queued before it are answered (the answer to a failed
+      // <auth/> is delayed on purpose): a stranger gets nothing held for it beyond a few negotiation steps.
+      if (!(el.ns === NS_SASL || el.is('starttls', NS_TLS) || el.is('error', NS_STREAM))) {
+        // RFC 6120 §4.9.3.12: stanzas before authentication are refused with not-authorized.
+        return this.streamError(new StreamError(isClientStanza(el) ? 'not-authorized' : 'unsupported-stanza-type'));
+      }
+      if (this.queued >= PREAUTH_QUEUE) return this.streamError(new StreamError('policy-violation', 'too many negotiation elements awaiting an answer'));
+    }
     this.enqueue(el);
+  }
+
+  // ------------------------------------------------------------------------------------------ flow control
+  /** Reading stops while stanzas wait, while a byte rate says so, and while the output has not drained. */
+  private updateReading(): void {
+    const socket = this.socket;
+    if (this.state === 'closed' || socket.destroyed) return;
+    const hold = this.queued > 0 || this.rateTimer !== undefined || socket.writableLength > this.host.output.pauseBytes;
+    if (hold !== socket.isPaused()) {
+      if (hold) socket.pause();
+      else socket.resume();
+    }
+  }
+
+  /** Spends read bytes from the byte buckets and pauses reading for as long as they are in debt. */
+  private limitRate(bytes: number): void {
+    let wait: number;
+    if (this.username) wait = this.byteBucket?.spend(bytes) ?? 0;
+    else {
+      // Before authentication a connection reads slowly, and all of one address's together too: parsing
+      // is the one thing a stranger can make the server do, and one thread does it for everyone.
+      const rate = this.host.preauthBytesPerSecond;
+      const own = rate > 0 ? (this.preauthByteBucket ??= new TokenBucket(rate, rate)).spend(bytes) : 0;
+      wait = Math.max(own, this.host.preauthBucket(this.remoteAddress)?.spend(bytes) ?? 0);
+    }
+    if (wait <= 0) return;
+    clearTimeout(this.rateTimer);
+    this.rateTimer = setTimeout(() => {
+      this.rateTimer = undefined;
+      this.updateReading();
+    }, wait);
+    this.rateTimer.unref();
+  }
+
+  /** Undefined while the output is below the pause threshold; else settles once it has drained. */
+  private outputRoom(): Promise<void> | undefined {
+    // Above the pause threshold a write has found the socket full, so the watch is there.
+    const w = this.watch;
+    if (!w || this.socket.writableLength <= this.host.output.pauseBytes || this.state === 'closed') return undefined;
+    if (!w.drained) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      w.drained = { promise, resolve };
+    }
+    return w.drained.promise;
+  }
+
+  /**
+   * Output beyond the socket's own buffer: reported to the server-wide budget, watched for stalling, and
+   * released at 'drain' (which the socket emits once a write has found it above its high-water mark).
+   */
+  private trackOutput(): void {
+    const socket = this.socket;
+    const pending = socket.writableLength;
+    let w = this.watch;
+    if (!w) {
+      w = this.watch = { stallTimer: undefined, stallMark: 0, drained: undefined };
+      socket.once('drain', () => this.onDrain());
+    }
+    const limits = this.host.output;
+    if (!this.host.outputBudget.hold(this, pending) && pending > limits.pauseBytes) return this.overflow('the server holds too much unsent output');
+    if (pending > limits.pauseBytes && !w.stallTimer) {
+      w.stallMark = this.written - pending;
+      w.stallTimer = setTimeout(() => this.checkStall(), limits.stallMs);
+      w.stallTimer.unref();
+    }
+  }
+
+  private onDrain(): void {
+    const w = this.watch;
+    this.watch = undefined;
+    this.host.outputBudget.release(this);
+    clearTimeout(w?.stallTimer);
+    w?.drained?.resolve();
+    this.updateReading();
+  }
+
+  /** A reader that took nothing for a whole period while output waited has stopped reading. */
+  private checkStall(): void {
+    const w = this.watch;
+    if (!w || this.state === 'closed') return;
+    w.stallTimer = undefined;
+    const pending = this.socket.writableLength;
+    if (pending <= this.host.output.pauseBytes) return;
+    const sent = this.written - pending;
+    if (sent <= w.stallMark) return this.overflow('the client does not read its stream');
+    w.stallMark = sent;
+    w.stallTimer = setTimeout(() => this.checkStall(), this.host.output.stallMs);
+    w.stallTimer.unref();
+  }
+
+  /** Closes a session whose output cannot be held: it loses its stream rather than the server its memory. */
+  private overflow(text: string): void {
+    if (this.shed || this.state === 'closed') return;
+    this.shed = true;
+    this.host.logger.info({ session: this.id, pending: this.socket.writableLength }, 'closing a session that does not read its output');
+    this.streamError(new StreamError('policy-violation', text));
+    // What is queued would never be read; keeping it for the closing handshake would keep the memory too.
+    this.socket.destroy();
   }
 
   // ------------------------------------------------------------------------------------------ output
@@ -188,6 +346,12 @@ export class C2sSession implements ModuleSession {
 
   private write(data: string): void {
     if (this.state === 'closed' || this.socket.destroyed) return;
+    const pending = this.socket.writableLength;
+    // Output above the pause threshold comes from others (the session's own stanzas wait for it to drain):
+    // past the hard limit, the recipient is dropped instead of buffered for without bound.
+    if (pending > this.host.output.pauseBytes && pending + data.length > this.host.output.maxBytes && !this.shed) {
+      return this.overflow('too much unsent output');
+    }
     // Writes in one tick go out in one TCP segment where possible.
     if (!this.corked) {
       this.corked = true;
@@ -199,7 +363,8 @@ export class C2sSession implements ModuleSession {
         socket.uncork();
       });
     }
-    this.socket.write(data);
+    this.written += data.length;
+    if (!this.socket.write(data) && !this.shed) this.trackOutput();
   }
 
   private sendHeader(to?: string): void {
@@ -276,10 +441,21 @@ export class C2sSession implements ModuleSession {
   }
 
   private enqueue(el: Element): void {
-    this.queue = this.queue.then(() => this.onElement(el)).catch((err) => {
-      this.host.logger.error({ session: this.id, err }, 'unhandled error processing a stanza');
-      this.streamError(new StreamError('internal-server-error'));
-    });
+    this.queued++;
+    this.queue = this.queue
+      .then(() => {
+        // The session's own answers wait while its output has not drained: a client that does not read
+        // cannot make the server produce (and hold) more for it.
+        const room = this.outputRoom();
+        return room ? room.then(() => this.onElement(el)) : this.onElement(el);
+      })
+      .catch((err) => {
+        this.host.logger.error({ session: this.id, err }, 'unhandled error processing a stanza');
+        this.streamError(new StreamError('internal-server-error'));
+      })
+      .then(() => {
+        if (--this.queued === 0) this.updateReading();
+      });
   }
 
   private async onElement(el: Element): Promise<void> {
@@ -389,10 +565,12 @@ export class C2sSession implements ModuleSession {
     // Dropped, not only cleared: a cleared Timeout kept alive by this field is ~120 bytes per idle session.
     clearTimeout(this.preauthTimer);
     this.preauthTimer = undefined;
+    this.preauthByteBucket = undefined;
     this.write(`<success xmlns='${NS_SASL}'>${step.data ? step.data.toString('base64') : ''}</success>`);
     this.host.logger.info({ session: this.id, user: `${this.username}@${this.domain}` }, 'authenticated');
-    // RFC 6120 §6.4.6: after success the stream restarts; the next thing from the client is a header.
-    this.parser.reset();
+    // RFC 6120 §6.4.6: after success the stream restarts; the next thing from the client is a header. From
+    // here on the client may send what an account may.
+    this.parser.reset(this.host.xmlLimits);
   }
 
   private saslFailure(condition: string, text?: string): void {
@@ -499,6 +677,11 @@ export class C2sSession implements ModuleSession {
     if (this.state === 'closed') return;
     this.state = 'closed';
     if (this.preauthTimer) clearTimeout(this.preauthTimer);
+    clearTimeout(this.rateTimer);
+    clearTimeout(this.watch?.stallTimer);
+    this.host.outputBudget.release(this);
+    // Stanzas waiting for the output to drain run now, and find the session closed.
+    this.watch?.drained?.resolve();
     if (!this.closing) this.socket.destroy();
     // Every connection is reported, bound or not: the host counts connections per address.
     this.host.closed(this, err);

@@ -12,7 +12,7 @@ import { LocalSessionDirectory, type SessionDirectory } from '../../cluster/inde
 import { StanzaError, StreamError } from '../../protocol/rfc6120.ts';
 import type { DiscoIdentity } from '../../protocol/xep0030.ts';
 import { ConfigError, parseHostPort, type ServerConfig } from '../config.ts';
-import { C2sSession, type SessionHost } from './c2s-session.ts';
+import { C2sSession, type OutputLimits, type SessionHost } from './c2s-session.ts';
 import { HookBus } from './hooks.ts';
 import type { ServerEvents } from './events.ts';
 import { IqHandlers, type IqScope } from './iq-handlers.ts';
@@ -23,6 +23,9 @@ import type { StanzaContext } from './stanza-context.ts';
 import { DEFAULT_MECHANISMS, type SaslContext, type SaslMechanism } from './sasl/index.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { AuthThrottle } from './limits/auth-throttle.ts';
+import { OutputBudget } from './limits/output-budget.ts';
+import { memoryBudget } from './limits/memory-budget.ts';
+import { TokenBucket } from './limits/token-bucket.ts';
 
 export interface ServerDeps {
   config: ServerConfig;
@@ -78,6 +81,11 @@ export class XmppServer implements SessionHost {
   readonly authThrottle: AuthThrottle;
   private sweepTimer: NodeJS.Timeout | undefined;
   private xmlLimitsCache: XmlLimits | undefined;
+  private preauthLimitsCache: XmlLimits | undefined;
+  private outputCache: OutputLimits | undefined;
+  /** Pre-authentication read budget per remote address, shared by its connections. */
+  private readonly preauthBuckets = new Map<string, TokenBucket>();
+  readonly outputBudget: OutputBudget;
 
   constructor(deps: ServerDeps) {
     this.config = deps.config;
@@ -90,6 +98,7 @@ export class XmppServer implements SessionHost {
     this.hostSet = new Set(deps.config.hosts);
     this.mechanismList = deps.mechanisms ?? DEFAULT_MECHANISMS;
     this.authThrottle = new AuthThrottle(deps.config.limits.auth_failure_delay_ms, deps.config.limits.max_failed_logins);
+    this.outputBudget = new OutputBudget(deps.config.limits.output_total_bytes);
     this.moduleOptions = validateModuleOptions(deps.config, deps.modules);
     const disabled = new Set(deps.config.disabled_modules);
     this.moduleDefs = orderModules(deps.modules.filter((m) => !disabled.has(m.name)));
@@ -114,6 +123,30 @@ export class XmppServer implements SessionHost {
     // The same object for every connection while the configuration says the same (parsers share it).
     if (c && c.maxStanzaSize === l.max_stanza_bytes && c.maxDepth === l.max_depth && c.maxAttributes === l.max_attributes) return c;
     return (this.xmlLimitsCache = { ...DEFAULT_XML_LIMITS, maxStanzaSize: l.max_stanza_bytes, maxDepth: l.max_depth, maxAttributes: l.max_attributes });
+  }
+  get preauthXmlLimits(): XmlLimits {
+    const full = this.xmlLimits;
+    const size = Math.min(this.config.limits.max_preauth_stanza_bytes, full.maxStanzaSize);
+    const c = this.preauthLimitsCache;
+    if (c && c.maxStanzaSize === size && c.maxDepth === full.maxDepth && c.maxAttributes === full.maxAttributes) return c;
+    return (this.preauthLimitsCache = { ...full, maxStanzaSize: size });
+  }
+  get preauthBytesPerSecond(): number {
+    return this.config.limits.preauth_bytes_per_second;
+  }
+  preauthBucket(ip: string): TokenBucket | undefined {
+    const rate = this.config.limits.preauth_bytes_per_second_per_ip;
+    if (rate <= 0) return undefined;
+    let b = this.preauthBuckets.get(ip);
+    if (!b) this.preauthBuckets.set(ip, (b = new TokenBucket(rate, rate)));
+    return b;
+  }
+  get output(): OutputLimits {
+    const l = this.config.limits;
+    const c = this.outputCache;
+    // Read on every write: the same object while the configuration says the same.
+    if (c && c.pauseBytes === l.output_pause_bytes && c.maxBytes === l.output_max_bytes && c.stallMs === l.output_stall_seconds * 1000) return c;
+    return (this.outputCache = { pauseBytes: l.output_pause_bytes, maxBytes: l.output_max_bytes, stallMs: l.output_stall_seconds * 1000 });
   }
   get requireTls(): boolean {
     return this.config.c2s.require_tls && this.tlsContext !== undefined;
@@ -202,6 +235,13 @@ export class XmppServer implements SessionHost {
     void this.hooks.fire('session-closed', { session, error }).catch((err) => this.logger.error({ err }, 'session-closed hook failed'));
   }
 
+  /** Open connections, the bytes read from them and their unsent output beyond socket buffers (monitoring, tests). */
+  connectionStats(): { connections: number; bytesRead: number; bufferedOutput: number } {
+    let bytesRead = 0;
+    for (const c of this.connections) bytesRead += c.bytesRead;
+    return { connections: this.connections.size, bytesRead, bufferedOutput: this.outputBudget.bytes };
+  }
+
   /** A service a module provided (e.g. CapsService, by key or name), for embedding applications and tests. */
   service<T>(key: ServiceKey<T> | string): T | undefined {
     return this.services.get(typeof key === 'string' ? key : key.name) as T | undefined;
@@ -271,7 +311,11 @@ export class XmppServer implements SessionHost {
       const missing = (def.provides ?? []).filter((k) => !this.services.has(k.name));
       if (missing.length) throw new Error(`module ${def.name} did not provide ${missing.map((k) => k.name).join(', ')}, which it declared`);
     }
-    this.sweepTimer = setInterval(() => this.authThrottle.sweep(), 60_000);
+    this.sweepTimer = setInterval(() => {
+      this.authThrottle.sweep();
+      // An address's pre-auth budget outlives its connections by up to a minute: reconnecting does not reset it.
+      for (const ip of [...this.preauthBuckets.keys()]) if (!this.perIp.has(ip)) this.preauthBuckets.delete(ip);
+    }, 60_000);
     this.sweepTimer.unref();
     const addrs: ListenAddresses = { c2s: [], tls: [] };
     try {
@@ -290,6 +334,8 @@ export class XmppServer implements SessionHost {
       throw err;
     }
     this.logger.info({ hosts: this.hosts, c2s: addrs.c2s.map(fmt), tls: addrs.tls.map(fmt) }, 'pepkeys server listening');
+    // The worst case per connection, computed from the limits (docs/security.md): what to provision for.
+    this.logger.info({ bytes: memoryBudget(this.config.limits) }, 'memory budget');
     return addrs;
   }
 

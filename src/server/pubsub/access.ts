@@ -13,9 +13,20 @@ import { errors, type PubsubError } from './errors.ts';
 export interface Relationship {
   subscription: Subscription;
   groups: string[];
+  /**
+   * The owner's roster holds an item for the requester, whatever its subscription. When left out: an item
+   * with a subscription or a group counts as one.
+   */
+  inRoster?: boolean;
 }
 
-export const NO_RELATIONSHIP: Relationship = Object.freeze({ subscription: 'none', groups: [] }) as Relationship;
+export const NO_RELATIONSHIP: Relationship = Object.freeze({ subscription: 'none', groups: [], inRoster: false }) as Relationship;
+
+/** Does the owner know the requester (a roster item)? */
+function inRoster(rel: Relationship | undefined): boolean {
+  if (!rel) return false;
+  return rel.inRoster ?? (rel.subscription !== 'none' || rel.groups.length > 0);
+}
 
 export type Action =
   | 'create' | 'publish' | 'retract' | 'retract-any' | 'purge' | 'configure' | 'delete'
@@ -94,6 +105,25 @@ export function denied(action: Action, standing: Standing, config?: AccessModelC
   // §4.1 table: publish-only may neither subscribe nor retrieve.
   if (affiliation === 'publish-only') return errors.forbidden('publish-only affiliation');
   return modelRefusal(config, standing.relationship);
+}
+
+/**
+ * What a refused entity may learn about a node (issue 19; docs/security.md "Node existence"). XEP-0060 names
+ * the reason of each refusal (§6.5.9), and Prosody tells it to anyone; we tell it only to entities the owner
+ * knows. A *stranger* — not the owner, no affiliation at the node, no item in the owner's roster — learns
+ * nothing about a node it may not read: every request naming such a node is answered exactly as one naming a
+ * node that does not exist (item-not-found), whatever the operation. Roster contacts and affiliated entities
+ * still get the specific condition (presence-subscription-required, not-in-roster-group, closed-node,
+ * forbidden). A node the stranger may read (open) is no secret and answers as usual.
+ * Needs `standing.relationship` whenever `mayHide` says so.
+ */
+export function hidden(standing: Standing, config: AccessModelConfig): boolean {
+  return standing.affiliation === 'none' && !inRoster(standing.relationship) && denied('retrieve', standing, config) !== undefined;
+}
+
+/** Can `hidden` be true for this affiliation and model (so the owner's roster must be read to decide)? */
+export function mayHide(affiliation: Affiliation, config: Pick<TypedConfig, 'accessModel'>): boolean {
+  return affiliation === 'none' && config.accessModel !== 'open';
 }
 
 /** The error the access model answers an entity without affiliation with; undefined when it makes it a member. */

@@ -1,12 +1,14 @@
 // One pubsub service (PEP: an account, XEP-0163 §3.2) and every XEP-0060 operation on its nodes. Each
 // method takes the node first and the acting entity (`actor`, a parsed JID) second, then what the operation
-// needs; an optional node filter goes in an options object. Every operation asks `denied` (access.ts) and
-// throws PubsubError with the XEP-0060 condition; state changes return their events as plain data.
+// needs; an optional node filter goes in an options object. Every request naming a node finds it through
+// `lookup` (absent and hidden-from-a-stranger look alike there, access.ts `hidden`), every operation asks
+// `denied` (access.ts) and throws PubsubError with the XEP-0060 condition; state changes return their events
+// as plain data.
 import { tryParseJid, type Jid } from '../../jid/index.ts';
 import { pageOf, type RsmQuery, type RsmResponse } from '../../protocol/xep0059.ts';
 import { NodeNotFoundError } from '../../storage/errors.ts';
 import type { Affiliation, NodeConfig, PubsubItemRecord, PubsubNodeRecord, SubscriptionState } from '../../storage/types.ts';
-import { denied, needsRelationship, refusal, type Action, type Relationship, type Standing } from './access.ts';
+import { denied, hidden, mayHide, needsRelationship, refusal, type Action, type Relationship, type Standing } from './access.ts';
 import { effectiveConfig, effectiveMaxItems, normalizeConfig, typedConfig, type TypedConfig } from './config.ts';
 import type { EngineShared } from './engine.ts';
 import { configProblemError, errors, type PubsubError } from './errors.ts';
@@ -121,8 +123,10 @@ export class PubsubService {
     let created = false;
     let config: NodeConfig;
     let typed: TypedConfig;
+    // XEP-0163 §3.2: only the owner auto-creates; anyone else is told the node does not exist (§7.1.3.3),
+    // exactly as when it exists and is hidden from them.
+    if (!record && actor.bare !== service) await this.found(undefined, actor);
     if (!record) {
-      refuse(denied('create', this.ownStanding(actor)));
       // §7.1.5 rule 3: auto-create with defaults except what the preconditions specify.
       if (prepared && !prepared.ok) throw prepared.error;
       config = effectiveConfig(prepared?.ok ? prepared.options : {}, this.shared.defaults);
@@ -141,7 +145,7 @@ export class PubsubService {
     if (record) {
       ({ config, typed } = this.shared.configOf(record));
       // §7.1.3.1
-      refuse(denied('publish', await this.standing(record, actor.bare)));
+      refuse(denied('publish', (await this.found(record, actor)).standing));
       // §7.1.5 rule 1: each option must match the existing node's configuration.
       if (prepared) refuse(checkPreconditions(prepared, config));
       checkItemAgainstConfig(typed, item);
@@ -184,8 +188,7 @@ export class PubsubService {
     requireNodeId(node);
     // §7.2.3.4
     if (!id) throw errors.itemRequired();
-    const record = await this.requireNode(node);
-    const standing = await this.standing(record, actor.bare);
+    const { record, standing } = await this.lookup(node, actor);
     // §7.2.3.1
     refuse(denied('retract', standing));
     const { config, typed: t } = this.shared.configOf(record);
@@ -288,9 +291,9 @@ export class PubsubService {
   // ------------------------------------------------------------------ retrieve (§6.5)
   async items(node: string, actor: Jid, query: ItemsQuery = {}): Promise<ItemsResult> {
     const { store } = this.shared;
-    const record = await this.requireNode(requireNodeId(node));
+    const { record, standing } = await this.lookup(requireNodeId(node), actor);
     const t = this.shared.configOf(record).typed;
-    refuse(await this.fresh(record, t, actor.bare, 'retrieve'));
+    refuse(denied('retrieve', standing, t));
     const view = (it: PubsubItemRecord): ItemView => ({
       id: it.id,
       ...(t.exposePublisher ? { publisher: it.publisher } : {}),
@@ -375,7 +378,7 @@ export class PubsubService {
   /** §5.7: the actor's own affiliations at this service. */
   async affiliations(actor: Jid, filter: NodeFilter = {}): Promise<{ node: string; affiliation: Affiliation }[]> {
     const out: { node: string; affiliation: Affiliation }[] = [];
-    for (const r of await this.records(filter)) {
+    for (const r of await this.records(filter, actor)) {
       const { affiliation } = await this.standing(r, actor.bare);
       if (affiliation !== 'none') out.push({ node: r.node, affiliation });
     }
@@ -390,10 +393,10 @@ export class PubsubService {
     // §6.1.3.1: the subscribed JID must share the requester's bare JID.
     const subJid = tryFull(jid);
     if (!subJid || safeBare(subJid) !== actor.bare) throw errors.invalidJid();
-    const record = await this.requireNode(node);
+    const { record, standing } = await this.lookup(node, actor);
     const { config, typed: t } = this.shared.configOf(record);
     // §6.1.3.2-4, §6.1.3.8
-    refuse(await this.fresh(record, t, actor.bare, 'subscribe'));
+    refuse(denied('subscribe', standing, t));
     try {
       await store.setSubscription(this.jid, node, subJid, 'subscribed');
     } catch (e) {
@@ -412,11 +415,11 @@ export class PubsubService {
   /** §6.2: cancels the subscription of `jid`: the actor's own, or anyone's for the owner. */
   async unsubscribe(node: string, actor: Jid, jid: string): Promise<void> {
     const { store } = this.shared;
-    const record = await this.requireNode(requireNodeId(node));
+    const { standing } = await this.lookup(requireNodeId(node), actor);
     const subJid = tryFull(jid);
     // §6.2.3.3: an unparsable JID is nobody's own, not even the owner's to cancel.
     if (!subJid) throw refusal('unsubscribe-other');
-    if (safeBare(subJid) !== actor.bare) refuse(denied('unsubscribe-other', await this.standing(record, actor.bare)));
+    if (safeBare(subJid) !== actor.bare) refuse(denied('unsubscribe-other', standing));
     const subs = await store.getSubscriptions(this.jid, node);
     // §6.2.3.2
     if (!subs.has(subJid)) throw errors.notSubscribed();
@@ -426,7 +429,7 @@ export class PubsubService {
   /** §5.6: the actor's subscriptions (any JID with its bare JID). */
   async subscriptions(actor: Jid, filter: NodeFilter = {}): Promise<SubscriptionEntry[]> {
     const out: SubscriptionEntry[] = [];
-    for (const r of await this.records(filter)) {
+    for (const r of await this.records(filter, actor)) {
       for (const [jid, subscription] of await this.shared.store.getSubscriptions(this.jid, r.node)) {
         if (safeBare(jid) === actor.bare && subscription !== 'none') out.push({ node: r.node, jid, subscription });
       }
@@ -551,14 +554,39 @@ export class PubsubService {
 
   /** The node's record, once the actor is found allowed to do `action` there. */
   private async authorized(node: string, actor: Jid, action: Action): Promise<PubsubNodeRecord> {
-    const record = await this.requireNode(requireNodeId(node));
-    refuse(denied(action, await this.standing(record, actor.bare)));
+    const { record, standing } = await this.lookup(requireNodeId(node), actor);
+    refuse(denied(action, standing));
     return record;
   }
 
   /** A decision for IQ requests: the relationship is asked each time (no cache). */
   private fresh(record: PubsubNodeRecord, t: TypedConfig, bare: string, action: Action): Promise<PubsubError | undefined> {
     return this.decide(record, t, bare, action, () => this.shared.relationship(this.jid, bare));
+  }
+
+  /**
+   * The node an IQ request names, and where the actor stands there (the owner's roster read fresh, no
+   * cache). Every request naming a node comes here, so the policy of access.ts `hidden` holds for every
+   * operation: a node absent, or hidden from a stranger, throws the same item-not-found.
+   */
+  private async lookup(node: string, actor: Jid): Promise<{ record: PubsubNodeRecord; standing: Standing }> {
+    return this.found(await this.shared.store.getNode(this.jid, node), actor);
+  }
+
+  private async found(record: PubsubNodeRecord | undefined, actor: Jid): Promise<{ record: PubsubNodeRecord; standing: Standing }> {
+    const bare = actor.bare;
+    if (!record) {
+      // The same work as for a hidden node (the owner's roster is read), so the answer does not come sooner.
+      if (bare !== this.jid) await this.shared.relationship(this.jid, bare);
+      throw errors.nodeNotFound();
+    }
+    const standing = await this.standing(record, bare);
+    const t = this.shared.configOf(record).typed;
+    if (mayHide(standing.affiliation, t)) {
+      standing.relationship = await this.shared.relationship(this.jid, bare);
+      if (hidden(standing, t)) throw errors.nodeNotFound();
+    }
+    return { record, standing };
   }
 
   private async decide(
@@ -579,14 +607,8 @@ export class PubsubService {
     return { affiliation: actor.bare === this.jid ? 'owner' : 'none' };
   }
 
-  private async requireNode(node: string): Promise<PubsubNodeRecord> {
-    const record = await this.shared.store.getNode(this.jid, node);
-    if (!record) throw errors.nodeNotFound();
-    return record;
-  }
-
-  private async records(filter: NodeFilter): Promise<PubsubNodeRecord[]> {
-    return filter.node !== undefined ? [await this.requireNode(filter.node)] : this.shared.store.listNodes(this.jid);
+  private async records(filter: NodeFilter, actor: Jid): Promise<PubsubNodeRecord[]> {
+    return filter.node !== undefined ? [(await this.lookup(filter.node, actor)).record] : this.shared.store.listNodes(this.jid);
   }
 
   private async checkNodeQuota(): Promise<void> {

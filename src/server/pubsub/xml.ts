@@ -90,6 +90,42 @@ function ownerListing(
   };
 }
 
+/** §8.9.2: the affiliations an owner sets. */
+function affiliationsOf(op: Element): { jid: string; affiliation: Affiliation }[] {
+  return op.getChildren('affiliation', NS_PUBSUB_OWNER).map((a) => {
+    if (!a.attrs.jid || !a.attrs.affiliation) throw badRequest('<affiliation/> needs jid and affiliation');
+    return { jid: a.attrs.jid, affiliation: a.attrs.affiliation as Affiliation };
+  });
+}
+
+/** §8.8.2: the subscriptions an owner sets. */
+function subscriptionsOf(op: Element): { jid: string; subscription: SubscriptionState }[] {
+  const subscriptions: { jid: string; subscription: SubscriptionState }[] = [];
+  for (const s of op.getChildren('subscription', NS_PUBSUB_OWNER)) {
+    if (!s.attrs.jid) throw badRequest('<subscription/> needs a jid');
+    // §8.8.2.1: without 'subscription' the value MUST NOT change.
+    if (s.attrs.subscription === undefined) continue;
+    subscriptions.push({ jid: s.attrs.jid, subscription: s.attrs.subscription as SubscriptionState });
+  }
+  return subscriptions;
+}
+
+/** §8.8.2 / §8.9.2: an owner changes a node's subscriptions or affiliations; the answer is empty. */
+function ownerListChange<K extends 'owner-affiliations-set' | 'owner-subscriptions-set'>(
+  element: 'affiliations' | 'subscriptions',
+  read: (op: Element) => Omit<RequestOf<K>, 'kind' | 'node'>,
+  apply: (service: PubsubService, req: RequestOf<K>, actor: Jid) => Promise<unknown>,
+): Operation<K> {
+  return {
+    ns: NS_PUBSUB_OWNER, element, type: 'set',
+    parse: (op) => ({ node: nodeAttr(op), ...read(op) }) as Omit<RequestOf<K>, 'kind'>,
+    async run(req, { service, actor }) {
+      await apply(service, req, actor);
+      return result();
+    },
+  };
+}
+
 const OPERATIONS: { [K in Kind]: Operation<K> } = {
   publish: {
     ns: NS_PUBSUB, element: 'publish', type: 'set',
@@ -265,41 +301,12 @@ const OPERATIONS: { [K in Kind]: Operation<K> } = {
   },
   'owner-affiliations-get': ownerListing('affiliations', async (service, node, actor) =>
     (await service.nodeAffiliations(node, actor)).map((a) => x('affiliation', { jid: a.jid, affiliation: a.affiliation }))),
-  'owner-affiliations-set': {
-    ns: NS_PUBSUB_OWNER, element: 'affiliations', type: 'set',
-    parse(op) {
-      const node = nodeAttr(op);
-      const affiliations = op.getChildren('affiliation', NS_PUBSUB_OWNER).map((a) => {
-        if (!a.attrs.jid || !a.attrs.affiliation) throw badRequest('<affiliation/> needs jid and affiliation');
-        return { jid: a.attrs.jid, affiliation: a.attrs.affiliation as Affiliation };
-      });
-      return { node, affiliations };
-    },
-    async run(req, { service, actor }) {
-      await service.setNodeAffiliations(req.node, actor, req.affiliations);
-      return result();
-    },
-  },
+  'owner-affiliations-set': ownerListChange('affiliations', (op) => ({ affiliations: affiliationsOf(op) }),
+    (service, req, actor) => service.setNodeAffiliations(req.node, actor, req.affiliations)),
   'owner-subscriptions-get': ownerListing('subscriptions', async (service, node, actor) =>
     (await service.nodeSubscriptions(node, actor)).map((s) => x('subscription', { jid: s.jid, subscription: s.subscription }))),
-  'owner-subscriptions-set': {
-    ns: NS_PUBSUB_OWNER, element: 'subscriptions', type: 'set',
-    parse(op) {
-      const node = nodeAttr(op);
-      const subscriptions: { jid: string; subscription: SubscriptionState }[] = [];
-      for (const s of op.getChildren('subscription', NS_PUBSUB_OWNER)) {
-        if (!s.attrs.jid) throw badRequest('<subscription/> needs a jid');
-        // §8.8.2.1: without 'subscription' the value MUST NOT change.
-        if (s.attrs.subscription === undefined) continue;
-        subscriptions.push({ jid: s.attrs.jid, subscription: s.attrs.subscription as SubscriptionState });
-      }
-      return { node, subscriptions };
-    },
-    async run(req, { service, actor }) {
-      await service.setNodeSubscriptions(req.node, actor, req.subscriptions);
-      return result();
-    },
-  },
+  'owner-subscriptions-set': ownerListChange('subscriptions', (op) => ({ subscriptions: subscriptionsOf(op) }),
+    (service, req, actor) => service.setNodeSubscriptions(req.node, actor, req.subscriptions)),
 };
 
 /** Elements of the user namespace that accompany an operation rather than being one. */

@@ -24,9 +24,24 @@ import {
   type SubscriptionState,
 } from '../types.ts';
 import { NodeNotFoundError, StorageClosedError } from '../errors.ts';
-import { applyItemQuery } from '../item-query.ts';
+import { pickItems } from '../item-query.ts';
+import { domainOf } from '../../jid/index.ts';
 
 const clone = <T>(value: T): T => structuredClone(value);
+
+/** Affiliations and subscriptions: 'none' is no entry. */
+function setOrNone<V extends string>(m: Map<string, V>, jid: string, value: V): void {
+  if (value === 'none') m.delete(jid);
+  else m.set(jid, value);
+}
+
+/** Deletes outer[key][inner], and outer[key] once it is empty; reports whether there was such an entry. */
+function deleteNested<K, I>(outer: Map<K, Map<I, unknown>>, key: K, inner: I): boolean {
+  const m = outer.get(key);
+  if (!m || !m.delete(inner)) return false;
+  if (m.size === 0) outer.delete(key);
+  return true;
+}
 
 interface MemoryNode {
   record: PubsubNodeRecord;
@@ -69,7 +84,6 @@ export function createMemoryStorage(): Storage {
     if (!r) rosters.set(owner, (r = { version: 0, items: new Map() }));
     return r;
   };
-  const domainOf = (jid: string) => jid.slice(jid.indexOf('@') + 1);
 
   const accountStore: AccountStore = {
     create: (jid: string, credentials: AccountCredentials) =>
@@ -128,13 +142,7 @@ export function createMemoryStorage(): Storage {
         // A repeated request replaces the stored stanza but keeps its place in line.
         m.set(pending.from, clone(pending));
       }),
-    removePendingIn: (owner, from) =>
-      op(() => {
-        const m = pendingIn.get(owner);
-        if (!m || !m.delete(from)) return false;
-        if (m.size === 0) pendingIn.delete(owner);
-        return true;
-      }),
+    removePendingIn: (owner, from) => op(() => deleteNested(pendingIn, owner, from)),
     listPendingIn: (owner) => op(() => clone([...(pendingIn.get(owner)?.values() ?? [])])),
   };
 
@@ -215,13 +223,7 @@ export function createMemoryStorage(): Storage {
         n.record.config = clone(config);
         return true;
       }),
-    deleteNode: (service, node) =>
-      op(() => {
-        const nodes = services.get(service);
-        if (!nodes || !nodes.delete(node)) return false;
-        if (nodes.size === 0) services.delete(service);
-        return true;
-      }),
+    deleteNode: (service, node) => op(() => deleteNested(services, service, node)),
     publishItem: (item, maxItems) =>
       op(() => {
         const n = requireNode(item.service, item.node);
@@ -238,11 +240,13 @@ export function createMemoryStorage(): Storage {
         }
         return { evicted };
       }),
-    getItems: (service, node, query?: ItemQuery) =>
+    getItems: (service, node, { ids, max }: ItemQuery = {}) =>
       op(() => {
         const n = findNode(service, node);
         if (!n) return [];
-        return clone(applyItemQuery([...n.items.values()].reverse(), query));
+        if (ids) return clone(pickItems(ids, max, (id) => n.items.get(id)));
+        const newestFirst = [...n.items.values()].reverse();
+        return clone(max === undefined ? newestFirst : newestFirst.slice(0, Math.max(0, max)));
       }),
     countItems: (service, node) => op(() => findNode(service, node)?.items.size ?? 0),
     retractItem: (service, node, id) => op(() => findNode(service, node)?.items.delete(id) ?? false),
@@ -255,19 +259,9 @@ export function createMemoryStorage(): Storage {
         return count;
       }),
     getAffiliations: (service, node) => op(() => new Map(findNode(service, node)?.affiliations ?? [])),
-    setAffiliation: (service, node, jid, affiliation) =>
-      op(() => {
-        const n = requireNode(service, node);
-        if (affiliation === 'none') n.affiliations.delete(jid);
-        else n.affiliations.set(jid, affiliation);
-      }),
+    setAffiliation: (service, node, jid, affiliation) => op(() => setOrNone(requireNode(service, node).affiliations, jid, affiliation)),
     getSubscriptions: (service, node) => op(() => new Map(findNode(service, node)?.subscriptions ?? [])),
-    setSubscription: (service, node, jid, state) =>
-      op(() => {
-        const n = requireNode(service, node);
-        if (state === 'none') n.subscriptions.delete(jid);
-        else n.subscriptions.set(jid, state);
-      }),
+    setSubscription: (service, node, jid, state) => op(() => setOrNone(requireNode(service, node).subscriptions, jid, state)),
     deleteService: (service) =>
       op(() => {
         services.delete(service);

@@ -2,10 +2,11 @@
 // pubsub service) in the same single statement, so no server, crash or concurrent writer can ever see half
 // an account.
 import { AccountExistsError, type AccountCredentials, type AccountRecord, type AccountStore } from '../types.ts';
-import { num, statement } from './db.ts';
+import { toAccount, type AccountRow } from '../sql/rows.ts';
+import { statement } from './db.ts';
 import type { GroupCommit } from './group-commit.ts';
+import { domainOf } from '../../jid/index.ts';
 
-const domainOf = (jid: string) => jid.slice(jid.indexOf('@') + 1);
 
 const insert = statement(
   'account_insert',
@@ -42,8 +43,8 @@ export function createAccountStore(gc: GroupCommit): AccountStore {
     },
     get(jid) {
       return gc.read(async (db): Promise<AccountRecord | undefined> => {
-        const row = (await db.run(select, [jid])).rows[0];
-        return row && { jid: row.jid, credentials: JSON.parse(row.credentials), createdAt: num(row.created_at) };
+        const row = (await db.run<AccountRow>(select, [jid])).rows[0];
+        return row && toAccount(row);
       });
     },
     setCredentials(jid, credentials) {

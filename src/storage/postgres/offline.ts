@@ -1,6 +1,7 @@
 // Offline message queues (XEP-0160), in arrival order (an identity column, never the clock).
 import type { OfflineMessage, OfflineStore } from '../types.ts';
-import { num, statement } from './db.ts';
+import { toOfflineMessage } from '../sql/rows.ts';
+import { statement } from './db.ts';
 import type { GroupCommit } from './group-commit.ts';
 
 const insert = statement('offline_insert', 'INSERT INTO offline_messages (owner, stanza, stored_at, verbatim) VALUES ($1, $2, $3, $4)');
@@ -23,10 +24,7 @@ export function createOfflineStore(gc: GroupCommit): OfflineStore {
         const { rows } = await db.run<{ seq: string; stanza: string; stored_at: string; verbatim: boolean }>(takeAll, [owner]);
         // RETURNING has no order of its own.
         return rows
-          .map((row) => ({
-            seq: BigInt(row.seq),
-            message: (row.verbatim ? { stanza: row.stanza, storedAt: num(row.stored_at), verbatim: true } : { stanza: row.stanza, storedAt: num(row.stored_at) }) as OfflineMessage,
-          }))
+          .map((row) => ({ seq: BigInt(row.seq), message: toOfflineMessage(row) }))
           .sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0))
           .map((r): OfflineMessage => r.message);
       });
@@ -37,7 +35,7 @@ export function createOfflineStore(gc: GroupCommit): OfflineStore {
     size(owner) {
       return gc.read(async (db) => {
         const row = (await db.run<{ messages: number; bytes: string }>(size, [owner])).rows[0]!;
-        return { messages: row.messages, bytes: num(row.bytes) };
+        return { messages: row.messages, bytes: Number(row.bytes) };
       });
     },
   };

@@ -3,32 +3,13 @@
 // A modification and its version bump are one statement, and the bump is an upsert on the owner's
 // roster_versions row, which stays locked until COMMIT: writers on different servers take turns on an
 // owner, so versions are never reused and a later commit always carries the higher version.
-import type { PendingSubscription, Roster, RosterItem, RosterStore, Subscription } from '../types.ts';
+import type { Roster, RosterItem, RosterStore } from '../types.ts';
+import { rosterColumns as columns, toPending, toRosterItem, type RosterItemRow } from '../sql/rows.ts';
 import { num, statement } from './db.ts';
 import type { GroupCommit } from './group-commit.ts';
 
-interface ItemRow {
-  contact: string;
-  name: string | null;
-  subscription: string;
-  ask: string | null;
-  approved: boolean | null;
-  groups_json: string;
-}
-
-function toItem(row: ItemRow): RosterItem {
-  // Optional fields are only present when they were stored, so items round-trip exactly.
-  const item: RosterItem = { jid: row.contact, subscription: row.subscription as Subscription, groups: [] };
-  if (row.name !== null) item.name = row.name;
-  if (row.ask !== null) item.ask = row.ask as 'subscribe';
-  if (row.approved !== null) item.approved = row.approved;
-  item.groups = JSON.parse(row.groups_json);
-  return item;
-}
-
 const byJid = (a: RosterItem, b: RosterItem) => (a.jid < b.jid ? -1 : a.jid > b.jid ? 1 : 0);
 
-const columns = 'contact, name, subscription, ask, approved, groups_json';
 const bump = `INSERT INTO roster_versions (owner, version) VALUES ($1, 1)
   ON CONFLICT (owner) DO UPDATE SET version = roster_versions.version + 1 RETURNING version`;
 
@@ -68,15 +49,15 @@ export function createRosterStore(gc: GroupCommit): RosterStore {
   return {
     get(owner) {
       return gc.read(async (db): Promise<Roster> => {
-        const { rows } = await db.run<ItemRow & { version: string }>(selectRoster, [owner]);
-        const items = rows.filter((row) => row.contact !== null).map(toItem).sort(byJid);
+        const { rows } = await db.run<RosterItemRow & { version: string }>(selectRoster, [owner]);
+        const items = rows.filter((row) => row.contact !== null).map(toRosterItem).sort(byJid);
         return { version: String(num(rows[0]?.version)), items };
       });
     },
     getItem(owner, contact) {
       return gc.read(async (db) => {
-        const row = (await db.run<ItemRow>(selectItem, [owner, contact])).rows[0];
-        return row && toItem(row);
+        const row = (await db.run<RosterItemRow>(selectItem, [owner, contact])).rows[0];
+        return row && toRosterItem(row);
       });
     },
     putItem(owner, item) {
@@ -98,11 +79,7 @@ export function createRosterStore(gc: GroupCommit): RosterStore {
       return gc.write(async (db) => ((await db.run(deletePending, [owner, from])).rowCount ?? 0) > 0);
     },
     listPendingIn(owner) {
-      return gc.read(async (db) =>
-        (await db.run<{ sender: string; stanza: string }>(selectPending, [owner])).rows.map(
-          (row): PendingSubscription => ({ from: row.sender, stanza: row.stanza }),
-        ),
-      );
+      return gc.read(async (db) => (await db.run<{ sender: string; stanza: string }>(selectPending, [owner])).rows.map(toPending));
     },
   };
 }

@@ -1,19 +1,14 @@
 // Accounts table. Deleting an account also runs every other store's per-owner cleanup in the same write,
 // so a crash can never leave half an account behind.
 import { AccountExistsError, type AccountCredentials, type AccountRecord, type AccountStore } from '../types.ts';
+import { toAccount, type AccountRow } from '../sql/rows.ts';
 import type { SqliteDatabase } from './database.ts';
 import type { GroupCommit } from './group-commit.ts';
-
-interface AccountRow {
-  jid: string;
-  credentials: string;
-  created_at: number;
-}
+import { domainOf } from '../../jid/index.ts';
 
 /** Synchronous cleanup a store runs for an owner inside the account deletion transaction. */
 export type OwnerCleanup = (owner: string) => void;
 
-const domainOf = (jid: string) => jid.slice(jid.indexOf('@') + 1);
 
 export function createAccountStore(db: SqliteDatabase, gc: GroupCommit, cleanups: OwnerCleanup[]): AccountStore {
   const insert = db.prepare(
@@ -37,7 +32,7 @@ export function createAccountStore(db: SqliteDatabase, gc: GroupCommit, cleanups
     get(jid) {
       return gc.read((): AccountRecord | undefined => {
         const row = select.get(jid) as AccountRow | undefined;
-        return row && { jid: row.jid, credentials: JSON.parse(row.credentials), createdAt: row.created_at };
+        return row && toAccount(row);
       });
     },
     setCredentials(jid, credentials) {

@@ -1,5 +1,6 @@
 // Offline message queue (XEP-0160), oldest first.
-import type { OfflineMessage, OfflineStore } from '../types.ts';
+import type { OfflineStore } from '../types.ts';
+import { toOfflineMessage } from '../sql/rows.ts';
 import type { SqliteDatabase } from './database.ts';
 import type { GroupCommit } from './group-commit.ts';
 
@@ -23,7 +24,7 @@ export function createOfflineStore(db: SqliteDatabase, gc: GroupCommit) {
       return gc.write(() => {
         const rows = selectAll.all(owner) as { stanza: string; stored_at: number; verbatim: number }[];
         if (rows.length > 0) deleteAll.run(owner);
-        return rows.map((row): OfflineMessage => (row.verbatim ? { stanza: row.stanza, storedAt: row.stored_at, verbatim: true } : { stanza: row.stanza, storedAt: row.stored_at }));
+        return rows.map(toOfflineMessage);
       });
     },
     count(owner) {

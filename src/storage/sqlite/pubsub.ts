@@ -1,40 +1,17 @@
 // Pubsub nodes, items, affiliations and subscriptions (XEP-0060 / XEP-0163). Items are ordered by a
 // per-node sequence number, one above the node's highest, so "newest" never depends on clock time.
-import type {
-  Affiliation,
-  ItemQuery,
-  NodeConfig,
-  PubsubItemRecord,
-  PubsubNodeRecord,
-  PubsubStore,
-  SubscriptionState,
-} from '../types.ts';
+import type { Affiliation, PubsubStore, SubscriptionState } from '../types.ts';
 import { NodeNotFoundError } from '../errors.ts';
+import { pickItems } from '../item-query.ts';
+import { itemColumns, nodeColumns, toItem, toJidMap, toNode, type ItemRow, type NodeRow } from '../sql/rows.ts';
 import type { SqliteDatabase } from './database.ts';
 import type { GroupCommit } from './group-commit.ts';
-
-interface NodeRow {
-  node: string;
-  config: string;
-  created_at: number;
-}
-
-interface ItemRow {
-  item_id: string;
-  publisher: string;
-  payload: string;
-  published_at: number;
-}
-
-// Bounds that include every sequence number, for range queries without an anchor.
-const NO_UPPER = Number.MAX_SAFE_INTEGER;
-const NO_LOWER = -1;
 
 export function createPubsubStore(db: SqliteDatabase, gc: GroupCommit) {
   const nodeId = 'SELECT id FROM pubsub_nodes WHERE service = ? AND node = ?';
 
-  const selectNode = db.prepare('SELECT node, config, created_at FROM pubsub_nodes WHERE service = ? AND node = ?');
-  const selectNodes = db.prepare('SELECT node, config, created_at FROM pubsub_nodes WHERE service = ?');
+  const selectNode = db.prepare(`SELECT ${nodeColumns} FROM pubsub_nodes WHERE service = ? AND node = ?`);
+  const selectNodes = db.prepare(`SELECT ${nodeColumns} FROM pubsub_nodes WHERE service = ?`);
   const selectNodeId = db.prepare(nodeId).pluck();
   const insertNode = db.prepare(
     `INSERT INTO pubsub_nodes (service, node, config, created_at) VALUES (?, ?, ?, ?)
@@ -61,84 +38,40 @@ export function createPubsubStore(db: SqliteDatabase, gc: GroupCommit) {
   );
   const deleteUpTo = db.prepare('DELETE FROM pubsub_items WHERE node_id = ? AND seq <= ?');
 
-  const itemColumns = 'item_id, publisher, payload, published_at';
   const selectItem = db.prepare(`SELECT ${itemColumns} FROM pubsub_items WHERE node_id = ? AND item_id = ?`);
-  const selectSeq = db.prepare('SELECT seq FROM pubsub_items WHERE node_id = ? AND item_id = ?').pluck();
-  const selectRangeDesc = db.prepare(
-    `SELECT ${itemColumns} FROM pubsub_items WHERE node_id = ? AND seq < ? AND seq > ? ORDER BY seq DESC LIMIT ?`,
-  );
-  const selectRangeAsc = db.prepare(
-    `SELECT ${itemColumns} FROM pubsub_items WHERE node_id = ? AND seq < ? AND seq > ? ORDER BY seq ASC LIMIT ?`,
-  );
+  // LIMIT -1: no limit.
+  const selectNewest = db.prepare(`SELECT ${itemColumns} FROM pubsub_items WHERE node_id = ? ORDER BY seq DESC LIMIT ?`);
   const countItems = db.prepare(`SELECT count(*) FROM pubsub_items WHERE node_id = (${nodeId})`).pluck();
   const retractItem = db.prepare(`DELETE FROM pubsub_items WHERE node_id = (${nodeId}) AND item_id = ?`);
   const purgeNode = db.prepare(`DELETE FROM pubsub_items WHERE node_id = (${nodeId})`);
 
-  const selectAffiliations = db.prepare(
-    `SELECT jid, affiliation FROM pubsub_affiliations WHERE node_id = (${nodeId})`,
-  );
-  const upsertAffiliation = db.prepare(
-    `INSERT INTO pubsub_affiliations (node_id, jid, affiliation) VALUES (?, ?, ?)
-     ON CONFLICT (node_id, jid) DO UPDATE SET affiliation = excluded.affiliation`,
-  );
-  const deleteAffiliation = db.prepare('DELETE FROM pubsub_affiliations WHERE node_id = ? AND jid = ?');
-  const selectSubscriptions = db.prepare(`SELECT jid, state FROM pubsub_subscriptions WHERE node_id = (${nodeId})`);
-  const upsertSubscription = db.prepare(
-    `INSERT INTO pubsub_subscriptions (node_id, jid, state) VALUES (?, ?, ?)
-     ON CONFLICT (node_id, jid) DO UPDATE SET state = excluded.state`,
-  );
-  const deleteSubscription = db.prepare('DELETE FROM pubsub_subscriptions WHERE node_id = ? AND jid = ?');
-
-  const toNode = (service: string, row: NodeRow): PubsubNodeRecord => ({
-    service,
-    node: row.node,
-    config: JSON.parse(row.config) as NodeConfig,
-    createdAt: row.created_at,
-  });
-  const toItem = (service: string, node: string, row: ItemRow): PubsubItemRecord => ({
-    service,
-    node,
-    id: row.item_id,
-    publisher: row.publisher,
-    payload: row.payload,
-    publishedAt: row.published_at,
-  });
   const requireNodeId = (service: string, node: string): number => {
     const id = selectNodeId.get(service, node) as number | undefined;
     if (id === undefined) throw new NodeNotFoundError(service, node);
     return id;
   };
 
-  /** Same semantics as applyItemQuery (../item-query.ts), done with indexed range scans. */
-  function queryItems(id: number, query: ItemQuery): ItemRow[] {
-    const { ids, max, after, before } = query;
-    if (max !== undefined && max <= 0) return [];
-    if (ids) {
-      const rows: ItemRow[] = [];
-      for (const itemId of new Set(ids)) {
-        if (max !== undefined && rows.length >= max) break;
-        const row = selectItem.get(id, itemId) as ItemRow | undefined;
-        if (row) rows.push(row);
-      }
-      return rows;
-    }
-    let upper = NO_UPPER;
-    let lower = NO_LOWER;
-    if (after !== undefined) {
-      const seq = selectSeq.get(id, after) as number | undefined;
-      if (seq === undefined) return [];
-      upper = seq;
-    }
-    if (before !== undefined && before !== '') {
-      const seq = selectSeq.get(id, before) as number | undefined;
-      if (seq === undefined) return [];
-      lower = seq;
-    }
-    const limit = max ?? -1;
-    // A `before` page is the one adjacent to its anchor: take the oldest end of the range.
-    if (before !== undefined && max !== undefined) return (selectRangeAsc.all(id, upper, lower, limit) as ItemRow[]).reverse();
-    return selectRangeDesc.all(id, upper, lower, limit) as ItemRow[];
+  /** pubsub_affiliations and pubsub_subscriptions: one value per node and JID, where 'none' is no row. */
+  function jidTable<V extends string>(table: string, column: string) {
+    const select = db.prepare(`SELECT jid, ${column} FROM ${table} WHERE node_id = (${nodeId})`);
+    const upsert = db.prepare(
+      `INSERT INTO ${table} (node_id, jid, ${column}) VALUES (?, ?, ?)
+       ON CONFLICT (node_id, jid) DO UPDATE SET ${column} = excluded.${column}`,
+    );
+    const remove = db.prepare(`DELETE FROM ${table} WHERE node_id = ? AND jid = ?`);
+    return {
+      get: (service: string, node: string) =>
+        gc.read(() => toJidMap(select.all(service, node) as ({ jid: string } & Record<string, V>)[], column)),
+      set: (service: string, node: string, jid: string, value: V) =>
+        gc.write(() => {
+          const id = requireNodeId(service, node);
+          if (value === 'none') remove.run(id, jid);
+          else upsert.run(id, jid, value);
+        }),
+    };
   }
+  const affiliations = jidTable<Affiliation>('pubsub_affiliations', 'affiliation');
+  const subscriptions = jidTable<SubscriptionState>('pubsub_subscriptions', 'state');
 
   const store: PubsubStore = {
     getNode(service, node) {
@@ -180,11 +113,14 @@ export function createPubsubStore(db: SqliteDatabase, gc: GroupCommit) {
         return { evicted: overflow.map((row) => row.item_id).reverse() };
       });
     },
-    getItems(service, node, query = {}) {
+    getItems(service, node, { ids, max } = {}) {
       return gc.read(() => {
         const id = selectNodeId.get(service, node) as number | undefined;
         if (id === undefined) return [];
-        return queryItems(id, query).map((row) => toItem(service, node, row));
+        const rows = ids
+          ? pickItems(ids, max, (itemId) => selectItem.get(id, itemId) as ItemRow | undefined)
+          : (selectNewest.all(id, max === undefined ? -1 : Math.max(0, max)) as ItemRow[]);
+        return rows.map((row) => toItem(service, node, row));
       });
     },
     countItems(service, node) {
@@ -196,32 +132,10 @@ export function createPubsubStore(db: SqliteDatabase, gc: GroupCommit) {
     purgeNode(service, node) {
       return gc.write(() => purgeNode.run(service, node).changes);
     },
-    getAffiliations(service, node) {
-      return gc.read(() => {
-        const rows = selectAffiliations.all(service, node) as { jid: string; affiliation: Affiliation }[];
-        return new Map(rows.map((row) => [row.jid, row.affiliation]));
-      });
-    },
-    setAffiliation(service, node, jid, affiliation) {
-      return gc.write(() => {
-        const id = requireNodeId(service, node);
-        if (affiliation === 'none') deleteAffiliation.run(id, jid);
-        else upsertAffiliation.run(id, jid, affiliation);
-      });
-    },
-    getSubscriptions(service, node) {
-      return gc.read(() => {
-        const rows = selectSubscriptions.all(service, node) as { jid: string; state: SubscriptionState }[];
-        return new Map(rows.map((row) => [row.jid, row.state]));
-      });
-    },
-    setSubscription(service, node, jid, state) {
-      return gc.write(() => {
-        const id = requireNodeId(service, node);
-        if (state === 'none') deleteSubscription.run(id, jid);
-        else upsertSubscription.run(id, jid, state);
-      });
-    },
+    getAffiliations: affiliations.get,
+    setAffiliation: affiliations.set,
+    getSubscriptions: subscriptions.get,
+    setSubscription: subscriptions.set,
     deleteService(service) {
       return gc.write(() => {
         deleteService.run(service);

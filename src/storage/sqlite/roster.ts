@@ -1,31 +1,12 @@
 // Roster items, per-owner roster versions and inbound subscription requests (RFC 6121).
-import type { PendingSubscription, Roster, RosterItem, RosterStore, Subscription } from '../types.ts';
+import type { Roster, RosterItem, RosterStore } from '../types.ts';
+import { rosterColumns as columns, toPending, toRosterItem, type RosterItemRow } from '../sql/rows.ts';
 import type { SqliteDatabase } from './database.ts';
 import type { GroupCommit } from './group-commit.ts';
-
-interface ItemRow {
-  contact: string;
-  name: string | null;
-  subscription: string;
-  ask: string | null;
-  approved: number | null;
-  groups_json: string;
-}
-
-function toItem(row: ItemRow): RosterItem {
-  // Optional fields are only present when they were stored, so items round-trip exactly.
-  const item: RosterItem = { jid: row.contact, subscription: row.subscription as Subscription, groups: [] };
-  if (row.name !== null) item.name = row.name;
-  if (row.ask !== null) item.ask = row.ask as 'subscribe';
-  if (row.approved !== null) item.approved = row.approved === 1;
-  item.groups = JSON.parse(row.groups_json);
-  return item;
-}
 
 const byJid = (a: RosterItem, b: RosterItem) => (a.jid < b.jid ? -1 : a.jid > b.jid ? 1 : 0);
 
 export function createRosterStore(db: SqliteDatabase, gc: GroupCommit) {
-  const columns = 'contact, name, subscription, ask, approved, groups_json';
   const selectVersion = db.prepare('SELECT version FROM roster_versions WHERE owner = ?').pluck();
   const bumpVersion = db
     .prepare(
@@ -56,14 +37,14 @@ export function createRosterStore(db: SqliteDatabase, gc: GroupCommit) {
     get(owner) {
       return gc.read((): Roster => {
         const version = selectVersion.get(owner) as number | undefined;
-        const items = (selectItems.all(owner) as ItemRow[]).map(toItem).sort(byJid);
+        const items = (selectItems.all(owner) as RosterItemRow[]).map(toRosterItem).sort(byJid);
         return { version: String(version ?? 0), items };
       });
     },
     getItem(owner, contact) {
       return gc.read(() => {
-        const row = selectItem.get(owner, contact) as ItemRow | undefined;
-        return row && toItem(row);
+        const row = selectItem.get(owner, contact) as RosterItemRow | undefined;
+        return row && toRosterItem(row);
       });
     },
     putItem(owner, item) {
@@ -86,11 +67,7 @@ export function createRosterStore(db: SqliteDatabase, gc: GroupCommit) {
       return gc.write(() => deletePending.run(owner, from).changes > 0);
     },
     listPendingIn(owner) {
-      return gc.read(() =>
-        (selectPending.all(owner) as { sender: string; stanza: string }[]).map(
-          (row): PendingSubscription => ({ from: row.sender, stanza: row.stanza }),
-        ),
-      );
+      return gc.read(() => (selectPending.all(owner) as { sender: string; stanza: string }[]).map(toPending));
     },
   };
 

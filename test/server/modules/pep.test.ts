@@ -152,10 +152,11 @@ describe('PEP service over TCP', () => {
     };
     assert.equal(await outcome(stranger, 'urn:test:open'), 'ok');
     assert.equal(await outcome(friend, 'urn:test:presence'), 'ok');
-    assert.equal(await outcome(stranger, 'urn:test:presence'), 'not-authorized/presence-subscription-required');
+    // A stranger (not in the owner's roster) is told nothing: the node does not exist for it (issue 19 #12).
+    assert.equal(await outcome(stranger, 'urn:test:presence'), 'item-not-found/undefined');
     assert.equal(await outcome(friend, 'urn:test:roster'), 'ok');
     assert.equal(await outcome(coworker, 'urn:test:roster'), 'not-authorized/not-in-roster-group');
-    assert.equal(await outcome(stranger, 'urn:test:roster'), 'not-authorized/not-in-roster-group');
+    assert.equal(await outcome(stranger, 'urn:test:roster'), 'item-not-found/undefined');
     assert.equal(await outcome(owner, 'urn:test:white'), 'ok');
     assert.equal(await outcome(friend, 'urn:test:white'), 'not-allowed/closed-node');
     // §8.9: the owner makes the friend a member of the whitelist.
@@ -200,7 +201,8 @@ describe('PEP service over TCP', () => {
     const owner = await login('owner', 'neg');
     const stranger = await login('stranger', 'neg');
     const foreign = await stranger.iq(publish('urn:test:neg', `<item id='1'><v xmlns='urn:test:neg'/></item>`).replace(`<iq type='set'>`, `<iq type='set' to='owner@localhost'>`));
-    assert.equal(condition(foreign).condition, 'forbidden');
+    // The node does not exist yet, and only the owner auto-creates (XEP-0060 §7.1.3.3, XEP-0163 §3.2).
+    assert.equal(condition(foreign).condition, 'item-not-found');
     const big = await owner.iq(publish('urn:test:neg', `<item id='1'><v xmlns='urn:test:neg'>${'x'.repeat(4096)}</v></item>`));
     assert.deepEqual(condition(big), { type: 'modify', condition: 'not-acceptable', pubsub: 'payload-too-big' });
     await owner.iq(publish('urn:test:neg', `<item id='1'><v xmlns='urn:test:neg'/></item>`, { access_model: 'presence' }));

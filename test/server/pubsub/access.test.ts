@@ -3,7 +3,7 @@
 // §4.1 affiliation table for the other actions.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CAPABILITIES, denied, NO_RELATIONSHIP, type Action, type AffiliationAction, type Standing } from '../../../src/server/pubsub/access.ts';
+import { CAPABILITIES, denied, hidden, NO_RELATIONSHIP, type Action, type AffiliationAction, type Standing } from '../../../src/server/pubsub/access.ts';
 import type { Affiliation } from '../../../src/storage/types.ts';
 import { BALCONY, BENVOLIO, FRIAR, jid, JULIET, MERCUTIO, NURSE, PARIS, payload, ROMEO, setup, TYBALT } from './helpers.ts';
 
@@ -156,7 +156,8 @@ describe('engine paths agree with denied()', () => {
           const s = await f.engine.service(JULIET).subscribe('n', actor, bare);
           assert.equal(s.subscription, 'subscribed', label);
         } else {
-          const [cond, pcond] = CONDITION[expected];
+          // Benvolio, a stranger to Juliet, is told nothing: the node does not exist for him (access.ts hidden).
+          const [cond, pcond] = who === 'none' ? ['item-not-found', undefined] : CONDITION[expected];
           for (const p of [f.engine.service(JULIET).items('n', actor), f.engine.service(JULIET).subscribe('n', actor, actor.bare)]) {
             await assert.rejects(p, (e: { condition: string; pubsubCondition?: string }) => {
               assert.equal(e.condition, cond, label);
@@ -168,4 +169,20 @@ describe('engine paths agree with denied()', () => {
       }
     });
   }
+});
+
+describe('hidden: what a refused entity may learn', () => {
+  const model = (accessModel: string) => ({ accessModel: accessModel as 'open', rosterGroupsAllowed: ['Friends'] });
+  it('hides a node a stranger may not read, and only from strangers', () => {
+    for (const m of ['presence', 'roster', 'whitelist', 'authorize']) {
+      assert.equal(hidden({ affiliation: 'none', relationship: NO_RELATIONSHIP }, model(m)), true, m);
+      // In the owner's roster, even without subscription or group: told why.
+      assert.equal(hidden({ affiliation: 'none', relationship: { subscription: 'none', groups: [], inRoster: true } }, model(m)), false, m);
+      assert.equal(hidden({ affiliation: 'none', relationship: { subscription: 'from', groups: [] } }, model(m)), false, m);
+      for (const affiliation of ['outcast', 'publish-only', 'member', 'publisher', 'owner'] as const) {
+        assert.equal(hidden({ affiliation, relationship: NO_RELATIONSHIP }, model(m)), false, `${m} ${affiliation}`);
+      }
+    }
+    assert.equal(hidden({ affiliation: 'none', relationship: NO_RELATIONSHIP }, model('open')), false, 'open');
+  });
 });

@@ -21,7 +21,8 @@ describe('publish (XEP-0060 §7.1)', () => {
 
   it('only the owner (or a publisher) may publish; strangers cannot create nodes', async () => {
     const { engine } = setup();
-    await rejects(engine.service(JULIET).publish('tune', jid(ROMEO), { payload: payload(1) }), 'forbidden', undefined, { type: 'auth' });
+    // Only the owner auto-creates: to anyone else the node does not exist (XEP-0060 §7.1.3.3).
+    await rejects(engine.service(JULIET).publish('tune', jid(ROMEO), { payload: payload(1) }), 'item-not-found', undefined, { type: 'cancel' });
     await engine.service(JULIET).publish('tune', jid(BALCONY), { payload: payload(1) });
     await rejects(engine.service(JULIET).publish('tune', jid(`${ROMEO}/orchard`), { payload: payload(2) }), 'forbidden');
     await engine.service(JULIET).setNodeAffiliations('tune', jid(BALCONY), [{ jid: ROMEO, affiliation: 'publisher' }]);

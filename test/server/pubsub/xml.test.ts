@@ -6,7 +6,7 @@ import { StanzaError } from '../../../src/protocol/rfc6120.ts';
 import { errors, PubsubError } from '../../../src/server/pubsub/errors.ts';
 import { PUBSUB_FEATURES } from '../../../src/server/pubsub/features.ts';
 import type { PubsubEngine } from '../../../src/server/pubsub/engine.ts';
-import { BALCONY, BENVOLIO, jid, JULIET, payload, ROMEO, setup } from './helpers.ts';
+import { BALCONY, BENVOLIO, jid, JULIET, MERCUTIO, payload, ROMEO, setup } from './helpers.ts';
 
 const PS = 'http://jabber.org/protocol/pubsub';
 const OWNER = 'http://jabber.org/protocol/pubsub#owner';
@@ -259,8 +259,8 @@ describe('error XML (XEP-0060 error examples)', () => {
     // §7.1.5 precondition-not-met
     const x0222 = parseXml(XEP0222_PUBLISH.replace(/urn:xmpp:tmp:pubkey'>\n {6}<item/, "n'>\n      <item"));
     assert.equal(await fails(engine, BALCONY, x0222), err('cancel', 'conflict', 'precondition-not-met', 'pubsub#send_last_published_item'));
-    // §6.5.9.7 presence subscription required
-    assert.equal(await fails(engine, BENVOLIO, iq('get', `<items node='n'/>`)), err('auth', 'not-authorized', 'presence-subscription-required'));
+    // §6.5.9.7 presence subscription required (told to a contact; a stranger would get item-not-found)
+    assert.equal(await fails(engine, MERCUTIO, iq('get', `<items node='n'/>`)), err('auth', 'not-authorized', 'presence-subscription-required'));
     // §6.5.9.11 node does not exist
     assert.equal(await fails(engine, ROMEO, iq('get', `<items node='zz'/>`)), err('cancel', 'item-not-found'));
     // §7.1.3.1 forbidden

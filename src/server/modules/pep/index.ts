@@ -9,11 +9,12 @@ import { defineModule, serviceKey } from '../../core/module-host.ts';
 import type { IqContext } from '../../core/stanza-context.ts';
 import { addressEach } from '../../core/broadcast.ts';
 import type { ModuleSession, SessionHandle } from '../../../cluster/index.ts';
-import { StanzaError } from '../../../protocol/rfc6120.ts';
+import { StanzaError, unavailableReply } from '../../../protocol/rfc6120.ts';
 import { hasSubscriptionFrom, hasSubscriptionTo } from '../../../protocol/rfc6121.ts';
-import { bareOf, domainOf } from '../../../jid/index.ts';
+import { bareOf, domainOf, type Jid } from '../../../jid/index.ts';
 import { NS_PUBSUB, NS_PUBSUB_OWNER } from '../../../protocol/xep0060.ts';
 import { NS_ADDRESS, PEP_FEATURES, PEP_IDENTITY } from '../../../protocol/xep0163.ts';
+import { PUBKEY_NS } from '../../../protocol/xep0189.ts';
 import { PubsubEngine, PUBSUB_FEATURES, buildEventElement, handlePubsubIq, type PubsubEvent } from '../../pubsub/index.ts';
 import { cachedPubsubStore } from '../../pubsub/cached-store.ts';
 import { Outbox } from './outbox.ts';
@@ -49,7 +50,7 @@ export const pepModule = defineModule({
       store: cachedPubsubStore(api.storage.pubsub),
       relationship: async (owner, requester) => {
         const item = await roster.getItem(owner, requester);
-        return { subscription: item?.subscription ?? 'none', groups: item?.groups ?? [] };
+        return { subscription: item?.subscription ?? 'none', groups: item?.groups ?? [], inRoster: item !== undefined };
       },
       limits: { maxNodesPerService: api.options.max_nodes, maxItemsPerNode: api.options.max_items_per_node, maxPayloadBytes: api.options.max_payload_bytes },
     });
@@ -96,6 +97,30 @@ export const pepModule = defineModule({
     api.handleIq('host', NS_PUBSUB, () => {
       throw new StanzaError('feature-not-implemented', 'pubsub lives at each account (PEP), not at the server domain');
     });
+
+    // ------------------------------------------------------------------------------ direct key requests
+    // XEP-0189 §7: a contact's client refuses a direct key request with service-unavailable so that the asker
+    // cannot tell it from an absent resource. But a refusal from the client costs a round trip the server's
+    // own answer does not, so the asker could still time it. The server therefore answers for the client
+    // whoever may learn nothing from the answer — neither the owner's presence (no from/both subscription)
+    // nor the key node (the access model refuses them) — before looking for the resource at all: the same
+    // stanza, from the same code, whether the resource is there or not.
+    const directKeyNs = new Set<string>(Object.values(PUBKEY_NS));
+    api.hook('outgoing/iq', async ({ stanza, from, to, origin }) => {
+      const type = stanza.attrs.type;
+      const payload = stanza.elements[0];
+      if ((type !== 'get' && type !== 'set') || !payload || payload.local !== 'pubkey' || !directKeyNs.has(payload.ns)) return false;
+      if (!to?.local || to.isBare() || to.bare === from.bare || !api.isLocalDomain(to.domain)) return false;
+      if (await mayAskDirectly(to.bare, from, payload.ns)) return false;
+      const reply = unavailableReply(stanza);
+      if (origin && !origin.isClosed) origin.deliver(reply);
+      return true;
+    });
+    async function mayAskDirectly(owner: string, requester: Jid, node: string): Promise<boolean> {
+      // Both asked every time, so the answer takes the same work whatever the first one says.
+      const [item, readable] = await Promise.all([roster.getItem(owner, requester.bare), engine.service(owner).may(node, requester, 'retrieve')]);
+      return hasSubscriptionFrom(item?.subscription) || readable;
+    }
 
     // ------------------------------------------------------------------------------ notifications
     interface NotificationJob {

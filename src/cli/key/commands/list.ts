@@ -1,0 +1,30 @@
+// `key list [JID]`: our own keys, or a contact's keys in the trust store.
+import { Command } from 'commander';
+import { parseJid } from '../../../jid/index.ts';
+import type { KeyCommandContext } from '../context.ts';
+import { OWN_COLUMNS, TRUST_COLUMNS, ownKeyJson, ownKeyRow, trustJson, trustRow } from '../presenter.ts';
+import { action, addCommonOptions, addJidOption, type CommonFlags } from '../session.ts';
+
+export function listCommand(cx: KeyCommandContext): Command {
+  return addJidOption(addCommonOptions(new Command('list').description('list your own keys, or the keys of JID in your trust store').argument('[jid]', 'a contact')))
+    .action(action(async (jidArg: string | undefined, flags: CommonFlags & { jid?: string }) => {
+      const home = cx.home(flags);
+      if (jidArg === undefined) {
+        const own = await home.keys(cx.account(flags).bare);
+        if (flags.json) cx.out.json(own.map(ownKeyJson));
+        else if (own.length) cx.out.table(own.map(ownKeyRow), OWN_COLUMNS);
+        else cx.out.info(`no keys yet in ${home.dir}; run \`pepkeys key generate\``);
+        return;
+      }
+      const bare = parseJid(jidArg).bare;
+      const trust = await home.openTrust();
+      try {
+        const views = await trust.keys(bare);
+        if (flags.json) cx.out.json(views.map(trustJson));
+        else if (views.length) cx.out.table(views.map(trustRow), TRUST_COLUMNS);
+        else cx.out.info(`no keys of ${bare} in your trust store; run \`pepkeys key fetch ${bare}\``);
+      } finally {
+        await trust.close();
+      }
+    }));
+}

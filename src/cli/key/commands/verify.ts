@@ -1,0 +1,41 @@
+// `key verify JID`: fetch the contact's keys, check them, and say whether we verified one (exit 5 if not).
+import { Command } from 'commander';
+import { parseJid } from '../../../jid/index.ts';
+import { checkPubkeyPrint, parsePubkey } from '../../../keys/index.ts';
+import { parseXml } from '../../../xml/index.ts';
+import { KeyOpError } from '../../../client/index.ts';
+import { CliError } from '../../errors.ts';
+import type { KeyCommandContext } from '../context.ts';
+import { EXIT_NOT_FOUND, EXIT_TRUST } from '../exit-codes.ts';
+import { TRUST_COLUMNS, attestationJson, attestationOutcome, fp, keyOpErrorSentence, trustJson, trustRow } from '../presenter.ts';
+import { action, addCommonOptions, addConnectOptions, type ConnectFlags } from '../session.ts';
+
+export function verifyCommand(cx: KeyCommandContext): Command {
+  return addConnectOptions(addCommonOptions(new Command('verify').description("fetch JID's keys, check prints, validity, revocations and attestations, and report whether you verified them").argument('<jid>', 'the contact')))
+    .action(action(async (jidArg: string, flags: ConnectFlags) => {
+      const bare = parseJid(jidArg).bare;
+      const { views, attestations, problem } = await cx.withSession(flags, async (s) => {
+        let result;
+        let problem: string | undefined;
+        try {
+          result = await s.keys.fetch(bare);
+        } catch (e) {
+          // Still report what the trust store knows.
+          problem = e instanceof KeyOpError ? keyOpErrorSentence(e) : (e as Error).message;
+        }
+        return { views: await s.trust.keys(bare), attestations: result?.attestations ?? [], problem };
+      });
+      if (problem) cx.out.warn(`could not fetch ${bare}'s keys now: ${problem}`);
+      const checked = views.map((v) => ({ view: v, printOk: v.payload ? checkPubkeyPrint(parsePubkey(parseXml(v.payload))) : undefined }));
+      const usable = views.filter((v) => v.effective === 'verified');
+      if (flags.json) {
+        cx.out.json({ jid: bare, verified: usable.length > 0, keys: checked.map((c) => ({ ...trustJson(c.view), printMatches: c.printOk })), attestations: attestations.map(attestationJson) });
+      } else {
+        if (views.length) cx.out.table(views.map(trustRow), TRUST_COLUMNS);
+        for (const a of attestations) cx.out.line(`attestation by ${a.attestation.signerjid}: ${attestationOutcome(a)}`);
+        cx.out.line(usable.length ? `${bare}: verified key ${fp(usable[0]!.print)}` : `${bare}: no verified key; compare the fingerprint with ${bare} out of band, then run \`pepkeys key trust ${bare} FINGERPRINT\``);
+      }
+      if (views.length === 0) throw new CliError(`no keys known for ${bare}`, EXIT_NOT_FOUND);
+      if (!usable.length) cx.exitCode = EXIT_TRUST;
+    }));
+}

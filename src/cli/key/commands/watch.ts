@@ -1,0 +1,60 @@
+// `key watch`: stay online, print key, revocation and attestation events as they come, and answer direct key
+// requests; ends after --count events, --duration seconds, a lost connection, or SIGINT/SIGTERM.
+import { Command } from 'commander';
+import { RosterMirror } from '../../../client/index.ts';
+import type { KeyCommandContext } from '../context.ts';
+import { directAccessPolicy } from '../direct-access.ts';
+import { attestationJson, keyEventJson, revocationJson, watchLine } from '../presenter.ts';
+import { action, addCommonOptions, addConnectOptions, type ConnectFlags, type Session } from '../session.ts';
+
+interface WatchFlags extends ConnectFlags {
+  count?: string;
+  duration?: string;
+}
+
+export function watchCommand(cx: KeyCommandContext): Command {
+  return addConnectOptions(addCommonOptions(new Command('watch').description('stay online: print key, revocation and attestation notifications as they come; answer direct key requests')))
+    .option('--count <n>', 'exit after N events')
+    .option('--duration <seconds>', 'exit after this long')
+    .action(action(async (flags: WatchFlags) => {
+      const me = cx.account(flags);
+      const state = await cx.home(flags).state(me.bare);
+      let session: Session | undefined;
+      // Follows roster pushes, so a contact moved out of the allowed groups is refused from then on.
+      let roster: RosterMirror | undefined;
+      const directAccess = directAccessPolicy(me, () => (session ? state.publish : undefined), () => (roster ??= new RosterMirror(session!.client)).list());
+      session = await cx.openSession(flags, { directAccess, ownKeyLoader: async (h, bare) => (await h.current(bare))?.pubkey });
+      const s = session;
+      roster ??= new RosterMirror(s.client);
+      const limit = flags.count === undefined ? Infinity : Number(flags.count);
+      let seen = 0;
+      let finish!: () => void;
+      const done = new Promise<void>((r) => (finish = r));
+      const emit = (obj: Record<string, unknown>, line: string) => {
+        const time = new Date().toISOString();
+        if (flags.json) cx.out.jsonLine({ time, ...obj });
+        else cx.out.line(`${time}  ${line}`);
+        if (++seen >= limit) finish();
+      };
+      s.keys.on('key', (k) => emit({ event: 'key', ...keyEventJson(k) }, watchLine.key(k)));
+      s.keys.on('revocation', (r) => emit({ event: 'revocation', ...revocationJson(r) }, watchLine.revocation(r)));
+      s.keys.on('attestation', (a) => emit({ event: 'attestation', ...attestationJson(a) }, watchLine.attestation(a)));
+      s.keys.on('invalid', (i) => emit({ event: 'invalid', ...i }, watchLine.invalid(i)));
+      s.keys.on('generating', (g) => { if (g.generating) emit({ event: 'generating', jid: g.jid }, watchLine.generating(g.jid)); });
+      s.client.on('close', (err) => {
+        if (err) cx.out.warn(`connection lost: ${err.message}`);
+        finish();
+      });
+      const offs = [cx.io.onSignal('SIGINT', finish), cx.io.onSignal('SIGTERM', finish)];
+      const timer = flags.duration ? setTimeout(finish, Number(flags.duration) * 1000) : undefined;
+      try {
+        await s.keys.onlineAndReady();
+        cx.out.info(`watching as ${s.jid.full}; Ctrl-C to stop`);
+        await done;
+      } finally {
+        if (timer) clearTimeout(timer);
+        for (const off of offs) off();
+        await s.close();
+      }
+    }));
+}

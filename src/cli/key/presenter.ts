@@ -1,0 +1,105 @@
+// Every word and JSON shape the `key` commands show: tables, JSON documents, event lines and the CLI's advice
+// added to the client's errors (the client says what happened; only the CLI knows its own flags).
+import { pubkeyPrintId, pubkeyPrintAlgo, keyKind, pubkeyPublicKey, type Pubkey, type TrustView } from '../../keys/index.ts';
+import type { KeyEvent, RevocationEvent, AttestationEvent, InvalidEvent, KeyOpError, KeyOpErrorCode } from '../../client/index.ts';
+import type { OwnKey, PublishSettings } from './home.ts';
+
+/** "sha-256:<hex>" for a print, or for one of our key ids (the hex alone). */
+export function fp(printOrId: string): string {
+  return printOrId.includes(':') ? printOrId : `sha-256:${printOrId}`;
+}
+
+export const OWN_COLUMNS = ['fingerprint', 'type', 'version', 'status', 'begin', 'end'];
+export const TRUST_COLUMNS = ['jid', 'fingerprint', 'state', 'first_seen', 'valid_until'];
+
+function keyType(pk: Pubkey): string {
+  try {
+    const k = pubkeyPublicKey(pk);
+    const kind = keyKind(k);
+    return kind === 'rsa' ? `rsa-${k.asymmetricKeyDetails?.modulusLength ?? '?'}` : kind;
+  } catch {
+    return '?';
+  }
+}
+
+function ownStatus(k: OwnKey): string {
+  return k.revoked ? 'revoked' : k.current ? 'current' : 'old';
+}
+
+export function ownKeyRow(k: OwnKey): Record<string, string> {
+  return { fingerprint: fp(k.id), type: keyType(k.pubkey), version: `pubkey:${k.pubkey.version}`, status: ownStatus(k), begin: k.pubkey.begin, end: k.pubkey.end };
+}
+
+export function ownKeyJson(k: OwnKey): Record<string, unknown> {
+  return { fingerprint: pubkeyPrintId(k.pubkey), published_print: k.pubkey.form === 'rsakey' ? k.pubkey.rsakey.print.value : k.pubkey.print, algo: pubkeyPrintAlgo(k.pubkey), type: keyType(k.pubkey), version: k.pubkey.version, status: ownStatus(k), jid: k.pubkey.jid, begin: k.pubkey.begin, end: k.pubkey.end };
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+export function trustRow(v: TrustView): Record<string, string> {
+  return { jid: v.jid, fingerprint: v.print, state: v.effective, first_seen: iso(v.firstSeen)!, valid_until: iso(v.notAfter) ?? '' };
+}
+
+export function trustJson(v: TrustView): Record<string, unknown> {
+  return {
+    jid: v.jid, fingerprint: v.print, state: v.effective, stored_state: v.state, format: v.format,
+    first_seen: iso(v.firstSeen), last_seen: iso(v.lastSeen), valid_from: iso(v.notBefore), valid_until: iso(v.notAfter),
+    verified_at: iso(v.verifiedAt), revoked_at: iso(v.revokedAt),
+  };
+}
+
+export function keyEventJson(k: KeyEvent): Record<string, unknown> {
+  return { jid: k.jid, seen: k.result.kind, source: k.source, key: trustJson(k.result.record), previous: k.result.previous.map(trustJson) };
+}
+
+export function revocationJson(r: RevocationEvent): Record<string, unknown> {
+  return { jid: r.jid, source: r.source, applied: r.outcome.ok, reason: r.outcome.ok ? undefined : r.outcome.message, key: r.record ? trustJson(r.record) : undefined };
+}
+
+export function attestationJson(a: AttestationEvent): Record<string, unknown> {
+  return { jid: a.jid, source: a.source, signer: a.attestation.signerjid, signtime: a.attestation.signtime, checked: a.outcome !== undefined, valid: a.outcome?.ok };
+}
+
+export function changedSentence(k: KeyEvent): string {
+  const prev = k.result.previous.map((p) => `${fp(p.print)} (${p.effective})`).join(', ');
+  return `${k.jid} presented a NEW key ${fp(k.result.record.print)}; it is stored as unverified next to the known key${k.result.previous.length > 1 ? 's' : ''} ${prev} and is not trusted until you verify it (\`pepkeys key trust ${k.jid} FINGERPRINT\`)`;
+}
+
+export function describeAccess(s: PublishSettings): string {
+  switch (s.access) {
+    case 'open': return 'readable by anyone';
+    case 'presence': return 'readable by contacts subscribed to your presence';
+    case 'roster': return `readable by roster group${s.groups!.length > 1 ? 's' : ''} ${s.groups!.join(', ')}`;
+    case 'whitelist': return `readable by ${s.allow?.length ? s.allow.join(', ') : 'nobody but you (no --allow given)'}`;
+  }
+}
+
+export function attestationOutcome(a: AttestationEvent): string {
+  return a.outcome ? (a.outcome.ok ? 'signature valid' : `INVALID (${a.outcome.message})`) : 'signer key unknown, not checked';
+}
+
+/** One `watch` line per event (after the timestamp). */
+export const watchLine = {
+  key: (k: KeyEvent) => (k.result.kind === 'changed' ? `KEY CHANGED  ${changedSentence(k)}` : `KEY ${k.result.kind.toUpperCase()}  ${k.jid} ${fp(k.result.record.print)} (${k.result.record.effective}, via ${k.source})`),
+  revocation: (r: RevocationEvent) => (r.outcome.ok && r.record ? `REVOKED  ${r.jid} key ${fp(r.record.print)} (signature checked)` : `REVOCATION IGNORED  ${r.jid}: ${r.outcome.ok ? 'no record' : r.outcome.message}`),
+  attestation: (a: AttestationEvent) => `ATTESTATION  ${a.jid} key attested by ${a.attestation.signerjid}: ${a.outcome ? (a.outcome.ok ? 'valid' : a.outcome.message) : 'not checked (signer key unknown)'}`,
+  invalid: (i: InvalidEvent) => `INVALID  ${i.jid} (${i.source}): ${i.reason}`,
+  generating: (jid: string) => `GENERATING  ${jid} is generating a key`,
+};
+
+const DIRECT_PATHS = 'you can still send your key directly with `pepkeys key send JID` (a <message/>), or keep `pepkeys key watch` running so contacts can request it directly (XEP-0189 §7)';
+
+/** What to do next, in the CLI's own terms, for the client errors where there is something to do. */
+const ADVICE: Partial<Record<KeyOpErrorCode, string>> = {
+  'discovery-failed': DIRECT_PATHS,
+  'no-pep': DIRECT_PATHS,
+  'no-publish-options': DIRECT_PATHS,
+  'node-conflict': "publish again with --reconfigure to change the node's configuration, or choose the access model the node has",
+  'access-model-unsupported': 'use --access presence (everyone subscribed to your presence) or --access whitelist instead',
+};
+
+/** The client's sentence, and the advice for its code. */
+export function keyOpErrorSentence(e: KeyOpError): string {
+  const advice = ADVICE[e.code];
+  return advice ? `${e.message}; ${advice}` : e.message;
+}

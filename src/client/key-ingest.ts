@@ -1,0 +1,117 @@
+// Everything received (PEP items, notifications, direct answers, messages) goes through here into the trust
+// store, which reports changes rather than accepting them. A key must carry a matching print and name the JID
+// that sent it; a revocation counts only when signed by a key of that contact we know (XEP-0189 §4).
+import { parseXml, type Element } from '../xml/index.ts';
+import { parseJid, tryParseJid } from '../jid/index.ts';
+import {
+  KeyError, parsePubkey, assertPubkeyPrint, pubkeyVersionOf, parseRevocation, revokeVersionOf, parseAttestation,
+  attestVersionOf, verifyAttestation, verifierFromPubkey, observedFromPubkey, printMatches, pubkeyPrintBytes,
+  type Pubkey, type Revocation, type TrustStore,
+} from '../keys/index.ts';
+import { parsePepEvent } from './pubsub.ts';
+import type { KeyEvent, RevocationEvent, AttestationEvent, KeySource, KeyEventSink } from './key-events.ts';
+
+export class KeyIngest {
+  constructor(private readonly trust: TrustStore, private readonly events: KeyEventSink) {}
+
+  /** A PEP notification (XEP-0163 §4.3) of one of the key nodes, or payloads sent in a message (XEP-0189 §8). */
+  async onMessage(m: Element): Promise<void> {
+    const from = tryParseJid(m.attrs.from);
+    if (!from || m.attrs.type === 'error') return;
+    try {
+      const ev = parsePepEvent(m);
+      if (ev) {
+        const publisher = tryParseJid(ev.from)?.bare;
+        if (!publisher) return;
+        for (const it of ev.items) if (it.payload) await this.acceptPayload(publisher, it.payload, 'notification', ev.node);
+        return;
+      }
+      for (const el of m.elements) {
+        const known = (el.is('pubkey') && pubkeyVersionOf(el.ns) !== undefined)
+          || ((el.is('revoke') || el.is('revocation')) && revokeVersionOf(el.ns) !== undefined)
+          || (el.is('attest') && attestVersionOf(el.ns) !== undefined);
+        if (known) await this.acceptPayload(from.bare, el, 'message', el.ns);
+      }
+    } catch (e) {
+      this.invalid(from.bare, 'message', e);
+    }
+  }
+
+  /** Routes a payload by its node or namespace; a bad key or attestation is reported as `invalid`. */
+  private async acceptPayload(bare: string, el: Element, source: KeySource, ns: string): Promise<void> {
+    if (pubkeyVersionOf(ns) !== undefined) await this.acceptKey(bare, el, source).catch((e) => this.invalid(bare, source, e));
+    else if (revokeVersionOf(ns) !== undefined) await this.acceptRevocation(bare, el, source);
+    else if (attestVersionOf(ns) !== undefined) await this.acceptAttestation(bare, el, source).catch((e) => this.invalid(bare, source, e));
+  }
+
+  invalid(jid: string, source: KeySource, e: unknown): undefined {
+    this.events.emit('invalid', { jid, source, reason: (e as Error).message });
+    return undefined;
+  }
+
+  /** Checks a received <pubkey/> (its print, and that it names the JID that sent it) and records it. */
+  async acceptKey(bare: string, el: Element, source: KeySource): Promise<KeyEvent> {
+    const pk = parsePubkey(el);
+    assertPubkeyPrint(pk);
+    if (parseJid(pk.jid).bare !== bare) throw new KeyError('bad-payload', `the key from ${bare} claims to belong to ${pk.jid}`);
+    const result = await this.trust.observe(bare, observedFromPubkey(pk));
+    const ev: KeyEvent = { jid: bare, pubkey: pk, source, result };
+    this.events.emit('key', ev);
+    return ev;
+  }
+
+  /** The signer is looked up by revocationprint among the contact's keys in the trust store. */
+  async acceptRevocation(bare: string, el: Element, source: KeySource): Promise<RevocationEvent> {
+    let rev: Revocation;
+    try {
+      rev = parseRevocation(el);
+    } catch (e) {
+      const ev: RevocationEvent = { jid: bare, source, outcome: { ok: false, code: 'bad-payload', message: (e as Error).message }, revocation: undefined as unknown as Revocation };
+      this.events.emit('revocation', ev);
+      return ev;
+    }
+    const known = await this.knownPubkeys(bare);
+    const signer = findByPrint(known, rev.revocationprint);
+    const revoked = findByPrint(known, rev.keyprint);
+    let ev: RevocationEvent;
+    if (!signer) {
+      ev = { jid: bare, revocation: rev, source, outcome: { ok: false, code: 'trust-conflict', message: `the revocation is signed by a key of ${bare} we do not know` } };
+    } else {
+      const outcome = await this.trust.applyRevocation(bare, rev, revoked ? { signer: verifierFromPubkey(signer), revoked } : { signer: verifierFromPubkey(signer) });
+      ev = { jid: bare, revocation: rev, source, outcome: outcome.ok ? { ok: true } : outcome };
+      if (outcome.ok && outcome.record) ev.record = outcome.record;
+    }
+    this.events.emit('revocation', ev);
+    return ev;
+  }
+
+  async acceptAttestation(bare: string, el: Element, source: KeySource): Promise<AttestationEvent> {
+    const att = parseAttestation(el);
+    const ev: AttestationEvent = { jid: bare, attestation: att, source };
+    // The attested key: one of the publisher's keys (an attestation of one of ours is not in the trust
+    // store); the signer: a key of signerjid we know.
+    const subject = findByPrint(await this.knownPubkeys(bare), att.keyprint);
+    const signer = findByPrint(await this.knownPubkeys(att.signerjid), att.signerprint);
+    if (subject && signer) ev.outcome = await verifyAttestation(att, { subject, signer: verifierFromPubkey(signer) });
+    this.events.emit('attestation', ev);
+    return ev;
+  }
+
+  /** Keys of `jid` the trust store holds as <pubkey/> payloads, parsed. */
+  async knownPubkeys(jid: string): Promise<Pubkey[]> {
+    const out: Pubkey[] = [];
+    for (const r of await this.trust.keys(jid)) {
+      if (!r.payload || !r.format.startsWith('pubkey:')) continue;
+      try {
+        out.push(parsePubkey(parseXml(r.payload)));
+      } catch {
+        /* a stored payload we can no longer read: skip it */
+      }
+    }
+    return out;
+  }
+}
+
+function findByPrint(keys: Pubkey[], print: Revocation['keyprint']): Pubkey | undefined {
+  return keys.find((pk) => printMatches(print, pubkeyPrintBytes(pk, print.algo)));
+}

@@ -1,0 +1,4 @@
+// Crash safety with SQLite on the main thread, storage.sync = "full" (see test/helpers/chaos-suite.ts).
+import { chaosSuite } from '../../helpers/chaos-suite.ts';
+
+chaosSuite({ thread: 'main', sync: 'full' });
