@@ -59,7 +59,7 @@ describe('caps cache bounds (issue 19 finding 6)', () => {
   it('an answer over the size limit is neither cached nor applied', async () => {
     const { t, caps, login } = await setup();
     const c = await login('big');
-    // 400 features of 100 bytes: a verified 40 KB answer, over the 32 KiB default.
+    // 400 features of 100 bytes: a verified 40 KB answer, over the 16 KiB default.
     const features = Array.from({ length: 400 }, (_, i) => `urn:test:big:${String(i).padStart(4, '0')}:${'f'.repeat(82)}`);
     await announce(c, caps, 'mint@localhost/big', features);
     assert.equal(await t.storage.caps.get(`sha-1:${verOf(features)}`), undefined);

@@ -92,7 +92,7 @@ export const capsModule = defineModule({
     /** Verified entries kept in memory and in storage; the least recently used are evicted. */
     max_entries: z.number().int().positive().prefault(1000),
     /** Largest accepted answer for one `ver` (identities, features and forms, as stored); larger: no caps. */
-    max_info_bytes: z.number().int().positive().prefault(32 * 1024),
+    max_info_bytes: z.number().int().positive().prefault(16 * 1024),
     /** Most features accepted in one answer; more: no caps. */
     max_features: z.number().int().positive().prefault(512),
     /** disco#info queries one account may cause per minute (new `ver`s, retries); beyond: no caps for now. */
