@@ -89,6 +89,11 @@ export interface OfflineMessage {
   stanza: string;
   /** Milliseconds since the epoch when the server stored it (for XEP-0203 delay). */
   storedAt: number;
+  /**
+   * Set when `stanza` is exactly what to deliver (delay stamp included, namespace-well-formed): replay writes
+   * it as is, without a parse. Absent on messages stored before this existed, which are parsed.
+   */
+  verbatim?: true;
 }
 
 export interface OfflineStore {
@@ -96,6 +101,8 @@ export interface OfflineStore {
   /** Returns and deletes every stored message, oldest first, atomically. */
   takeAll(owner: string): Promise<OfflineMessage[]>;
   count(owner: string): Promise<number>;
+  /** Stored messages and their total size (UTF-8 bytes of `stanza`), for the per-account quotas. */
+  size(owner: string): Promise<{ messages: number; bytes: number }>;
 }
 
 // ---------------------------------------------------------------- entity capabilities cache (XEP-0115)
@@ -116,7 +123,12 @@ export interface CapsInfo {
 export interface CapsStore {
   /** Key is `${hash}:${ver}`; only verified entries are stored. */
   get(key: string): Promise<CapsInfo | undefined>;
+  /** Stores (or replaces) an entry and marks it as the most recently used. */
   put(key: string, info: CapsInfo): Promise<void>;
+  /** Marks an entry as the most recently used (no-op when absent); `get` alone does not. */
+  touch(key: string): Promise<void>;
+  /** Deletes the least recently used entries beyond the newest `maxEntries`; returns how many it deleted. */
+  prune(maxEntries: number): Promise<number>;
 }
 
 // ---------------------------------------------------------------- pubsub / PEP (XEP-0060, XEP-0163, XEP-0222)

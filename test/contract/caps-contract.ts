@@ -28,5 +28,21 @@ export function capsContract(caps: () => CapsStore): void {
       await caps().put('sha-1:k', { identities: [], features: ['urn:x'], forms: [] });
       assert.deepEqual(await caps().get('sha-1:k'), { identities: [], features: ['urn:x'], forms: [] });
     });
+
+    it('prune keeps the most recently put or touched entries', async () => {
+      const e = (n: number) => ({ identities: [], features: [`urn:f${n}`], forms: [] });
+      for (let i = 0; i < 5; i++) await caps().put(`sha-1:${i}`, e(i));
+      await caps().touch('sha-1:0');
+      await caps().touch('sha-1:absent');
+      await caps().put('sha-1:2', e(22));
+      assert.equal(await caps().prune(3), 2);
+      const left = [];
+      for (let i = 0; i < 5; i++) if (await caps().get(`sha-1:${i}`)) left.push(i);
+      assert.deepEqual(left, [0, 2, 4]);
+      assert.equal(await caps().get('sha-1:absent'), undefined);
+      assert.equal(await caps().prune(3), 0);
+      assert.equal(await caps().prune(1), 2);
+      assert.deepEqual(await caps().get('sha-1:2'), e(22));
+    });
   });
 }

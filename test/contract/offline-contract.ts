@@ -44,5 +44,24 @@ export function offlineContract(offline: () => OfflineStore): void {
       assert.equal(a.length + b.length, 10);
       assert.ok(a.length === 0 || b.length === 0);
     });
+
+    it('size counts the messages and their UTF-8 bytes per owner', async () => {
+      assert.deepEqual(await offline().size(owner), { messages: 0, bytes: 0 });
+      await offline().push(owner, { stanza: '<message id="1"/>', storedAt: 1 });
+      await offline().push(owner, { stanza: '<message id="é€𝄞"/>', storedAt: 2 });
+      await offline().push('bob@example.org', { stanza: '<message/>', storedAt: 3 });
+      assert.deepEqual(await offline().size(owner), { messages: 2, bytes: 17 + Buffer.byteLength('<message id="é€𝄞"/>') });
+      await offline().takeAll(owner);
+      assert.deepEqual(await offline().size(owner), { messages: 0, bytes: 0 });
+    });
+
+    it('keeps the verbatim mark, and its absence', async () => {
+      await offline().push(owner, { stanza: '<message id="1"/>', storedAt: 1, verbatim: true });
+      await offline().push(owner, { stanza: '<message id="2"/>', storedAt: 2 });
+      assert.deepEqual(await offline().takeAll(owner), [
+        { stanza: '<message id="1"/>', storedAt: 1, verbatim: true },
+        { stanza: '<message id="2"/>', storedAt: 2 },
+      ]);
+    });
   });
 }

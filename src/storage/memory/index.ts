@@ -160,13 +160,39 @@ export function createMemoryStorage(): Storage {
         return list;
       }),
     count: (owner) => op(() => offline.get(owner)?.length ?? 0),
+    size: (owner) =>
+      op(() => {
+        const list = offline.get(owner) ?? [];
+        let bytes = 0;
+        for (const m of list) bytes += Buffer.byteLength(m.stanza);
+        return { messages: list.length, bytes };
+      }),
   };
 
+  // Map order is the use order, least recent first: put and touch re-insert.
   const capsStore: CapsStore = {
     get: (key) => op(() => clone(caps.get(key))),
     put: (key, info) =>
       op(() => {
+        caps.delete(key);
         caps.set(key, clone(info));
+      }),
+    touch: (key) =>
+      op(() => {
+        const info = caps.get(key);
+        if (info === undefined) return;
+        caps.delete(key);
+        caps.set(key, info);
+      }),
+    prune: (maxEntries) =>
+      op(() => {
+        let n = 0;
+        for (const key of caps.keys()) {
+          if (caps.size <= maxEntries) break;
+          caps.delete(key);
+          n++;
+        }
+        return n;
       }),
   };
 

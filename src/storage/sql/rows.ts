@@ -49,10 +49,9 @@ export function toRosterItem(row: RosterItemRow): RosterItem {
 
 export const toPending = (row: { sender: string; stanza: string }): PendingSubscription => ({ from: row.sender, stanza: row.stanza });
 
-export const toOfflineMessage = (row: { stanza: string; stored_at: Int }): OfflineMessage => ({
-  stanza: row.stanza,
-  storedAt: Number(row.stored_at),
-});
+/** `verbatim` is 0/1 in SQLite, a boolean in PostgreSQL, absent from older rows. */
+export const toOfflineMessage = (row: { stanza: string; stored_at: Int; verbatim?: number | boolean }): OfflineMessage =>
+  row.verbatim ? { stanza: row.stanza, storedAt: Number(row.stored_at), verbatim: true } : { stanza: row.stanza, storedAt: Number(row.stored_at) };
 
 export const nodeColumns = 'node, config, created_at';
 

@@ -96,6 +96,18 @@ export const migrations: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: 'caps use order, verbatim offline messages',
+    sql: `
+      -- Least-recently-used eviction of the caps cache (issue 19 finding 6): a use counter, higher is newer.
+      ALTER TABLE caps ADD COLUMN used_at INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX caps_by_use ON caps (used_at);
+      -- 1: the stanza is exactly what to deliver (delay stamp included, written by a server that carries
+      -- namespace declarations into stanzas), replayed without a parse (finding 8). Older rows are parsed.
+      ALTER TABLE offline_messages ADD COLUMN verbatim INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 export const latestSchemaVersion = migrations[migrations.length - 1].version;

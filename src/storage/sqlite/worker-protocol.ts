@@ -78,8 +78,8 @@ export function deserializeError(e: SerializedError): Error {
 export const STORE_METHODS: { [S in StoreName]: readonly (keyof Storage[S])[] } = {
   accounts: ['create', 'get', 'setCredentials', 'delete', 'list'],
   roster: ['get', 'getItem', 'putItem', 'removeItem', 'addPendingIn', 'removePendingIn', 'listPendingIn'],
-  offline: ['push', 'takeAll', 'count'],
-  caps: ['get', 'put'],
+  offline: ['push', 'takeAll', 'count', 'size'],
+  caps: ['get', 'put', 'touch', 'prune'],
   pubsub: [
     'getNode', 'listNodes', 'createNode', 'updateConfig', 'deleteNode', 'publishItem', 'getItems', 'countItems',
     'retractItem', 'purgeNode', 'getAffiliations', 'setAffiliation', 'getSubscriptions', 'setSubscription',

@@ -1,7 +1,17 @@
 // XEP-0115 Entity Capabilities on the server side: remembers the caps each session announces in its
-// presence, asks the client for disco#info once per unknown `ver`, verifies the hash (§5.4) and caches the
+// presence, asks the client for disco#info for an unknown `ver`, verifies the hash (§5.4) and caches the
 // verified result (in memory and in storage, so it survives restarts). Other modules ask the 'caps' service
 // "does this full JID want NS+notify?" (XEP-0163 §4.3 filtered notifications).
+//
+// Hostile advertisers (issue 19 findings 5 and 6):
+// - An answer is only shared once its hash verifies. Until then each advertiser of a `ver` is asked itself
+//   (one query at a time per account, so one account's silent sessions cannot hold back another's), and an
+//   unverified answer describes only the session that gave it (§5.4). A session whose query failed or did not
+//   verify is asked again at its next presence.
+// - The cache is bounded: entries (least recently used evicted, in memory and in storage), the size of one
+//   answer, and the queries one account may cause per minute. A session over a limit simply has no caps:
+//   it gets no caps-filtered notifications (the filter fails closed) until a later presence succeeds.
+import { z } from 'zod';
 import type { Element } from '../../../xml/index.ts';
 import { x } from '../../../xml/index.ts';
 import { defineModule, serviceKey } from '../../core/module-host.ts';
@@ -15,6 +25,8 @@ export interface CapsService {
   features(fullJid: string): ReadonlySet<string> | undefined;
   /** XEP-0163 §4.3: true when the session's caps include `${ns}+notify`. */
   wantsNotify(fullJid: string, ns: string): boolean;
+  /** Sizes of the module's state, for monitoring and tests. */
+  stats(): { cached: number; discovering: number; queriesInFlight: number };
 }
 
 export const CapsService = serviceKey<CapsService>('caps');
@@ -29,6 +41,8 @@ declare module '../../core/events.ts' {
 interface SessionCaps {
   key: string;
   features: ReadonlySet<string> | undefined;
+  /** The features are the verified (shared) ones for `key`; otherwise none yet, or the session's own answer. */
+  verified: boolean;
 }
 
 const SESSION_CAPS = createSessionKey<SessionCaps>('caps');
@@ -53,52 +67,201 @@ export function parseDiscoInfo(query: Element): CapsInfo & { formData: CapsFormL
   return { identities, features, forms: formEls.map((f) => f.toString()), formData };
 }
 
+/** One advertiser of a `ver` that is not verified yet. */
+interface Advertiser {
+  /** The caps node it announced (the query goes to `node#ver`). */
+  node: string;
+  /** queued: to be asked; asking: query in flight; done: asked, no verified answer (wait for its next presence). */
+  state: 'queued' | 'asking' | 'done';
+}
+
+/** The search for a verified answer for one `hash:ver`; lives while some session advertises it unverified. */
+interface Discovery {
+  hash: string;
+  ver: string;
+  advertisers: Map<ModuleSession, Advertiser>;
+  /** Accounts with a query in flight for this key: one at a time per account. */
+  asking: Set<string>;
+}
+
 export const capsModule = defineModule({
   name: 'caps',
   provides: [CapsService],
   fires: ['caps/changed'],
+  options: z.strictObject({
+    /** Verified entries kept in memory and in storage; the least recently used are evicted. */
+    max_entries: z.number().int().positive().prefault(1000),
+    /** Largest accepted answer for one `ver` (identities, features and forms, as stored); larger: no caps. */
+    max_info_bytes: z.number().int().positive().prefault(16 * 1024),
+    /** Most features accepted in one answer; more: no caps. */
+    max_features: z.number().int().positive().prefault(512),
+    /** disco#info queries one account may cause per minute (new `ver`s, retries); beyond: no caps for now. */
+    queries_per_minute: z.number().int().positive().prefault(10),
+    /** How long to wait for a client's disco#info answer. */
+    query_timeout_ms: z.number().int().positive().prefault(10_000),
+  }),
   setup(api) {
-    const cache = new Map<string, ReadonlySet<string>>();
-    /** Queries in flight per key, so a thousand clients with the same new `ver` cause one query. */
-    const inflight = new Map<string, Promise<ReadonlySet<string> | undefined>>();
+    const opts = api.options;
+    /** Verified features by key, least recently used first (Map order; a hit re-inserts). */
+    const cache = new Map<string, { features: ReadonlySet<string>; used: number }>();
+    const discoveries = new Map<string, Discovery>();
+    let queriesInFlight = 0;
+    /** Counts stores (puts and touches) made here: how far down storage's use order an entry has sunk. */
+    let uses = 0;
+
+    function remember(key: string, features: ReadonlySet<string>, used: number): void {
+      cache.delete(key);
+      cache.set(key, { features, used });
+      while (cache.size > opts.max_entries) cache.delete(cache.keys().next().value!);
+    }
+
+    /** Marks use in storage too, so its eviction spares entries in use; a failure only makes one older. */
+    function touchStored(key: string): number {
+      api.storage.caps.touch(key).catch((err) => api.logger.warn({ err }, 'caps cache touch failed'));
+      return ++uses;
+    }
 
     async function lookup(key: string): Promise<ReadonlySet<string> | undefined> {
       const hit = cache.get(key);
-      if (hit) return hit;
-      const stored = await api.storage.caps.get(key);
-      if (stored) {
-        const set = new Set(stored.features);
-        cache.set(key, set);
-        return set;
+      if (hit) {
+        // A storage write per hit would cost a commit per login; touching once the entry has sunk halfway
+        // down storage's use order keeps entries in use out of its eviction at a fraction of that.
+        remember(key, hit.features, uses - hit.used >= opts.max_entries / 2 ? touchStored(key) : hit.used);
+        return hit.features;
       }
-      return undefined;
+      const stored = await api.storage.caps.get(key);
+      if (!stored) return undefined;
+      const set = new Set(stored.features);
+      remember(key, set, touchStored(key));
+      return set;
     }
 
-    async function discover(session: ModuleSession, hash: string, node: string, ver: string, key: string): Promise<ReadonlySet<string> | undefined> {
-      const domain = session.jid.domain;
-      const reply = await api.sendIq(x('iq', { type: 'get', from: domain, to: session.jid.full }, x('query', { xmlns: NS_DISCO_INFO, node: `${node}#${ver}` })));
-      const query = reply.getChild('query', NS_DISCO_INFO);
-      if (!query) return undefined;
-      const info = parseDiscoInfo(query);
-      const s = capsVerificationString(info.identities, info.features, info.formData);
-      // XEP-0115 §5.4: only a matching hash may be cached and shared between entities.
-      if (s === undefined || capsHash(hash, s) !== ver) {
-        api.logger.info({ jid: session.jid.full, ver }, 'caps hash did not verify; not caching');
-        return new Set(info.features);
+    // Per-account token bucket: a full minute's worth of queries, refilled continuously.
+    const buckets = new Map<string, { tokens: number; at: number }>();
+    let pruneAt = 1024;
+    function takeQuery(account: string): boolean {
+      const now = Date.now();
+      const perMs = opts.queries_per_minute / 60_000;
+      const b = buckets.get(account) ?? { tokens: opts.queries_per_minute, at: now };
+      b.tokens = Math.min(opts.queries_per_minute, b.tokens + (now - b.at) * perMs);
+      b.at = now;
+      buckets.set(account, b);
+      if (buckets.size > pruneAt) {
+        // Full buckets carry no state worth keeping.
+        for (const [a, o] of buckets) if (o !== b && o.tokens + (now - o.at) * perMs >= opts.queries_per_minute) buckets.delete(a);
+        pruneAt = Math.max(1024, buckets.size * 2);
       }
-      const { formData: _f, ...record } = info;
-      await api.storage.caps.put(key, record);
-      const set = new Set(info.features);
-      cache.set(key, set);
-      return set;
+      if (b.tokens < 1) return false;
+      b.tokens -= 1;
+      return true;
+    }
+
+    const advertises = (s: ModuleSession, key: string) => !s.isClosed && s.get(SESSION_CAPS)?.key === key;
+
+    function forget(session: ModuleSession, key: string | undefined): void {
+      if (key === undefined) return;
+      const d = discoveries.get(key);
+      if (!d) return;
+      // A query in flight finishes on its own and then pumps; only waiting entries go now.
+      if (d.advertisers.get(session)?.state !== 'asking') d.advertisers.delete(session);
+      if (d.advertisers.size === 0) discoveries.delete(key);
+    }
+
+    /** Starts a query for every queued advertiser whose account has none in flight for this key. */
+    function pump(key: string): void {
+      const d = discoveries.get(key);
+      if (!d) return;
+      for (const [s, a] of d.advertisers) {
+        if (!advertises(s, key)) {
+          if (a.state !== 'asking') d.advertisers.delete(s);
+          continue;
+        }
+        if (a.state !== 'queued' || d.asking.has(s.jid.bare)) continue;
+        if (!takeQuery(s.jid.bare)) {
+          api.logger.info({ jid: s.jid.full, ver: d.ver }, 'caps query rate exceeded; session has no caps for now');
+          a.state = 'done';
+          continue;
+        }
+        a.state = 'asking';
+        d.asking.add(s.jid.bare);
+        void ask(d, key, s, a);
+      }
+      if (d.advertisers.size === 0) discoveries.delete(key);
+    }
+
+    async function ask(d: Discovery, key: string, session: ModuleSession, a: Advertiser): Promise<void> {
+      queriesInFlight++;
+      let verified: ReadonlySet<string> | undefined;
+      try {
+        const reply = await api.sendIq(
+          x('iq', { type: 'get', from: session.jid.domain, to: session.jid.full }, x('query', { xmlns: NS_DISCO_INFO, node: `${a.node}#${d.ver}` })),
+          opts.query_timeout_ms,
+        );
+        const query = reply.getChild('query', NS_DISCO_INFO);
+        const answer = query ? check(session, d.ver, query) : undefined;
+        if (answer) {
+          const s = capsVerificationString(answer.identities, answer.features, answer.formData);
+          // XEP-0115 §5.4: only a matching hash may be cached and shared between entities.
+          if (s !== undefined && capsHash(d.hash, s) === d.ver) {
+            const { formData: _f, ...record } = answer;
+            verified = new Set(answer.features);
+            remember(key, verified, ++uses);
+            await api.storage.caps.put(key, record);
+            api.storage.caps.prune(opts.max_entries).catch((err) => api.logger.warn({ err }, 'caps cache eviction failed'));
+          } else {
+            api.logger.info({ jid: session.jid.full, ver: d.ver }, 'caps hash did not verify; applied to that session only');
+            // The session's own claim about itself, for its own notifications; never shared.
+            const entry = session.get(SESSION_CAPS);
+            if (entry?.key === key && !entry.verified && !session.isClosed) {
+              entry.features = new Set(answer.features);
+              await api.fire('caps/changed', { session });
+            }
+          }
+        }
+      } catch (err) {
+        api.logger.debug({ err: (err as Error).message, jid: session.jid.full }, 'caps discovery failed');
+      } finally {
+        queriesInFlight--;
+        d.asking.delete(session.jid.bare);
+        a.state = 'done';
+      }
+      if (verified) {
+        // A fact about the hash: it holds for every advertiser, whoever answered.
+        discoveries.delete(key);
+        for (const s of d.advertisers.keys()) {
+          const entry = s.get(SESSION_CAPS);
+          if (s.isClosed || entry?.key !== key) continue;
+          entry.features = verified;
+          entry.verified = true;
+          await api.fire('caps/changed', { session: s });
+        }
+      } else {
+        if (!advertises(session, key)) d.advertisers.delete(session);
+        pump(key);
+      }
+    }
+
+    /** The answer parsed, or undefined (logged) when it is over the size limits. */
+    function check(session: ModuleSession, ver: string, query: Element): ReturnType<typeof parseDiscoInfo> | undefined {
+      let features = 0;
+      for (const c of query.children) if (typeof c !== 'string' && c.local === 'feature') features++;
+      const info = features > opts.max_features ? undefined : parseDiscoInfo(query);
+      const bytes = info && Buffer.byteLength(JSON.stringify({ identities: info.identities, features: info.features, forms: info.forms }));
+      if (!info || bytes! > opts.max_info_bytes) {
+        api.logger.info({ jid: session.jid.full, ver, features, bytes }, 'caps answer over the size limits; session has no caps');
+        return undefined;
+      }
+      return info;
     }
 
     api.hook('outgoing/presence', async ({ stanza, origin, to }) => {
       if (!origin || to !== undefined) return;
       const type = stanza.attrs.type;
       if (type !== undefined && type !== 'unavailable') return;
+      const prev = origin.get(SESSION_CAPS);
       if (type === 'unavailable') {
         origin.delete(SESSION_CAPS);
+        forget(origin, prev?.key);
         return;
       }
       const c = stanza.getChild('c', NS_CAPS);
@@ -107,38 +270,47 @@ export const capsModule = defineModule({
       const node = c?.attrs.node;
       // Legacy caps (no hash attribute) cannot be verified and are ignored (XEP-0115 §8.1 lets us).
       if (!c || !hash || !ver || !node || !supportedCapsHash(hash)) {
-        if (origin.get(SESSION_CAPS)) {
+        if (prev) {
           origin.delete(SESSION_CAPS);
+          forget(origin, prev.key);
           void api.fire('caps/changed', { session: origin });
         }
         return;
       }
       const key = `${hash}:${ver}`;
-      const prev = origin.get(SESSION_CAPS);
-      if (prev?.key === key) return;
-      const entry: SessionCaps = { key, features: await lookup(key) };
+      // Same caps as before: nothing to do once known (verified, or the session's own answer) or while the
+      // session waits for an answer; otherwise (no answer, an error, over a limit) this presence is the retry.
+      if (prev?.key === key && (prev.features !== undefined || (discoveries.get(key)?.advertisers.get(origin)?.state ?? 'done') !== 'done')) return;
+      if (prev && prev.key !== key) forget(origin, prev.key);
+      const features = await lookup(key);
+      const entry: SessionCaps = { key, features, verified: features !== undefined };
       origin.set(SESSION_CAPS, entry);
-      if (entry.features) {
+      if (features) {
+        forget(origin, key);
         await api.fire('caps/changed', { session: origin });
         return;
       }
+      if (origin.isClosed) return;
       // Discovery runs in the background: presence processing must not wait for the client to answer.
-      let p = inflight.get(key);
-      if (!p) {
-        p = discover(origin, hash, node, ver, key).finally(() => inflight.delete(key));
-        inflight.set(key, p);
-      }
-      p.then((features) => {
-        if (origin.get(SESSION_CAPS) !== entry || origin.isClosed) return;
-        entry.features = features;
-        return api.fire('caps/changed', { session: origin });
-      }).catch((err) => api.logger.debug({ err: (err as Error).message, jid: origin.jid.full }, 'caps discovery failed'));
+      let d = discoveries.get(key);
+      if (!d) discoveries.set(key, (d = { hash, ver, advertisers: new Map(), asking: new Set() }));
+      const a = d.advertisers.get(origin);
+      if (a) {
+        a.node = node;
+        if (a.state === 'done') a.state = 'queued';
+      } else d.advertisers.set(origin, { node, state: 'queued' });
+      pump(key);
     }, 100);
+
+    api.hook('session-closed', ({ session }) => {
+      forget(session, session.get(SESSION_CAPS)?.key);
+    });
 
     const features = (fullJid: string) => api.sessions.get(fullJid)?.get(SESSION_CAPS)?.features;
     api.provide(CapsService, {
       features,
       wantsNotify: (fullJid, ns) => features(fullJid)?.has(`${ns}+notify`) ?? false,
+      stats: () => ({ cached: cache.size, discovering: discoveries.size, queriesInFlight }),
     });
   },
 });
