@@ -671,6 +671,10 @@ export class C2sSession implements ModuleSession {
     setTimeout(() => socket.destroy(), 2000).unref();
     socket.end();
     this.teardown(err);
+    // Read again (what comes is dropped): a socket paused by flow control would otherwise never see the
+    // peer's end, and, neither reading nor writing, would not even keep the process alive until the timer
+    // above destroys it, so a shutdown could stall with its storage still open.
+    if (!socket.destroyed) socket.resume();
   }
 
   private teardown(err: StreamError | undefined): void {
