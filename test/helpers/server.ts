@@ -8,6 +8,7 @@ import { generateSelfSigned, type TlsCredentials } from '../../src/server/core/t
 import { createMemoryStorage } from '../../src/storage/memory/index.ts';
 import type { Storage } from '../../src/storage/types.ts';
 import type { ModuleDefinition } from '../../src/server/core/module-host.ts';
+import { RawClient } from './raw-client.ts';
 
 let tlsOnce: Promise<TlsCredentials> | undefined;
 /** One self-signed certificate per test process (generation is the slow part). */
@@ -62,5 +63,25 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     tlsPort: addrs.tls[0]!.port,
     addUser,
     stop: () => server.stop(),
+  };
+}
+
+/**
+ * Raw client sessions on a test server (`server` is read when a session is opened, so it may be assigned in
+ * `before`): `login` connects and binds one, `destroyAll` drops every one opened so far.
+ */
+export function rawSessions(server: () => TestServer) {
+  const clients: RawClient[] = [];
+  return {
+    clients,
+    async login(user: string, resource: string, password = 'pw', domain = 'localhost'): Promise<RawClient> {
+      const c = await RawClient.connect(server().port);
+      clients.push(c);
+      await c.login(`${user}@${domain}`, password, resource);
+      return c;
+    },
+    destroyAll(): void {
+      for (const c of clients.splice(0)) c.destroy();
+    },
   };
 }

@@ -6,8 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { startTestServer, type TestServer } from '../../helpers/server.ts';
-import { RawClient } from '../../helpers/raw-client.ts';
+import { rawSessions, startTestServer, type TestServer } from '../../helpers/server.ts';
 import type { CapsService } from '../../../src/server/modules/caps/index.ts';
 import type { Element } from '../../../src/xml/index.ts';
 
@@ -32,22 +31,17 @@ const ping = `<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>`;
 
 describe('entity-caps poisoning (issue 19 finding 5)', () => {
   let t: TestServer;
-  const clients: RawClient[] = [];
+  const sessions = rawSessions(() => t);
+  const login = sessions.login;
 
   before(async () => {
     t = await startTestServer({ users: { 'victim@localhost': 'pw', 'mallory@localhost': 'pw' } });
   });
   after(async () => {
-    for (const c of clients) c.destroy();
+    sessions.destroyAll();
     await t.stop();
   });
 
-  async function login(user: string, resource: string): Promise<RawClient> {
-    const c = await RawClient.connect(t.port);
-    clients.push(c);
-    await c.login(`${user}@localhost`, 'pw', resource);
-    return c;
-  }
 
   /**
    * Mallory advertises the victim's `ver` first and holds the server's query open; the victim advertises the

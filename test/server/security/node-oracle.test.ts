@@ -8,12 +8,9 @@ import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { RawClient } from '../../helpers/raw-client.ts';
 
-const PUBSUB = 'http://jabber.org/protocol/pubsub';
-const OWNER_NS = 'http://jabber.org/protocol/pubsub#owner';
-const ERRORS = 'http://jabber.org/protocol/pubsub#errors';
-const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
-const DISCO_INFO = 'http://jabber.org/protocol/disco#info';
-const DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
+import { NS_PUBSUB as PUBSUB, NS_PUBSUB_OWNER as OWNER_NS, NS_PUBSUB_ERRORS as ERRORS } from '../../../src/protocol/xep0060.ts';
+import { NS_DISCO_INFO as DISCO_INFO, NS_DISCO_ITEMS as DISCO_ITEMS } from '../../../src/protocol/xep0030.ts';
+
 const OWNER = 'owner@localhost';
 const RESTRICTED = ['presence', 'roster', 'whitelist'] as const;
 const node = (m: string) => `urn:test:oracle:${m}`;

@@ -5,8 +5,7 @@
 // count. (No timing assertion: the test counts parses; the stall is measured separately, see the report.)
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../../helpers/server.ts';
-import { RawClient } from '../../helpers/raw-client.ts';
+import { rawSessions, startTestServer, type TestServer } from '../../helpers/server.ts';
 import { StreamParser, type Element } from '../../../src/xml/index.ts';
 
 const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
@@ -15,7 +14,8 @@ const ping = `<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>`;
 
 describe('offline replay (issue 19 finding 8)', () => {
   let t: TestServer;
-  const clients: RawClient[] = [];
+  const sessions = rawSessions(() => t);
+  const login = sessions.login;
 
   before(async () => {
     t = await startTestServer({
@@ -25,16 +25,10 @@ describe('offline replay (issue 19 finding 8)', () => {
     });
   });
   after(async () => {
-    for (const c of clients) c.destroy();
+    sessions.destroyAll();
     await t.stop();
   });
 
-  async function login(user: string, resource: string): Promise<RawClient> {
-    const c = await RawClient.connect(t.port);
-    clients.push(c);
-    await c.login(`${user}@localhost`, 'pw', resource);
-    return c;
-  }
 
   it('replays stored messages without parsing them again', async () => {
     const N = 20;

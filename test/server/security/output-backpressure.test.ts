@@ -7,8 +7,7 @@
 // deliveries from others to it are dropped with it rather than buffered without limit.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../../helpers/server.ts';
-import { RawClient } from '../../helpers/raw-client.ts';
+import { rawSessions, startTestServer, type TestServer } from '../../helpers/server.ts';
 import { HeapProbe, MiB, mib, until } from './helpers.ts';
 import type { CapsService } from '../../../src/server/modules/caps/index.ts';
 
@@ -20,7 +19,8 @@ const openOptions = `<publish-options><x xmlns='jabber:x:data' type='submit'><fi
 
 describe('finding 2: output backpressure', () => {
   let t: TestServer;
-  const clients: RawClient[] = [];
+  const sessions = rawSessions(() => t);
+  const login = sessions.login;
 
   before(async () => {
     t = await startTestServer({
@@ -40,16 +40,10 @@ describe('finding 2: output backpressure', () => {
     }
   });
   after(async () => {
-    for (const c of clients) c.destroy();
+    sessions.destroyAll();
     await t.stop();
   });
 
-  async function login(user: string, resource: string): Promise<RawClient> {
-    const c = await RawClient.connect(t.port);
-    clients.push(c);
-    await c.login(`${user}@localhost`, 'pw', resource);
-    return c;
-  }
 
   const sessionOf = (full: string) => t.server.sessions.get(full);
 
