@@ -99,6 +99,11 @@ export class XmppClient extends EventEmitter<ClientEvents> {
     if (this.presenceSent && before !== this.caps.features.join('\n')) this.sendPresence(this.presenceChildren);
   }
 
+  /** True once we have sent available presence (RFC 6121 §4.2): only then does the server tell us contacts' presence. */
+  get available(): boolean {
+    return this.presenceSent;
+  }
+
   /** Broadcasts available presence carrying our caps and the given extensions (e.g. XEP-0189 <generating/>). */
   sendPresence(children: Element[] = []): void {
     this.presenceChildren = children;

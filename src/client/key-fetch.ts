@@ -30,6 +30,8 @@ export class KeyFetcher {
     private readonly presence: PresenceTracker,
     private readonly version: PayloadVersion,
     private readonly timeoutMs: number,
+    /** Sends our initial presence (RFC 6121 §4.2), after which the server sends us our contacts' presence. */
+    private readonly goOnline: () => void,
   ) {}
 
   async fetch(jid: string, opts: { presenceWaitMs?: number } = {}): Promise<FetchResult> {
@@ -45,7 +47,9 @@ export class KeyFetcher {
       const attestations = await this.fetchAttestations(bare);
       return { jid: bare, source: 'pep', keys, revocations, attestations };
     }
-    // XEP-0189 §7: PEP did not work out; ask the contact's clients directly.
+    // XEP-0189 §7: PEP did not work out; ask the contact's clients directly. Which ones are online we learn
+    // only from their presence, which the server sends after our own initial presence (RFC 6121 §4.2.2).
+    if (!this.client.available) this.goOnline();
     await this.presence.waitFor(bare, opts.presenceWaitMs ?? 1500);
     const fulls = this.presence.resourcesOf(bare);
     const direct: KeyEvent[] = [];

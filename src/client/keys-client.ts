@@ -50,7 +50,7 @@ export class KeysClient extends EventEmitter<KeysClientEvents> {
     this.publisher = new KeyPublisher(client, this.timeoutMs);
     this.direct = new DirectKeys(client, this.ingest, this.version, this.timeoutMs, opts.ownKey, opts.directAccess);
     this.presence = new PresenceTracker(client, this);
-    this.fetcher = new KeyFetcher(client, this.ingest, this.direct, this.presence, this.version, this.timeoutMs);
+    this.fetcher = new KeyFetcher(client, this.ingest, this.direct, this.presence, this.version, this.timeoutMs, () => this.online());
     client.on('message', (m) => void this.ingest.onMessage(m));
   }
 
