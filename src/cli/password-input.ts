@@ -25,6 +25,8 @@ export async function readPassword(opts: PasswordInputOptions): Promise<string> 
     }
   } else {
     password = await readFirstLine(stdin);
+    // Not a terminal and nothing piped in (a script, CI, an editor's task runner): say how to give one.
+    if (password.length === 0) throw new CliError('empty password: stdin is not a terminal and gave no line; pass --password, set $PEPKEYS_PASSWORD (key commands), or pipe the password in');
   }
   if (password.length === 0) throw new CliError('empty password');
   return password;

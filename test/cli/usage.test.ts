@@ -47,6 +47,12 @@ describe('pepkeys usage and configuration errors', () => {
     assert.match(oneLine(r.stderr), /broken\.toml:2:\d+: invalid TOML: \S/);
   });
 
+  it('says how to give a password when there is no terminal and none was piped (issue 18)', async () => {
+    const r = await runCli(['key', 'fetch', 'bob@localhost', '--jid', 'alice@localhost', '--server', '127.0.0.1:1', '--insecure', '--home', join(dir, 'nohome')], { input: '' });
+    assert.notEqual(r.code, 0);
+    assert.match(oneLine(r.stderr), /empty password: stdin is not a terminal .*--password.*PEPKEYS_PASSWORD/);
+  });
+
   it('suggests the key meant by a misspelt one (issue 18)', async () => {
     const file = join(dir, 'typo.toml');
     writeFileSync(file, 'hosst = ["localhost"]\n[limits]\nmax_stanza_byte = 4096\n');
