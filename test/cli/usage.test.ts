@@ -53,6 +53,13 @@ describe('pepkeys usage and configuration errors', () => {
     assert.match(oneLine(r.stderr), /empty password: stdin is not a terminal .*--password.*PEPKEYS_PASSWORD/);
   });
 
+  it('key verify falls back to the trust store when the server is down, and asks whether it runs (issue 18)', async () => {
+    const r = await runCli(['key', 'verify', 'bob@localhost', '--jid', 'alice@localhost', '--password', 'x', '--server', '127.0.0.1:1', '--insecure', '--home', join(dir, 'verify-home')]);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /cannot connect to 127\.0\.0\.1:1.*is the server running\?/);
+    assert.match(r.stderr, /no keys known for bob@localhost/);
+  });
+
   it('suggests the key meant by a misspelt one (issue 18)', async () => {
     const file = join(dir, 'typo.toml');
     writeFileSync(file, 'hosst = ["localhost"]\n[limits]\nmax_stanza_byte = 4096\n');

@@ -53,5 +53,5 @@ test('a directory or key file belonging to another user is refused', { skip: !po
 test('a home in a private directory is fine', { skip: !posix }, async () => {
   const home = new KeyHome(join(root, 'private', 'home'));
   const trust = await home.openTrust();
-  trust.close?.();
+  await trust.close();
 });

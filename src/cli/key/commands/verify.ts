@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { parseJid } from '../../../jid/index.ts';
 import { checkPubkeyPrint, parsePubkey } from '../../../keys/index.ts';
 import { parseXml } from '../../../xml/index.ts';
-import { KeyOpError } from '../../../client/index.ts';
+import { ClientError, KeyOpError } from '../../../client/index.ts';
 import { CliError } from '../../errors.ts';
 import type { KeyCommandContext } from '../context.ts';
 import { EXIT_NOT_FOUND, EXIT_TRUST } from '../exit-codes.ts';
@@ -14,7 +14,7 @@ export function verifyCommand(cx: KeyCommandContext): Command {
   return addConnectOptions(addCommonOptions(new Command('verify').description("fetch JID's keys, check prints, validity, revocations and attestations, and report whether you verified them").argument('<jid>', 'the contact')))
     .action(action(async (jidArg: string, flags: ConnectFlags) => {
       const bare = parseJid(jidArg).bare;
-      const { views, attestations, problem } = await cx.withSession(flags, async (s) => {
+      const online = () => cx.withSession(flags, async (s) => {
         let result;
         let problem: string | undefined;
         try {
@@ -24,6 +24,16 @@ export function verifyCommand(cx: KeyCommandContext): Command {
           problem = e instanceof KeyOpError ? keyOpErrorSentence(e) : (e as Error).message;
         }
         return { views: await s.trust.keys(bare), attestations: result?.attestations ?? [], problem };
+      });
+      const { views, attestations, problem } = await online().catch(async (e: unknown) => {
+        // The server cannot be reached: what the trust store knows still answers the question (as documented).
+        if (!(e instanceof ClientError) || e.code !== 'connect-failed') throw e;
+        const trust = await cx.home(flags).openTrust();
+        try {
+          return { views: await trust.keys(bare), attestations: [], problem: `${e.message} (is the server running?); showing what your trust store knows` };
+        } finally {
+          await trust.close();
+        }
       });
       if (problem) cx.out.warn(`could not fetch ${bare}'s keys now: ${problem}`);
       const checked = views.map((v) => ({ view: v, printOk: v.payload ? checkPubkeyPrint(parsePubkey(parseXml(v.payload))) : undefined }));
