@@ -3,7 +3,7 @@
 //   HOME/accounts/<bare jid>/keys/<hex>.key.pem    private key, PKCS#8 PEM, 0600 (dir 0700)
 //   HOME/accounts/<bare jid>/keys/<hex>.pubkey.xml the <pubkey/> we publish for it
 //   HOME/accounts/<bare jid>/state.json            current key id, revoked ids, last publish settings
-import { readFile, readdir, writeFile, rename } from 'node:fs/promises';
+import { readFile, readdir, writeFile, rename, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -86,14 +86,19 @@ export class KeyHome {
     const dir = this.keysDir(bare);
     if (!existsSync(dir)) return [];
     const s = await this.state(bare);
-    const out: OwnKey[] = [];
+    const out: (OwnKey & { written: number })[] = [];
     for (const f of (await readdir(dir)).sort()) {
       if (!f.endsWith('.pubkey.xml')) continue;
       const id = f.slice(0, -'.pubkey.xml'.length);
       const pubkey = parsePubkey(parseXml(await readFile(join(dir, f), 'utf8')));
-      out.push({ id, pubkey, current: s.current === id, revoked: s.revoked.includes(id) });
+      const written = (await stat(join(dir, f))).mtimeMs;
+      out.push({ id, pubkey, current: s.current === id, revoked: s.revoked.includes(id), written });
     }
-    return out.sort((a, b) => a.pubkey.begin.localeCompare(b.pubkey.begin));
+    // Oldest first. `begin` has whole seconds: two keys made within one second are ordered by when their
+    // files were written (not by their ids, which are hashes).
+    return out
+      .sort((a, b) => a.pubkey.begin.localeCompare(b.pubkey.begin) || a.written - b.written)
+      .map(({ written: _, ...k }) => k);
   }
 
   async current(bare: string): Promise<OwnKey | undefined> {
