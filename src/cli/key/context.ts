@@ -1,5 +1,6 @@
 // What every `key` command works with: the run's io (output, env, stdin), its home and account, and sessions.
-import type { Jid } from '../../jid/index.ts';
+import { parseJid, type Jid } from '../../jid/index.ts';
+import { CliError } from '../errors.ts';
 import type { CliContext, CliIo } from '../io.ts';
 import type { KeyHome } from './home.ts';
 import { KeyOutput } from './output.ts';
@@ -23,6 +24,18 @@ export class KeyCommandContext {
 
   account(flags: { jid?: string }): Jid {
     return accountJid(flags, this.io.env);
+  }
+
+  /**
+   * Our account for commands about our own keys: --jid or $PEPKEYS_JID, else the one account the home holds
+   * keys for (asking which only when there are several, or none).
+   */
+  async ownAccount(flags: CommonFlags & { jid?: string }): Promise<Jid> {
+    if (flags.jid ?? this.io.env.PEPKEYS_JID) return this.account(flags);
+    const held = await this.home(flags).accounts();
+    if (held.length === 1) return parseJid(held[0]!);
+    if (held.length > 1) throw new CliError(`which account? this home holds keys for ${held.join(', ')}; give --jid`);
+    return this.account(flags);
   }
 
   home(flags: CommonFlags): KeyHome {

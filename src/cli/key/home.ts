@@ -82,6 +82,13 @@ export class KeyHome {
     return id;
   }
 
+  /** The accounts this home holds keys for (bare JIDs, sorted). */
+  async accounts(): Promise<string[]> {
+    const dir = join(this.dir, 'accounts');
+    if (!existsSync(dir)) return [];
+    return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  }
+
   async keys(bare: string): Promise<OwnKey[]> {
     const dir = this.keysDir(bare);
     if (!existsSync(dir)) return [];

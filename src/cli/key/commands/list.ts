@@ -10,7 +10,7 @@ export function listCommand(cx: KeyCommandContext): Command {
     .action(action(async (jidArg: string | undefined, flags: CommonFlags & { jid?: string }) => {
       const home = cx.home(flags);
       if (jidArg === undefined) {
-        const own = await home.keys(cx.account(flags).bare);
+        const own = await home.keys((await cx.ownAccount(flags)).bare);
         if (flags.json) cx.out.json(own.map(ownKeyJson));
         else if (own.length) cx.out.table(own.map(ownKeyRow), OWN_COLUMNS);
         else cx.out.info(`no keys yet in ${home.dir}; run \`pepkeys key generate\``);
