@@ -186,7 +186,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     const secure = await new Promise<TLSSocket>((resolve, reject) => {
       const s = tlsConnect(tlsOpts);
       s.once('secureConnect', () => resolve(s));
-      s.once('error', (e) => reject(new ClientError('tls-failed', `TLS handshake failed: ${e.message}${/self.signed|unable to verify|certificate/i.test(e.message) ? ' (pin the server certificate, or use the insecure option for a local test server)' : ''}`, e)));
+      s.once('error', (e) => reject(new ClientError('tls-failed', `TLS handshake failed: ${e.message}${tlsAdvice(e, tlsOpts)}`, e)));
     });
     this.socket = secure;
     this.secure = true;
@@ -332,3 +332,17 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const unb64 = (s: string) => Buffer.from(s.trim(), 'base64').toString('utf8');
+
+/**
+ * What to do about a failed handshake, by its cause: advice to pin a certificate helps only when none was
+ * pinned, and a certificate for another name is not fixed by pinning it.
+ */
+function tlsAdvice(e: Error, opts: TlsConnectionOptions): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return ` (the certificate is not for ${opts.servername}: the server needs a certificate naming the account's domain)`;
+  }
+  if (!/self.signed|unable to verify|certificate/i.test(e.message)) return '';
+  if (opts.ca !== undefined) return ' (the server certificate does not chain to the certificate or CA you pinned)';
+  return ' (pin the server certificate, or use the insecure option for a local test server)';
+}

@@ -46,6 +46,16 @@ describe('client transport against our server', () => {
     await assert.rejects(XmppClient.connect(base()), (e: ClientError) => e.code === 'tls-failed' && /pin the server certificate/.test(e.message));
   });
 
+  it('tells a certificate for another name from an unpinned one, and does not advise pinning a pinned one (issue 18)', async () => {
+    const ca = (await testTls()).cert;
+    await assert.rejects(XmppClient.connect({ ...base(), tls: { ca, servername: 'elsewhere.example' } }), (e: ClientError) => {
+      assert.equal(e.code, 'tls-failed');
+      assert.match(e.message, /certificate is not for elsewhere\.example/);
+      assert.doesNotMatch(e.message, /pin the server certificate/);
+      return true;
+    });
+  });
+
   it('reports a wrong password as auth-failed in plain words', async () => {
     await assert.rejects(XmppClient.connect({ ...base(), password: 'nope', tls: { rejectUnauthorized: false } }), (e: ClientError) => e.code === 'auth-failed' && /wrong user name or password/.test(e.message));
   });
