@@ -10,13 +10,14 @@ import { revokeCommand } from './key/commands/revoke.ts';
 import { attestCommand } from './key/commands/attest.ts';
 import { verifyCommand } from './key/commands/verify.ts';
 import { trustCommand } from './key/commands/trust.ts';
+import { forgetCommand } from './key/commands/forget.ts';
 import { watchCommand } from './key/commands/watch.ts';
 import { sendCommand } from './key/commands/send.ts';
 
 export function keyCommand(ctx: CliContext): Command {
   const cx = new KeyCommandContext(ctx);
   const key = new Command('key').description('XEP-0189 public keys: generate, publish, fetch, revoke, attest, trust (see docs/cli-keys.md)');
-  for (const make of [generateCommand, publishCommand, listCommand, fetchCommand, revokeCommand, attestCommand, verifyCommand, trustCommand, watchCommand, sendCommand]) {
+  for (const make of [generateCommand, publishCommand, listCommand, fetchCommand, revokeCommand, attestCommand, verifyCommand, trustCommand, forgetCommand, watchCommand, sendCommand]) {
     key.addCommand(make(cx));
   }
   return key;

@@ -4,7 +4,8 @@ import { CliError } from '../errors.ts';
 import { EXIT_NOT_FOUND } from './exit-codes.ts';
 
 export function normalizeFingerprint(arg: string): string {
-  let s = arg.trim().replace(/[\s:]/g, (c) => (c === ':' ? ':' : ''));
+  // A fingerprint shortened for display ("sha-256:6c1f…", as the docs print them) is a prefix.
+  let s = arg.trim().replace(/(…|\.\.\.)$/, '').replace(/[\s:]/g, (c) => (c === ':' ? ':' : ''));
   const i = s.indexOf(':');
   if (i >= 0 && /^[a-z0-9-]+$/i.test(s.slice(0, i))) s = s.slice(i + 1);
   if (/^[0-9a-f]+$/i.test(s)) return s.toLowerCase();
