@@ -1,6 +1,8 @@
 // What every `key` command works with: the run's io (output, env, stdin), its home and account, and sessions.
 import { parseJid, type Jid } from '../../jid/index.ts';
 import { CliError } from '../errors.ts';
+import type { TrustStore, TrustView } from '../../keys/index.ts';
+import { matchFingerprint } from './fingerprint-arg.ts';
 import type { CliContext, CliIo } from '../io.ts';
 import type { KeyHome } from './home.ts';
 import { KeyOutput } from './output.ts';
@@ -36,6 +38,20 @@ export class KeyCommandContext {
     if (held.length === 1) return parseJid(held[0]!);
     if (held.length > 1) throw new CliError(`which account? this home holds keys for ${held.join(', ')}; give --jid`);
     return this.account(flags);
+  }
+
+  /**
+   * Runs `fn` on the contact's key that FINGERPRINT names in the home's trust store (exit 4 when none does),
+   * with the store open, and closes it after.
+   */
+  async withContactKey<T>(flags: CommonFlags, jidArg: string, fpArg: string, fn: (trust: TrustStore, key: TrustView, bare: string) => Promise<T>): Promise<T> {
+    const bare = parseJid(jidArg).bare;
+    const trust = await this.home(flags).openTrust();
+    try {
+      return await fn(trust, matchFingerprint(fpArg, await trust.keys(bare), (v) => v.print, `key of ${bare}`), bare);
+    } finally {
+      await trust.close();
+    }
   }
 
   home(flags: CommonFlags): KeyHome {

@@ -2,12 +2,11 @@
 // to them.
 import { Command } from 'commander';
 import { parseJid } from '../../../jid/index.ts';
-import { createAttestation, signerFromPubkey, buildAttestation, parsePubkey, type Pubkey, type TrustView } from '../../../keys/index.ts';
+import { createAttestation, signerFromPubkey, buildAttestation, parsePubkey } from '../../../keys/index.ts';
 import { parseXml } from '../../../xml/index.ts';
 import { CliError } from '../../errors.ts';
 import type { KeyCommandContext } from '../context.ts';
 import { EXIT_NOT_FOUND, EXIT_TRUST } from '../exit-codes.ts';
-import { matchFingerprint } from '../fingerprint-arg.ts';
 import { fp } from '../presenter.ts';
 import { addPublishOptions, publishOptions, publishSettings, type PublishFlags } from '../publish-settings.ts';
 import { action, addCommonOptions, addConnectOptions } from '../session.ts';
@@ -20,17 +19,11 @@ export function attestCommand(cx: KeyCommandContext): Command {
       const bare = parseJid(jidArg).bare;
       const mine = await home.current(me.bare);
       if (!mine) throw new CliError(`no current key for ${me.bare}; run \`pepkeys key generate\` first`, EXIT_NOT_FOUND);
-      const trust = await home.openTrust();
-      let subject: Pubkey;
-      let view: TrustView;
-      try {
-        view = matchFingerprint(fpArg, await trust.keys(bare), (v) => v.print, `key of ${bare}`);
+      const { view, subject } = await cx.withContactKey(flags, jidArg, fpArg, async (_trust, view) => {
         if (view.effective === 'revoked') throw new CliError(`key ${fp(view.print)} of ${bare} is revoked; refusing to attest it`, EXIT_TRUST);
         if (!view.payload) throw new CliError(`the trust store has no key data for ${fp(view.print)}; fetch it first`, EXIT_NOT_FOUND);
-        subject = parsePubkey(parseXml(view.payload));
-      } finally {
-        await trust.close();
-      }
+        return { view, subject: parsePubkey(parseXml(view.payload)) };
+      });
       if (view.effective !== 'verified') cx.out.warn(`you have not verified ${bare}'s key ${fp(view.print)} out of band (\`pepkeys key trust\`); attesting it anyway`);
       const signer = signerFromPubkey(mine.pubkey, await home.privateKey(me.bare, mine.id));
       const att = await createAttestation({ subject, signer, signerJid: me.bare });
