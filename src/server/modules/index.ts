@@ -6,11 +6,12 @@ import { offlineModule } from './offline/index.ts';
 import { pepModule } from './pep/index.ts';
 import { pingModule } from './ping/index.ts';
 import { presenceModule } from './presence/index.ts';
+import { privateModule } from './private/index.ts';
 import { rosterModule } from './roster/index.ts';
 import { versionModule } from './version/index.ts';
 
 export function defaultModules(): ModuleDefinition[] {
-  return [discoModule, pingModule, versionModule, capsModule, rosterModule, presenceModule, offlineModule, pepModule];
+  return [discoModule, pingModule, versionModule, capsModule, rosterModule, presenceModule, offlineModule, pepModule, privateModule];
 }
 
-export { capsModule, discoModule, offlineModule, pepModule, pingModule, presenceModule, rosterModule, versionModule };
+export { capsModule, discoModule, offlineModule, pepModule, pingModule, presenceModule, privateModule, rosterModule, versionModule };
