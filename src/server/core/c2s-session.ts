@@ -511,23 +511,23 @@ export class C2sSession implements ModuleSession {
   }
 
   private async onSasl(el: Element): Promise<void> {
-    if (this.host.requireTls && !this.secure) return this.authFailed(refused('encryption-required', 'SASL before STARTTLS', { text: 'STARTTLS first' }));
+    if (this.host.requireTls && !this.secure) return this.authFailed(refused('encryption-required', 'SASL before STARTTLS', { text: 'STARTTLS first' }), false);
     if (el.local === 'auth') {
       this.saslMechanism = el.attrs.mechanism;
       if (this.host.authThrottle.blocked(this.remoteAddress, undefined)) {
-        return this.authFailed(refused('temporary-auth-failure', 'address locked out: too many failed logins', { text: LOCKED_OUT_TEXT }));
+        return this.authFailed(refused('temporary-auth-failure', 'address locked out: too many failed logins', { text: LOCKED_OUT_TEXT }), false);
       }
       const mech = this.offeredMechanisms().find((m) => m.name === el.attrs.mechanism);
-      if (!mech) return this.authFailed(refused('invalid-mechanism', 'mechanism not offered on this stream'));
+      if (!mech) return this.authFailed(refused('invalid-mechanism', 'mechanism not offered on this stream'), false);
       this.sasl = mech.start(this.saslContext());
       const data = this.decodeSasl(el.text());
-      if (data === null) return this.authFailed(refused('incorrect-encoding', 'initial response is not base64'));
+      if (data === null) return this.authFailed(refused('incorrect-encoding', 'initial response is not base64'), false);
       return this.saslStep(data);
     }
     if (el.local === 'response') {
-      if (!this.sasl) return this.authFailed(refused('malformed-request', 'response without an exchange in progress', { text: 'no exchange in progress' }));
+      if (!this.sasl) return this.authFailed(refused('malformed-request', 'response without an exchange in progress', { text: 'no exchange in progress' }), false);
       const data = this.decodeSasl(el.text());
-      if (data === null) return this.authFailed(refused('incorrect-encoding', 'response is not base64'));
+      if (data === null) return this.authFailed(refused('incorrect-encoding', 'response is not base64'), false);
       return this.saslStep(data ?? Buffer.alloc(0));
     }
     if (el.local === 'abort') {
@@ -549,11 +549,12 @@ export class C2sSession implements ModuleSession {
   }
 
   /**
-   * Answers a failed exchange, logging why, and ends the stream past the per-stream limit (RFC 6120 §6.4.5).
+   * Answers a failed exchange, logging why, and ends the stream past the per-stream limit (RFC 6120 §6.4.5),
+   * which counts exchanges that were started (`attempt`), not elements refused before one could start.
    * Only a wrong password or proof counts toward the login throttles, and only it waits for their delay.
    */
-  private async authFailed(step: SaslFailure): Promise<void> {
-    this.authFailures++;
+  private async authFailed(step: SaslFailure, attempt = true): Promise<void> {
+    if (attempt) this.authFailures++;
     const account = step.username ? `${step.username}@${this.domain}` : undefined;
     const counted = step.badCredentials === true;
     this.host.logger.info(
