@@ -68,6 +68,16 @@ describe('channel binding over TLS 1.2', () => {
     c.destroy();
   });
 
+  it('refuses a renegotiation, which would change what tls-unique binds to', async () => {
+    const { c } = await open(t.tlsPort);
+    const s = c.tlsSocket!;
+    await new Promise<void>((resolve) => {
+      s.renegotiate({}, () => resolve());
+      s.once('close', () => resolve());
+    });
+    await c.waitClosed();
+  });
+
   it('does not offer tls-unique on a resumed session (the triple-handshake attack, RFC 7627)', async () => {
     const first = await open(t.tlsPort);
     const session = await new Promise<Buffer>((resolve) => {
