@@ -38,7 +38,7 @@ export interface AccountStore {
   get(jid: string): Promise<AccountRecord | undefined>;
   /** Returns false when there is no such account. */
   setCredentials(jid: string, credentials: AccountCredentials): Promise<boolean>;
-  /** Removes the account and every record it owns in every store (roster, offline, pubsub service). */
+  /** Removes the account and every record it owns in every store (roster, offline, pubsub service, archive). */
   delete(jid: string): Promise<boolean>;
   /** Sorted bare JIDs, optionally only one domain. */
   list(domain?: string): Promise<string[]>;
@@ -197,6 +197,87 @@ export interface PubsubStore {
   deleteService(service: string): Promise<void>;
 }
 
+// ---------------------------------------------------------------- message archive (XEP-0313)
+export interface ArchivedMessage {
+  /** Archive id (the XEP-0359 stanza-id), chosen by the caller, unique within the owner's archive. */
+  id: string;
+  /** The other party as the stanza names it (full or bare JID). */
+  with: string;
+  /** Milliseconds since the epoch when archived. */
+  storedAt: number;
+  /** Serialised <message/>, namespace-well-formed on its own. */
+  stanza: string;
+}
+
+/** Which messages of an archive a query is about (XEP-0313 §4.1 fields); all conditions must hold. */
+export interface ArchiveFilter {
+  /** A bare JID matches the messages with any of its resources; a full JID only that one (§4.1.1). */
+  with?: string;
+  /** Inclusive bounds on storedAt. */
+  start?: number;
+  end?: number;
+  /** Only messages archived after (before) this one, exclusive (#extended after-id/before-id). */
+  afterId?: string;
+  beforeId?: string;
+  /** Only these ids (#extended ids); ids not in the archive are skipped. */
+  ids?: string[];
+}
+
+/** One XEP-0059 page of a filtered archive. */
+export interface ArchivePageQuery extends ArchiveFilter {
+  /** At most this many messages. */
+  max: number;
+  /**
+   * Where the page is: the first `max` messages after `after` (or from the oldest), or the last `max` before
+   * `before` (or up to the newest, with `last`). An anchor names a message of the archive.
+   */
+  after?: string;
+  before?: string;
+  last?: boolean;
+}
+
+export interface ArchivePage {
+  /** Oldest first. */
+  messages: ArchivedMessage[];
+  /** How many messages match the filter, whatever the page. */
+  count: number;
+  /** Position of the page's first message among them (0 = oldest). */
+  index: number;
+  /** The page reaches the end it pages towards: the newest match (forwards) or the oldest (backwards). */
+  complete: boolean;
+}
+
+export interface ArchivePrefs {
+  /** XEP-0313 §6 default for JIDs in neither list. */
+  default: 'always' | 'never' | 'roster';
+  always: string[];
+  never: string[];
+}
+
+/** An id given as an anchor (RSM after/before, after-id/before-id) is not in the archive. */
+export class ArchiveIdNotFoundError extends Error {
+  readonly code = 'ARCHIVE_ID_NOT_FOUND';
+  constructor(owner: string, id: string) {
+    super(`message ${id} is not in the archive of ${owner}`);
+  }
+}
+
+export interface ArchiveStore {
+  /**
+   * Appends a message (newest), then, given `maxItems`, drops the owner's oldest beyond that many. Throws
+   * when the id is taken in this archive.
+   */
+  append(owner: string, message: ArchivedMessage, maxItems?: number): Promise<void>;
+  /** Throws ArchiveIdNotFoundError for an anchor not in the archive. */
+  query(owner: string, query: ArchivePageQuery): Promise<ArchivePage>;
+  /** Deletes every message archived before this instant, of every owner; returns how many. */
+  expire(before: number): Promise<number>;
+  /** Deletes the owner's messages and preferences (account deletion). */
+  removeOwner(owner: string): Promise<void>;
+  getPrefs(owner: string): Promise<ArchivePrefs | undefined>;
+  setPrefs(owner: string, prefs: ArchivePrefs): Promise<void>;
+}
+
 // ---------------------------------------------------------------- the whole store
 export interface Storage {
   readonly kind: string;
@@ -205,6 +286,7 @@ export interface Storage {
   readonly offline: OfflineStore;
   readonly caps: CapsStore;
   readonly pubsub: PubsubStore;
+  readonly archive: ArchiveStore;
   /** Waits for pending writes, then releases the database. */
   close(): Promise<void>;
 }
