@@ -263,11 +263,13 @@ export class ArchiveIdNotFoundError extends Error {
 }
 
 export interface ArchiveStore {
+  /** Appends a message (newest). Throws when the id is taken in this archive. */
+  append(owner: string, message: ArchivedMessage): Promise<void>;
   /**
-   * Appends a message (newest), then, given `maxItems`, drops the owner's oldest beyond that many. Throws
-   * when the id is taken in this archive.
+   * Drops the owner's oldest messages beyond the newest `maxItems`; returns how many. It walks the owner's
+   * newest `maxItems` entries of the index, so callers run it now and then, not at every append.
    */
-  append(owner: string, message: ArchivedMessage, maxItems?: number): Promise<void>;
+  trim(owner: string, maxItems: number): Promise<number>;
   /** Throws ArchiveIdNotFoundError for an anchor not in the archive. */
   query(owner: string, query: ArchivePageQuery): Promise<ArchivePage>;
   /** Deletes every message archived before this instant, of every owner; returns how many. */

@@ -114,11 +114,16 @@ export function archiveContract(archive: () => ArchiveStore, accounts?: () => Ac
       assert.equal((await q({})).count, 1);
     });
 
-    it('append with maxItems keeps only the newest that many of that owner', async () => {
+    it('trim keeps only the newest maxItems of that owner', async () => {
       await archive().append('bob@example.org', message(99));
-      for (let i = 0; i < 8; i++) await archive().append(owner, message(i), 5);
+      await fill(8);
+      assert.equal(await archive().trim(owner, 5), 3);
       assert.deepEqual(idsOf((await q({})).messages), range(3, 8));
+      assert.equal(await archive().trim(owner, 5), 0);
+      assert.equal(await archive().trim('nobody@example.org', 5), 0);
       assert.equal((await archive().query('bob@example.org', { max: 10 })).count, 1);
+      assert.equal(await archive().trim(owner, 0), 5);
+      assert.equal((await q({})).count, 0);
     });
 
     it('expire deletes what is older than the instant, for every owner', async () => {

@@ -278,13 +278,18 @@ export function createMemoryStorage(): Storage {
   };
 
   const archiveStore: ArchiveStore = {
-    append: (owner, message, maxItems) =>
+    append: (owner, message) =>
       op(() => {
         let list = archives.get(owner);
         if (!list) archives.set(owner, (list = []));
         if (list.some((m) => m.id === message.id)) throw new Error(`archive id ${message.id} is taken in the archive of ${owner}`);
         list.push(clone(message));
-        if (maxItems !== undefined && list.length > maxItems) list.splice(0, list.length - Math.max(0, maxItems));
+      }),
+    trim: (owner, maxItems) =>
+      op(() => {
+        const list = archives.get(owner);
+        if (!list || list.length <= maxItems) return 0;
+        return list.splice(0, list.length - Math.max(0, maxItems)).length;
       }),
     query: (owner, query) => op(() => pageArchive(owner, archives.get(owner) ?? [], query)),
     expire: (before) =>

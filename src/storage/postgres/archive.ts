@@ -38,11 +38,13 @@ const run = (db: Db, sql: Sql) => {
 
 export function createArchiveStore(gc: GroupCommit): ArchiveStore {
   return {
-    append(owner, m, maxItems) {
+    append(owner, m) {
       return gc.write(async (db) => {
         await db.run(insert, [owner, m.id, m.with, bareOf(m.with), m.storedAt, m.stanza]);
-        if (maxItems !== undefined) await db.run(trim, [owner, Math.max(0, maxItems)]);
       });
+    },
+    trim(owner, maxItems) {
+      return gc.write(async (db) => (await db.run(trim, [owner, Math.max(0, maxItems)])).rowCount ?? 0);
     },
     query(owner, q) {
       return gc.read(async (db) => {

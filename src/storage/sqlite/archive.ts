@@ -34,11 +34,13 @@ export function createArchiveStore(db: SqliteDatabase, gc: GroupCommit) {
   };
 
   const store: ArchiveStore = {
-    append(owner, m, maxItems) {
+    append(owner, m) {
       return gc.write(() => {
         insert.run(owner, m.id, m.with, bareOf(m.with), m.storedAt, m.stanza);
-        if (maxItems !== undefined) trim.run(owner, owner, Math.max(0, maxItems));
       });
+    },
+    trim(owner, maxItems) {
+      return gc.write(() => trim.run(owner, owner, Math.max(0, maxItems)).changes);
     },
     query(owner, q) {
       return gc.read(() => {

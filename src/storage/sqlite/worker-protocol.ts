@@ -86,5 +86,5 @@ export const STORE_METHODS: { [S in StoreName]: readonly (keyof Storage[S])[] } 
     'retractItem', 'purgeNode', 'getAffiliations', 'setAffiliation', 'getSubscriptions', 'setSubscription',
     'deleteService',
   ],
-  archive: ['append', 'query', 'expire', 'removeOwner', 'getPrefs', 'setPrefs'],
+  archive: ['append', 'trim', 'query', 'expire', 'removeOwner', 'getPrefs', 'setPrefs'],
 };

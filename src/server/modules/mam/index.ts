@@ -2,7 +2,8 @@
 // <store/> hint) that an account sends or receives is archived once in that account's archive, under a
 // random id; an incoming message carries that id to the recipient's clients as a XEP-0359 <stanza-id/>.
 // A <stanza-id/> naming one of our own JIDs that did not come from us is removed first (XEP-0359 §5).
-// Retention: at most `max_items_per_user` per archive, and, with `max_age_days`, an hourly sweep.
+// Retention: about `max_items_per_user` per archive (trimmed every 64 messages), and, with `max_age_days`,
+// an hourly sweep.
 import { z } from 'zod';
 import type { Element } from '../../../xml/index.ts';
 import type { Jid } from '../../../jid/index.ts';
@@ -15,6 +16,8 @@ import { mamIqHandler } from './query.ts';
 
 const DAY_MS = 86_400_000;
 const SWEEP_INTERVAL_MS = 3_600_000;
+const PREFS_CACHE = 10_000;
+const TRIM_EVERY = 64;
 
 export const mamModule = defineModule({
   name: 'mam',
@@ -37,9 +40,28 @@ export const mamModule = defineModule({
       const domain = (at < 0 ? by : by.slice(at + 1)).split('/')[0]!;
       return api.isLocalDomain(domain);
     };
-    const prefs = async (owner: string): Promise<MamPrefs> => (await archive.getPrefs(owner)) ?? { default: o.default, always: [], never: [] };
+    // Preferences are read for every archived message; from storage, each read would wait behind the
+    // archive writes issued before it (and their fsync). They change only through this module, so the
+    // accounts in use keep theirs here. (Servers sharing a PostgreSQL database see another server's change
+    // once it falls out of this cache.)
+    const cached = new Map<string, MamPrefs>();
+    const prefs = async (owner: string): Promise<MamPrefs> => {
+      const hit = cached.get(owner);
+      if (hit) return hit;
+      const p = (await archive.getPrefs(owner)) ?? { default: o.default, always: [], never: [] };
+      if (cached.size >= PREFS_CACHE) cached.delete(cached.keys().next().value!);
+      cached.set(owner, p);
+      return p;
+    };
+    const setPrefs = async (owner: string, p: MamPrefs) => {
+      cached.delete(owner);
+      await archive.setPrefs(owner, p);
+      cached.delete(owner);
+    };
     const inRoster = (owner: string) => async (bare: string) => (await api.storage.roster.getItem(owner, bare)) !== undefined;
 
+    /** Messages archived per owner since its last trim. */
+    const appended = new Map<string, number>();
     /** Archives a copy in `owner`'s archive when its preferences allow; returns the id, or undefined. */
     const store = async (owner: string, peer: string, message: Element): Promise<string | undefined> => {
       if (!(await prefsAllow(await prefs(owner), peer, inRoster(owner)))) return undefined;
@@ -47,9 +69,18 @@ export const mamModule = defineModule({
       const copy = clientCopy(message);
       // Not awaited: the message goes on at once, and reads of the archive wait behind this write (storage
       // settles in issue order), so a client that queries after receiving it finds it.
-      archive.append(owner, { id, with: peer, storedAt: Date.now(), stanza: copy.toString() }, o.max_items_per_user).catch((err: unknown) => {
+      archive.append(owner, { id, with: peer, storedAt: Date.now(), stanza: copy.toString() }).catch((err: unknown) => {
         api.logger.error({ err, owner }, 'could not archive a message');
       });
+      // The item limit is enforced every TRIM_EVERY messages of an archive (and at its first in this
+      // process): a trim walks max_items_per_user index entries, too much for every message.
+      const since = appended.get(owner);
+      if (since === undefined || since + 1 >= TRIM_EVERY) {
+        appended.set(owner, 0);
+        archive.trim(owner, o.max_items_per_user).catch((err: unknown) => api.logger.error({ err, owner }, 'could not trim an archive'));
+      } else {
+        appended.set(owner, since + 1);
+      }
       return id;
     };
 
@@ -74,6 +105,7 @@ export const mamModule = defineModule({
       archive,
       session: (ctx) => (ctx.origin && !ctx.origin.isClosed ? ctx.origin : api.sessions.get(ctx.from.full)),
       prefs,
+      setPrefs,
       defaultPage: o.page_size,
       maxPage: o.max_page_size,
     }));

@@ -14,6 +14,7 @@ export interface QueryDeps {
   /** Where results go: the querying session. */
   session(ctx: IqContext): ModuleSession | undefined;
   prefs(owner: string): Promise<MamPrefs>;
+  setPrefs(owner: string, prefs: MamPrefs): Promise<void>;
   /** Page size when the client names none, and the largest it may ask for. */
   defaultPage: number;
   maxPage: number;
@@ -33,7 +34,7 @@ export function mamIqHandler(d: QueryDeps) {
         if (type === 'get') return buildPrefs(await d.prefs(owner));
         {
           const prefs = parsePrefs(payload);
-          await d.archive.setPrefs(owner, prefs);
+          await d.setPrefs(owner, prefs);
           return buildPrefs(prefs);
         }
       case 'metadata': {
