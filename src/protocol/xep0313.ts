@@ -13,13 +13,17 @@ export const NS_MAM = 'urn:xmpp:mam:2';
 /** before-id, after-id, ids and metadata (§4.1.2, §4.1.3, §8). */
 export const NS_MAM_EXTENDED = 'urn:xmpp:mam:2#extended';
 
+/** The fields of a query form (§4.1), as the archive applies them; all conditions must hold. */
 export interface MamFilter {
-  /** Normalised JID: bare matches every resource, full only that one. */
+  /** Normalised JID: a bare JID matches the messages with any of its resources, a full JID only that one. */
   with?: string;
+  /** Inclusive bounds on the time archived, ms since the epoch. */
   start?: number;
   end?: number;
+  /** Only messages archived after (before) this one, exclusive (#extended after-id/before-id). */
   afterId?: string;
   beforeId?: string;
+  /** Only these ids (#extended ids); ids not in the archive are skipped. */
   ids?: string[];
 }
 

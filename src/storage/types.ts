@@ -2,6 +2,7 @@
 // contract suite in test/contract/ (one file per store). JIDs are passed in normalised string form (bare
 // unless noted). Every write resolves only once it is durable in the adapter's terms (committed for SQL
 // adapters).
+import type { MamFilter } from '../protocol/xep0313.ts';
 
 // ---------------------------------------------------------------- accounts
 export type ScramHash = 'SHA-1' | 'SHA-256';
@@ -209,19 +210,8 @@ export interface ArchivedMessage {
   stanza: string;
 }
 
-/** Which messages of an archive a query is about (XEP-0313 §4.1 fields); all conditions must hold. */
-export interface ArchiveFilter {
-  /** A bare JID matches the messages with any of its resources; a full JID only that one (§4.1.1). */
-  with?: string;
-  /** Inclusive bounds on storedAt. */
-  start?: number;
-  end?: number;
-  /** Only messages archived after (before) this one, exclusive (#extended after-id/before-id). */
-  afterId?: string;
-  beforeId?: string;
-  /** Only these ids (#extended ids); ids not in the archive are skipped. */
-  ids?: string[];
-}
+/** Which messages of an archive a query is about: the XEP-0313 form's fields; all conditions must hold. */
+export type ArchiveFilter = MamFilter;
 
 /** One XEP-0059 page of a filtered archive. */
 export interface ArchivePageQuery extends ArchiveFilter {
