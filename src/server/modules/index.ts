@@ -1,7 +1,9 @@
 // The modules a server loads by default, in no particular order (requirements order them).
 import type { ModuleDefinition } from '../core/module-host.ts';
 import { capsModule } from './caps/index.ts';
+import { carbonsModule } from './carbons/index.ts';
 import { discoModule } from './disco/index.ts';
+import { mamModule } from './mam/index.ts';
 import { offlineModule } from './offline/index.ts';
 import { pepModule } from './pep/index.ts';
 import { pingModule } from './ping/index.ts';
@@ -11,7 +13,7 @@ import { rosterModule } from './roster/index.ts';
 import { versionModule } from './version/index.ts';
 
 export function defaultModules(): ModuleDefinition[] {
-  return [discoModule, pingModule, versionModule, capsModule, rosterModule, presenceModule, offlineModule, pepModule, privateModule];
+  return [discoModule, pingModule, versionModule, capsModule, rosterModule, presenceModule, offlineModule, pepModule, privateModule, mamModule, carbonsModule];
 }
 
-export { capsModule, discoModule, offlineModule, pepModule, pingModule, presenceModule, privateModule, rosterModule, versionModule };
+export { capsModule, carbonsModule, discoModule, mamModule, offlineModule, pepModule, pingModule, presenceModule, privateModule, rosterModule, versionModule };
