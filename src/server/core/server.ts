@@ -11,7 +11,7 @@ import type { Storage } from '../../storage/types.ts';
 import { LocalSessionDirectory, type SessionDirectory } from '../../cluster/index.ts';
 import { StanzaError, StreamError } from '../../protocol/rfc6120.ts';
 import type { DiscoIdentity } from '../../protocol/xep0030.ts';
-import { ConfigError, parseHostPort, type ServerConfig } from '../config.ts';
+import { ConfigError, type ServerConfig } from '../config.ts';
 import { C2sSession, type OutputLimits, type SessionHost } from './c2s-session.ts';
 import { HookBus } from './hooks.ts';
 import type { ServerEvents } from './events.ts';
@@ -28,6 +28,7 @@ import { memoryBudget } from './limits/memory-budget.ts';
 import { TokenBucket } from './limits/token-bucket.ts';
 import { combineObservers, type TrafficObserver } from './traffic.ts';
 import { stanzaTrace } from './stanza-trace.ts';
+import { listenOn } from './listen.ts';
 
 export interface ServerDeps {
   config: ServerConfig;
@@ -373,17 +374,10 @@ export class XmppServer implements SessionHost {
     return addrs;
   }
 
-  private listen(srv: NetServer, hp: string): Promise<AddressInfo> {
-    const { host, port } = parseHostPort(hp);
-    return new Promise((resolve, reject) => {
-      srv.once('error', reject);
-      srv.listen(port, host, () => {
-        srv.off('error', reject);
-        srv.on('error', (err) => this.logger.error({ err }, 'listener error'));
-        this.listeners.push(srv);
-        resolve(srv.address() as AddressInfo);
-      });
-    });
+  private async listen(srv: NetServer, hp: string): Promise<AddressInfo> {
+    const address = await listenOn(srv, hp, (err) => this.logger.error({ err }, 'listener error'));
+    this.listeners.push(srv);
+    return address;
   }
 
   private accept(socket: Socket, secure: boolean): void {

@@ -3,7 +3,7 @@
 // same listener: routes for requests, and the node:http servers for 'upgrade'.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseHostPort } from '../config.ts';
+import { listenOn } from '../core/listen.ts';
 import type { Logger } from '../core/logger.ts';
 
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -20,22 +20,15 @@ export class HttpListener {
   }
 
   /** Binds one more address (HOST:PORT; port 0 picks a free one). */
-  listen(hostPort: string): Promise<AddressInfo> {
-    const { host, port } = parseHostPort(hostPort);
+  async listen(hostPort: string): Promise<AddressInfo> {
     const srv = createServer((req, res) => this.handle(req, res));
     // Operators' endpoints answer quickly; a client that holds a connection open gets dropped.
     srv.requestTimeout = 10_000;
     srv.headersTimeout = 5_000;
     srv.keepAliveTimeout = 5_000;
-    return new Promise((resolve, reject) => {
-      srv.once('error', reject);
-      srv.listen(port, host, () => {
-        srv.off('error', reject);
-        srv.on('error', (err) => this.logger.error({ err }, 'HTTP listener error'));
-        this.servers.push(srv);
-        resolve(srv.address() as AddressInfo);
-      });
-    });
+    const address = await listenOn(srv, hostPort, (err) => this.logger.error({ err }, 'HTTP listener error'));
+    this.servers.push(srv);
+    return address;
   }
 
   /** Closes every listener and drops its connections. */
