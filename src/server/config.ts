@@ -22,6 +22,21 @@ export const ConfigSchema = z.strictObject({
   /** Directory for the database, generated certificates and other state. */
   data_dir: z.string().prefault('./data'),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).prefault('info'),
+  log: z.strictObject({
+    /** json: one object per line, for collectors; pretty: human-readable lines (pino-pretty), for terminals. */
+    format: z.enum(['json', 'pretty']).prefault('json'),
+    /** Append logs to this file instead of stdout; SIGHUP reopens it (log rotation). */
+    file: z.string().min(1).optional(),
+  }).prefault({}),
+  http: z.strictObject({
+    /**
+     * HTTP listeners for /healthz, /readyz and /metrics; none by default. Keep them on loopback or a private
+     * network: metrics tell who is busy.
+     */
+    listen: z.array(hostPort).prefault([]),
+    /** Serve Prometheus metrics at /metrics on these listeners. */
+    metrics: z.boolean().prefault(true),
+  }).prefault({}),
   c2s: z.strictObject({
     /** Plain TCP listeners offering STARTTLS (RFC 6120 §5). */
     listen: z.array(hostPort).prefault(['127.0.0.1:5222']),
@@ -218,12 +233,15 @@ export interface ConfigOverrides {
   tlsListen?: string[];
   insecurePlainAuth?: boolean;
   logLevel?: string;
+  logFormat?: string;
+  logFile?: string;
+  httpListen?: string[];
 }
 
 /** Loads the file (if any), applies command-line overrides, validates the result. */
 export function resolveConfig(file: string | undefined, o: ConfigOverrides = {}): ServerConfig {
   const raw = (file ? loadConfigFile(file) : {}) as Record<string, any>;
-  const merged: Record<string, any> = { ...raw, c2s: { ...(raw.c2s ?? {}) } };
+  const merged: Record<string, any> = { ...raw, c2s: { ...(raw.c2s ?? {}) }, log: { ...(raw.log ?? {}) }, http: { ...(raw.http ?? {}) } };
   if (o.data !== undefined) merged.data_dir = o.data;
   if (o.hosts?.length) merged.hosts = o.hosts;
   if (o.listen?.length) merged.c2s.listen = o.listen;
@@ -233,6 +251,9 @@ export function resolveConfig(file: string | undefined, o: ConfigOverrides = {})
     merged.c2s.require_tls = false;
   }
   if (o.logLevel !== undefined) merged.log_level = o.logLevel;
+  if (o.logFormat !== undefined) merged.log.format = o.logFormat;
+  if (o.logFile !== undefined) merged.log.file = o.logFile;
+  if (o.httpListen?.length) merged.http.listen = o.httpListen;
   return parseConfig(merged, file ?? 'config');
 }
 

@@ -271,8 +271,19 @@ export interface ArchiveStore {
 }
 
 // ---------------------------------------------------------------- the whole store
+/**
+ * Told of each group commit once it is durable: seconds since its batch began, and the operations in it
+ * (metrics). Called on the storage's hot path: must be cheap and must not throw.
+ */
+export type CommitObserver = (seconds: number, operations: number) => void;
+
 export interface Storage {
   readonly kind: string;
+  /**
+   * Sets the one observer of group commits (replacing any); returns its removal. Absent where the commits
+   * are not timed here (memory, SQLite on a worker thread).
+   */
+  observeCommits?(observer: CommitObserver): () => void;
   readonly accounts: AccountStore;
   readonly roster: RosterStore;
   readonly offline: OfflineStore;

@@ -21,6 +21,7 @@ import type { StanzaContext } from './stanza-context.ts';
 import type { AuthThrottle } from './limits/auth-throttle.ts';
 import type { OutputBudget } from './limits/output-budget.ts';
 import { PREAUTH_QUEUE } from './limits/memory-budget.ts';
+import type { TrafficObserver } from './traffic.ts';
 
 
 /**
@@ -75,6 +76,10 @@ export interface SessionHost {
   readonly output: OutputLimits;
   readonly outputBudget: OutputBudget;
   readonly authThrottle: AuthThrottle;
+  /** Sees every element read and every write (metrics, stanza trace); undefined when nobody looks. */
+  readonly traffic: TrafficObserver | undefined;
+  /** A failed authentication (metrics count them by SASL condition). */
+  authFailure(session: C2sSession, condition: string, account: string | undefined): void;
   isLocalDomain(domain: string): boolean;
   mechanisms(): SaslMechanism[];
   /** Account lookup for SASL on a domain; the session adds what depends on its connection. */
@@ -147,10 +152,16 @@ export class C2sSession implements ModuleSession {
 
   /** Captured at accept: a destroyed socket forgets its address. */
   readonly remoteAddress: string;
+  /** Address and port of the client, for logs. */
+  readonly peer: string;
+  /** Why the connection ended when no stream error says it (logged at disconnect). */
+  closeReason: string | undefined;
+  private logger: Logger | undefined;
 
   constructor(socket: Socket, private readonly host: SessionHost, secure: boolean) {
     this.socket = socket;
     this.remoteAddress = socket.remoteAddress ?? '';
+    this.peer = this.remoteAddress.includes(':') ? `[${this.remoteAddress}]:${socket.remotePort}` : `${this.remoteAddress}:${socket.remotePort}`;
     this.secure = secure;
     const sr = host.stanzaRate;
     this.stanzaBucket = sr ? new TokenBucket(sr.rate, sr.burst) : undefined;
@@ -172,6 +183,11 @@ export class C2sSession implements ModuleSession {
 
   delete(key: SessionKey<unknown>): void {
     this.moduleState?.delete(key);
+  }
+
+  /** The session's child logger: every line carries its id and peer address (made at the first line). */
+  get log(): Logger {
+    return (this.logger ??= this.host.logger.child({ session: this.id, peer: this.peer }));
   }
 
   get isBound(): boolean {
@@ -196,7 +212,8 @@ export class C2sSession implements ModuleSession {
       this.updateReading();
     });
     socket.on('error', (err) => {
-      this.host.logger.debug({ session: this.id, err: err.message }, 'socket error');
+      this.closeReason ??= (err as NodeJS.ErrnoException).code ?? err.message;
+      this.log.debug({ err: err.message }, 'socket error');
       this.teardown(undefined);
     });
     socket.on('close', () => this.teardown(undefined));
@@ -221,6 +238,7 @@ export class C2sSession implements ModuleSession {
     // Stanzas before the closing tag are still being processed in order; close after them.
     streamEnd(): void {
       const s = this.s;
+      s.closeReason ??= 'client closed the stream';
       s.queue = s.queue.then(() => s.pipeline.idle()).then(() => s.close());
     }
     error(err: XmlStreamError): void {
@@ -229,6 +247,7 @@ export class C2sSession implements ModuleSession {
   };
 
   private onParsed(el: Element): void {
+    this.host.traffic?.read(this, el);
     // RFC 6120 §13.12: a flooding client loses its stream, not everyone else their service.
     if (this.stanzaBucket && !this.stanzaBucket.take()) return this.streamError(new StreamError('policy-violation', 'too many stanzas per second'));
     if (!this.username) {
@@ -336,7 +355,7 @@ export class C2sSession implements ModuleSession {
   private overflow(text: string): void {
     if (this.shed || this.state === 'closed') return;
     this.shed = true;
-    this.host.logger.info({ session: this.id, pending: this.socket.writableLength }, 'closing a session that does not read its output');
+    this.log.info({ pending: this.socket.writableLength }, 'closing a session that does not read its output');
     this.streamError(new StreamError('policy-violation', text));
     // What is queued would never be read; keeping it for the closing handshake would keep the memory too.
     this.socket.destroy();
@@ -353,6 +372,7 @@ export class C2sSession implements ModuleSession {
 
   private write(data: string): void {
     if (this.state === 'closed' || this.socket.destroyed) return;
+    this.host.traffic?.wrote(this, data);
     const pending = this.socket.writableLength;
     // Output above the pause threshold comes from others (the session's own stanzas wait for it to drain):
     // past the hard limit, the recipient is dropped instead of buffered for without bound.
@@ -457,7 +477,7 @@ export class C2sSession implements ModuleSession {
         return room ? room.then(() => this.onElement(el)) : this.onElement(el);
       })
       .catch((err) => {
-        this.host.logger.error({ session: this.id, err }, 'unhandled error processing a stanza');
+        this.log.error({ err }, 'unhandled error processing a stanza');
         this.streamError(new StreamError('internal-server-error'));
       })
       .then(() => {
@@ -470,7 +490,8 @@ export class C2sSession implements ModuleSession {
     // RFC 6120 §4.9.1.1: a stream error ends the stream; the receiver closes it too, without an error of
     // its own (answering one with another could loop).
     if (el.is('error', NS_STREAM)) {
-      this.host.logger.info({ session: this.id, condition: el.elements[0]?.local }, 'client sent a stream error');
+      this.closeReason = `client sent stream error ${el.elements[0]?.local}`;
+      this.log.info({ condition: el.elements[0]?.local }, 'client sent a stream error');
       return this.close();
     }
     switch (this.state) {
@@ -557,10 +578,12 @@ export class C2sSession implements ModuleSession {
     if (attempt) this.authFailures++;
     const account = step.username ? `${step.username}@${this.domain}` : undefined;
     const counted = step.badCredentials === true;
-    this.host.logger.info(
-      { session: this.id, ip: this.remoteAddress, mechanism: this.saslMechanism, account, condition: step.condition, reason: step.reason, counted },
+    this.log.info(
+      { ip: this.remoteAddress, mechanism: this.saslMechanism, account, condition: step.condition, reason: step.reason, counted },
       `authentication failed: ${step.reason}`,
     );
+    // The metric's label is a fixed set (reasons carry free text): a wrong password, or the SASL condition.
+    this.host.authFailure(this, counted ? 'bad-credentials' : step.condition, account);
     if (counted) {
       // A pause before answering, growing with recent failures from this IP or on this account, makes
       // online password guessing slow (RFC 6120 §13.9.3) even across reconnections.
@@ -588,7 +611,7 @@ export class C2sSession implements ModuleSession {
     this.preauthTimer = undefined;
     this.preauthByteBucket = undefined;
     this.write(`<success xmlns='${NS_SASL}'>${step.data ? step.data.toString('base64') : ''}</success>`);
-    this.host.logger.info({ session: this.id, user: `${this.username}@${this.domain}` }, 'authenticated');
+    this.log.info({ user: `${this.username}@${this.domain}` }, 'authenticated');
     // RFC 6120 §6.4.6: after success the stream restarts; the next thing from the client is a header. From
     // here on the client may send what an account may.
     this.parser.reset(this.host.xmlLimits);
@@ -676,7 +699,7 @@ export class C2sSession implements ModuleSession {
   streamError(err: StreamError): void {
     if (this.state === 'closed' || this.closing) return;
     if (!this.headerSent) this.sendHeader();
-    this.host.logger.info({ session: this.id, condition: err.condition, text: err.text }, 'stream error');
+    this.log.info({ condition: err.condition, text: err.text }, 'stream error');
     this.write(err.toElement().toString());
     this.close(err);
   }

@@ -26,5 +26,7 @@ export interface ServerEvents {
   /** Message or presence addressed to a served domain itself. */
   'host/message': AddressedContext;
   'host/presence': AddressedContext;
+  /** A failed SASL authentication, with its SASL condition (RFC 6120 §6.5) as the reason. */
+  'auth/failed': { ip: string; condition: string; account?: string };
 }
 

@@ -11,7 +11,7 @@ import type { Storage } from '../../storage/types.ts';
 import { LocalSessionDirectory, type SessionDirectory } from '../../cluster/index.ts';
 import { StanzaError, StreamError } from '../../protocol/rfc6120.ts';
 import type { DiscoIdentity } from '../../protocol/xep0030.ts';
-import { ConfigError, parseHostPort, type ServerConfig } from '../config.ts';
+import { ConfigError, type ServerConfig } from '../config.ts';
 import { C2sSession, type OutputLimits, type SessionHost } from './c2s-session.ts';
 import { HookBus } from './hooks.ts';
 import type { ServerEvents } from './events.ts';
@@ -26,6 +26,9 @@ import { AuthThrottle } from './limits/auth-throttle.ts';
 import { OutputBudget } from './limits/output-budget.ts';
 import { memoryBudget } from './limits/memory-budget.ts';
 import { TokenBucket } from './limits/token-bucket.ts';
+import { combineObservers, type TrafficObserver } from './traffic.ts';
+import { stanzaTrace } from './stanza-trace.ts';
+import { listenOn } from './listen.ts';
 
 export interface ServerDeps {
   config: ServerConfig;
@@ -46,6 +49,9 @@ export interface ListenAddresses {
   c2s: AddressInfo[];
   tls: AddressInfo[];
 }
+
+/** Where the server is in its life; ready = storage open and every listener bound (the /readyz answer). */
+export type ServerState = 'created' | 'starting' | 'ready' | 'stopping' | 'stopped';
 
 export class XmppServer implements SessionHost {
   readonly logger: Logger;
@@ -89,6 +95,9 @@ export class XmppServer implements SessionHost {
   /** Pre-authentication read budget per remote address, shared by its connections. */
   private readonly preauthBuckets = new Map<string, TokenBucket>();
   readonly outputBudget: OutputBudget;
+  state: ServerState = 'created';
+  traffic: TrafficObserver | undefined;
+  private readonly trafficObservers: TrafficObserver[] = [];
 
   constructor(deps: ServerDeps) {
     this.config = deps.config;
@@ -118,6 +127,18 @@ export class XmppServer implements SessionHost {
       accountExists: (j) => this.accountExists(j),
       logger: this.logger,
     });
+    if (this.logger.isLevelEnabled('trace')) this.observeTraffic(stanzaTrace());
+  }
+
+  /** Adds an observer of every client stream's traffic (see traffic.ts); returns its removal. */
+  observeTraffic(observer: TrafficObserver): () => void {
+    this.trafficObservers.push(observer);
+    this.traffic = combineObservers(this.trafficObservers);
+    return () => {
+      const i = this.trafficObservers.indexOf(observer);
+      if (i >= 0) this.trafficObservers.splice(i, 1);
+      this.traffic = combineObservers(this.trafficObservers);
+    };
   }
 
   // ------------------------------------------------------------------------------ SessionHost
@@ -221,6 +242,11 @@ export class XmppServer implements SessionHost {
     return undefined;
   }
 
+  authFailure(session: C2sSession, condition: string, account: string | undefined): void {
+    if (!this.hooks.has('auth/failed')) return;
+    void this.hooks.fire('auth/failed', { ip: session.remoteAddress, condition, account }).catch((err) => this.logger.error({ err }, 'auth/failed hook failed'));
+  }
+
   isPipelined(stanza: Element, to: Jid | undefined): boolean {
     return this.router.isPipelined(stanza, to);
   }
@@ -232,6 +258,8 @@ export class XmppServer implements SessionHost {
 
   closed(session: C2sSession, error: StreamError | undefined): void {
     if (this.connections.delete(session)) this.releaseIp(session.remoteAddress);
+    const reason = error ? `stream error ${error.condition}${error.text ? `: ${error.text}` : ''}` : (session.closeReason ?? 'connection closed');
+    session.log.info({ jid: session.jid?.full, reason }, 'disconnected');
     if (!session.jid) return;
     const wasRegistered = this.sessions.get(session.jid.full) === session;
     this.sessions.unregister(session);
@@ -310,6 +338,7 @@ export class XmppServer implements SessionHost {
   async start(): Promise<ListenAddresses> {
     if (this.started) throw new Error('server already started');
     this.started = true;
+    this.state = 'starting';
     for (const def of this.moduleDefs) {
       await def.setup(this.apiFor(def));
       const missing = (def.provides ?? []).filter((k) => !this.services.has(k.name));
@@ -335,29 +364,25 @@ export class XmppServer implements SessionHost {
       await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
       this.listeners.length = 0;
       if (this.sweepTimer) clearInterval(this.sweepTimer);
+      this.state = 'stopped';
       throw err;
     }
+    this.state = 'ready';
     this.logger.info({ hosts: this.hosts, c2s: addrs.c2s.map(fmt), tls: addrs.tls.map(fmt) }, 'pepkeys server listening');
     // The worst case per connection, computed from the limits (docs/security.md): what to provision for.
     this.logger.info({ bytes: memoryBudget(this.config.limits) }, 'memory budget');
     return addrs;
   }
 
-  private listen(srv: NetServer, hp: string): Promise<AddressInfo> {
-    const { host, port } = parseHostPort(hp);
-    return new Promise((resolve, reject) => {
-      srv.once('error', reject);
-      srv.listen(port, host, () => {
-        srv.off('error', reject);
-        srv.on('error', (err) => this.logger.error({ err }, 'listener error'));
-        this.listeners.push(srv);
-        resolve(srv.address() as AddressInfo);
-      });
-    });
+  private async listen(srv: NetServer, hp: string): Promise<AddressInfo> {
+    const address = await listenOn(srv, hp, (err) => this.logger.error({ err }, 'listener error'));
+    this.listeners.push(srv);
+    return address;
   }
 
   private accept(socket: Socket, secure: boolean): void {
     const session = new C2sSession(socket, this, secure);
+    session.log.info({ tls: secure }, 'connected');
     const ip = session.remoteAddress;
     const n = (this.perIp.get(ip) ?? 0) + 1;
     const max = this.config.limits.max_connections_per_ip;
@@ -388,6 +413,7 @@ export class XmppServer implements SessionHost {
 
   /** Stops accepting, closes every stream with system-shutdown, runs module stop handlers, closes storage. */
   async stop(): Promise<void> {
+    this.state = 'stopping';
     // net.Server.close() resolves only once every connection is gone, so streams are closed meanwhile.
     const closing = this.listeners.map((l) => new Promise<void>((r) => l.close(() => r())));
     this.listeners.length = 0;
@@ -401,6 +427,7 @@ export class XmppServer implements SessionHost {
     try {
       await this.storage.close();
     } finally {
+      this.state = 'stopped';
       this.onStopped?.();
     }
   }

@@ -63,6 +63,12 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     caps: createCapsStore(gc),
     pubsub: createPubsubStore(gc),
     archive: createArchiveStore(gc),
+    observeCommits(observer) {
+      gc.observer = observer;
+      return () => {
+        if (gc.observer === observer) gc.observer = undefined;
+      };
+    },
     close() {
       // Refuses new operations at once, commits what is queued, then closes the connections (pool.end
       // waits for reads still running).

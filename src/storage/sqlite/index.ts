@@ -63,6 +63,12 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     caps: createCapsStore(db, gc),
     pubsub: pubsub.store,
     archive: archive.store,
+    observeCommits(observer) {
+      gc.observer = observer;
+      return () => {
+        if (gc.observer === observer) gc.observer = undefined;
+      };
+    },
     close() {
       // Synchronous, so no operation can slip in between the last flush and the close.
       if (closed) return Promise.resolve();

@@ -34,12 +34,20 @@ export const pepOptions = z.strictObject({
 /** The PEP pubsub engine, for embedding applications and tests. */
 export const PepService = serviceKey<PubsubEngine>('pep');
 
+declare module '../../core/events.ts' {
+  interface ServerEvents {
+    /** A batch of PEP events went out (metrics): the items published in it, and the notifications sent. */
+    'pep/fanout': { published: number; notifications: number };
+  }
+}
+
 const isPublish = (payload: Element) => payload.getChild('publish', NS_PUBSUB) !== undefined;
 
 export const pepModule = defineModule({
   name: 'pep',
   requires: ['roster', 'presence', 'caps', 'disco'],
   provides: [PepService],
+  fires: ['pep/fanout'],
   options: pepOptions,
   setup(api) {
     const roster = api.use(RosterService);
@@ -179,6 +187,9 @@ export const pepModule = defineModule({
           } finally {
             // What was gathered before a failure still goes out.
             outbox.flush();
+            let published = 0;
+            for (const j of jobs) for (const e of j.events) if (e.type === 'items') published += e.items.length;
+            void api.fire('pep/fanout', { published, notifications: outbox.count }).catch((err) => api.logger.error({ err }, 'pep/fanout hook failed'));
           }
         })
         .catch((err) => api.logger.error({ err }, 'notification fan-out failed'));

@@ -5,9 +5,12 @@ import type { SessionHandle } from '../../../cluster/index.ts';
 
 export class Outbox {
   private readonly parts = new Map<SessionHandle, string[]>();
+  /** Stanzas added so far (metrics). */
+  count = 0;
 
   /** Queues one serialised stanza; a session's stanzas keep the order they were added in. */
   add(session: SessionHandle, stanza: string): void {
+    this.count++;
     const p = this.parts.get(session);
     if (p) p.push(stanza);
     else this.parts.set(session, [stanza]);
