@@ -57,3 +57,15 @@ export function lockDataDir(dir: string): { release(): void } {
   }
   throw new Error(`could not take the lock ${path}; another server is starting on the same data directory`);
 }
+
+/** The pid of the server holding the data directory's lock, if one runs (a stale pid file counts as free). */
+export function lockHolder(dir: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, LOCK_FILE), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const pid = Number.parseInt(text, 10);
+  return Number.isInteger(pid) && pid > 0 && running(pid) ? pid : undefined;
+}
