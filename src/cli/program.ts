@@ -6,6 +6,7 @@ import { serveCommand } from './serve.ts';
 import { userCommand } from './user.ts';
 import { keyCommand } from './key.ts';
 import { checkCommand } from './check.ts';
+import { certCommand } from './cert.ts';
 import { fail, formatCommanderError } from './errors.ts';
 import type { CliContext, CliIo } from './io.ts';
 
@@ -25,7 +26,8 @@ export function createProgram(ctx: CliContext): Command {
     .addCommand(serveCommand(ctx))
     .addCommand(userCommand(ctx))
     .addCommand(keyCommand(ctx))
-    .addCommand(checkCommand(ctx));
+    .addCommand(checkCommand(ctx))
+    .addCommand(certCommand(ctx));
   // Every command, subcommands included, reports usage errors in our one-line shape and throws instead of
   // calling process.exit, so run() decides the exit code in one place; help and errors go to the run's io.
   const { stdout, stderr } = ctx.io;

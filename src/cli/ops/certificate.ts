@@ -44,14 +44,14 @@ export function parseChain(pem: string, source: string): X509Certificate[] {
 }
 
 export function parseKey(pem: string, source: string): KeyObject {
+  // PKCS#8 encrypted, or the legacy OpenSSL form; asking for a passphrase is not something a server can do.
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(pem)) {
+    throw new CliError(`${source}: the private key is encrypted; the server needs it unencrypted (\`openssl pkey -in KEY -out KEY.plain\`, then chmod 600)`);
+  }
   try {
     return createPrivateKey(pem);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ERR_MISSING_PASSPHRASE' || /passphrase/i.test(e.message)) {
-      throw new CliError(`${source}: the private key is encrypted; the server needs it unencrypted (\`openssl pkey -in KEY -out KEY.plain\`, then chmod 600)`);
-    }
-    throw new CliError(`${source}: not a PEM private key (${e.message})`);
+    throw new CliError(`${source}: not a PEM private key (${(err as Error).message})`);
   }
 }
 
