@@ -34,7 +34,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 describe('pepkeys check: configuration', () => {
   it('passes a fresh installation (nothing created yet) with exit 0 and one summary line', async () => {
     const dir = fresh();
-    const r = await runCli(['check', '--data', join(dir, 'data'), '--host', 'example.com']);
+    const r = await runCli(['check', '--data', join(dir, 'data'), '--host', 'example.com', '--listen', '127.0.0.1:0']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.deepEqual(lines(r.stdout), ['pepkeys check: ok (checked config, certificate, data, ports, database)']);
   });
@@ -114,9 +114,10 @@ describe('pepkeys check: certificate', () => {
 
   it('names tls.cert when its file is missing', async () => {
     const dir = fresh();
-    const file = configIn(dir, `[tls]\ncert = "${join(dir, 'nope.crt')}"\nkey = "${join(dir, 'nope.key')}"\n`);
+    const file = configIn(dir, `[c2s]\nlisten = ["127.0.0.1:0"]\n[tls]\ncert = "${join(dir, 'nope.crt')}"\nkey = "${join(dir, 'nope.key')}"\n`);
     const r = await runCli(['check', '--config', file]);
     assert.equal(r.code, 1);
+    assert.deepEqual(problems(r.stdout).length, 1, r.stdout);
     assert.match(problems(r.stdout)[0]!, /^error: tls\.cert ".*nope\.crt": no such file$/);
   });
 
@@ -193,12 +194,12 @@ describe('pepkeys check: data directory and database', () => {
     const db = new Database(join(data, 'pepkeys.sqlite'));
     db.pragma('user_version = 999');
     db.close();
-    const newer = await runCli(['check', '--data', data]);
+    const newer = await runCli(['check', '--data', data, '--listen', '127.0.0.1:0']);
     assert.equal(newer.code, 1);
     assert.match(problems(newer.stdout)[0]!, /^error: database schema version 999 is newer than this build supports \(\d+\); upgrade pepkeys$/);
 
     writeFileSync(join(data, 'pepkeys.sqlite'), Buffer.alloc(8192, 0x42));
-    const damaged = await runCli(['check', '--data', data]);
+    const damaged = await runCli(['check', '--data', data, '--listen', '127.0.0.1:0']);
     assert.equal(damaged.code, 1);
     assert.match(problems(damaged.stdout)[0]!, /^error: database .*pepkeys\.sqlite is damaged \(.*\); restore it from a backup$/);
   });
