@@ -1,6 +1,25 @@
-// `pepkeys serve` in this process on a data directory, for the ops tests (backup, restore, check and cert
-// beside a running server). The lock file then names this process's pid.
+// Shared by the ops tests (backup, restore, check, cert): scratch directories, and `pepkeys serve` in this
+// process on a data directory (its lock file then names this process's pid).
+import { after, before } from 'node:test';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startCli, within, type CliRun } from './run-cli.ts';
+
+/** Registers a temp root for the file (removed after it) and returns a maker of fresh 0700 directories in it. */
+export function scratchDirs(prefix: string): () => string {
+  let root: string | undefined;
+  let n = 0;
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), prefix));
+  });
+  after(() => rmSync(root!, { recursive: true, force: true }));
+  return () => {
+    const d = join(root!, `case-${++n}`);
+    mkdirSync(d, { mode: 0o700 });
+    return d;
+  };
+}
 
 export interface InProcessServer {
   run: CliRun;

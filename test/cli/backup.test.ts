@@ -1,36 +1,24 @@
 // `pepkeys backup` / `pepkeys restore`: an online backup taken while clients publish is a consistent snapshot,
 // and restored into a fresh data directory it serves the same accounts, rosters and items. Restore refuses a
 // running server's data directory, an existing database without --force, and a damaged or newer backup.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { XmppClient, getItems, getRoster, publishItem, type NodeOptions } from '../../src/client/index.ts';
 import { x } from '../../src/xml/index.ts';
 import { befriend } from '../helpers/roster-setup.ts';
 import { runCli, lines } from './run-cli.ts';
-import { serveInProcess } from './backup-helpers.ts';
+import { scratchDirs, serveInProcess } from './backup-helpers.ts';
 
 const NODE = 'urn:example:notes';
 const OPTIONS: NodeOptions = { accessModel: 'presence', maxItems: 'max' };
-let root: string;
-let n = 0;
-const fresh = () => {
-  const d = join(root, `case-${++n}`);
-  mkdirSync(d, { mode: 0o700 });
-  return d;
-};
+const fresh = scratchDirs('pepkeys-backup-');
 const connect = (port: number, jid: string) =>
   XmppClient.connect({ host: '127.0.0.1', port, tls: { rejectUnauthorized: false }, jid, password: 'pw', resource: 'backup-test' });
 const itemNumbers = async (c: XmppClient, owner: string) =>
   (await getItems(c, owner, NODE)).map((i) => Number(i.id)).sort((a, b) => a - b);
-
-before(() => {
-  root = mkdtempSync(join(tmpdir(), 'pepkeys-backup-'));
-});
-after(() => rmSync(root, { recursive: true, force: true }));
 
 describe('pepkeys backup and restore of a server in use', () => {
   it('backs up while clients publish; the restored copy serves accounts, rosters and every item acknowledged before the backup', async () => {

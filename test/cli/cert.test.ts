@@ -1,31 +1,20 @@
 // `pepkeys cert generate | import | show`: the served certificate managed without deleting data/tls, checked
 // on import (key, names, validity), and picked up by a running server on SIGHUP.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:tls';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, lines, startServe, within } from './run-cli.ts';
 import { makeCert, writePair } from './cert-fixtures.ts';
+import { scratchDirs } from './backup-helpers.ts';
 
-let root: string;
-let n = 0;
-const fresh = () => {
-  const d = join(root, `case-${++n}`);
-  mkdirSync(d, { mode: 0o700 });
-  return d;
-};
+const fresh = scratchDirs('pepkeys-cert-');
 const show = async (data: string, ...hosts: string[]) => {
   const r = await runCli(['cert', 'show', '--json', '--data', data, ...hosts.flatMap((h) => ['--host', h])]);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout) as { names: string[]; issuer: string; sha256: string; covers: Record<string, boolean>; keyMatches: boolean; notAfter: string; subject: string };
 };
-
-before(() => {
-  root = mkdtempSync(join(tmpdir(), 'pepkeys-cert-'));
-});
-after(() => rmSync(root, { recursive: true, force: true }));
 
 describe('pepkeys cert generate and show', () => {
   it('says there is no certificate yet on a fresh data directory', async () => {
@@ -155,7 +144,7 @@ describe('pepkeys cert import', () => {
 describe('pepkeys cert generate beside a running server', () => {
   it('names the server\'s pid and the SIGHUP that makes it present the new certificate, which then it does', async () => {
     const data = join(fresh(), 'data');
-    const srv = await startServe(['--data', data, '--listen', '127.0.0.1:0', '--tls-listen', '127.0.0.1:0', '--log-level', 'warn']);
+    const srv = await startServe(['--data', data, '--listen', '127.0.0.1:0', '--tls-listen', '127.0.0.1:0', '--log-level', 'warn'], 90_000);
     try {
       const tlsPort = Number(/127\.0\.0\.1:(\d+) \(direct TLS\)/.exec(srv.stderr())![1]);
       const presented = () =>

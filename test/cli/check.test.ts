@@ -2,22 +2,15 @@
 // found beforehand, one line each with what to do, and the exit code says whether anything is an error.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { runCli, lines } from './run-cli.ts';
 import { makeCert, writePair } from './cert-fixtures.ts';
-import { serveInProcess } from './backup-helpers.ts';
+import { scratchDirs, serveInProcess } from './backup-helpers.ts';
 
-let root: string;
-let n = 0;
-const fresh = () => {
-  const d = join(root, `case-${++n}`);
-  mkdirSync(d, { mode: 0o700 });
-  return d;
-};
+const fresh = scratchDirs('pepkeys-check-');
 /** A configuration file in its own directory, with a data directory beside it. */
 function configIn(dir: string, toml: string): string {
   const file = join(dir, 'pepkeys.toml');
@@ -25,11 +18,6 @@ function configIn(dir: string, toml: string): string {
   return file;
 }
 const problems = (stdout: string) => lines(stdout).filter((l) => /^(error|warning): /.test(l));
-
-before(() => {
-  root = mkdtempSync(join(tmpdir(), 'pepkeys-check-'));
-});
-after(() => rmSync(root, { recursive: true, force: true }));
 
 describe('pepkeys check: configuration', () => {
   it('passes a fresh installation (nothing created yet) with exit 0 and one summary line', async () => {
