@@ -12,7 +12,6 @@ import { CliError } from './errors.ts';
 import type { CliContext, CliIo } from './io.ts';
 import { covers, describe, judgePair, parseChain, readPair, readPem } from './ops/certificate.ts';
 import { servedTls } from './ops/served-tls.ts';
-import type { Finding } from './ops/findings.ts';
 
 export function certCommand(ctx: CliContext): Command {
   const { io } = ctx;
@@ -41,7 +40,7 @@ export function certCommand(ctx: CliContext): Command {
       const pair = readPair(certPath, keyPath);
       const findings = judgePair(pair, config.hosts, { uncovered: 'warning', renew: 'import a certificate' });
       for (const f of findings.filter((f) => f.level === 'warning')) io.stderr.write(`pepkeys: warning: ${f.message}\n`);
-      const errors = findings.filter((f): f is Finding => f.level === 'error');
+      const errors = findings.filter((f) => f.level === 'error');
       if (errors.length) throw new CliError(`not imported: ${errors.map((f) => f.message).join('; ')}`);
       writeGeneratedTls(dataDir, { cert: readPem(certPath, certPath), key: readPem(keyPath, keyPath) });
       const d = describe(pair.chain[0]!, config.hosts);

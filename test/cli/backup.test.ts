@@ -117,6 +117,10 @@ describe('pepkeys backup and restore refusals', () => {
     assert.equal((await runCli(['backup', '--data', data, file, '--force'])).code, 0);
     assert.deepEqual(readdirSync(dir).sort(), ['b.sqlite', 'data'], 'no temporary file left behind');
 
+    const self = join(data, 'pepkeys.sqlite');
+    assert.equal((await runCli(['backup', '--data', data, self, '--force'])).stderr, `pepkeys: ${self} is the database itself: name another file\n`);
+    assert.equal((await runCli(['restore', self, '--data', data, '--force'])).stderr, `pepkeys: ${self} is the database itself: name another file\n`);
+
     const none = await runCli(['backup', '--data', join(dir, 'typo'), join(dir, 'x.sqlite')]);
     assert.equal(none.stderr, `pepkeys: no database at ${join(dir, 'typo', 'pepkeys.sqlite')} (check --data or --config)\n`);
   });

@@ -19,7 +19,7 @@ export function configuredListeners(config: ServerConfig): Listener[] {
   const walk = (value: unknown, path: string, key: string) => {
     const isListen = key === 'listen' || key.endsWith('_listen');
     if (isListen && typeof value === 'string' && HOST_PORT.test(value)) out.push({ setting: path, address: value });
-    else if (Array.isArray(value)) value.forEach((v, i) => (isListen ? walk(v, `${path}[${i}]`, key) : undefined));
+    else if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${path}[${i}]`, key));
     else if (value && typeof value === 'object') {
       for (const [k, v] of Object.entries(value)) walk(v, path ? `${path}.${k}` : k, k);
     }

@@ -1,7 +1,7 @@
 // Online backup and atomic restore of the SQLite store. A backup is one self-contained file (rollback
 // journal mode, no -wal beside it), 0600 because it holds every account's SCRAM keys.
 import Database from 'better-sqlite3';
-import { closeSync, copyFileSync, existsSync, fsyncSync, openSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fsyncSync, openSync, realpathSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { lockDataDir } from '../../server/data-dir-lock.ts';
 import { CliError } from '../errors.ts';
@@ -27,6 +27,12 @@ function removeQuietly(path: string): void {
   }
 }
 
+/** --force must never let a backup or restore write over the very file it reads. */
+function refuseSame(file: string, database: string): void {
+  const real = (p: string) => (existsSync(p) ? realpathSync(p) : p);
+  if (real(file) === real(database)) throw new CliError(`${file} is the database itself: name another file`);
+}
+
 function refuseExisting(path: string, force: boolean | undefined): void {
   if (existsSync(path) && !force) throw new CliError(`${path} exists: give --force to replace it`);
 }
@@ -42,6 +48,7 @@ export interface BackupResult extends SqliteFileInfo {
  */
 export async function backupSqlite(source: string, dest: string, opts: { force?: boolean } = {}): Promise<BackupResult> {
   if (!existsSync(source)) throw new CliError(`no database at ${source} (check --data or --config)`);
+  refuseSame(dest, source);
   refuseExisting(dest, opts.force);
   if (!existsSync(dirname(dest))) throw new CliError(`${dirname(dest)} does not exist: create it, or back up elsewhere`);
   const tmp = `${dest}.${process.pid}.tmp`;
@@ -84,6 +91,7 @@ export interface RestoreResult extends SqliteFileInfo {
  */
 export function restoreSqlite(file: string, target: string, dataDir: string, opts: { force?: boolean } = {}): RestoreResult {
   if (!existsSync(file)) throw new CliError(`${file}: no such file`);
+  refuseSame(file, target);
   if (SIDE_FILES.some((s) => existsSync(file + s))) {
     throw new CliError(`${file} has a ${file}-wal beside it: it is a live database, not a backup; make one with \`pepkeys backup\``);
   }
