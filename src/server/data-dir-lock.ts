@@ -46,8 +46,8 @@ export function lockDataDir(dir: string): { release(): void } {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
-    if (Number.isInteger(pid) && pid > 0 && running(pid)) throw new DataDirInUseError(dir, pid);
+    const pid = lockHolder(dir);
+    if (pid !== undefined) throw new DataDirInUseError(dir, pid);
     // Stale: its server is gone. Remove it and try again (another starter may win the race: then it is theirs).
     try {
       unlinkSync(path);

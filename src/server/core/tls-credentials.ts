@@ -13,8 +13,7 @@ export interface TlsCredentials {
   key: string;
 }
 
-/** Valid from a minute ago for five years, unless told otherwise (tests make expired and expiring ones). */
-export async function generateSelfSigned(domains: string[], validity?: { notBefore: Date; notAfter: Date }): Promise<TlsCredentials> {
+export async function generateSelfSigned(domains: string[]): Promise<TlsCredentials> {
   x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
   const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
@@ -22,8 +21,8 @@ export async function generateSelfSigned(domains: string[], validity?: { notBefo
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(8))).toString('hex'),
     name: `CN=${domains[0]}`,
-    notBefore: validity?.notBefore ?? new Date(now - 60_000),
-    notAfter: validity?.notAfter ?? new Date(now + 5 * 365 * 86400_000),
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + 5 * 365 * 86400_000),
     signingAlgorithm: alg,
     keys: keys as any,
     extensions: [
