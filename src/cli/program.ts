@@ -5,6 +5,9 @@ import { readFileSync } from 'node:fs';
 import { serveCommand } from './serve.ts';
 import { userCommand } from './user.ts';
 import { keyCommand } from './key.ts';
+import { checkCommand } from './check.ts';
+import { certCommand } from './cert.ts';
+import { backupCommand, restoreCommand } from './backup.ts';
 import { fail, formatCommanderError } from './errors.ts';
 import type { CliContext, CliIo } from './io.ts';
 
@@ -23,7 +26,11 @@ export function createProgram(ctx: CliContext): Command {
     .showSuggestionAfterError(true)
     .addCommand(serveCommand(ctx))
     .addCommand(userCommand(ctx))
-    .addCommand(keyCommand(ctx));
+    .addCommand(keyCommand(ctx))
+    .addCommand(checkCommand(ctx))
+    .addCommand(certCommand(ctx))
+    .addCommand(backupCommand(ctx))
+    .addCommand(restoreCommand(ctx));
   // Every command, subcommands included, reports usage errors in our one-line shape and throws instead of
   // calling process.exit, so run() decides the exit code in one place; help and errors go to the run's io.
   const { stdout, stderr } = ctx.io;

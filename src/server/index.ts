@@ -44,7 +44,7 @@ export async function openStorage(config: ServerConfig, opts: OpenStorageOptions
     return openPostgresStorage({ connectionString: config.storage.url! });
   }
   const path = storagePath(config);
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const options = { path, synchronous: config.storage.sync === 'normal' ? 'NORMAL' : 'FULL' } as const;
   if (config.storage.thread === 'main' || opts.inThread) return openSqliteStorage(options);
   return openSqliteWorkerStorage({ ...options, onFatal: opts.onFatal });
