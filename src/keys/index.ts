@@ -47,6 +47,7 @@ export {
   type ObservedKey, type ObserveResult, type TrustEvent, type TrustStoreOptions,
 } from './trust.ts';
 export { SqliteTrustBackend, openSqliteTrustBackend } from './trust-store-sqlite.ts';
-export { savePrivateKey, loadPrivateKey, ensurePrivateDir, type SavePrivateKeyOptions, type LoadPrivateKeyOptions } from './private-key-file.ts';
+export { savePrivateKey, loadPrivateKey, readPrivateKeyPem, ensurePrivateDir, type SavePrivateKeyOptions, type LoadPrivateKeyOptions } from './private-key-file.ts';
+export { encryptPrivateKey, encryptPrivateKeySync, decryptPrivateKey, isEncryptedPem, DEFAULT_SCRYPT, type ScryptParams } from './private-key-encryption.ts';
 export * from '../protocol/xep0189.ts';
 export { parseDateTime, formatDateTime } from '../protocol/xep0082.ts';
