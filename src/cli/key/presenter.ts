@@ -28,7 +28,8 @@ const cellFp = (printOrId: string, style: RowStyle) => (style.long ? fp(printOrI
 const cellTime = (t: string | undefined, style: RowStyle) => (t === undefined ? '' : style.long ? t : t.slice(0, 10));
 
 export const OWN_COLUMNS = ['fingerprint', 'type', 'version', 'status', 'begin', 'end'];
-export const TRUST_COLUMNS = ['jid', 'fingerprint', 'state', 'first_seen', 'valid_until'];
+/** A contact's keys (list JID, fetch, verify): every row is the JID asked about, so it is not repeated. */
+export const TRUST_COLUMNS = ['fingerprint', 'state', 'first_seen', 'valid_until'];
 
 function keyType(pk: Pubkey): string {
   try {
