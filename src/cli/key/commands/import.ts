@@ -5,8 +5,8 @@ import { Command, Option } from 'commander';
 import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
-  assertPubkeyPrint, createPubkey, decryptPrivateKey, encryptPrivateKey, isEncryptedPem, keyKind, parsePubkey, pubkeyPublicKey,
-  spkiBase64, KeyError, type PayloadVersion, type Pubkey,
+  assertPubkeyPrint, decryptPrivateKey, encryptPrivateKey, isEncryptedPem, keyKind, parsePubkey, pubkeyPublicKey,
+  spkiBase64, KeyError, type Pubkey,
 } from '../../../keys/index.ts';
 import { parseJid } from '../../../jid/index.ts';
 import { parseXml } from '../../../xml/index.ts';
@@ -14,14 +14,13 @@ import { CliError } from '../../errors.ts';
 import type { KeyCommandContext } from '../context.ts';
 import { keyId, type OwnKey } from '../home.ts';
 import { parseBundle, type BundleEntry } from '../key-bundle.ts';
+import { pubkeySettings, type PubkeySettingsFlags } from '../pubkey-settings.ts';
 import { addPassphraseOption, passphraseSource } from '../passphrase.ts';
 import { OWN_COLUMNS, ownKeyJson, ownKeyRow, shortFp } from '../presenter.ts';
 import { action, addCommonOptions, addJidOption, addLongOption, type CommonFlags } from '../session.ts';
 
-interface ImportFlags extends CommonFlags {
+interface ImportFlags extends CommonFlags, PubkeySettingsFlags {
   jid?: string;
-  validDays: string;
-  keyVersion?: string;
 }
 
 export function importCommand(cx: KeyCommandContext): Command {
@@ -95,12 +94,7 @@ async function checkEntry(e: BundleEntry, i: number, flags: ImportFlags, want: s
     if (want && parseJid(want).bare !== pubkey.jid) throw new CliError(`${label} is a key of ${pubkey.jid}, not of ${parseJid(want).bare}`);
   } else {
     if (!want) throw new CliError(`${label} is a bare PEM private key: give --jid to say whose key it is`);
-    const days = Number(flags.validDays);
-    if (!(days > 0)) throw new CliError(`--valid-days ${flags.validDays}: expected a positive number`);
-    const version = (flags.keyVersion ? Number(flags.keyVersion) : kind === 'rsa' ? 2 : 1) as PayloadVersion;
-    if (version === 2 && kind !== 'rsa') throw new CliError('urn:xmpp:pubkey:2 can only carry RSA keys; use --key-version 1 for Ed25519');
-    const begin = new Date();
-    pubkey = createPubkey({ publicKey: createPublicKey(privateKey), jid: parseJid(want).bare, begin, end: new Date(begin.getTime() + days * 86_400_000), version });
+    pubkey = pubkeySettings(flags, kind)(createPublicKey(privateKey), parseJid(want).bare);
   }
   // Stored as PKCS#8: an encrypted PKCS#8 as it came, a traditional encrypted PEM re-encrypted our way.
   const pem = !encrypted
