@@ -117,6 +117,9 @@ describe('key passphrases', () => {
     assert.equal(typo.code, 1);
     assert.match(typo.stderr, /pepkeys: passphrases do not match/);
     assert.equal((await listJson(home)).length, 2, 'no key stored');
+    const interrupted = await runOnTerminal(['key', 'generate', '--type', 'ed25519', '--jid', JULIET, '--home', home], []); // Ctrl-C
+    assert.equal(interrupted.code, 130);
+    assert.equal((await listJson(home)).length, 2, 'no key stored');
   });
 
   it('publish needs no passphrase; romeo publishes an unencrypted key and juliet fetches it', async () => {
