@@ -235,3 +235,43 @@ describe('XEP-0198 hibernation that times out', () => {
     assert.equal(m.getChildText('body'), 'are you there?');
   });
 });
+
+describe('XEP-0198 hibernation past max_unacked', () => {
+  let t: TestServer;
+  const sockets: { destroy(): void }[] = [];
+  before(async () => {
+    t = await startTestServer({
+      users: { 'phone@localhost': 'pw', 'friend@localhost': 'pw' },
+      config: { stream_management: { resume_timeout_seconds: 600, max_unacked: 3 } },
+    });
+  });
+  after(async () => {
+    for (const c of sockets) c.destroy();
+    await t.stop();
+  });
+
+  it('ends a hibernating session whose queue overflows, and stores its messages offline', async () => {
+    const phone = await SmClient.connect(t.port);
+    sockets.push(phone);
+    const enabled = await phone.loginWithSm('phone@localhost', 'pw', 'full');
+    phone.send(`<presence/><r xmlns='${NS_SM}'/>`);
+    await phone.waitFor((e) => e.local === 'a');
+    phone.destroy();
+    for (let i = 0; i < 200 && t.server.streamManagement.hibernatingCount === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(t.server.streamManagement.hibernatingCount, 1);
+    const friend = await RawClient.connect(t.port);
+    sockets.push(friend);
+    await friend.login('friend@localhost', 'pw', 'desk');
+    for (let i = 1; i <= 4; i++) friend.send(`<message to='phone@localhost/full' type='chat' id='o${i}'><body>${i}</body></message>`);
+    // Long before the 600 s timeout: the fourth unacknowledged stanza ends the session.
+    for (let i = 0; i < 250 && (await t.storage.offline.size('phone@localhost')).messages < 4; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(t.server.sessions.get('phone@localhost/full'), undefined);
+    const stored = await t.storage.offline.takeAll('phone@localhost');
+    assert.equal(stored.length, 4, stored.map((m) => m.stanza).join('\n'));
+    const late = await SmClient.connect(t.port);
+    sockets.push(late);
+    await late.authenticate('phone@localhost', 'pw');
+    late.send(`<resume xmlns='${NS_SM}' previd='${enabled.attrs.id}' h='1'/>`);
+    assert.equal((await late.waitFor((e) => e.ns === NS_SM)).local, 'failed');
+  });
+});
