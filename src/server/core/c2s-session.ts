@@ -773,6 +773,7 @@ export class C2sSession implements ModuleSession {
     // conn's listeners stay on the socket and find conn closed.
     clearTimeout(conn.rateTimer);
     clearTimeout(conn.watch?.stallTimer);
+    conn.watch?.drained?.resolve();
     conn.host.outputBudget.release(conn);
     conn.state = 'closed';
     conn.successor = this;

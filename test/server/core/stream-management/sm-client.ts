@@ -50,10 +50,17 @@ export class SmClient {
     }, { maxStanzaSize: 1 << 30 });
   }
 
+  /** Called with each stanza once counted (a test drops the connection from here, mid-read). */
+  onStanza: ((el: Element) => void) | undefined;
+
   private onElement(el: Element): void {
+    // What the rest of a read held after the connection was dropped never reached the client.
+    if (this.socket.destroyed) return;
     if (isStanza(el)) {
       this.h++;
       this.log.push(el);
+      this.onStanza?.(el);
+      if (this.socket.destroyed) return;
       const q = el.getChild('query', NS_DISCO_INFO);
       if (el.name === 'iq' && el.attrs.type === 'get' && q && this.capsVer && q.attrs.node?.endsWith(`#${this.capsVer}`)) {
         this.send(`<iq type='result' id='${el.attrs.id}' to='${el.attrs.from}'><query xmlns='${NS_DISCO_INFO}' node='${q.attrs.node}'><identity category='client' type='phone' name='sm'/>${this.capsFeatures.map((f) => `<feature var='${f}'/>`).join('')}</query></iq>`);
