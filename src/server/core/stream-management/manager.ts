@@ -7,7 +7,7 @@
 // a hibernating session stays registered, available and with its module state, so no one sees it go
 // unavailable unless the hibernation ends without a resumption (then the session ends as any other does).
 import { randomBytes } from 'node:crypto';
-import { x, type Element } from '../../../xml/index.ts';
+import { escapeAttr, x, type Element } from '../../../xml/index.ts';
 import { NS_CLIENT, StreamError } from '../../../protocol/rfc6120.ts';
 import { HandledCountTooHigh, NS_SM, failed, isTrue, parseH, ack } from '../../../protocol/xep0198.ts';
 import { createSessionKey } from '../../../cluster/index.ts';
@@ -114,7 +114,7 @@ export class StreamManager {
     const id = resume ? randomBytes(18).toString('base64url') : undefined;
     const sm = new SmSession({ grew: (s) => this.budget(session, s), transmit: (d) => session.transmit(d) }, id, timeoutMs);
     const attrs = id
-      ? ` id='${id}' resume='true' max='${Math.ceil(timeoutMs / 1000)}'${o.location ? ` location='${escapeLocation(o.location)}'` : ''}`
+      ? ` id='${id}' resume='true' max='${Math.ceil(timeoutMs / 1000)}'${o.location ? ` location='${escapeAttr(o.location)}'` : ''}`
       : '';
     session.transmit(`<enabled xmlns='${NS_SM}'${attrs}/>`);
     // §4: both counters start at zero from here.
@@ -219,8 +219,4 @@ export class StreamManager {
     }
     return false;
   }
-}
-
-function escapeLocation(s: string): string {
-  return s.replace(/[<>&'"]/g, '');
 }

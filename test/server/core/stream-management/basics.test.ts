@@ -124,3 +124,37 @@ describe('XEP-0198 stream management: enabling and acks', () => {
     await c.closed;
   });
 });
+
+describe('XEP-0198 <enabled/> location and resumption off', () => {
+  it('names the preferred reconnection location when configured (§5, "Server prefers reconnection at a particular location")', async () => {
+    const t = await startTestServer({ users: { 'romeo@localhost': 'pw' }, config: { stream_management: { location: '[2001:41D0:1:A49b::1]:9222' } } });
+    const c = await SmClient.connect(t.port);
+    try {
+      const enabled = await c.loginWithSm('romeo@localhost', 'pw', 'loc');
+      assert.equal(enabled.attrs.location, '[2001:41D0:1:A49b::1]:9222');
+      assert.equal(enabled.attrs.resume, 'true');
+    } finally {
+      c.destroy();
+      await t.stop();
+    }
+  });
+
+  it('enables acks without resumption, and refuses <resume/> with feature-not-implemented, when resume_timeout_seconds is 0', async () => {
+    const t = await startTestServer({ users: { 'romeo@localhost': 'pw' }, config: { stream_management: { resume_timeout_seconds: 0 } } });
+    const c = await SmClient.connect(t.port);
+    const d = await SmClient.connect(t.port);
+    try {
+      const enabled = await c.loginWithSm('romeo@localhost', 'pw', 'noresume');
+      assert.equal(enabled.toString(), `<enabled xmlns="${NS_SM}"/>`);
+      await d.authenticate('romeo@localhost', 'pw');
+      d.send(`<resume xmlns='${NS_SM}' previd='x' h='0'/>`);
+      const f = await d.waitFor((e) => e.ns === NS_SM);
+      assert.equal(f.local, 'failed');
+      assert.ok(f.getChild('feature-not-implemented', NS_STANZAS));
+    } finally {
+      c.destroy();
+      d.destroy();
+      await t.stop();
+    }
+  });
+});
