@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../../../helpers/server.ts';
 import { RawClient } from '../../../helpers/raw-client.ts';
 import type { CapsService } from '../../../../src/server/modules/caps/index.ts';
-import { SmClient, NS_SM } from '../stream-management/sm-client.ts';
+import { SmClient, NS_SM, untilHibernating } from '../stream-management/sm-client.ts';
 
 const PUBSUB = 'http://jabber.org/protocol/pubsub';
 const NS_CSI = 'urn:xmpp:csi:0';
@@ -107,7 +107,7 @@ describe('XEP-0352 client state indication', () => {
     await idle.waitFor((e) => e.local === 'a');
     assert.equal(idle.log.slice(mark).filter((e) => e.name === 'message').length, 0);
     idle.destroy();
-    for (let i = 0; i < 200 && t.server.streamManagement.hibernatingCount === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    await untilHibernating(t.server);
     const again = track(await SmClient.connect(t.port));
     await again.authenticate('idle@localhost', 'pw');
     again.h = idle.h;

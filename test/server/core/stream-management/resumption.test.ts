@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../../../helpers/server.ts';
 import { RawClient } from '../../../helpers/raw-client.ts';
 import type { CapsService } from '../../../../src/server/modules/caps/index.ts';
-import { SmClient, NS_SM } from './sm-client.ts';
+import { SmClient, NS_SM, untilHibernating } from './sm-client.ts';
 
 const PUBSUB = 'http://jabber.org/protocol/pubsub';
 const NODE = 'urn:test:burst';
@@ -224,8 +224,7 @@ describe('XEP-0198 hibernation that times out', () => {
     await phone.waitFor((e) => e.attrs.id === 'later');
     phone.destroy();
     // Hibernating, then gone from the session directory once the timeout passes.
-    for (let i = 0; i < 200 && t.server.streamManagement.hibernatingCount === 0; i++) await new Promise((r) => setTimeout(r, 5));
-    assert.equal(t.server.streamManagement.hibernatingCount, 1);
+    assert.equal(await untilHibernating(t.server), 1);
     assert.equal(t.server.sessions.get('phone@localhost/again')?.available, true, 'still registered and available while hibernating');
     for (let i = 0; i < 500 && t.server.sessions.get('phone@localhost/again'); i++) await new Promise((r) => setTimeout(r, 20));
     assert.equal(t.server.sessions.get('phone@localhost/again'), undefined);
@@ -260,8 +259,7 @@ describe('XEP-0198 hibernation past max_unacked', () => {
     phone.send(`<presence/><r xmlns='${NS_SM}'/>`);
     await phone.waitFor((e) => e.local === 'a');
     phone.destroy();
-    for (let i = 0; i < 200 && t.server.streamManagement.hibernatingCount === 0; i++) await new Promise((r) => setTimeout(r, 5));
-    assert.equal(t.server.streamManagement.hibernatingCount, 1);
+    assert.equal(await untilHibernating(t.server), 1);
     const friend = await RawClient.connect(t.port);
     sockets.push(friend);
     await friend.login('friend@localhost', 'pw', 'desk');

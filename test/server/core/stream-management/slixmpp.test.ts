@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startTestServer, type TestServer } from '../../../helpers/server.ts';
 import { RawClient } from '../../../helpers/raw-client.ts';
+import { untilHibernating } from './sm-client.ts';
 
 const SCRIPT = fileURLToPath(new URL('./slixmpp-resume.py', import.meta.url));
 
@@ -48,8 +49,7 @@ describe('XEP-0198 with slixmpp', () => {
 
     py.stdin!.write('DROP\n');
     await waitLine(/^DROPPED/m);
-    for (let i = 0; i < 400 && t.server.streamManagement.hibernatingCount === 0; i++) await new Promise((r) => setTimeout(r, 5));
-    assert.equal(t.server.streamManagement.hibernatingCount, 1, 'the session hibernates');
+    assert.equal(await untilHibernating(t.server), 1, 'the session hibernates');
 
     friend = await RawClient.connect(t.port);
     await friend.login('friend@localhost', 'pw', 'desk');

@@ -156,3 +156,9 @@ export class SmClient {
     return this.waitFor((e) => e.name === 'iq' && e.attrs.id === id && (e.attrs.type === 'result' || e.attrs.type === 'error'), timeoutMs);
   }
 }
+
+/** Waits until the server has noticed a dropped connection and holds its session hibernating. */
+export async function untilHibernating(server: { streamManagement: { hibernatingCount: number } }): Promise<number> {
+  for (let i = 0; i < 400 && server.streamManagement.hibernatingCount === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  return server.streamManagement.hibernatingCount;
+}

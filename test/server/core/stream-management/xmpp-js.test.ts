@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { startTestServer, type TestServer } from '../../../helpers/server.ts';
 import { connectPeer, xml, type Peer } from '../../../helpers/xmpp-js.ts';
 import { RawClient } from '../../../helpers/raw-client.ts';
+import { untilHibernating } from './sm-client.ts';
 
 describe('XEP-0198 with @xmpp/client', () => {
   let t: TestServer;
@@ -34,8 +35,7 @@ describe('XEP-0198 with @xmpp/client', () => {
     const socket = (peer.xmpp as any).socket;
     (socket.socket ?? socket).destroy();
     await disconnected;
-    for (let i = 0; i < 200 && t.server.streamManagement.hibernatingCount === 0; i++) await new Promise((r) => setTimeout(r, 5));
-    assert.equal(t.server.streamManagement.hibernatingCount, 1);
+    assert.equal(await untilHibernating(t.server), 1);
 
     friend = await RawClient.connect(t.port);
     await friend.login('friend@localhost', 'pw', 'desk');
