@@ -134,6 +134,29 @@ export const ConfigSchema = z.strictObject({
   modules: z.record(z.string(), z.record(z.string(), z.unknown())).prefault({}),
   /** Modules not to load. */
   disabled_modules: z.array(z.string()).prefault([]),
+  /** XEP-0198 stream management: acknowledgements and resumption of client streams. */
+  stream_management: z.strictObject({
+    enabled: z.boolean().prefault(true),
+    /**
+     * How long a session whose connection dropped without a closing tag is kept for resumption (the 'max'
+     * advertised; a client may ask for less). 0 = acknowledgements only, no resumption.
+     */
+    resume_timeout_seconds: z.number().int().nonnegative().max(86_400).prefault(300),
+    /** Stanzas sent and not yet acknowledged per session; beyond, the stream is closed with policy-violation. */
+    max_unacked: z.number().int().positive().prefault(1000),
+    /** Characters of those stanzas per session; beyond, the stream is closed with policy-violation. */
+    max_unacked_bytes: z.number().int().min(64 * 1024).prefault(4 * 1024 * 1024),
+    /** Where clients should reconnect to resume ('location' of <enabled/>, HOST:PORT); unset by default. */
+    location: hostPort.optional(),
+  }).prefault({}),
+  /** XEP-0352 client state indication: what an inactive client's stanzas wait for. */
+  csi: z.strictObject({
+    enabled: z.boolean().prefault(true),
+    /** Stanzas held for an inactive client; one more and all of them are sent. */
+    max_held: z.number().int().positive().prefault(100),
+    /** Characters held for an inactive client; beyond, all of them are sent. */
+    max_held_bytes: z.number().int().min(16 * 1024).prefault(1024 * 1024),
+  }).prefault({}),
 });
 
 export type ServerConfig = z.infer<typeof ConfigSchema>;

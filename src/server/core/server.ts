@@ -29,6 +29,9 @@ import { TokenBucket } from './limits/token-bucket.ts';
 import { combineObservers, type TrafficObserver } from './traffic.ts';
 import { stanzaTrace } from './stanza-trace.ts';
 import { listenOn } from './listen.ts';
+import { StreamManager } from './stream-management/manager.ts';
+import { handleUndelivered } from './stream-management/undelivered.ts';
+import { ClientStateIndication } from './csi/manager.ts';
 
 export interface ServerDeps {
   config: ServerConfig;
@@ -98,6 +101,11 @@ export class XmppServer implements SessionHost {
   state: ServerState = 'created';
   traffic: TrafficObserver | undefined;
   private readonly trafficObservers: TrafficObserver[] = [];
+  /** XEP-0198 and XEP-0352: stream-level, so the core's (stream-management/, csi/). */
+  readonly streamManagement: StreamManager;
+  readonly csi: ClientStateIndication;
+  /** Undelivered stanzas of ended sessions being routed elsewhere (stop() waits for them). */
+  private readonly undelivered = new Set<Promise<void>>();
 
   constructor(deps: ServerDeps) {
     this.config = deps.config;
@@ -112,6 +120,23 @@ export class XmppServer implements SessionHost {
     this.mechanismList = deps.mechanisms ?? DEFAULT_MECHANISMS;
     this.authThrottle = new AuthThrottle(deps.config.limits.auth_failure_delay_ms, deps.config.limits.max_failed_logins);
     this.outputBudget = new OutputBudget(deps.config.limits.output_total_bytes);
+    this.streamManagement = new StreamManager({
+      options: () => {
+        const o = this.config.stream_management;
+        return { enabled: o.enabled, resumeTimeoutMs: o.resume_timeout_seconds * 1000, maxUnacked: o.max_unacked, maxUnackedChars: o.max_unacked_bytes, location: o.location };
+      },
+      logger: this.logger,
+      outputBudget: this.outputBudget,
+      connectionDropped: (s) => this.dropConnection(s),
+      connectionAdopted: (s, conn) => {
+        if (this.connections.delete(conn)) this.connections.add(s);
+      },
+      resumed: (s) => this.csi.resumed(s),
+    });
+    this.csi = new ClientStateIndication(() => {
+      const o = this.config.csi;
+      return { enabled: o.enabled, maxHeld: o.max_held, maxHeldChars: o.max_held_bytes };
+    }, this.outputBudget);
     this.moduleOptions = validateModuleOptions(deps.config, deps.modules);
     const disabled = new Set(deps.config.disabled_modules);
     this.moduleDefs = orderModules(deps.modules.filter((m) => !disabled.has(m.name)));
@@ -220,6 +245,7 @@ export class XmppServer implements SessionHost {
 
   postAuthFeatures(session: C2sSession): Element[] {
     const out: Element[] = [];
+    for (const f of [this.streamManagement.feature(), this.csi.feature()]) if (f) out.push(f);
     for (const b of this.streamFeatureBuilders) {
       const el = b(session);
       if (el) out.push(el);
@@ -257,14 +283,33 @@ export class XmppServer implements SessionHost {
   }
 
   closed(session: C2sSession, error: StreamError | undefined): void {
-    if (this.connections.delete(session)) this.releaseIp(session.remoteAddress);
+    this.dropConnection(session);
     const reason = error ? `stream error ${error.condition}${error.text ? `: ${error.text}` : ''}` : (session.closeReason ?? 'connection closed');
     session.log.info({ jid: session.jid?.full, reason }, 'disconnected');
     if (!session.jid) return;
     const wasRegistered = this.sessions.get(session.jid.full) === session;
     this.sessions.unregister(session);
-    if (!wasRegistered) return;
-    void this.hooks.fire('session-closed', { session, error }).catch((err) => this.logger.error({ err }, 'session-closed hook failed'));
+    if (wasRegistered) void this.hooks.fire('session-closed', { session, error }).catch((err) => this.logger.error({ err }, 'session-closed hook failed'));
+    // What the client never got (unacknowledged, or held while inactive) goes where it would have gone had
+    // the session not been there (XEP-0198 §4).
+    const items = [...this.streamManagement.ended(session), ...this.csi.ended(session)].sort((a, b) => a.at - b.at);
+    if (items.length === 0) return;
+    const p = handleUndelivered(items, session.jid.domain, { sessions: this.sessions, route: (st) => this.router.route(st), logger: this.logger })
+      .finally(() => this.undelivered.delete(p));
+    this.undelivered.add(p);
+  }
+
+  streamElement(session: C2sSession, el: Element): boolean {
+    return this.csi.element(session, el) || this.streamManagement.element(session, el);
+  }
+
+  detached(session: C2sSession): boolean {
+    return this.streamManagement.detached(session);
+  }
+
+  /** A connection no longer open (closed, or its session hibernating): it stops counting toward its address. */
+  private dropConnection(session: C2sSession): void {
+    if (this.connections.delete(session)) this.releaseIp(session.remoteAddress);
   }
 
   /** Open connections, the bytes read from them and their unsent output beyond socket buffers (monitoring, tests). */
@@ -370,7 +415,7 @@ export class XmppServer implements SessionHost {
     this.state = 'ready';
     this.logger.info({ hosts: this.hosts, c2s: addrs.c2s.map(fmt), tls: addrs.tls.map(fmt) }, 'pepkeys server listening');
     // The worst case per connection, computed from the limits (docs/security.md): what to provision for.
-    this.logger.info({ bytes: memoryBudget(this.config.limits) }, 'memory budget');
+    this.logger.info({ bytes: memoryBudget(this.config.limits, { unackedBytes: this.config.stream_management.max_unacked_bytes, heldBytes: this.config.csi.max_held_bytes }) }, 'memory budget');
     return addrs;
   }
 
@@ -418,7 +463,10 @@ export class XmppServer implements SessionHost {
     const closing = this.listeners.map((l) => new Promise<void>((r) => l.close(() => r())));
     this.listeners.length = 0;
     for (const s of [...this.connections]) s.streamError(new StreamError('system-shutdown'));
+    this.streamManagement.stop();
     await Promise.all(closing);
+    // Undelivered stanzas of the sessions just ended may be on their way to offline storage.
+    await Promise.all([...this.undelivered]);
     // Let session-closed hooks (unavailable presence etc.) run before storage goes away.
     await new Promise((r) => setImmediate(r));
     this.iqs.rejectAll(new Error('server stopping'));

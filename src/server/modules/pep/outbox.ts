@@ -16,9 +16,12 @@ export class Outbox {
     else this.parts.set(session, [stanza]);
   }
 
-  /** Delivers everything queued, one write per session. */
+  /**
+   * Delivers everything queued, session by session. One stanza per deliver(): a session counts and holds
+   * stanzas one by one (XEP-0198 acks, XEP-0352), and its writes of one tick still leave in one segment.
+   */
   flush(): void {
-    for (const [session, p] of this.parts) session.deliver(p.length === 1 ? p[0]! : p.join(''));
+    for (const [session, p] of this.parts) for (const s of p) session.deliver(s);
     this.parts.clear();
   }
 }
