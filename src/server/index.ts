@@ -11,6 +11,8 @@ import { createLogger, type Logger } from './core/logger.ts';
 import { loadTlsCredentials } from './core/tls-credentials.ts';
 import { loadSaslSecret } from './core/sasl/secret.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { listenAdminSocket } from './admin/socket.ts';
+import { adminSocketPath } from './admin/protocol.ts';
 import { defaultModules } from './modules/index.ts';
 import type { ModuleDefinition } from './core/module-host.ts';
 
@@ -81,11 +83,20 @@ async function startLocked(config: ServerConfig, opts: StartOptions, logger: Log
     await storage.close();
     throw err;
   }
+  let addresses: ListenAddresses;
   try {
-    const addresses = await server.start();
-    return { server, addresses };
+    addresses = await server.start();
   } catch (err) {
     await storage.close();
     throw err;
   }
+  // `pepkeys status`, `roster`, `user del|passwd|unlock` reach the running server here (admin/socket.ts).
+  try {
+    const admin = await listenAdminSocket(adminSocketPath(config.data_dir), server.admin, logger);
+    server.onStop(() => admin.close());
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  return { server, addresses };
 }

@@ -26,6 +26,9 @@ import { AuthThrottle } from './limits/auth-throttle.ts';
 import { OutputBudget } from './limits/output-budget.ts';
 import { memoryBudget } from './limits/memory-budget.ts';
 import { TokenBucket } from './limits/token-bucket.ts';
+import { AccountLifecycle } from './account-lifecycle.ts';
+import { AdminCommands } from '../admin/registry.ts';
+import { registerCoreAdminCommands } from '../admin/core-commands.ts';
 
 export interface ServerDeps {
   config: ServerConfig;
@@ -89,6 +92,10 @@ export class XmppServer implements SessionHost {
   /** Pre-authentication read budget per remote address, shared by its connections. */
   private readonly preauthBuckets = new Map<string, TokenBucket>();
   readonly outputBudget: OutputBudget;
+  /** Commands of the local admin socket (admin/socket.ts), registered by the core and by modules. */
+  readonly admin = new AdminCommands();
+  readonly accounts: AccountLifecycle;
+  readonly startedAt = Date.now();
 
   constructor(deps: ServerDeps) {
     this.config = deps.config;
@@ -118,6 +125,13 @@ export class XmppServer implements SessionHost {
       accountExists: (j) => this.accountExists(j),
       logger: this.logger,
     });
+    this.accounts = new AccountLifecycle({
+      storage: this.storage, sessions: this.sessions, hooks: this.hooks, logger: this.logger,
+      closeSession: (s, err) => {
+        if (s instanceof C2sSession) s.streamError(err);
+      },
+    });
+    registerCoreAdminCommands(this);
   }
 
   // ------------------------------------------------------------------------------ SessionHost
@@ -193,7 +207,10 @@ export class XmppServer implements SessionHost {
     return {
       domain,
       secret: this.saslSecret,
-      lookup: async (username) => (await this.storage.accounts.get(`${username}@${domain}`))?.credentials,
+      lookup: async (username) => {
+        const jid = `${username}@${domain}`;
+        return this.accounts.isDeleting(jid) ? undefined : (await this.storage.accounts.get(jid))?.credentials;
+      },
     };
   }
 
@@ -303,6 +320,7 @@ export class XmppServer implements SessionHost {
         return this.services.get(name) as T;
       },
       onStop: (fn) => this.stopHandlers.push(fn),
+      adminCommand: (name, schema, handler) => this.admin.register(name, schema, handler),
     };
   }
 
@@ -384,6 +402,11 @@ export class XmppServer implements SessionHost {
     this.tlsContext = secureContext(creds);
     for (const srv of this.tlsServers) srv.setSecureContext(tlsOptions(creds));
     this.logger.info('TLS credentials reloaded');
+  }
+
+  /** Runs `fn` when the server stops, before storage closes (e.g. the admin socket of startServer). */
+  onStop(fn: () => void | Promise<void>): void {
+    this.stopHandlers.push(fn);
   }
 
   /** Stops accepting, closes every stream with system-shutdown, runs module stop handlers, closes storage. */

@@ -7,10 +7,11 @@ import { pepModule } from './pep/index.ts';
 import { pingModule } from './ping/index.ts';
 import { presenceModule } from './presence/index.ts';
 import { rosterModule } from './roster/index.ts';
+import { rosterAdminModule } from './roster/admin.ts';
 import { versionModule } from './version/index.ts';
 
 export function defaultModules(): ModuleDefinition[] {
-  return [discoModule, pingModule, versionModule, capsModule, rosterModule, presenceModule, offlineModule, pepModule];
+  return [discoModule, pingModule, versionModule, capsModule, rosterModule, rosterAdminModule, presenceModule, offlineModule, pepModule];
 }
 
-export { capsModule, discoModule, offlineModule, pepModule, pingModule, presenceModule, rosterModule, versionModule };
+export { capsModule, discoModule, offlineModule, pepModule, pingModule, presenceModule, rosterAdminModule, rosterModule, versionModule };

@@ -48,4 +48,14 @@ export class AuthThrottle {
   sweep(): void {
     for (const key of [...this.failures.keys()]) this.recent(key);
   }
+
+  /** Ends a lockout early (`pepkeys user unlock`): forgets the failures of an IP address or a bare JID; returns how many. */
+  unlock(target: string): number {
+    let n = 0;
+    for (const key of [`ip:${target}`, `acct:${target}`]) {
+      n += this.failures.get(key)?.length ?? 0;
+      this.failures.delete(key);
+    }
+    return n;
+  }
 }
