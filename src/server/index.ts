@@ -11,7 +11,7 @@ import { createLogger, type Logger } from './core/logger.ts';
 import { loadTlsCredentials } from './core/tls-credentials.ts';
 import { loadSaslSecret } from './core/sasl/secret.ts';
 import { lockDataDir } from './data-dir-lock.ts';
-import { listenAdminSocket } from './admin/socket.ts';
+import { AdminSocketInUseError, listenAdminSocket } from './admin/socket.ts';
 import { adminSocketPath } from './admin/protocol.ts';
 import { defaultModules } from './modules/index.ts';
 import type { ModuleDefinition } from './core/module-host.ts';
@@ -91,12 +91,18 @@ async function startLocked(config: ServerConfig, opts: StartOptions, logger: Log
     throw err;
   }
   // `pepkeys status`, `roster`, `user del|passwd|unlock` reach the running server here (admin/socket.ts).
+  const path = adminSocketPath(config.data_dir);
   try {
-    const admin = await listenAdminSocket(adminSocketPath(config.data_dir), server.admin, logger);
+    const admin = await listenAdminSocket(path, server.admin, logger);
     server.onStop(() => admin.close());
   } catch (err) {
-    await server.stop();
-    throw err;
+    if (err instanceof AdminSocketInUseError) {
+      await server.stop();
+      throw err;
+    }
+    // E.g. a data directory path beyond the ~107 bytes a Unix socket path may have: the server is still
+    // worth running; the operator commands fall back to the database, or say that no server runs.
+    logger.warn({ err, path }, 'no admin socket: pepkeys status, roster and user del|passwd|unlock cannot reach this server');
   }
   return { server, addresses };
 }

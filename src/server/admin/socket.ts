@@ -34,6 +34,8 @@ function answering(path: string): Promise<boolean> {
 }
 
 export async function listenAdminSocket(path: string, commands: AdminCommands, logger: Logger): Promise<AdminSocket> {
+  // sun_path holds 104 bytes on macOS and 108 on Linux, NUL included; libuv would silently truncate a longer one.
+  if (Buffer.byteLength(path) > 103) throw new Error(`the admin socket path ${path} is longer than a Unix socket path may be (103 bytes)`);
   if (await answering(path)) throw new AdminSocketInUseError(path);
   try {
     unlinkSync(path);

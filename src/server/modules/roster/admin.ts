@@ -1,5 +1,6 @@
-// Operator roster commands (`pepkeys roster add|del|list`, in the manner of ejabberdctl add_rosteritem /
-// delete_rosteritem), on the running server through the admin socket, or on the store when no server runs.
+// The operator's side of the roster: the `pepkeys roster add|del|list` commands (in the manner of ejabberdctl
+// add_rosteritem / delete_rosteritem), on the running server through the admin socket or on the store when no
+// server runs, and what account deletion does to the contacts (below, 'account/deleted').
 //
 // Semantics, one rule for both paths:
 // - add: sets OWNER's item for CONTACT. --name and --group replace the item's name and groups when given
