@@ -6,14 +6,13 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Element } from '../../../src/xml/index.ts';
+import { NS_PUBSUB as PUBSUB, NS_PUBSUB_EVENT as EVENT } from '../../../src/protocol/xep0060.ts';
+import { NS_ROSTER as ROSTER } from '../../../src/protocol/rfc6121.ts';
+import { NS_STREAM_ERRORS as STREAMS } from '../../../src/protocol/rfc6120.ts';
 import { RawClient } from '../../helpers/raw-client.ts';
 import { lines } from '../../cli/run-cli.ts';
 import { startRunningServer, type RunningServer } from './running-server.ts';
 
-const PUBSUB = 'http://jabber.org/protocol/pubsub';
-const EVENT = 'http://jabber.org/protocol/pubsub#event';
-const ROSTER = 'jabber:iq:roster';
-const STREAMS = 'urn:ietf:params:xml:ns:xmpp-streams';
 const JULIET = 'juliet@capulet.lit';
 const ROMEO = 'romeo@montague.lit';
 const NURSE = 'nurse@capulet.lit';

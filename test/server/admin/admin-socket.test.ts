@@ -2,7 +2,8 @@
 // running server and gone once it stops; `pepkeys status` reads it.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { RawClient } from '../../helpers/raw-client.ts';
@@ -87,6 +88,20 @@ describe('the admin socket', () => {
 
   it('refuses to take over a socket another live server answers on', async () => {
     await assert.rejects(listenAdminSocket(join(t.data, 'admin.sock'), t.server.admin, t.server.logger), AdminSocketInUseError);
+  });
+
+  it('takes over a socket file that no server answers on (left by a server that died)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pepkeys-admin-stale-'));
+    try {
+      const path = join(dir, 'admin.sock');
+      writeFileSync(path, '');
+      const s = await listenAdminSocket(path, t.server.admin, t.server.logger);
+      assert.equal(statSync(path).isSocket(), true);
+      await s.close();
+      assert.equal(existsSync(path), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('is removed when the server stops, and the CLI then says that no server runs', async () => {

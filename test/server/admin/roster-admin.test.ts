@@ -4,12 +4,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Element } from '../../../src/xml/index.ts';
+import { NS_PUBSUB as PUBSUB } from '../../../src/protocol/xep0060.ts';
+import { NS_ROSTER as ROSTER } from '../../../src/protocol/rfc6121.ts';
 import { RawClient } from '../../helpers/raw-client.ts';
 import { lines, runCli } from '../../cli/run-cli.ts';
 import { startRunningServer, type RunningServer } from './running-server.ts';
 
-const PUBSUB = 'http://jabber.org/protocol/pubsub';
-const ROSTER = 'jabber:iq:roster';
 const JULIET = 'juliet@capulet.lit';
 const ROMEO = 'romeo@montague.lit';
 
