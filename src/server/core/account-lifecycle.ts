@@ -60,6 +60,8 @@ export class AccountLifecycle {
       const sessions = await this.endSessions(bare, new StreamError('not-authorized', 'this account was deleted'));
       await this.deps.hooks.fire('account/deleted', { jid: bare });
       await this.deps.storage.accounts.delete(bare);
+      // A login that had passed SASL before the deletion began may have bound since.
+      await this.endSessions(bare, new StreamError('not-authorized', 'this account was deleted'));
       this.deps.logger.info({ jid: bare, sessions }, 'account deleted');
       return { sessions };
     } finally {
