@@ -9,6 +9,7 @@ import { createRosterStore } from './roster.ts';
 import { createOfflineStore } from './offline.ts';
 import { createCapsStore } from './caps.ts';
 import { createPubsubStore } from './pubsub.ts';
+import { createArchiveStore } from './archive.ts';
 import { checkIntegrity, isCorruptionError, writeMarker } from './integrity.ts';
 import { StorageCorruptError } from '../errors.ts';
 
@@ -51,7 +52,8 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
   const roster = createRosterStore(db, gc);
   const offline = createOfflineStore(db, gc);
   const pubsub = createPubsubStore(db, gc);
-  const accounts = createAccountStore(db, gc, [roster.deleteOwner, offline.deleteOwner, pubsub.deleteOwner]);
+  const archive = createArchiveStore(db, gc);
+  const accounts = createAccountStore(db, gc, [roster.deleteOwner, offline.deleteOwner, pubsub.deleteOwner, archive.deleteOwner]);
   let closed = false;
   return {
     kind: 'sqlite',
@@ -60,6 +62,7 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     offline: offline.store,
     caps: createCapsStore(db, gc),
     pubsub: pubsub.store,
+    archive: archive.store,
     close() {
       // Synchronous, so no operation can slip in between the last flush and the close.
       if (closed) return Promise.resolve();

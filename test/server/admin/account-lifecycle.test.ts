@@ -1,7 +1,8 @@
 // Issue 13 "Account lifecycle": `pepkeys user passwd` and `user del` on a running server end the account's
 // live sessions with the RFC 6120 stream error (<reset/> for a password change, <not-authorized/> for a
 // deletion); deletion removes the PEP nodes with XEP-0060 <delete/> notifications to their subscribers,
-// cancels the subscriptions with contacts (who keep their item, with none), and drops offline messages.
+// cancels the subscriptions with contacts (who keep their item, with none), and drops offline messages and
+// the message archive.
 // `user unlock` ends a login lockout early.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -80,6 +81,9 @@ describe('account lifecycle on a running server', () => {
     assert.equal(sub.attrs.type, 'result', sub.toString());
     await t.server.storage.offline.push(JULIET, { stanza: `<message to='${JULIET}' from='${NURSE}/sewing'><body>wake up</body></message>`, storedAt: Date.now() });
 
+    romeo.send(`<message to='${JULIET}' type='chat' id='m1'><body>Wherefore art thou</body></message>`);
+    await juliet.waitStanza((e) => e.name === 'message' && e.attrs.id === 'm1');
+    assert.equal((await t.server.storage.archive.query(JULIET, { max: 10 })).count, 1, 'archived for Juliet (XEP-0313)');
     const r = await t.cli(['user', 'del', JULIET]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, `deleted ${JULIET} (1 live session ended)\n`);
@@ -98,6 +102,8 @@ describe('account lifecycle on a running server', () => {
     assert.deepEqual(await t.server.storage.pubsub.listNodes(JULIET), []);
     assert.equal(await t.server.storage.offline.count(JULIET), 0);
     assert.deepEqual((await t.server.storage.roster.get(JULIET)).items, []);
+    assert.equal((await t.server.storage.archive.query(JULIET, { max: 10 })).count, 0);
+    assert.equal((await t.server.storage.archive.query(ROMEO, { max: 10 })).count, 1, "Romeo's archive is his");
     assert.equal(await loginFails(t, JULIET, 'jpw2'), true);
     // Deleting again: the account is gone.
     const again = await t.cli(['user', 'del', JULIET]);
