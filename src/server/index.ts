@@ -15,6 +15,8 @@ import { ServerMetrics } from './metrics/server-metrics.ts';
 import { loadTlsCredentials } from './core/tls-credentials.ts';
 import { loadSaslSecret } from './core/sasl/secret.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { AdminSocketInUseError, listenAdminSocket } from './admin/socket.ts';
+import { adminSocketPath } from './admin/protocol.ts';
 import { defaultModules } from './modules/index.ts';
 import type { ModuleDefinition } from './core/module-host.ts';
 
@@ -125,11 +127,26 @@ async function startLocked(
     await storage.close();
     throw err;
   }
+  let addresses: ListenAddresses;
   try {
-    const addresses = await server.start();
-    return { server, addresses };
+    addresses = await server.start();
   } catch (err) {
     await storage.close();
     throw err;
   }
+  // `pepkeys status`, `roster`, `user del|passwd|unlock` reach the running server here (admin/socket.ts).
+  const path = adminSocketPath(config.data_dir);
+  try {
+    const admin = await listenAdminSocket(path, server.admin, logger);
+    server.onStop(() => admin.close());
+  } catch (err) {
+    if (err instanceof AdminSocketInUseError) {
+      await server.stop();
+      throw err;
+    }
+    // E.g. a data directory path beyond the ~107 bytes a Unix socket path may have: the server is still
+    // worth running; the operator commands fall back to the database, or say that no server runs.
+    logger.warn({ err, path }, 'no admin socket: pepkeys status, roster and user del|passwd|unlock cannot reach this server');
+  }
+  return { server, addresses };
 }

@@ -32,6 +32,9 @@ import { listenOn } from './listen.ts';
 import { StreamManager } from './stream-management/manager.ts';
 import { handleUndelivered } from './stream-management/undelivered.ts';
 import { ClientStateIndication } from './csi/manager.ts';
+import { AccountLifecycle } from './account-lifecycle.ts';
+import { AdminCommands } from '../admin/registry.ts';
+import { registerCoreAdminCommands } from '../admin/core-commands.ts';
 
 export interface ServerDeps {
   config: ServerConfig;
@@ -106,6 +109,10 @@ export class XmppServer implements SessionHost {
   readonly csi: ClientStateIndication;
   /** Undelivered stanzas of ended sessions being routed elsewhere (stop() waits for them). */
   private readonly undelivered = new Set<Promise<void>>();
+  /** Commands of the local admin socket (admin/socket.ts), registered by the core and by modules. */
+  readonly admin = new AdminCommands();
+  readonly accounts: AccountLifecycle;
+  readonly startedAt = Date.now();
 
   constructor(deps: ServerDeps) {
     this.config = deps.config;
@@ -152,6 +159,13 @@ export class XmppServer implements SessionHost {
       accountExists: (j) => this.accountExists(j),
       logger: this.logger,
     });
+    this.accounts = new AccountLifecycle({
+      storage: this.storage, sessions: this.sessions, hooks: this.hooks, logger: this.logger,
+      closeSession: (s, err) => {
+        if (s instanceof C2sSession) s.streamError(err);
+      },
+    });
+    registerCoreAdminCommands(this);
     if (this.logger.isLevelEnabled('trace')) this.observeTraffic(stanzaTrace());
   }
 
@@ -239,7 +253,10 @@ export class XmppServer implements SessionHost {
     return {
       domain,
       secret: this.saslSecret,
-      lookup: async (username) => (await this.storage.accounts.get(`${username}@${domain}`))?.credentials,
+      lookup: async (username) => {
+        const jid = `${username}@${domain}`;
+        return this.accounts.isDeleting(jid) ? undefined : (await this.storage.accounts.get(jid))?.credentials;
+      },
     };
   }
 
@@ -376,6 +393,7 @@ export class XmppServer implements SessionHost {
         return this.services.get(name) as T;
       },
       onStop: (fn) => this.stopHandlers.push(fn),
+      adminCommand: (name, schema, handler) => this.admin.register(name, schema, handler),
     };
   }
 
@@ -454,6 +472,11 @@ export class XmppServer implements SessionHost {
     this.tlsContext = secureContext(creds);
     for (const srv of this.tlsServers) srv.setSecureContext(tlsOptions(creds));
     this.logger.info('TLS credentials reloaded');
+  }
+
+  /** Runs `fn` when the server stops, before storage closes (e.g. the admin socket of startServer). */
+  onStop(fn: () => void | Promise<void>): void {
+    this.stopHandlers.push(fn);
   }
 
   /** Stops accepting, closes every stream with system-shutdown, runs module stop handlers, closes storage. */

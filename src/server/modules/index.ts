@@ -10,10 +10,11 @@ import { pingModule } from './ping/index.ts';
 import { presenceModule } from './presence/index.ts';
 import { privateModule } from './private/index.ts';
 import { rosterModule } from './roster/index.ts';
+import { rosterAdminModule } from './roster/admin.ts';
 import { versionModule } from './version/index.ts';
 
 export function defaultModules(): ModuleDefinition[] {
-  return [discoModule, pingModule, versionModule, capsModule, rosterModule, presenceModule, offlineModule, pepModule, privateModule, mamModule, carbonsModule];
+  return [discoModule, pingModule, versionModule, capsModule, rosterModule, rosterAdminModule, presenceModule, offlineModule, pepModule, privateModule, mamModule, carbonsModule];
 }
 
-export { capsModule, carbonsModule, discoModule, mamModule, offlineModule, pepModule, pingModule, presenceModule, privateModule, rosterModule, versionModule };
+export { capsModule, carbonsModule, discoModule, mamModule, offlineModule, pepModule, pingModule, presenceModule, privateModule, rosterAdminModule, rosterModule, versionModule };

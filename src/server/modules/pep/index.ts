@@ -11,7 +11,7 @@ import { addressEach } from '../../core/broadcast.ts';
 import type { ModuleSession, SessionHandle } from '../../../cluster/index.ts';
 import { StanzaError, unavailableReply } from '../../../protocol/rfc6120.ts';
 import { hasSubscriptionFrom, hasSubscriptionTo } from '../../../protocol/rfc6121.ts';
-import { bareOf, domainOf, type Jid } from '../../../jid/index.ts';
+import { bareOf, domainOf, parseJid, type Jid } from '../../../jid/index.ts';
 import { NS_PUBSUB, NS_PUBSUB_OWNER } from '../../../protocol/xep0060.ts';
 import { NS_ADDRESS, PEP_FEATURES, PEP_IDENTITY } from '../../../protocol/xep0163.ts';
 import { PUBKEY_NS } from '../../../protocol/xep0189.ts';
@@ -292,6 +292,22 @@ export const pepModule = defineModule({
     api.hook('presence/unavailable', ({ session }) => {
       lastSent.delete(session);
     });
+
+    // Account deletion (core/account-lifecycle.ts): each node is deleted as its owner would delete it, so
+    // subscribers and contacts get the XEP-0060 §8.4.2 <delete/> notification; runs before the roster
+    // module cancels the subscriptions (priority), since the fan-out follows the roster.
+    api.hook('account/deleted', async ({ jid }) => {
+      const owner = parseJid(jid);
+      const service = engine.service(owner);
+      const events: PubsubEvent[] = [];
+      for (const { node } of await service.nodes(owner)) {
+        const { event } = await service.delete(node, owner);
+        if (event) events.push(event);
+      }
+      if (events.length) queueNotifications({ events, publisher: jid });
+      await fanouts;
+      await service.deleteAll();
+    }, 10);
 
     api.hook('roster/changed', async ({ owner, contact, item, previous }) => {
       // XEP-0163 §9.1 / XEP-0222: roster changes count for the very next retrieval and notification.
