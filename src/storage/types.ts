@@ -38,7 +38,7 @@ export interface AccountStore {
   get(jid: string): Promise<AccountRecord | undefined>;
   /** Returns false when there is no such account. */
   setCredentials(jid: string, credentials: AccountCredentials): Promise<boolean>;
-  /** Removes the account and every record it owns in every store (roster, offline, pubsub service). */
+  /** Removes the account and every record it owns in every store (roster, offline, pubsub service, blocklist). */
   delete(jid: string): Promise<boolean>;
   /** Sorted bare JIDs, optionally only one domain. */
   list(domain?: string): Promise<string[]>;
@@ -197,6 +197,18 @@ export interface PubsubStore {
   deleteService(service: string): Promise<void>;
 }
 
+// ---------------------------------------------------------------- blocklist (XEP-0191)
+export interface BlocklistStore {
+  /** The JIDs the owner blocks (bare, full or domain JIDs, normalised), sorted. */
+  list(owner: string): Promise<string[]>;
+  /** Adds JIDs; returns those that were not blocked yet, sorted. */
+  block(owner: string, jids: string[]): Promise<string[]>;
+  /** Removes JIDs; returns those that were blocked, sorted. */
+  unblock(owner: string, jids: string[]): Promise<string[]>;
+  /** Removes every JID; returns them, sorted. */
+  unblockAll(owner: string): Promise<string[]>;
+}
+
 // ---------------------------------------------------------------- the whole store
 export interface Storage {
   readonly kind: string;
@@ -205,6 +217,7 @@ export interface Storage {
   readonly offline: OfflineStore;
   readonly caps: CapsStore;
   readonly pubsub: PubsubStore;
+  readonly blocklist: BlocklistStore;
   /** Waits for pending writes, then releases the database. */
   close(): Promise<void>;
 }

@@ -30,6 +30,7 @@ const TABLES = [
   'pubsub_items',
   'pubsub_affiliations',
   'pubsub_subscriptions',
+  'blocklist',
 ];
 
 function suites(server: PostgresServer, contractUrl: string): void {

@@ -1,5 +1,6 @@
 // The modules a server loads by default, in no particular order (requirements order them).
 import type { ModuleDefinition } from '../core/module-host.ts';
+import { blockingModule } from './blocking/index.ts';
 import { capsModule } from './caps/index.ts';
 import { discoModule } from './disco/index.ts';
 import { offlineModule } from './offline/index.ts';
@@ -10,7 +11,7 @@ import { rosterModule } from './roster/index.ts';
 import { versionModule } from './version/index.ts';
 
 export function defaultModules(): ModuleDefinition[] {
-  return [discoModule, pingModule, versionModule, capsModule, rosterModule, presenceModule, offlineModule, pepModule];
+  return [discoModule, pingModule, versionModule, capsModule, rosterModule, presenceModule, offlineModule, pepModule, blockingModule];
 }
 
-export { capsModule, discoModule, offlineModule, pepModule, pingModule, presenceModule, rosterModule, versionModule };
+export { blockingModule, capsModule, discoModule, offlineModule, pepModule, pingModule, presenceModule, rosterModule, versionModule };

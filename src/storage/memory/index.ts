@@ -26,6 +26,7 @@ import {
 import { NodeNotFoundError, StorageClosedError } from '../errors.ts';
 import { pickItems } from '../item-query.ts';
 import { domainOf } from '../../jid/index.ts';
+import { createMemoryBlocklist } from './blocklist.ts';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -73,6 +74,8 @@ export function createMemoryStorage(): Storage {
     return fn();
   }
 
+  const blocklist = createMemoryBlocklist(op);
+
   const findNode = (service: string, node: string) => services.get(service)?.get(node);
   const requireNode = (service: string, node: string) => {
     const n = findNode(service, node);
@@ -106,6 +109,7 @@ export function createMemoryStorage(): Storage {
         pendingIn.delete(jid);
         offline.delete(jid);
         services.delete(jid);
+        blocklist.deleteOwner(jid);
         return true;
       }),
     list: (domain) =>
@@ -275,6 +279,7 @@ export function createMemoryStorage(): Storage {
     offline: offlineStore,
     caps: capsStore,
     pubsub: pubsubStore,
+    blocklist: blocklist.store,
     async close() {
       closed = true;
     },

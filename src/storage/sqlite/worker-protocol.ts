@@ -7,7 +7,7 @@ import { AccountExistsError } from '../types.ts';
 import { NodeNotFoundError, SchemaTooNewError, StorageClosedError } from '../errors.ts';
 
 /** The stores of a Storage that a call may address, and their methods. */
-export type StoreName = 'accounts' | 'roster' | 'offline' | 'caps' | 'pubsub';
+export type StoreName = 'accounts' | 'roster' | 'offline' | 'caps' | 'pubsub' | 'blocklist';
 
 /** [call id, store, method, arguments] */
 export type Call = [id: number, store: StoreName, method: string, args: unknown[]];
@@ -85,4 +85,5 @@ export const STORE_METHODS: { [S in StoreName]: readonly (keyof Storage[S])[] } 
     'retractItem', 'purgeNode', 'getAffiliations', 'setAffiliation', 'getSubscriptions', 'setSubscription',
     'deleteService',
   ],
+  blocklist: ['list', 'block', 'unblock', 'unblockAll'],
 };

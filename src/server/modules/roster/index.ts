@@ -10,6 +10,9 @@ import { NS_ROSTER, NS_ROSTER_VER, hasSubscriptionFrom, hasSubscriptionTo, isSub
 import { StanzaError } from '../../../protocol/rfc6120.ts';
 import type { RosterItem } from '../../../storage/types.ts';
 import { PairLock } from './pair-lock.ts';
+import { PrivacyService, createPrivacy } from './privacy.ts';
+
+export { PrivacyService, type BlockRule, type PrivacyListener } from './privacy.ts';
 
 export interface RosterService {
   getItem(owner: string, contact: string): Promise<RosterItem | undefined>;
@@ -46,7 +49,7 @@ export function itemElement(item: RosterItem, removed = false): Element {
 
 export const rosterModule = defineModule({
   name: 'roster',
-  provides: [RosterService],
+  provides: [RosterService, PrivacyService],
   fires: ['roster/changed'],
   setup(api) {
     const store = api.storage.roster;
@@ -126,6 +129,7 @@ export const rosterModule = defineModule({
       },
     };
     api.provide(RosterService, service);
+    api.provide(PrivacyService, createPrivacy());
 
     // RFC 6121 §2.6.1: roster versioning is advertised as a stream feature.
     api.addStreamFeature(() => x('ver', { xmlns: NS_ROSTER_VER }));
