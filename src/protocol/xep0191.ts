@@ -1,4 +1,4 @@
-// XEP-0191 — Blocking Command, version 1.3.
+// XEP-0191 — Blocking Command (Simple Communications Blocking), version 1.1.
 import { x, type Element } from '../xml/index.ts';
 import { StanzaError } from './rfc6120.ts';
 import { jidParts } from '../jid/index.ts';
@@ -6,7 +6,7 @@ import { jidParts } from '../jid/index.ts';
 export const NS_BLOCKING = 'urn:xmpp:blocking';
 export const NS_BLOCKING_ERRORS = 'urn:xmpp:blocking:errors';
 
-/** §3.3: what the user gets for a stanza addressed to an entity it blocks. */
+/** §5.3: what the user gets for a stanza addressed to an entity it blocks. */
 export function blockedError(): StanzaError {
   return new StanzaError('not-acceptable', undefined, 'cancel', x('blocked', { xmlns: NS_BLOCKING_ERRORS }));
 }

@@ -1,12 +1,12 @@
 // XEP-0191 Blocking Command: blocklist retrieval, block and unblock with pushes to the resources that asked
 // for the list, and the block itself on every stanza path, by hooks (the core knows nothing of it):
-// - stanzas a client sends: to a blocked entity, refused with <not-acceptable/><blocked/> (§3.3); from a
+// - stanzas a client sends: to a blocked entity, refused with <not-acceptable/><blocked/> (§5.3); from a
 //   blocked entity to the user, as if the user were offline (presence dropped, messages and IQ get/set to
 //   the user's resources answered service-unavailable, other IQs dropped);
 // - presence and messages the server routes (broadcasts, probes, subscription answers): dropped either way;
 // - PEP: the block is a rule of the roster module's PrivacyService, which the PEP access decision asks, so a
 //   blocked entity gets no notifications and is refused every node as a stranger is refused a hidden one.
-// Blocking is "polite" (§5): subscriptions are kept, and come back into force on unblock.
+// Blocking is "polite" (§6): subscriptions are kept, and come back into force on unblock.
 import { randomBytes } from 'node:crypto';
 import { x, type Element } from '../../../xml/index.ts';
 import { parseJid } from '../../../jid/index.ts';
@@ -19,7 +19,7 @@ import { NS_BLOCKING, blockedError, blockingElement, itemMatches } from '../../.
 import { PrivacyService, RosterService } from '../roster/index.ts';
 import { Blocklists } from './blocklists.ts';
 
-/** Set once a session has retrieved the blocklist: it gets block and unblock pushes from then on (§3.3). */
+/** Set once a session has retrieved the blocklist: it gets block and unblock pushes from then on (§5.3). */
 const INTERESTED = createSessionKey<true>('blocking');
 
 /** Ahead of the modules that route or answer what the block must stop (presence, PEP, carbons …). */
@@ -34,7 +34,7 @@ export const blockingModule = defineModule({
     const lists = new Blocklists(api.storage.blocklist);
     privacy.addRule((owner, entity) => lists.blocks(owner, entity));
 
-    // §3.1: the server advertises the feature.
+    // §5.1: the server advertises the feature.
     api.addFeature('host', NS_BLOCKING);
 
     function push(owner: string, payload: Element): void {
@@ -65,7 +65,7 @@ export const blockingModule = defineModule({
       }
       if (payload.local === 'block') {
         const jids = items(payload);
-        // §3.3: a block without item is a bad request.
+        // §5.3: a block without item is a bad request.
         if (jids.length === 0) throw new StanzaError('bad-request', 'block at least one JID');
         const added = await lists.block(owner, jids);
         for (const j of added) await privacy.changed(owner, j);
@@ -75,7 +75,7 @@ export const blockingModule = defineModule({
       }
       if (payload.local === 'unblock') {
         const jids = items(payload);
-        // §3.5: an empty unblock unblocks everyone.
+        // §5.5: an empty unblock unblocks everyone.
         const removed = jids.length === 0 ? await lists.unblockAll(owner) : await lists.unblock(owner, jids);
         if (jids.length === 0) await privacy.changed(owner, undefined);
         else for (const j of removed) await privacy.changed(owner, j);
@@ -87,7 +87,7 @@ export const blockingModule = defineModule({
     });
 
     /**
-     * §3.3: the newly blocked contacts that received the user's presence see the user go offline. Delivered
+     * §5.3: the newly blocked contacts that received the user's presence see the user go offline. Delivered
      * straight to their sessions: routed, it would be stopped by the block itself.
      */
     async function goOffline(owner: string, added: string[]): Promise<void> {
@@ -104,7 +104,7 @@ export const blockingModule = defineModule({
     }
 
     /**
-     * §3.4: contacts no longer blocked get the user's current presence; and the user, whose view of them the
+     * §5.4: contacts no longer blocked get the user's current presence; and the user, whose view of them the
      * block froze, asks for theirs (a probe, answered by their server as at login).
      */
     async function comeBack(owner: string, removed: string[]): Promise<void> {
@@ -133,12 +133,12 @@ export const blockingModule = defineModule({
 
     async function guard({ stanza, from, to, origin }: StanzaContext): Promise<boolean> {
       if (!to || to.bare === from.bare) return false;
-      // §3.3: the user's own stanza to an entity it blocks is refused, and says why.
+      // §5.3: the user's own stanza to an entity it blocks is refused, and says why.
       if (await lists.blocks(from.bare, to.full)) {
         if (!isAnswer(stanza)) reply(origin, errorReply(stanza, blockedError()));
         return true;
       }
-      // §3.3: a stanza from an entity the recipient blocks; the recipient appears offline. An IQ to the bare
+      // §5.3: a stanza from an entity the recipient blocks; the recipient appears offline. An IQ to the bare
       // JID is the server's to answer for the account (PEP): it goes on, and the access decision, which sees
       // the block, refuses it exactly as it refuses a stranger, so the blocked entity cannot tell.
       if (stanza.name === 'iq' && to.isBare()) return false;

@@ -86,7 +86,7 @@ describe('XEP-0191 blocking command', () => {
     // Example 3: the list with its items.
     const list = await garden.iq(`<iq type='get'><blocklist xmlns='${NS}'/></iq>`);
     assert.deepEqual(blockItems(list, 'blocklist').sort(), [IAGO, ROMEO]);
-    // A block without item is a bad request (§3.3); a malformed JID is refused.
+    // A block without item is a bad request (§5.3); a malformed JID is refused.
     const none = await chamber.iq(`<iq type='set'><block xmlns='${NS}'/></iq>`);
     assert.ok(none.getChild('error')?.getChild('bad-request'));
     const bad = await chamber.iq(`<iq type='set'><block xmlns='${NS}'><item jid='@@'/></block></iq>`);
@@ -113,7 +113,7 @@ describe('XEP-0191 blocking command', () => {
     await romeo.waitStanza(isPresence(`${JULIET}/chamber`, undefined));
     await juliet.waitStanza(isPresence(`${ROMEO}/orchard`, undefined));
     await juliet.iq(`<iq type='set'><block xmlns='${NS}'><item jid='${ROMEO}'/></block></iq>`);
-    // §3.3: unavailable presence to the contact, who was allowed to see it.
+    // §5.3: unavailable presence to the contact, who was allowed to see it.
     await romeo.waitStanza(isPresence(`${JULIET}/chamber`, 'unavailable'));
     await settle(juliet, romeo);
     romeo.stanzas.length = 0;
@@ -145,10 +145,10 @@ describe('XEP-0191 blocking command', () => {
     assert.equal(romeo.stanzas.filter((el) => el.name === 'message' && el.attrs.from?.startsWith(JULIET)).length, 0, 'no message to Romeo');
     assert.equal(romeo.stanzas.filter(isPresence(`${JULIET}/chamber`, undefined)).length, 0, 'no presence to Romeo');
     assert.equal(juliet.stanzas.filter(isPresence(`${ROMEO}/orchard`, undefined)).length, 0, 'no presence from Romeo');
-    // Polite blocking (§5): the subscription is kept.
+    // Polite blocking (§6): the subscription is kept.
     assert.equal((await t.storage.roster.getItem(JULIET, ROMEO))?.subscription, 'both');
 
-    // §3.4: on unblock Romeo gets her current presence, and she his; messages flow again.
+    // §5.4: on unblock Romeo gets her current presence, and she his; messages flow again.
     await juliet.iq(`<iq type='set'><unblock xmlns='${NS}'><item jid='${ROMEO}'/></unblock></iq>`);
     const back = await romeo.waitStanza(isPresence(`${JULIET}/chamber`, undefined));
     assert.equal(back.getChildText('status'), 'after');
