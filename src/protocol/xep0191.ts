@@ -17,13 +17,15 @@ export function blockingElement(name: 'block' | 'unblock' | 'blocklist', jids: r
 }
 
 /**
- * §4 JID matching, in the order of XEP-0016: the item matches the entity (a normalised JID string) when it names its full JID, its bare
- * JID, its domain with its resource, or its domain (or a parent domain of it).
+ * §4 JID matching, in the order of XEP-0016: does the item cover the entity (a normalised JID string)? It
+ * does when it names the entity's full JID, its bare JID, or its domain (or a parent domain of it).
  */
 export function itemMatches(item: string, entity: string): boolean {
+  // A full JID, bare JID or domain/resource item covers exactly that address.
   if (item === entity) return true;
   const { local, domain, resource } = jidParts(entity);
+  // A bare JID item covers every resource of it.
   if (local !== undefined && resource !== undefined && item === `${local}@${domain}`) return true;
-  if (resource !== undefined && item === `${domain}/${resource}`) return true;
+  // A domain item covers everything at that domain and its subdomains.
   return item === domain || domain.endsWith(`.${item}`);
 }
