@@ -120,8 +120,8 @@ export const presenceModule = defineModule({
     });
 
     /**
-     * Applies one cell of RFC 6121 Appendix A (roster/subscription-table.ts) to the pair's stored state, under
-     * the pair's lock, and returns what the caller must do next. Only an actual change is written (and so
+     * Applies one cell of RFC 6121 Appendix A (roster/subscription-table.ts) to the pair's stored state and
+     * returns what the caller must do next; the caller holds the pair's lock (roster.exclusive). Only an actual change is written (and so
      * pushed): "no state change" is no write.
      */
     async function transition(
