@@ -31,6 +31,7 @@ export const KEY_OP_ERROR_KINDS = {
   'no-key': 'not-found',                      // nothing published, or nobody to ask directly
   'retrieval-unsupported': 'not-found',       // the contact's server offers no PEP retrieval
   'retrieval-failed': 'not-found',            // reading the contact's node failed for another reason
+  'malformed-key': 'not-found',               // the node holds something that is not a readable key
 } as const satisfies Record<string, KeyOpErrorKind>;
 
 export type KeyOpErrorCode = keyof typeof KEY_OP_ERROR_KINDS;

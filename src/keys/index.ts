@@ -48,5 +48,10 @@ export {
 } from './trust.ts';
 export { SqliteTrustBackend, openSqliteTrustBackend } from './trust-store-sqlite.ts';
 export { savePrivateKey, loadPrivateKey, ensurePrivateDir, type SavePrivateKeyOptions, type LoadPrivateKeyOptions } from './private-key-file.ts';
+export {
+  OMEMO_NS, omemoDeviceListNode, omemoBundleLocation, parseOmemoDeviceList, parseOmemoBundle, formatOmemoFingerprint,
+  type OmemoVersion, type OmemoDevice, type OmemoBundleInfo,
+} from './omemo.ts';
+export { NS_OX, OX_METADATA_NODE, oxKeyNode, parseOxPublicKeysList, readOxPublicKey, formatOpenPgpFingerprint, type OxKeyMetadata } from './ox.ts';
 export * from '../protocol/xep0189.ts';
 export { parseDateTime, formatDateTime } from '../protocol/xep0082.ts';

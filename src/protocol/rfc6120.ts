@@ -1,5 +1,6 @@
 // RFC 6120 — XMPP: Core (2011). Namespaces, stream and stanza errors, STARTTLS / SASL / bind elements.
 import { Element, x } from '../xml/index.ts';
+import { legacyErrorCode } from './xep0086.ts';
 
 export const NS_STREAM = 'http://etherx.jabber.org/streams';
 export const NS_CLIENT = 'jabber:client';
@@ -70,8 +71,9 @@ export class StanzaError extends Error {
     this.type = type ?? DEFAULT_TYPES[condition];
   }
 
+  /** The <error/> child, with the XEP-0086 legacy code some clients still test (see xep0086.ts). */
   toElement(by?: string): Element {
-    return x('error', { type: this.type, by },
+    return x('error', { code: legacyErrorCode(this.condition), type: this.type, by },
       x(this.condition, { xmlns: NS_STANZAS }),
       this.text ? x('text', { xmlns: NS_STANZAS, 'xml:lang': 'en' }, this.text) : undefined,
       this.appCondition);

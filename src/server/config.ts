@@ -46,7 +46,7 @@ export const ConfigSchema = z.strictObject({
     max_stanza_bytes: z.number().int().min(1024).prefault(256 * 1024),
     max_depth: z.number().int().min(4).prefault(64),
     max_attributes: z.number().int().min(4).prefault(64),
-    /** Delay before answering a failed authentication, slowing password guessing. */
+    /** Delay before answering a wrong password, slowing password guessing. */
     auth_failure_delay_ms: z.number().int().nonnegative().prefault(500),
     /** Failed authentications allowed on one stream before it is closed (RFC 6120 §6.4.5). */
     max_auth_attempts: z.number().int().min(1).max(10).prefault(5),
@@ -60,7 +60,7 @@ export const ConfigSchema = z.strictObject({
     stanza_burst: z.number().int().positive().prefault(1000),
     /** Sustained bytes per second read from one connection; above it reading pauses. 0 = unlimited. */
     bytes_per_second: z.number().int().nonnegative().prefault(1024 * 1024),
-    /** Failed logins per IP address and per account within 15 minutes before further attempts are refused outright. */
+    /** Wrong passwords per IP address and per account within 15 minutes before further attempts are refused outright. */
     max_failed_logins: z.number().int().positive().prefault(30),
     /**
      * Before authentication: largest element accepted (a SASL exchange needs a few hundred bytes; a parsed

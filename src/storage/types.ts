@@ -2,6 +2,7 @@
 // contract suite in test/contract/ (one file per store). JIDs are passed in normalised string form (bare
 // unless noted). Every write resolves only once it is durable in the adapter's terms (committed for SQL
 // adapters).
+import type { MamFilter } from '../protocol/xep0313.ts';
 
 // ---------------------------------------------------------------- accounts
 export type ScramHash = 'SHA-1' | 'SHA-256';
@@ -38,7 +39,7 @@ export interface AccountStore {
   get(jid: string): Promise<AccountRecord | undefined>;
   /** Returns false when there is no such account. */
   setCredentials(jid: string, credentials: AccountCredentials): Promise<boolean>;
-  /** Removes the account and every record it owns in every store (roster, offline, pubsub service, blocklist). */
+  /** Removes the account and every record it owns in every store (roster, offline, pubsub service, archive, blocklist). */
   delete(jid: string): Promise<boolean>;
   /** Sorted bare JIDs, optionally only one domain. */
   list(domain?: string): Promise<string[]>;
@@ -197,6 +198,78 @@ export interface PubsubStore {
   deleteService(service: string): Promise<void>;
 }
 
+// ---------------------------------------------------------------- message archive (XEP-0313)
+export interface ArchivedMessage {
+  /** Archive id (the XEP-0359 stanza-id), chosen by the caller, unique within the owner's archive. */
+  id: string;
+  /** The other party as the stanza names it (full or bare JID). */
+  with: string;
+  /** Milliseconds since the epoch when archived. */
+  storedAt: number;
+  /** Serialised <message/>, namespace-well-formed on its own. */
+  stanza: string;
+}
+
+/** Which messages of an archive a query is about: the XEP-0313 form's fields; all conditions must hold. */
+export type ArchiveFilter = MamFilter;
+
+/** One XEP-0059 page of a filtered archive. */
+export interface ArchivePageQuery extends ArchiveFilter {
+  /** At most this many messages. */
+  max: number;
+  /**
+   * Where the page is: the first `max` messages after `after` (or from the oldest), or the last `max` before
+   * `before` (or up to the newest, with `last`). An anchor names a message of the archive.
+   */
+  after?: string;
+  before?: string;
+  last?: boolean;
+}
+
+export interface ArchivePage {
+  /** Oldest first. */
+  messages: ArchivedMessage[];
+  /** How many messages match the filter, whatever the page. */
+  count: number;
+  /** Position of the page's first message among them (0 = oldest). */
+  index: number;
+  /** The page reaches the end it pages towards: the newest match (forwards) or the oldest (backwards). */
+  complete: boolean;
+}
+
+export interface ArchivePrefs {
+  /** XEP-0313 §6 default for JIDs in neither list. */
+  default: 'always' | 'never' | 'roster';
+  always: string[];
+  never: string[];
+}
+
+/** An id given as an anchor (RSM after/before, after-id/before-id) is not in the archive. */
+export class ArchiveIdNotFoundError extends Error {
+  readonly code = 'ARCHIVE_ID_NOT_FOUND';
+  constructor(owner: string, id: string) {
+    super(`message ${id} is not in the archive of ${owner}`);
+  }
+}
+
+export interface ArchiveStore {
+  /** Appends a message (newest). Throws when the id is taken in this archive. */
+  append(owner: string, message: ArchivedMessage): Promise<void>;
+  /**
+   * Drops the owner's oldest messages beyond the newest `maxItems`; returns how many. It walks the owner's
+   * newest `maxItems` entries of the index, so callers run it now and then, not at every append.
+   */
+  trim(owner: string, maxItems: number): Promise<number>;
+  /** Throws ArchiveIdNotFoundError for an anchor not in the archive. */
+  query(owner: string, query: ArchivePageQuery): Promise<ArchivePage>;
+  /** Deletes every message archived before this instant, of every owner; returns how many. */
+  expire(before: number): Promise<number>;
+  /** Deletes the owner's messages and preferences (account deletion). */
+  removeOwner(owner: string): Promise<void>;
+  getPrefs(owner: string): Promise<ArchivePrefs | undefined>;
+  setPrefs(owner: string, prefs: ArchivePrefs): Promise<void>;
+}
+
 // ---------------------------------------------------------------- blocklist (XEP-0191)
 export interface BlocklistStore {
   /** The JIDs the owner blocks (bare, full or domain JIDs, normalised), sorted. */
@@ -217,6 +290,7 @@ export interface Storage {
   readonly offline: OfflineStore;
   readonly caps: CapsStore;
   readonly pubsub: PubsubStore;
+  readonly archive: ArchiveStore;
   readonly blocklist: BlocklistStore;
   /** Waits for pending writes, then releases the database. */
   close(): Promise<void>;

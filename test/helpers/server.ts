@@ -2,7 +2,7 @@
 import { XmppServer } from '../../src/server/core/server.ts';
 import { parseConfig } from '../../src/server/config.ts';
 import { defaultModules } from '../../src/server/modules/index.ts';
-import { createLogger } from '../../src/server/core/logger.ts';
+import { createLogger, type Logger } from '../../src/server/core/logger.ts';
 import { deriveCredentials } from '../../src/server/core/sasl/index.ts';
 import { generateSelfSigned, type TlsCredentials } from '../../src/server/core/tls-credentials.ts';
 import { createMemoryStorage } from '../../src/storage/memory/index.ts';
@@ -33,6 +33,8 @@ export interface TestServerOptions {
   modules?: ModuleDefinition[];
   /** Offer SASL without TLS (most protocol tests); default true. */
   insecure?: boolean;
+  /** The server's logger (default: one at PEPKEYS_TEST_LOG, silent); see log-capture.ts to read its lines. */
+  logger?: Logger;
 }
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
@@ -53,7 +55,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     storage,
     modules: opts.modules ?? defaultModules(),
     tls: await testTls(),
-    logger: createLogger(config.log_level),
+    logger: opts.logger ?? createLogger(config.log_level),
   });
   const addrs = await server.start();
   return {

@@ -30,6 +30,8 @@ const TABLES = [
   'pubsub_items',
   'pubsub_affiliations',
   'pubsub_subscriptions',
+  'archive_messages',
+  'archive_prefs',
   'blocklist',
 ];
 

@@ -11,7 +11,9 @@ import {
   type StreamErrorCondition,
 } from '../../protocol/rfc6120.ts';
 import type { ModuleSession, SessionKey } from '../../cluster/index.ts';
-import { channelBindingData, channelBindingTypes, type SaslExchange, type SaslMechanism, type SaslContext, type SaslStep } from './sasl/index.ts';
+import {
+  LOCKED_OUT_TEXT, channelBindingData, channelBindingTypes, refused, type SaslExchange, type SaslFailure, type SaslMechanism, type SaslContext,
+} from './sasl/index.ts';
 import type { Logger } from './logger.ts';
 import { TokenBucket } from './limits/token-bucket.ts';
 import { SessionPipeline } from './pipeline.ts';
@@ -114,6 +116,8 @@ export class C2sSession implements ModuleSession {
   /** One parser for the connection's life, reset at each stream restart. */
   private readonly parser: StreamParser;
   private sasl: SaslExchange | undefined;
+  /** The mechanism of the exchange in progress or last tried, for the log. */
+  private saslMechanism: string | undefined;
   private authFailures = 0;
   private headerSent = false;
   private corked = false;
@@ -200,6 +204,9 @@ export class C2sSession implements ModuleSession {
       socket.setTimeout(this.host.idleTimeoutMs, () => this.streamError(new StreamError('connection-timeout', 'idle for too long')));
     }
     socket.setNoDelay(true);
+    // A renegotiation would change what tls-unique channel binding means mid-stream (RFC 5929 §3.1: "the
+    // most recent handshake"); no XMPP client needs one.
+    if (socket instanceof TLSSocket) socket.disableRenegotiation();
   }
 
   /** The parser's events as prototype methods: one small object per session instead of four closures. */
@@ -504,26 +511,30 @@ export class C2sSession implements ModuleSession {
   }
 
   private async onSasl(el: Element): Promise<void> {
-    if (this.host.requireTls && !this.secure) return this.saslFailure('encryption-required', 'STARTTLS first');
+    if (this.host.requireTls && !this.secure) return this.authFailed(refused('encryption-required', 'SASL before STARTTLS', { text: 'STARTTLS first' }), false);
     if (el.local === 'auth') {
-      if (this.host.authThrottle.blocked(this.remoteAddress, undefined)) return this.saslFailure('temporary-auth-failure', 'too many failed logins; try again later');
+      this.saslMechanism = el.attrs.mechanism;
+      if (this.host.authThrottle.blocked(this.remoteAddress, undefined)) {
+        return this.authFailed(refused('temporary-auth-failure', 'address locked out: too many failed logins', { text: LOCKED_OUT_TEXT }), false);
+      }
       const mech = this.offeredMechanisms().find((m) => m.name === el.attrs.mechanism);
-      if (!mech) return this.saslFailure('invalid-mechanism');
+      if (!mech) return this.authFailed(refused('invalid-mechanism', 'mechanism not offered on this stream'), false);
       this.sasl = mech.start(this.saslContext());
       const data = this.decodeSasl(el.text());
-      if (data === null) return this.saslFailure('incorrect-encoding');
+      if (data === null) return this.authFailed(refused('incorrect-encoding', 'initial response is not base64'), false);
       return this.saslStep(data);
     }
     if (el.local === 'response') {
-      if (!this.sasl) return this.saslFailure('malformed-request', 'no exchange in progress');
+      if (!this.sasl) return this.authFailed(refused('malformed-request', 'response without an exchange in progress', { text: 'no exchange in progress' }), false);
       const data = this.decodeSasl(el.text());
-      if (data === null) return this.saslFailure('incorrect-encoding');
+      if (data === null) return this.authFailed(refused('incorrect-encoding', 'response is not base64'), false);
       return this.saslStep(data ?? Buffer.alloc(0));
     }
     if (el.local === 'abort') {
-      // An aborted exchange counts as a failed one: otherwise <auth/> + <abort/> probes cost nothing.
+      // Not a failed password: an abort ends an exchange before any proof is checked, so it tests none. (What
+      // <auth/> + <abort/> probes could once learn, which accounts exist, the per-mechanism fake salts hide.)
       this.sasl = undefined;
-      return this.authFailed({ kind: 'failure', condition: 'aborted' });
+      return this.authFailed(refused('aborted', 'the client aborted the exchange'));
     }
     return this.streamError(new StreamError('unsupported-stanza-type'));
   }
@@ -537,15 +548,25 @@ export class C2sSession implements ModuleSession {
     return Buffer.from(t, 'base64');
   }
 
-  /** Answers a failed (or aborted) exchange after the throttle's delay, and ends the stream past the limit. */
-  private async authFailed(step: Extract<SaslStep, { kind: 'failure' }>): Promise<void> {
-    this.authFailures++;
+  /**
+   * Answers a failed exchange, logging why, and ends the stream past the per-stream limit (RFC 6120 §6.4.5),
+   * which counts exchanges that were started (`attempt`), not elements refused before one could start.
+   * Only a wrong password or proof counts toward the login throttles, and only it waits for their delay.
+   */
+  private async authFailed(step: SaslFailure, attempt = true): Promise<void> {
+    if (attempt) this.authFailures++;
     const account = step.username ? `${step.username}@${this.domain}` : undefined;
-    this.host.logger.info({ session: this.id, ip: this.remoteAddress, account }, 'authentication failed');
-    // A pause before answering, growing with recent failures from this IP or on this account, makes
-    // online password guessing slow (RFC 6120 §13.9.3) even across reconnections.
-    const delay = this.host.authThrottle.fail(this.remoteAddress, account);
-    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    const counted = step.badCredentials === true;
+    this.host.logger.info(
+      { session: this.id, ip: this.remoteAddress, mechanism: this.saslMechanism, account, condition: step.condition, reason: step.reason, counted },
+      `authentication failed: ${step.reason}`,
+    );
+    if (counted) {
+      // A pause before answering, growing with recent failures from this IP or on this account, makes
+      // online password guessing slow (RFC 6120 §13.9.3) even across reconnections.
+      const delay = this.host.authThrottle.fail(this.remoteAddress, account);
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    }
     this.saslFailure(step.condition, step.text);
     if (this.authFailures >= this.host.maxAuthAttempts) this.streamError(new StreamError('policy-violation', 'too many failed authentication attempts'));
   }

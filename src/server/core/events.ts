@@ -16,7 +16,10 @@ export interface ServerEvents {
   'outgoing/iq': StanzaContext;
   /** Presence addressed to a local account (bare or full JID), before default delivery ("inbound" processing). */
   'incoming/presence': AddressedContext;
-  /** Message to a local account's bare JID (or to an unavailable full JID), before default delivery. */
+  /**
+   * Message to a local account, before default delivery: to its bare JID (also for an unavailable full JID,
+   * then addressed to the bare JID), or to the full JID of a bound resource.
+   */
   'incoming/message': AddressedContext;
   /** A message for an account with no available resource; a module that stores it returns true. */
   'message/offline': AddressedContext;

@@ -5,12 +5,13 @@ import type { Element } from '../../xml/index.ts';
 import { Jid, tryParseJid } from '../../jid/index.ts';
 import { StanzaError, errorReply, iqResult } from '../../protocol/rfc6120.ts';
 import { messageType } from '../../protocol/rfc6121.ts';
-import type { SessionDirectory, SessionHandle } from '../../cluster/index.ts';
+import type { SessionDirectory } from '../../cluster/index.ts';
 import type { HookBus } from './hooks.ts';
 import type { ServerEvents } from './events.ts';
 import type { IqHandlers, IqScope } from './iq-handlers.ts';
 import type { IqCorrelator } from '../../protocol/iq-correlator.ts';
 import type { Logger } from './logger.ts';
+import { messageRecipients } from './message-recipients.ts';
 import { NOT_PIPELINED, type AddressedContext, type StanzaContext } from './stanza-context.ts';
 
 export interface StanzaRouterDeps {
@@ -137,7 +138,11 @@ export class StanzaRouter {
     const type = messageType(stanza.attrs.type);
     if (!to.isBare()) {
       const s = this.d.sessions.get(to.full);
-      if (s) return s.deliver(stanza);
+      if (s) {
+        // Inbound processing (archiving, carbons, blocking) applies to a message for one resource too.
+        if (await this.d.hooks.fire('incoming/message', ev)) return;
+        return s.deliver(stanza);
+      }
       // RFC 6121 §8.5.3.2.1: to an unavailable resource, normal/chat go to the bare JID, the rest is dropped
       // (groupchat gets an error).
       if (type === 'groupchat') return this.bounce(stanza, new StanzaError('service-unavailable'));
@@ -149,7 +154,7 @@ export class StanzaRouter {
     }
     const bareEv = { ...ev, to: to.toBare() };
     if (await this.d.hooks.fire('incoming/message', bareEv)) return;
-    const recipients = this.messageRecipients(to.bare, type);
+    const recipients = messageRecipients(this.d.sessions.resources(to.bare), type);
     if (recipients.length > 0) {
       const data = stanza.toString();
       for (const s of recipients) s.deliver(data);
@@ -161,14 +166,6 @@ export class StanzaRouter {
       return this.bounce(stanza, new StanzaError('service-unavailable'));
     }
     if (type === 'groupchat') return this.bounce(stanza, new StanzaError('service-unavailable'));
-  }
-
-  /** RFC 6121 §8.5.2.1.1: chat and headline go to every non-negative resource, normal to the highest priority. */
-  private messageRecipients(bare: string, type: string): SessionHandle[] {
-    const avail = this.d.sessions.resources(bare).filter((s) => s.available && s.priority >= 0);
-    if (type !== 'normal' || avail.length <= 1) return avail;
-    const top = Math.max(...avail.map((s) => s.priority));
-    return avail.filter((s) => s.priority === top);
   }
 
   private async presenceToAccount(ev: AddressedContext): Promise<void> {

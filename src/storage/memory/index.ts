@@ -7,6 +7,9 @@ import {
   type AccountRecord,
   type AccountStore,
   type Affiliation,
+  type ArchivedMessage,
+  type ArchivePrefs,
+  type ArchiveStore,
   type CapsInfo,
   type CapsStore,
   type ItemQuery,
@@ -25,6 +28,7 @@ import {
 } from '../types.ts';
 import { NodeNotFoundError, StorageClosedError } from '../errors.ts';
 import { pickItems } from '../item-query.ts';
+import { pageArchive } from '../archive-page.ts';
 import { domainOf } from '../../jid/index.ts';
 import { createMemoryBlocklist } from './blocklist.ts';
 
@@ -66,6 +70,9 @@ export function createMemoryStorage(): Storage {
   const caps = new Map<string, CapsInfo>();
   // service -> node name -> node
   const services = new Map<string, Map<string, MemoryNode>>();
+  // owner -> messages, oldest first
+  const archives = new Map<string, ArchivedMessage[]>();
+  const archivePrefs = new Map<string, ArchivePrefs>();
 
   // Every call goes through here so a closed store fails the same way the SQL adapters do, and results
   // arrive asynchronously like theirs (no test can come to depend on synchronous resolution).
@@ -109,6 +116,8 @@ export function createMemoryStorage(): Storage {
         pendingIn.delete(jid);
         offline.delete(jid);
         services.delete(jid);
+        archives.delete(jid);
+        archivePrefs.delete(jid);
         blocklist.deleteOwner(jid);
         return true;
       }),
@@ -272,6 +281,44 @@ export function createMemoryStorage(): Storage {
       }),
   };
 
+  const archiveStore: ArchiveStore = {
+    append: (owner, message) =>
+      op(() => {
+        let list = archives.get(owner);
+        if (!list) archives.set(owner, (list = []));
+        if (list.some((m) => m.id === message.id)) throw new Error(`archive id ${message.id} is taken in the archive of ${owner}`);
+        list.push(clone(message));
+      }),
+    trim: (owner, maxItems) =>
+      op(() => {
+        const list = archives.get(owner);
+        if (!list || list.length <= maxItems) return 0;
+        return list.splice(0, list.length - Math.max(0, maxItems)).length;
+      }),
+    query: (owner, query) => op(() => pageArchive(owner, archives.get(owner) ?? [], query)),
+    expire: (before) =>
+      op(() => {
+        let n = 0;
+        for (const [owner, list] of archives) {
+          const kept = list.filter((m) => m.storedAt >= before);
+          n += list.length - kept.length;
+          if (kept.length === 0) archives.delete(owner);
+          else archives.set(owner, kept);
+        }
+        return n;
+      }),
+    removeOwner: (owner) =>
+      op(() => {
+        archives.delete(owner);
+        archivePrefs.delete(owner);
+      }),
+    getPrefs: (owner) => op(() => clone(archivePrefs.get(owner))),
+    setPrefs: (owner, prefs) =>
+      op(() => {
+        archivePrefs.set(owner, clone(prefs));
+      }),
+  };
+
   return {
     kind: 'memory',
     accounts: accountStore,
@@ -279,6 +326,7 @@ export function createMemoryStorage(): Storage {
     offline: offlineStore,
     caps: capsStore,
     pubsub: pubsubStore,
+    archive: archiveStore,
     blocklist: blocklist.store,
     async close() {
       closed = true;

@@ -25,6 +25,8 @@ const remove = statement(
      rp AS (DELETE FROM roster_pending_in WHERE owner = $1 AND EXISTS (SELECT 1 FROM a)),
      om AS (DELETE FROM offline_messages WHERE owner = $1 AND EXISTS (SELECT 1 FROM a)),
      pn AS (DELETE FROM pubsub_nodes WHERE service = $1 AND EXISTS (SELECT 1 FROM a)),
+     am AS (DELETE FROM archive_messages WHERE owner = $1 AND EXISTS (SELECT 1 FROM a)),
+     ap AS (DELETE FROM archive_prefs WHERE owner = $1 AND EXISTS (SELECT 1 FROM a)),
      bl AS (DELETE FROM blocklist WHERE owner = $1 AND EXISTS (SELECT 1 FROM a))
    SELECT count(*)::int AS n FROM a`,
 );

@@ -23,6 +23,7 @@ import { createRosterStore } from './roster.ts';
 import { createOfflineStore } from './offline.ts';
 import { createCapsStore } from './caps.ts';
 import { createPubsubStore } from './pubsub.ts';
+import { createArchiveStore } from './archive.ts';
 import { createBlocklistStore } from './blocklist.ts';
 
 export interface PostgresStorageOptions extends PoolConfig {
@@ -63,6 +64,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     offline: createOfflineStore(gc),
     caps: createCapsStore(gc),
     pubsub: createPubsubStore(gc),
+    archive: createArchiveStore(gc),
     close() {
       // Refuses new operations at once, commits what is queued, then closes the connections (pool.end
       // waits for reads still running).

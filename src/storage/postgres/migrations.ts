@@ -150,6 +150,32 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
+    version: 3,
+    name: 'message archives (XEP-0313)',
+    sql: `
+      CREATE TABLE archive_messages (
+        seq       BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, -- archive order
+        owner     TEXT NOT NULL,
+        id        TEXT NOT NULL,               -- the stanza-id handed to clients
+        with_jid  TEXT NOT NULL,               -- the other party, as the stanza names it
+        with_bare TEXT NOT NULL,
+        stored_at BIGINT NOT NULL,
+        stanza    TEXT NOT NULL,
+        UNIQUE (owner, id)
+      );
+      CREATE INDEX archive_by_owner ON archive_messages (owner, seq);
+      CREATE INDEX archive_by_with ON archive_messages (owner, with_bare, seq);
+      CREATE INDEX archive_by_time ON archive_messages (stored_at);
+
+      CREATE TABLE archive_prefs (
+        owner        TEXT PRIMARY KEY,
+        default_mode TEXT NOT NULL,            -- always | never | roster
+        always_json  TEXT NOT NULL,
+        never_json   TEXT NOT NULL
+      );
+    `,
+  },
+  {
     version: 4,
     name: 'blocklists',
     sql: `

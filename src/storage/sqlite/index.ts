@@ -9,6 +9,7 @@ import { createRosterStore } from './roster.ts';
 import { createOfflineStore } from './offline.ts';
 import { createCapsStore } from './caps.ts';
 import { createPubsubStore } from './pubsub.ts';
+import { createArchiveStore } from './archive.ts';
 import { createBlocklistStore } from './blocklist.ts';
 import { checkIntegrity, isCorruptionError, writeMarker } from './integrity.ts';
 import { StorageCorruptError } from '../errors.ts';
@@ -52,8 +53,9 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
   const roster = createRosterStore(db, gc);
   const offline = createOfflineStore(db, gc);
   const pubsub = createPubsubStore(db, gc);
+  const archive = createArchiveStore(db, gc);
   const blocklist = createBlocklistStore(db, gc);
-  const accounts = createAccountStore(db, gc, [roster.deleteOwner, offline.deleteOwner, pubsub.deleteOwner, blocklist.deleteOwner]);
+  const accounts = createAccountStore(db, gc, [roster.deleteOwner, offline.deleteOwner, pubsub.deleteOwner, archive.deleteOwner, blocklist.deleteOwner]);
   let closed = false;
   return {
     kind: 'sqlite',
@@ -62,6 +64,7 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     offline: offline.store,
     caps: createCapsStore(db, gc),
     pubsub: pubsub.store,
+    archive: archive.store,
     blocklist: blocklist.store,
     close() {
       // Synchronous, so no operation can slip in between the last flush and the close.

@@ -3,11 +3,11 @@
 // the per-message cost of crossing threads is paid once per batch rather than once per statement.
 import type { Storage } from '../types.ts';
 import type { SqliteStorageOptions } from './index.ts';
-import { AccountExistsError } from '../types.ts';
+import { AccountExistsError, ArchiveIdNotFoundError } from '../types.ts';
 import { NodeNotFoundError, SchemaTooNewError, StorageClosedError } from '../errors.ts';
 
 /** The stores of a Storage that a call may address, and their methods. */
-export type StoreName = 'accounts' | 'roster' | 'offline' | 'caps' | 'pubsub' | 'blocklist';
+export type StoreName = 'accounts' | 'roster' | 'offline' | 'caps' | 'pubsub' | 'archive' | 'blocklist';
 
 /** [call id, store, method, arguments] */
 export type Call = [id: number, store: StoreName, method: string, args: unknown[]];
@@ -51,6 +51,7 @@ export function serializeError(err: unknown): SerializedError {
 // The storage errors callers tell apart by class, keyed by their stable code.
 const CLASSES: Record<string, { prototype: Error }> = {
   ACCOUNT_EXISTS: AccountExistsError,
+  ARCHIVE_ID_NOT_FOUND: ArchiveIdNotFoundError,
   PUBSUB_NODE_NOT_FOUND: NodeNotFoundError,
   STORAGE_CLOSED: StorageClosedError,
   STORAGE_SCHEMA_TOO_NEW: SchemaTooNewError,
@@ -85,5 +86,6 @@ export const STORE_METHODS: { [S in StoreName]: readonly (keyof Storage[S])[] } 
     'retractItem', 'purgeNode', 'getAffiliations', 'setAffiliation', 'getSubscriptions', 'setSubscription',
     'deleteService',
   ],
+  archive: ['append', 'trim', 'query', 'expire', 'removeOwner', 'getPrefs', 'setPrefs'],
   blocklist: ['list', 'block', 'unblock', 'unblockAll'],
 };

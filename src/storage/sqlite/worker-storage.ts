@@ -173,6 +173,7 @@ export async function openSqliteWorkerStorage(options: SqliteWorkerStorageOption
     offline: proxy('offline') as unknown as Storage['offline'],
     caps: proxy('caps') as unknown as Storage['caps'],
     pubsub: proxy('pubsub') as unknown as Storage['pubsub'],
+    archive: proxy('archive') as unknown as Storage['archive'],
     blocklist: proxy('blocklist') as unknown as Storage['blocklist'],
     close() {
       if (closing) return closing;

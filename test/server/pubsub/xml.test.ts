@@ -70,8 +70,11 @@ async function fails(engine: PubsubEngine, requester: string, el: Element): Prom
   return assert.fail('expected an error');
 }
 
+/** The XEP-0086 legacy codes the conditions below carry (src/protocol/xep0086.ts). */
+const LEGACY: Record<string, string> = { conflict: '409', 'not-authorized': '401', 'item-not-found': '404', forbidden: '403', 'bad-request': '400', 'not-acceptable': '406', 'not-allowed': '405', 'unexpected-request': '400', 'feature-not-implemented': '501' };
+
 const err = (type: string, cond: string, pubsub?: string, text?: string) =>
-  `<error type="${type}"><${cond} xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/>` +
+  `<error code="${LEGACY[cond]}" type="${type}"><${cond} xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/>` +
   (text ? `<text xmlns="urn:ietf:params:xml:ns:xmpp-stanzas" xml:lang="en">${text}</text>` : '') +
   (pubsub ? `<${pubsub} xmlns="http://jabber.org/protocol/pubsub#errors"/>` : '') + '</error>';
 
@@ -273,7 +276,7 @@ describe('error XML (XEP-0060 error examples)', () => {
     const e = errors.unsupported('persistent-items');
     assert.ok(e instanceof StanzaError);
     assert.equal(e.toElement().toString(),
-      '<error type="cancel"><feature-not-implemented xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/><unsupported xmlns="http://jabber.org/protocol/pubsub#errors" feature="persistent-items"/></error>');
+      '<error code="501" type="cancel"><feature-not-implemented xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/><unsupported xmlns="http://jabber.org/protocol/pubsub#errors" feature="persistent-items"/></error>');
     assert.equal(e.message, 'feature-not-implemented/unsupported(persistent-items)');
     assert.equal(errors.payloadTooBig().toElement().toString(), err('modify', 'not-acceptable', 'payload-too-big'));
     assert.equal(errors.closedNode().toElement().toString(), err('cancel', 'not-allowed', 'closed-node'));

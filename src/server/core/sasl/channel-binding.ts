@@ -1,13 +1,15 @@
-// TLS channel bindings for SCRAM-*-PLUS: tls-exporter (RFC 9266, TLS 1.3 only, where the keying material
-// is unique per connection) and tls-server-end-point (RFC 5929 §4, a hash of our certificate, which works
-// for any TLS version). A client that proves knowledge of these binds its login to this very TLS channel,
-// defeating a man in the middle holding another certificate.
+// TLS channel bindings for SCRAM-*-PLUS. A client that proves knowledge of these binds its login to this very
+// TLS channel, defeating a man in the middle holding another certificate.
+// - tls-exporter (RFC 9266): TLS 1.3 only, where the keying material is unique per connection.
+// - tls-unique (RFC 5929 §3): TLS 1.2 only; RFC 8446 §C.5 and RFC 9266 leave it undefined for TLS 1.3.
+// - tls-server-end-point (RFC 5929 §4): a hash of our certificate, for any TLS version (XEP-0440 makes it
+//   mandatory for servers).
 import 'reflect-metadata';
 import { createHash, webcrypto } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import * as x509 from '@peculiar/x509';
 
-export type ChannelBindingType = 'tls-exporter' | 'tls-server-end-point';
+export type ChannelBindingType = 'tls-exporter' | 'tls-unique' | 'tls-server-end-point';
 
 /** RFC 5929 §4.1: hash with the certificate's signature hash, with MD5 and SHA-1 upgraded to SHA-256. */
 export function serverEndPointHash(certDer: Buffer): Buffer {
@@ -23,17 +25,27 @@ export function serverEndPointHash(certDer: Buffer): Buffer {
   return createHash(hash).update(certDer).digest();
 }
 
-/** The channel binding types this TLS connection can offer. */
+/**
+ * The channel binding types this TLS connection can offer, strongest first.
+ *
+ * tls-unique only after a full TLS 1.2 handshake: after a resumed one, the triple-handshake attack
+ * (RFC 7627 §1) lets a malicious server give its connection with us the same Finished messages as its
+ * victim's connection with it, unless both used the extended master secret, which Node does not let us
+ * check. (Renegotiation, the other way to a new "most recent handshake", is disabled on client streams.)
+ */
 export function channelBindingTypes(socket: TLSSocket): ChannelBindingType[] {
-  const types: ChannelBindingType[] = ['tls-server-end-point'];
-  // RFC 9266 §3: tls-exporter is defined for TLS 1.3 (TLS 1.2 would need extended master secret).
-  if (socket.getProtocol() === 'TLSv1.3') types.unshift('tls-exporter');
-  return types;
+  const version = socket.getProtocol();
+  if (version === 'TLSv1.3') return ['tls-exporter', 'tls-server-end-point'];
+  if (version === 'TLSv1.2' && !socket.isSessionReused()) return ['tls-unique', 'tls-server-end-point'];
+  return ['tls-server-end-point'];
 }
 
 export function channelBindingData(socket: TLSSocket, type: string): Buffer | undefined {
   if (!channelBindingTypes(socket).includes(type as ChannelBindingType)) return undefined;
   if (type === 'tls-exporter') return socket.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', Buffer.alloc(0));
+  // RFC 5929 §3.1: the first Finished message of the most recent handshake. In a full TLS 1.2 handshake the
+  // client sends its Finished first, so for us, the server, that is the peer's.
+  if (type === 'tls-unique') return socket.getPeerFinished();
   const cert = socket.getCertificate() as { raw?: Buffer } | null;
   return cert?.raw ? serverEndPointHash(cert.raw) : undefined;
 }

@@ -1,4 +1,5 @@
-export type { SaslMechanism, SaslExchange, SaslStep, SaslContext, SaslFailureCondition } from './mechanism.ts';
+export type { SaslMechanism, SaslExchange, SaslStep, SaslContext, SaslFailure, SaslFailureCondition } from './mechanism.ts';
+export { LOCKED_OUT_TEXT, denied, refused } from './mechanism.ts';
 export { scramMechanism } from './scram.ts';
 export { plainMechanism } from './plain.ts';
 export { channelBindingData, channelBindingTypes, serverEndPointHash } from './channel-binding.ts';

@@ -7,11 +7,46 @@ export type SaslFailureCondition =
   | 'invalid-authzid' | 'invalid-mechanism' | 'malformed-request' | 'mechanism-too-weak' | 'not-authorized'
   | 'temporary-auth-failure';
 
+export interface SaslFailure {
+  kind: 'failure';
+  condition: SaslFailureCondition;
+  /** Sent to the client: only what it may know (never whether the account exists). */
+  text?: string;
+  /** The account the client tried, when known (for the log and per-account throttling). */
+  username?: string;
+  /** Why, for the server's log. */
+  reason: string;
+  /**
+   * True only when a password or proof was checked and was wrong: the one failure the login throttles count.
+   * A negotiation error (a mechanism or channel binding we do not offer, a malformed message, an abort, a
+   * refusal during a lockout) tests no password, so counting it would only lock out honest clients that
+   * try what they support in turn.
+   */
+  badCredentials?: true;
+}
+
 export type SaslStep =
   | { kind: 'challenge'; data: Buffer }
   | { kind: 'success'; username: string; data?: Buffer }
-  /** `username`: the account the client tried, when known (for per-account throttling). */
-  | { kind: 'failure'; condition: SaslFailureCondition; text?: string; username?: string };
+  | SaslFailure;
+
+/** A negotiation error: refused without any password having been checked. */
+export function refused(condition: SaslFailureCondition, reason: string, more: { text?: string; username?: string } = {}): SaslFailure {
+  const f: SaslFailure = { kind: 'failure', condition, reason };
+  if (more.text !== undefined) f.text = more.text;
+  if (more.username) f.username = more.username;
+  return f;
+}
+
+/** Wrong credentials: the same answer whatever the reason (RFC 6120 §6.4.5 not-authorized, no text). */
+export function denied(username: string, reason: string): SaslFailure {
+  const f: SaslFailure = { kind: 'failure', condition: 'not-authorized', reason, badCredentials: true };
+  if (username) f.username = username;
+  return f;
+}
+
+/** Answer to a login refused because of recent failures on the account or address. */
+export const LOCKED_OUT_TEXT = 'too many failed logins; try again later';
 
 export interface SaslExchange {
   /** `data` is the decoded client message (initial response or reply to a challenge). */
@@ -23,7 +58,7 @@ export interface SaslContext {
   channelBinding(type: string): Buffer | undefined;
   /** Channel binding types offered on this stream (XEP-0440); empty without TLS. */
   channelBindingTypes: string[];
-  /** Every mechanism offered on this stream, for XEP-0474 downgrade protection. */
+  /** Every mechanism offered on this stream: for XEP-0474 downgrade protection and the RFC 5802 'y' flag. */
   offeredMechanisms: string[];
   /** The stream's domain: an authzid must be exactly `localpart@domain` (RFC 6120 §6.4.6). */
   domain: string;

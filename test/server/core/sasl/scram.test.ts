@@ -64,7 +64,7 @@ describe('SCRAM exchange', () => {
       const client = new ScramClient(hash, 'user', 'pen');
       const s1 = await ex.step(Buffer.from(client.first()));
       const s2 = await ex.step(Buffer.from(client.final((s1 as { data: Buffer }).data.toString())));
-      assert.deepEqual(s2, { kind: 'failure', condition: 'not-authorized', username: 'user' });
+      assert.deepEqual(s2, { kind: 'failure', condition: 'not-authorized', username: 'user', reason: 'wrong password', badCredentials: true });
     });
   }
 
