@@ -24,6 +24,7 @@ import { createOfflineStore } from './offline.ts';
 import { createCapsStore } from './caps.ts';
 import { createPubsubStore } from './pubsub.ts';
 import { createArchiveStore } from './archive.ts';
+import { createBlocklistStore } from './blocklist.ts';
 
 export interface PostgresStorageOptions extends PoolConfig {
   /** e.g. postgres://pepkeys:secret@db.example:5432/pepkeys (or give host/port/user/... as in pg's PoolConfig). */
@@ -59,6 +60,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     stats: gc.stats,
     accounts: createAccountStore(gc),
     roster: createRosterStore(gc),
+    blocklist: createBlocklistStore(gc),
     offline: createOfflineStore(gc),
     caps: createCapsStore(gc),
     pubsub: createPubsubStore(gc),

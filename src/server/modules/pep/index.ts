@@ -18,7 +18,7 @@ import { PUBKEY_NS } from '../../../protocol/xep0189.ts';
 import { PubsubEngine, PUBSUB_FEATURES, buildEventElement, handlePubsubIq, type PubsubEvent } from '../../pubsub/index.ts';
 import { cachedPubsubStore } from '../../pubsub/cached-store.ts';
 import { Outbox } from './outbox.ts';
-import { RosterService } from '../roster/index.ts';
+import { PrivacyService, RosterService } from '../roster/index.ts';
 import { CapsService } from '../caps/index.ts';
 import { DiscoService } from '../disco/index.ts';
 
@@ -51,14 +51,15 @@ export const pepModule = defineModule({
   options: pepOptions,
   setup(api) {
     const roster = api.use(RosterService);
+    const privacy = api.use(PrivacyService);
     const caps = api.use(CapsService);
     const disco = api.use(DiscoService);
     const engine = new PubsubEngine({
       // Node records and affiliations from memory; this engine is the only writer (see cached-store.ts).
       store: cachedPubsubStore(api.storage.pubsub),
       relationship: async (owner, requester) => {
-        const item = await roster.getItem(owner, requester);
-        return { subscription: item?.subscription ?? 'none', groups: item?.groups ?? [], inRoster: item !== undefined };
+        const [item, blocked] = await Promise.all([roster.getItem(owner, requester), privacy.eitherBlocks(owner, requester)]);
+        return { subscription: item?.subscription ?? 'none', groups: item?.groups ?? [], inRoster: item !== undefined, blocked };
       },
       limits: { maxNodesPerService: api.options.max_nodes, maxItemsPerNode: api.options.max_items_per_node, maxPayloadBytes: api.options.max_payload_bytes },
     });
@@ -308,6 +309,13 @@ export const pepModule = defineModule({
       await fanouts;
       await service.deleteAll();
     }, 10);
+
+    // A block (XEP-0191) counts at once, both ways: the owner's nodes for the entity and the entity's for the owner.
+    privacy.onChanged(async (owner, entity) => {
+      const bare = entity !== undefined && !entity.includes('/') && entity.includes('@');
+      await engine.service(owner).relationshipChanged(bare ? entity : undefined);
+      if (bare && api.isLocalDomain(domainOf(entity))) await engine.service(entity).relationshipChanged(owner);
+    });
 
     api.hook('roster/changed', async ({ owner, contact, item, previous }) => {
       // XEP-0163 §9.1 / XEP-0222: roster changes count for the very next retrieval and notification.
