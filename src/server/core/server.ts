@@ -4,7 +4,8 @@
 import { createServer as createTcpServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type SecureContext } from 'node:tls';
 import { secureContext, tlsOptions, type TlsCredentials } from './tls-credentials.ts';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { S2sService } from '../s2s/s2s-service.ts';
 import { DEFAULT_XML_LIMITS, type Element, type XmlLimits } from '../../xml/index.ts';
 import type { Jid } from '../../jid/index.ts';
 import type { Storage } from '../../storage/types.ts';
@@ -45,6 +46,8 @@ export interface ServerDeps {
 export interface ListenAddresses {
   c2s: AddressInfo[];
   tls: AddressInfo[];
+  /** Server-to-server listeners; empty when federation is off. */
+  s2s: AddressInfo[];
 }
 
 export class XmppServer implements SessionHost {
@@ -61,6 +64,8 @@ export class XmppServer implements SessionHost {
     timeoutError: () => new StanzaError('remote-server-timeout', 'no answer to the IQ'),
   });
   readonly router: StanzaRouter;
+  /** Federation, when [s2s] listen names an address; otherwise other domains are unreachable. */
+  readonly s2s: S2sService | undefined;
   tlsContext: SecureContext | undefined;
   private tls: TlsCredentials | undefined;
   readonly features: Record<IqScope, Set<string>> = { host: new Set(), account: new Set() };
@@ -118,6 +123,20 @@ export class XmppServer implements SessionHost {
       accountExists: (j) => this.accountExists(j),
       logger: this.logger,
     });
+    if (deps.config.s2s.listen.length > 0) {
+      this.s2s = new S2sService({
+        config: deps.config.s2s,
+        logger: this.logger.child({ part: 's2s' }),
+        xmlLimits: () => this.xmlLimits,
+        tlsContext: () => this.tlsContext,
+        // Derived from the persisted SASL secret: dialback keys survive a restart without another file.
+        secret: createHmac('sha256', this.saslSecret).update('xep-0185 dialback').digest(),
+        isLocalDomain: (d) => this.isLocalDomain(d),
+        deliver: (st) => void this.router.route(st).catch((err) => this.logger.error({ err }, 'routing a remote stanza failed')),
+        bounce: (st, err) => void this.router.bounce(st, err),
+      });
+      this.router.remote = this.s2s;
+    }
   }
 
   // ------------------------------------------------------------------------------ SessionHost
@@ -321,7 +340,7 @@ export class XmppServer implements SessionHost {
       for (const ip of [...this.preauthBuckets.keys()]) if (!this.perIp.has(ip)) this.preauthBuckets.delete(ip);
     }, 60_000);
     this.sweepTimer.unref();
-    const addrs: ListenAddresses = { c2s: [], tls: [] };
+    const addrs: ListenAddresses = { c2s: [], tls: [], s2s: [] };
     try {
       for (const hp of this.config.c2s.listen) addrs.c2s.push(await this.listen(createTcpServer((s) => this.accept(s, false)), hp));
       if (this.config.c2s.tls_listen.length && !this.tlsContext) throw new Error('tls_listen needs a TLS certificate');
@@ -330,14 +349,16 @@ export class XmppServer implements SessionHost {
         this.tlsServers.push(srv);
         addrs.tls.push(await this.listen(srv, hp));
       }
+      if (this.s2s) addrs.s2s = await this.s2s.listen();
     } catch (err) {
       // A listener that failed (address in use) must not leave the others bound.
       await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
       this.listeners.length = 0;
+      await this.s2s?.stop();
       if (this.sweepTimer) clearInterval(this.sweepTimer);
       throw err;
     }
-    this.logger.info({ hosts: this.hosts, c2s: addrs.c2s.map(fmt), tls: addrs.tls.map(fmt) }, 'pepkeys server listening');
+    this.logger.info({ hosts: this.hosts, c2s: addrs.c2s.map(fmt), tls: addrs.tls.map(fmt), s2s: addrs.s2s.map(fmt) }, 'pepkeys server listening');
     // The worst case per connection, computed from the limits (docs/security.md): what to provision for.
     this.logger.info({ bytes: memoryBudget(this.config.limits) }, 'memory budget');
     return addrs;
@@ -392,7 +413,7 @@ export class XmppServer implements SessionHost {
     const closing = this.listeners.map((l) => new Promise<void>((r) => l.close(() => r())));
     this.listeners.length = 0;
     for (const s of [...this.connections]) s.streamError(new StreamError('system-shutdown'));
-    await Promise.all(closing);
+    await Promise.all([...closing, this.s2s?.stop()]);
     // Let session-closed hooks (unavailable presence etc.) run before storage goes away.
     await new Promise((r) => setImmediate(r));
     this.iqs.rejectAll(new Error('server stopping'));
