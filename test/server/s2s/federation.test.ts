@@ -100,6 +100,16 @@ describe('federation between two pepkeys servers', () => {
     assert.equal(item.getChildText('key'), 'AAAA');
   });
 
+  it('notifies Romeo, an explicit subscriber on the other server, of Juliet\'s next publication', async () => {
+    const sub = await romeo.iq(`<iq type='set' to='juliet@capulet.lit'><pubsub xmlns='${PUBSUB}'><subscribe node='urn:test:open' jid='romeo@montague.lit/orchard'/></pubsub></iq>`);
+    assert.equal(sub.attrs.type, 'result', sub.toString());
+    assert.equal(sub.getChild('pubsub')!.getChild('subscription')!.attrs.subscription, 'subscribed');
+    await juliet.iq(`<iq type='set'><pubsub xmlns='${PUBSUB}'><publish node='urn:test:open'><item id='k2'><key xmlns='urn:test'>BBBB</key></item></publish></pubsub></iq>`);
+    const ev = await romeo.waitStanza((e) => e.name === 'message' && e.getChild('event', `${PUBSUB}#event`)?.getChild('items')?.getChild('item')?.attrs.id === 'k2');
+    assert.equal(ev.attrs.from, 'juliet@capulet.lit');
+    assert.equal(ev.getChild('event')!.getChild('items')!.attrs.node, 'urn:test:open');
+  });
+
   it('bounces with remote-server-not-found when the peer cannot be reached, and never bounces an error', async () => {
     cap.server.s2s!.routes['verona.lit'] = '127.0.0.1:1';
     juliet.send(`<message to='friar@verona.lit' type='chat' id='lost'><body>hello?</body></message>`);
