@@ -132,7 +132,7 @@ export class XmppServer implements SessionHost {
         // Derived from the persisted SASL secret: dialback keys survive a restart without another file.
         secret: createHmac('sha256', this.saslSecret).update('xep-0185 dialback').digest(),
         isLocalDomain: (d) => this.isLocalDomain(d),
-        deliver: (st) => void this.router.route(st).catch((err) => this.logger.error({ err }, 'routing a remote stanza failed')),
+        deliver: (st) => this.router.route(st).catch((err) => this.logger.error({ err }, 'routing a remote stanza failed')),
         bounce: (st, err) => void this.router.bounce(st, err),
       });
       this.router.remote = this.s2s;

@@ -22,8 +22,8 @@ export interface InboundHost {
   isLocalDomain(domain: string): boolean;
   /** Asks the authoritative server of `originating` whether it issued `key` (db:verify, XEP-0220 §2.3). */
   authorize(receiving: string, originating: string, streamId: string, key: string): Promise<boolean>;
-  /** An accepted stanza from a remote server, for the stanza router. */
-  deliver(stanza: Element): void;
+  /** An accepted stanza from a remote server, for the stanza router; the next waits for it (RFC 6120 §10.1). Must not reject. */
+  deliver(stanza: Element): Promise<void>;
   closed(stream: InboundStream): void;
 }
 
@@ -125,7 +125,7 @@ export class InboundStream extends S2sStream {
     this.send(x('db:verify', { from: originating, to: receiving, id, type: valid ? 'valid' : 'invalid' }));
   }
 
-  private onStanza(el: Element): void {
+  private onStanza(el: Element): Promise<void> | void {
     const from = tryParseJid(el.attrs.from);
     const to = tryParseJid(el.attrs.to);
     if (!from || !to) return this.streamError(new StreamError('improper-addressing', 'a stanza needs valid from and to addresses'));
@@ -137,7 +137,7 @@ export class InboundStream extends S2sStream {
     // The stanza goes on in the namespace of whatever stream carries it next (a client's, mostly).
     delete el.attrs.xmlns;
     el.resolvedNs = NS_CLIENT;
-    this.host.deliver(el);
+    return this.host.deliver(el);
   }
 
   protected onClosed(): void {

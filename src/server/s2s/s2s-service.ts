@@ -22,8 +22,8 @@ export interface S2sDeps {
   /** Secret behind our dialback keys; kept across restarts, so keys stay valid for streams a restart outlives. */
   secret: Buffer;
   isLocalDomain(domain: string): boolean;
-  /** A stanza from a remote server, into the stanza router. */
-  deliver(stanza: Element): void;
+  /** A stanza from a remote server, into the stanza router; must not reject. */
+  deliver(stanza: Element): Promise<void>;
   bounce(stanza: Element, error: StanzaError): void;
   lookup?: SrvLookup;
 }

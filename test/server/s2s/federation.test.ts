@@ -86,6 +86,31 @@ describe('federation between two pepkeys servers', () => {
     assert.equal(rr.getChild('query')!.getChildren('item').find((i) => i.attrs.jid === 'juliet@capulet.lit')?.attrs.subscription, 'from');
   });
 
+  it('probes the remote contact for a new resource: it learns Romeo\'s presence from his server', async () => {
+    const tomb = await capUsers.login('juliet', 'tomb', 'pw', 'capulet.lit');
+    tomb.send(`<presence/>`);
+    const p = await tomb.waitStanza((e) => e.name === 'presence' && e.attrs.from === 'romeo@montague.lit/orchard');
+    assert.equal(p.attrs.type, undefined);
+    tomb.send(`<presence type='unavailable'/>`);
+  });
+
+  it('broadcasts presence changes to a remote subscriber', async () => {
+    romeo.send(`<presence><show>away</show></presence>`);
+    const p = await juliet.waitStanza((e) => e.name === 'presence' && e.attrs.from === 'romeo@montague.lit/orchard' && e.getChildText('show') === 'away');
+    assert.ok(p);
+  });
+
+  it('stores a remote sender\'s message for an offline account and delivers it at login', async () => {
+    romeo.send(`<message to='nurse@capulet.lit' type='chat' id='off1'><body>Tell her I am here</body></message>`);
+    // The nurse logs in only once the message has been stored (an answer across the same link comes after it).
+    await romeo.iq(`<iq type='get' to='capulet.lit'><ping xmlns='urn:xmpp:ping'/></iq>`);
+    const nurse = await capUsers.login('nurse', 'kitchen', 'pw', 'capulet.lit');
+    nurse.send(`<presence/>`);
+    const m = await nurse.waitStanza((e) => e.name === 'message' && e.attrs.id === 'off1');
+    assert.equal(m.attrs.from, 'romeo@montague.lit/orchard');
+    assert.ok(m.getChild('delay', 'urn:xmpp:delay'));
+  });
+
   it('lets Romeo retrieve an item of Juliet\'s open PEP node across', async () => {
     const pub = await juliet.iq(
       `<iq type='set'><pubsub xmlns='${PUBSUB}'><publish node='urn:test:open'><item id='k1'><key xmlns='urn:test'>AAAA</key></item></publish>` +
