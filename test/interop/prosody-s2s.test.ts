@@ -1,0 +1,51 @@
+// Federation with a real Prosody 0.12: pepkeys hosts capulet.lit, Prosody montague.lit, on loopback with
+// static routes both ways. Each side authenticates the other with XEP-0220 dialback over STARTTLS; a message
+// goes each way, and an IQ from Prosody's user is answered by pepkeys.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startProsody, skipProsody, type ProsodyServer } from '../helpers/prosody.ts';
+import { startTestServer, rawSessions, type TestServer } from '../helpers/server.ts';
+import { RawClient } from '../helpers/raw-client.ts';
+
+describe('federation with Prosody', { skip: skipProsody() && 'prosody not installed and PEPKEYS_SKIP_PROSODY=1' }, () => {
+  let cap: TestServer;
+  let p: ProsodyServer;
+  const users = rawSessions(() => cap);
+  let juliet: RawClient;
+  let romeo: RawClient;
+
+  before(async () => {
+    cap = await startTestServer({ hosts: ['capulet.lit'], users: { 'juliet@capulet.lit': 'pw' }, config: { s2s: { listen: ['127.0.0.1:0'] } } });
+    p = await startProsody({ hosts: ['montague.lit'], users: { 'romeo@montague.lit': 'romeo-pw' }, s2s: { routes: { 'capulet.lit': `127.0.0.1:${cap.s2sPort}` } } });
+    cap.server.s2s!.routes['montague.lit'] = `127.0.0.1:${p.s2sPort}`;
+    juliet = await users.login('juliet', 'balcony', 'pw', 'capulet.lit');
+    romeo = await RawClient.connect(p.port);
+    await romeo.login('romeo@montague.lit', 'romeo-pw', 'orchard');
+  });
+  after(async () => {
+    romeo?.destroy();
+    users.destroyAll();
+    await cap?.stop();
+    await p?.stop();
+  });
+
+  it('delivers a message from pepkeys to a Prosody user', async () => {
+    juliet.send(`<message to='romeo@montague.lit/orchard' type='chat' id='to-prosody'><body>O Romeo</body></message>`);
+    const m = await romeo.waitStanza((e) => e.name === 'message' && e.attrs.id === 'to-prosody', 15_000).catch((err) => {
+      throw new Error(`${(err as Error).message}\nprosody log:\n${p.log().slice(-3000)}`);
+    });
+    assert.equal(m.attrs.from, 'juliet@capulet.lit/balcony');
+    assert.equal(m.getChildText('body'), 'O Romeo');
+  });
+
+  it('delivers a message from a Prosody user to pepkeys, and answers his IQ', async () => {
+    romeo.send(`<message to='juliet@capulet.lit/balcony' type='chat' id='from-prosody'><body>Call me but love</body></message>`);
+    const m = await juliet.waitStanza((e) => e.name === 'message' && e.attrs.id === 'from-prosody', 15_000).catch((err) => {
+      throw new Error(`${(err as Error).message}\nprosody log:\n${p.log().slice(-3000)}`);
+    });
+    assert.equal(m.attrs.from, 'romeo@montague.lit/orchard');
+    const ping = await romeo.iq(`<iq type='get' to='capulet.lit'><ping xmlns='urn:xmpp:ping'/></iq>`, 15_000);
+    assert.equal(ping.attrs.type, 'result');
+    assert.ok(cap.server.s2s!.status().inbound.some((s) => s.domains.includes('montague.lit')), 'Prosody authenticated on an inbound stream');
+  });
+});
