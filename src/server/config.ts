@@ -47,6 +47,8 @@ export const ConfigSchema = z.strictObject({
     idle_timeout_seconds: z.number().int().nonnegative().prefault(300),
     /** Connecting, TLS and dialback to a remote domain must finish within this long; queued stanzas then bounce with remote-server-timeout. */
     connect_timeout_seconds: z.number().positive().prefault(30),
+    /** Close an inbound server-to-server stream on which no domain has authenticated within this long. */
+    preauth_timeout_seconds: z.number().positive().prefault(60),
     /** Stanzas held per remote domain while its connection is being set up; more bounce with resource-constraint. */
     max_queue: z.number().int().positive().prefault(1000),
   }).prefault({}),

@@ -16,6 +16,8 @@ export interface InboundHost {
   readonly logger: Logger;
   readonly xmlLimits: XmlLimits;
   readonly idleTimeoutMs: number;
+  /** A stream on which no domain has authenticated by then is closed (a peer that never finishes TLS, too). */
+  readonly preauthTimeoutMs: number;
   readonly tlsContext: SecureContext | undefined;
   readonly requireTls: boolean;
   readonly keys: DialbackKeys;
@@ -36,7 +38,13 @@ export class InboundStream extends S2sStream {
   constructor(socket: Socket, private readonly host: InboundHost) {
     super(socket, host.logger, host.xmlLimits, host.idleTimeoutMs);
     this.remoteAddress = socket.remoteAddress ?? '';
+    this.preauthTimer = setTimeout(() => {
+      if (this.authenticated.size === 0) this.streamError(new StreamError('connection-timeout', 'no domain authenticated in time'));
+    }, host.preauthTimeoutMs);
+    this.preauthTimer.unref();
   }
+
+  private readonly preauthTimer: NodeJS.Timeout;
 
   readonly remoteAddress: string;
 
@@ -141,6 +149,7 @@ export class InboundStream extends S2sStream {
   }
 
   protected onClosed(): void {
+    clearTimeout(this.preauthTimer);
     this.host.closed(this);
   }
 }

@@ -106,6 +106,7 @@ export class S2sService implements RemoteRouting {
       logger: this.d.logger,
       xmlLimits: this.d.xmlLimits(),
       idleTimeoutMs: c.idle_timeout_seconds * 1000,
+      preauthTimeoutMs: c.preauth_timeout_seconds * 1000,
       get tlsContext() {
         return service.d.tlsContext();
       },
