@@ -135,6 +135,12 @@ describe('federation between two pepkeys servers', () => {
     assert.equal(ev.getChild('event')!.getChild('items')!.attrs.node, 'urn:test:open');
   });
 
+  it('has carried all of it over one stream per direction', () => {
+    // One outbound link per (local, remote) pair, reused: montague.lit saw capulet.lit authenticate once.
+    assert.equal(mon.server.s2s!.status().inbound.filter((s) => s.domains.includes('capulet.lit')).length, 1);
+    assert.equal(cap.server.s2s!.status().inbound.filter((s) => s.domains.includes('montague.lit')).length, 1);
+  });
+
   it('bounces with remote-server-not-found when the peer cannot be reached, and never bounces an error', async () => {
     cap.server.s2s!.routes['verona.lit'] = '127.0.0.1:1';
     juliet.send(`<message to='friar@verona.lit' type='chat' id='lost'><body>hello?</body></message>`);
