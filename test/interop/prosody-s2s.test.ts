@@ -1,11 +1,15 @@
 // Federation with a real Prosody 0.12: pepkeys hosts capulet.lit, Prosody montague.lit, on loopback with
 // static routes both ways. Each side authenticates the other with XEP-0220 dialback over STARTTLS; a message
-// goes each way, and an IQ from Prosody's user is answered by pepkeys.
+// goes each way, an IQ from Prosody's user is answered by pepkeys, a presence subscription runs from a
+// pepkeys user to a Prosody user, and the Prosody user retrieves a pepkeys user's open PEP item.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProsody, skipProsody, type ProsodyServer } from '../helpers/prosody.ts';
 import { startTestServer, rawSessions, type TestServer } from '../helpers/server.ts';
 import { RawClient } from '../helpers/raw-client.ts';
+
+const ROSTER = 'jabber:iq:roster';
+const PUBSUB = 'http://jabber.org/protocol/pubsub';
 
 describe('federation with Prosody', { skip: skipProsody() && 'prosody not installed and PEPKEYS_SKIP_PROSODY=1' }, () => {
   let cap: TestServer;
@@ -47,5 +51,33 @@ describe('federation with Prosody', { skip: skipProsody() && 'prosody not instal
     const ping = await romeo.iq(`<iq type='get' to='capulet.lit'><ping xmlns='urn:xmpp:ping'/></iq>`, 15_000);
     assert.equal(ping.attrs.type, 'result');
     assert.ok(cap.server.s2s!.status().inbound.some((s) => s.domains.includes('montague.lit')), 'Prosody authenticated on an inbound stream');
+  });
+
+  it('runs a subscription from a pepkeys user to a Prosody user: approval, roster, presence', async () => {
+    await juliet.iq(`<iq type='get'><query xmlns='${ROSTER}'/></iq>`);
+    await romeo.iq(`<iq type='get'><query xmlns='${ROSTER}'/></iq>`);
+    juliet.send(`<presence/>`);
+    romeo.send(`<presence/>`);
+    juliet.send(`<presence to='romeo@montague.lit' type='subscribe'/>`);
+    const sub = await romeo.waitStanza((e) => e.name === 'presence' && e.attrs.type === 'subscribe', 15_000);
+    assert.equal(sub.attrs.from, 'juliet@capulet.lit');
+    romeo.send(`<presence to='juliet@capulet.lit' type='subscribed'/>`);
+    await juliet.waitStanza((e) => e.name === 'iq' && e.getChild('query', ROSTER)?.getChild('item')?.attrs.subscription === 'to', 15_000);
+    const avail = await juliet.waitStanza((e) => e.name === 'presence' && e.attrs.from === 'romeo@montague.lit/orchard' && e.attrs.type === undefined, 15_000);
+    assert.ok(avail);
+    const rr = await romeo.iq(`<iq type='get'><query xmlns='${ROSTER}'/></iq>`, 15_000);
+    assert.equal(rr.getChild('query')!.getChildren('item').find((i) => i.attrs.jid === 'juliet@capulet.lit')?.attrs.subscription, 'from');
+  });
+
+  it('lets the Prosody user retrieve an item of an open PEP node on pepkeys', async () => {
+    const pub = await juliet.iq(
+      `<iq type='set'><pubsub xmlns='${PUBSUB}'><publish node='urn:test:open'><item id='k1'><key xmlns='urn:test'>AAAA</key></item></publish>` +
+        `<publish-options><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>http://jabber.org/protocol/pubsub#publish-options</value></field>` +
+        `<field var='pubsub#access_model'><value>open</value></field></x></publish-options></pubsub></iq>`,
+    );
+    assert.equal(pub.attrs.type, 'result', pub.toString());
+    const items = await romeo.iq(`<iq type='get' to='juliet@capulet.lit'><pubsub xmlns='${PUBSUB}'><items node='urn:test:open'/></pubsub></iq>`, 15_000);
+    assert.equal(items.attrs.type, 'result', items.toString());
+    assert.equal(items.getChild('pubsub')!.getChild('items')!.getChild('item')!.getChildText('key'), 'AAAA');
   });
 });
