@@ -40,7 +40,7 @@ export const ConfigSchema = z.strictObject({
     /** Server-to-server listeners (RFC 6120, STARTTLS); empty = federation off. The usual one is "0.0.0.0:5269". */
     listen: z.array(hostPort).prefault([]),
     /** Static routes, remote domain → "host:port", used before DNS SRV (private networks, tests). */
-    routes: z.record(z.string(), hostPort).prefault({}),
+    routes: z.record(domain, hostPort).prefault({}),
     /** Refuse to exchange stanzas with a peer over an unencrypted stream (both directions). */
     require_tls: z.boolean().prefault(true),
     /** Close a server-to-server connection that carried nothing for this long; 0 disables. */
