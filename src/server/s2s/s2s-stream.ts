@@ -17,6 +17,7 @@ export abstract class S2sStream {
   private closing = false;
   /** Stanzas are processed one after the other, in the order they arrived (RFC 6120 §10.1). */
   private queue: Promise<void> = Promise.resolve();
+  private queued = 0;
 
   constructor(socket: Socket, protected readonly logger: Logger, limits: XmlLimits, private readonly idleTimeoutMs: number) {
     this.socket = socket;
@@ -61,11 +62,17 @@ export abstract class S2sStream {
   }
 
   private enqueue(el: Element): void {
+    // As on client streams (RFC 6120 §13.12): the socket is not read while parsed stanzas wait, so a peer
+    // makes us hold one read's worth of them, however fast it sends.
+    if (this.queued++ === 0) this.socket.pause();
     this.queue = this.queue
       .then(() => (this.closed ? undefined : el.is('error', NS_STREAM) ? this.onStreamErrorReceived(el) : this.onElement(el)))
       .catch((err) => {
         this.logger.error({ stream: this.id, err }, 'unhandled error on a server-to-server stream');
         this.streamError(new StreamError('internal-server-error'));
+      })
+      .then(() => {
+        if (--this.queued === 0 && !this.closed && !this.socket.destroyed) this.socket.resume();
       });
   }
 

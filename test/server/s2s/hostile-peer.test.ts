@@ -86,6 +86,15 @@ describe('hostile server-to-server peers', () => {
     assert.equal(await streamError(c), 'host-unknown');
   });
 
+  it('closes the stream of an authenticated peer that sends an oversize stanza (policy-violation)', async () => {
+    const { c, id } = await peer();
+    c.send(`<db:result from='montague.lit' to='capulet.lit'>${mon.server.s2s!.keys.generate('capulet.lit', 'montague.lit', id)}</db:result>`);
+    assert.equal((await c.waitStanza((e) => e.local === 'result')).attrs.type, 'valid');
+    c.send(`<message from='romeo@montague.lit/orchard' to='juliet@capulet.lit/balcony' id='big'><body>${'x'.repeat(300 * 1024)}</body></message>`);
+    assert.equal(await streamError(c), 'policy-violation');
+    assert.ok(!juliet.stanzas.some((e) => e.attrs.id === 'big'));
+  });
+
   it('answers db:verify for a domain not served here with host-unknown', async () => {
     const { c } = await peer();
     c.send(`<db:verify from='montague.lit' to='verona.lit' id='abc'>${'1'.repeat(64)}</db:verify>`);
