@@ -29,11 +29,15 @@ export interface InboundHost {
   closed(stream: InboundStream): void;
 }
 
+/** Dialback requests of one stream awaiting their verification at once; a peer needs a handful at most. */
+const MAX_PENDING_DIALBACK = 16;
+
 export class InboundStream extends S2sStream {
   readonly streamId = randomBytes(12).toString('hex');
   /** Remote domain → the local domains it is authenticated to send to on this stream. */
   private readonly authenticated = new Map<string, Set<string>>();
   private localDomain = '';
+  private verifying = 0;
 
   constructor(socket: Socket, private readonly host: InboundHost) {
     super(socket, host.logger, host.xmlLimits, host.idleTimeoutMs);
@@ -97,16 +101,26 @@ export class InboundStream extends S2sStream {
     return true;
   }
 
-  /** XEP-0220 §2.1.2: the originating server asks to be authenticated for the pair (to, from). */
-  private async onDialbackResult(el: Element): Promise<void> {
+  /**
+   * XEP-0220 §2.1.2: the originating server asks to be authenticated for the pair (to, from). Answered once
+   * its server has confirmed the key, without holding up this stream meanwhile: that server may be asking us
+   * the same (db:verify) on this very stream, and waiting here would have both sides wait for each other.
+   */
+  private onDialbackResult(el: Element): void {
     if (el.attrs.type !== undefined || this.tlsMissing()) return;
     const from = domainAttr(el.attrs.from);
     const to = domainAttr(el.attrs.to);
     if (!from || !to) return this.streamError(new StreamError('improper-addressing', 'db:result needs from and to domains'));
     if (!this.host.isLocalDomain(to)) return this.streamError(new StreamError('host-unknown', `this server does not serve ${to}`));
+    if (this.verifying >= MAX_PENDING_DIALBACK) return this.streamError(new StreamError('policy-violation', 'too many dialback requests awaiting verification'));
+    this.verifying++;
+    void this.verifyResult(from, to, el.text()).finally(() => this.verifying--);
+  }
+
+  private async verifyResult(from: string, to: string, key: string): Promise<void> {
     let valid = false;
     try {
-      valid = await this.host.authorize(to, from, this.streamId, el.text());
+      valid = await this.host.authorize(to, from, this.streamId, key);
     } catch (err) {
       this.logger.info({ stream: this.id, from, err: (err as Error).message }, 'dialback verification failed');
     }
