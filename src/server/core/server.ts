@@ -413,9 +413,11 @@ export class XmppServer implements SessionHost {
     const closing = this.listeners.map((l) => new Promise<void>((r) => l.close(() => r())));
     this.listeners.length = 0;
     for (const s of [...this.connections]) s.streamError(new StreamError('system-shutdown'));
-    await Promise.all([...closing, this.s2s?.stop()]);
+    await Promise.all(closing);
     // Let session-closed hooks (unavailable presence etc.) run before storage goes away.
     await new Promise((r) => setImmediate(r));
+    // Federation last: the unavailable presences just routed to remote contacts go out on its open streams.
+    await this.s2s?.stop();
     this.iqs.rejectAll(new Error('server stopping'));
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const fn of this.stopHandlers.reverse()) await fn();

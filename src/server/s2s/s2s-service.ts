@@ -1,7 +1,7 @@
 // Federation (RFC 6120 server-to-server): the listener for inbound streams and the outbound links, one per
 // (local domain, remote domain) pair. It is the stanza router's RemoteRouting: the router hands it every
 // stanza for a domain not served here and gets back, through `deliver`, what remote servers send us.
-import { createServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { Element, XmlLimits } from '../../xml/index.ts';
 import type { Jid } from '../../jid/index.ts';
@@ -40,6 +40,7 @@ export class S2sService implements RemoteRouting {
   private readonly links = new Map<string, OutboundLink>();
   private readonly inbound = new Set<InboundStream>();
   private readonly listeners: NetServer[] = [];
+  private stopped = false;
 
   constructor(private readonly d: S2sDeps) {
     this.keys = new DialbackKeys(d.secret);
@@ -47,6 +48,7 @@ export class S2sService implements RemoteRouting {
   }
 
   send(stanza: Element, from: Jid, to: Jid): void {
+    if (this.stopped) return this.d.bounce(stanza, new StanzaError('remote-server-not-found', 'the server is shutting down'));
     if (!this.d.isLocalDomain(from.domain)) {
       // Relaying between two remote domains is not a server's job (RFC 6120 §13.7.1.2).
       this.d.logger.debug({ from: from.domain, to: to.domain }, 'not relaying a stanza between remote domains');
@@ -99,7 +101,7 @@ export class S2sService implements RemoteRouting {
     return out;
   }
 
-  private accept(socket: import('node:net').Socket): void {
+  private accept(socket: Socket): void {
     const c = this.d.config;
     const service = this;
     const stream = new InboundStream(socket, {
@@ -113,7 +115,7 @@ export class S2sService implements RemoteRouting {
       requireTls: c.require_tls && this.d.tlsContext() !== undefined,
       keys: this.keys,
       isLocalDomain: (dom) => this.d.isLocalDomain(dom),
-      authorize: (receiving, originating, streamId, key) => this.link(receiving, originating).verify(streamId, key),
+      authorize: (receiving, originating, streamId, key) => (this.stopped ? Promise.resolve(false) : this.link(receiving, originating).verify(streamId, key)),
       deliver: (st) => this.d.deliver(st),
       closed: (s) => this.inbound.delete(s),
     });
@@ -128,6 +130,7 @@ export class S2sService implements RemoteRouting {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     const closing = this.listeners.map((l) => new Promise<void>((r) => l.close(() => r())));
     this.listeners.length = 0;
     for (const s of [...this.inbound]) s.streamError(new StreamError('system-shutdown'));

@@ -24,6 +24,7 @@ describe('federation between two pepkeys servers', () => {
   const monUsers = rawSessions(() => mon);
   let juliet: RawClient;
   let romeo: RawClient;
+  let capStopped = false;
 
   before(async () => {
     cap = await federated('capulet.lit', { 'juliet@capulet.lit': 'pw', 'nurse@capulet.lit': 'pw' });
@@ -36,7 +37,7 @@ describe('federation between two pepkeys servers', () => {
   after(async () => {
     capUsers.destroyAll();
     monUsers.destroyAll();
-    await cap?.stop();
+    if (!capStopped) await cap?.stop();
     await mon?.stop();
   });
 
@@ -151,5 +152,16 @@ describe('federation between two pepkeys servers', () => {
     const r = await juliet.iq(`<iq type='get' to='friar@verona.lit'><ping xmlns='urn:xmpp:ping'/></iq>`);
     assert.equal(condition(r), 'remote-server-not-found');
     assert.ok(!juliet.stanzas.some((e) => e.attrs.id === 'err1'), 'an error stanza is not bounced');
+  });
+
+  it('tells a remote subscriber that Juliet went offline when her server shuts down', async () => {
+    romeo.send(`<presence to='juliet@capulet.lit' type='subscribe'/>`);
+    await juliet.waitStanza((e) => e.name === 'presence' && e.attrs.type === 'subscribe' && e.attrs.from === 'romeo@montague.lit');
+    juliet.send(`<presence to='romeo@montague.lit' type='subscribed'/>`);
+    await romeo.waitStanza((e) => e.name === 'presence' && e.attrs.from === 'juliet@capulet.lit/balcony' && e.attrs.type === undefined);
+    capStopped = true;
+    await cap.stop();
+    const gone = await romeo.waitStanza((e) => e.name === 'presence' && e.attrs.from === 'juliet@capulet.lit/balcony' && e.attrs.type === 'unavailable');
+    assert.ok(gone);
   });
 });
