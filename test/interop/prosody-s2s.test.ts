@@ -1,7 +1,7 @@
 // Federation with a real Prosody 0.12: pepkeys hosts capulet.lit, Prosody montague.lit, on loopback with
 // static routes both ways. Each side authenticates the other with XEP-0220 dialback over STARTTLS; a message
-// goes each way, an IQ from Prosody's user is answered by pepkeys, a presence subscription runs from a
-// pepkeys user to a Prosody user, and the Prosody user retrieves a pepkeys user's open PEP item.
+// goes each way, an IQ from Prosody's user is answered by pepkeys, presence subscriptions run both ways,
+// and the Prosody user retrieves a pepkeys user's open PEP item.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProsody, skipProsody, type ProsodyServer } from '../helpers/prosody.ts';
@@ -67,6 +67,18 @@ describe('federation with Prosody', { skip: skipProsody() && 'prosody not instal
     assert.ok(avail);
     const rr = await romeo.iq(`<iq type='get'><query xmlns='${ROSTER}'/></iq>`, 15_000);
     assert.equal(rr.getChild('query')!.getChildren('item').find((i) => i.attrs.jid === 'juliet@capulet.lit')?.attrs.subscription, 'from');
+  });
+
+  it('runs a subscription from a Prosody user to a pepkeys user: request, approval, roster, presence', async () => {
+    romeo.send(`<presence to='juliet@capulet.lit' type='subscribe'/>`);
+    const sub = await juliet.waitStanza((e) => e.name === 'presence' && e.attrs.type === 'subscribe', 15_000);
+    assert.equal(sub.attrs.from, 'romeo@montague.lit');
+    juliet.send(`<presence to='romeo@montague.lit' type='subscribed'/>`);
+    await romeo.waitStanza((e) => e.name === 'iq' && e.getChild('query', ROSTER)?.getChild('item')?.attrs.subscription === 'both', 15_000);
+    const avail = await romeo.waitStanza((e) => e.name === 'presence' && e.attrs.from === 'juliet@capulet.lit/balcony' && e.attrs.type === undefined, 15_000);
+    assert.ok(avail);
+    const jr = await juliet.iq(`<iq type='get'><query xmlns='${ROSTER}'/></iq>`);
+    assert.equal(jr.getChild('query')!.getChildren('item').find((i) => i.attrs.jid === 'romeo@montague.lit')?.attrs.subscription, 'both');
   });
 
   it('lets the Prosody user retrieve an item of an open PEP node on pepkeys', async () => {
