@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { startProsody, skipProsody, type ProsodyServer } from '../helpers/prosody.ts';
 import { startTestServer, rawSessions, type TestServer } from '../helpers/server.ts';
 import { RawClient } from '../helpers/raw-client.ts';
+import { publishOpen } from '../helpers/federation.ts';
 
 const ROSTER = 'jabber:iq:roster';
 const PUBSUB = 'http://jabber.org/protocol/pubsub';
@@ -82,11 +83,7 @@ describe('federation with Prosody', { skip: skipProsody() && 'prosody not instal
   });
 
   it('lets the Prosody user retrieve an item of an open PEP node on pepkeys', async () => {
-    const pub = await juliet.iq(
-      `<iq type='set'><pubsub xmlns='${PUBSUB}'><publish node='urn:test:open'><item id='k1'><key xmlns='urn:test'>AAAA</key></item></publish>` +
-        `<publish-options><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>http://jabber.org/protocol/pubsub#publish-options</value></field>` +
-        `<field var='pubsub#access_model'><value>open</value></field></x></publish-options></pubsub></iq>`,
-    );
+    const pub = await publishOpen(juliet, 'urn:test:open', `<item id='k1'><key xmlns='urn:test'>AAAA</key></item>`);
     assert.equal(pub.attrs.type, 'result', pub.toString());
     const items = await romeo.iq(`<iq type='get' to='juliet@capulet.lit'><pubsub xmlns='${PUBSUB}'><items node='urn:test:open'/></pubsub></iq>`, 15_000);
     assert.equal(items.attrs.type, 'result', items.toString());

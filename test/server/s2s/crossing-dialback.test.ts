@@ -3,7 +3,8 @@
 // (else both wait for each other until the timeout and bounce everything).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, rawSessions, type TestServer } from '../../helpers/server.ts';
+import { rawSessions, type TestServer } from '../../helpers/server.ts';
+import { startFederatedPair } from '../../helpers/federation.ts';
 
 describe('dialback in both directions at once', () => {
   let cap: TestServer;
@@ -12,11 +13,7 @@ describe('dialback in both directions at once', () => {
   const monUsers = rawSessions(() => mon);
 
   before(async () => {
-    const s2s = { listen: ['127.0.0.1:0'], connect_timeout_seconds: 5 };
-    cap = await startTestServer({ hosts: ['capulet.lit'], users: { 'juliet@capulet.lit': 'pw' }, config: { s2s } });
-    mon = await startTestServer({ hosts: ['montague.lit'], users: { 'romeo@montague.lit': 'pw' }, config: { s2s } });
-    cap.server.s2s!.routes['montague.lit'] = `127.0.0.1:${mon.s2sPort}`;
-    mon.server.s2s!.routes['capulet.lit'] = `127.0.0.1:${cap.s2sPort}`;
+    ({ cap, mon } = await startFederatedPair({ 'juliet@capulet.lit': 'pw' }, { 'romeo@montague.lit': 'pw' }, { connect_timeout_seconds: 5 }));
   });
   after(async () => {
     capUsers.destroyAll();

@@ -3,7 +3,8 @@
 // IQs, a presence subscription and a PEP retrieval across, and bounces when the peer cannot be reached.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, rawSessions, type TestServer } from '../../helpers/server.ts';
+import { rawSessions, type TestServer } from '../../helpers/server.ts';
+import { publishOpen, startFederatedPair } from '../../helpers/federation.ts';
 import type { RawClient } from '../../helpers/raw-client.ts';
 import type { Element } from '../../../src/xml/index.ts';
 
@@ -12,10 +13,6 @@ const PUBSUB = 'http://jabber.org/protocol/pubsub';
 const ROSTER = 'jabber:iq:roster';
 
 const condition = (el: Element) => el.getChild('error')?.elements.find((e) => e.ns === STANZAS && e.local !== 'text')?.local;
-
-function federated(host: string, users: Record<string, string>): Promise<TestServer> {
-  return startTestServer({ hosts: [host], users, config: { s2s: { listen: ['127.0.0.1:0'] } } });
-}
 
 describe('federation between two pepkeys servers', () => {
   let cap: TestServer;
@@ -27,10 +24,7 @@ describe('federation between two pepkeys servers', () => {
   let capStopped = false;
 
   before(async () => {
-    cap = await federated('capulet.lit', { 'juliet@capulet.lit': 'pw', 'nurse@capulet.lit': 'pw' });
-    mon = await federated('montague.lit', { 'romeo@montague.lit': 'pw' });
-    cap.server.s2s!.routes['montague.lit'] = `127.0.0.1:${mon.s2sPort}`;
-    mon.server.s2s!.routes['capulet.lit'] = `127.0.0.1:${cap.s2sPort}`;
+    ({ cap, mon } = await startFederatedPair({ 'juliet@capulet.lit': 'pw', 'nurse@capulet.lit': 'pw' }, { 'romeo@montague.lit': 'pw' }));
     juliet = await capUsers.login('juliet', 'balcony', 'pw', 'capulet.lit');
     romeo = await monUsers.login('romeo', 'orchard', 'pw', 'montague.lit');
   });
@@ -113,11 +107,7 @@ describe('federation between two pepkeys servers', () => {
   });
 
   it('lets Romeo retrieve an item of Juliet\'s open PEP node across', async () => {
-    const pub = await juliet.iq(
-      `<iq type='set'><pubsub xmlns='${PUBSUB}'><publish node='urn:test:open'><item id='k1'><key xmlns='urn:test'>AAAA</key></item></publish>` +
-        `<publish-options><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>http://jabber.org/protocol/pubsub#publish-options</value></field>` +
-        `<field var='pubsub#access_model'><value>open</value></field></x></publish-options></pubsub></iq>`,
-    );
+    const pub = await publishOpen(juliet, 'urn:test:open', `<item id='k1'><key xmlns='urn:test'>AAAA</key></item>`);
     assert.equal(pub.attrs.type, 'result', pub.toString());
     const items = await romeo.iq(`<iq type='get' to='juliet@capulet.lit'><pubsub xmlns='${PUBSUB}'><items node='urn:test:open'/></pubsub></iq>`);
     assert.equal(items.attrs.type, 'result', items.toString());

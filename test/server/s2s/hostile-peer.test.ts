@@ -4,7 +4,8 @@
 // and a local client beside it is unaffected.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, rawSessions, type TestServer } from '../../helpers/server.ts';
+import { rawSessions, type TestServer } from '../../helpers/server.ts';
+import { startFederatedPair } from '../../helpers/federation.ts';
 import { RawClient } from '../../helpers/raw-client.ts';
 import type { Element } from '../../../src/xml/index.ts';
 
@@ -38,11 +39,7 @@ describe('hostile server-to-server peers', () => {
   }
 
   before(async () => {
-    const s2s = { listen: ['127.0.0.1:0'] };
-    cap = await startTestServer({ hosts: ['capulet.lit'], users: { 'juliet@capulet.lit': 'pw' }, config: { s2s } });
-    mon = await startTestServer({ hosts: ['montague.lit'], users: { 'romeo@montague.lit': 'pw' }, config: { s2s } });
-    cap.server.s2s!.routes['montague.lit'] = `127.0.0.1:${mon.s2sPort}`;
-    mon.server.s2s!.routes['capulet.lit'] = `127.0.0.1:${cap.s2sPort}`;
+    ({ cap, mon } = await startFederatedPair({ 'juliet@capulet.lit': 'pw' }, { 'romeo@montague.lit': 'pw' }));
     juliet = await capUsers.login('juliet', 'balcony', 'pw', 'capulet.lit');
   });
   after(async () => {

@@ -2,7 +2,8 @@
 // stanza opens (and authenticates) a new one.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, rawSessions, type TestServer } from '../../helpers/server.ts';
+import { rawSessions, type TestServer } from '../../helpers/server.ts';
+import { startFederatedPair } from '../../helpers/federation.ts';
 
 async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -19,11 +20,7 @@ describe('idle server-to-server links', () => {
   const monUsers = rawSessions(() => mon);
 
   before(async () => {
-    const s2s = { listen: ['127.0.0.1:0'], idle_timeout_seconds: 1 };
-    cap = await startTestServer({ hosts: ['capulet.lit'], users: { 'juliet@capulet.lit': 'pw' }, config: { s2s } });
-    mon = await startTestServer({ hosts: ['montague.lit'], users: { 'romeo@montague.lit': 'pw' }, config: { s2s } });
-    cap.server.s2s!.routes['montague.lit'] = `127.0.0.1:${mon.s2sPort}`;
-    mon.server.s2s!.routes['capulet.lit'] = `127.0.0.1:${cap.s2sPort}`;
+    ({ cap, mon } = await startFederatedPair({ 'juliet@capulet.lit': 'pw' }, { 'romeo@montague.lit': 'pw' }, { idle_timeout_seconds: 1 }));
   });
   after(async () => {
     capUsers.destroyAll();
