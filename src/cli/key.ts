@@ -13,11 +13,14 @@ import { trustCommand } from './key/commands/trust.ts';
 import { forgetCommand } from './key/commands/forget.ts';
 import { watchCommand } from './key/commands/watch.ts';
 import { sendCommand } from './key/commands/send.ts';
+import { exportCommand } from './key/commands/export.ts';
+import { importCommand } from './key/commands/import.ts';
+import { passwdCommand } from './key/commands/passwd.ts';
 
 export function keyCommand(ctx: CliContext): Command {
   const cx = new KeyCommandContext(ctx);
-  const key = new Command('key').description('XEP-0189 public keys: generate, publish, fetch, revoke, attest, trust (see docs/cli-keys.md)');
-  for (const make of [generateCommand, publishCommand, listCommand, fetchCommand, revokeCommand, attestCommand, verifyCommand, trustCommand, forgetCommand, watchCommand, sendCommand]) {
+  const key = new Command('key').description('XEP-0189 public keys: generate, publish, fetch, revoke, attest, trust, export, import (see docs/cli-keys.md)');
+  for (const make of [generateCommand, publishCommand, listCommand, fetchCommand, revokeCommand, attestCommand, verifyCommand, trustCommand, forgetCommand, watchCommand, sendCommand, exportCommand, importCommand, passwdCommand]) {
     key.addCommand(make(cx));
   }
   return key;

@@ -1,29 +1,32 @@
 // The `pepkeys` command tree. Kept apart from main.ts so it can be built and run without a process of its own:
 // everything it reads or writes goes through the CliIo it is given.
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
 import { serveCommand } from './serve.ts';
 import { userCommand } from './user.ts';
 import { keyCommand } from './key.ts';
+import { checkCommand } from './check.ts';
+import { certCommand } from './cert.ts';
+import { backupCommand, restoreCommand } from './backup.ts';
+import { statusCommand } from './status.ts';
+import { rosterCommand } from './roster.ts';
+import { packageVersion } from '../server/version.ts';
 import { fail, formatCommanderError } from './errors.ts';
 import type { CliContext, CliIo } from './io.ts';
-
-function version(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 export function createProgram(ctx: CliContext): Command {
   const program = new Command('pepkeys')
     .description('XMPP server with a persistent PEP service, and tools for XEP-0189 public keys')
-    .version(version(), '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .showSuggestionAfterError(true)
     .addCommand(serveCommand(ctx))
     .addCommand(userCommand(ctx))
-    .addCommand(keyCommand(ctx));
+    .addCommand(keyCommand(ctx))
+    .addCommand(checkCommand(ctx))
+    .addCommand(certCommand(ctx))
+    .addCommand(backupCommand(ctx))
+    .addCommand(restoreCommand(ctx))
+    .addCommand(statusCommand(ctx))
+    .addCommand(rosterCommand(ctx));
   // Every command, subcommands included, reports usage errors in our one-line shape and throws instead of
   // calling process.exit, so run() decides the exit code in one place; help and errors go to the run's io.
   const { stdout, stderr } = ctx.io;

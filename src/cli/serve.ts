@@ -1,7 +1,7 @@
 // `pepkeys serve`: resolve the configuration, start the server, stop it cleanly on SIGINT/SIGTERM.
 import { Command, Option } from 'commander';
 import type { AddressInfo } from 'node:net';
-import { loadTlsCredentials, startServer, type ListenAddresses, type ServerConfig, type XmppServer } from '../server/index.ts';
+import { createLogOutput, loadTlsCredentials, startServer, type ListenAddresses, type LogOutput, type ServerConfig, type XmppServer } from '../server/index.ts';
 import { addConfigOptions, collect, configFrom, type ConfigFlags } from './common.ts';
 import { EXIT_FAILURE, EXIT_OK, describeError, fail, printError } from './errors.ts';
 import type { CliContext, CliIo } from './io.ts';
@@ -11,6 +11,9 @@ interface ServeFlags extends ConfigFlags {
   tlsListen?: string[];
   insecurePlainAuth?: boolean;
   logLevel?: string;
+  logFormat?: string;
+  logFile?: string;
+  httpListen?: string[];
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -22,30 +25,44 @@ export function serveCommand(ctx: CliContext): Command {
     .option('--listen <host:port>', 'c2s listener offering STARTTLS, overriding c2s.listen; repeatable (port 0 picks a free port)', collect)
     .option('--tls-listen <host:port>', 'direct TLS listener (XEP-0368), overriding c2s.tls_listen; repeatable', collect)
     .option('--insecure-plain-auth', 'allow SASL, PLAIN included, without TLS (loopback tests and benchmarks only)')
-    .addOption(new Option('--log-level <level>', 'log level, overriding log_level').choices(LOG_LEVELS))
+    .addOption(new Option('--log-level <level>', 'log level, overriding log_level (trace: every stanza, secrets redacted)').choices(LOG_LEVELS))
+    .addOption(new Option('--log-format <format>', 'json (one object per line) or pretty (for terminals), overriding log.format').choices(['json', 'pretty']))
+    .option('--log-file <file>', 'append logs to this file instead of stdout (SIGHUP reopens it), overriding log.file')
+    .option('--http-listen <host:port>', 'HTTP listener for /healthz, /readyz and /metrics, overriding http.listen; repeatable', collect)
     .action(async (flags: ServeFlags) => {
       const config = configFrom(flags, {
         listen: flags.listen,
         tlsListen: flags.tlsListen,
         insecurePlainAuth: flags.insecurePlainAuth,
         logLevel: flags.logLevel,
+        logFormat: flags.logFormat,
+        logFile: flags.logFile,
+        httpListen: flags.httpListen,
       });
+      let log: LogOutput;
+      try {
+        log = createLogOutput({ level: config.log_level, format: config.log.format, file: config.log.file });
+      } catch (err) {
+        if (io.exit) io.exit(fail(err, io));
+        throw err;
+      }
       let lost: (code: number) => void = () => {};
       const storageLost = new Promise<number>((r) => (lost = r));
       let started: Awaited<ReturnType<typeof startServer>>;
       try {
-        started = await startServer(config, { onStorageLost: () => lost(EXIT_FAILURE) });
+        started = await startServer(config, { logger: log.logger, onStorageLost: () => lost(EXIT_FAILURE) });
       } catch (err) {
         // startServer does not undo a partial start (listeners already bound, storage, module timers), so
         // the event loop would stay alive: the real process leaves here instead of returning.
         if (io.exit) io.exit(fail(err, io));
         throw err;
       }
-      const { server, addresses } = started;
+      const { server, addresses, http } = started;
       // Printed besides the pino logs (which go to stdout) so an operator, or a test using port 0, sees
       // where the server actually listens.
       io.stderr.write(`${servingLine(config.hosts, addresses)}\n`);
-      const stopHup = reloadTlsOnHup(server, config, io);
+      if (http.length) io.stderr.write(`pepkeys HTTP (health${config.http.metrics ? ', metrics' : ''}) on ${http.map(fmt).join(', ')}\n`);
+      const stopHup = reloadOnHup(server, config, log, io);
       const code = await Promise.race([untilStopped(server, io), storageLost]);
       stopHup();
       ctx.exitCode = code;
@@ -63,9 +80,14 @@ function fmt(a: AddressInfo): string {
   return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 }
 
-/** SIGHUP re-reads the certificate and key (renewals) without dropping established streams. */
-function reloadTlsOnHup(server: XmppServer, config: ServerConfig, io: CliIo): () => void {
+/**
+ * SIGHUP reopens the log file (after rotation) and re-reads the certificate and key (renewals) without
+ * dropping established streams.
+ */
+function reloadOnHup(server: XmppServer, config: ServerConfig, log: LogOutput, io: CliIo): () => void {
   return io.onSignal('SIGHUP', () => {
+    log.reopen();
+    if (config.log.file !== undefined) server.logger.info({ file: config.log.file }, 'log file reopened');
     loadTlsCredentials({ cert: config.tls.cert, key: config.tls.key, dataDir: config.data_dir, domains: config.hosts }).then(
       (creds) => server.reloadTls(creds),
       (err: unknown) => printError(`SIGHUP: could not reload the TLS certificate, keeping the old one: ${describeError(err)}`, io.stderr),

@@ -1,6 +1,8 @@
-// `pepkeys user add|del|passwd|list`: account administration straight on the database file. SQLite in WAL
-// mode lets this run beside a live server, which reads credentials from storage at every login, so a new
-// account or password works at once without a restart.
+// `pepkeys user add|del|passwd|list|unlock`: account administration. `add` and `list` work straight on the
+// database file (SQLite in WAL mode lets them run beside a live server, which reads credentials at every
+// login). `del` and `passwd` go through the running server's admin socket when there is one, so that it
+// ends the account's sessions and drops what it keeps in memory; on the database when no server runs.
+// `unlock` needs the server: lockouts live in its memory.
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { JidError, parseJid } from '../jid/index.ts';
@@ -10,6 +12,7 @@ import { AccountExistsError, type Storage } from '../storage/types.ts';
 import { addConfigOptions, configFrom, type ConfigFlags } from './common.ts';
 import { CliError } from './errors.ts';
 import { readPassword } from './password-input.ts';
+import { adminRequest, adminRequestIfRunning } from './admin-client.ts';
 import type { CliContext, CliIo } from './io.ts';
 
 interface PasswordFlags extends ConfigFlags {
@@ -30,17 +33,22 @@ export function userCommand(ctx: CliContext): Command {
     check: async (s, jid) => {
       if (await s.accounts.get(jid)) throw new AccountExistsError(jid);
     },
-    apply: async (s, jid, credentials) => s.accounts.create(jid, credentials),
-    done: (jid) => `created ${jid}`,
+    apply: async (s, jid, credentials) => {
+      await s.accounts.create(jid, credentials);
+      return `created ${jid}`;
+    },
   });
 
   addConfigOptions(user.command('del').alias('delete').description('delete an account with everything it owns (roster, offline messages, PEP nodes)').argument('<jid>', 'bare JID'))
     .action(async (jidArg: string, flags: ConfigFlags) => {
       const { config, jid } = prepare(jidArg, flags, io);
-      await withStorage(config, false, io, async (s) => {
-        if (!(await s.accounts.delete(jid))) throw new CliError(`no account ${jid}`);
-      });
-      io.stdout.write(`deleted ${jid}\n`);
+      const running = await adminRequestIfRunning<{ sessions: number }>(config, 'user.del', { jid });
+      if (!running) {
+        await withStorage(config, false, io, async (s) => {
+          if (!(await s.accounts.delete(jid))) throw new CliError(`no account ${jid}`);
+        });
+      }
+      io.stdout.write(`deleted ${jid}${sessionsEnded(running?.result.sessions)}\n`);
     });
 
   passwordCommand(io, user, 'passwd', "change an account's password", 'bare JID', 'the new password', {
@@ -50,11 +58,18 @@ export function userCommand(ctx: CliContext): Command {
     check: async (s, jid) => {
       if (!(await s.accounts.get(jid))) throw new CliError(`no account ${jid}`);
     },
-    apply: async (s, jid, credentials) => {
-      if (!(await s.accounts.setCredentials(jid, credentials))) throw new CliError(`no account ${jid}`);
+    apply: async (s, jid, credentials, config) => {
+      const running = await adminRequestIfRunning<{ sessions: number }>(config, 'user.passwd', { jid, credentials });
+      if (!running && !(await s.accounts.setCredentials(jid, credentials))) throw new CliError(`no account ${jid}`);
+      return `password changed for ${jid}${sessionsEnded(running?.result.sessions)}`;
     },
-    done: (jid) => `password changed for ${jid}`,
   });
+
+  addConfigOptions(user.command('unlock').description('end a login lockout early (the server must be running)').argument('<target>', 'a bare JID or an IP address'))
+    .action(async (target: string, flags: ConfigFlags) => {
+      const r = await adminRequest<{ target: string; failures: number }>(configFrom(flags), 'user.unlock', { target });
+      io.stdout.write(`unlocked ${r.target} (${r.failures} recent failed login${r.failures === 1 ? '' : 's'} forgotten)\n`);
+    });
 
   addConfigOptions(user.command('list').alias('ls').description('print account JIDs, one per line, sorted').argument('[domain]', 'only accounts of this domain'))
     .action(async (domainArg: string | undefined, flags: ConfigFlags) => {
@@ -72,8 +87,8 @@ interface PasswordStep {
   create: boolean;
   prompt: (jid: string) => string;
   check: (s: Storage, jid: string) => Promise<void>;
-  apply: (s: Storage, jid: string, credentials: ReturnType<typeof deriveCredentials>) => Promise<unknown>;
-  done: (jid: string) => string;
+  /** Returns what to print. */
+  apply: (s: Storage, jid: string, credentials: ReturnType<typeof deriveCredentials>, config: ServerConfig) => Promise<string>;
 }
 
 /** `user add` and `user passwd`: a password from --password, the terminal or stdin, stored for one account. */
@@ -83,13 +98,13 @@ function passwordCommand(io: CliIo, user: Command, name: string, what: string, j
   if (step.create) cmd.option('--create', 'make a new database if the data directory has none (the server makes one on its first start)');
   cmd.action(async (jidArg: string, flags: PasswordFlags) => {
     const { config, jid } = prepare(jidArg, flags, io);
-    await withStorage(config, step.create && flags.create === true, io, async (s) => {
+    const done = await withStorage(config, step.create && flags.create === true, io, async (s) => {
       await step.check(s, jid);
       const password = flags.password ?? (await readPassword({ prompt: step.prompt(jid), confirm: true, stdin: io.stdin, stderr: io.stderr }));
       if (password.length === 0) throw new CliError('empty password');
-      await step.apply(s, jid, deriveCredentials(password));
+      return step.apply(s, jid, deriveCredentials(password), config);
     });
-    io.stdout.write(`${step.done(jid)}\n`);
+    io.stdout.write(`${done}\n`);
   });
 }
 
@@ -105,6 +120,11 @@ function prepare(jidArg: string, flags: ConfigFlags, io: CliIo): { config: Serve
     io.stderr.write(`pepkeys: warning: ${jid.domain} is not a configured host (${config.hosts.join(', ')}); the server will not serve this account\n`);
   }
   return { config, jid: jid.bare };
+}
+
+/** What the running server did to the account's live sessions (nothing is said when no server runs). */
+function sessionsEnded(n: number | undefined): string {
+  return n === undefined ? '' : ` (${n} live session${n === 1 ? '' : 's'} ended)`;
 }
 
 function parseJidArg(arg: string) {
@@ -127,7 +147,7 @@ function parseDomain(d: string): string {
  * --data or --config (or the working directory of another checkout), which must not silently make a new,
  * empty one: only `user add --create` does, and says where.
  */
-async function withStorage<T>(config: ServerConfig, create: boolean, io: CliIo, fn: (s: Storage) => Promise<T>): Promise<T> {
+export async function withStorage<T>(config: ServerConfig, create: boolean, io: CliIo, fn: (s: Storage) => Promise<T>): Promise<T> {
   if (config.storage.driver === 'sqlite') {
     const path = storagePath(config);
     if (!existsSync(path)) {

@@ -12,7 +12,10 @@ export interface SessionHandle {
   readonly available: boolean;
   /** Priority of the last available presence (RFC 6121 §4.7.2.3), 0 by default. */
   readonly priority: number;
-  /** Queues a stanza for delivery; serialised strings are written as they are. */
+  /**
+   * Queues a stanza for delivery; serialised strings are written as they are. One stanza per call: stream
+   * management counts calls (XEP-0198 'h') and client state indication classifies each (XEP-0352).
+   */
   deliver(stanza: Element | string): void;
 }
 

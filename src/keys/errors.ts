@@ -10,7 +10,9 @@ export type KeyErrorCode =
   | 'key-expired'
   | 'key-revoked'
   | 'insecure-file' // private key file readable by others
-  | 'trust-conflict';
+  | 'trust-conflict'
+  | 'passphrase-required' // the private key is encrypted and no passphrase was given
+  | 'bad-passphrase'; // the passphrase does not decrypt the private key
 
 export class KeyError extends Error {
   constructor(readonly code: KeyErrorCode, message: string) {

@@ -47,7 +47,8 @@ export {
   type ObservedKey, type ObserveResult, type TrustEvent, type TrustStoreOptions,
 } from './trust.ts';
 export { SqliteTrustBackend, openSqliteTrustBackend } from './trust-store-sqlite.ts';
-export { savePrivateKey, loadPrivateKey, ensurePrivateDir, type SavePrivateKeyOptions, type LoadPrivateKeyOptions } from './private-key-file.ts';
+export { savePrivateKey, loadPrivateKey, readPrivateKeyPem, ensurePrivateDir, type SavePrivateKeyOptions, type LoadPrivateKeyOptions } from './private-key-file.ts';
+export { encryptPrivateKey, encryptPrivateKeySync, decryptPrivateKey, isEncryptedPem, DEFAULT_SCRYPT, type ScryptParams } from './private-key-encryption.ts';
 export {
   OMEMO_NS, omemoDeviceListNode, omemoBundleLocation, parseOmemoDeviceList, parseOmemoBundle, formatOmemoFingerprint,
   type OmemoVersion, type OmemoDevice, type OmemoBundleInfo,

@@ -1,8 +1,9 @@
 // Key material: generation, the "ASCII output" of XEP-0189 0.13 (base64 DER SubjectPublicKeyInfo), RSA
 // modulus/exponent for 0.14's <rsakey/>, PEM import/export, X.509 certificates and OpenPGP public keys.
-import { createPublicKey, createPrivateKey, generateKeyPair as nodeGenerateKeyPair, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPair as nodeGenerateKeyPair, X509Certificate, type KeyObject } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { KeyError } from './errors.ts';
+import { decryptPrivateKey, encryptPrivateKeySync } from './private-key-encryption.ts';
 
 export type KeyKind = 'rsa' | 'ed25519';
 export type RsaBits = 2048 | 3072 | 4096;
@@ -134,12 +135,10 @@ export function exportPublicPem(key: KeyObject): string {
   return toPublic(key).export({ type: 'spki', format: 'pem' }).toString();
 }
 
-/** PKCS#8 PEM; with a passphrase it is encrypted with AES-256-CBC (PBES2). */
+/** PKCS#8 PEM; with a passphrase it is encrypted (PBES2: scrypt and AES-256-CBC, see private-key-encryption.ts). */
 export function exportPrivatePem(key: KeyObject, passphrase?: string): string {
   if (key.type !== 'private') throw new KeyError('bad-key', 'not a private key');
-  return key
-    .export(passphrase === undefined ? { type: 'pkcs8', format: 'pem' } : { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase })
-    .toString();
+  return passphrase === undefined ? key.export({ type: 'pkcs8', format: 'pem' }).toString() : encryptPrivateKeySync(key, passphrase);
 }
 
 export interface ImportedPem {
@@ -157,7 +156,7 @@ export function importPem(pem: string, passphrase?: string): ImportedPem {
   }
   try {
     if (/-----BEGIN (ENCRYPTED |RSA |EC )?PRIVATE KEY-----/.test(pem)) {
-      const privateKey = createPrivateKey(passphrase === undefined ? { key: pem, format: 'pem' } : { key: pem, format: 'pem', passphrase });
+      const privateKey = decryptPrivateKey(pem, passphrase, 'the PEM private key');
       return { kind: keyKind(privateKey), publicKey: createPublicKey(privateKey), privateKey };
     }
     const publicKey = createPublicKey({ key: pem, format: 'pem' });

@@ -1,10 +1,10 @@
 // Private keys on disk: PKCS#8 PEM (optionally passphrase-encrypted), file 0600 in a 0700 directory, written
 // atomically. Loading refuses a file others can read, as ssh does, rather than use a possibly leaked key.
-import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { KeyError } from './errors.ts';
-import { exportPrivatePem } from './material.ts';
+import { decryptPrivateKey, encryptPrivateKey, isEncryptedPem } from './private-key-encryption.ts';
 
 const POSIX = process.platform !== 'win32';
 
@@ -15,7 +15,7 @@ export interface SavePrivateKeyOptions {
 }
 
 export async function savePrivateKey(path: string, key: KeyObject | string, opts: SavePrivateKeyOptions = {}): Promise<void> {
-  const pem = typeof key === 'string' ? key : exportPrivatePem(key, opts.passphrase);
+  const pem = typeof key === 'string' ? key : opts.passphrase === undefined ? key.export({ type: 'pkcs8', format: 'pem' }).toString() : await encryptPrivateKey(key, opts.passphrase);
   const dir = dirname(path);
   await ensurePrivateDir(dir);
   if (!opts.overwrite) {
@@ -71,10 +71,21 @@ async function checkPrivateDir(dir: string): Promise<void> {
 }
 
 export interface LoadPrivateKeyOptions {
-  passphrase?: string;
+  /** Asked for only when the file is encrypted (so a prompt appears only when needed). */
+  passphrase?: string | (() => Promise<string>);
+  /** Names the key in errors (default: the file's path). */
+  label?: string;
 }
 
 export async function loadPrivateKey(path: string, opts: LoadPrivateKeyOptions = {}): Promise<KeyObject> {
+  const pem = await readPrivateKeyPem(path);
+  const what = opts.label ?? `private key ${path}`;
+  const passphrase = isEncryptedPem(pem) ? (typeof opts.passphrase === 'function' ? await opts.passphrase() : opts.passphrase) : undefined;
+  return decryptPrivateKey(pem, passphrase, what);
+}
+
+/** The PEM text of a private key file, after the same ownership and mode checks as loading it. */
+export async function readPrivateKeyPem(path: string): Promise<string> {
   if (POSIX) {
     const st = await stat(path);
     if ((st.mode & 0o077) !== 0) {
@@ -84,10 +95,5 @@ export async function loadPrivateKey(path: string, opts: LoadPrivateKeyOptions =
     if (uid !== undefined && st.uid !== uid) throw new KeyError('insecure-file', `${path} belongs to another user (uid ${st.uid}); refusing to use it`);
     await checkPrivateDir(dirname(path));
   }
-  const pem = await readFile(path, 'utf8');
-  try {
-    return createPrivateKey(opts.passphrase === undefined ? { key: pem, format: 'pem' } : { key: pem, format: 'pem', passphrase: opts.passphrase });
-  } catch (e) {
-    throw new KeyError('bad-key', `cannot read private key ${path}: ${(e as Error).message}`);
-  }
+  return readFile(path, 'utf8');
 }

@@ -48,19 +48,4 @@ export function isSubscriptionState(s: string | undefined): s is SubscriptionSta
   return s === 'none' || s === 'to' || s === 'from' || s === 'both';
 }
 
-// RFC 6121 Appendix A: a subscription gains or loses one of its halves; the other half stays as it was.
-export function addFrom(s: SubscriptionState): SubscriptionState {
-  return hasSubscriptionTo(s) ? 'both' : 'from';
-}
-
-export function removeFrom(s: SubscriptionState): SubscriptionState {
-  return s === 'both' ? 'to' : s === 'from' ? 'none' : s;
-}
-
-export function addTo(s: SubscriptionState): SubscriptionState {
-  return hasSubscriptionFrom(s) ? 'both' : 'to';
-}
-
-export function removeTo(s: SubscriptionState): SubscriptionState {
-  return s === 'both' ? 'from' : s === 'to' ? 'none' : s;
-}
+// The Appendix A state machine itself is data: src/server/modules/roster/subscription-table.ts.

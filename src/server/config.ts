@@ -22,6 +22,21 @@ export const ConfigSchema = z.strictObject({
   /** Directory for the database, generated certificates and other state. */
   data_dir: z.string().prefault('./data'),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).prefault('info'),
+  log: z.strictObject({
+    /** json: one object per line, for collectors; pretty: human-readable lines (pino-pretty), for terminals. */
+    format: z.enum(['json', 'pretty']).prefault('json'),
+    /** Append logs to this file instead of stdout; SIGHUP reopens it (log rotation). */
+    file: z.string().min(1).optional(),
+  }).prefault({}),
+  http: z.strictObject({
+    /**
+     * HTTP listeners for /healthz, /readyz and /metrics; none by default. Keep them on loopback or a private
+     * network: metrics tell who is busy.
+     */
+    listen: z.array(hostPort).prefault([]),
+    /** Serve Prometheus metrics at /metrics on these listeners. */
+    metrics: z.boolean().prefault(true),
+  }).prefault({}),
   c2s: z.strictObject({
     /** Plain TCP listeners offering STARTTLS (RFC 6120 §5). */
     listen: z.array(hostPort).prefault(['127.0.0.1:5222']),
@@ -135,6 +150,29 @@ export const ConfigSchema = z.strictObject({
   modules: z.record(z.string(), z.record(z.string(), z.unknown())).prefault({}),
   /** Modules not to load. */
   disabled_modules: z.array(z.string()).prefault([]),
+  /** XEP-0198 stream management: acknowledgements and resumption of client streams. */
+  stream_management: z.strictObject({
+    enabled: z.boolean().prefault(true),
+    /**
+     * How long a session whose connection dropped without a closing tag is kept for resumption (the 'max'
+     * advertised; a client may ask for less). 0 = acknowledgements only, no resumption.
+     */
+    resume_timeout_seconds: z.number().int().nonnegative().max(86_400).prefault(300),
+    /** Stanzas sent and not yet acknowledged per session; beyond, the stream is closed with policy-violation. */
+    max_unacked: z.number().int().positive().prefault(1000),
+    /** Characters of those stanzas per session; beyond, the stream is closed with policy-violation. */
+    max_unacked_bytes: z.number().int().min(64 * 1024).prefault(4 * 1024 * 1024),
+    /** Where clients should reconnect to resume ('location' of <enabled/>, HOST:PORT); unset by default. */
+    location: hostPort.optional(),
+  }).prefault({}),
+  /** XEP-0352 client state indication: what an inactive client's stanzas wait for. */
+  csi: z.strictObject({
+    enabled: z.boolean().prefault(true),
+    /** Stanzas held for an inactive client; one more and all of them are sent. */
+    max_held: z.number().int().positive().prefault(100),
+    /** Characters held for an inactive client; beyond, all of them are sent. */
+    max_held_bytes: z.number().int().min(16 * 1024).prefault(1024 * 1024),
+  }).prefault({}),
 });
 
 export type ServerConfig = z.infer<typeof ConfigSchema>;
@@ -234,12 +272,15 @@ export interface ConfigOverrides {
   tlsListen?: string[];
   insecurePlainAuth?: boolean;
   logLevel?: string;
+  logFormat?: string;
+  logFile?: string;
+  httpListen?: string[];
 }
 
 /** Loads the file (if any), applies command-line overrides, validates the result. */
 export function resolveConfig(file: string | undefined, o: ConfigOverrides = {}): ServerConfig {
   const raw = (file ? loadConfigFile(file) : {}) as Record<string, any>;
-  const merged: Record<string, any> = { ...raw, c2s: { ...(raw.c2s ?? {}) } };
+  const merged: Record<string, any> = { ...raw, c2s: { ...(raw.c2s ?? {}) }, log: { ...(raw.log ?? {}) }, http: { ...(raw.http ?? {}) } };
   if (o.data !== undefined) merged.data_dir = o.data;
   if (o.hosts?.length) merged.hosts = o.hosts;
   if (o.listen?.length) merged.c2s.listen = o.listen;
@@ -249,6 +290,9 @@ export function resolveConfig(file: string | undefined, o: ConfigOverrides = {})
     merged.c2s.require_tls = false;
   }
   if (o.logLevel !== undefined) merged.log_level = o.logLevel;
+  if (o.logFormat !== undefined) merged.log.format = o.logFormat;
+  if (o.logFile !== undefined) merged.log.file = o.logFile;
+  if (o.httpListen?.length) merged.http.listen = o.httpListen;
   return parseConfig(merged, file ?? 'config');
 }
 

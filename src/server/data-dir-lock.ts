@@ -46,8 +46,8 @@ export function lockDataDir(dir: string): { release(): void } {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
-    if (Number.isInteger(pid) && pid > 0 && running(pid)) throw new DataDirInUseError(dir, pid);
+    const pid = lockHolder(dir);
+    if (pid !== undefined) throw new DataDirInUseError(dir, pid);
     // Stale: its server is gone. Remove it and try again (another starter may win the race: then it is theirs).
     try {
       unlinkSync(path);
@@ -56,4 +56,16 @@ export function lockDataDir(dir: string): { release(): void } {
     }
   }
   throw new Error(`could not take the lock ${path}; another server is starting on the same data directory`);
+}
+
+/** The pid of the server holding the data directory's lock, if one runs (a stale pid file counts as free). */
+export function lockHolder(dir: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, LOCK_FILE), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const pid = Number.parseInt(text, 10);
+  return Number.isInteger(pid) && pid > 0 && running(pid) ? pid : undefined;
 }

@@ -1,5 +1,6 @@
 // pepkeys/server: build and start an XMPP server from a configuration.
 import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import type { Storage } from '../storage/types.ts';
 import { openSqliteStorage } from '../storage/sqlite/index.ts';
@@ -7,14 +8,21 @@ import { openSqliteWorkerStorage } from '../storage/sqlite/worker-storage.ts';
 import { openPostgresStorage } from '../storage/postgres/index.ts';
 import { storagePath, type ServerConfig } from './config.ts';
 import { XmppServer, type ListenAddresses } from './core/server.ts';
-import { createLogger, type Logger } from './core/logger.ts';
+import { createLogOutput, type Logger } from './core/logger.ts';
+import { HttpListener } from './http/listener.ts';
+import { addOperatorEndpoints } from './http/operator-endpoints.ts';
+import { ServerMetrics } from './metrics/server-metrics.ts';
 import { loadTlsCredentials } from './core/tls-credentials.ts';
 import { loadSaslSecret } from './core/sasl/secret.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { AdminSocketInUseError, listenAdminSocket } from './admin/socket.ts';
+import { adminSocketPath } from './admin/protocol.ts';
 import { defaultModules } from './modules/index.ts';
 import type { ModuleDefinition } from './core/module-host.ts';
 
-export { XmppServer, validateModuleOptions, type ListenAddresses } from './core/server.ts';
+export { XmppServer, validateModuleOptions, type ListenAddresses, type ServerState } from './core/server.ts';
+export { createLogOutput, type LogOutput, type LogOptions } from './core/logger.ts';
+export { ServerMetrics } from './metrics/server-metrics.ts';
 export { loadTlsCredentials } from './core/tls-credentials.ts';
 export { defineModule, serviceKey, type ModuleApi, type ModuleDefinition, type ServiceKey } from './core/module-host.ts';
 export type { IqContext, StanzaContext } from './core/stanza-context.ts';
@@ -38,7 +46,7 @@ export async function openStorage(config: ServerConfig, opts: OpenStorageOptions
     return openPostgresStorage({ connectionString: config.storage.url! });
   }
   const path = storagePath(config);
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const options = { path, synchronous: config.storage.sync === 'normal' ? 'NORMAL' : 'FULL' } as const;
   if (config.storage.thread === 'main' || opts.inThread) return openSqliteStorage(options);
   return openSqliteWorkerStorage({ ...options, onFatal: opts.onFatal });
@@ -52,19 +60,56 @@ export interface StartOptions {
   onStorageLost?: (err: Error) => void;
 }
 
-/** Opens storage and TLS credentials for the configuration, loads the default modules and listens. */
-export async function startServer(config: ServerConfig, opts: StartOptions = {}): Promise<{ server: XmppServer; addresses: ListenAddresses }> {
-  const logger = opts.logger ?? createLogger(config.log_level);
+export interface StartedServer {
+  server: XmppServer;
+  addresses: ListenAddresses;
+  /** Where the HTTP listener (health, metrics) listens; empty without http.listen. */
+  http: AddressInfo[];
+}
+
+/**
+ * Opens storage and TLS credentials for the configuration, loads the default modules and listens. The HTTP
+ * listener (http.listen) comes up first, so /readyz says 503 while storage opens, and goes once stopped.
+ */
+export async function startServer(config: ServerConfig, opts: StartOptions = {}): Promise<StartedServer> {
+  const logger = opts.logger ?? createLogOutput({ level: config.log_level, format: config.log.format, file: config.log.file }).logger;
   const lock = lockDataDir(config.data_dir);
+  let http: HttpListener | undefined;
+  const state: Operated = { server: undefined, metrics: undefined };
   try {
-    return await startLocked(config, opts, logger, lock.release);
+    const httpAddresses: AddressInfo[] = [];
+    if (config.http.listen.length) {
+      http = new HttpListener(logger);
+      addOperatorEndpoints(http, { ready: () => state.server?.state === 'ready', metrics: config.http.metrics ? () => state.metrics : undefined });
+      for (const hp of config.http.listen) httpAddresses.push(await http.listen(hp));
+    }
+    const stopHttp = http ? () => void http!.close() : undefined;
+    const release = () => {
+      state.metrics?.detach();
+      lock.release();
+      stopHttp?.();
+    };
+    const started = await startLocked(config, opts, logger, release, (server) => {
+      state.server = server;
+      if (config.http.listen.length && config.http.metrics) state.metrics = new ServerMetrics(server);
+    });
+    return { ...started, http: httpAddresses };
   } catch (err) {
     lock.release();
+    await http?.close();
     throw err;
   }
 }
 
-async function startLocked(config: ServerConfig, opts: StartOptions, logger: Logger, release: () => void): Promise<{ server: XmppServer; addresses: ListenAddresses }> {
+/** What the HTTP endpoints look at: the server and its metrics, once they exist. */
+interface Operated {
+  server: XmppServer | undefined;
+  metrics: ServerMetrics | undefined;
+}
+
+async function startLocked(
+  config: ServerConfig, opts: StartOptions, logger: Logger, release: () => void, created: (server: XmppServer) => void,
+): Promise<{ server: XmppServer; addresses: ListenAddresses }> {
   const tls = await loadTlsCredentials({ cert: config.tls.cert, key: config.tls.key, dataDir: config.data_dir, domains: config.hosts });
   if (tls.generated) logger.info({ dir: config.data_dir }, 'generated a self-signed TLS certificate');
   if (config.c2s.insecure_plain_auth) logger.warn('insecure_plain_auth is on: passwords may cross the network unencrypted');
@@ -77,15 +122,31 @@ async function startLocked(config: ServerConfig, opts: StartOptions, logger: Log
   const storage = opts.storage ?? (await openStorage(config, { onFatal }));
   try {
     server = new XmppServer({ config, storage, modules: opts.modules ?? defaultModules(), tls, logger, saslSecret: loadSaslSecret(config.data_dir), onStopped: release });
+    created(server);
   } catch (err) {
     await storage.close();
     throw err;
   }
+  let addresses: ListenAddresses;
   try {
-    const addresses = await server.start();
-    return { server, addresses };
+    addresses = await server.start();
   } catch (err) {
     await storage.close();
     throw err;
   }
+  // `pepkeys status`, `roster`, `user del|passwd|unlock` reach the running server here (admin/socket.ts).
+  const path = adminSocketPath(config.data_dir);
+  try {
+    const admin = await listenAdminSocket(path, server.admin, logger);
+    server.onStop(() => admin.close());
+  } catch (err) {
+    if (err instanceof AdminSocketInUseError) {
+      await server.stop();
+      throw err;
+    }
+    // E.g. a data directory path beyond the ~107 bytes a Unix socket path may have: the server is still
+    // worth running; the operator commands fall back to the database, or say that no server runs.
+    logger.warn({ err, path }, 'no admin socket: pepkeys status, roster and user del|passwd|unlock cannot reach this server');
+  }
+  return { server, addresses };
 }

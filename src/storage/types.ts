@@ -39,7 +39,7 @@ export interface AccountStore {
   get(jid: string): Promise<AccountRecord | undefined>;
   /** Returns false when there is no such account. */
   setCredentials(jid: string, credentials: AccountCredentials): Promise<boolean>;
-  /** Removes the account and every record it owns in every store (roster, offline, pubsub service, archive). */
+  /** Removes the account and every record it owns in every store (roster, offline, pubsub service, archive, blocklist). */
   delete(jid: string): Promise<boolean>;
   /** Sorted bare JIDs, optionally only one domain. */
   list(domain?: string): Promise<string[]>;
@@ -270,15 +270,39 @@ export interface ArchiveStore {
   setPrefs(owner: string, prefs: ArchivePrefs): Promise<void>;
 }
 
+// ---------------------------------------------------------------- blocklist (XEP-0191)
+export interface BlocklistStore {
+  /** The JIDs the owner blocks (bare, full or domain JIDs, normalised), sorted. */
+  list(owner: string): Promise<string[]>;
+  /** Adds JIDs; returns those that were not blocked yet, sorted. */
+  block(owner: string, jids: string[]): Promise<string[]>;
+  /** Removes JIDs; returns those that were blocked, sorted. */
+  unblock(owner: string, jids: string[]): Promise<string[]>;
+  /** Removes every JID; returns them, sorted. */
+  unblockAll(owner: string): Promise<string[]>;
+}
+
 // ---------------------------------------------------------------- the whole store
+/**
+ * Told of each group commit once it is durable: seconds since its batch began, and the operations in it
+ * (metrics). Called on the storage's hot path: must be cheap and must not throw.
+ */
+export type CommitObserver = (seconds: number, operations: number) => void;
+
 export interface Storage {
   readonly kind: string;
+  /**
+   * Sets the one observer of group commits (replacing any); returns its removal. Absent where the commits
+   * are not timed here (memory, SQLite on a worker thread).
+   */
+  observeCommits?(observer: CommitObserver): () => void;
   readonly accounts: AccountStore;
   readonly roster: RosterStore;
   readonly offline: OfflineStore;
   readonly caps: CapsStore;
   readonly pubsub: PubsubStore;
   readonly archive: ArchiveStore;
+  readonly blocklist: BlocklistStore;
   /** Waits for pending writes, then releases the database. */
   close(): Promise<void>;
 }

@@ -27,7 +27,7 @@ describe('KeysClient against our server', () => {
 
   before(async () => {
     t = await startTestServer({ hosts: ['capulet.lit', 'montague.lit'], insecure: false, users });
-    noPep = await startTestServer({ hosts: ['capulet.lit', 'montague.lit'], insecure: false, users, modules: defaultModules().filter((m) => m.name !== 'pep') });
+    noPep = await startTestServer({ hosts: ['capulet.lit', 'montague.lit'], insecure: false, users, modules: defaultModules().filter((m) => m.name !== 'pep' && !m.requires?.includes('pep')) });
     await befriend({ host: '127.0.0.1', port: t.port, tls: { rejectUnauthorized: false } }, { jid: 'juliet@capulet.lit', password: users['juliet@capulet.lit'] }, { jid: 'romeo@montague.lit', password: users['romeo@montague.lit'] }, ['Friends'], []);
   });
   after(async () => {

@@ -1,12 +1,13 @@
 // The storage contract: every adapter (memory, sqlite, postgres) must pass this suite unchanged. It is made
 // of one part per store (./accounts-contract.ts, ./roster-contract.ts, ./offline-contract.ts,
-// ./caps-contract.ts, ./pubsub-contract.ts, ./archive-contract.ts), which a component implementing only that store (the engine's
+// ./caps-contract.ts, ./pubsub-contract.ts, ./archive-contract.ts, ./blocklist-contract.ts), which a component implementing only that store (the engine's
 // caching PubsubStore, later a session directory) runs on its own, plus the tests that span stores.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Storage } from '../../src/storage/types.ts';
 import { accountsContract } from './accounts-contract.ts';
 import { archiveContract } from './archive-contract.ts';
+import { blocklistContract } from './blocklist-contract.ts';
 import { capsContract } from './caps-contract.ts';
 import { credentials, item } from './fixtures.ts';
 import { offlineContract } from './offline-contract.ts';
@@ -42,6 +43,7 @@ export function storageContract(name: string, target: StorageTarget | StorageTar
     capsContract(() => s().caps);
     pubsubContract(() => s().pubsub);
     archiveContract(() => s().archive, () => s().accounts);
+    blocklistContract(s);
 
     // ------------------------------------------------------------------ across stores, and closing
     describe('concurrency and close', () => {

@@ -36,7 +36,7 @@ test('passphrase-encrypted key', async () => {
   await savePrivateKey(path, edPrivate(), { passphrase: 's3cret' });
   assert.match(readFileSync(path, 'utf8'), /BEGIN ENCRYPTED PRIVATE KEY/);
   assert.equal((await loadPrivateKey(path, { passphrase: 's3cret' })).asymmetricKeyType, 'ed25519');
-  await assert.rejects(loadPrivateKey(path, { passphrase: 'nope' }), (e: unknown) => e instanceof KeyError && e.code === 'bad-key');
+  await assert.rejects(loadPrivateKey(path, { passphrase: 'nope' }), (e: unknown) => e instanceof KeyError && e.code === 'bad-passphrase');
 });
 
 test('a key file readable by others is refused; a world-writable directory too', { skip: !posix }, async () => {

@@ -32,6 +32,7 @@ const TABLES = [
   'pubsub_subscriptions',
   'archive_messages',
   'archive_prefs',
+  'blocklist',
 ];
 
 function suites(server: PostgresServer, contractUrl: string): void {

@@ -55,7 +55,7 @@ export class KeyCommandContext {
   }
 
   home(flags: CommonFlags): KeyHome {
-    return homeOf(flags, this.io.env);
+    return homeOf(flags, this.io);
   }
 
   openSession(flags: ConnectFlags, opts?: SessionOptions): Promise<Session> {

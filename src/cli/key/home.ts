@@ -1,6 +1,6 @@
 // The CLI's home directory (--home, default ~/.pepkeys): our own key pairs per account and the trust store.
 //   HOME/trust.db                                  contacts' keys (TrustStore on SQLite, 0600)
-//   HOME/accounts/<bare jid>/keys/<hex>.key.pem    private key, PKCS#8 PEM, 0600 (dir 0700)
+//   HOME/accounts/<bare jid>/keys/<hex>.key.pem    private key, PKCS#8 PEM (encrypted with a passphrase), 0600 (dir 0700)
 //   HOME/accounts/<bare jid>/keys/<hex>.pubkey.xml the <pubkey/> we publish for it
 //   HOME/accounts/<bare jid>/state.json            current key id, revoked ids, last publish settings
 import { readFile, readdir, writeFile, rename, stat } from 'node:fs/promises';
@@ -9,8 +9,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import {
-  TrustStore, openSqliteTrustBackend, savePrivateKey, loadPrivateKey, ensurePrivateDir, parsePubkey, buildPubkey,
-  pubkeyPrintId, type Pubkey,
+  TrustStore, openSqliteTrustBackend, savePrivateKey, loadPrivateKey, readPrivateKeyPem, ensurePrivateDir, parsePubkey, buildPubkey,
+  pubkeyPrintId, isEncryptedPem, encryptPrivateKey, type Pubkey,
 } from '../../keys/index.ts';
 import { parseXml, serialize } from '../../xml/index.ts';
 import type { AccessModel } from '../../client/index.ts';
@@ -32,6 +32,8 @@ export interface OwnKey {
   pubkey: Pubkey;
   current: boolean;
   revoked: boolean;
+  /** The private key file is protected by a passphrase. */
+  encrypted?: boolean;
 }
 
 export function defaultHome(env: Readonly<Record<string, string | undefined>>): string {
@@ -39,8 +41,8 @@ export function defaultHome(env: Readonly<Record<string, string | undefined>>): 
 }
 
 export class KeyHome {
-  /** `passphrase` decrypts the private keys (PEPKEYS_KEY_PASSPHRASE), when they are encrypted. */
-  constructor(readonly dir: string, private readonly passphrase?: string) {}
+  /** `passphrase` is asked for the passphrase of an encrypted private key, naming the key; only then. */
+  constructor(readonly dir: string, private readonly passphrase?: (what: string) => Promise<string>) {}
 
   async openTrust(): Promise<TrustStore> {
     await ensurePrivateDir(this.dir);
@@ -68,18 +70,39 @@ export class KeyHome {
     await rename(`${p}.tmp`, p);
   }
 
-  /** Stores a new key pair and makes it current. Returns its id (the hex of its print). */
-  async addKey(bare: string, pubkey: Pubkey, privateKey: KeyObject): Promise<string> {
+  /** Stores a new key pair (encrypted under `passphrase` when given) and makes it current. Returns its id. */
+  async addKey(bare: string, pubkey: Pubkey, privateKey: KeyObject, passphrase?: string): Promise<string> {
+    const pem = passphrase === undefined ? privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() : await encryptPrivateKey(privateKey, passphrase);
+    return this.storeKey(bare, pubkey, pem, { current: true });
+  }
+
+  /** Stores a key whose private part is already PEM (plain or encrypted); `current` makes it current. */
+  async storeKey(bare: string, pubkey: Pubkey, pem: string, opts: { current?: boolean; revoked?: boolean } = {}): Promise<string> {
     const id = keyId(pubkey);
     const dir = this.keysDir(bare);
     await ensurePrivateDir(join(this.dir, 'accounts'));
     await ensurePrivateDir(this.accountDir(bare));
-    await savePrivateKey(join(dir, `${id}.key.pem`), privateKey);
+    await savePrivateKey(join(dir, `${id}.key.pem`), pem);
     await writeFile(join(dir, `${id}.pubkey.xml`), `${serialize(buildPubkey(pubkey))}\n`, { mode: 0o600 });
     const s = await this.state(bare);
-    s.current = id;
+    if (opts.current) s.current = id;
+    if (opts.revoked && !s.revoked.includes(id)) s.revoked.push(id);
     await this.saveState(bare, s);
     return id;
+  }
+
+  /** Replaces a key's private file (a new passphrase, or none); the key itself must be the same. */
+  async replacePrivatePem(bare: string, id: string, pem: string): Promise<void> {
+    await savePrivateKey(this.privatePath(bare, id), pem, { overwrite: true });
+  }
+
+  /** The private key file's text as stored (encrypted or not), after the file checks. */
+  privatePem(bare: string, id: string): Promise<string> {
+    return readPrivateKeyPem(this.privatePath(bare, id));
+  }
+
+  private privatePath(bare: string, id: string): string {
+    return join(this.keysDir(bare), `${id}.key.pem`);
   }
 
   /** The accounts this home holds keys for (bare JIDs, sorted). */
@@ -99,7 +122,8 @@ export class KeyHome {
       const id = f.slice(0, -'.pubkey.xml'.length);
       const pubkey = parsePubkey(parseXml(await readFile(join(dir, f), 'utf8')));
       const written = (await stat(join(dir, f))).mtimeMs;
-      out.push({ id, pubkey, current: s.current === id, revoked: s.revoked.includes(id), written });
+      const pem = await readFile(join(dir, `${id}.key.pem`), 'utf8').catch(() => '');
+      out.push({ id, pubkey, current: s.current === id, revoked: s.revoked.includes(id), encrypted: isEncryptedPem(pem), written });
     }
     // Oldest first. `begin` has whole seconds: two keys made within one second are ordered by when their
     // files were written (not by their ids, which are hashes).
@@ -112,8 +136,11 @@ export class KeyHome {
     return (await this.keys(bare)).find((k) => k.current);
   }
 
+  /** The private key, decrypted with the home's passphrase source when it is encrypted. */
   privateKey(bare: string, id: string): Promise<KeyObject> {
-    return loadPrivateKey(join(this.keysDir(bare), `${id}.key.pem`), this.passphrase ? { passphrase: this.passphrase } : {});
+    const label = `key ${id.slice(0, 16)}… of ${bare}`;
+    const ask = this.passphrase;
+    return loadPrivateKey(this.privatePath(bare, id), { label, ...(ask ? { passphrase: () => ask(label) } : {}) });
   }
 
   async markRevoked(bare: string, id: string): Promise<void> {

@@ -9,8 +9,27 @@ export function fp(printOrId: string): string {
   return printOrId.includes(':') ? printOrId : `sha-256:${printOrId}`;
 }
 
+/**
+ * A fingerprint as tables show it: the first 16 hex digits (64 bits, gpg's "long key ID") and "…", without the
+ * usual "sha-256:". It stays pasteable: a FINGERPRINT argument takes a unique prefix and ignores the "…".
+ */
+export function shortFp(printOrId: string): string {
+  const [algo, hex] = fp(printOrId).split(':') as [string, string];
+  return `${algo === 'sha-256' ? '' : `${algo}:`}${hex.slice(0, 16)}…`;
+}
+
+/** Table cells: short by default, in full with --long. */
+export interface RowStyle {
+  long?: boolean;
+}
+
+const cellFp = (printOrId: string, style: RowStyle) => (style.long ? fp(printOrId) : shortFp(printOrId));
+/** The date of an XEP-0082 / ISO timestamp (UTC) in tables; the whole timestamp with --long. */
+const cellTime = (t: string | undefined, style: RowStyle) => (t === undefined ? '' : style.long ? t : t.slice(0, 10));
+
 export const OWN_COLUMNS = ['fingerprint', 'type', 'version', 'status', 'begin', 'end'];
-export const TRUST_COLUMNS = ['jid', 'fingerprint', 'state', 'first_seen', 'valid_until'];
+/** A contact's keys (list JID, fetch, verify): every row is the JID asked about, so it is not repeated. */
+export const TRUST_COLUMNS = ['fingerprint', 'state', 'first_seen', 'valid_until'];
 
 function keyType(pk: Pubkey): string {
   try {
@@ -26,18 +45,18 @@ function ownStatus(k: OwnKey): string {
   return k.revoked ? 'revoked' : k.current ? 'current' : 'old';
 }
 
-export function ownKeyRow(k: OwnKey): Record<string, string> {
-  return { fingerprint: fp(k.id), type: keyType(k.pubkey), version: `pubkey:${k.pubkey.version}`, status: ownStatus(k), begin: k.pubkey.begin, end: k.pubkey.end };
+export function ownKeyRow(k: OwnKey, style: RowStyle = {}): Record<string, string> {
+  return { fingerprint: cellFp(k.id, style), type: keyType(k.pubkey), version: `pubkey:${k.pubkey.version}`, status: ownStatus(k), begin: cellTime(k.pubkey.begin, style), end: cellTime(k.pubkey.end, style) };
 }
 
 export function ownKeyJson(k: OwnKey): Record<string, unknown> {
-  return { fingerprint: pubkeyPrintId(k.pubkey), published_print: k.pubkey.form === 'rsakey' ? k.pubkey.rsakey.print.value : k.pubkey.print, algo: pubkeyPrintAlgo(k.pubkey), type: keyType(k.pubkey), version: k.pubkey.version, status: ownStatus(k), jid: k.pubkey.jid, begin: k.pubkey.begin, end: k.pubkey.end };
+  return { fingerprint: pubkeyPrintId(k.pubkey), published_print: k.pubkey.form === 'rsakey' ? k.pubkey.rsakey.print.value : k.pubkey.print, algo: pubkeyPrintAlgo(k.pubkey), type: keyType(k.pubkey), version: k.pubkey.version, status: ownStatus(k), jid: k.pubkey.jid, begin: k.pubkey.begin, end: k.pubkey.end, encrypted: k.encrypted ?? false };
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
-export function trustRow(v: TrustView): Record<string, string> {
-  return { jid: v.jid, fingerprint: v.print, state: v.effective, first_seen: iso(v.firstSeen)!, valid_until: iso(v.notAfter) ?? '' };
+export function trustRow(v: TrustView, style: RowStyle = {}): Record<string, string> {
+  return { jid: v.jid, fingerprint: cellFp(v.print, style), state: v.effective, first_seen: cellTime(iso(v.firstSeen), style), valid_until: cellTime(iso(v.notAfter), style) };
 }
 
 export function trustJson(v: TrustView): Record<string, unknown> {

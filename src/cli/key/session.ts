@@ -8,13 +8,15 @@ import { KeyError, type Pubkey, type TrustStore } from '../../keys/index.ts';
 import { CliError } from '../errors.ts';
 import { readPassword } from '../password-input.ts';
 import { KeyHome, defaultHome } from './home.ts';
+import { passphraseSource, type PassphraseFlags } from './passphrase.ts';
 import { EXIT_BY_KEY_OP_KIND, EXIT_NOT_FOUND, EXIT_REFUSED, exitCodeOfClientError } from './exit-codes.ts';
 import { keyOpErrorSentence } from './presenter.ts';
 import type { CliIo } from '../io.ts';
 
-export interface CommonFlags {
+export interface CommonFlags extends PassphraseFlags {
   home?: string;
   json?: boolean;
+  long?: boolean;
 }
 
 export interface ConnectFlags extends CommonFlags {
@@ -32,6 +34,11 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--json', 'machine-readable JSON on stdout instead of a table');
 }
 
+/** For commands that print tables of keys. */
+export function addLongOption(cmd: Command): Command {
+  return cmd.option('--long', 'show whole fingerprints and timestamps in tables (default: 16 hex digits and dates)');
+}
+
 export function addJidOption(cmd: Command): Command {
   return cmd.option('--jid <jid>', 'your account, e.g. juliet@capulet.lit (or $PEPKEYS_JID)');
 }
@@ -45,8 +52,8 @@ export function addConnectOptions(cmd: Command): Command {
     .addOption(new Option('--timeout <seconds>', 'bound on connecting and on each request').default('15'));
 }
 
-export function homeOf(flags: CommonFlags, env: CliIo['env']): KeyHome {
-  return new KeyHome(flags.home ?? defaultHome(env), env.PEPKEYS_KEY_PASSPHRASE);
+export function homeOf(flags: CommonFlags & PassphraseFlags, io: CliIo): KeyHome {
+  return new KeyHome(flags.home ?? defaultHome(io.env), passphraseSource(io, flags));
 }
 
 export function accountJid(flags: { jid?: string }, env: CliIo['env']): Jid {
@@ -89,8 +96,8 @@ export interface SessionOptions {
 
 export async function openSession(io: CliIo, flags: ConnectFlags, opts: SessionOptions = {}): Promise<Session> {
   const jid = accountJid(flags, io.env);
-  const home = homeOf(flags, io.env);
-  const password = flags.password ?? io.env.PEPKEYS_PASSWORD ?? (await readPassword({ prompt: `Password for ${jid.bare}: `, stdin: io.stdin, stderr: io.stderr }));
+  const home = homeOf(flags, io);
+  const password = flags.password ?? (io.env.PEPKEYS_PASSWORD || undefined) ?? (await readPassword({ prompt: `Password for ${jid.bare}: `, stdin: io.stdin, stderr: io.stderr }));
   const t = timeoutMs(flags);
   const co: ClientOptions = { jid: jid.full, password, ...parseServer(flags.server), timeoutMs: t, iqTimeoutMs: t };
   if (flags.insecure) {

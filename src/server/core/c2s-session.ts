@@ -21,6 +21,8 @@ import type { StanzaContext } from './stanza-context.ts';
 import type { AuthThrottle } from './limits/auth-throttle.ts';
 import type { OutputBudget } from './limits/output-budget.ts';
 import { PREAUTH_QUEUE } from './limits/memory-budget.ts';
+import type { TrafficObserver } from './traffic.ts';
+import type { StanzaLayer } from './stanza-layer.ts';
 
 
 /**
@@ -75,6 +77,10 @@ export interface SessionHost {
   readonly output: OutputLimits;
   readonly outputBudget: OutputBudget;
   readonly authThrottle: AuthThrottle;
+  /** Sees every element read and every write (metrics, stanza trace); undefined when nobody looks. */
+  readonly traffic: TrafficObserver | undefined;
+  /** A failed authentication (metrics count them by SASL condition). */
+  authFailure(session: C2sSession, condition: string, account: string | undefined): void;
   isLocalDomain(domain: string): boolean;
   mechanisms(): SaslMechanism[];
   /** Account lookup for SASL on a domain; the session adds what depends on its connection. */
@@ -92,6 +98,13 @@ export interface SessionHost {
    */
   stanza(ctx: StanzaContext): Promise<void>;
   closed(session: C2sSession, error: StreamError | undefined): void;
+  /**
+   * Elements once authenticated, before the session's own handling: stream-level extensions (XEP-0198,
+   * XEP-0352) consume theirs and return true.
+   */
+  streamElement(session: C2sSession, el: Element): boolean;
+  /** The connection of a bound session dropped without a closing tag: true if the session is kept (XEP-0198 §5). */
+  detached(session: C2sSession): boolean;
 }
 
 type State = 'wait-header' | 'negotiating' | 'authenticated' | 'bound' | 'closed';
@@ -113,8 +126,13 @@ export class C2sSession implements ModuleSession {
   presence: Element | undefined;
   private state: State = 'wait-header';
   private socket: Socket;
-  /** One parser for the connection's life, reset at each stream restart. */
-  private readonly parser: StreamParser;
+  /** One parser for the connection's life, reset at each stream restart (a resumed session takes the new one's). */
+  private parser: StreamParser;
+  private readonly parserEvents: InstanceType<typeof C2sSession.ParserEvents>;
+  /** Stream-level extensions on the stanza output (XEP-0352, XEP-0198), in rank order; most sessions have none. */
+  private layers: StanzaLayer[] | undefined;
+  /** Set on a connection whose session was resumed by another (XEP-0198): what it still had queued goes there. */
+  private successor: C2sSession | undefined;
   private sasl: SaslExchange | undefined;
   /** The mechanism of the exchange in progress or last tried, for the log. */
   private saslMechanism: string | undefined;
@@ -145,18 +163,25 @@ export class C2sSession implements ModuleSession {
   /** Allocated at the first read, dropped at authentication. */
   private preauthByteBucket: TokenBucket | undefined;
 
-  /** Captured at accept: a destroyed socket forgets its address. */
-  readonly remoteAddress: string;
+  /** Captured at accept (a destroyed socket forgets its address); a resumed session takes its new connection's. */
+  remoteAddress: string;
+  /** Address and port of the client, for logs (a resumed session takes its new connection's). */
+  peer: string;
+  /** Why the connection ended when no stream error says it (logged at disconnect). */
+  closeReason: string | undefined;
+  private logger: Logger | undefined;
 
   constructor(socket: Socket, private readonly host: SessionHost, secure: boolean) {
     this.socket = socket;
     this.remoteAddress = socket.remoteAddress ?? '';
+    this.peer = this.remoteAddress.includes(':') ? `[${this.remoteAddress}]:${socket.remotePort}` : `${this.remoteAddress}:${socket.remotePort}`;
     this.secure = secure;
     const sr = host.stanzaRate;
     this.stanzaBucket = sr ? new TokenBucket(sr.rate, sr.burst) : undefined;
     // One second's worth of burst: reading pauses rather than failing, like a slow network would.
     this.byteBucket = host.bytesPerSecond > 0 ? new TokenBucket(host.bytesPerSecond, host.bytesPerSecond) : undefined;
-    this.parser = new StreamParser(new C2sSession.ParserEvents(this), host.preauthXmlLimits);
+    this.parserEvents = new C2sSession.ParserEvents(this);
+    this.parser = new StreamParser(this.parserEvents, host.preauthXmlLimits);
     this.attach(socket);
     this.preauthTimer = setTimeout(() => this.streamError(new StreamError('connection-timeout', 'not authenticated in time')), host.preauthTimeoutMs);
     this.preauthTimer.unref();
@@ -172,6 +197,11 @@ export class C2sSession implements ModuleSession {
 
   delete(key: SessionKey<unknown>): void {
     this.moduleState?.delete(key);
+  }
+
+  /** The session's child logger: every line carries its id and peer address (made at the first line). */
+  get log(): Logger {
+    return (this.logger ??= this.host.logger.child({ session: this.id, peer: this.peer }));
   }
 
   get isBound(): boolean {
@@ -190,18 +220,21 @@ export class C2sSession implements ModuleSession {
   private attach(socket: Socket): void {
     socket.on('data', (chunk: Buffer) => {
       // After the stream is closed, what the peer still sends is neither parsed nor charged to anyone.
-      if (this.state === 'closed') return;
+      if (this.state === 'closed' || this.socket !== socket) return;
       this.parser.write(chunk);
       this.limitRate(chunk.length);
       this.updateReading();
     });
+    // A socket this session has let go (XEP-0198 resumption elsewhere) no longer speaks for it.
     socket.on('error', (err) => {
-      this.host.logger.debug({ session: this.id, err: err.message }, 'socket error');
+      if (this.socket !== socket) return;
+      this.closeReason ??= (err as NodeJS.ErrnoException).code ?? err.message;
+      this.log.debug({ err: err.message }, 'socket error');
       this.teardown(undefined);
     });
-    socket.on('close', () => this.teardown(undefined));
+    socket.on('close', () => this.socket === socket && this.teardown(undefined));
     if (this.host.idleTimeoutMs > 0) {
-      socket.setTimeout(this.host.idleTimeoutMs, () => this.streamError(new StreamError('connection-timeout', 'idle for too long')));
+      socket.setTimeout(this.host.idleTimeoutMs, () => this.socket === socket && this.streamError(new StreamError('connection-timeout', 'idle for too long')));
     }
     socket.setNoDelay(true);
     // A renegotiation would change what tls-unique channel binding means mid-stream (RFC 5929 §3.1: "the
@@ -211,7 +244,7 @@ export class C2sSession implements ModuleSession {
 
   /** The parser's events as prototype methods: one small object per session instead of four closures. */
   private static readonly ParserEvents = class implements StreamParserEvents {
-    constructor(private readonly s: C2sSession) {}
+    constructor(public s: C2sSession) {}
     streamStart(root: Element): void {
       this.s.onStreamStart(root);
     }
@@ -221,6 +254,7 @@ export class C2sSession implements ModuleSession {
     // Stanzas before the closing tag are still being processed in order; close after them.
     streamEnd(): void {
       const s = this.s;
+      s.closeReason ??= 'client closed the stream';
       s.queue = s.queue.then(() => s.pipeline.idle()).then(() => s.close());
     }
     error(err: XmlStreamError): void {
@@ -229,6 +263,7 @@ export class C2sSession implements ModuleSession {
   };
 
   private onParsed(el: Element): void {
+    this.host.traffic?.read(this, el);
     // RFC 6120 §13.12: a flooding client loses its stream, not everyone else their service.
     if (this.stanzaBucket && !this.stanzaBucket.take()) return this.streamError(new StreamError('policy-violation', 'too many stanzas per second'));
     if (!this.username) {
@@ -336,7 +371,7 @@ export class C2sSession implements ModuleSession {
   private overflow(text: string): void {
     if (this.shed || this.state === 'closed') return;
     this.shed = true;
-    this.host.logger.info({ session: this.id, pending: this.socket.writableLength }, 'closing a session that does not read its output');
+    this.log.info({ pending: this.socket.writableLength }, 'closing a session that does not read its output');
     this.streamError(new StreamError('policy-violation', text));
     // What is queued would never be read; keeping it for the closing handshake would keep the memory too.
     this.socket.destroy();
@@ -344,15 +379,42 @@ export class C2sSession implements ModuleSession {
 
   // ------------------------------------------------------------------------------------------ output
   deliver(stanza: Element | string): void {
-    this.write(typeof stanza === 'string' ? stanza : stanza.toString());
+    if (typeof stanza === 'string') this.output(0, stanza, undefined);
+    else this.output(0, stanza.toString(), stanza);
   }
 
   send(stanza: Element): void {
-    this.write(stanza.toString());
+    this.output(0, stanza.toString(), stanza);
+  }
+
+  /** Writes stream-level data as it is: for the extensions' own elements and the stanzas their layers pass on. */
+  transmit(data: string): void {
+    this.write(data);
+  }
+
+  /** Puts a stream-level extension on this session's stanza output (XEP-0352, XEP-0198). */
+  addLayer(layer: StanzaLayer): void {
+    const l = (this.layers ??= []);
+    l.push(layer);
+    l.sort((a, b) => a.rank - b.rank);
+  }
+
+  /** A stanza a layer held back, handed to the layers after it (and the socket). */
+  passOn(layer: StanzaLayer, data: string): void {
+    const i = this.layers?.indexOf(layer) ?? -1;
+    if (i >= 0) this.output(i + 1, data, undefined);
+  }
+
+  /** A stanza through the output layers from the i-th on, then to the socket. */
+  private output(i: number, data: string, el: Element | undefined): void {
+    const layer = this.layers?.[i];
+    if (!layer) return this.write(data);
+    layer.stanza(data, el, (d, e) => this.output(i + 1, d, e));
   }
 
   private write(data: string): void {
     if (this.state === 'closed' || this.socket.destroyed) return;
+    this.host.traffic?.wrote(this, data);
     const pending = this.socket.writableLength;
     // Output above the pause threshold comes from others (the session's own stanzas wait for it to drain):
     // past the hard limit, the recipient is dropped instead of buffered for without bound.
@@ -457,22 +519,26 @@ export class C2sSession implements ModuleSession {
         return room ? room.then(() => this.onElement(el)) : this.onElement(el);
       })
       .catch((err) => {
-        this.host.logger.error({ session: this.id, err }, 'unhandled error processing a stanza');
+        this.log.error({ err }, 'unhandled error processing a stanza');
         this.streamError(new StreamError('internal-server-error'));
       })
       .then(() => {
-        if (--this.queued === 0) this.updateReading();
+        const s = this.successor ?? this;
+        if (--s.queued === 0) s.updateReading();
       });
   }
 
   private async onElement(el: Element): Promise<void> {
+    if (this.successor) return this.successor.onElement(el);
     if (this.state === 'closed') return;
     // RFC 6120 §4.9.1.1: a stream error ends the stream; the receiver closes it too, without an error of
     // its own (answering one with another could loop).
     if (el.is('error', NS_STREAM)) {
-      this.host.logger.info({ session: this.id, condition: el.elements[0]?.local }, 'client sent a stream error');
+      this.closeReason = `client sent stream error ${el.elements[0]?.local}`;
+      this.log.info({ condition: el.elements[0]?.local }, 'client sent a stream error');
       return this.close();
     }
+    if ((this.state === 'bound' || this.state === 'authenticated') && this.host.streamElement(this, el)) return;
     switch (this.state) {
       case 'negotiating':
         return this.negotiate(el);
@@ -557,10 +623,12 @@ export class C2sSession implements ModuleSession {
     if (attempt) this.authFailures++;
     const account = step.username ? `${step.username}@${this.domain}` : undefined;
     const counted = step.badCredentials === true;
-    this.host.logger.info(
-      { session: this.id, ip: this.remoteAddress, mechanism: this.saslMechanism, account, condition: step.condition, reason: step.reason, counted },
+    this.log.info(
+      { ip: this.remoteAddress, mechanism: this.saslMechanism, account, condition: step.condition, reason: step.reason, counted },
       `authentication failed: ${step.reason}`,
     );
+    // The metric's label is a fixed set (reasons carry free text): a wrong password, or the SASL condition.
+    this.host.authFailure(this, counted ? 'bad-credentials' : step.condition, account);
     if (counted) {
       // A pause before answering, growing with recent failures from this IP or on this account, makes
       // online password guessing slow (RFC 6120 §13.9.3) even across reconnections.
@@ -588,7 +656,7 @@ export class C2sSession implements ModuleSession {
     this.preauthTimer = undefined;
     this.preauthByteBucket = undefined;
     this.write(`<success xmlns='${NS_SASL}'>${step.data ? step.data.toString('base64') : ''}</success>`);
-    this.host.logger.info({ session: this.id, user: `${this.username}@${this.domain}` }, 'authenticated');
+    this.log.info({ user: `${this.username}@${this.domain}` }, 'authenticated');
     // RFC 6120 §6.4.6: after success the stream restarts; the next thing from the client is a header. From
     // here on the client may send what an account may.
     this.parser.reset(this.host.xmlLimits);
@@ -676,7 +744,7 @@ export class C2sSession implements ModuleSession {
   streamError(err: StreamError): void {
     if (this.state === 'closed' || this.closing) return;
     if (!this.headerSent) this.sendHeader();
-    this.host.logger.info({ session: this.id, condition: err.condition, text: err.text }, 'stream error');
+    this.log.info({ condition: err.condition, text: err.text }, 'stream error');
     this.write(err.toElement().toString());
     this.close(err);
   }
@@ -700,6 +768,9 @@ export class C2sSession implements ModuleSession {
 
   private teardown(err: StreamError | undefined): void {
     if (this.state === 'closed') return;
+    // XEP-0198 §5: a bound stream lost without its closing tag (or timed out) may be resumed; meanwhile the
+    // session stays, without a connection.
+    if (this.state === 'bound' && (!this.closing || err?.condition === 'connection-timeout') && this.host.detached(this)) return this.detach();
     this.state = 'closed';
     if (this.preauthTimer) clearTimeout(this.preauthTimer);
     clearTimeout(this.rateTimer);
@@ -710,5 +781,59 @@ export class C2sSession implements ModuleSession {
     if (!this.closing) this.socket.destroy();
     // Every connection is reported, bound or not: the host counts connections per address.
     this.host.closed(this, err);
+  }
+
+  // ------------------------------------------------------------------------------------------ XEP-0198 transport swap
+  /** Lets the connection go and keeps the bound session (hibernating): deliveries go to the output layers only. */
+  private detach(): void {
+    const socket = this.socket;
+    clearTimeout(this.rateTimer);
+    this.rateTimer = undefined;
+    clearTimeout(this.watch?.stallTimer);
+    this.host.outputBudget.release(this);
+    this.watch?.drained?.resolve();
+    this.watch = undefined;
+    // A stream being closed (connection-timeout) has its end and destruction arranged by close().
+    if (!this.closing) socket.destroy();
+    this.closing = false;
+    this.shed = false;
+  }
+
+  /**
+   * XEP-0198 §5: this bound session takes over `conn`, a newly authenticated stream that resumed it: conn's
+   * socket, parser and queued elements become this session's, and conn ends without a trace (no hooks: the
+   * session it stood for lives on). A connection this session still had gets a conflict stream error.
+   */
+  adopt(conn: C2sSession): void {
+    if (!this.socket.destroyed) {
+      this.write(new StreamError('conflict', 'the session was resumed on another connection').toElement().toString() + '</stream:stream>');
+      this.closing = true;
+      const old = this.socket;
+      old.end();
+      setTimeout(() => old.destroy(), 2000).unref();
+      this.detach();
+    }
+    const socket = conn.socket;
+    // conn's listeners stay on the socket and find conn closed.
+    clearTimeout(conn.rateTimer);
+    clearTimeout(conn.watch?.stallTimer);
+    conn.watch?.drained?.resolve();
+    conn.host.outputBudget.release(conn);
+    conn.state = 'closed';
+    conn.successor = this;
+    conn.parserEvents.s = this;
+    this.socket = socket;
+    this.parser = conn.parser;
+    this.secure = conn.secure;
+    this.remoteAddress = conn.remoteAddress;
+    this.peer = conn.peer;
+    this.logger = undefined;
+    this.headerSent = true;
+    this.written = 0;
+    // Elements conn still has queued (the <resume/> itself among them) run before this session's next ones,
+    // and reading stays paused until they have (see enqueue).
+    this.queue = conn.queue;
+    this.queued = conn.queued;
+    this.attach(socket);
   }
 }

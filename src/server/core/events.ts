@@ -26,5 +26,12 @@ export interface ServerEvents {
   /** Message or presence addressed to a served domain itself. */
   'host/message': AddressedContext;
   'host/presence': AddressedContext;
+  /** A failed SASL authentication, with its SASL condition (RFC 6120 §6.5) as the reason. */
+  'auth/failed': { ip: string; condition: string; account?: string };
+  /**
+   * An account is being deleted (core/account-lifecycle.ts): it can no longer log in and its sessions are
+   * closed. Each module deletes, and announces, its own data about it; the account's store records go last.
+   */
+  'account/deleted': { jid: string };
 }
 

@@ -64,6 +64,8 @@ export interface ModuleApi<O = Record<string, unknown>, F extends keyof ServerEv
   use<T>(key: ServiceKey<T>): T;
   /** Called when the server stops. */
   onStop(fn: () => void | Promise<void>): void;
+  /** Adds a command to the local admin socket (`pepkeys` operator commands); `args` are checked by `schema`. */
+  adminCommand<S extends z.ZodType>(name: string, schema: S, handler: (args: z.output<S>) => unknown | Promise<unknown>): void;
 }
 
 export interface ModuleDefinition<O = any, F extends keyof ServerEvents = any> {

@@ -12,7 +12,7 @@ import type { Storage } from '../../storage/types.ts';
 import { LocalSessionDirectory, type SessionDirectory } from '../../cluster/index.ts';
 import { StanzaError, StreamError } from '../../protocol/rfc6120.ts';
 import type { DiscoIdentity } from '../../protocol/xep0030.ts';
-import { ConfigError, parseHostPort, type ServerConfig } from '../config.ts';
+import { ConfigError, type ServerConfig } from '../config.ts';
 import { C2sSession, type OutputLimits, type SessionHost } from './c2s-session.ts';
 import { HookBus } from './hooks.ts';
 import type { ServerEvents } from './events.ts';
@@ -27,6 +27,15 @@ import { AuthThrottle } from './limits/auth-throttle.ts';
 import { OutputBudget } from './limits/output-budget.ts';
 import { memoryBudget } from './limits/memory-budget.ts';
 import { TokenBucket } from './limits/token-bucket.ts';
+import { combineObservers, type TrafficObserver } from './traffic.ts';
+import { stanzaTrace } from './stanza-trace.ts';
+import { listenOn } from './listen.ts';
+import { StreamManager } from './stream-management/manager.ts';
+import { handleUndelivered } from './stream-management/undelivered.ts';
+import { ClientStateIndication } from './csi/manager.ts';
+import { AccountLifecycle } from './account-lifecycle.ts';
+import { AdminCommands } from '../admin/registry.ts';
+import { registerCoreAdminCommands } from '../admin/core-commands.ts';
 
 export interface ServerDeps {
   config: ServerConfig;
@@ -49,6 +58,9 @@ export interface ListenAddresses {
   /** Server-to-server listeners; empty when federation is off. */
   s2s: AddressInfo[];
 }
+
+/** Where the server is in its life; ready = storage open and every listener bound (the /readyz answer). */
+export type ServerState = 'created' | 'starting' | 'ready' | 'stopping' | 'stopped';
 
 export class XmppServer implements SessionHost {
   readonly logger: Logger;
@@ -94,6 +106,18 @@ export class XmppServer implements SessionHost {
   /** Pre-authentication read budget per remote address, shared by its connections. */
   private readonly preauthBuckets = new Map<string, TokenBucket>();
   readonly outputBudget: OutputBudget;
+  state: ServerState = 'created';
+  traffic: TrafficObserver | undefined;
+  private readonly trafficObservers: TrafficObserver[] = [];
+  /** XEP-0198 and XEP-0352: stream-level, so the core's (stream-management/, csi/). */
+  readonly streamManagement: StreamManager;
+  readonly csi: ClientStateIndication;
+  /** Undelivered stanzas of ended sessions being routed elsewhere (stop() waits for them). */
+  private readonly undelivered = new Set<Promise<void>>();
+  /** Commands of the local admin socket (admin/socket.ts), registered by the core and by modules. */
+  readonly admin = new AdminCommands();
+  readonly accounts: AccountLifecycle;
+  readonly startedAt = Date.now();
 
   constructor(deps: ServerDeps) {
     this.config = deps.config;
@@ -108,6 +132,23 @@ export class XmppServer implements SessionHost {
     this.mechanismList = deps.mechanisms ?? DEFAULT_MECHANISMS;
     this.authThrottle = new AuthThrottle(deps.config.limits.auth_failure_delay_ms, deps.config.limits.max_failed_logins);
     this.outputBudget = new OutputBudget(deps.config.limits.output_total_bytes);
+    this.streamManagement = new StreamManager({
+      options: () => {
+        const o = this.config.stream_management;
+        return { enabled: o.enabled, resumeTimeoutMs: o.resume_timeout_seconds * 1000, maxUnacked: o.max_unacked, maxUnackedChars: o.max_unacked_bytes, location: o.location };
+      },
+      logger: this.logger,
+      outputBudget: this.outputBudget,
+      connectionDropped: (s) => this.dropConnection(s),
+      connectionAdopted: (s, conn) => {
+        if (this.connections.delete(conn)) this.connections.add(s);
+      },
+      resumed: (s) => this.csi.resumed(s),
+    });
+    this.csi = new ClientStateIndication(() => {
+      const o = this.config.csi;
+      return { enabled: o.enabled, maxHeld: o.max_held, maxHeldChars: o.max_held_bytes };
+    }, this.outputBudget);
     this.moduleOptions = validateModuleOptions(deps.config, deps.modules);
     const disabled = new Set(deps.config.disabled_modules);
     this.moduleDefs = orderModules(deps.modules.filter((m) => !disabled.has(m.name)));
@@ -137,6 +178,25 @@ export class XmppServer implements SessionHost {
       });
       this.router.remote = this.s2s;
     }
+    this.accounts = new AccountLifecycle({
+      storage: this.storage, sessions: this.sessions, hooks: this.hooks, logger: this.logger,
+      closeSession: (s, err) => {
+        if (s instanceof C2sSession) s.streamError(err);
+      },
+    });
+    registerCoreAdminCommands(this);
+    if (this.logger.isLevelEnabled('trace')) this.observeTraffic(stanzaTrace());
+  }
+
+  /** Adds an observer of every client stream's traffic (see traffic.ts); returns its removal. */
+  observeTraffic(observer: TrafficObserver): () => void {
+    this.trafficObservers.push(observer);
+    this.traffic = combineObservers(this.trafficObservers);
+    return () => {
+      const i = this.trafficObservers.indexOf(observer);
+      if (i >= 0) this.trafficObservers.splice(i, 1);
+      this.traffic = combineObservers(this.trafficObservers);
+    };
   }
 
   // ------------------------------------------------------------------------------ SessionHost
@@ -212,12 +272,16 @@ export class XmppServer implements SessionHost {
     return {
       domain,
       secret: this.saslSecret,
-      lookup: async (username) => (await this.storage.accounts.get(`${username}@${domain}`))?.credentials,
+      lookup: async (username) => {
+        const jid = `${username}@${domain}`;
+        return this.accounts.isDeleting(jid) ? undefined : (await this.storage.accounts.get(jid))?.credentials;
+      },
     };
   }
 
   postAuthFeatures(session: C2sSession): Element[] {
     const out: Element[] = [];
+    for (const f of [this.streamManagement.feature(), this.csi.feature()]) if (f) out.push(f);
     for (const b of this.streamFeatureBuilders) {
       const el = b(session);
       if (el) out.push(el);
@@ -240,6 +304,11 @@ export class XmppServer implements SessionHost {
     return undefined;
   }
 
+  authFailure(session: C2sSession, condition: string, account: string | undefined): void {
+    if (!this.hooks.has('auth/failed')) return;
+    void this.hooks.fire('auth/failed', { ip: session.remoteAddress, condition, account }).catch((err) => this.logger.error({ err }, 'auth/failed hook failed'));
+  }
+
   isPipelined(stanza: Element, to: Jid | undefined): boolean {
     return this.router.isPipelined(stanza, to);
   }
@@ -250,12 +319,33 @@ export class XmppServer implements SessionHost {
   }
 
   closed(session: C2sSession, error: StreamError | undefined): void {
-    if (this.connections.delete(session)) this.releaseIp(session.remoteAddress);
+    this.dropConnection(session);
+    const reason = error ? `stream error ${error.condition}${error.text ? `: ${error.text}` : ''}` : (session.closeReason ?? 'connection closed');
+    session.log.info({ jid: session.jid?.full, reason }, 'disconnected');
     if (!session.jid) return;
     const wasRegistered = this.sessions.get(session.jid.full) === session;
     this.sessions.unregister(session);
-    if (!wasRegistered) return;
-    void this.hooks.fire('session-closed', { session, error }).catch((err) => this.logger.error({ err }, 'session-closed hook failed'));
+    if (wasRegistered) void this.hooks.fire('session-closed', { session, error }).catch((err) => this.logger.error({ err }, 'session-closed hook failed'));
+    // What the client never got (unacknowledged, or held while inactive) goes where it would have gone had
+    // the session not been there (XEP-0198 §4).
+    const items = [...this.streamManagement.ended(session), ...this.csi.ended(session)].sort((a, b) => a.at - b.at);
+    if (items.length === 0) return;
+    const p = handleUndelivered(items, session.jid.domain, { sessions: this.sessions, route: (st) => this.router.route(st), logger: this.logger })
+      .finally(() => this.undelivered.delete(p));
+    this.undelivered.add(p);
+  }
+
+  streamElement(session: C2sSession, el: Element): boolean {
+    return this.csi.element(session, el) || this.streamManagement.element(session, el);
+  }
+
+  detached(session: C2sSession): boolean {
+    return this.streamManagement.detached(session);
+  }
+
+  /** A connection no longer open (closed, or its session hibernating): it stops counting toward its address. */
+  private dropConnection(session: C2sSession): void {
+    if (this.connections.delete(session)) this.releaseIp(session.remoteAddress);
   }
 
   /** Open connections, the bytes read from them and their unsent output beyond socket buffers (monitoring, tests). */
@@ -322,6 +412,7 @@ export class XmppServer implements SessionHost {
         return this.services.get(name) as T;
       },
       onStop: (fn) => this.stopHandlers.push(fn),
+      adminCommand: (name, schema, handler) => this.admin.register(name, schema, handler),
     };
   }
 
@@ -329,6 +420,7 @@ export class XmppServer implements SessionHost {
   async start(): Promise<ListenAddresses> {
     if (this.started) throw new Error('server already started');
     this.started = true;
+    this.state = 'starting';
     for (const def of this.moduleDefs) {
       await def.setup(this.apiFor(def));
       const missing = (def.provides ?? []).filter((k) => !this.services.has(k.name));
@@ -356,29 +448,25 @@ export class XmppServer implements SessionHost {
       this.listeners.length = 0;
       await this.s2s?.stop();
       if (this.sweepTimer) clearInterval(this.sweepTimer);
+      this.state = 'stopped';
       throw err;
     }
+    this.state = 'ready';
     this.logger.info({ hosts: this.hosts, c2s: addrs.c2s.map(fmt), tls: addrs.tls.map(fmt), s2s: addrs.s2s.map(fmt) }, 'pepkeys server listening');
     // The worst case per connection, computed from the limits (docs/security.md): what to provision for.
-    this.logger.info({ bytes: memoryBudget(this.config.limits) }, 'memory budget');
+    this.logger.info({ bytes: memoryBudget(this.config.limits, { unackedBytes: this.config.stream_management.max_unacked_bytes, heldBytes: this.config.csi.max_held_bytes }) }, 'memory budget');
     return addrs;
   }
 
-  private listen(srv: NetServer, hp: string): Promise<AddressInfo> {
-    const { host, port } = parseHostPort(hp);
-    return new Promise((resolve, reject) => {
-      srv.once('error', reject);
-      srv.listen(port, host, () => {
-        srv.off('error', reject);
-        srv.on('error', (err) => this.logger.error({ err }, 'listener error'));
-        this.listeners.push(srv);
-        resolve(srv.address() as AddressInfo);
-      });
-    });
+  private async listen(srv: NetServer, hp: string): Promise<AddressInfo> {
+    const address = await listenOn(srv, hp, (err) => this.logger.error({ err }, 'listener error'));
+    this.listeners.push(srv);
+    return address;
   }
 
   private accept(socket: Socket, secure: boolean): void {
     const session = new C2sSession(socket, this, secure);
+    session.log.info({ tls: secure }, 'connected');
     const ip = session.remoteAddress;
     const n = (this.perIp.get(ip) ?? 0) + 1;
     const max = this.config.limits.max_connections_per_ip;
@@ -407,13 +495,22 @@ export class XmppServer implements SessionHost {
     this.logger.info('TLS credentials reloaded');
   }
 
+  /** Runs `fn` when the server stops, before storage closes (e.g. the admin socket of startServer). */
+  onStop(fn: () => void | Promise<void>): void {
+    this.stopHandlers.push(fn);
+  }
+
   /** Stops accepting, closes every stream with system-shutdown, runs module stop handlers, closes storage. */
   async stop(): Promise<void> {
+    this.state = 'stopping';
     // net.Server.close() resolves only once every connection is gone, so streams are closed meanwhile.
     const closing = this.listeners.map((l) => new Promise<void>((r) => l.close(() => r())));
     this.listeners.length = 0;
     for (const s of [...this.connections]) s.streamError(new StreamError('system-shutdown'));
+    this.streamManagement.stop();
     await Promise.all(closing);
+    // Undelivered stanzas of the sessions just ended may be on their way to offline storage.
+    await Promise.all([...this.undelivered]);
     // Let session-closed hooks (unavailable presence etc.) run before storage goes away.
     await new Promise((r) => setImmediate(r));
     // Federation last: the unavailable presences just routed to remote contacts go out on its open streams.
@@ -424,6 +521,7 @@ export class XmppServer implements SessionHost {
     try {
       await this.storage.close();
     } finally {
+      this.state = 'stopped';
       this.onStopped?.();
     }
   }

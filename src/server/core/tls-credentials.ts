@@ -2,7 +2,7 @@
 // self-signed certificate for the served domains is generated once (node:crypto cannot issue certificates,
 // so @peculiar/x509 builds it) and kept in data_dir/tls so clients can pin it across restarts.
 import 'reflect-metadata';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { webcrypto } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
@@ -47,22 +47,37 @@ function readConfigured(path: string, setting: string): string {
   }
 }
 
+/** Where the generated pair lives; the server uses it whenever tls.cert and tls.key are not configured. */
+export function generatedTlsFiles(dataDir: string): { dir: string; cert: string; key: string } {
+  const dir = join(dataDir, 'tls');
+  return { dir, cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
+}
+
+/**
+ * Writes a pair into dataDir/tls, replacing any there (`pepkeys cert generate|import` too): each file is
+ * written beside its target and renamed over it, so a crash or a SIGHUP reload never sees half a file.
+ */
+export function writeGeneratedTls(dataDir: string, creds: TlsCredentials): void {
+  const files = generatedTlsFiles(dataDir);
+  mkdirSync(files.dir, { recursive: true, mode: 0o700 });
+  for (const [path, text, mode] of [[files.key, creds.key, 0o600], [files.cert, creds.cert, 0o644]] as const) {
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, text, { mode });
+    renameSync(tmp, path);
+  }
+}
+
 /** Loads the configured PEM files, or the generated pair in dataDir/tls (creating it on first use). */
 export async function loadTlsCredentials(opts: { cert?: string; key?: string; dataDir: string; domains: string[] }): Promise<TlsCredentials & { generated: boolean }> {
   if (opts.cert && opts.key) {
     return { cert: readConfigured(opts.cert, 'tls.cert'), key: readConfigured(opts.key, 'tls.key'), generated: false };
   }
-  const dir = join(opts.dataDir, 'tls');
-  const certPath = join(dir, 'cert.pem');
-  const keyPath = join(dir, 'key.pem');
-  if (existsSync(certPath) && existsSync(keyPath)) {
-    return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), generated: false };
+  const files = generatedTlsFiles(opts.dataDir);
+  if (existsSync(files.cert) && existsSync(files.key)) {
+    return { cert: readFileSync(files.cert, 'utf8'), key: readFileSync(files.key, 'utf8'), generated: false };
   }
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const creds = await generateSelfSigned(opts.domains);
-  writeFileSync(keyPath, creds.key, { mode: 0o600 });
-  chmodSync(keyPath, 0o600);
-  writeFileSync(certPath, creds.cert);
+  writeGeneratedTls(opts.dataDir, creds);
   return { ...creds, generated: true };
 }
 

@@ -18,6 +18,11 @@ export interface Relationship {
    * with a subscription or a group counts as one.
    */
   inRoster?: boolean;
+  /**
+   * One of the two blocks the other (XEP-0191): the requester is refused everything an access model could
+   * grant, open included, and is told nothing it would not be told about a node that does not exist.
+   */
+  blocked?: boolean;
 }
 
 export const NO_RELATIONSHIP: Relationship = Object.freeze({ subscription: 'none', groups: [], inRoster: false }) as Relationship;
@@ -85,9 +90,12 @@ export function refusal(action: AffiliationAction): PubsubError {
   return REFUSALS[action]();
 }
 
-/** Does deciding `action` for this affiliation under this model need the owner's roster entry? */
+/**
+ * Does deciding `action` for this affiliation under this model need the owner's roster entry? Every model
+ * that can grant something to an entity without affiliation does (open too: a blocked entity is refused).
+ */
 export function needsRelationship(action: Action, affiliation: Affiliation, config: Pick<TypedConfig, 'accessModel'>): boolean {
-  return affiliation === 'none' && CAPABILITIES.member.has(action) && (config.accessModel === 'presence' || config.accessModel === 'roster');
+  return affiliation === 'none' && CAPABILITIES.member.has(action) && (config.accessModel === 'open' || config.accessModel === 'presence' || config.accessModel === 'roster');
 }
 
 /** XEP-0060 §4.5: presence access means a subscription of type "from" or "both" in the owner's roster. */
@@ -118,16 +126,24 @@ export function denied(action: Action, standing: Standing, config?: AccessModelC
  * Needs `standing.relationship` whenever `mayHide` says so.
  */
 export function hidden(standing: Standing, config: AccessModelConfig): boolean {
-  return standing.affiliation === 'none' && !inRoster(standing.relationship) && denied('retrieve', standing, config) !== undefined;
+  if (standing.affiliation !== 'none') return false;
+  // A blocked entity is a stranger to every node, open ones included (XEP-0191, issue 13).
+  if (standing.relationship?.blocked) return true;
+  return !inRoster(standing.relationship) && denied('retrieve', standing, config) !== undefined;
 }
 
-/** Can `hidden` be true for this affiliation and model (so the owner's roster must be read to decide)? */
-export function mayHide(affiliation: Affiliation, config: Pick<TypedConfig, 'accessModel'>): boolean {
-  return affiliation === 'none' && config.accessModel !== 'open';
+/**
+ * Can `hidden` be true for this affiliation and model (so the owner's roster must be read to decide)? For
+ * any model, since a blocked entity is hidden from all.
+ */
+export function mayHide(affiliation: Affiliation, _config: Pick<TypedConfig, 'accessModel'>): boolean {
+  return affiliation === 'none';
 }
 
 /** The error the access model answers an entity without affiliation with; undefined when it makes it a member. */
 function modelRefusal(config: AccessModelConfig | undefined, rel: Relationship | undefined): PubsubError | undefined {
+  // As for a node that is not there: the blocked entity cannot tell a block from an absence.
+  if (rel?.blocked) return errors.nodeNotFound();
   switch (config?.accessModel) {
     case 'open':
       return undefined;

@@ -30,6 +30,7 @@ import { NodeNotFoundError, StorageClosedError } from '../errors.ts';
 import { pickItems } from '../item-query.ts';
 import { pageArchive } from '../archive-page.ts';
 import { domainOf } from '../../jid/index.ts';
+import { createMemoryBlocklist } from './blocklist.ts';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -80,6 +81,8 @@ export function createMemoryStorage(): Storage {
     return fn();
   }
 
+  const blocklist = createMemoryBlocklist(op);
+
   const findNode = (service: string, node: string) => services.get(service)?.get(node);
   const requireNode = (service: string, node: string) => {
     const n = findNode(service, node);
@@ -115,6 +118,7 @@ export function createMemoryStorage(): Storage {
         services.delete(jid);
         archives.delete(jid);
         archivePrefs.delete(jid);
+        blocklist.deleteOwner(jid);
         return true;
       }),
     list: (domain) =>
@@ -323,6 +327,7 @@ export function createMemoryStorage(): Storage {
     caps: capsStore,
     pubsub: pubsubStore,
     archive: archiveStore,
+    blocklist: blocklist.store,
     async close() {
       closed = true;
     },

@@ -1,5 +1,5 @@
 // Accounts. Deleting an account removes everything it owns (roster, pending requests, offline messages,
-// pubsub service) in the same single statement, so no server, crash or concurrent writer can ever see half
+// pubsub service, blocklist) in the same single statement, so no server, crash or concurrent writer can ever see half
 // an account.
 import { AccountExistsError, type AccountCredentials, type AccountRecord, type AccountStore } from '../types.ts';
 import { toAccount, type AccountRow } from '../sql/rows.ts';
@@ -26,7 +26,8 @@ const remove = statement(
      om AS (DELETE FROM offline_messages WHERE owner = $1 AND EXISTS (SELECT 1 FROM a)),
      pn AS (DELETE FROM pubsub_nodes WHERE service = $1 AND EXISTS (SELECT 1 FROM a)),
      am AS (DELETE FROM archive_messages WHERE owner = $1 AND EXISTS (SELECT 1 FROM a)),
-     ap AS (DELETE FROM archive_prefs WHERE owner = $1 AND EXISTS (SELECT 1 FROM a))
+     ap AS (DELETE FROM archive_prefs WHERE owner = $1 AND EXISTS (SELECT 1 FROM a)),
+     bl AS (DELETE FROM blocklist WHERE owner = $1 AND EXISTS (SELECT 1 FROM a))
    SELECT count(*)::int AS n FROM a`,
 );
 const listAll = statement('account_list', 'SELECT jid FROM accounts');

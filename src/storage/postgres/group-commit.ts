@@ -33,6 +33,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { StorageClosedError } from '../errors.ts';
 import { dbOf, type Db } from './db.ts';
+import type { CommitObserver } from '../types.ts';
 
 interface QueuedWrite {
   fn: (db: Db) => Promise<unknown>;
@@ -71,6 +72,8 @@ export class GroupCommit {
   private pendingWrites = 0;
   private readonly poolDb: Db;
   readonly stats: GroupCommitStats = { batches: 0, transactions: 0, operations: 0, rollbacks: 0, retries: 0 };
+  /** Told of each batch once every write in it has committed or failed (metrics). */
+  observer: CommitObserver | undefined;
 
   constructor(private readonly pool: Pool) {
     this.poolDb = dbOf(pool);
@@ -128,6 +131,7 @@ export class GroupCommit {
 
   private async runBatch(ops: QueuedWrite[]): Promise<void> {
     this.stats.batches++;
+    const t0 = this.observer ? performance.now() : undefined;
     let client: PoolClient;
     try {
       client = await this.pool.connect();
@@ -173,6 +177,7 @@ export class GroupCommit {
         for (const op of done) op.resolve(op.result);
         pending = pending.slice(done.length);
       }
+      if (t0 !== undefined) this.observer?.((performance.now() - t0) / 1000, ops.length);
     } catch (err) {
       // Connection-level failure (or COMMIT refused): nothing unsettled committed, or its outcome is
       // unknown. Writes settled by an earlier COMMIT stay resolved (a second settle is a no-op).

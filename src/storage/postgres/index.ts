@@ -24,6 +24,7 @@ import { createOfflineStore } from './offline.ts';
 import { createCapsStore } from './caps.ts';
 import { createPubsubStore } from './pubsub.ts';
 import { createArchiveStore } from './archive.ts';
+import { createBlocklistStore } from './blocklist.ts';
 
 export interface PostgresStorageOptions extends PoolConfig {
   /** e.g. postgres://pepkeys:secret@db.example:5432/pepkeys (or give host/port/user/... as in pg's PoolConfig). */
@@ -59,10 +60,17 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     stats: gc.stats,
     accounts: createAccountStore(gc),
     roster: createRosterStore(gc),
+    blocklist: createBlocklistStore(gc),
     offline: createOfflineStore(gc),
     caps: createCapsStore(gc),
     pubsub: createPubsubStore(gc),
     archive: createArchiveStore(gc),
+    observeCommits(observer) {
+      gc.observer = observer;
+      return () => {
+        if (gc.observer === observer) gc.observer = undefined;
+      };
+    },
     close() {
       // Refuses new operations at once, commits what is queued, then closes the connections (pool.end
       // waits for reads still running).

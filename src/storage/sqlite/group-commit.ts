@@ -31,6 +31,7 @@ import type { Transaction } from 'better-sqlite3';
 import { walFile, type SqliteDatabase } from './database.ts';
 import { StorageClosedError } from '../errors.ts';
 import type { WalCheckpoints } from './checkpoints.ts';
+import type { CommitObserver } from '../types.ts';
 
 interface QueuedOp {
   fn: () => unknown;
@@ -42,7 +43,8 @@ interface QueuedOp {
   error?: unknown;
 }
 
-type Batch = QueuedOp[];
+/** `startedAt` (performance.now()) is set on committed batches while an observer is set. */
+type Batch = QueuedOp[] & { startedAt?: number };
 
 interface PendingSync {
   batches: Batch[];
@@ -97,6 +99,8 @@ export class GroupCommit {
   /** Something committed since the last fdatasync started. */
   private dirty = false;
   readonly stats: GroupCommitStats = { batches: 0, operations: 0, syncs: 0 };
+  /** Told of each committed batch once it is durable (metrics). */
+  observer: CommitObserver | undefined;
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -144,13 +148,15 @@ export class GroupCommit {
 
   /** Commits everything queued, synchronously; the ops settle once the commit is durable. */
   flush(): void {
-    const ops = this.queue;
+    const ops: Batch = this.queue;
     if (ops.length === 0) return;
     this.queue = [];
     let committed = false;
+    const t0 = this.observer ? performance.now() : undefined;
     try {
       this.runBatch(ops);
       committed = ops.some((op) => op.write);
+      if (committed) ops.startedAt = t0;
       this.stats.batches++;
       this.stats.operations += ops.length;
     } catch (err) {
@@ -186,7 +192,7 @@ export class GroupCommit {
     } catch (err) {
       syncError = err;
     }
-    for (const batch of pending) settle(batch, syncError);
+    for (const batch of pending) this.settle(batch, syncError);
     // A running asynchronous fdatasync still uses the fd; its callback closes it.
     if (this.running === 0) this.closeWal();
     if (syncError !== undefined) throw syncError;
@@ -210,7 +216,7 @@ export class GroupCommit {
 
   /** A batch ran (committed or not): settle it now, or after the fdatasync that makes it durable. */
   private finished(batch: Batch, committed: boolean): void {
-    if (this.walFd === undefined) return settle(batch);
+    if (this.walFd === undefined) return this.settle(batch);
     if (committed) this.dirty = true;
     // When closing, close() syncs and settles it.
     if (this.closed) return void this.waiting.push(batch);
@@ -223,7 +229,7 @@ export class GroupCommit {
     // it does not cover: it settles with that one, in order, or now if none is pending.
     const last = this.syncs.at(-1);
     if (last) last.batches.push(batch);
-    else settle(batch);
+    else this.settle(batch);
   }
 
   /** Starts an fdatasync covering every commit so far; it settles the batches waiting for one. */
@@ -265,8 +271,13 @@ export class GroupCommit {
     // Settle strictly in order: never past an fdatasync still running.
     while (this.syncs.length > 0 && this.syncs[0]!.done) {
       const first = this.syncs.shift()!;
-      for (const batch of first.batches) settle(batch, first.error);
+      for (const batch of first.batches) this.settle(batch, first.error);
     }
+  }
+
+  private settle(batch: Batch, error?: unknown): void {
+    settle(batch, error);
+    if (batch.startedAt !== undefined && error === undefined) this.observer?.((performance.now() - batch.startedAt) / 1000, batch.length);
   }
 
   /** Opens our fd on the WAL and makes everything committed so far (the migrations, say) durable. */

@@ -10,6 +10,7 @@ import { createOfflineStore } from './offline.ts';
 import { createCapsStore } from './caps.ts';
 import { createPubsubStore } from './pubsub.ts';
 import { createArchiveStore } from './archive.ts';
+import { createBlocklistStore } from './blocklist.ts';
 import { checkIntegrity, isCorruptionError, writeMarker } from './integrity.ts';
 import { StorageCorruptError } from '../errors.ts';
 
@@ -53,7 +54,8 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
   const offline = createOfflineStore(db, gc);
   const pubsub = createPubsubStore(db, gc);
   const archive = createArchiveStore(db, gc);
-  const accounts = createAccountStore(db, gc, [roster.deleteOwner, offline.deleteOwner, pubsub.deleteOwner, archive.deleteOwner]);
+  const blocklist = createBlocklistStore(db, gc);
+  const accounts = createAccountStore(db, gc, [roster.deleteOwner, offline.deleteOwner, pubsub.deleteOwner, archive.deleteOwner, blocklist.deleteOwner]);
   let closed = false;
   return {
     kind: 'sqlite',
@@ -63,6 +65,13 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     caps: createCapsStore(db, gc),
     pubsub: pubsub.store,
     archive: archive.store,
+    observeCommits(observer) {
+      gc.observer = observer;
+      return () => {
+        if (gc.observer === observer) gc.observer = undefined;
+      };
+    },
+    blocklist: blocklist.store,
     close() {
       // Synchronous, so no operation can slip in between the last flush and the close.
       if (closed) return Promise.resolve();

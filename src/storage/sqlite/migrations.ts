@@ -134,6 +134,18 @@ export const migrations: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 4,
+    name: 'blocklists',
+    sql: `
+      -- XEP-0191: the JIDs each account blocks (bare, full or domain JIDs).
+      CREATE TABLE blocklist (
+        owner TEXT NOT NULL,
+        jid   TEXT NOT NULL,
+        PRIMARY KEY (owner, jid)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const latestSchemaVersion = migrations[migrations.length - 1].version;

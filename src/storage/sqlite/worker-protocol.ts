@@ -7,7 +7,7 @@ import { AccountExistsError, ArchiveIdNotFoundError } from '../types.ts';
 import { NodeNotFoundError, SchemaTooNewError, StorageClosedError } from '../errors.ts';
 
 /** The stores of a Storage that a call may address, and their methods. */
-export type StoreName = 'accounts' | 'roster' | 'offline' | 'caps' | 'pubsub' | 'archive';
+export type StoreName = 'accounts' | 'roster' | 'offline' | 'caps' | 'pubsub' | 'archive' | 'blocklist';
 
 /** [call id, store, method, arguments] */
 export type Call = [id: number, store: StoreName, method: string, args: unknown[]];
@@ -87,4 +87,5 @@ export const STORE_METHODS: { [S in StoreName]: readonly (keyof Storage[S])[] } 
     'deleteService',
   ],
   archive: ['append', 'trim', 'query', 'expire', 'removeOwner', 'getPrefs', 'setPrefs'],
+  blocklist: ['list', 'block', 'unblock', 'unblockAll'],
 };

@@ -174,6 +174,7 @@ export async function openSqliteWorkerStorage(options: SqliteWorkerStorageOption
     caps: proxy('caps') as unknown as Storage['caps'],
     pubsub: proxy('pubsub') as unknown as Storage['pubsub'],
     archive: proxy('archive') as unknown as Storage['archive'],
+    blocklist: proxy('blocklist') as unknown as Storage['blocklist'],
     close() {
       if (closing) return closing;
       if (dead) return Promise.resolve();

@@ -9,15 +9,11 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
-import { RawClient } from '../../helpers/raw-client.ts';
-import type { CapsService } from '../../../src/server/modules/caps/index.ts';
+import type { RawClient } from '../../helpers/raw-client.ts';
+import { loginWithInterests } from '../../helpers/caps-login.ts';
 import type { Element } from '../../../src/xml/index.ts';
-
-const PUBSUB = 'http://jabber.org/protocol/pubsub';
-const OWNER = 'http://jabber.org/protocol/pubsub#owner';
-const EVENT = 'http://jabber.org/protocol/pubsub#event';
-const ERRORS = 'http://jabber.org/protocol/pubsub#errors';
-const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
+import { NS_PUBSUB as PUBSUB, NS_PUBSUB_OWNER as OWNER, NS_PUBSUB_EVENT as EVENT, NS_PUBSUB_ERRORS as ERRORS } from '../../../src/protocol/xep0060.ts';
+import { NS_STANZAS as STANZAS } from '../../../src/protocol/rfc6120.ts';
 const AXOLOTL = 'eu.siacs.conversations.axolotl';
 const OMEMO2 = 'urn:xmpp:omemo:2';
 const OX = 'urn:xmpp:openpgp:0';
@@ -88,16 +84,7 @@ describe('PEP nodes as everyday clients publish them', () => {
     await t.stop();
   });
 
-  /** Logs in and announces caps with these +notify interests, waiting until the server has verified them. */
-  async function login(user: string, resource: string, notify: string[] = []): Promise<RawClient> {
-    const c = await RawClient.connect(t.port);
-    clients.push(c);
-    await c.login(`${user}@localhost`, 'pw', resource);
-    c.sendPresenceWithCaps(notify.map((n) => `${n}+notify`));
-    const caps = t.server.service<CapsService>('caps')!;
-    for (let i = 0; i < 300 && !caps.features(`${user}@localhost/${resource}`); i++) await new Promise((r) => setTimeout(r, 10));
-    return c;
-  }
+  const login = (user: string, resource: string, notify: string[] = []) => loginWithInterests(t, clients, user, resource, notify);
 
   it('Conversations: legacy OMEMO device list and bundle with access model open reach a stranger and a watching contact', async () => {
     const romeo = await login('romeo', 'conversations-watch', [`${AXOLOTL}.devicelist`]);

@@ -4,7 +4,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { RawClient } from '../../helpers/raw-client.ts';
-import type { CapsService } from '../../../src/server/modules/caps/index.ts';
+import { loginWithInterests } from '../../helpers/caps-login.ts';
 import type { Element } from '../../../src/xml/index.ts';
 
 const PUBSUB = 'http://jabber.org/protocol/pubsub';
@@ -56,15 +56,7 @@ describe('PEP service over TCP', () => {
     await t.stop();
   });
 
-  async function login(user: string, resource: string, notify: string[] = []): Promise<RawClient> {
-    const c = await RawClient.connect(t.port);
-    clients.push(c);
-    await c.login(`${user}@localhost`, 'pw', resource);
-    c.sendPresenceWithCaps(notify.map((n) => `${n}+notify`));
-    const caps = t.server.service<CapsService>('caps')!;
-    for (let i = 0; i < 200 && !caps.features(`${user}@localhost/${resource}`); i++) await new Promise((r) => setTimeout(r, 10));
-    return c;
-  }
+  const login = (user: string, resource: string, notify: string[] = []) => loginWithInterests(t, clients, user, resource, notify);
 
   it('answers disco#info on the account with pubsub/pep and only implemented features', async () => {
     const c = await login('owner', 'disco');

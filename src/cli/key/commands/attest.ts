@@ -9,10 +9,11 @@ import type { KeyCommandContext } from '../context.ts';
 import { EXIT_NOT_FOUND, EXIT_TRUST } from '../exit-codes.ts';
 import { fp } from '../presenter.ts';
 import { addPublishOptions, publishOptions, publishSettings, type PublishFlags } from '../publish-settings.ts';
+import { addPassphraseOption } from '../passphrase.ts';
 import { action, addCommonOptions, addConnectOptions } from '../session.ts';
 
 export function attestCommand(cx: KeyCommandContext): Command {
-  return addPublishOptions(addConnectOptions(addCommonOptions(new Command('attest').description("sign a contact's key with your current key, publish the attestation and send it to them").argument('<jid>', 'the contact').argument('<fingerprint>', 'their key (see `key list JID`)'))))
+  return addPassphraseOption(addPublishOptions(addConnectOptions(addCommonOptions(new Command('attest').description("sign a contact's key with your current key, publish the attestation and send it to them").argument('<jid>', 'the contact').argument('<fingerprint>', 'their key (see `key list JID`)')))))
     .action(action(async (jidArg: string, fpArg: string, flags: PublishFlags) => {
       const me = cx.account(flags);
       const home = cx.home(flags);

@@ -3,16 +3,16 @@ import { Command } from 'commander';
 import { parseJid } from '../../../jid/index.ts';
 import type { KeyCommandContext } from '../context.ts';
 import { OWN_COLUMNS, TRUST_COLUMNS, ownKeyJson, ownKeyRow, trustJson, trustRow } from '../presenter.ts';
-import { action, addCommonOptions, addJidOption, type CommonFlags } from '../session.ts';
+import { action, addCommonOptions, addJidOption, addLongOption, type CommonFlags } from '../session.ts';
 
 export function listCommand(cx: KeyCommandContext): Command {
-  return addJidOption(addCommonOptions(new Command('list').description('list your own keys, or the keys of JID in your trust store').argument('[jid]', 'a contact')))
+  return addLongOption(addJidOption(addCommonOptions(new Command('list').description('list your own keys, or the keys of JID in your trust store').argument('[jid]', 'a contact'))))
     .action(action(async (jidArg: string | undefined, flags: CommonFlags & { jid?: string }) => {
       const home = cx.home(flags);
       if (jidArg === undefined) {
         const own = await home.keys((await cx.ownAccount(flags)).bare);
         if (flags.json) cx.out.json(own.map(ownKeyJson));
-        else if (own.length) cx.out.table(own.map(ownKeyRow), OWN_COLUMNS);
+        else if (own.length) cx.out.table(own.map((k) => ownKeyRow(k, flags)), OWN_COLUMNS);
         else cx.out.info(`no keys yet in ${home.dir}; run \`pepkeys key generate\``);
         return;
       }
@@ -21,7 +21,7 @@ export function listCommand(cx: KeyCommandContext): Command {
       try {
         const views = await trust.keys(bare);
         if (flags.json) cx.out.json(views.map(trustJson));
-        else if (views.length) cx.out.table(views.map(trustRow), TRUST_COLUMNS);
+        else if (views.length) cx.out.table(views.map((v) => trustRow(v, flags)), TRUST_COLUMNS);
         else cx.out.info(`no keys of ${bare} in your trust store; run \`pepkeys key fetch ${bare}\``);
       } finally {
         await trust.close();

@@ -5,10 +5,11 @@ import type { KeyCommandContext } from '../context.ts';
 import { matchFingerprint } from '../fingerprint-arg.ts';
 import { describeAccess, fp, ownKeyJson } from '../presenter.ts';
 import { addPublishOptions, publishOptions, publishSettings, type PublishFlags } from '../publish-settings.ts';
+import { addPassphraseOption } from '../passphrase.ts';
 import { action, addCommonOptions, addConnectOptions } from '../session.ts';
 
 export function revokeCommand(cx: KeyCommandContext): Command {
-  return addPublishOptions(addConnectOptions(addCommonOptions(new Command('revoke').description('revoke one of your keys: sign a <revoke/> and publish it to your revoke node').argument('<fingerprint>', 'the key to revoke (see `key list`)'))))
+  return addPassphraseOption(addPublishOptions(addConnectOptions(addCommonOptions(new Command('revoke').description('revoke one of your keys: sign a <revoke/> and publish it to your revoke node').argument('<fingerprint>', 'the key to revoke (see `key list`)')))))
     .option('--signer <fingerprint>', 'sign with this key of yours instead of the revoked key itself')
     .action(action(async (fpArg: string, flags: PublishFlags & { signer?: string }) => {
       const jid = cx.account(flags);

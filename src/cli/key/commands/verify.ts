@@ -8,10 +8,10 @@ import { CliError } from '../../errors.ts';
 import type { KeyCommandContext } from '../context.ts';
 import { EXIT_NOT_FOUND, EXIT_TRUST } from '../exit-codes.ts';
 import { TRUST_COLUMNS, attestationJson, attestationOutcome, fp, keyOpErrorSentence, trustJson, trustRow } from '../presenter.ts';
-import { action, addCommonOptions, addConnectOptions, type ConnectFlags } from '../session.ts';
+import { action, addCommonOptions, addConnectOptions, addLongOption, type ConnectFlags } from '../session.ts';
 
 export function verifyCommand(cx: KeyCommandContext): Command {
-  return addConnectOptions(addCommonOptions(new Command('verify').description("fetch JID's keys, check prints, validity, revocations and attestations, and report whether you verified them").argument('<jid>', 'the contact')))
+  return addLongOption(addConnectOptions(addCommonOptions(new Command('verify').description("fetch JID's keys, check prints, validity, revocations and attestations, and report whether you verified them").argument('<jid>', 'the contact'))))
     .action(action(async (jidArg: string, flags: ConnectFlags) => {
       const bare = parseJid(jidArg).bare;
       const online = () => cx.withSession(flags, async (s) => {
@@ -41,7 +41,7 @@ export function verifyCommand(cx: KeyCommandContext): Command {
       if (flags.json) {
         cx.out.json({ jid: bare, verified: usable.length > 0, keys: checked.map((c) => ({ ...trustJson(c.view), printMatches: c.printOk })), attestations: attestations.map(attestationJson) });
       } else {
-        if (views.length) cx.out.table(views.map(trustRow), TRUST_COLUMNS);
+        if (views.length) cx.out.table(views.map((v) => trustRow(v, flags)), TRUST_COLUMNS);
         for (const a of attestations) cx.out.line(`attestation by ${a.attestation.signerjid}: ${attestationOutcome(a)}`);
         cx.out.line(usable.length ? `${bare}: verified key ${fp(usable[0]!.print)}` : `${bare}: no verified key; compare the fingerprint with ${bare} out of band, then run \`pepkeys key trust ${bare} FINGERPRINT\``);
       }

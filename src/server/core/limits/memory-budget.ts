@@ -8,7 +8,10 @@
 //   plus one unfinished element, at most max_preauth_stanza_bytes before authentication and
 //   max_stanza_bytes after;
 // - output: a session's unsent output is closed above output_max_bytes, and all sessions' together above
-//   output_total_bytes (output the socket buffers itself, below its 16 KiB high-water mark, is not counted).
+//   output_total_bytes (output the socket buffers itself, below its 16 KiB high-water mark, is not counted);
+// - stanzas kept after they were sent, until the client acknowledges them (XEP-0198,
+//   stream_management.max_unacked_bytes), and stanzas held back for an inactive client (XEP-0352,
+//   csi.max_held_bytes): bounded per session, and counted with the unsent output toward output_total_bytes.
 import type { ServerConfig } from '../../config.ts';
 
 /**
@@ -41,9 +44,19 @@ export interface MemoryBudget {
   outputTotal: number;
   /** What one address can hold with unauthenticated connections (max_connections_per_ip of them). */
   preauthPerAddress: number | undefined;
+  /** One session's unacknowledged stanzas at their worst (XEP-0198), when given. */
+  unackedPerSession?: number;
+  /** One session's stanzas held while inactive at their worst (XEP-0352), when given. */
+  heldPerSession?: number;
 }
 
-export function memoryBudget(l: ServerConfig['limits']): MemoryBudget {
+/** Per-session bounds of stream-level extensions, in characters (config: stream_management, csi). */
+export interface ExtensionBounds {
+  unackedBytes: number;
+  heldBytes: number;
+}
+
+export function memoryBudget(l: ServerConfig['limits'], ext?: ExtensionBounds): MemoryBudget {
   // Complete elements from one read (before authentication no more than PREAUTH_QUEUE of them), and one
   // unfinished element.
   const parsed = (stanza: number, complete: number) => PARSED_BYTES_PER_INPUT_BYTE * (Math.min(READ_BYTES, complete) + stanza);
@@ -55,5 +68,6 @@ export function memoryBudget(l: ServerConfig['limits']): MemoryBudget {
     outputPerSession: BYTES_PER_OUTPUT_CHAR * l.output_max_bytes,
     outputTotal: BYTES_PER_OUTPUT_CHAR * l.output_total_bytes,
     preauthPerAddress: l.max_connections_per_ip > 0 ? l.max_connections_per_ip * preauthConnection : undefined,
+    ...(ext && { unackedPerSession: BYTES_PER_OUTPUT_CHAR * ext.unackedBytes, heldPerSession: BYTES_PER_OUTPUT_CHAR * ext.heldBytes }),
   };
 }

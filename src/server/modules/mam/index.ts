@@ -84,6 +84,12 @@ export const mamModule = defineModule({
       return id;
     };
 
+    // Account deletion (core/account-lifecycle.ts): the archive goes with the account.
+    api.hook('account/deleted', async ({ jid }) => {
+      appended.delete(jid);
+      await archive.removeOwner(jid);
+    });
+
     // Outgoing: into the sender's archive. A message to the sender's own account is archived once, as
     // incoming. Low priority: a module that refuses the message (blocking) has the first word.
     api.hook('outgoing/message', async ({ stanza, from, to }) => {

@@ -49,6 +49,12 @@ export const offlineModule = defineModule({
       return true;
     });
 
+    // Account deletion: the messages waiting for it go (store.accounts.delete would drop them too; each
+    // module removes its own data).
+    api.hook('account/deleted', async ({ jid }) => {
+      await store.takeAll(jid);
+    });
+
     api.hook('presence/available', async ({ session }) => {
       if (session.priority < 0) return;
       const messages = await store.takeAll(session.jid.bare);

@@ -11,14 +11,14 @@ import { addressEach } from '../../core/broadcast.ts';
 import type { ModuleSession, SessionHandle } from '../../../cluster/index.ts';
 import { StanzaError, unavailableReply } from '../../../protocol/rfc6120.ts';
 import { hasSubscriptionFrom, hasSubscriptionTo } from '../../../protocol/rfc6121.ts';
-import { bareOf, domainOf, type Jid } from '../../../jid/index.ts';
+import { bareOf, domainOf, parseJid, type Jid } from '../../../jid/index.ts';
 import { NS_PUBSUB, NS_PUBSUB_OWNER } from '../../../protocol/xep0060.ts';
 import { NS_ADDRESS, PEP_FEATURES, PEP_IDENTITY } from '../../../protocol/xep0163.ts';
 import { PUBKEY_NS } from '../../../protocol/xep0189.ts';
 import { PubsubEngine, PUBSUB_FEATURES, buildEventElement, handlePubsubIq, type PubsubEvent } from '../../pubsub/index.ts';
 import { cachedPubsubStore } from '../../pubsub/cached-store.ts';
 import { Outbox } from './outbox.ts';
-import { RosterService } from '../roster/index.ts';
+import { PrivacyService, RosterService } from '../roster/index.ts';
 import { CapsService } from '../caps/index.ts';
 import { DiscoService } from '../disco/index.ts';
 
@@ -34,23 +34,32 @@ export const pepOptions = z.strictObject({
 /** The PEP pubsub engine, for embedding applications and tests. */
 export const PepService = serviceKey<PubsubEngine>('pep');
 
+declare module '../../core/events.ts' {
+  interface ServerEvents {
+    /** A batch of PEP events went out (metrics): the items published in it, and the notifications sent. */
+    'pep/fanout': { published: number; notifications: number };
+  }
+}
+
 const isPublish = (payload: Element) => payload.getChild('publish', NS_PUBSUB) !== undefined;
 
 export const pepModule = defineModule({
   name: 'pep',
   requires: ['roster', 'presence', 'caps', 'disco'],
   provides: [PepService],
+  fires: ['pep/fanout'],
   options: pepOptions,
   setup(api) {
     const roster = api.use(RosterService);
+    const privacy = api.use(PrivacyService);
     const caps = api.use(CapsService);
     const disco = api.use(DiscoService);
     const engine = new PubsubEngine({
       // Node records and affiliations from memory; this engine is the only writer (see cached-store.ts).
       store: cachedPubsubStore(api.storage.pubsub),
       relationship: async (owner, requester) => {
-        const item = await roster.getItem(owner, requester);
-        return { subscription: item?.subscription ?? 'none', groups: item?.groups ?? [], inRoster: item !== undefined };
+        const [item, blocked] = await Promise.all([roster.getItem(owner, requester), privacy.eitherBlocks(owner, requester)]);
+        return { subscription: item?.subscription ?? 'none', groups: item?.groups ?? [], inRoster: item !== undefined, blocked };
       },
       limits: { maxNodesPerService: api.options.max_nodes, maxItemsPerNode: api.options.max_items_per_node, maxPayloadBytes: api.options.max_payload_bytes },
     });
@@ -179,6 +188,9 @@ export const pepModule = defineModule({
           } finally {
             // What was gathered before a failure still goes out.
             outbox.flush();
+            let published = 0;
+            for (const j of jobs) for (const e of j.events) if (e.type === 'items') published += e.items.length;
+            void api.fire('pep/fanout', { published, notifications: outbox.count }).catch((err) => api.logger.error({ err }, 'pep/fanout hook failed'));
           }
         })
         .catch((err) => api.logger.error({ err }, 'notification fan-out failed'));
@@ -288,6 +300,29 @@ export const pepModule = defineModule({
     });
     api.hook('presence/unavailable', ({ session }) => {
       lastSent.delete(session);
+    });
+
+    // Account deletion (core/account-lifecycle.ts): each node is deleted as its owner would delete it, so
+    // subscribers and contacts get the XEP-0060 §8.4.2 <delete/> notification; runs before the roster
+    // module cancels the subscriptions (priority), since the fan-out follows the roster.
+    api.hook('account/deleted', async ({ jid }) => {
+      const owner = parseJid(jid);
+      const service = engine.service(owner);
+      const events: PubsubEvent[] = [];
+      for (const { node } of await service.nodes(owner)) {
+        const { event } = await service.delete(node, owner);
+        if (event) events.push(event);
+      }
+      if (events.length) queueNotifications({ events, publisher: jid });
+      await fanouts;
+      await service.deleteAll();
+    }, 10);
+
+    // A block (XEP-0191) counts at once, both ways: the owner's nodes for the entity and the entity's for the owner.
+    privacy.onChanged(async (owner, entity) => {
+      const bare = entity !== undefined && !entity.includes('/') && entity.includes('@');
+      await engine.service(owner).relationshipChanged(bare ? entity : undefined);
+      if (bare && api.isLocalDomain(domainOf(entity))) await engine.service(entity).relationshipChanged(owner);
     });
 
     api.hook('roster/changed', async ({ owner, contact, item, previous }) => {

@@ -6,12 +6,13 @@ import { x, type Element } from '../../../xml/index.ts';
 import { defineModule } from '../../core/module-host.ts';
 import { addressEach } from '../../core/broadcast.ts';
 import { createSessionKey, type ModuleSession } from '../../../cluster/index.ts';
-import {
-  NS_PRE_APPROVAL, addFrom, addTo, hasSubscriptionFrom, hasSubscriptionTo, presenceType, removeFrom, removeTo,
-} from '../../../protocol/rfc6121.ts';
+import { NS_PRE_APPROVAL, hasSubscriptionFrom, hasSubscriptionTo, presenceType } from '../../../protocol/rfc6121.ts';
 import { StanzaError, errorReply } from '../../../protocol/rfc6120.ts';
 import type { RosterItem } from '../../../storage/types.ts';
 import { RosterService } from '../roster/index.ts';
+import {
+  INBOUND, OUTBOUND, PRE_APPROVAL, canPreApprove, fieldsOf, stateOf, type Cell, type SubState, type SubscriptionStanza,
+} from '../roster/subscription-table.ts';
 
 declare module '../../core/events.ts' {
   interface ServerEvents {
@@ -26,6 +27,22 @@ declare module '../../core/events.ts' {
 const DIRECTED = createSessionKey<Set<string>>('presence');
 
 const NONE: ReadonlySet<string> = new Set();
+
+/** What one transition did: the cell applied and the state it started from. */
+interface Step {
+  cell: Cell;
+  before: SubState;
+  /** A pre-approval (§3.4) answered the request. */
+  accepted: boolean;
+}
+
+const hasFrom = (s: SubState) => fieldsOf(s).subscription === 'from' || fieldsOf(s).subscription === 'both';
+const hasTo = (s: SubState) => fieldsOf(s).subscription === 'to' || fieldsOf(s).subscription === 'both';
+
+/** Whether storing `next` would change nothing the client can see of the item's subscription. */
+function sameState(item: RosterItem | undefined, next: RosterItem): boolean {
+  return item !== undefined && item.subscription === next.subscription && item.ask === next.ask && (item.approved ?? false) === (next.approved ?? false);
+}
 
 /** Copies a presence for delivery, readdressed. */
 function readdress(p: Element, from: string, to: string): Element {
@@ -102,55 +119,62 @@ export const presenceModule = defineModule({
       return false; // default routing delivers it
     });
 
-    async function outbound(type: 'subscribe' | 'subscribed' | 'unsubscribe' | 'unsubscribed', user: string, contact: string, out: Element): Promise<void> {
+    /**
+     * Applies one cell of RFC 6121 Appendix A (roster/subscription-table.ts) to the pair's stored state and
+     * returns what the caller must do next; the caller holds the pair's lock (roster.exclusive). Only an actual change is written (and so
+     * pushed): "no state change" is no write.
+     */
+    async function transition(
+      direction: 'outbound' | 'inbound', type: SubscriptionStanza, user: string, contact: string, request?: Element,
+    ): Promise<Step> {
       const item = await roster.getItem(user, contact);
-      switch (type) {
-        case 'subscribe': {
-          // §3.1.2: record "pending out" (ask) and push, unless already subscribed.
-          if (!hasSubscriptionTo(item?.subscription) && !item?.ask) await roster.putItem(user, { ...(item ?? newItem(contact)), ask: 'subscribe' });
-          await api.route(out);
-          return;
+      const pendingIn = (await api.storage.roster.listPendingIn(user)).some((p) => p.from === contact);
+      const before = stateOf(item, pendingIn);
+      let cell: Cell = (direction === 'outbound' ? OUTBOUND : INBOUND)[type][before];
+      let approved = item?.approved === true && canPreApprove(before);
+      let accepted = false;
+      if (canPreApprove(before)) {
+        // §3.4 pre-approval: the flag beside the states that have neither "from" nor a pending request.
+        if (direction === 'outbound' && type === 'subscribed') approved = true;
+        else if (direction === 'outbound' && type === 'unsubscribed') approved = false;
+        else if (direction === 'inbound' && type === 'subscribe' && approved) {
+          cell = { pass: false, next: PRE_APPROVAL.accept[before]!, autoReply: 'subscribed' };
+          accepted = true;
         }
-        case 'subscribed': {
-          const pending = (await api.storage.roster.listPendingIn(user)).some((p) => p.from === contact);
-          if (hasSubscriptionFrom(item?.subscription)) return; // §3.1.5: nothing to approve
-          if (!pending) {
-            // §3.4: approving before being asked is a pre-approval, remembered on the item.
-            if (!item?.approved) await roster.putItem(user, { ...(item ?? newItem(contact)), approved: true });
-            return;
-          }
-          const base = item ?? newItem(contact);
-          await api.storage.roster.removePendingIn(user, contact);
-          await roster.putItem(user, { ...base, subscription: addFrom(base.subscription), approved: undefined });
-          await api.route(out);
-          // §3.1.5: the new subscriber gets the user's current presence.
-          await sendCurrentPresence(user, contact);
-          return;
-        }
-        case 'unsubscribe': {
-          // §3.3.2
-          if (item && (hasSubscriptionTo(item.subscription) || item.ask)) {
-            await roster.putItem(user, { ...item, subscription: removeTo(item.subscription), ask: undefined });
-          }
-          await api.route(out);
-          return;
-        }
-        case 'unsubscribed': {
-          // §3.2.2: cancels or denies the contact's subscription to the user.
-          const pending = await api.storage.roster.removePendingIn(user, contact);
-          if (item && (hasSubscriptionFrom(item.subscription) || item.approved)) {
-            await roster.putItem(user, { ...item, subscription: removeFrom(item.subscription), approved: undefined });
-          }
-          if (pending || hasSubscriptionFrom(item?.subscription)) {
-            await api.route(out);
-            if (hasSubscriptionFrom(item?.subscription)) {
-              for (const s of api.sessions.resources(user)) {
-                if (s.available) await api.route(x('presence', { type: 'unavailable', from: s.jid.full, to: contact }));
-              }
-            }
-          }
-          return;
-        }
+      }
+      const after = cell.next ?? before;
+      if (!canPreApprove(after)) approved = false;
+      const f = fieldsOf(after);
+      const next: RosterItem = {
+        ...(item ?? newItem(contact)),
+        subscription: f.subscription,
+        ask: f.pendingOut ? 'subscribe' : undefined,
+        approved: approved || undefined,
+      };
+      // §3.1.3: a contact that only asked ("None + Pending In") gets no roster item until approved.
+      const keepItem = item !== undefined || f.subscription !== 'none' || f.pendingOut || approved;
+      if (keepItem && !sameState(item, next)) await roster.putItem(user, next);
+      if (f.pendingIn && !pendingIn && request) await api.storage.roster.addPendingIn(user, { from: contact, stanza: request.toString() });
+      if (!f.pendingIn && pendingIn) await api.storage.roster.removePendingIn(user, contact);
+      return { cell, before, accepted };
+    }
+
+    async function outbound(type: SubscriptionStanza, user: string, contact: string, out: Element): Promise<void> {
+      await roster.exclusive(user, contact, async () => {
+        const { cell, before } = await transition('outbound', type, user, contact);
+        if (!cell.pass) return;
+        await api.route(out);
+        // §3.1.5: the new subscriber gets the user's current presence.
+        if (type === 'subscribed') await sendCurrentPresence(user, contact);
+        // §3.2.2: a cancelled subscriber sees the user go offline.
+        if (type === 'unsubscribed' && hasFrom(before)) await sendUnavailable(user, contact);
+      });
+    }
+
+    /** Sends unavailable presence from each available resource of `user` to `to`. */
+    async function sendUnavailable(user: string, to: string): Promise<void> {
+      for (const s of api.sessions.resources(user)) {
+        if (s.available) await api.route(x('presence', { type: 'unavailable', from: s.jid.full, to }));
       }
     }
 
@@ -211,70 +235,41 @@ export const presenceModule = defineModule({
         if (type === 'subscribe' || type === 'probe') await api.route(x('presence', { type: 'unsubscribed', from: user, to: contact }));
         return true;
       }
-      const item = await roster.getItem(user, contact);
-      switch (type) {
-        case 'probe': {
-          // §4.3.2: answer only subscribers; with no available resource, the last state is unavailable.
-          if (!hasSubscriptionFrom(item?.subscription)) return true;
-          const avail = api.sessions.resources(user).filter((s) => s.available);
-          if (avail.length === 0) await api.route(x('presence', { type: 'unavailable', from: user, to: from.full }));
-          else await sendCurrentPresence(user, from.full);
-          return true;
-        }
-        case 'subscribe': {
-          if (hasSubscriptionFrom(item?.subscription)) {
-            // §3.1.3: already subscribed — answer for the user.
-            await api.route(x('presence', { type: 'subscribed', from: user, to: contact }));
-            return true;
-          }
-          if (item?.approved) {
-            // §3.4: pre-approved.
-            await roster.putItem(user, { ...item, subscription: addFrom(item.subscription), approved: undefined });
-            await api.route(x('presence', { type: 'subscribed', from: user, to: contact }));
-            await sendCurrentPresence(user, contact);
-            return true;
-          }
-          const req = stanza.clone();
-          req.attrs.from = contact;
-          req.attrs.to = user;
-          await api.storage.roster.addPendingIn(user, { from: contact, stanza: req.toString() });
-          toAvailable(user, req);
-          return true;
-        }
-        case 'subscribed': {
-          // §3.1.6: only meaningful when the user asked.
-          if (!item?.ask) return true;
-          await roster.putItem(user, { ...item, subscription: addTo(item.subscription), ask: undefined });
-          toAvailable(user, readdress(stanza, contact, user));
-          return true;
-        }
-        case 'unsubscribe': {
-          // §3.3.3
-          const hadPending = await api.storage.roster.removePendingIn(user, contact);
-          if (item && hasSubscriptionFrom(item.subscription)) {
-            await roster.putItem(user, { ...item, subscription: removeFrom(item.subscription) });
-            toAvailable(user, readdress(stanza, contact, user));
-          } else if (hadPending) {
-            toAvailable(user, readdress(stanza, contact, user));
-          }
-          return true;
-        }
-        case 'unsubscribed': {
-          // §3.2.3
-          if (item && (hasSubscriptionTo(item.subscription) || item.ask)) {
-            await roster.putItem(user, { ...item, subscription: removeTo(item.subscription), ask: undefined });
-            toAvailable(user, readdress(stanza, contact, user));
-            // The contact's resources now look offline to the user.
-            for (const s of api.sessions.resources(user)) {
-              if (!s.available) continue;
-              for (const c of api.sessions.resources(contact)) s.deliver(x('presence', { type: 'unavailable', from: c.jid.full, to: s.jid.full }));
-            }
-          }
-          return true;
-        }
+      if (type === 'probe') {
+        // §4.3.2: answer only subscribers; with no available resource, the last state is unavailable.
+        if (!hasSubscriptionFrom((await roster.getItem(user, contact))?.subscription)) return true;
+        const avail = api.sessions.resources(user).filter((s) => s.available);
+        if (avail.length === 0) await api.route(x('presence', { type: 'unavailable', from: user, to: from.full }));
+        else await sendCurrentPresence(user, from.full);
+        return true;
       }
+      await inbound(type, user, contact, stanza);
       return true;
     });
+
+    async function inbound(type: SubscriptionStanza, user: string, contact: string, stanza: Element): Promise<void> {
+      // §3.1.3: the stanza as the user's resources receive it, from the contact's bare JID.
+      const shown = readdress(stanza, contact, user);
+      await roster.exclusive(user, contact, async () => {
+        const { cell, before, accepted } = await transition('inbound', type, user, contact, shown);
+        if (cell.autoReply) {
+          // §3.1.3 (already subscribed) and §3.4 (pre-approved): the server answers for the user.
+          await api.route(x('presence', { type: cell.autoReply, from: user, to: contact }));
+          if (accepted) await sendCurrentPresence(user, contact);
+        }
+        if (!cell.pass) return;
+        toAvailable(user, shown);
+        // §3.3.3: the former subscriber sees the user go offline.
+        if (type === 'unsubscribe' && hasFrom(before)) await sendUnavailable(user, contact);
+        if (type === 'unsubscribed' && hasTo(before)) {
+          // The contact's resources now look offline to the user.
+          for (const s of api.sessions.resources(user)) {
+            if (!s.available) continue;
+            for (const c of api.sessions.resources(contact)) s.deliver(x('presence', { type: 'unavailable', from: c.jid.full, to: s.jid.full }));
+          }
+        }
+      });
+    }
 
     api.hook('session-closed', async ({ session }) => {
       if (!session.available) {

@@ -9,6 +9,10 @@ import { createSessionKey } from '../../../cluster/index.ts';
 import { NS_ROSTER, NS_ROSTER_VER, hasSubscriptionFrom, hasSubscriptionTo, isSubscriptionState } from '../../../protocol/rfc6121.ts';
 import { StanzaError } from '../../../protocol/rfc6120.ts';
 import type { RosterItem } from '../../../storage/types.ts';
+import { PairLock } from './pair-lock.ts';
+import { PrivacyService, createPrivacy } from './privacy.ts';
+
+export { PrivacyService, type BlockRule, type PrivacyListener } from './privacy.ts';
 
 export interface RosterService {
   getItem(owner: string, contact: string): Promise<RosterItem | undefined>;
@@ -16,6 +20,11 @@ export interface RosterService {
   /** Persists the item, pushes it to the owner's interested resources and fires 'roster/changed'. */
   putItem(owner: string, item: RosterItem): Promise<void>;
   removeItem(owner: string, contact: string): Promise<void>;
+  /**
+   * Runs `fn` as the only change to the subscription between `a` and `b` (either order) in progress: every
+   * read-then-write of a pair's state goes through here (pair-lock.ts).
+   */
+  exclusive<T>(a: string, b: string, fn: () => Promise<T>): Promise<T>;
 }
 
 export const RosterService = serviceKey<RosterService>('roster');
@@ -40,7 +49,7 @@ export function itemElement(item: RosterItem, removed = false): Element {
 
 export const rosterModule = defineModule({
   name: 'roster',
-  provides: [RosterService],
+  provides: [RosterService, PrivacyService],
   fires: ['roster/changed'],
   setup(api) {
     const store = api.storage.roster;
@@ -95,7 +104,9 @@ export const rosterModule = defineModule({
       }
     });
 
+    const pairs = new PairLock();
     const service: RosterService = {
+      exclusive: (a, b, fn) => pairs.run(a, b, fn),
       async getItem(owner, contact) {
         const hit = cache.get(owner);
         return hit ? hit.byJid.get(contact) : store.getItem(owner, contact);
@@ -118,6 +129,7 @@ export const rosterModule = defineModule({
       },
     };
     api.provide(RosterService, service);
+    api.provide(PrivacyService, createPrivacy());
 
     // RFC 6121 §2.6.1: roster versioning is advertised as a stream feature.
     api.addStreamFeature(() => x('ver', { xmlns: NS_ROSTER_VER }));
@@ -146,11 +158,14 @@ export const rosterModule = defineModule({
       if (!contact.isBare()) throw new StanzaError('bad-request', 'roster items are bare JIDs');
       if (contact.bare === owner) throw new StanzaError('not-allowed', 'the account itself cannot be a roster item');
       if (el.attrs.subscription === 'remove') {
-        const existing = await store.getItem(owner, contact.bare);
-        if (!existing) throw new StanzaError('item-not-found');
-        await cancelSubscriptions(owner, existing);
-        await service.removeItem(owner, contact.bare);
-        await store.removePendingIn(owner, contact.bare);
+        await service.exclusive(owner, contact.bare, async () => {
+          const existing = await store.getItem(owner, contact.bare);
+          const pendingIn = (await store.listPendingIn(owner)).some((p) => p.from === contact.bare);
+          if (!existing) throw new StanzaError('item-not-found');
+          await cancelSubscriptions(owner, contact.bare, existing, pendingIn);
+          await store.removePendingIn(owner, contact.bare);
+          await service.removeItem(owner, contact.bare);
+        });
         return;
       }
       if (el.attrs.subscription !== undefined && !isSubscriptionState(el.attrs.subscription)) {
@@ -161,28 +176,34 @@ export const rosterModule = defineModule({
       if (groups.some((g) => g.length === 0 || g.length > MAX_GROUP_LENGTH)) throw new StanzaError('not-acceptable', 'empty or overlong group name');
       const name = el.attrs.name;
       if (name !== undefined && name.length > MAX_NAME_LENGTH) throw new StanzaError('not-acceptable', 'overlong name');
-      const existing = await store.getItem(owner, contact.bare);
-      // RFC 6121 §2.1.2.5: the client cannot change subscription state through a roster set; it is ignored.
-      await service.putItem(owner, {
-        jid: contact.bare,
-        name: name || undefined,
-        subscription: existing?.subscription ?? 'none',
-        ask: existing?.ask,
-        approved: existing?.approved,
-        groups,
+      // Under the pair's lock: a subscription change landing meanwhile is kept, not overwritten.
+      await service.exclusive(owner, contact.bare, async () => {
+        const existing = await store.getItem(owner, contact.bare);
+        // RFC 6121 §2.1.2.5: the client cannot change subscription state through a roster set; it is ignored.
+        await service.putItem(owner, {
+          jid: contact.bare,
+          name: name || undefined,
+          subscription: existing?.subscription ?? 'none',
+          ask: existing?.ask,
+          approved: existing?.approved,
+          groups,
+        });
       });
     });
 
-    /** RFC 6121 §2.5.2: removing an item cancels the subscriptions in both directions. */
-    async function cancelSubscriptions(owner: string, item: RosterItem): Promise<void> {
+    /**
+     * RFC 6121 §2.5.2: removing an item cancels the subscriptions in both directions; a request the owner
+     * never answered is denied, so the contact is not left waiting ("Pending Out") for ever.
+     */
+    async function cancelSubscriptions(owner: string, contact: string, item: RosterItem | undefined, pendingIn: boolean): Promise<void> {
       const sends: Element[] = [];
-      if (hasSubscriptionTo(item.subscription) || item.ask) sends.push(x('presence', { type: 'unsubscribe', from: owner, to: item.jid }));
-      if (hasSubscriptionFrom(item.subscription)) sends.push(x('presence', { type: 'unsubscribed', from: owner, to: item.jid }));
+      if (hasSubscriptionTo(item?.subscription) || item?.ask) sends.push(x('presence', { type: 'unsubscribe', from: owner, to: contact }));
+      if (hasSubscriptionFrom(item?.subscription) || pendingIn) sends.push(x('presence', { type: 'unsubscribed', from: owner, to: contact }));
       for (const p of sends) await api.route(p);
-      if (hasSubscriptionFrom(item.subscription)) {
+      if (hasSubscriptionFrom(item?.subscription)) {
         // The contact no longer sees the owner's presence, so it must see the owner go offline.
         for (const s of api.sessions.resources(owner)) {
-          if (s.available) await api.route(x('presence', { type: 'unavailable', from: s.jid.full, to: item.jid }));
+          if (s.available) await api.route(x('presence', { type: 'unavailable', from: s.jid.full, to: contact }));
         }
       }
     }

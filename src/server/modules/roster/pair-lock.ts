@@ -1,0 +1,31 @@
+// One subscription exchange between two accounts at a time. A change to a (user, contact) pair reads the
+// state, writes the next one and routes the stanza, and the contact's side of the same exchange runs inside
+// that routing; two resources answering at once, or both parties asking at once, would otherwise each read a
+// state the other is about to replace (issue 13: a duplicate approval downgraded "both" to "to").
+// The key is the unordered pair, so both directions queue behind each other. The contact's side, reached
+// while the lock is held, is part of the same exchange: AsyncLocalStorage marks the keys the current call
+// chain holds, and a nested request for one of them runs at once instead of waiting for itself.
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+export class PairLock {
+  private readonly tails = new Map<string, Promise<void>>();
+  private readonly held = new AsyncLocalStorage<ReadonlySet<string>>();
+
+  run<T>(a: string, b: string, fn: () => Promise<T>): Promise<T> {
+    const key = a < b ? `${a}\n${b}` : `${b}\n${a}`;
+    const mine = this.held.getStore();
+    if (mine?.has(key)) return fn();
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const tail = new Promise<void>((r) => (release = r));
+    this.tails.set(key, tail);
+    const inner = new Set(mine ?? []).add(key);
+    return prev
+      .then(() => this.held.run(inner, fn))
+      .finally(() => {
+        release();
+        // The last one out leaves no entry behind.
+        if (this.tails.get(key) === tail) this.tails.delete(key);
+      });
+  }
+}
