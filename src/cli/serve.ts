@@ -72,7 +72,7 @@ export function serveCommand(ctx: CliContext): Command {
 }
 
 export function servingLine(hosts: readonly string[], a: ListenAddresses): string {
-  const parts = [...a.c2s.map((x) => fmt(x)), ...a.tls.map((x) => `${fmt(x)} (direct TLS)`)];
+  const parts = [...a.c2s.map((x) => fmt(x)), ...a.tls.map((x) => `${fmt(x)} (direct TLS)`), ...a.s2s.map((x) => `${fmt(x)} (server-to-server)`)];
   return `pepkeys serving ${hosts.join(', ')} on ${parts.join(', ') || 'no listener'}`;
 }
 

@@ -51,6 +51,22 @@ export const ConfigSchema = z.strictObject({
     /** Close a stream that has not authenticated within this long. */
     preauth_timeout_seconds: z.number().int().positive().prefault(60),
   }).prefault({}),
+  s2s: z.strictObject({
+    /** Server-to-server listeners (RFC 6120, STARTTLS); empty = federation off. The usual one is "0.0.0.0:5269". */
+    listen: z.array(hostPort).prefault([]),
+    /** Static routes, remote domain → "host:port", used before DNS SRV (private networks, tests). */
+    routes: z.record(domain, hostPort).prefault({}),
+    /** Refuse to exchange stanzas with a peer over an unencrypted stream (both directions). */
+    require_tls: z.boolean().prefault(true),
+    /** Close a server-to-server connection that carried nothing for this long; 0 disables. */
+    idle_timeout_seconds: z.number().int().nonnegative().prefault(300),
+    /** Connecting, TLS and dialback to a remote domain must finish within this long; queued stanzas then bounce with remote-server-timeout. */
+    connect_timeout_seconds: z.number().positive().prefault(30),
+    /** Close an inbound server-to-server stream on which no domain has authenticated within this long. */
+    preauth_timeout_seconds: z.number().positive().prefault(60),
+    /** Stanzas held per remote domain while its connection is being set up; more bounce with resource-constraint. */
+    max_queue: z.number().int().positive().prefault(1000),
+  }).prefault({}),
   tls: z.strictObject({
     /** PEM certificate chain. When cert and key are both absent a self-signed pair is generated in data_dir/tls. */
     cert: z.string().optional(),

@@ -12,6 +12,8 @@ export const NS_HEADER = (to: string, declarations = '') =>
 export class RawClient {
   text = '';
   readonly stanzas: Element[] = [];
+  /** The stream headers received, latest last (a server's stream id is on them). */
+  readonly headers: Element[] = [];
   closed: Promise<void>;
   private socket: Socket | TLSSocket;
   private parser!: StreamParser;
@@ -65,7 +67,10 @@ export class RawClient {
 
   private resetParser(): void {
     this.parser = new StreamParser({
-      streamStart: () => {},
+      streamStart: (root) => {
+        this.headers.push(root);
+        this.check();
+      },
       stanza: (el) => {
         const reply = this.responders.find((r) => r.match(el));
         if (reply) {
@@ -92,6 +97,22 @@ export class RawClient {
       const s = tlsConnect({ port, host: '127.0.0.1', servername, rejectUnauthorized: false }, () => resolve(new RawClient(s)));
       s.once('error', reject);
     });
+  }
+
+  /** STARTTLS on this connection (RFC 6120 §5.4): asks, waits for <proceed/>, then handshakes without checking the certificate. */
+  async starttls(servername = 'localhost'): Promise<void> {
+    this.send(`<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>`);
+    await this.waitStanza((e) => e.local === 'proceed');
+    const plain = this.socket;
+    plain.removeAllListeners('data');
+    const tls = tlsConnect({ socket: plain, servername, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      tls.once('secureConnect', () => resolve());
+      tls.once('error', reject);
+    });
+    this.socket = tls;
+    this.resetParser();
+    this.attach(tls);
   }
 
   /** The TLS socket of a direct-TLS connection (for channel binding in tests). */

@@ -21,6 +21,8 @@ export interface TestServer {
   storage: Storage;
   port: number;
   tlsPort: number;
+  /** The server-to-server port, when the config enables s2s (0 otherwise). */
+  s2sPort: number;
   addUser(jid: string, password: string): Promise<void>;
   stop(): Promise<void>;
 }
@@ -63,6 +65,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     storage,
     port: addrs.c2s[0]!.port,
     tlsPort: addrs.tls[0]!.port,
+    s2sPort: addrs.s2s[0]?.port ?? 0,
     addUser,
     stop: () => server.stop(),
   };

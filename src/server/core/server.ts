@@ -4,7 +4,8 @@
 import { createServer as createTcpServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type SecureContext } from 'node:tls';
 import { secureContext, tlsOptions, type TlsCredentials } from './tls-credentials.ts';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { S2sService } from '../s2s/s2s-service.ts';
 import { DEFAULT_XML_LIMITS, type Element, type XmlLimits } from '../../xml/index.ts';
 import type { Jid } from '../../jid/index.ts';
 import type { Storage } from '../../storage/types.ts';
@@ -54,6 +55,8 @@ export interface ServerDeps {
 export interface ListenAddresses {
   c2s: AddressInfo[];
   tls: AddressInfo[];
+  /** Server-to-server listeners; empty when federation is off. */
+  s2s: AddressInfo[];
 }
 
 /** Where the server is in its life; ready = storage open and every listener bound (the /readyz answer). */
@@ -73,6 +76,8 @@ export class XmppServer implements SessionHost {
     timeoutError: () => new StanzaError('remote-server-timeout', 'no answer to the IQ'),
   });
   readonly router: StanzaRouter;
+  /** Federation, when [s2s] listen names an address; otherwise other domains are unreachable. */
+  readonly s2s: S2sService | undefined;
   tlsContext: SecureContext | undefined;
   private tls: TlsCredentials | undefined;
   readonly features: Record<IqScope, Set<string>> = { host: new Set(), account: new Set() };
@@ -159,6 +164,20 @@ export class XmppServer implements SessionHost {
       accountExists: (j) => this.accountExists(j),
       logger: this.logger,
     });
+    if (deps.config.s2s.listen.length > 0) {
+      this.s2s = new S2sService({
+        config: deps.config.s2s,
+        logger: this.logger.child({ part: 's2s' }),
+        xmlLimits: () => this.xmlLimits,
+        tlsContext: () => this.tlsContext,
+        // Derived from the persisted SASL secret: dialback keys survive a restart without another file.
+        secret: createHmac('sha256', this.saslSecret).update('xep-0185 dialback').digest(),
+        isLocalDomain: (d) => this.isLocalDomain(d),
+        deliver: (st) => this.router.route(st).catch((err) => this.logger.error({ err }, 'routing a remote stanza failed')),
+        bounce: (st, err) => void this.router.bounce(st, err),
+      });
+      this.router.remote = this.s2s;
+    }
     this.accounts = new AccountLifecycle({
       storage: this.storage, sessions: this.sessions, hooks: this.hooks, logger: this.logger,
       closeSession: (s, err) => {
@@ -413,7 +432,7 @@ export class XmppServer implements SessionHost {
       for (const ip of [...this.preauthBuckets.keys()]) if (!this.perIp.has(ip)) this.preauthBuckets.delete(ip);
     }, 60_000);
     this.sweepTimer.unref();
-    const addrs: ListenAddresses = { c2s: [], tls: [] };
+    const addrs: ListenAddresses = { c2s: [], tls: [], s2s: [] };
     try {
       for (const hp of this.config.c2s.listen) addrs.c2s.push(await this.listen(createTcpServer((s) => this.accept(s, false)), hp));
       if (this.config.c2s.tls_listen.length && !this.tlsContext) throw new Error('tls_listen needs a TLS certificate');
@@ -422,16 +441,18 @@ export class XmppServer implements SessionHost {
         this.tlsServers.push(srv);
         addrs.tls.push(await this.listen(srv, hp));
       }
+      if (this.s2s) addrs.s2s = await this.s2s.listen();
     } catch (err) {
       // A listener that failed (address in use) must not leave the others bound.
       await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
       this.listeners.length = 0;
+      await this.s2s?.stop();
       if (this.sweepTimer) clearInterval(this.sweepTimer);
       this.state = 'stopped';
       throw err;
     }
     this.state = 'ready';
-    this.logger.info({ hosts: this.hosts, c2s: addrs.c2s.map(fmt), tls: addrs.tls.map(fmt) }, 'pepkeys server listening');
+    this.logger.info({ hosts: this.hosts, c2s: addrs.c2s.map(fmt), tls: addrs.tls.map(fmt), s2s: addrs.s2s.map(fmt) }, 'pepkeys server listening');
     // The worst case per connection, computed from the limits (docs/security.md): what to provision for.
     this.logger.info({ bytes: memoryBudget(this.config.limits, { unackedBytes: this.config.stream_management.max_unacked_bytes, heldBytes: this.config.csi.max_held_bytes }) }, 'memory budget');
     return addrs;
@@ -492,6 +513,8 @@ export class XmppServer implements SessionHost {
     await Promise.all([...this.undelivered]);
     // Let session-closed hooks (unavailable presence etc.) run before storage goes away.
     await new Promise((r) => setImmediate(r));
+    // Federation last: the unavailable presences just routed to remote contacts go out on its open streams.
+    await this.s2s?.stop();
     this.iqs.rejectAll(new Error('server stopping'));
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const fn of this.stopHandlers.reverse()) await fn();

@@ -13,6 +13,7 @@ import type { IqCorrelator } from '../../protocol/iq-correlator.ts';
 import type { Logger } from './logger.ts';
 import { messageRecipients } from './message-recipients.ts';
 import { NOT_PIPELINED, type AddressedContext, type StanzaContext } from './stanza-context.ts';
+import { noRemoteRouting, type RemoteRouting } from './remote-routing.ts';
 
 export interface StanzaRouterDeps {
   hooks: HookBus<ServerEvents>;
@@ -26,6 +27,9 @@ export interface StanzaRouterDeps {
 }
 
 export class StanzaRouter {
+  /** Where stanzas for other domains go; federation (src/server/s2s) replaces the default bounce. */
+  remote: RemoteRouting = noRemoteRouting((stanza, error) => void this.bounce(stanza, error));
+
   constructor(private readonly d: StanzaRouterDeps) {}
 
   /**
@@ -65,10 +69,7 @@ export class StanzaRouter {
 
   private async deliver(ev: AddressedContext): Promise<void> {
     const { stanza, to } = ev;
-    if (!this.d.isLocalDomain(to.domain)) {
-      // No server-to-server links: any other domain is unreachable (RFC 6120 §10.4.3).
-      return this.bounce(stanza, new StanzaError('remote-server-not-found', `${to.domain} is not served here`));
-    }
+    if (!this.d.isLocalDomain(to.domain)) return this.remote.send(stanza, ev.from, to);
     if (!to.local) return this.toHost(ev);
     switch (stanza.name) {
       case 'iq':
@@ -192,8 +193,12 @@ export class StanzaRouter {
   private async toSender(ev: Pick<StanzaContext, 'from' | 'origin' | 'previous'>, reply: Element): Promise<void> {
     // A pipelined stanza's reply waits for the replies to the sender's earlier stanzas.
     if (ev.previous) await ev.previous;
-    // Replies to local clients go straight to their session; nothing else can be reached.
+    // Replies to local clients go straight to their session; a remote sender's go back over federation.
     const target = ev.origin && !ev.origin.isClosed ? ev.origin : this.d.sessions.get(ev.from.full);
-    target?.deliver(reply);
+    if (target) target.deliver(reply);
+    else if (!this.d.isLocalDomain(ev.from.domain)) {
+      const to = tryParseJid(reply.attrs.from);
+      if (to) this.remote.send(reply, to, ev.from);
+    }
   }
 }

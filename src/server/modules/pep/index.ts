@@ -242,8 +242,16 @@ export const pepModule = defineModule({
       const template = tpl ?? messageTemplate(event, undefined);
       for (const sub of subscribers) {
         const bare = bareOf(sub);
-        if (!api.isLocalDomain(domainOf(bare))) continue;
         if (!(await engine.mayReceiveEvent(event, bare))) continue;
+        if (!api.isLocalDomain(domainOf(bare))) {
+          // A remote subscriber's own server delivers to the JID it subscribed (over federation, when on).
+          if (sent.has(sub)) continue;
+          sent.add(sub);
+          const m = buildMessage(event, undefined);
+          m.attrs.to = sub;
+          await api.route(m);
+          continue;
+        }
         if (bare !== sub) {
           const s = api.sessions.get(sub);
           if (s && !sent.has(sub)) {

@@ -1,0 +1,164 @@
+// Everything we send from one local domain to one remote domain: a queue while the connection is being
+// set up (resolve, connect, TLS, dialback), one stream reused once authenticated, and bounces with RFC 6120
+// §8.3.3 errors for what cannot be delivered. Also carries db:verify requests to that remote server.
+import { connect as netConnect, type Socket } from 'node:net';
+import { Element } from '../../xml/index.ts';
+import { NS_CLIENT, StanzaError } from '../../protocol/rfc6120.ts';
+import type { Logger } from '../core/logger.ts';
+import { OutboundStream, type OutboundOptions } from './outbound-stream.ts';
+import { resolveTargets, type SrvLookup, type Target } from './resolve.ts';
+
+export interface LinkOptions extends OutboundOptions {
+  routes: Readonly<Record<string, string>>;
+  lookup: SrvLookup;
+  connectTimeoutMs: number;
+  maxQueue: number;
+  bounce(stanza: Element, error: StanzaError): void;
+  closed(link: OutboundLink): void;
+}
+
+export class OutboundLink {
+  private readonly queue: Element[] = [];
+  private stream: OutboundStream | undefined;
+  private connecting = false;
+  private timer: NodeJS.Timeout | undefined;
+  /** db:verify requests by stream id, answered over this link. */
+  private readonly verifies = new Map<string, { key: string; done: (valid: boolean) => void; sent: boolean }>();
+  private done = false;
+
+  constructor(readonly local: string, readonly remote: string, private readonly o: LinkOptions) {}
+
+  get logger(): Logger {
+    return this.o.logger;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  get isAuthenticated(): boolean {
+    return this.stream?.isAuthenticated ?? false;
+  }
+
+  send(stanza: Element): void {
+    if (this.stream?.isAuthenticated && !this.stream.isClosed) return this.stream.send(outgoing(stanza));
+    if (this.queue.length >= this.o.maxQueue) {
+      return this.o.bounce(stanza, new StanzaError('resource-constraint', `too many stanzas waiting for the connection to ${this.remote}`, 'wait'));
+    }
+    this.queue.push(stanza);
+    this.start();
+  }
+
+  /** Asks the remote (authoritative) server whether it issued `key` for our stream `streamId` (XEP-0220 §2.3). */
+  verify(streamId: string, key: string): Promise<boolean> {
+    return new Promise((resolve) => {
+      // An answer that never comes counts as a refusal.
+      const timer = setTimeout(() => done(false), this.o.connectTimeoutMs);
+      timer.unref();
+      const done = (valid: boolean) => {
+        clearTimeout(timer);
+        resolve(valid);
+      };
+      this.verifies.get(streamId)?.done(false);
+      this.verifies.set(streamId, { key, done, sent: false });
+      if (this.stream?.isReady && !this.stream.isClosed) this.sendVerifies();
+      else this.start();
+    });
+  }
+
+  private sendVerifies(): void {
+    for (const [id, v] of this.verifies) {
+      if (v.sent) continue;
+      v.sent = true;
+      this.stream!.send(new Element('db:verify', { from: this.local, to: this.remote, id }, [v.key]));
+    }
+  }
+
+  private start(): void {
+    if (this.connecting || this.stream || this.done) return;
+    this.connecting = true;
+    this.timer = setTimeout(() => this.fail(new StanzaError('remote-server-timeout', `no authenticated connection to ${this.remote} in time`)), this.o.connectTimeoutMs);
+    this.timer.unref();
+    void this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    let targets: Target[];
+    try {
+      targets = await resolveTargets(this.remote, this.o.routes, this.o.lookup);
+    } catch (err) {
+      return this.fail(new StanzaError('remote-server-not-found', `cannot resolve ${this.remote}: ${(err as Error).message}`));
+    }
+    const reasons: string[] = [];
+    for (const t of targets) {
+      if (this.done) return;
+      try {
+        const socket = await connectTo(t);
+        if (this.done) return void socket.destroy();
+        this.o.logger.debug({ local: this.local, remote: this.remote, host: t.host, port: t.port }, 'connected to remote server');
+        this.attach(socket);
+        return;
+      } catch (err) {
+        reasons.push(`${t.host}:${t.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
+    this.fail(new StanzaError('remote-server-not-found', `cannot connect to ${this.remote}${reasons.length ? ` (${reasons.join('; ')})` : ' (no server address)'}`));
+  }
+
+  private attach(socket: Socket): void {
+    let failure: string | undefined;
+    this.stream = new OutboundStream(socket, this.local, this.remote, this.o, {
+      ready: () => this.sendVerifies(),
+      authenticated: () => {
+        clearTimeout(this.timer);
+        this.connecting = false;
+        const s = this.stream!;
+        for (const st of this.queue.splice(0)) s.send(outgoing(st));
+      },
+      verified: (id, valid) => {
+        const v = this.verifies.get(id);
+        this.verifies.delete(id);
+        v?.done(valid);
+      },
+      failed: (reason) => (failure = reason),
+      closed: () => this.fail(new StanzaError('remote-server-not-found', failure ?? `the connection to ${this.remote} closed`)),
+    });
+  }
+
+  /** The link is finished: what waits is bounced, pending verifications fail, the manager forgets it. */
+  private fail(error: StanzaError): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.timer);
+    if (this.queue.length) this.o.logger.info({ local: this.local, remote: this.remote, bounced: this.queue.length, reason: error.text }, 'bouncing stanzas for a remote domain');
+    for (const st of this.queue.splice(0)) this.o.bounce(st, error);
+    for (const v of this.verifies.values()) v.done(false);
+    this.verifies.clear();
+    this.stream?.close();
+    this.o.closed(this);
+  }
+
+  close(): void {
+    this.fail(new StanzaError('remote-server-not-found', 'the server is shutting down'));
+  }
+}
+
+function connectTo(t: Target): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = netConnect({ host: t.host, port: t.port });
+    s.once('connect', () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+    s.once('error', reject);
+  });
+}
+
+/** A client's stanza may carry xmlns='jabber:client'; on a server stream the default namespace is jabber:server. */
+function outgoing(stanza: Element): Element {
+  if (stanza.attrs.xmlns !== NS_CLIENT) return stanza;
+  const { xmlns: _, ...attrs } = stanza.attrs;
+  const copy = new Element(stanza.name, attrs);
+  copy.children = stanza.children;
+  return copy;
+}

@@ -1,0 +1,140 @@
+// Federation (RFC 6120 server-to-server): the listener for inbound streams and the outbound links, one per
+// (local domain, remote domain) pair. It is the stanza router's RemoteRouting: the router hands it every
+// stanza for a domain not served here and gets back, through `deliver`, what remote servers send us.
+import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
+import type { Element, XmlLimits } from '../../xml/index.ts';
+import type { Jid } from '../../jid/index.ts';
+import { StanzaError, StreamError } from '../../protocol/rfc6120.ts';
+import { parseHostPort, type ServerConfig } from '../config.ts';
+import type { Logger } from '../core/logger.ts';
+import type { RemoteRouting } from '../core/remote-routing.ts';
+import { DialbackKeys } from './dialback-key.ts';
+import { InboundStream } from './inbound-stream.ts';
+import { OutboundLink } from './outbound-link.ts';
+import { systemSrvLookup, type SrvLookup } from './resolve.ts';
+
+export interface S2sDeps {
+  config: ServerConfig['s2s'];
+  logger: Logger;
+  xmlLimits: () => XmlLimits;
+  tlsContext: () => SecureContext | undefined;
+  /** Secret behind our dialback keys; kept across restarts, so keys stay valid for streams a restart outlives. */
+  secret: Buffer;
+  isLocalDomain(domain: string): boolean;
+  /** A stanza from a remote server, into the stanza router; must not reject. */
+  deliver(stanza: Element): Promise<void>;
+  bounce(stanza: Element, error: StanzaError): void;
+  lookup?: SrvLookup;
+}
+
+export interface S2sStatus {
+  outbound: { local: string; remote: string; authenticated: boolean; queued: number }[];
+  inbound: { domains: string[]; address: string }[];
+}
+
+export class S2sService implements RemoteRouting {
+  readonly keys: DialbackKeys;
+  /** Static routes (domain → host:port), from [s2s.routes]; tests add their peers' ephemeral ports. */
+  readonly routes: Record<string, string>;
+  private readonly links = new Map<string, OutboundLink>();
+  private readonly inbound = new Set<InboundStream>();
+  private readonly listeners: NetServer[] = [];
+  private stopped = false;
+
+  constructor(private readonly d: S2sDeps) {
+    this.keys = new DialbackKeys(d.secret);
+    this.routes = { ...d.config.routes };
+  }
+
+  send(stanza: Element, from: Jid, to: Jid): void {
+    if (this.stopped) return this.d.bounce(stanza, new StanzaError('remote-server-not-found', 'the server is shutting down'));
+    if (!this.d.isLocalDomain(from.domain)) {
+      // Relaying between two remote domains is not a server's job (RFC 6120 §13.7.1.2).
+      this.d.logger.debug({ from: from.domain, to: to.domain }, 'not relaying a stanza between remote domains');
+      return;
+    }
+    this.link(from.domain, to.domain).send(stanza);
+  }
+
+  private link(local: string, remote: string): OutboundLink {
+    const key = `${local} ${remote}`;
+    let l = this.links.get(key);
+    if (!l) {
+      const c = this.d.config;
+      l = new OutboundLink(local, remote, {
+        logger: this.d.logger,
+        xmlLimits: this.d.xmlLimits(),
+        idleTimeoutMs: c.idle_timeout_seconds * 1000,
+        requireTls: c.require_tls,
+        keys: this.keys,
+        routes: this.routes,
+        lookup: this.d.lookup ?? systemSrvLookup,
+        connectTimeoutMs: c.connect_timeout_seconds * 1000,
+        maxQueue: c.max_queue,
+        bounce: (st, err) => this.d.bounce(st, err),
+        closed: (done) => {
+          if (this.links.get(key) === done) this.links.delete(key);
+        },
+      });
+      this.links.set(key, l);
+    }
+    return l;
+  }
+
+  async listen(): Promise<AddressInfo[]> {
+    const out: AddressInfo[] = [];
+    for (const hp of this.d.config.listen) {
+      const { host, port } = parseHostPort(hp);
+      const srv = createServer((socket) => this.accept(socket));
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(port, host, () => {
+          srv.off('error', reject);
+          srv.on('error', (err) => this.d.logger.error({ err }, 's2s listener error'));
+          resolve();
+        });
+      });
+      this.listeners.push(srv);
+      out.push(srv.address() as AddressInfo);
+    }
+    return out;
+  }
+
+  private accept(socket: Socket): void {
+    const c = this.d.config;
+    const service = this;
+    const stream = new InboundStream(socket, {
+      logger: this.d.logger,
+      xmlLimits: this.d.xmlLimits(),
+      idleTimeoutMs: c.idle_timeout_seconds * 1000,
+      preauthTimeoutMs: c.preauth_timeout_seconds * 1000,
+      get tlsContext() {
+        return service.d.tlsContext();
+      },
+      requireTls: c.require_tls && this.d.tlsContext() !== undefined,
+      keys: this.keys,
+      isLocalDomain: (dom) => this.d.isLocalDomain(dom),
+      authorize: (receiving, originating, streamId, key) => (this.stopped ? Promise.resolve(false) : this.link(receiving, originating).verify(streamId, key)),
+      deliver: (st) => this.d.deliver(st),
+      closed: (s) => this.inbound.delete(s),
+    });
+    this.inbound.add(stream);
+  }
+
+  status(): S2sStatus {
+    return {
+      outbound: [...this.links.values()].map((l) => ({ local: l.local, remote: l.remote, authenticated: l.isAuthenticated, queued: l.queued })),
+      inbound: [...this.inbound].map((s) => ({ domains: s.domains, address: s.remoteAddress })),
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const closing = this.listeners.map((l) => new Promise<void>((r) => l.close(() => r())));
+    this.listeners.length = 0;
+    for (const s of [...this.inbound]) s.streamError(new StreamError('system-shutdown'));
+    for (const l of [...this.links.values()]) l.close();
+    await Promise.all(closing);
+  }
+}
