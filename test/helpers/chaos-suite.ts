@@ -42,7 +42,8 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, new Promise<T>((_, rej) => (timer = setTimeout(() => rej(new Error(`timed out: ${what}`)), ms)))]).finally(() => clearTimeout(timer));
 }
 
-async function waitListening(port: number, child: ChildProcess, log: () => string, ms = 20_000): Promise<void> {
+// Generous: on a loaded 2-core machine (several suites at once) a child server has taken over 20 s to start.
+async function waitListening(port: number, child: ChildProcess, log: () => string, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${log()}`);
