@@ -1,7 +1,9 @@
-// `key watch`: stay online, print key, revocation and attestation events as they come, and answer direct key
-// requests; ends after --count events, --duration seconds, a lost connection, or SIGINT/SIGTERM.
+// `key watch`: stay online, print key, revocation and attestation events as they come, and contacts' OMEMO
+// device-list changes, and answer direct key requests; ends after --count events, --duration seconds, a lost
+// connection, or SIGINT/SIGTERM.
 import { Command } from 'commander';
-import { RosterMirror } from '../../../client/index.ts';
+import { OmemoDeviceWatcher, RosterMirror, type OmemoDeviceChange } from '../../../client/index.ts';
+import { knownDeviceFile } from '../known-devices.ts';
 import type { KeyCommandContext } from '../context.ts';
 import { directAccessPolicy } from '../direct-access.ts';
 import { attestationJson, keyEventJson, revocationJson, watchLine } from '../presenter.ts';
@@ -41,6 +43,7 @@ export function watchCommand(cx: KeyCommandContext): Command {
       s.keys.on('attestation', (a) => emit({ event: 'attestation', ...attestationJson(a) }, watchLine.attestation(a)));
       s.keys.on('invalid', (i) => emit({ event: 'invalid', ...i }, watchLine.invalid(i)));
       s.keys.on('generating', (g) => { if (g.generating) emit({ event: 'generating', jid: g.jid }, watchLine.generating(g.jid)); });
+      new OmemoDeviceWatcher(s.client, knownDeviceFile(cx.home(flags).dir)).on('change', (c) => emit({ event: 'omemo-devices', ...c }, omemoLine(c)));
       s.client.on('close', (err) => {
         if (err) cx.out.warn(`connection lost: ${err.message}`);
         finish();
@@ -57,4 +60,14 @@ export function watchCommand(cx: KeyCommandContext): Command {
         await s.close();
       }
     }));
+}
+
+/** One line per device-list change; a new device first, since that is what the user must check. */
+function omemoLine(c: OmemoDeviceChange): string {
+  const gen = c.version === 'legacy' ? 'OMEMO' : 'OMEMO 0.8+';
+  if (c.firstSeen) return `${gen} devices of ${c.jid}: ${c.devices.join(', ') || 'none'} (first seen)`;
+  const parts = [];
+  if (c.added.length) parts.push(`NEW ${gen} device${c.added.length > 1 ? 's' : ''} ${c.added.join(', ')} on ${c.jid}: check its fingerprint with \`pepkeys key fetch ${c.jid}\``);
+  if (c.removed.length) parts.push(`${gen} device${c.removed.length > 1 ? 's' : ''} ${c.removed.join(', ')} removed from ${c.jid}`);
+  return parts.join('; ');
 }
