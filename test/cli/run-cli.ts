@@ -133,6 +133,13 @@ export function startServe(args: string[], timeoutMs = 30_000): Promise<ServePro
   });
 }
 
+/** Kills a `serve` child that a test left running (after a failure) and waits for it to go. */
+export async function killServe(srv: ServeProcess | undefined): Promise<void> {
+  if (!srv || srv.child.exitCode !== null || srv.child.signalCode !== null) return;
+  srv.child.kill('SIGKILL');
+  await within(srv.exited, 10_000, 'the killed server to exit').catch(() => {});
+}
+
 /** Bounds a promise so a missing event fails the test with a message instead of hanging it. */
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;

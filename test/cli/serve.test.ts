@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RawClient, NS_HEADER } from '../helpers/raw-client.ts';
-import { runCli, startCli, startServe, within, type ServeProcess } from './run-cli.ts';
+import { killServe, runCli, startCli, startServe, within, type ServeProcess } from './run-cli.ts';
 
 const plain = (user: string, password: string) =>
   `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from(`\0${user}\0${password}`).toString('base64')}</auth>`;
@@ -22,10 +22,7 @@ describe('pepkeys serve', () => {
   });
   after(async () => {
     for (const c of clients) c.destroy();
-    if (srv && srv.child.exitCode === null && srv.child.signalCode === null) {
-      srv.child.kill('SIGKILL');
-      await within(srv.exited, 10_000, 'the killed server to exit').catch(() => {});
-    }
+    await killServe(srv);
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { RawClient, NS_HEADER } from '../../helpers/raw-client.ts';
-import { startServe, within, type ServeProcess } from '../../cli/run-cli.ts';
+import { killServe, startServe, within, type ServeProcess } from '../../cli/run-cli.ts';
 import { createLogOutput } from '../../../src/server/core/logger.ts';
 
 async function until(test: () => boolean, what: string, ms = 15_000): Promise<void> {
@@ -25,10 +25,7 @@ describe('log file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pepkeys-logfile-'));
   let srv: ServeProcess | undefined;
   after(async () => {
-    if (srv && srv.child.exitCode === null && srv.child.signalCode === null) {
-      srv.child.kill('SIGKILL');
-      await within(srv.exited, 10_000, 'the killed server to exit').catch(() => {});
-    }
+    await killServe(srv);
     rmSync(dir, { recursive: true, force: true });
   });
 

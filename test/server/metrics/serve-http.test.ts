@@ -5,16 +5,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServe, within, type ServeProcess } from '../../cli/run-cli.ts';
+import { killServe, startServe, within, type ServeProcess } from '../../cli/run-cli.ts';
 
 describe('pepkeys serve --http-listen', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pepkeys-serve-http-'));
   let srv: ServeProcess | undefined;
   after(async () => {
-    if (srv && srv.child.exitCode === null && srv.child.signalCode === null) {
-      srv.child.kill('SIGKILL');
-      await within(srv.exited, 10_000, 'the killed server to exit').catch(() => {});
-    }
+    await killServe(srv);
     rmSync(dir, { recursive: true, force: true });
   });
 
