@@ -21,5 +21,5 @@ export type { PepSupport } from './pep-support.ts';
 export type { PublishOptions } from './key-publish.ts';
 export type { FetchResult } from './key-fetch.ts';
 export { pubkeyFeature, keyFeatures } from './key-features.ts';
-export { fetchPublishedKeys, type PublishedKeys, type OmemoDeviceKey, type OxPublishedKey } from './published-keys.ts';
+export { fetchPublishedKeys, observePublishedKeys, type PublishedKeys, type OmemoDeviceKey, type OxPublishedKey, type PublishedKeyObservation } from './published-keys.ts';
 export { OmemoDeviceWatcher, type OmemoDeviceChange, type KnownDeviceLists } from './omemo-devices.ts';

@@ -4,6 +4,7 @@
 import { x } from '../xml/index.ts';
 import { NS_PUBSUB } from '../protocol/xep0060.ts';
 import {
+  observedFromOmemoDevice, observedFromOxKey, type ObserveResult, type TrustStore,
   OX_METADATA_NODE, formatOmemoFingerprint, formatOpenPgpFingerprint, omemoBundleLocation, omemoDeviceListNode,
   oxKeyNode, parseOmemoBundle, parseOmemoDeviceList, parseOxPublicKeysList, readOxPublicKey, type OmemoVersion,
 } from '../keys/index.ts';
@@ -111,4 +112,31 @@ async function getItemsById(client: XmppClient, jid: string, node: string, ids: 
   );
   const items = r.getChild('pubsub', NS_PUBSUB)?.getChild('items', NS_PUBSUB)?.getChildren('item', NS_PUBSUB) ?? [];
   return items.map((i) => ({ id: i.attrs.id, payload: i.firstElement() }));
+}
+
+/** One published key as the trust store saw it. */
+export interface PublishedKeyObservation {
+  kind: 'omemo' | 'ox';
+  /** The OMEMO device id, for kind 'omemo'. */
+  deviceId?: number;
+  result: ObserveResult;
+}
+
+/**
+ * Records the readable OMEMO identity keys and OX keys in the trust store, so `key trust`/`verify` work on them
+ * and a device whose identity key differs from the one seen before is reported as a change. Unreadable entries
+ * (no bundle, fingerprint mismatch) are not recorded: there is nothing checked to trust.
+ */
+export async function observePublishedKeys(trust: TrustStore, jid: string, published: PublishedKeys): Promise<PublishedKeyObservation[]> {
+  const out: PublishedKeyObservation[] = [];
+  for (const d of published.omemo) {
+    if (!d.fingerprint) continue;
+    const key = Buffer.from(d.fingerprint.replaceAll(' ', ''), 'hex');
+    out.push({ kind: 'omemo', deviceId: d.deviceId, result: await trust.observe(jid, observedFromOmemoDevice(d.version, d.deviceId, key)) });
+  }
+  for (const k of published.ox) {
+    if (k.problem) continue;
+    out.push({ kind: 'ox', result: await trust.observe(jid, observedFromOxKey(k.fingerprint)) });
+  }
+  return out;
 }

@@ -43,6 +43,7 @@ export {
 } from './keyinfo.ts';
 export {
   TrustStore, MemoryTrustBackend, observedFromPubkey, observedFromKeyInfo, observedFromOpenPgp, printIdOrUndefined,
+  observedFromOmemoDevice, observedFromOxKey, keyFamily, OMEMO_PRINT_ALGO, OX_PRINT_ALGO, type KeyFamily,
   type TrustBackend, type TrustRecord, type TrustView, type TrustState, type StoredTrustState, type KeyFormat,
   type ObservedKey, type ObserveResult, type TrustEvent, type TrustStoreOptions,
 } from './trust.ts';

@@ -5,12 +5,13 @@ import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { TrustBackend, TrustRecord, StoredTrustState, KeyFormat } from './trust.ts';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 interface Row {
   jid: string;
   print: string;
   format: string;
+  slot: string | null;
   payload: string | null;
   key: string | null;
   not_before: number | null;
@@ -42,9 +43,9 @@ export class SqliteTrustBackend implements TrustBackend {
       get: this.db.prepare<[string, string], Row>('SELECT * FROM key_trust WHERE jid = ? AND print = ?'),
       list: this.db.prepare<[string], Row>('SELECT * FROM key_trust WHERE jid = ? ORDER BY first_seen, rowid'),
       put: this.db.prepare(
-        `INSERT INTO key_trust (jid, print, format, payload, key, not_before, not_after, state, first_seen, last_seen, verified_at, revoked_at)
-         VALUES (@jid, @print, @format, @payload, @key, @not_before, @not_after, @state, @first_seen, @last_seen, @verified_at, @revoked_at)
-         ON CONFLICT (jid, print) DO UPDATE SET format = excluded.format, payload = excluded.payload, key = excluded.key,
+        `INSERT INTO key_trust (jid, print, format, slot, payload, key, not_before, not_after, state, first_seen, last_seen, verified_at, revoked_at)
+         VALUES (@jid, @print, @format, @slot, @payload, @key, @not_before, @not_after, @state, @first_seen, @last_seen, @verified_at, @revoked_at)
+         ON CONFLICT (jid, print) DO UPDATE SET format = excluded.format, slot = excluded.slot, payload = excluded.payload, key = excluded.key,
            not_before = excluded.not_before, not_after = excluded.not_after, state = excluded.state,
            first_seen = excluded.first_seen, last_seen = excluded.last_seen, verified_at = excluded.verified_at,
            revoked_at = excluded.revoked_at`,
@@ -77,6 +78,13 @@ export class SqliteTrustBackend implements TrustBackend {
         PRAGMA user_version = 1;
       `);
     }
+    if (v < 2) {
+      // Version 2: OMEMO and OX keys live here too; `slot` is the OMEMO device id (NULL for the others).
+      this.db.exec(`
+        ALTER TABLE key_trust ADD COLUMN slot TEXT;
+        PRAGMA user_version = 2;
+      `);
+    }
   }
 
   async get(jid: string, print: string): Promise<TrustRecord | undefined> {
@@ -90,7 +98,7 @@ export class SqliteTrustBackend implements TrustBackend {
 
   async put(r: TrustRecord): Promise<void> {
     this.stmts.put.run({
-      jid: r.jid, print: r.print, format: r.format, payload: r.payload ?? null, key: r.key ?? null,
+      jid: r.jid, print: r.print, format: r.format, slot: r.slot ?? null, payload: r.payload ?? null, key: r.key ?? null,
       not_before: r.notBefore ?? null, not_after: r.notAfter ?? null, state: r.state,
       first_seen: r.firstSeen, last_seen: r.lastSeen, verified_at: r.verifiedAt ?? null, revoked_at: r.revokedAt ?? null,
     });
@@ -113,6 +121,7 @@ function fromRow(r: Row): TrustRecord {
   const out: TrustRecord = {
     jid: r.jid, print: r.print, format: r.format as KeyFormat, state: r.state as StoredTrustState, firstSeen: r.first_seen, lastSeen: r.last_seen,
   };
+  if (r.slot !== null) out.slot = r.slot;
   if (r.payload !== null) out.payload = r.payload;
   if (r.key !== null) out.key = r.key;
   if (r.not_before !== null) out.notBefore = r.not_before;

@@ -3,6 +3,10 @@
 // Trust on first use: a first key is stored 'unverified'; a different key for a known JID is reported as a
 // change and stored 'unverified' too — never silently accepted as a replacement. 'verified' means the print was
 // confirmed out of band; 'revoked' is final; 'expired' is derived from the key's <end/> at read time.
+// The same store keeps the other keys contacts publish over PEP (issue 21): OMEMO identity keys, one per
+// device, and OX (XEP-0373) OpenPGP keys. A change is judged within one family only: a new OMEMO device next
+// to an XEP-0189 key is news, not a replacement; a device id whose identity key differs is a change, and so is
+// a second OX key.
 import { parseJid } from '../jid/index.ts';
 import { serialize } from '../xml/index.ts';
 import { parseDateTime } from '../protocol/xep0082.ts';
@@ -17,7 +21,18 @@ import type * as openpgp from 'openpgp';
 
 export type StoredTrustState = 'unverified' | 'verified' | 'revoked';
 export type TrustState = StoredTrustState | 'expired' | 'not-yet-valid';
-export type KeyFormat = 'pubkey:1' | 'pubkey:2' | 'keyinfo' | 'openpgp' | 'raw';
+export type KeyFormat = 'pubkey:1' | 'pubkey:2' | 'keyinfo' | 'openpgp' | 'raw' | 'omemo' | 'omemo2' | 'ox';
+
+/** What kind of key a record is, for display and for telling a change from an addition. */
+export type KeyFamily = 'xep0189' | 'omemo' | 'ox';
+
+export function keyFamily(format: KeyFormat): KeyFamily {
+  return format === 'omemo' || format === 'omemo2' ? 'omemo' : format === 'ox' ? 'ox' : 'xep0189';
+}
+
+/** Print ids of the non-XEP-0189 keys: OMEMO "omemo:<identity key hex>", OX "openpgp4:<v4 fingerprint hex>". */
+export const OMEMO_PRINT_ALGO = 'omemo';
+export const OX_PRINT_ALGO = 'openpgp4';
 
 export interface TrustRecord {
   /** Bare JID of the contact. */
@@ -25,6 +40,8 @@ export interface TrustRecord {
   /** "<algo>:<hex>" identity of the key (see hash.ts printId). */
   print: string;
   format: KeyFormat;
+  /** Where the key sits among the JID's keys of its family: the OMEMO device id; absent otherwise. */
+  slot?: string;
   /** The payload as observed (XML or armored key), for display and re-use. */
   payload?: string;
   /** Public key ASCII output (base64 SPKI) when known. */
@@ -57,6 +74,7 @@ export interface TrustView extends TrustRecord {
 export interface ObservedKey {
   print: string;
   format: KeyFormat;
+  slot?: string;
   payload?: string;
   key?: string;
   validity?: Validity;
@@ -101,8 +119,9 @@ export class TrustStore {
       await this.backend.put(updated);
       return { kind: 'unchanged', jid: bare, record: this.view(updated), previous: [] };
     }
-    const others = await this.backend.list(bare);
+    const others = (await this.backend.list(bare)).filter((r) => sameSlot(r, key));
     const record: TrustRecord = { jid: bare, print: key.print, format: key.format, state: 'unverified', firstSeen: t, lastSeen: t };
+    if (key.slot !== undefined) record.slot = key.slot;
     if (key.payload !== undefined) record.payload = key.payload;
     if (key.key !== undefined) record.key = key.key;
     if (key.validity) {
@@ -208,6 +227,13 @@ function bareJid(jid: string): string {
   return parseJid(jid).bare;
 }
 
+/** Whether a known record competes with an observed key: same family, and for OMEMO the same device. */
+function sameSlot(r: TrustRecord, key: ObservedKey): boolean {
+  const family = keyFamily(key.format);
+  if (keyFamily(r.format) !== family) return false;
+  return family !== 'omemo' || (r.slot === key.slot && r.format === key.format);
+}
+
 // ---------------------------------------------------------------- ObservedKey from each format
 
 export function observedFromPubkey(pk: Pubkey): ObservedKey {
@@ -221,6 +247,17 @@ export function observedFromKeyInfo(ki: KeyInfo): ObservedKey {
 
 export function observedFromOpenPgp(key: openpgp.PublicKey): ObservedKey {
   return { print: printId('sha-256', openPgpPrintBytes(key)), format: 'openpgp', payload: key.armor() };
+}
+
+/** An OMEMO device's identity key (the 32 bytes clients show as its fingerprint). */
+export function observedFromOmemoDevice(version: 'legacy' | 'omemo2', deviceId: number, identityKey: Uint8Array): ObservedKey {
+  return { print: `${OMEMO_PRINT_ALGO}:${Buffer.from(identityKey).toString('hex')}`, format: version === 'legacy' ? 'omemo' : 'omemo2', slot: String(deviceId) };
+}
+
+/** An OpenPGP key announced for OX, by its v4 fingerprint (40 hex digits). */
+export function observedFromOxKey(fingerprint: string, armored?: string): ObservedKey {
+  if (!/^[0-9a-fA-F]{40}$/.test(fingerprint)) throw new KeyError('bad-payload', `"${fingerprint}" is not an OpenPGP v4 fingerprint`);
+  return { print: `${OX_PRINT_ALGO}:${fingerprint.toLowerCase()}`, format: 'ox', ...(armored !== undefined ? { payload: armored } : {}) };
 }
 
 /** For callers holding a written print (e.g. from a revocation): its storage identity, or undefined. */

@@ -1,6 +1,6 @@
 // Every word and JSON shape the `key` commands show: tables, JSON documents, event lines and the CLI's advice
 // added to the client's errors (the client says what happened; only the CLI knows its own flags).
-import { pubkeyPrintId, pubkeyPrintAlgo, keyKind, pubkeyPublicKey, type Pubkey, type TrustView } from '../../keys/index.ts';
+import { pubkeyPrintId, pubkeyPrintAlgo, keyKind, pubkeyPublicKey, keyFamily, formatOpenPgpFingerprint, type Pubkey, type TrustView } from '../../keys/index.ts';
 import type { KeyEvent, RevocationEvent, AttestationEvent, InvalidEvent, KeyOpError, KeyOpErrorCode } from '../../client/index.ts';
 import type { OwnKey, PublishSettings } from './home.ts';
 
@@ -31,6 +31,32 @@ export const OWN_COLUMNS = ['fingerprint', 'type', 'version', 'status', 'begin',
 /** A contact's keys (list JID, fetch, verify): every row is the JID asked about, so it is not repeated. */
 export const TRUST_COLUMNS = ['fingerprint', 'state', 'first_seen', 'valid_until'];
 
+/** TRUST_COLUMNS, with a `kind` column first when OMEMO or OX keys are among the rows. */
+export function trustColumns(views: TrustView[]): string[] {
+  return views.some((v) => keyFamily(v.format) !== 'xep0189') ? ['kind', ...TRUST_COLUMNS] : TRUST_COLUMNS;
+}
+
+/** What a trust record is, in words: XEP-0189, an OMEMO device (with its generation), or an OX key. */
+export function trustKind(v: Pick<TrustView, 'format' | 'slot'>): string {
+  switch (v.format) {
+    case 'omemo': return `omemo 0.3 device ${v.slot ?? '?'}`;
+    case 'omemo2': return `omemo 0.8+ device ${v.slot ?? '?'}`;
+    case 'ox': return 'openpgp (ox)';
+    default: return 'xep-0189';
+  }
+}
+
+/**
+ * The fingerprint as the contact's own client prints it: OMEMO identity keys as 64 hex digits in groups of 8
+ * (profanity, Conversations), OX keys as gpg does; XEP-0189 prints as "sha-256:<hex>".
+ */
+export function clientFingerprint(v: Pick<TrustView, 'format' | 'print'>): string {
+  const hex = v.print.slice(v.print.indexOf(':') + 1);
+  if (keyFamily(v.format) === 'omemo') return hex.replace(/(.{8})(?!$)/g, '$1 ');
+  if (v.format === 'ox') return formatOpenPgpFingerprint(hex);
+  return fp(v.print);
+}
+
 function keyType(pk: Pubkey): string {
   try {
     const k = pubkeyPublicKey(pk);
@@ -56,12 +82,14 @@ export function ownKeyJson(k: OwnKey): Record<string, unknown> {
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
 export function trustRow(v: TrustView, style: RowStyle = {}): Record<string, string> {
-  return { jid: v.jid, fingerprint: cellFp(v.print, style), state: v.effective, first_seen: cellTime(iso(v.firstSeen), style), valid_until: cellTime(iso(v.notAfter), style) };
+  const fingerprint = keyFamily(v.format) !== 'xep0189' && style.long ? clientFingerprint(v) : cellFp(v.print, style);
+  return { jid: v.jid, kind: trustKind(v), fingerprint, state: v.effective, first_seen: cellTime(iso(v.firstSeen), style), valid_until: cellTime(iso(v.notAfter), style) };
 }
 
 export function trustJson(v: TrustView): Record<string, unknown> {
   return {
     jid: v.jid, fingerprint: v.print, state: v.effective, stored_state: v.state, format: v.format,
+    ...(keyFamily(v.format) !== 'xep0189' ? { kind: trustKind(v), device: v.slot === undefined ? undefined : Number(v.slot), displayed_as: clientFingerprint(v) } : {}),
     first_seen: iso(v.firstSeen), last_seen: iso(v.lastSeen), valid_from: iso(v.notBefore), valid_until: iso(v.notAfter),
     verified_at: iso(v.verifiedAt), revoked_at: iso(v.revokedAt),
   };

@@ -1,19 +1,20 @@
 // `key fetch JID`: a contact's keys (PEP, else directly from their clients) into the trust store; exit 5 when
 // a key changed. With a bare JID it also shows the contact's OMEMO devices and OX keys, with the fingerprints
-// their clients print, so the user can compare them; those are shown, not yet kept in the trust store.
+// their clients print, and keeps them in the trust store too, so `key trust`/`verify` work on them and an OMEMO
+// device whose identity key differs from the one seen before is a change (exit 5) like an XEP-0189 key.
 import { Command } from 'commander';
 import { parseJid } from '../../../jid/index.ts';
-import { KEY_OP_ERROR_KINDS, KeyOpError, fetchPublishedKeys, type FetchResult, type PublishedKeys } from '../../../client/index.ts';
+import { KEY_OP_ERROR_KINDS, KeyOpError, fetchPublishedKeys, observePublishedKeys, type FetchResult, type PublishedKeyObservation, type PublishedKeys } from '../../../client/index.ts';
 import type { KeyCommandContext } from '../context.ts';
 import { EXIT_TRUST } from '../exit-codes.ts';
-import { TRUST_COLUMNS, attestationJson, changedSentence, fp, keyEventJson, revocationJson, trustRow } from '../presenter.ts';
+import { TRUST_COLUMNS, trustJson, attestationJson, changedSentence, clientFingerprint, fp, keyEventJson, revocationJson, trustKind, trustRow } from '../presenter.ts';
 import { action, addCommonOptions, addConnectOptions, addLongOption, type ConnectFlags } from '../session.ts';
 
 export function fetchCommand(cx: KeyCommandContext): Command {
   return addLongOption(addConnectOptions(addCommonOptions(new Command('fetch').description("fetch a contact's keys (PEP, else directly from their clients) into your trust store").argument('<jid>', 'bare JID, or a full JID to ask one client directly'))))
     .action(action(async (jidArg: string, flags: ConnectFlags) => {
       const target = parseJid(jidArg);
-      const { result, published, missing } = await cx.withSession(flags, async (s) => {
+      const { result, published, seen, missing } = await cx.withSession(flags, async (s) => {
         let result: FetchResult | undefined;
         let missing: KeyOpError | undefined;
         try {
@@ -24,11 +25,21 @@ export function fetchCommand(cx: KeyCommandContext): Command {
           missing = err;
         }
         const published = target.resource ? undefined : await fetchPublishedKeys(s.client, target.bare);
-        return { result, published, missing };
+        const seen = published ? await observePublishedKeys(s.trust, target.bare, published) : [];
+        return { result, published, seen, missing };
       });
+      const changedPublished = seen.filter((o) => o.result.kind === 'changed');
+      for (const o of changedPublished) cx.out.warn(publishedChangedSentence(target.bare, o));
+      if (changedPublished.length) cx.exitCode = EXIT_TRUST;
       if (!result) {
-        if (published && !flags.json) showPublished(cx, published);
-        if (published && flags.json) cx.out.json({ jid: target.bare, keys: [], omemo: published.omemo, ox: published.ox });
+        if (published && !flags.json) showPublished(cx, published, seen);
+        if (published && flags.json) cx.out.json({ jid: target.bare, keys: [], omemo: published.omemo, ox: published.ox, trust: seen.map(publishedJson) });
+        // The OMEMO and OX keys are recorded; the exit code still says there is no XEP-0189 key, as before,
+        // unless one of them changed: that is what the exit code must say then.
+        if (changedPublished.length) {
+          cx.out.warn(missing!.message);
+          return;
+        }
         throw missing!;
       }
       if (result.pepProblem) cx.out.warn(`${result.pepProblem}; got the key directly from ${target.bare}'s client instead`);
@@ -38,25 +49,46 @@ export function fetchCommand(cx: KeyCommandContext): Command {
       if (flags.json) {
         cx.out.json({
           jid: result.jid, source: result.source, keys: result.keys.map(keyEventJson), revocations: result.revocations.map(revocationJson),
-          attestations: result.attestations.map(attestationJson), ...(published ? { omemo: published.omemo, ox: published.ox } : {}),
+          attestations: result.attestations.map(attestationJson), ...(published ? { omemo: published.omemo, ox: published.ox, trust: seen.map(publishedJson) } : {}),
         });
       } else {
         cx.out.table(result.keys.map((k) => ({ ...trustRow(k.result.record, flags), seen: k.result.kind, source: k.source })), [...TRUST_COLUMNS, 'seen', 'source']);
         for (const r of result.revocations) if (r.outcome.ok && r.record) cx.out.line(`revoked: ${fp(r.record.print)} (revocation checked)`);
-        if (published) showPublished(cx, published);
+        if (published) showPublished(cx, published, seen);
       }
       if (changed.length) cx.exitCode = EXIT_TRUST;
     }));
 }
 
-/** The contact's OMEMO devices and OX keys, each kind as a table when there is any. */
-function showPublished(cx: KeyCommandContext, p: PublishedKeys): void {
+/** The contact's OMEMO devices and OX keys, each kind as a table when there is any, with its trust state. */
+function showPublished(cx: KeyCommandContext, p: PublishedKeys, seen: PublishedKeyObservation[]): void {
+  const state = (print: string) => seen.find((o) => o.result.record.print === print);
+  const cell = (print: string) => {
+    const o = state(print);
+    return o ? `${o.result.record.effective}${o.result.kind === 'unchanged' ? '' : ` (${o.result.kind})`}` : '';
+  };
   if (p.omemo.length) {
     cx.out.line('OMEMO devices:');
-    cx.out.table(p.omemo.map((d) => ({ device: String(d.deviceId), omemo: d.version === 'legacy' ? '0.3' : '0.8+', fingerprint: d.fingerprint ?? `(${d.problem?.message ?? 'no bundle'})`, label: d.label ?? '' })), ['device', 'omemo', 'fingerprint', 'label']);
+    cx.out.table(p.omemo.map((d) => ({
+      device: String(d.deviceId), omemo: d.version === 'legacy' ? '0.3' : '0.8+', fingerprint: d.fingerprint ?? `(${d.problem?.message ?? 'no bundle'})`,
+      state: d.fingerprint ? cell(`omemo:${d.fingerprint.replaceAll(' ', '')}`) : '', label: d.label ?? '',
+    })), ['device', 'omemo', 'fingerprint', 'state', 'label']);
   }
   if (p.ox.length) {
     cx.out.line('OpenPGP keys (OX):');
-    cx.out.table(p.ox.map((k) => ({ fingerprint: k.display, 'user id': k.userIds?.join(', ') ?? `(${k.problem?.message ?? 'unreadable'})`, announced: k.announced.slice(0, 10) })), ['fingerprint', 'user id', 'announced']);
+    cx.out.table(p.ox.map((k) => ({
+      fingerprint: k.display, state: k.problem ? '' : cell(`openpgp4:${k.fingerprint.toLowerCase()}`),
+      'user id': k.userIds?.join(', ') ?? `(${k.problem?.message ?? 'unreadable'})`, announced: k.announced.slice(0, 10),
+    })), ['fingerprint', 'state', 'user id', 'announced']);
   }
+}
+
+function publishedChangedSentence(jid: string, o: PublishedKeyObservation): string {
+  const r = o.result.record;
+  const before = o.result.previous.map((p) => `${clientFingerprint(p)} (${p.effective})`).join(', ');
+  return `${jid}'s ${trustKind(r)} now has the key ${clientFingerprint(r)} instead of ${before}; it is stored as unverified and is not trusted until you compare it and run \`pepkeys key trust ${jid} FINGERPRINT\``;
+}
+
+function publishedJson(o: PublishedKeyObservation): Record<string, unknown> {
+  return { seen: o.result.kind, key: trustJson(o.result.record), previous: o.result.previous.map(trustJson) };
 }

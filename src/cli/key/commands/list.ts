@@ -1,8 +1,8 @@
-// `key list [JID]`: our own keys, or a contact's keys in the trust store.
+// `key list [JID]`: our own keys, or a contact's keys in the trust store (XEP-0189, OMEMO devices and OX keys).
 import { Command } from 'commander';
 import { parseJid } from '../../../jid/index.ts';
 import type { KeyCommandContext } from '../context.ts';
-import { OWN_COLUMNS, TRUST_COLUMNS, ownKeyJson, ownKeyRow, trustJson, trustRow } from '../presenter.ts';
+import { OWN_COLUMNS, ownKeyJson, ownKeyRow, trustColumns, trustJson, trustRow } from '../presenter.ts';
 import { action, addCommonOptions, addJidOption, addLongOption, type CommonFlags } from '../session.ts';
 
 export function listCommand(cx: KeyCommandContext): Command {
@@ -21,7 +21,7 @@ export function listCommand(cx: KeyCommandContext): Command {
       try {
         const views = await trust.keys(bare);
         if (flags.json) cx.out.json(views.map(trustJson));
-        else if (views.length) cx.out.table(views.map((v) => trustRow(v, flags)), TRUST_COLUMNS);
+        else if (views.length) cx.out.table(views.map((v) => trustRow(v, flags)), trustColumns(views));
         else cx.out.info(`no keys of ${bare} in your trust store; run \`pepkeys key fetch ${bare}\``);
       } finally {
         await trust.close();
