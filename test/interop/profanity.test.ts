@@ -11,6 +11,10 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { Profanity, profanityAvailable, PROFANITY_MISSING } from '../helpers/profanity.ts';
 import { defaultModules } from '../../src/server/modules/index.ts';
 import type { ModuleDefinition } from '../../src/server/core/module-host.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../cli/run-cli.ts';
 
 const AXOLOTL = 'eu.siacs.conversations.axolotl';
 const skip = process.env.PEPKEYS_SKIP_PROFANITY === '1';
@@ -32,6 +36,7 @@ describe('profanity end to end', { skip: skip ? 'PEPKEYS_SKIP_PROFANITY=1' : fal
   let t: TestServer;
   const crossed: string[] = [];
   const running: Profanity[] = [];
+  const cliHome = join(mkdtempSync(join(tmpdir(), 'pepkeys-profanity-cli-')), 'home');
 
   before(async () => {
     t = await startTestServer({
@@ -42,6 +47,7 @@ describe('profanity end to end', { skip: skip ? 'PEPKEYS_SKIP_PROFANITY=1' : fal
   after(async () => {
     for (const p of running) p.stop();
     await t.stop();
+    rmSync(join(cliHome, '..'), { recursive: true, force: true });
   });
 
   async function client(name: string, jid: string, password: string): Promise<Profanity> {
@@ -80,12 +86,21 @@ describe('profanity end to end', { skip: skip ? 'PEPKEYS_SKIP_PROFANITY=1' : fal
     juliet.type('/msg romeo@localhost');
     juliet.type('/omemo start');
     // profanity fetches Romeo's device list and bundle after /omemo start, so ask until it has them.
-    const shown = (await juliet.retry('/omemo fingerprint romeo@localhost', /romeo@localhost's OMEMO fingerprint: ([0-9a-f-]{64,})/))[1]!.replaceAll('-', '');
+    const printed = (await juliet.retry('/omemo fingerprint romeo@localhost', /romeo@localhost's OMEMO fingerprint: ([0-9a-f-]{64,})/))[1]!;
+    const shown = printed.replaceAll('-', '');
     // The fingerprint profanity shows is Romeo's identity key as published in his bundle (without the
     // 0x05 key-type byte): what the user compares with Romeo's screen is what the server serves.
     const bundle = (await onlyItem('romeo@localhost', `${AXOLOTL}.bundles:${romeoDevice}`))!;
     const identityKey = Buffer.from(bundle.match(/<identityKey>([^<]+)</)![1]!, 'base64');
     assert.equal(shown, identityKey.subarray(1).toString('hex'));
+    // The pepkeys CLI sees the same key, and takes the fingerprint exactly as profanity printed it (issue 21).
+    const conn = ['--jid', 'juliet@localhost', '--password', 'balcony', '--server', `127.0.0.1:${t.port}`, '--insecure', '--home', cliHome];
+    const fetched = await runCli(['key', 'fetch', 'romeo@localhost', '--json', ...conn]);
+    const omemo = JSON.parse(fetched.stdout).omemo as { deviceId: number; fingerprint: string }[];
+    assert.deepEqual(omemo.map((d) => [String(d.deviceId), d.fingerprint.replaceAll(' ', '')]), [[romeoDevice, shown]]);
+    const trusted = await runCli(['key', 'trust', 'romeo@localhost', printed, '--home', cliHome]);
+    assert.equal(trusted.code, 0, trusted.stderr);
+    assert.match(trusted.stdout, new RegExp(`omemo 0\\.3 device ${romeoDevice}`));
     // Trusting makes profanity fetch the bundle again and build the session from it; a message typed before
     // that answer is refused by profanity itself ("cannot be decrypted for any recipient").
     const sessions = () => juliet.log().split('Starting device session for romeo@localhost').length;

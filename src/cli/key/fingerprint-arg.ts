@@ -1,5 +1,6 @@
-// FINGERPRINT arguments: "sha-256:<hex>" as printed by the CLI, the hex alone, a unique hex prefix of at least
-// 8 digits, or a print as published (base64 in 0.14); matched against candidate "<algo>:<hex>" ids.
+// FINGERPRINT arguments: "sha-256:<hex>" as printed by the CLI, the hex alone (spaces, or dashes between groups as
+// profanity prints OMEMO fingerprints, ignored), a unique hex prefix of at least 8 digits, or a print as published
+// (base64 in 0.14); matched against candidate "<algo>:<hex>" ids.
 import { CliError } from '../errors.ts';
 import { EXIT_NOT_FOUND } from './exit-codes.ts';
 
@@ -8,6 +9,8 @@ export function normalizeFingerprint(arg: string): string {
   let s = arg.trim().replace(/(…|\.\.\.)$/, '').replace(/[\s:]/g, (c) => (c === ':' ? ':' : ''));
   const i = s.indexOf(':');
   if (i >= 0 && /^[a-z0-9-]+$/i.test(s.slice(0, i))) s = s.slice(i + 1);
+  // profanity prints OMEMO fingerprints as hex groups joined by dashes.
+  if (/^[0-9a-f]+(-[0-9a-f]+)+$/i.test(s)) s = s.replaceAll('-', '');
   if (/^[0-9a-f]+$/i.test(s)) return s.toLowerCase();
   if (/^[A-Za-z0-9+/]+={0,2}$/.test(s)) {
     const b = Buffer.from(s, 'base64');
