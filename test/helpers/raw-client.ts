@@ -92,9 +92,10 @@ export class RawClient {
     });
   }
 
-  static connectTls(port: number, servername = 'localhost'): Promise<RawClient> {
+  /** `session`: a TLS session to resume (from an earlier socket's getSession()). */
+  static connectTls(port: number, servername = 'localhost', session?: Buffer): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const s = tlsConnect({ port, host: '127.0.0.1', servername, rejectUnauthorized: false }, () => resolve(new RawClient(s)));
+      const s = tlsConnect({ port, host: '127.0.0.1', servername, rejectUnauthorized: false, ...(session ? { session } : {}) }, () => resolve(new RawClient(s)));
       s.once('error', reject);
     });
   }

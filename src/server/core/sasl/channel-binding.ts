@@ -1,7 +1,8 @@
 // TLS channel bindings for SCRAM-*-PLUS. A client that proves knowledge of these binds its login to this very
 // TLS channel, defeating a man in the middle holding another certificate.
 // - tls-exporter (RFC 9266): TLS 1.3 only, where the keying material is unique per connection.
-// - tls-unique (RFC 5929 §3): TLS 1.2 only; RFC 8446 §C.5 and RFC 9266 leave it undefined for TLS 1.3.
+// - tls-unique (RFC 5929 §3): offered on TLS 1.2 only; RFC 8446 §C.5 and RFC 9266 leave it undefined for
+//   TLS 1.3, where it is accepted without being offered (see acceptsTls13Unique).
 // - tls-server-end-point (RFC 5929 §4): a hash of our certificate, for any TLS version (XEP-0440 makes it
 //   mandatory for servers).
 import 'reflect-metadata';
@@ -40,11 +41,25 @@ export function channelBindingTypes(socket: TLSSocket): ChannelBindingType[] {
   return ['tls-server-end-point'];
 }
 
+/**
+ * tls-unique on TLS 1.3, accepted but never advertised: RFC 8446 §C.5 leaves it undefined, yet OpenSSL computes
+ * it (the client's Finished, an HMAC over this connection's transcript under its own handshake secret) and
+ * clients built on CPython's ssl module, slixmpp 1.8 among them, know no other type. Measured in
+ * test/interop/login-matrix.test.ts: without this, slixmpp on TLS 1.3 fell through four refusals to PLAIN; with
+ * it, it logs in on the first try with its channel binding checked. Only after a full handshake, for the same
+ * reason as on TLS 1.2, and the 'y' downgrade rule is untouched: clients that read XEP-0440 still see
+ * tls-exporter and tls-server-end-point only.
+ */
+function acceptsTls13Unique(socket: TLSSocket, type: string): boolean {
+  return type === 'tls-unique' && socket.getProtocol() === 'TLSv1.3' && !socket.isSessionReused();
+}
+
 export function channelBindingData(socket: TLSSocket, type: string): Buffer | undefined {
-  if (!channelBindingTypes(socket).includes(type as ChannelBindingType)) return undefined;
+  if (!channelBindingTypes(socket).includes(type as ChannelBindingType) && !acceptsTls13Unique(socket, type)) return undefined;
   if (type === 'tls-exporter') return socket.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', Buffer.alloc(0));
   // RFC 5929 §3.1: the first Finished message of the most recent handshake. In a full TLS 1.2 handshake the
-  // client sends its Finished first, so for us, the server, that is the peer's.
+  // client sends its Finished first, so for us, the server, that is the peer's. On TLS 1.3 OpenSSL-based
+  // clients use their own Finished too (see acceptsTls13Unique), which for us is again the peer's.
   if (type === 'tls-unique') return socket.getPeerFinished();
   const cert = socket.getCertificate() as { raw?: Buffer } | null;
   return cert?.raw ? serverEndPointHash(cert.raw) : undefined;

@@ -20,8 +20,8 @@ const fail = (reason: string, condition: 'not-authorized' | 'malformed-request' 
  * someone removed it on the way. When none was offered (no TLS, or an operator's list without -PLUS), 'y'
  * is the truth and the login goes on.
  *
- * Why not also let 'y' through when -PLUS was offered with binding types the client cannot do (slixmpp
- * 1.8.3 knows only tls-unique, which TLS 1.3 does not have)? Nothing in the exchange says which types the
+ * Why not also let 'y' through when -PLUS was offered with binding types the client cannot do (a client that
+ * knows only tls-unique, on a connection where even the unoffered tls-unique is not accepted)? Nothing in the exchange says which types the
  * client knows: the gs2 header is only 'y'. Guessing it from the stream (say, an earlier p=tls-unique that
  * failed) is guessing from what a man in the middle can send himself: terminating TLS with his own
  * certificate, he strips -PLUS from the client's view, sends a p=tls-unique attempt of his own to us, and

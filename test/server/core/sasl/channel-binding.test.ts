@@ -1,5 +1,6 @@
-// Channel binding per TLS version, over real TLS: tls-unique (RFC 5929 §3) on full TLS 1.2 handshakes only,
-// with the right Finished message; what XEP-0440 announces on each version; and RFC 5802's 'y' flag, refused
+// Channel binding per TLS version, over real TLS: tls-unique (RFC 5929 §3) offered on full TLS 1.2 handshakes
+// only, and accepted unoffered on full TLS 1.3 ones (slixmpp), always with the right Finished message; what
+// XEP-0440 announces on each version; and RFC 5802's 'y' flag, refused
 // exactly when a -PLUS mechanism was offered, even after the stream has shown an attempt at a binding we do
 // not have (which a man in the middle can make himself).
 import { describe, it, before, after } from 'node:test';
@@ -113,10 +114,40 @@ describe('channel binding over TLS 1.3', () => {
     const { c, bindings } = await open(t.tlsPort);
     assert.equal(c.tlsSocket!.getProtocol(), 'TLSv1.3');
     assert.deepEqual(bindings, ['tls-exporter', 'tls-server-end-point']);
-    const unique = await scram(c, 'SCRAM-SHA-256-PLUS', { type: 'tls-unique', data: c.tlsSocket!.getFinished()! });
-    assert.equal(unique.elements[0]?.local, 'not-authorized');
     const exporter = c.tlsSocket!.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', Buffer.alloc(0));
     assert.equal((await scram(c, 'SCRAM-SHA-256-PLUS', { type: 'tls-exporter', data: exporter })).local, 'success');
+    c.destroy();
+  });
+
+  it("accepts tls-unique without offering it, bound to the client's Finished as OpenSSL clients compute it, and to nothing else", async () => {
+    // What slixmpp 1.8.3 (CPython's ssl) sends on TLS 1.3: its own Finished message.
+    const { c } = await open(t.tlsPort);
+    const s = c.tlsSocket!;
+    const wrong = await scram(c, 'SCRAM-SHA-256-PLUS', { type: 'tls-unique', data: s.getPeerFinished()! });
+    assert.equal(wrong.local, 'failure');
+    assert.equal(wrong.elements[0]?.local, 'not-authorized');
+    assert.equal(t.server.authThrottle.size, 0, 'a binding mismatch is not a password failure');
+    const right = await scram(c, 'SCRAM-SHA-256-PLUS', { type: 'tls-unique', data: s.getFinished()! });
+    assert.equal(right.local, 'success', right.toString());
+    c.destroy();
+  });
+
+  it('does not accept tls-unique on a resumed TLS 1.3 session', async () => {
+    const first = await open(t.tlsPort);
+    const session = await new Promise<Buffer>((resolve) => {
+      const s = first.c.tlsSocket!;
+      const got = s.getSession();
+      if (got) resolve(got);
+      else s.once('session', resolve);
+    });
+    first.c.destroy();
+    const c = await RawClient.connectTls(t.tlsPort, 'localhost', session);
+    assert.equal(c.tlsSocket!.isSessionReused(), true);
+    c.send(NS_HEADER('localhost'));
+    await c.waitStanza((e) => e.local === 'features');
+    const unique = await scram(c, 'SCRAM-SHA-256-PLUS', { type: 'tls-unique', data: c.tlsSocket!.getFinished()! });
+    assert.equal(unique.local, 'failure');
+    assert.match(unique.getChildText('text') ?? '', /tls-unique is not available/);
     c.destroy();
   });
 
