@@ -42,6 +42,19 @@ async function scram(c: RawClient, mechanism: string, cb: ScramClient['cb'], pas
   return c.waitStanza((e) => e.local === 'success' || e.local === 'failure');
 }
 
+/** A TLS session ticket from a first connection, to resume in a second one. */
+async function tlsSessionOf(port: number): Promise<Buffer> {
+  const first = await open(port);
+  const session = await new Promise<Buffer>((resolve) => {
+    const s = first.c.tlsSocket!;
+    const got = s.getSession();
+    if (got) resolve(got);
+    else s.once('session', resolve);
+  });
+  first.c.destroy();
+  return session;
+}
+
 describe('channel binding over TLS 1.2', () => {
   let t: TestServer;
   before(async () => {
@@ -80,14 +93,7 @@ describe('channel binding over TLS 1.2', () => {
   });
 
   it('does not offer tls-unique on a resumed session (the triple-handshake attack, RFC 7627)', async () => {
-    const first = await open(t.tlsPort);
-    const session = await new Promise<Buffer>((resolve) => {
-      const s = first.c.tlsSocket!;
-      const got = s.getSession();
-      if (got) resolve(got);
-      else s.once('session', resolve);
-    });
-    first.c.destroy();
+    const session = await tlsSessionOf(t.tlsPort);
     const socket = await new Promise<TLSSocket>((resolve, reject) => {
       const s = tlsConnect({ port: t.tlsPort, host: '127.0.0.1', servername: 'localhost', rejectUnauthorized: false, session }, () => resolve(s));
       s.once('error', reject);
@@ -133,14 +139,7 @@ describe('channel binding over TLS 1.3', () => {
   });
 
   it('does not accept tls-unique on a resumed TLS 1.3 session', async () => {
-    const first = await open(t.tlsPort);
-    const session = await new Promise<Buffer>((resolve) => {
-      const s = first.c.tlsSocket!;
-      const got = s.getSession();
-      if (got) resolve(got);
-      else s.once('session', resolve);
-    });
-    first.c.destroy();
+    const session = await tlsSessionOf(t.tlsPort);
     const c = await RawClient.connectTls(t.tlsPort, 'localhost', session);
     assert.equal(c.tlsSocket!.isSessionReused(), true);
     c.send(NS_HEADER('localhost'));
