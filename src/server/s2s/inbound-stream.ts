@@ -138,7 +138,11 @@ export class InboundStream extends S2sStream {
   private upgrade(): void {
     const ctx = this.host.tlsContext;
     if (!ctx) return this.streamError(new StreamError('internal-server-error', 'no TLS certificate configured'));
-    this.switchSocket((plain) => new TLSSocket(plain, { isServer: true, secureContext: ctx, requestCert: true, rejectUnauthorized: false, ALPNProtocols: S2S_ALPN }));
+    this.switchSocket((plain) => {
+      const tls = new TLSSocket(plain, { isServer: true, secureContext: ctx, requestCert: true, rejectUnauthorized: false, ALPNProtocols: S2S_ALPN });
+      tls.once('secure', () => recordPeerVerification(tls));
+      return tls;
+    });
   }
 
   /** XEP-0178 §2: SASL EXTERNAL, the authzid empty or the stream's from domain. */
@@ -276,4 +280,15 @@ export class InboundStream extends S2sStream {
 function domainAttr(v: string | undefined): string | undefined {
   const j = tryParseJid(v);
   return j && !j.local && !j.resource ? j.domain : undefined;
+}
+
+/**
+ * A TLSSocket made outside a tls.Server never gets `authorized` / `authorizationError` set (tls.Server's
+ * own 'secure' handler does that); this is the same reading of OpenSSL's verification result.
+ */
+function recordPeerVerification(tls: TLSSocket): void {
+  const handle = (tls as unknown as { _handle?: { verifyError?: () => (Error & { code?: string }) | null } })._handle;
+  const err = handle?.verifyError?.();
+  if (err) tls.authorizationError = Object.assign(new Error(err.code ?? err.message), { code: err.code });
+  else if (handle?.verifyError) tls.authorized = true;
 }

@@ -110,6 +110,8 @@ export class S2sService implements RemoteRouting {
   }
 
   async listen(): Promise<AddressInfo[]> {
+    // Built now (some 150 CAs parsed), not during the first peer's handshake.
+    this.tlsContext();
     const out: AddressInfo[] = [];
     for (const hp of this.d.config.listen) out.push(await this.listenOn(hp, false));
     return out;

@@ -1,0 +1,34 @@
+// Two federating pepkeys servers (capulet.lit, montague.lit) for certificate tests: each its own
+// certificate (a test CA's, or self-signed), its own [s2s] table, a logger whose lines the test reads
+// (authentication decisions are logged), static routes to each other's s2s port.
+import { startTestServer, type TestServer } from './server.ts';
+import { captureLogger, type LogLine } from './log-capture.ts';
+import type { TlsCredentials } from '../../src/server/core/tls-credentials.ts';
+
+export interface CertServer extends TestServer {
+  log: LogLine[];
+}
+
+export interface CertSide {
+  tls: TlsCredentials;
+  s2s?: Record<string, unknown>;
+}
+
+export async function startCertServer(domain: string, users: Record<string, string>, side: CertSide): Promise<CertServer> {
+  const { logger, lines } = captureLogger('debug');
+  const s = await startTestServer({ hosts: [domain], users, tls: side.tls, logger, config: { s2s: { listen: ['127.0.0.1:0'], ...side.s2s } } });
+  return Object.assign(s, { log: lines });
+}
+
+export async function startCertPair(cap: CertSide, mon: CertSide): Promise<{ cap: CertServer; mon: CertServer; stop(): Promise<void> }> {
+  const c = await startCertServer('capulet.lit', { 'juliet@capulet.lit': 'pw' }, cap);
+  const m = await startCertServer('montague.lit', { 'romeo@montague.lit': 'pw' }, mon);
+  c.server.s2s!.routes['montague.lit'] = `127.0.0.1:${m.s2sPort}`;
+  m.server.s2s!.routes['capulet.lit'] = `127.0.0.1:${c.s2sPort}`;
+  return { cap: c, mon: m, stop: async () => void (await Promise.all([c.stop(), m.stop()])) };
+}
+
+/** Log lines with this message whose fields include all of `fields`. */
+export function logged(log: LogLine[], msg: string, fields: Record<string, unknown> = {}): LogLine[] {
+  return log.filter((l) => l.msg === msg && Object.entries(fields).every(([k, v]) => l[k] === v));
+}
