@@ -1,0 +1,105 @@
+// Certificate authentication with a real Prosody 0.12: both servers hold certificates from one test CA and
+// require valid certificates (s2s_secure_auth = true on Prosody, s2s.secure_auth on pepkeys), so each
+// direction runs SASL EXTERNAL (XEP-0178), no dialback. Then a Prosody whose certificate pepkeys cannot
+// verify is refused by pepkeys' secure_auth, and its user's message bounces.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startProsody, skipProsody, type ProsodyServer } from '../helpers/prosody.ts';
+import { rawSessions } from '../helpers/server.ts';
+import { RawClient } from '../helpers/raw-client.ts';
+import { createTestCa, type TestCa } from '../helpers/test-ca.ts';
+import { logged, startCertServer, type CertServer } from '../helpers/cert-federation.ts';
+
+const skip = skipProsody() && 'prosody not installed and PEPKEYS_SKIP_PROSODY=1';
+const withLog = (p: ProsodyServer) => (err: unknown) => {
+  throw new Error(`${(err as Error).message}\nprosody log:\n${p.log().slice(-3000)}`);
+};
+
+describe('federation with Prosody by certificate (SASL EXTERNAL both ways, secure_auth on both)', { skip }, () => {
+  let ca: TestCa;
+  let cap: CertServer;
+  let p: ProsodyServer;
+  const users = rawSessions(() => cap);
+  let juliet: RawClient;
+  let romeo: RawClient;
+
+  before(async () => {
+    ca = await createTestCa();
+    cap = await startCertServer('capulet.lit', { 'juliet@capulet.lit': 'pw' }, { tls: await ca.issue({ dns: ['capulet.lit'] }), s2s: { trusted_certs: [ca.file], secure_auth: true } });
+    const mon = await ca.issue({ dns: ['montague.lit'] });
+    p = await startProsody({
+      hosts: ['montague.lit'],
+      users: { 'romeo@montague.lit': 'romeo-pw' },
+      s2s: { routes: { 'capulet.lit': `127.0.0.1:${cap.s2sPort}` }, secureAuth: true },
+      tls: { cert: mon.cert, key: mon.key, cafile: ca.file },
+    });
+    cap.server.s2s!.routes['montague.lit'] = `127.0.0.1:${p.s2sPort}`;
+    juliet = await users.login('juliet', 'balcony', 'pw', 'capulet.lit');
+    romeo = await RawClient.connect(p.port);
+    await romeo.login('romeo@montague.lit', 'romeo-pw', 'orchard');
+  });
+  after(async () => {
+    romeo?.destroy();
+    users.destroyAll();
+    await cap?.stop();
+    await p?.stop();
+    ca?.cleanup();
+  });
+
+  it('pepkeys → Prosody: pepkeys authenticates with EXTERNAL and Prosody accepts its certificate', async () => {
+    juliet.send(`<message to='romeo@montague.lit/orchard' type='chat' id='c-out'><body>O Romeo</body></message>`);
+    const m = await romeo.waitStanza((e) => e.name === 'message' && e.attrs.id === 'c-out', 15_000).catch(withLog(p));
+    assert.equal(m.attrs.from, 'juliet@capulet.lit/balcony');
+    assert.equal(logged(cap.log, 'authenticated to remote server', { remote: 'montague.lit', method: 'certificate' }).length, 1);
+    assert.match(p.log(), /Accepting SASL EXTERNAL identity from capulet\.lit/);
+  });
+
+  it('Prosody → pepkeys: Prosody authenticates with EXTERNAL and pepkeys accepts its certificate', async () => {
+    romeo.send(`<message to='juliet@capulet.lit/balcony' type='chat' id='c-in'><body>Lady</body></message>`);
+    const m = await juliet.waitStanza((e) => e.name === 'message' && e.attrs.id === 'c-in', 15_000).catch(withLog(p));
+    assert.equal(m.attrs.from, 'romeo@montague.lit/orchard');
+    const allowed = logged(cap.log, 's2s authentication policy: allowed', { direction: 'inbound', remote: 'montague.lit', method: 'certificate' });
+    assert.match(String(allowed[0]?.reason), /SASL EXTERNAL: trusted certificate, DNS-ID montague\.lit/);
+    assert.ok(!/dialback/i.test(logged(cap.log, 'remote domain authenticated').map((l) => String(l.method)).join()), 'no dialback');
+  });
+});
+
+describe('Prosody with a certificate pepkeys cannot verify, against s2s.secure_auth', { skip }, () => {
+  let ca: TestCa;
+  let cap: CertServer;
+  let p: ProsodyServer;
+  const users = rawSessions(() => cap);
+  let juliet: RawClient;
+  let romeo: RawClient;
+
+  before(async () => {
+    ca = await createTestCa();
+    cap = await startCertServer('capulet.lit', { 'juliet@capulet.lit': 'pw' }, { tls: await ca.issue({ dns: ['capulet.lit'] }), s2s: { trusted_certs: [ca.file], secure_auth: true } });
+    // Prosody keeps its self-signed certificate and does dialback.
+    p = await startProsody({ hosts: ['montague.lit'], users: { 'romeo@montague.lit': 'romeo-pw' }, s2s: { routes: { 'capulet.lit': `127.0.0.1:${cap.s2sPort}` } } });
+    cap.server.s2s!.routes['montague.lit'] = `127.0.0.1:${p.s2sPort}`;
+    juliet = await users.login('juliet', 'balcony', 'pw', 'capulet.lit');
+    romeo = await RawClient.connect(p.port);
+    await romeo.login('romeo@montague.lit', 'romeo-pw', 'orchard');
+  });
+  after(async () => {
+    romeo?.destroy();
+    users.destroyAll();
+    await cap?.stop();
+    await p?.stop();
+    ca?.cleanup();
+  });
+
+  it('refuses its dialback (not-authorized) and bounces what Juliet sends to it', async () => {
+    romeo.send(`<message to='juliet@capulet.lit/balcony' type='chat' id='r-in'><body>let me in</body></message>`);
+    juliet.send(`<message to='romeo@montague.lit/orchard' type='chat' id='r-out'><body>who goes</body></message>`);
+    const b = await juliet.waitStanza((e) => e.attrs.id === 'r-out' && e.attrs.type === 'error', 15_000);
+    assert.ok(b.getChild('error')?.getChild('remote-server-not-found'), b.toString());
+    assert.ok(logged(cap.log, 's2s authentication policy: refused', { direction: 'outbound', remote: 'montague.lit', condition: 'not-authorized' }).length >= 1);
+    // Prosody's attempt: refused with the dialback error, never delivered.
+    const deadline = Date.now() + 15_000;
+    while (!logged(cap.log, 's2s authentication policy: refused', { direction: 'inbound', remote: 'montague.lit' }).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(logged(cap.log, 's2s authentication policy: refused', { direction: 'inbound', remote: 'montague.lit' })[0]?.condition, 'not-authorized', p.log().slice(-2000));
+    assert.ok(!juliet.stanzas.some((e) => e.attrs.id === 'r-in'));
+  });
+});
