@@ -118,6 +118,7 @@ export class OutboundLink {
 
   private attach(socket: Socket, directTls: boolean): void {
     let failure: string | undefined;
+    let failureCondition: 'remote-server-not-found' | 'remote-server-timeout' = 'remote-server-not-found';
     this.stream = new OutboundStream(socket, this.local, this.remote, this.o, {
       ready: () => this.sendVerifies(),
       authenticated: () => {
@@ -131,8 +132,11 @@ export class OutboundLink {
         this.verifies.delete(id);
         v?.done(outcome);
       },
-      failed: (reason) => (failure = reason),
-      closed: () => this.fail(new StanzaError('remote-server-not-found', failure ?? `the connection to ${this.remote} closed`)),
+      failed: (reason, condition) => {
+        failure = reason;
+        if (condition) failureCondition = condition;
+      },
+      closed: () => this.fail(new StanzaError(failureCondition, failure ?? `the connection to ${this.remote} closed`)),
     }, directTls);
   }
 

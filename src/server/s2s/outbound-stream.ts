@@ -21,7 +21,7 @@ export interface OutboundEvents {
   authenticated(): void;
   verified(id: string, outcome: VerifyOutcome): void;
   /** The stream cannot carry our stanzas (refused, no TLS); why, in plain words. */
-  failed(reason: string): void;
+  failed(reason: string, condition?: 'remote-server-timeout'): void;
   closed(): void;
 }
 
@@ -91,7 +91,9 @@ export class OutboundStream extends S2sStream {
     if (el.ns === NS_DIALBACK && el.local === 'result' && this.state === 'dialback') {
       if (el.attrs.type === 'valid') return this.authenticated('dialback');
       const why = el.getChild('error')?.elements[0]?.local;
-      return this.fail(`the remote server refused dialback${el.attrs.type === 'error' && why ? ` (${why})` : ''}`);
+      // XEP-0220 §2.4: after a dialback error, what waited goes back to its senders as remote-server-timeout.
+      if (el.attrs.type === 'error') return this.fail(`the remote server refused dialback (${why ?? 'error'})`, 'remote-server-timeout');
+      return this.fail('the remote server refused dialback');
     }
     // Stanzas flow the other way on an outbound stream (RFC 6120 §2.5 of dialback streams are one-way).
     this.logger.debug({ stream: this.id, el: el.name }, 'ignoring an element on an outbound stream');
@@ -167,9 +169,9 @@ export class OutboundStream extends S2sStream {
     );
   }
 
-  private fail(reason: string): void {
+  private fail(reason: string, condition?: 'remote-server-timeout'): void {
     this.logger.info({ stream: this.id, local: this.local, remote: this.remote, reason }, 'outbound server-to-server stream failed');
-    this.ev.failed(reason);
+    this.ev.failed(reason, condition);
     this.close();
   }
 

@@ -76,7 +76,8 @@ describe('server-to-server authentication by certificate', () => {
   it('with secure_auth, refuses a peer whose certificate does not verify, both ways: its dialback gets not-authorized, our stanzas bounce', async () => {
     await withPair([{ tls: capCa, s2s: { trusted_certs: [ca.file], secure_auth: true } }, { tls: monSelf, s2s: { trusted_certs: [ca.file] } }], async ({ cap, mon, juliet, romeo }) => {
       romeo.send(`<message to='juliet@capulet.lit/balcony' type='chat' id='in1'><body>let me in</body></message>`);
-      assert.equal(await bounce(romeo, 'in1'), 'remote-server-not-found');
+      // XEP-0220 §2.4: a dialback error sends what waited back as remote-server-timeout.
+      assert.equal(await bounce(romeo, 'in1'), 'remote-server-timeout');
       const refused = logged(cap.log, 's2s authentication policy: refused', { direction: 'inbound', remote: 'montague.lit', condition: 'not-authorized' });
       assert.ok(refused.length >= 1, 'capulet logged the refusal');
       assert.match(String(refused[0]!.reason), /certificate not trusted .*s2s\.secure_auth requires a valid certificate/);
