@@ -32,6 +32,7 @@ export class TrustStore {
   constructor(entries: readonly string[], read: (path: string) => string = (p) => readFileSync(p, 'utf8')) {
     const extra: string[] = [];
     for (const e of entries) {
+      if (/^sha256:/i.test(e.trim()) && !isPin(e)) throw new Error(`s2s.trusted_certs: "${e}" is not a SHA-256 fingerprint (sha256: and 32 hex bytes, colons optional)`);
       if (isPin(e)) {
         this.pins.add(pinToFingerprint(e));
         continue;
