@@ -5,9 +5,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { skipProsody, type ProsodyServer } from '../helpers/prosody.ts';
-import type { RawClient } from '../helpers/raw-client.ts';
 import { createTestCa, type TestCa } from '../helpers/test-ca.ts';
-import { logged, startWithProsody, type CertServer } from '../helpers/cert-federation.ts';
+import { logged, startWithProsody } from '../helpers/cert-federation.ts';
+
+type Fixture = Awaited<ReturnType<typeof startWithProsody>>;
 
 const skip = skipProsody() && 'prosody not installed and PEPKEYS_SKIP_PROSODY=1';
 const withLog = (p: ProsodyServer) => (err: unknown) => {
@@ -16,26 +17,23 @@ const withLog = (p: ProsodyServer) => (err: unknown) => {
 
 describe('federation with Prosody by certificate (SASL EXTERNAL both ways, secure_auth on both)', { skip }, () => {
   let ca: TestCa;
-  let cap: CertServer;
-  let p: ProsodyServer;
-  let juliet: RawClient;
-  let romeo: RawClient;
-  let stop: () => Promise<void>;
+  let f: Fixture;
 
   before(async () => {
     ca = await createTestCa();
     const mon = await ca.issue({ dns: ['montague.lit'] });
-    ({ cap, p, juliet, romeo, stop } = await startWithProsody(
+    f = await startWithProsody(
       { tls: await ca.issue({ dns: ['capulet.lit'] }), s2s: { trusted_certs: [ca.file], secure_auth: true } },
       { secureAuth: true, tls: { cert: mon.cert, key: mon.key, cafile: ca.file } },
-    ));
+    );
   });
   after(async () => {
-    await stop?.();
+    await f?.stop();
     ca?.cleanup();
   });
 
   it('pepkeys → Prosody: pepkeys authenticates with EXTERNAL and Prosody accepts its certificate', async () => {
+    const { cap, p, juliet, romeo } = f;
     juliet.send(`<message to='romeo@montague.lit/orchard' type='chat' id='c-out'><body>O Romeo</body></message>`);
     const m = await romeo.waitStanza((e) => e.name === 'message' && e.attrs.id === 'c-out', 15_000).catch(withLog(p));
     assert.equal(m.attrs.from, 'juliet@capulet.lit/balcony');
@@ -44,6 +42,7 @@ describe('federation with Prosody by certificate (SASL EXTERNAL both ways, secur
   });
 
   it('Prosody → pepkeys: Prosody authenticates with EXTERNAL and pepkeys accepts its certificate', async () => {
+    const { cap, p, juliet, romeo } = f;
     romeo.send(`<message to='juliet@capulet.lit/balcony' type='chat' id='c-in'><body>Lady</body></message>`);
     const m = await juliet.waitStanza((e) => e.name === 'message' && e.attrs.id === 'c-in', 15_000).catch(withLog(p));
     assert.equal(m.attrs.from, 'romeo@montague.lit/orchard');
@@ -55,23 +54,20 @@ describe('federation with Prosody by certificate (SASL EXTERNAL both ways, secur
 
 describe('Prosody with a certificate pepkeys cannot verify, against s2s.secure_auth', { skip }, () => {
   let ca: TestCa;
-  let cap: CertServer;
-  let p: ProsodyServer;
-  let juliet: RawClient;
-  let romeo: RawClient;
-  let stop: () => Promise<void>;
+  let f: Fixture;
 
   before(async () => {
     ca = await createTestCa();
     // Prosody keeps its self-signed certificate and does dialback.
-    ({ cap, p, juliet, romeo, stop } = await startWithProsody({ tls: await ca.issue({ dns: ['capulet.lit'] }), s2s: { trusted_certs: [ca.file], secure_auth: true } }, {}));
+    f = await startWithProsody({ tls: await ca.issue({ dns: ['capulet.lit'] }), s2s: { trusted_certs: [ca.file], secure_auth: true } }, {});
   });
   after(async () => {
-    await stop?.();
+    await f?.stop();
     ca?.cleanup();
   });
 
   it('refuses its dialback (not-authorized) and bounces what Juliet sends to it', async () => {
+    const { cap, p, juliet, romeo } = f;
     romeo.send(`<message to='juliet@capulet.lit/balcony' type='chat' id='r-in'><body>let me in</body></message>`);
     juliet.send(`<message to='romeo@montague.lit/orchard' type='chat' id='r-out'><body>who goes</body></message>`);
     const b = await juliet.waitStanza((e) => e.attrs.id === 'r-out' && e.attrs.type === 'error', 15_000);
