@@ -16,9 +16,11 @@ export interface CertSide {
   s2s?: Record<string, unknown>;
 }
 
-export async function startCertServer(domain: string, users: Record<string, string>, side: CertSide): Promise<CertServer> {
+/** `domain`: the domain served, or several. */
+export async function startCertServer(domain: string | string[], users: Record<string, string>, side: CertSide): Promise<CertServer> {
   const { logger, lines } = captureLogger('debug');
-  const s = await startTestServer({ hosts: [domain], users, tls: side.tls, logger, config: { s2s: { listen: ['127.0.0.1:0'], ...side.s2s } } });
+  const hosts = typeof domain === 'string' ? [domain] : domain;
+  const s = await startTestServer({ hosts, users, tls: side.tls, logger, config: { s2s: { listen: ['127.0.0.1:0'], ...side.s2s } } });
   return Object.assign(s, { log: lines });
 }
 

@@ -12,7 +12,6 @@ import { RawClient } from '../../helpers/raw-client.ts';
 import { createTestCa, type TestCa } from '../../helpers/test-ca.ts';
 import { logged, startCertServer, type CertServer } from '../../helpers/cert-federation.ts';
 import type { Element } from '../../../src/xml/index.ts';
-
 const NS_STREAMS = 'urn:ietf:params:xml:ns:xmpp-streams';
 const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 const SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
@@ -206,5 +205,48 @@ describe('XEP-0344: dialback only over TLS unless the domain is insecure-allowed
     const lab = await c.waitStanza((e) => e.local === 'result' && e.attrs.to === 'lab.lit', 10_000);
     assert.equal(lab.attrs.type, 'error');
     assert.equal(dialbackError(lab), 'remote-connection-failed');
+  });
+});
+
+describe('invalid-from for a local domain the remote domain was not authenticated to', () => {
+  let ca: TestCa;
+  let cap: CertServer;
+  const users = rawSessions(() => cap);
+  const peers: RawClient[] = [];
+
+  before(async () => {
+    ca = await createTestCa();
+    cap = await startCertServer(['capulet.lit', 'verona.lit'], { 'juliet@capulet.lit': 'pw', 'friar@verona.lit': 'pw' }, {
+      tls: await ca.issue({ dns: ['capulet.lit', 'verona.lit'] }),
+      s2s: { trusted_certs: [ca.file] },
+    });
+  });
+  after(async () => {
+    for (const p of peers) p.destroy();
+    users.destroyAll();
+    await cap?.stop();
+    ca?.cleanup();
+  });
+
+  it('accepts montague.lit → capulet.lit, then refuses its stanza to verona.lit (also served here) with invalid-from', async () => {
+    const friar = await users.login('friar', 'cell', 'pw', 'verona.lit');
+    const juliet = await users.login('juliet', 'balcony', 'pw', 'capulet.lit');
+    const c = await RawClient.connect(cap.s2sPort);
+    peers.push(c);
+    const good = await ca.issue({ dns: ['montague.lit'] });
+    c.send(header('montague.lit'));
+    await c.waitStanza((e) => e.local === 'features');
+    await c.starttls('capulet.lit', { cert: good.cert, key: good.key });
+    c.send(header('montague.lit'));
+    await c.waitStanza((e) => e.local === 'features');
+    c.send(`<db:result from='montague.lit' to='capulet.lit'>${'0'.repeat(64)}</db:result>`);
+    assert.equal((await c.waitStanza((e) => e.local === 'result')).attrs.type, 'valid');
+    c.send(`<message from='romeo@montague.lit/orchard' to='juliet@capulet.lit/balcony' id='to-cap' type='chat'><body>1</body></message>`);
+    await juliet.waitStanza((e) => e.attrs.id === 'to-cap');
+    c.send(`<message from='romeo@montague.lit/orchard' to='friar@verona.lit/cell' id='to-verona' type='chat'><body>2</body></message>`);
+    assert.equal(await streamError(c), 'invalid-from');
+    const ping = await friar.iq(`<iq type='get' to='verona.lit'><ping xmlns='urn:xmpp:ping'/></iq>`);
+    assert.equal(ping.attrs.type, 'result');
+    assert.ok(!friar.stanzas.some((e) => e.attrs.id === 'to-verona'));
   });
 });
