@@ -141,6 +141,8 @@ export class InboundStream extends S2sStream {
     this.switchSocket((plain) => {
       const tls = new TLSSocket(plain, { isServer: true, secureContext: ctx, requestCert: true, rejectUnauthorized: false, ALPNProtocols: S2S_ALPN });
       tls.once('secure', () => recordPeerVerification(tls));
+      // The verification result is read once; a renegotiation could swap the certificate behind it.
+      tls.disableRenegotiation();
       return tls;
     });
   }

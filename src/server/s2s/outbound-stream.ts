@@ -159,14 +159,17 @@ export class OutboundStream extends S2sStream {
    */
   private upgrade(direct: boolean): void {
     const ctx = this.o.tlsContext();
-    this.switchSocket((plain) =>
-      tlsConnect({
+    this.switchSocket((plain) => {
+      const tls = tlsConnect({
         socket: plain, servername: this.remote, secureContext: ctx, rejectUnauthorized: false, minVersion: 'TLSv1.2', ALPNProtocols: direct ? S2S_ALPN : undefined,
         // Node's HTTPS-style name check knows no SRV-ID or XmppAddr: `authorized` is left to the chain, and
         // the name is checked by cert-identity.ts (RFC 6125 with XMPP's identifiers).
         checkServerIdentity: () => undefined,
-      }),
-    );
+      });
+      // The certificate is judged once the stream is up; no renegotiation may swap it afterwards.
+      tls.disableRenegotiation();
+      return tls;
+    });
   }
 
   private fail(reason: string, condition?: 'remote-server-timeout'): void {
