@@ -66,6 +66,14 @@ export const ConfigSchema = z.strictObject({
     preauth_timeout_seconds: z.number().positive().prefault(60),
     /** Stanzas held per remote domain while its connection is being set up; more bounce with resource-constraint. */
     max_queue: z.number().int().positive().prefault(1000),
+    /** Direct-TLS server-to-server listeners (XEP-0368, `_xmpps-server._tcp`, ALPN xmpp-server). */
+    tls_listen: z.array(hostPort).prefault([]),
+    /** Require a valid certificate from every remote server (no dialback fallback), except insecure_domains. */
+    secure_auth: z.boolean().prefault(false),
+    /** Domains allowed to authenticate by dialback without a valid certificate, even with secure_auth. */
+    insecure_domains: z.array(domain).prefault([]),
+    /** Extra trust for server certificates: PEM files of CAs, or pinned certificates as "sha256:HEX". */
+    trusted_certs: z.array(z.string().min(1)).prefault([]),
   }).prefault({}),
   tls: z.strictObject({
     /** PEM certificate chain. When cert and key are both absent a self-signed pair is generated in data_dir/tls. */

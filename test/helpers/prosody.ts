@@ -27,7 +27,9 @@ export interface ProsodyOptions {
    * Federation on: s2s on a free 127.0.0.1 port, dialback, and these static routes (domain → "host:port").
    * Prosody 0.12 has no static routes; a test plugin written beside the config answers its resolver for them.
    */
-  s2s?: { routes: Record<string, string> };
+  s2s?: { routes: Record<string, string>; /** s2s_secure_auth: valid certificates required both ways. */ secureAuth?: boolean };
+  /** Its certificate (chain) and key instead of a self-signed one, and the CA file it verifies peers with. */
+  tls?: { cert: string; key: string; cafile?: string };
 }
 
 /**
@@ -79,7 +81,7 @@ export async function startProsody(opts: ProsodyOptions): Promise<ProsodyServer>
   const dir = mkdtempSync(join(tmpdir(), 'pepkeys-prosody-'));
   mkdirSync(join(dir, 'data'));
   mkdirSync(join(dir, 'certs'));
-  const tls = await generateSelfSigned(opts.hosts);
+  const tls = opts.tls ?? (await generateSelfSigned(opts.hosts));
   writeFileSync(join(dir, 'cert.pem'), tls.cert);
   writeFileSync(join(dir, 'key.pem'), tls.key, { mode: 0o600 });
   const port = await freePort();
@@ -107,8 +109,8 @@ export async function startProsody(opts: ProsodyOptions): Promise<ProsodyServer>
       ? [
           `s2s_ports = { ${s2sPort} }`,
           's2s_interfaces = { "127.0.0.1" }',
-          // Dialback, not certificates: the peers' test certificates are self-signed.
-          's2s_secure_auth = false',
+          // Dialback unless asked otherwise: the peers' usual test certificates are self-signed.
+          `s2s_secure_auth = ${opts.s2s.secureAuth ? 'true' : 'false'}`,
           `test_s2s_routes = { ${Object.entries(opts.s2s.routes).map(([d, hp]) => `[${lua(d)}] = ${lua(hp)}`).join(', ')} }`,
         ]
       : ['s2s_ports = {}']),
@@ -124,7 +126,7 @@ export async function startProsody(opts: ProsodyOptions): Promise<ProsodyServer>
       ? 'modules_enabled = { "roster", "saslauth", "tls", "disco", "pep", "posix", "ping", "dialback", "test_routes" }'
       : 'modules_enabled = { "roster", "saslauth", "tls", "disco", "pep", "posix", "ping" }',
     opts.s2s ? 'modules_disabled = { "offline" }' : 'modules_disabled = { "s2s", "offline" }',
-    `ssl = { certificate = ${lua(join(dir, 'cert.pem'))}, key = ${lua(join(dir, 'key.pem'))} }`,
+    `ssl = { certificate = ${lua(join(dir, 'cert.pem'))}, key = ${lua(join(dir, 'key.pem'))}${opts.tls?.cafile ? `, cafile = ${lua(opts.tls.cafile)}` : ''} }`,
     ...opts.hosts.map((h) => `VirtualHost ${lua(h)}`),
     '',
   ].join('\n'));

@@ -2,7 +2,7 @@
 // for protocol-level and negative tests where a real client library would refuse to misbehave.
 import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { StreamParser, type Element } from '../../src/xml/index.ts';
 
 /** A client stream header; `declarations` adds namespace declarations (` xmlns:k='urn:x'`) to it. */
@@ -92,21 +92,21 @@ export class RawClient {
     });
   }
 
-  /** `session`: a TLS session to resume (from an earlier socket's getSession()). */
-  static connectTls(port: number, servername = 'localhost', session?: Buffer): Promise<RawClient> {
+  /** `tls`: extra options, e.g. a client certificate or ALPN (server-to-server peers), or a `session` to resume. */
+  static connectTls(port: number, servername = 'localhost', tls: ConnectionOptions = {}): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const s = tlsConnect({ port, host: '127.0.0.1', servername, rejectUnauthorized: false, ...(session ? { session } : {}) }, () => resolve(new RawClient(s)));
+      const s = tlsConnect({ port, host: '127.0.0.1', servername, rejectUnauthorized: false, ...tls }, () => resolve(new RawClient(s)));
       s.once('error', reject);
     });
   }
 
   /** STARTTLS on this connection (RFC 6120 §5.4): asks, waits for <proceed/>, then handshakes without checking the certificate. */
-  async starttls(servername = 'localhost'): Promise<void> {
+  async starttls(servername = 'localhost', tlsOptions: ConnectionOptions = {}): Promise<void> {
     this.send(`<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>`);
     await this.waitStanza((e) => e.local === 'proceed');
     const plain = this.socket;
     plain.removeAllListeners('data');
-    const tls = tlsConnect({ socket: plain, servername, rejectUnauthorized: false });
+    const tls = tlsConnect({ socket: plain, servername, rejectUnauthorized: false, ...tlsOptions });
     await new Promise<void>((resolve, reject) => {
       tls.once('secureConnect', () => resolve());
       tls.once('error', reject);
@@ -114,6 +114,11 @@ export class RawClient {
     this.socket = tls;
     this.resetParser();
     this.attach(tls);
+  }
+
+  /** Expects a new stream header (after SASL success, RFC 6120 §6.4.6). */
+  restartStream(): void {
+    this.resetParser();
   }
 
   /** The TLS socket of a direct-TLS connection (for channel binding in tests). */

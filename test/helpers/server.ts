@@ -23,6 +23,8 @@ export interface TestServer {
   tlsPort: number;
   /** The server-to-server port, when the config enables s2s (0 otherwise). */
   s2sPort: number;
+  /** The direct-TLS server-to-server port (s2s.tls_listen), 0 without one. */
+  s2sTlsPort: number;
   addUser(jid: string, password: string): Promise<void>;
   stop(): Promise<void>;
 }
@@ -35,6 +37,8 @@ export interface TestServerOptions {
   modules?: ModuleDefinition[];
   /** Offer SASL without TLS (most protocol tests); default true. */
   insecure?: boolean;
+  /** Certificate and key (default: the process-wide self-signed testTls()). */
+  tls?: TlsCredentials;
   /** The server's logger (default: one at PEPKEYS_TEST_LOG, silent); see log-capture.ts to read its lines. */
   logger?: Logger;
 }
@@ -56,7 +60,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     config,
     storage,
     modules: opts.modules ?? defaultModules(),
-    tls: await testTls(),
+    tls: opts.tls ?? (await testTls()),
     logger: opts.logger ?? createLogger(config.log_level),
   });
   const addrs = await server.start();
@@ -66,6 +70,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     port: addrs.c2s[0]!.port,
     tlsPort: addrs.tls[0]!.port,
     s2sPort: addrs.s2s[0]?.port ?? 0,
+    s2sTlsPort: addrs.s2sTls?.[0]?.port ?? 0,
     addUser,
     stop: () => server.stop(),
   };

@@ -57,6 +57,8 @@ export interface ListenAddresses {
   tls: AddressInfo[];
   /** Server-to-server listeners; empty when federation is off. */
   s2s: AddressInfo[];
+  /** Direct-TLS server-to-server listeners (XEP-0368, s2s.tls_listen). */
+  s2sTls?: AddressInfo[];
 }
 
 /** Where the server is in its life; ready = storage open and every listener bound (the /readyz answer). */
@@ -164,12 +166,13 @@ export class XmppServer implements SessionHost {
       accountExists: (j) => this.accountExists(j),
       logger: this.logger,
     });
-    if (deps.config.s2s.listen.length > 0) {
+    if (deps.config.s2s.listen.length > 0 || deps.config.s2s.tls_listen.length > 0) {
       this.s2s = new S2sService({
         config: deps.config.s2s,
         logger: this.logger.child({ part: 's2s' }),
         xmlLimits: () => this.xmlLimits,
         tlsContext: () => this.tlsContext,
+        tlsCredentials: () => this.tls,
         // Derived from the persisted SASL secret: dialback keys survive a restart without another file.
         secret: createHmac('sha256', this.saslSecret).update('xep-0185 dialback').digest(),
         isLocalDomain: (d) => this.isLocalDomain(d),
@@ -442,6 +445,7 @@ export class XmppServer implements SessionHost {
         addrs.tls.push(await this.listen(srv, hp));
       }
       if (this.s2s) addrs.s2s = await this.s2s.listen();
+      if (this.s2s) addrs.s2sTls = await this.s2s.listenTls();
     } catch (err) {
       // A listener that failed (address in use) must not leave the others bound.
       await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));

@@ -3,6 +3,7 @@
 // §8.3.3 errors for what cannot be delivered. Also carries db:verify requests to that remote server.
 import { connect as netConnect, type Socket } from 'node:net';
 import { Element } from '../../xml/index.ts';
+import type { VerifyOutcome } from './inbound-stream.ts';
 import { NS_CLIENT, StanzaError } from '../../protocol/rfc6120.ts';
 import type { Logger } from '../core/logger.ts';
 import { OutboundStream, type OutboundOptions } from './outbound-stream.ts';
@@ -23,7 +24,9 @@ export class OutboundLink {
   private connecting = false;
   private timer: NodeJS.Timeout | undefined;
   /** db:verify requests by stream id, answered over this link. */
-  private readonly verifies = new Map<string, { key: string; done: (valid: boolean) => void; sent: boolean }>();
+  private readonly verifies = new Map<string, { key: string; done: (outcome: VerifyOutcome) => void; sent: boolean }>();
+  /** Why the link failed, as a XEP-0220 §2.4 condition for verifications still waiting. */
+  private verifyFailure: VerifyOutcome = { error: 'remote-connection-failed' };
   private done = false;
 
   constructor(readonly local: string, readonly remote: string, private readonly o: LinkOptions) {}
@@ -40,6 +43,11 @@ export class OutboundLink {
     return this.stream?.isAuthenticated ?? false;
   }
 
+  /** How we authenticated to the remote server ('certificate' = SASL EXTERNAL, or 'dialback'), once we have. */
+  get authMethod(): 'certificate' | 'dialback' | undefined {
+    return this.stream?.isAuthenticated ? this.stream.method : undefined;
+  }
+
   send(stanza: Element): void {
     if (this.stream?.isAuthenticated && !this.stream.isClosed) return this.stream.send(outgoing(stanza));
     if (this.queue.length >= this.o.maxQueue) {
@@ -50,16 +58,17 @@ export class OutboundLink {
   }
 
   /** Asks the remote (authoritative) server whether it issued `key` for our stream `streamId` (XEP-0220 §2.3). */
-  verify(streamId: string, key: string): Promise<boolean> {
+  verify(streamId: string, key: string): Promise<VerifyOutcome> {
     return new Promise((resolve) => {
-      // An answer that never comes counts as a refusal.
-      const timer = setTimeout(() => done(false), this.o.connectTimeoutMs);
+      // An answer that never comes is a remote-server-timeout (XEP-0220 §2.4).
+      const timer = setTimeout(() => done({ error: 'remote-server-timeout' }), this.o.connectTimeoutMs);
       timer.unref();
-      const done = (valid: boolean) => {
+      const done = (outcome: VerifyOutcome) => {
         clearTimeout(timer);
-        resolve(valid);
+        resolve(outcome);
       };
-      this.verifies.get(streamId)?.done(false);
+      if (this.done) return done(this.verifyFailure);
+      this.verifies.get(streamId)?.done('invalid');
       this.verifies.set(streamId, { key, done, sent: false });
       if (this.stream?.isReady && !this.stream.isClosed) this.sendVerifies();
       else this.start();
@@ -87,16 +96,18 @@ export class OutboundLink {
     try {
       targets = await resolveTargets(this.remote, this.o.routes, this.o.lookup);
     } catch (err) {
+      this.verifyFailure = { error: 'remote-server-not-found' };
       return this.fail(new StanzaError('remote-server-not-found', `cannot resolve ${this.remote}: ${(err as Error).message}`));
     }
+    if (targets.length === 0) this.verifyFailure = { error: 'remote-server-not-found' };
     const reasons: string[] = [];
     for (const t of targets) {
       if (this.done) return;
       try {
         const socket = await connectTo(t);
         if (this.done) return void socket.destroy();
-        this.o.logger.debug({ local: this.local, remote: this.remote, host: t.host, port: t.port }, 'connected to remote server');
-        this.attach(socket);
+        this.o.logger.debug({ local: this.local, remote: this.remote, host: t.host, port: t.port, directTls: t.directTls ?? false }, 'connected to remote server');
+        this.attach(socket, t.directTls ?? false);
         return;
       } catch (err) {
         reasons.push(`${t.host}:${t.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
@@ -105,8 +116,9 @@ export class OutboundLink {
     this.fail(new StanzaError('remote-server-not-found', `cannot connect to ${this.remote}${reasons.length ? ` (${reasons.join('; ')})` : ' (no server address)'}`));
   }
 
-  private attach(socket: Socket): void {
+  private attach(socket: Socket, directTls: boolean): void {
     let failure: string | undefined;
+    let failureCondition: 'remote-server-not-found' | 'remote-server-timeout' = 'remote-server-not-found';
     this.stream = new OutboundStream(socket, this.local, this.remote, this.o, {
       ready: () => this.sendVerifies(),
       authenticated: () => {
@@ -115,14 +127,17 @@ export class OutboundLink {
         const s = this.stream!;
         for (const st of this.queue.splice(0)) s.send(outgoing(st));
       },
-      verified: (id, valid) => {
+      verified: (id, outcome) => {
         const v = this.verifies.get(id);
         this.verifies.delete(id);
-        v?.done(valid);
+        v?.done(outcome);
       },
-      failed: (reason) => (failure = reason),
-      closed: () => this.fail(new StanzaError('remote-server-not-found', failure ?? `the connection to ${this.remote} closed`)),
-    });
+      failed: (reason, condition) => {
+        failure = reason;
+        if (condition) failureCondition = condition;
+      },
+      closed: () => this.fail(new StanzaError(failureCondition, failure ?? `the connection to ${this.remote} closed`)),
+    }, directTls);
   }
 
   /** The link is finished: what waits is bounced, pending verifications fail, the manager forgets it. */
@@ -132,7 +147,7 @@ export class OutboundLink {
     clearTimeout(this.timer);
     if (this.queue.length) this.o.logger.info({ local: this.local, remote: this.remote, bounced: this.queue.length, reason: error.text }, 'bouncing stanzas for a remote domain');
     for (const st of this.queue.splice(0)) this.o.bounce(st, error);
-    for (const v of this.verifies.values()) v.done(false);
+    for (const v of this.verifies.values()) v.done(this.verifyFailure);
     this.verifies.clear();
     this.stream?.close();
     this.o.closed(this);

@@ -2,14 +2,17 @@
 // (local domain, remote domain) pair. It is the stanza router's RemoteRouting: the router hands it every
 // stanza for a domain not served here and gets back, through `deliver`, what remote servers send us.
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
-import type { SecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Element, XmlLimits } from '../../xml/index.ts';
 import type { Jid } from '../../jid/index.ts';
 import { StanzaError, StreamError } from '../../protocol/rfc6120.ts';
 import { parseHostPort, type ServerConfig } from '../config.ts';
 import type { Logger } from '../core/logger.ts';
 import type { RemoteRouting } from '../core/remote-routing.ts';
+import { tlsOptions, type TlsCredentials } from '../core/tls-credentials.ts';
+import { AuthPolicy } from './auth-policy.ts';
 import { DialbackKeys } from './dialback-key.ts';
+import { TrustStore } from './trust-store.ts';
 import { InboundStream } from './inbound-stream.ts';
 import { OutboundLink } from './outbound-link.ts';
 import { systemSrvLookup, type SrvLookup } from './resolve.ts';
@@ -19,6 +22,8 @@ export interface S2sDeps {
   logger: Logger;
   xmlLimits: () => XmlLimits;
   tlsContext: () => SecureContext | undefined;
+  /** The server's certificate and key: server streams present them, with the trust store's CAs, both ways. */
+  tlsCredentials?: () => TlsCredentials | undefined;
   /** Secret behind our dialback keys; kept across restarts, so keys stay valid for streams a restart outlives. */
   secret: Buffer;
   isLocalDomain(domain: string): boolean;
@@ -41,10 +46,29 @@ export class S2sService implements RemoteRouting {
   private readonly inbound = new Set<InboundStream>();
   private readonly listeners: NetServer[] = [];
   private stopped = false;
+  readonly trust: TrustStore;
+  readonly policy: AuthPolicy;
+  /** SRV lookups (tests point remote domains at loopback listeners through it). */
+  lookup: SrvLookup;
+  private s2sContext: { creds: TlsCredentials; ctx: SecureContext } | undefined;
 
   constructor(private readonly d: S2sDeps) {
     this.keys = new DialbackKeys(d.secret);
     this.routes = { ...d.config.routes };
+    this.lookup = d.lookup ?? systemSrvLookup;
+    this.trust = new TrustStore(d.config.trusted_certs);
+    this.policy = new AuthPolicy(d.config, d.logger);
+  }
+
+  /**
+   * Our certificate plus the trust store's CAs (which verify the peer's certificate, in both directions);
+   * rebuilt when the server's credentials are reloaded.
+   */
+  tlsContext(): SecureContext | undefined {
+    const creds = this.d.tlsCredentials?.();
+    if (!creds) return this.d.tlsContext();
+    if (this.s2sContext?.creds !== creds) this.s2sContext = { creds, ctx: createSecureContext({ ...tlsOptions(creds), ca: this.trust.ca }) };
+    return this.s2sContext.ctx;
   }
 
   send(stanza: Element, from: Jid, to: Jid): void {
@@ -68,8 +92,11 @@ export class S2sService implements RemoteRouting {
         idleTimeoutMs: c.idle_timeout_seconds * 1000,
         requireTls: c.require_tls,
         keys: this.keys,
+        tlsContext: () => this.tlsContext(),
+        trust: this.trust,
+        policy: this.policy,
         routes: this.routes,
-        lookup: this.d.lookup ?? systemSrvLookup,
+        lookup: (name) => this.lookup(name),
         connectTimeoutMs: c.connect_timeout_seconds * 1000,
         maxQueue: c.max_queue,
         bounce: (st, err) => this.d.bounce(st, err),
@@ -83,10 +110,27 @@ export class S2sService implements RemoteRouting {
   }
 
   async listen(): Promise<AddressInfo[]> {
+    // Built now (some 150 CAs parsed), not during the first peer's handshake.
+    this.tlsContext();
     const out: AddressInfo[] = [];
-    for (const hp of this.d.config.listen) {
+    for (const hp of this.d.config.listen) out.push(await this.listenOn(hp, false));
+    return out;
+  }
+
+  /** The direct-TLS listeners (XEP-0368 `_xmpps-server`), `s2s.tls_listen`. */
+  async listenTls(): Promise<AddressInfo[]> {
+    if (this.d.config.tls_listen.length && !this.tlsContext()) throw new Error('s2s.tls_listen needs a TLS certificate');
+    const out: AddressInfo[] = [];
+    for (const hp of this.d.config.tls_listen) out.push(await this.listenOn(hp, true));
+    return out;
+  }
+
+  private async listenOn(hp: string, directTls: boolean): Promise<AddressInfo> {
+    {
       const { host, port } = parseHostPort(hp);
-      const srv = createServer((socket) => this.accept(socket));
+      // A plain TCP listener even for direct TLS: the stream wraps the socket itself, so a peer that never
+      // finishes the handshake is held to the same pre-authentication timeout as everyone else.
+      const srv = createServer((socket) => this.accept(socket, directTls));
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
         srv.listen(port, host, () => {
@@ -96,12 +140,11 @@ export class S2sService implements RemoteRouting {
         });
       });
       this.listeners.push(srv);
-      out.push(srv.address() as AddressInfo);
+      return srv.address() as AddressInfo;
     }
-    return out;
   }
 
-  private accept(socket: Socket): void {
+  private accept(socket: Socket, directTls: boolean): void {
     const c = this.d.config;
     const service = this;
     const stream = new InboundStream(socket, {
@@ -110,15 +153,17 @@ export class S2sService implements RemoteRouting {
       idleTimeoutMs: c.idle_timeout_seconds * 1000,
       preauthTimeoutMs: c.preauth_timeout_seconds * 1000,
       get tlsContext() {
-        return service.d.tlsContext();
+        return service.tlsContext();
       },
-      requireTls: c.require_tls && this.d.tlsContext() !== undefined,
+      requireTls: c.require_tls && this.tlsContext() !== undefined,
       keys: this.keys,
+      trust: this.trust,
+      policy: this.policy,
       isLocalDomain: (dom) => this.d.isLocalDomain(dom),
-      authorize: (receiving, originating, streamId, key) => (this.stopped ? Promise.resolve(false) : this.link(receiving, originating).verify(streamId, key)),
+      authorize: (receiving, originating, streamId, key) => (this.stopped ? Promise.resolve({ error: 'remote-connection-failed' as const }) : this.link(receiving, originating).verify(streamId, key)),
       deliver: (st) => this.d.deliver(st),
       closed: (s) => this.inbound.delete(s),
-    });
+    }, directTls);
     this.inbound.add(stream);
   }
 

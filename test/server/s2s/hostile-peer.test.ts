@@ -92,10 +92,18 @@ describe('hostile server-to-server peers', () => {
     assert.ok(!juliet.stanzas.some((e) => e.attrs.id === 'big'));
   });
 
-  it('answers db:verify for a domain not served here with host-unknown', async () => {
+  it('answers db:verify for a domain not served here with a dialback error (item-not-found), the stream staying up', async () => {
     const { c } = await peer();
     c.send(`<db:verify from='montague.lit' to='verona.lit' id='abc'>${'1'.repeat(64)}</db:verify>`);
-    assert.equal(await streamError(c), 'host-unknown');
+    // XEP-0220 §2.4: not a stream error, since the stream may carry other domain pairs.
+    const v = await c.waitStanza((e) => e.local === 'verify');
+    assert.equal(v.attrs.type, 'error');
+    assert.equal(v.attrs.from, 'verona.lit');
+    assert.equal(v.attrs.id, 'abc');
+    assert.ok(v.getChild('error')?.getChild('item-not-found', 'urn:ietf:params:xml:ns:xmpp-stanzas'), v.toString());
+    const key = cap.server.s2s!.keys.generate('montague.lit', 'capulet.lit', 'stream-9');
+    c.send(`<db:verify from='montague.lit' to='capulet.lit' id='stream-9'>${key}</db:verify>`);
+    assert.equal((await c.waitStanza((e) => e.local === 'verify' && e.attrs.id === 'stream-9')).attrs.type, 'valid');
   });
 
   it('answers db:verify for its own keys: valid for one it issued, invalid otherwise', async () => {

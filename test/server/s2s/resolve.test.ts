@@ -34,7 +34,8 @@ describe('s2s target resolution', () => {
       { host: 'xmpp.montague.lit', port: 5269 },
       { host: 'backup.montague.lit', port: 5270 },
     ]);
-    assert.deepEqual(dns.asked, ['_xmpp-server._tcp.montague.lit']);
+    // XEP-0368: the direct-TLS records are asked for too (none here).
+    assert.deepEqual(dns.asked, ['_xmpps-server._tcp.montague.lit', '_xmpp-server._tcp.montague.lit']);
   });
 
   it('falls back to the domain itself on 5269 (its A/AAAA records) without SRV records', async () => {

@@ -140,7 +140,7 @@ describe('channel binding over TLS 1.3', () => {
 
   it('does not accept tls-unique on a resumed TLS 1.3 session', async () => {
     const session = await tlsSessionOf(t.tlsPort);
-    const c = await RawClient.connectTls(t.tlsPort, 'localhost', session);
+    const c = await RawClient.connectTls(t.tlsPort, 'localhost', { session });
     assert.equal(c.tlsSocket!.isSessionReused(), true);
     c.send(NS_HEADER('localhost'));
     await c.waitStanza((e) => e.local === 'features');
