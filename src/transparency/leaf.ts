@@ -60,7 +60,7 @@ export function encodeLeaf(e: KeyEvent): Uint8Array {
   o = out.writeUInt8(ph.length, o);
   o += Buffer.from(ph).copy(out, o);
   str(strs[3]!);
-  return out;
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
 /** Decodes a leaf; throws LeafFormatError on anything but the exact encoding of one event. */
