@@ -2,7 +2,7 @@
 // `second` leaves. Generation is §2.1.4.1 SUBPROOF; verification is §2.1.4.2. Sizes 0 and first = second,
 // which the RFC leaves out, are consistent with an empty proof (and, for equal sizes, equal roots).
 import { equalHashes, HASH_BYTES, nodeHash } from './hash.ts';
-import { isPowerOfTwo, rangeHashes, splitPoint, type NodeReader, type Range } from './tree.ts';
+import { isPowerOfTwo, rangeHashes, siblingSides, splitPoint, type NodeReader, type Range } from './tree.ts';
 
 /** RFC 9162 §2.1.4.1 PROOF(m, D[n]) = SUBPROOF(m, D[n], true), as ranges of the tree. */
 export function consistencyRanges(m: number, n: number): Range[] {
@@ -51,24 +51,17 @@ export function verifyConsistency(first: number, second: number, proof: Uint8Arr
     fn = Math.floor(fn / 2);
     sn = Math.floor(sn / 2);
   }
+  const sides = siblingSides(fn, sn, path.length - 1);
+  if (!sides) return false;
   let fr = path[0]!;
   let sr = path[0]!;
-  for (const c of path.slice(1)) {
-    if (sn === 0) return false;
-    if (fn % 2 === 1 || fn === sn) {
+  path.slice(1).forEach((c, i) => {
+    if (sides[i]) {
       fr = nodeHash(c, fr);
       sr = nodeHash(c, sr);
-      if (fn % 2 === 0) {
-        while (fn % 2 === 0 && fn !== 0) {
-          fn /= 2;
-          sn = Math.floor(sn / 2);
-        }
-      }
     } else {
       sr = nodeHash(sr, c);
     }
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-  }
-  return sn === 0 && equalHashes(fr, firstRoot) && equalHashes(sr, secondRoot);
+  });
+  return equalHashes(fr, firstRoot) && equalHashes(sr, secondRoot);
 }

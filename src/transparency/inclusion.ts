@@ -2,7 +2,7 @@
 // §2.1.3.1), and the verifier's algorithm (§2.1.3.2), which needs no tree at all. Indices are JS numbers:
 // exact up to 2^53, and halved with arithmetic, not with 32-bit shifts.
 import { equalHashes, HASH_BYTES, nodeHash } from './hash.ts';
-import { rangeHashes, splitPoint, type NodeReader, type Range } from './tree.ts';
+import { rangeHashes, siblingSides, splitPoint, type NodeReader, type Range } from './tree.ts';
 
 /** RFC 9162 §2.1.3.1 PATH(m, D[n]): the sibling subtrees from the leaf up to the root. */
 export function inclusionRanges(m: number, n: number): Range[] {
@@ -35,26 +35,9 @@ export async function inclusionProof(m: number, n: number, read: NodeReader): Pr
 export function rootFromInclusionProof(m: number, n: number, leaf: Uint8Array, proof: Uint8Array[]): Uint8Array | undefined {
   if (!(Number.isSafeInteger(m) && Number.isSafeInteger(n) && m >= 0 && m < n)) return undefined;
   if (leaf.length !== HASH_BYTES || proof.some((p) => p.length !== HASH_BYTES)) return undefined;
-  let fn = m;
-  let sn = n - 1;
-  let r = leaf;
-  for (const p of proof) {
-    if (sn === 0) return undefined;
-    if (fn % 2 === 1 || fn === sn) {
-      r = nodeHash(p, r);
-      if (fn % 2 === 0) {
-        while (fn % 2 === 0 && fn !== 0) {
-          fn /= 2;
-          sn = Math.floor(sn / 2);
-        }
-      }
-    } else {
-      r = nodeHash(r, p);
-    }
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-  }
-  return sn === 0 ? r : undefined;
+  const sides = siblingSides(m, n - 1, proof.length);
+  if (!sides) return undefined;
+  return proof.reduce((r, p, i) => (sides[i] ? nodeHash(p, r) : nodeHash(r, p)), leaf);
 }
 
 export function verifyInclusion(m: number, n: number, leaf: Uint8Array, proof: Uint8Array[], root: Uint8Array): boolean {

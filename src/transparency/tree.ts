@@ -102,6 +102,30 @@ export function completedNodes(index: number, leaf: Uint8Array, siblings: Uint8A
   return out;
 }
 
+/**
+ * The verifier's walk of RFC 9162 §2.1.3.2 step 4 and §2.1.4.2 step 6 from position (fn, sn): for each of
+ * `count` proof hashes, whether it is a left sibling (hashed as 0x01 || p || r). Undefined when the path is
+ * longer than the tree is deep or does not reach the root (sn must end at 0).
+ */
+export function siblingSides(fn: number, sn: number, count: number): boolean[] | undefined {
+  const sides: boolean[] = [];
+  for (let i = 0; i < count; i++) {
+    if (sn === 0) return undefined;
+    const left = fn % 2 === 1 || fn === sn;
+    sides.push(left);
+    // A right-edge node with no right sibling: climb while it is a left child.
+    if (left && fn % 2 === 0) {
+      while (fn % 2 === 0 && fn !== 0) {
+        fn /= 2;
+        sn = Math.floor(sn / 2);
+      }
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 ? sides : undefined;
+}
+
 /** Reference MTH over leaf inputs (RFC 9162 §2.1.1, recursive): for tests and audits of whole logs. */
 export function referenceRoot(leafHashes: Uint8Array[]): Uint8Array {
   const n = leafHashes.length;
