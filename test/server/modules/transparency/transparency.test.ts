@@ -164,3 +164,28 @@ describe('key transparency module over TCP', () => {
     assert.equal(condition(await kt(romeo, `<frobnicate xmlns='${NS_KT}'/>`)), 'feature-not-implemented');
   });
 });
+
+describe('key transparency off (the default)', () => {
+  let t: TestServer;
+  const clients: RawClient[] = [];
+  before(async () => {
+    t = await startTestServer({ users: { 'juliet@localhost': 'pw' } });
+  });
+  after(async () => {
+    for (const c of clients) c.destroy();
+    await t.stop();
+  });
+
+  it('logs nothing, answers the namespace with service-unavailable, and lets nobody write the domain service', async () => {
+    const juliet = await RawClient.connect(t.port);
+    clients.push(juliet);
+    await juliet.login('juliet@localhost', 'pw', 'r');
+    assert.equal((await publish(juliet, 'urn:xmpp:pubkey:2', `<item id='current'><pubkey xmlns='urn:xmpp:pubkey:2'/></item>`)).attrs.type, 'result');
+    assert.equal(await t.storage.transparency.size(DOMAIN), 0);
+    assert.equal(condition(await kt(juliet, `<head xmlns='${NS_KT}'/>`)), 'service-unavailable');
+    const create = await juliet.iq(`<iq type='set' to='${DOMAIN}'><pubsub xmlns='${PUBSUB}'><create node='mine'/></pubsub></iq>`);
+    assert.equal(create.attrs.type, 'error');
+    const pub = await juliet.iq(`<iq type='set' to='${DOMAIN}'><pubsub xmlns='${PUBSUB}'><publish node='x'><item><x xmlns='urn:x'/></item></publish></pubsub></iq>`);
+    assert.equal(pub.attrs.type, 'error');
+  });
+});
