@@ -173,6 +173,12 @@ export const ConfigSchema = z.strictObject({
     /** Where clients should reconnect to resume ('location' of <enabled/>, HOST:PORT); unset by default. */
     location: hostPort.optional(),
   }).prefault({}),
+  /** Key transparency (docs/transparency.md): each domain's append-only, signed log of key events. */
+  kt: z.strictObject({
+    enabled: z.boolean().prefault(false),
+    /** A tree head is signed this often (milliseconds) while the log grows; also on request. */
+    epoch_ms: z.number().int().min(10).max(86_400_000).prefault(1000),
+  }).prefault({}),
   /** XEP-0352 client state indication: what an inactive client's stanzas wait for. */
   csi: z.strictObject({
     enabled: z.boolean().prefault(true),

@@ -17,6 +17,7 @@ import { loadSaslSecret } from './core/sasl/secret.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { AdminSocketInUseError, listenAdminSocket } from './admin/socket.ts';
 import { adminSocketPath } from './admin/protocol.ts';
+import { transparencyModule } from './modules/transparency/index.ts';
 import { defaultModules } from './modules/index.ts';
 import type { ModuleDefinition } from './core/module-host.ts';
 
@@ -121,7 +122,11 @@ async function startLocked(
   };
   const storage = opts.storage ?? (await openStorage(config, { onFatal }));
   try {
-    server = new XmppServer({ config, storage, modules: opts.modules ?? defaultModules(), tls, logger, saslSecret: loadSaslSecret(config.data_dir), onStopped: release });
+    const modules = opts.modules ?? [
+      ...defaultModules(),
+      ...(config.kt.enabled ? [transparencyModule({ dataDir: config.data_dir, epochMs: config.kt.epoch_ms })] : []),
+    ];
+    server = new XmppServer({ config, storage, modules, tls, logger, saslSecret: loadSaslSecret(config.data_dir), onStopped: release });
     created(server);
   } catch (err) {
     await storage.close();

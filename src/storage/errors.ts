@@ -9,6 +9,14 @@ export class NodeNotFoundError extends Error {
   }
 }
 
+/** A transparency log has no complete subtree there (yet): the caller asked beyond the log's size. */
+export class SubtreeNotFoundError extends Error {
+  readonly code = 'KT_SUBTREE_NOT_FOUND';
+  constructor(level: number, index: number) {
+    super(`no complete subtree at level ${level}, index ${index}`);
+  }
+}
+
 /** The storage was closed; no further operation is accepted. */
 export class StorageClosedError extends Error {
   readonly code = 'STORAGE_CLOSED';

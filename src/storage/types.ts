@@ -3,6 +3,8 @@
 // unless noted). Every write resolves only once it is durable in the adapter's terms (committed for SQL
 // adapters).
 import type { MamFilter } from '../protocol/xep0313.ts';
+import type { KeyEventDraft } from '../transparency/leaf.ts';
+import type { NodeRef } from '../transparency/tree.ts';
 
 // ---------------------------------------------------------------- accounts
 export type ScramHash = 'SHA-1' | 'SHA-256';
@@ -167,6 +169,16 @@ export interface ItemQuery {
   max?: number;
 }
 
+/**
+ * A key event to append to `domain`'s transparency log (issue 14) in the same transaction as the pubsub
+ * write that carries it: the leaf exists exactly when the write committed. Given to a write that changes
+ * nothing (no such node or item), it appends nothing.
+ */
+export interface LogAppend {
+  domain: string;
+  event: KeyEventDraft;
+}
+
 export interface PubsubStore {
   /** The record is the caller's to read, not to change (a caching wrapper hands out one frozen copy). */
   getNode(service: string, node: string): Promise<PubsubNodeRecord | undefined>;
@@ -175,18 +187,18 @@ export interface PubsubStore {
   createNode(record: PubsubNodeRecord): Promise<boolean>;
   updateConfig(service: string, node: string, config: NodeConfig): Promise<boolean>;
   /** Deletes the node with its items, affiliations and subscriptions. */
-  deleteNode(service: string, node: string): Promise<boolean>;
+  deleteNode(service: string, node: string, log?: LogAppend): Promise<boolean>;
   /**
    * Stores (or replaces, moving it to newest) an item, then trims the node to `maxItems` newest items
    * (undefined = unlimited). Returns the ids removed by trimming. Atomic.
    */
-  publishItem(item: PubsubItemRecord, maxItems: number | undefined): Promise<{ evicted: string[] }>;
+  publishItem(item: PubsubItemRecord, maxItems: number | undefined, log?: LogAppend): Promise<{ evicted: string[] }>;
   /** Newest first. */
   getItems(service: string, node: string, query?: ItemQuery): Promise<PubsubItemRecord[]>;
   countItems(service: string, node: string): Promise<number>;
-  retractItem(service: string, node: string, id: string): Promise<boolean>;
-  /** Removes every item; returns how many. */
-  purgeNode(service: string, node: string): Promise<number>;
+  retractItem(service: string, node: string, id: string, log?: LogAppend): Promise<boolean>;
+  /** Removes every item; returns how many. A `log` is appended whenever the node exists. */
+  purgeNode(service: string, node: string, log?: LogAppend): Promise<number>;
   getAffiliations(service: string, node: string): Promise<Map<string, Affiliation>>;
   /** 'none' removes the entry. */
   setAffiliation(service: string, node: string, jid: string, affiliation: Affiliation): Promise<void>;
@@ -282,6 +294,29 @@ export interface BlocklistStore {
   unblockAll(owner: string): Promise<string[]>;
 }
 
+// ---------------------------------------------------------------- key transparency logs (issue 14)
+/** One leaf of a log: its index and its encoded bytes (transparency/leaf.ts). */
+export interface LogEntry {
+  seq: number;
+  leaf: Uint8Array;
+}
+
+/**
+ * Each served domain's append-only log of key events. Appends happen only through the pubsub writes'
+ * `log` argument; this store reads. Stored: every leaf, its hash, and the hash of every perfect subtree
+ * (transparency/tree.ts), so a proof is O(log n) node reads.
+ */
+export interface TransparencyStore {
+  /** Leaves in the domain's log (0 when it has none). */
+  size(domain: string): Promise<number>;
+  /** Hashes of perfect subtrees, in the order asked. Throws SubtreeNotFoundError for a subtree not complete yet. */
+  nodes(domain: string, refs: NodeRef[]): Promise<Uint8Array[]>;
+  /** Leaves [start, end) ∩ the log, in order. */
+  entries(domain: string, start: number, end: number): Promise<LogEntry[]>;
+  /** The leaves whose JID is `jid`, in order, with sequence number ≥ `from`, at most `max`. */
+  entriesOf(domain: string, jid: string, from: number, max: number): Promise<LogEntry[]>;
+}
+
 // ---------------------------------------------------------------- the whole store
 /**
  * Told of each group commit once it is durable: seconds since its batch began, and the operations in it
@@ -303,6 +338,7 @@ export interface Storage {
   readonly pubsub: PubsubStore;
   readonly archive: ArchiveStore;
   readonly blocklist: BlocklistStore;
+  readonly transparency: TransparencyStore;
   /** Waits for pending writes, then releases the database. */
   close(): Promise<void>;
 }

@@ -14,6 +14,7 @@ import { offlineContract } from './offline-contract.ts';
 import { pubsubContract } from './pubsub-contract.ts';
 import { rosterContract } from './roster-contract.ts';
 import { subjectOfEachTest } from './subject.ts';
+import { transparencyContract } from './transparency-contract.ts';
 
 export interface StorageTarget {
   /** A new, empty storage. */
@@ -44,6 +45,7 @@ export function storageContract(name: string, target: StorageTarget | StorageTar
     pubsubContract(() => s().pubsub);
     archiveContract(() => s().archive, () => s().accounts);
     blocklistContract(s);
+    transparencyContract(s);
 
     // ------------------------------------------------------------------ across stores, and closing
     describe('concurrency and close', () => {

@@ -4,6 +4,10 @@
 // acknowledged must be there: every publish answered with a result, every roster set answered with a
 // result, every message followed by an answered ping. The database must pass PRAGMA integrity_check right
 // after each kill. PEPKEYS_CHAOS_ROUNDS raises the number of rounds (default 5). Run by test/server/chaos/.
+// Key transparency is on (issue 14): a third connection publishes to a key node, and after each kill the
+// log as the crash left it must hold a leaf for every acknowledged key publish and exactly the key items
+// that committed (no leaf without its item, no item without its leaf), numbered without gaps, with every
+// stored subtree hash equal to the one recomputed from the leaves.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -16,6 +20,41 @@ import { RawClient } from './raw-client.ts';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.ts';
 import { deriveCredentials } from '../../src/server/index.ts';
 import type { Element } from '../../src/xml/index.ts';
+import { decodeLeaf } from '../../src/transparency/leaf.ts';
+import { leafHash } from '../../src/transparency/hash.ts';
+import { MemoryTree } from '../../src/transparency/tree.ts';
+
+const KEY_NODE = 'urn:xmpp:pubkey:2';
+
+/** Checks the transparency log against the key node's items in a database a crash just left. */
+function checkKeyLog(db: Database.Database, acked: Set<string>): { leaves: number; missing: string[]; problems: string[] } {
+  const problems: string[] = [];
+  const logId = db.prepare("SELECT id FROM kt_logs WHERE domain = 'localhost'").pluck().get() as number | undefined;
+  const rows = (logId === undefined ? [] : db.prepare('SELECT seq, hash, leaf FROM kt_leaves WHERE log_id = ? ORDER BY seq').all(logId)) as { seq: number; hash: Buffer; leaf: Buffer }[];
+  const tree = new MemoryTree();
+  const logged = new Set<string>();
+  rows.forEach((r, i) => {
+    if (r.seq !== i) problems.push(`leaf ${i} has sequence number ${r.seq}`);
+    const e = decodeLeaf(r.leaf);
+    if (e.seq !== r.seq) problems.push(`leaf ${r.seq} encodes sequence ${e.seq}`);
+    if (!Buffer.from(leafHash(r.leaf)).equals(r.hash)) problems.push(`leaf ${r.seq}: stored hash is not its hash`);
+    tree.append(new Uint8Array(r.hash));
+    if (e.node === KEY_NODE && e.type === 'publish') logged.add(e.itemId);
+  });
+  const stored = (logId === undefined ? [] : db.prepare('SELECT level, idx, hash FROM kt_nodes WHERE log_id = ?').all(logId)) as { level: number; idx: number; hash: Buffer }[];
+  for (const n of stored) {
+    const want = tree.levels[n.level]?.[n.idx];
+    if (!want || !Buffer.from(want).equals(n.hash)) problems.push(`stored subtree (${n.level}, ${n.idx}) does not match the leaves`);
+  }
+  const expectedNodes = tree.levels.slice(1).reduce((k, l) => k + l.length, 0);
+  if (stored.length !== expectedNodes) problems.push(`${stored.length} subtrees stored, ${expectedNodes} complete`);
+  const items = new Set(db.prepare(
+    'SELECT i.item_id FROM pubsub_items i JOIN pubsub_nodes n ON n.id = i.node_id WHERE n.service = ? AND n.node = ?',
+  ).pluck().all('publisher@localhost', KEY_NODE) as string[]);
+  for (const id of items) if (!logged.has(id)) problems.push(`key item ${id} committed without its leaf`);
+  for (const id of logged) if (!items.has(id)) problems.push(`leaf for key item ${id}, which did not commit`);
+  return { leaves: rows.length, missing: [...acked].filter((id) => !logged.has(id)), problems };
+}
 
 const ROUNDS = Number(process.env.PEPKEYS_CHAOS_ROUNDS ?? 5);
 const WINDOW = 16;
@@ -113,6 +152,7 @@ describe(`chaos: SIGKILL under load, restart, nothing acknowledged is lost (SQLi
       '[limits]', 'stanzas_per_second = 0', 'bytes_per_second = 0', 'max_connections_per_ip = 0', '',
       '[storage]', `thread = "${thread}"`, `sync = "${sync}"`, '',
       '[modules.pep]', 'max_items_per_node = 100000', '',
+      '[kt]', 'enabled = true', 'epoch_ms = 200', '',
     ].join('\n'));
     // The accounts go straight into the database the server opens (data_dir/pepkeys.sqlite), rather than
     // through two `pepkeys user add` processes (about a second each under tsx).
@@ -131,11 +171,13 @@ describe(`chaos: SIGKILL under load, restart, nothing acknowledged is lost (SQLi
   it(`keeps every acknowledged publish, roster change and offline message over ${ROUNDS} kill -9 rounds`, { timeout: 120_000 + ROUNDS * 60_000 }, async (t) => {
     const ackedItems = new Map<string, Set<string>>(); // node → ids
     const ackedContacts = new Set<string>();
-    const totals = { acked: 0, verified: 0, contacts: 0, messages: 0, integrityChecks: 0, attempted: 0 };
+    const ackedKeys = new Set<string>();
+    const totals = { acked: 0, verified: 0, contacts: 0, messages: 0, integrityChecks: 0, attempted: 0, keyEventsAcked: 0, leaves: 0 };
     await startServer();
 
     for (let round = 1; round <= ROUNDS; round++) {
       const pubs = await Promise.all([login('publisher@localhost', `p${round}a`), login('publisher@localhost', `p${round}b`)]);
+      const keyPublisher = await login('publisher@localhost', `k${round}`);
       const sender = await login('publisher@localhost', `s${round}`);
       const roundAcked = { items: 0, contacts: 0, messages: [] as string[], attempted: 0 };
       let stop = false;
@@ -162,6 +204,17 @@ describe(`chaos: SIGKILL under load, restart, nothing acknowledged is lost (SQLi
         await Promise.all(Array.from({ length: WINDOW }, worker));
       });
 
+      // Key events (logged in the transparency log), WINDOW in flight.
+      let keySeq = 0;
+      const keyPublishing = Promise.all(Array.from({ length: WINDOW }, async () => {
+        while (!stop && !keyPublisher.isClosed) {
+          const id = `k${round}-${keySeq++}`;
+          const r = await iqOrDeath(keyPublisher, `<iq type='set'><pubsub xmlns='${PUBSUB}'><publish node='${KEY_NODE}'><item id='${id}'><pubkey xmlns='${KEY_NODE}'><jid>publisher@localhost</jid><id>${id}</id></pubkey></item></publish></pubsub></iq>`);
+          if (r?.attrs.type === 'result') ackedKeys.add(id);
+          else if (r) throw new Error(`key publish refused: ${r.toString()}`);
+        }
+      }));
+
       // Roster changes and messages to the offline account, one at a time, each acknowledged.
       const sideEffects = (async () => {
         for (let j = 0; !stop && !sender.isClosed; j++) {
@@ -185,15 +238,20 @@ describe(`chaos: SIGKILL under load, restart, nothing acknowledged is lost (SQLi
       await sleep(delay);
       await kill();
       stop = true;
-      await within(Promise.all([...publishing, sideEffects]), 30_000, 'clients to notice the kill');
-      for (const c of [...pubs, sender]) c.destroy();
+      await within(Promise.all([...publishing, sideEffects, keyPublishing]), 30_000, 'clients to notice the kill');
+      for (const c of [...pubs, sender, keyPublisher]) c.destroy();
 
       // The database as the crash left it.
       const dbPath = join(dir, 'data', 'pepkeys.sqlite');
       assert.ok(existsSync(dbPath), 'database file exists');
       const db = new Database(dbPath, { readonly: true, fileMustExist: true });
       const integrity = db.pragma('integrity_check', { simple: true });
+      const keyLog = checkKeyLog(db, ackedKeys);
       db.close();
+      assert.deepEqual(keyLog.problems.slice(0, 20), [], `round ${round}: the transparency log and the key items disagree`);
+      assert.deepEqual(keyLog.missing.slice(0, 20), [], `round ${round}: ${keyLog.missing.length} acknowledged key events missing from the log`);
+      totals.keyEventsAcked = ackedKeys.size;
+      totals.leaves = keyLog.leaves;
       assert.equal(integrity, 'ok', `round ${round}: integrity_check`);
       totals.integrityChecks++;
 
@@ -233,7 +291,7 @@ describe(`chaos: SIGKILL under load, restart, nothing acknowledged is lost (SQLi
       totals.verified = verified;
       totals.contacts += roundAcked.contacts;
       totals.messages += roundAcked.messages.length;
-      t.diagnostic(`round ${round}: killed after ${delay} ms; publishes attempted ${roundAcked.attempted}, acked ${roundAcked.items}, items verified ${verified} (all rounds so far), missing ${missingItems.length}; roster sets acked ${roundAcked.contacts}; offline messages acked ${roundAcked.messages.length}, delivered ${roundAcked.messages.length - lostMessages.length}; integrity_check ok`);
+      t.diagnostic(`round ${round}: killed after ${delay} ms; publishes attempted ${roundAcked.attempted}, acked ${roundAcked.items}, items verified ${verified} (all rounds so far), missing ${missingItems.length}; key events acked ${ackedKeys.size} (all rounds), leaves ${keyLog.leaves}; roster sets acked ${roundAcked.contacts}; offline messages acked ${roundAcked.messages.length}, delivered ${roundAcked.messages.length - lostMessages.length}; integrity_check ok`);
       assert.deepEqual(missingItems.slice(0, 20), [], `round ${round}: ${missingItems.length} acknowledged items missing (killed after ${delay} ms)`);
       assert.deepEqual(lostContacts, [], `round ${round}: acknowledged roster items missing`);
       // Fails while the session answers stanzas before the ones before them are processed (see the
@@ -242,6 +300,7 @@ describe(`chaos: SIGKILL under load, restart, nothing acknowledged is lost (SQLi
     }
     t.diagnostic(`chaos totals over ${ROUNDS} rounds: ${JSON.stringify(totals)}`);
     assert.ok(totals.acked > 0, 'some publishes were acknowledged');
+    assert.ok(totals.keyEventsAcked > 0, 'some key events were acknowledged');
   });
 });
 }

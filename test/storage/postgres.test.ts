@@ -33,6 +33,9 @@ const TABLES = [
   'archive_messages',
   'archive_prefs',
   'blocklist',
+  'kt_leaves',
+  'kt_nodes',
+  'kt_logs',
 ];
 
 function suites(server: PostgresServer, contractUrl: string): void {

@@ -196,6 +196,8 @@ export class StanzaRouter {
     // Replies to local clients go straight to their session; a remote sender's go back over federation.
     const target = ev.origin && !ev.origin.isClosed ? ev.origin : this.d.sessions.get(ev.from.full);
     if (target) target.deliver(reply);
+    // The server asked one of its own domains (api.sendIq to a served domain): the answer is its own.
+    else if (!ev.from.local && this.d.isLocalDomain(ev.from.domain)) this.d.iqs.settle(reply);
     else if (!this.d.isLocalDomain(ev.from.domain)) {
       const to = tryParseJid(reply.attrs.from);
       if (to) this.remote.send(reply, to, ev.from);

@@ -94,14 +94,14 @@ export function cachedPubsubStore(store: PubsubStore, maxNodes = 10_000): Pubsub
     listNodes: (service) => store.listNodes(service),
     createNode: (record) => write(() => [key(record.service, record.node)], () => store.createNode(record)),
     updateConfig: (service, node, config: NodeConfig) => write(() => [key(service, node)], () => store.updateConfig(service, node, config)),
-    deleteNode: (service, node) => write(() => [key(service, node)], () => store.deleteNode(service, node)),
+    deleteNode: (service, node, log) => write(() => [key(service, node)], () => store.deleteNode(service, node, log)),
     setAffiliation: (service, node, jid, affiliation) => write(() => [key(service, node)], () => store.setAffiliation(service, node, jid, affiliation)),
     deleteService: (service) => write(serviceKeys(service), () => store.deleteService(service)),
-    publishItem: (item: PubsubItemRecord, maxItems) => store.publishItem(item, maxItems),
+    publishItem: (item: PubsubItemRecord, maxItems, log) => store.publishItem(item, maxItems, log),
     getItems: (service, node, query) => store.getItems(service, node, query),
     countItems: (service, node) => store.countItems(service, node),
-    retractItem: (service, node, id) => store.retractItem(service, node, id),
-    purgeNode: (service, node) => store.purgeNode(service, node),
+    retractItem: (service, node, id, log) => store.retractItem(service, node, id, log),
+    purgeNode: (service, node, log) => store.purgeNode(service, node, log),
     async getSubscriptions(service, node) {
       // Every publish reads them to address its notifications.
       return new Map(await read(key(service, node), (e) => e.subscriptions, () => store.getSubscriptions(service, node), (e, m) => (e.subscriptions = m)));

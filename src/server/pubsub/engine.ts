@@ -5,7 +5,8 @@
 // with the caller: it supplies `relationship()` and fans events out, asking `mayReceiveEvent` per recipient.
 import { randomUUID } from 'node:crypto';
 import { parseJid, tryParseJid, type Jid } from '../../jid/index.ts';
-import type { Affiliation, NodeConfig, PubsubNodeRecord, PubsubStore } from '../../storage/types.ts';
+import type { Affiliation, LogAppend, NodeConfig, PubsubNodeRecord, PubsubStore } from '../../storage/types.ts';
+import type { KeyEventType } from '../../transparency/leaf.ts';
 import { denied, needsRelationship, type Relationship, type Standing } from './access.ts';
 import { AccessCache } from './access-cache.ts';
 import { effectiveConfig, normalizeConfig, PEP_DEFAULT_CONFIG, typedConfig, type TypedConfig } from './config.ts';
@@ -36,12 +37,29 @@ export interface PubsubEngineDeps {
   accessCacheSize?: number;
 }
 
+/** A write that changes a node's items or the node itself: a key event when the key log says so. */
+export interface KeyWrite {
+  type: KeyEventType;
+  service: string;
+  node: string;
+  /** '' for purge and node deletion. */
+  itemId: string;
+  /** The payload as stored and served (publish only). */
+  payload?: string;
+  time: number;
+}
+
+/** Decides whether a write is a key event and builds its leaf; the store appends it in the write's transaction. */
+export type KeyLog = (write: KeyWrite) => LogAppend | undefined;
+
 /** What every service of one engine shares (internal to the engine and its services). */
 export interface EngineShared {
   readonly store: PubsubStore;
   readonly limits: PubsubLimits;
   readonly defaults: NodeConfig;
   readonly cache: AccessCache;
+  /** Set by the transparency module (issue 14); undefined: nothing is logged. */
+  keyLog: KeyLog | undefined;
   clock(): number;
   newId(): string;
   relationship(owner: string, requester: string): Promise<Relationship>;
@@ -65,6 +83,7 @@ export class PubsubEngine {
       limits: deps.limits,
       defaults,
       cache,
+      keyLog: undefined,
       clock: deps.clock ?? Date.now,
       newId: deps.idGenerator ?? randomUUID,
       relationship: deps.relationship,
@@ -93,6 +112,14 @@ export class PubsubEngine {
         return { service, node, config, messageType: t.notificationType, subscribers, access };
       },
     };
+  }
+
+  /**
+   * Logs key events from now on: every publish, retract, purge and node deletion is offered to `log`, and
+   * the leaf it returns is stored in the same transaction as the write (storage/types.ts LogAppend).
+   */
+  logKeyEvents(log: KeyLog | undefined): void {
+    this.shared.keyLog = log;
   }
 
   /** The pubsub service at `jid` (PEP: an account; its bare JID is the service). */

@@ -1,6 +1,6 @@
 // Public surface of the pubsub engine and its XEP-0060 XML mapping.
 export { PubsubEngine, createPubsubEngine } from './engine.ts';
-export type { PubsubEngineDeps, PubsubLimits } from './engine.ts';
+export type { KeyLog, KeyWrite, PubsubEngineDeps, PubsubLimits } from './engine.ts';
 export { PubsubService } from './service.ts';
 export type {
   PublishItemInput, PublishOptions, PublishResult, ItemView, ItemsQuery, ItemsResult, NodeListing, NodeFilter, AffiliationEntry,

@@ -7,10 +7,10 @@
 import { tryParseJid, type Jid } from '../../jid/index.ts';
 import { pageOf, type RsmQuery, type RsmResponse } from '../../protocol/xep0059.ts';
 import { NodeNotFoundError } from '../../storage/errors.ts';
-import type { Affiliation, NodeConfig, PubsubItemRecord, PubsubNodeRecord, SubscriptionState } from '../../storage/types.ts';
+import type { Affiliation, LogAppend, NodeConfig, PubsubItemRecord, PubsubNodeRecord, SubscriptionState } from '../../storage/types.ts';
 import { denied, hidden, mayHide, needsRelationship, refusal, type Action, type Relationship, type Standing } from './access.ts';
 import { effectiveConfig, effectiveMaxItems, normalizeConfig, typedConfig, type TypedConfig } from './config.ts';
-import type { EngineShared } from './engine.ts';
+import type { EngineShared, KeyWrite } from './engine.ts';
 import { configProblemError, errors, type PubsubError } from './errors.ts';
 import type { ConfigEvent, DeleteEvent, EventItem, ItemsEvent, PurgeEvent } from './events.ts';
 import { checkPreconditions, preparePublishOptions } from './preconditions.ts';
@@ -159,8 +159,9 @@ export class PubsubService {
     if (item) {
       id = item.id !== undefined && item.id !== '' ? item.id : this.shared.newId();
       stored = { service, node, id, publisher: actor.full, payload: item.payload ?? '', publishedAt: this.shared.clock() };
+      const log = this.keyLog('publish', node, id, stored.payload);
       // §7.1.2: republishing an id overwrites it; max_items trimming drops the oldest (FIFO, §7.1.2.5).
-      written = store.publishItem(stored, effectiveMaxItems(t, limits.maxItemsPerNode)).then((r) => {
+      written = store.publishItem(stored, effectiveMaxItems(t, limits.maxItemsPerNode), log).then((r) => {
         evicted = r.evicted;
       });
     }
@@ -198,7 +199,7 @@ export class PubsubService {
     // §7.2.3.2
     if (!existing) throw errors.itemNotFound();
     if (safeBare(existing.publisher) !== actor.bare) refuse(denied('retract-any', standing));
-    if (!(await store.retractItem(this.jid, node, id))) throw errors.itemNotFound();
+    if (!(await store.retractItem(this.jid, node, id, this.keyLog('retract', node, id)))) throw errors.itemNotFound();
     let event: ItemsEvent | undefined;
     // §7.2.2.1: notify='true' MUST notify; otherwise the node's pubsub#notify_retract decides.
     if (t.deliverNotifications && (notify === true || t.notifyRetract)) {
@@ -213,7 +214,7 @@ export class PubsubService {
     const { config, typed: t } = this.shared.configOf(record);
     // §8.5.3.3
     if (!t.persistItems) throw errors.unsupported('persistent-items');
-    await this.shared.store.purgeNode(this.jid, node);
+    await this.shared.store.purgeNode(this.jid, node, this.keyLog('purge', node, ''));
     let event: PurgeEvent | undefined;
     // §8.5.2: one <purge/> notification when the node notifies on item deletion.
     if (t.deliverNotifications && t.notifyRetract) event = { type: 'purge', ...(await this.eventBase(node, config, t)) };
@@ -248,7 +249,7 @@ export class PubsubService {
     const { config, typed: t } = this.shared.configOf(record);
     // Snapshot before deletion: subscriptions and affiliations go with the node (§8.4.2 notifies them).
     const base = await this.eventBase(node, config, t);
-    if (!(await this.shared.store.deleteNode(this.jid, node))) throw errors.nodeNotFound();
+    if (!(await this.shared.store.deleteNode(this.jid, node, this.keyLog('delete', node, '')))) throw errors.nodeNotFound();
     this.shared.cache.invalidateNode(this.jid, node);
     let event: DeleteEvent | undefined;
     if (t.deliverNotifications && t.notifyDelete) event = { type: 'delete', ...base, ...(redirect ? { redirect } : {}) };
@@ -549,7 +550,13 @@ export class PubsubService {
     const max = effectiveMaxItems(t, limits.maxItemsPerNode);
     if ((await store.countItems(this.jid, node)) <= max) return;
     const items = await store.getItems(this.jid, node);
-    for (const it of items.slice(max)) await store.retractItem(this.jid, node, it.id);
+    // Dropped by the owner's configuration: logged as retractions.
+    for (const it of items.slice(max)) await store.retractItem(this.jid, node, it.id, this.keyLog('retract', node, it.id));
+  }
+
+  /** The transparency log's leaf for this write, when it is a key event (engine.ts KeyLog). */
+  private keyLog(type: KeyWrite['type'], node: string, itemId: string, payload?: string): LogAppend | undefined {
+    return this.shared.keyLog?.({ type, service: this.jid, node, itemId, payload, time: this.shared.clock() });
   }
 
   /** The node's record, once the actor is found allowed to do `action` there. */

@@ -24,6 +24,7 @@ import {
   type RosterItem,
   type RosterStore,
   type Storage,
+  type LogAppend,
   type SubscriptionState,
 } from '../types.ts';
 import { NodeNotFoundError, StorageClosedError } from '../errors.ts';
@@ -31,6 +32,7 @@ import { pickItems } from '../item-query.ts';
 import { pageArchive } from '../archive-page.ts';
 import { domainOf } from '../../jid/index.ts';
 import { createMemoryBlocklist } from './blocklist.ts';
+import { createMemoryTransparency } from './transparency.ts';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -82,6 +84,12 @@ export function createMemoryStorage(): Storage {
   }
 
   const blocklist = createMemoryBlocklist(op);
+  const transparency = createMemoryTransparency(op);
+  /** Appends the key event when the write it goes with changed something, in the same synchronous step. */
+  const logged = <T>(log: LogAppend | undefined, changed: boolean, result: T): T => {
+    if (log && changed) transparency.append(log);
+    return result;
+  };
 
   const findNode = (service: string, node: string) => services.get(service)?.get(node);
   const requireNode = (service: string, node: string) => {
@@ -236,8 +244,12 @@ export function createMemoryStorage(): Storage {
         n.record.config = clone(config);
         return true;
       }),
-    deleteNode: (service, node) => op(() => deleteNested(services, service, node)),
-    publishItem: (item, maxItems) =>
+    deleteNode: (service, node, log) =>
+      op(() => {
+        const deleted = deleteNested(services, service, node);
+        return logged(log, deleted, deleted);
+      }),
+    publishItem: (item, maxItems, log) =>
       op(() => {
         const n = requireNode(item.service, item.node);
         n.items.delete(item.id);
@@ -251,7 +263,7 @@ export function createMemoryStorage(): Storage {
           }
           for (const id of evicted) n.items.delete(id);
         }
-        return { evicted };
+        return logged(log, true, { evicted });
       }),
     getItems: (service, node, { ids, max }: ItemQuery = {}) =>
       op(() => {
@@ -262,14 +274,18 @@ export function createMemoryStorage(): Storage {
         return clone(max === undefined ? newestFirst : newestFirst.slice(0, Math.max(0, max)));
       }),
     countItems: (service, node) => op(() => findNode(service, node)?.items.size ?? 0),
-    retractItem: (service, node, id) => op(() => findNode(service, node)?.items.delete(id) ?? false),
-    purgeNode: (service, node) =>
+    retractItem: (service, node, id, log) =>
+      op(() => {
+        const retracted = findNode(service, node)?.items.delete(id) ?? false;
+        return logged(log, retracted, retracted);
+      }),
+    purgeNode: (service, node, log) =>
       op(() => {
         const n = findNode(service, node);
         if (!n) return 0;
         const count = n.items.size;
         n.items.clear();
-        return count;
+        return logged(log, true, count);
       }),
     getAffiliations: (service, node) => op(() => new Map(findNode(service, node)?.affiliations ?? [])),
     setAffiliation: (service, node, jid, affiliation) => op(() => setOrNone(requireNode(service, node).affiliations, jid, affiliation)),
@@ -328,6 +344,7 @@ export function createMemoryStorage(): Storage {
     pubsub: pubsubStore,
     archive: archiveStore,
     blocklist: blocklist.store,
+    transparency: transparency.store,
     async close() {
       closed = true;
     },

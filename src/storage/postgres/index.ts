@@ -22,6 +22,7 @@ import { createAccountStore } from './accounts.ts';
 import { createRosterStore } from './roster.ts';
 import { createOfflineStore } from './offline.ts';
 import { createCapsStore } from './caps.ts';
+import { createTransparencyStore } from './transparency.ts';
 import { createPubsubStore } from './pubsub.ts';
 import { createArchiveStore } from './archive.ts';
 import { createBlocklistStore } from './blocklist.ts';
@@ -54,6 +55,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     throw err;
   }
   const gc = new GroupCommit(pool);
+  const transparency = createTransparencyStore(gc);
   let closing: Promise<void> | undefined;
   return {
     kind: 'postgres',
@@ -63,7 +65,8 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     blocklist: createBlocklistStore(gc),
     offline: createOfflineStore(gc),
     caps: createCapsStore(gc),
-    pubsub: createPubsubStore(gc),
+    pubsub: createPubsubStore(gc, transparency.append),
+    transparency: transparency.store,
     archive: createArchiveStore(gc),
     observeCommits(observer) {
       gc.observer = observer;

@@ -187,6 +187,35 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'key transparency logs',
+    sql: `
+      -- Issue 14: one append-only RFC 9162 log of key events per served domain (docs/transparency.md).
+      -- Appends lock the kt_logs row, so servers sharing the database append to one log one at a time.
+      CREATE TABLE kt_logs (
+        id     BIGSERIAL PRIMARY KEY,
+        domain TEXT NOT NULL UNIQUE
+      );
+      CREATE TABLE kt_leaves (
+        log_id BIGINT NOT NULL,
+        seq    BIGINT NOT NULL,
+        jid    TEXT NOT NULL,
+        hash   BYTEA NOT NULL,
+        leaf   BYTEA NOT NULL,
+        PRIMARY KEY (log_id, seq)
+      );
+      CREATE INDEX kt_leaves_by_jid ON kt_leaves (log_id, jid, seq);
+      -- Perfect subtrees of level >= 1: node (level, idx) covers leaves [idx*2^level, (idx+1)*2^level).
+      CREATE TABLE kt_nodes (
+        log_id BIGINT NOT NULL,
+        level  SMALLINT NOT NULL,
+        idx    BIGINT NOT NULL,
+        hash   BYTEA NOT NULL,
+        PRIMARY KEY (log_id, level, idx)
+      );
+    `,
+  },
 ];
 
 export const latestSchemaVersion = migrations[migrations.length - 1].version;

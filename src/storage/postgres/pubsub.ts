@@ -8,7 +8,7 @@
 // COMMITTED each statement takes a fresh snapshot, so the item statements see everything another server
 // committed while we waited for the lock: order and max_items trimming stay exact with any number of
 // servers publishing to one node.
-import type { Affiliation, PubsubStore, SubscriptionState } from '../types.ts';
+import type { Affiliation, LogAppend, PubsubStore, SubscriptionState } from '../types.ts';
 import { NodeNotFoundError } from '../errors.ts';
 import { pickItems } from '../item-query.ts';
 import { itemColumns, nodeColumns, toItem, toJidMap, toNode, type ItemRow, type NodeRow } from '../sql/rows.ts';
@@ -49,7 +49,13 @@ const countItems = statement('pubsub_items_count', `SELECT count(*)::int AS n FR
 
 const FOREIGN_KEY_VIOLATION = '23503';
 
-export function createPubsubStore(gc: GroupCommit): PubsubStore {
+/** `appendLog` appends a key event on the write's transaction, after the write succeeded. */
+export function createPubsubStore(gc: GroupCommit, appendLog: (db: Db, log: LogAppend) => Promise<void>): PubsubStore {
+  const logged = async <T>(db: Db, log: LogAppend | undefined, changed: boolean, result: T): Promise<T> => {
+    if (log && changed) await appendLog(db, log);
+    return result;
+  };
+
   /** Runs an affiliation/subscription write whose statement returns no row when the node is missing. */
   const onNode = async (db: Db, service: string, node: string, run: () => ReturnType<Db['run']>) => {
     let rows: unknown[];
@@ -115,16 +121,19 @@ export function createPubsubStore(gc: GroupCommit): PubsubStore {
       const json = JSON.stringify(config);
       return gc.write(async (db) => ((await db.run(updateConfig, [service, node, json])).rowCount ?? 0) > 0);
     },
-    deleteNode(service, node) {
-      return gc.write(async (db) => ((await db.run(deleteNode, [service, node])).rowCount ?? 0) > 0);
+    deleteNode(service, node, log) {
+      return gc.write(async (db) => {
+        const deleted = ((await db.run(deleteNode, [service, node])).rowCount ?? 0) > 0;
+        return logged(db, log, deleted, deleted);
+      });
     },
-    publishItem(item, maxItems) {
+    publishItem(item, maxItems, log) {
       const { service, node, id, publisher, payload, publishedAt } = item;
       const values = [service, node, id, publisher, payload, publishedAt, maxItems ?? null];
       return gc.write(async (db) => {
         const evicted = (await db.run<{ evicted: string[] | null }>(publish, values)).rows[0].evicted;
         if (evicted === null) throw new NodeNotFoundError(service, node);
-        return { evicted };
+        return logged(db, log, true, { evicted });
       });
     },
     getItems(service, node, { ids, max } = {}) {
@@ -143,18 +152,19 @@ export function createPubsubStore(gc: GroupCommit): PubsubStore {
     countItems(service, node) {
       return gc.read(async (db) => (await db.run(countItems, [service, node])).rows[0].n as number);
     },
-    retractItem(service, node, id) {
+    retractItem(service, node, id, log) {
       return gc.write(async (db) => {
         const locked = (await db.run<{ id: string }>(lockNode, [service, node])).rows[0];
         if (!locked) return false;
-        return ((await db.run(deleteItem, [locked.id, id])).rowCount ?? 0) > 0;
+        const retracted = ((await db.run(deleteItem, [locked.id, id])).rowCount ?? 0) > 0;
+        return logged(db, log, retracted, retracted);
       });
     },
-    purgeNode(service, node) {
+    purgeNode(service, node, log) {
       return gc.write(async (db) => {
         const locked = (await db.run<{ id: string }>(lockNode, [service, node])).rows[0];
         if (!locked) return 0;
-        return (await db.run(deleteItems, [locked.id])).rowCount ?? 0;
+        return logged(db, log, true, (await db.run(deleteItems, [locked.id])).rowCount ?? 0);
       });
     },
     getAffiliations: affiliations.get,

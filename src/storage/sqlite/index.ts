@@ -11,6 +11,7 @@ import { createCapsStore } from './caps.ts';
 import { createPubsubStore } from './pubsub.ts';
 import { createArchiveStore } from './archive.ts';
 import { createBlocklistStore } from './blocklist.ts';
+import { createTransparencyStore } from './transparency.ts';
 import { checkIntegrity, isCorruptionError, writeMarker } from './integrity.ts';
 import { StorageCorruptError } from '../errors.ts';
 
@@ -52,7 +53,8 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
   }
   const roster = createRosterStore(db, gc);
   const offline = createOfflineStore(db, gc);
-  const pubsub = createPubsubStore(db, gc);
+  const transparency = createTransparencyStore(db, gc);
+  const pubsub = createPubsubStore(db, gc, transparency.append);
   const archive = createArchiveStore(db, gc);
   const blocklist = createBlocklistStore(db, gc);
   const accounts = createAccountStore(db, gc, [roster.deleteOwner, offline.deleteOwner, pubsub.deleteOwner, archive.deleteOwner, blocklist.deleteOwner]);
@@ -72,6 +74,7 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
       };
     },
     blocklist: blocklist.store,
+    transparency: transparency.store,
     close() {
       // Synchronous, so no operation can slip in between the last flush and the close.
       if (closed) return Promise.resolve();

@@ -146,6 +146,35 @@ export const migrations: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 5,
+    name: 'key transparency logs',
+    sql: `
+      -- Issue 14: one append-only RFC 9162 log of key events per served domain (docs/transparency.md).
+      CREATE TABLE kt_logs (
+        id     INTEGER PRIMARY KEY,
+        domain TEXT NOT NULL UNIQUE
+      ) STRICT;
+      -- Leaf seq of a log: its encoded bytes (transparency/leaf.ts) and their RFC 9162 leaf hash.
+      CREATE TABLE kt_leaves (
+        log_id INTEGER NOT NULL,
+        seq    INTEGER NOT NULL,
+        jid    TEXT NOT NULL,
+        hash   BLOB NOT NULL,
+        leaf   BLOB NOT NULL,
+        PRIMARY KEY (log_id, seq)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX kt_leaves_by_jid ON kt_leaves (log_id, jid, seq);
+      -- Perfect subtrees of level >= 1: node (level, idx) covers leaves [idx*2^level, (idx+1)*2^level).
+      CREATE TABLE kt_nodes (
+        log_id INTEGER NOT NULL,
+        level  INTEGER NOT NULL,
+        idx    INTEGER NOT NULL,
+        hash   BLOB NOT NULL,
+        PRIMARY KEY (log_id, level, idx)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const latestSchemaVersion = migrations[migrations.length - 1].version;

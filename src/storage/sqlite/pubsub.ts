@@ -1,13 +1,19 @@
 // Pubsub nodes, items, affiliations and subscriptions (XEP-0060 / XEP-0163). Items are ordered by a
 // per-node sequence number, one above the node's highest, so "newest" never depends on clock time.
-import type { Affiliation, PubsubStore, SubscriptionState } from '../types.ts';
+import type { Affiliation, LogAppend, PubsubStore, SubscriptionState } from '../types.ts';
 import { NodeNotFoundError } from '../errors.ts';
 import { pickItems } from '../item-query.ts';
 import { itemColumns, nodeColumns, toItem, toJidMap, toNode, type ItemRow, type NodeRow } from '../sql/rows.ts';
 import type { SqliteDatabase } from './database.ts';
 import type { GroupCommit } from './group-commit.ts';
 
-export function createPubsubStore(db: SqliteDatabase, gc: GroupCommit) {
+/** `appendLog` appends a key event; called inside the write's callback, after the write succeeded. */
+export function createPubsubStore(db: SqliteDatabase, gc: GroupCommit, appendLog: (log: LogAppend) => void) {
+  const logged = <T>(log: LogAppend | undefined, changed: boolean, result: T): T => {
+    if (log && changed) appendLog(log);
+    return result;
+  };
+
   const nodeId = 'SELECT id FROM pubsub_nodes WHERE service = ? AND node = ?';
 
   const selectNode = db.prepare(`SELECT ${nodeColumns} FROM pubsub_nodes WHERE service = ? AND node = ?`);
@@ -95,16 +101,20 @@ export function createPubsubStore(db: SqliteDatabase, gc: GroupCommit) {
       const json = JSON.stringify(config);
       return gc.write(() => updateConfig.run(json, service, node).changes > 0);
     },
-    deleteNode(service, node) {
-      return gc.write(() => deleteNode.run(service, node).changes > 0);
+    deleteNode(service, node, log) {
+      return gc.write(() => {
+        const deleted = deleteNode.run(service, node).changes > 0;
+        return logged(log, deleted, deleted);
+      });
     },
-    publishItem(item, maxItems) {
+    publishItem(item, maxItems, log) {
       const { service, node, id, publisher, payload, publishedAt } = item;
       return gc.write(() => {
         const nodeRow = selectNodeId.get(service, node) as number | undefined;
         if (nodeRow === undefined) throw new NodeNotFoundError(service, node);
         const seq = ((maxSeq.get(nodeRow) as number | null) ?? 0) + 1;
         upsertItem.run(nodeRow, id, seq, publisher, payload, publishedAt);
+        if (log) appendLog(log);
         if (maxItems === undefined) return { evicted: [] };
         const overflow = selectOverflow.all(nodeRow, Math.max(0, maxItems)) as { item_id: string; seq: number }[];
         if (overflow.length === 0) return { evicted: [] };
@@ -126,11 +136,18 @@ export function createPubsubStore(db: SqliteDatabase, gc: GroupCommit) {
     countItems(service, node) {
       return gc.read(() => countItems.get(service, node) as number);
     },
-    retractItem(service, node, id) {
-      return gc.write(() => retractItem.run(service, node, id).changes > 0);
+    retractItem(service, node, id, log) {
+      return gc.write(() => {
+        const retracted = retractItem.run(service, node, id).changes > 0;
+        return logged(log, retracted, retracted);
+      });
     },
-    purgeNode(service, node) {
-      return gc.write(() => purgeNode.run(service, node).changes);
+    purgeNode(service, node, log) {
+      return gc.write(() => {
+        const purged = purgeNode.run(service, node).changes;
+        // A purge of an empty node still happened, and is acknowledged: logged whenever the node exists.
+        return logged(log, purged > 0 || selectNodeId.get(service, node) !== undefined, purged);
+      });
     },
     getAffiliations: affiliations.get,
     setAffiliation: affiliations.set,

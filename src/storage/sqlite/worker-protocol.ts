@@ -4,10 +4,10 @@
 import type { Storage } from '../types.ts';
 import type { SqliteStorageOptions } from './index.ts';
 import { AccountExistsError, ArchiveIdNotFoundError } from '../types.ts';
-import { NodeNotFoundError, SchemaTooNewError, StorageClosedError } from '../errors.ts';
+import { NodeNotFoundError, SchemaTooNewError, StorageClosedError, SubtreeNotFoundError } from '../errors.ts';
 
 /** The stores of a Storage that a call may address, and their methods. */
-export type StoreName = 'accounts' | 'roster' | 'offline' | 'caps' | 'pubsub' | 'archive' | 'blocklist';
+export type StoreName = 'accounts' | 'roster' | 'offline' | 'caps' | 'pubsub' | 'archive' | 'blocklist' | 'transparency';
 
 /** [call id, store, method, arguments] */
 export type Call = [id: number, store: StoreName, method: string, args: unknown[]];
@@ -55,6 +55,7 @@ const CLASSES: Record<string, { prototype: Error }> = {
   PUBSUB_NODE_NOT_FOUND: NodeNotFoundError,
   STORAGE_CLOSED: StorageClosedError,
   STORAGE_SCHEMA_TOO_NEW: SchemaTooNewError,
+  KT_SUBTREE_NOT_FOUND: SubtreeNotFoundError,
 };
 
 /** Rebuilds the error on the caller's side, with its class when it is one of ours. */
@@ -88,4 +89,5 @@ export const STORE_METHODS: { [S in StoreName]: readonly (keyof Storage[S])[] } 
   ],
   archive: ['append', 'trim', 'query', 'expire', 'removeOwner', 'getPrefs', 'setPrefs'],
   blocklist: ['list', 'block', 'unblock', 'unblockAll'],
+  transparency: ['size', 'nodes', 'entries', 'entriesOf'],
 };

@@ -175,6 +175,7 @@ export async function openSqliteWorkerStorage(options: SqliteWorkerStorageOption
     pubsub: proxy('pubsub') as unknown as Storage['pubsub'],
     archive: proxy('archive') as unknown as Storage['archive'],
     blocklist: proxy('blocklist') as unknown as Storage['blocklist'],
+    transparency: proxy('transparency') as unknown as Storage['transparency'],
     close() {
       if (closing) return closing;
       if (dead) return Promise.resolve();

@@ -9,7 +9,7 @@ import { defineModule, serviceKey } from '../../core/module-host.ts';
 import type { IqContext } from '../../core/stanza-context.ts';
 import { addressEach } from '../../core/broadcast.ts';
 import type { ModuleSession, SessionHandle } from '../../../cluster/index.ts';
-import { StanzaError, unavailableReply } from '../../../protocol/rfc6120.ts';
+import { unavailableReply } from '../../../protocol/rfc6120.ts';
 import { hasSubscriptionFrom, hasSubscriptionTo } from '../../../protocol/rfc6121.ts';
 import { bareOf, domainOf, parseJid, type Jid } from '../../../jid/index.ts';
 import { NS_PUBSUB, NS_PUBSUB_OWNER } from '../../../protocol/xep0060.ts';
@@ -102,10 +102,10 @@ export const pepModule = defineModule({
     // result and notifications still wait until they are durable (core/pipeline.ts).
     api.handleIq('account', NS_PUBSUB, onIq, { pipelined: (payload, type) => type === 'set' && isPublish(payload) });
     api.handleIq('account', NS_PUBSUB_OWNER, onIq);
-    // XEP-0222 §5 shows the PEP identity on the domain too; pubsub addressed there has no service behind it.
-    api.handleIq('host', NS_PUBSUB, () => {
-      throw new StanzaError('feature-not-implemented', 'pubsub lives at each account (PEP), not at the server domain');
-    });
+    // The bare domain is a pubsub service too, whose nodes only the server writes (it alone is its owner):
+    // the transparency module publishes the domain's signed tree heads there for anyone to read and follow.
+    api.handleIq('host', NS_PUBSUB, onIq);
+    api.handleIq('host', NS_PUBSUB_OWNER, onIq);
 
     // ------------------------------------------------------------------------------ direct key requests
     // XEP-0189 §7: a contact's client refuses a direct key request with service-unavailable so that the asker

@@ -1,0 +1,96 @@
+// Key transparency, Stage 1 (issue 14; docs/transparency.md): every key event on a served domain's PEP
+// nodes goes into that domain's RFC 9162 log in the transaction of the PEP write (the pubsub engine's key
+// log, storage's LogAppend); the domain signs tree heads with its Ed25519 log key every epoch and on
+// demand, publishes them to the heads node of its own pubsub service (the bare domain JID, which anyone
+// may subscribe to), and answers the urn:pepkeys:kt:0 IQs. Built by the server when [kt] enabled = true.
+import { x } from '../../../xml/index.ts';
+import { parseJid } from '../../../jid/index.ts';
+import { NS_PUBSUB } from '../../../protocol/xep0060.ts';
+import { defineModule, serviceKey } from '../../core/module-host.ts';
+import { PepService } from '../pep/index.ts';
+import { buildTreeHead, KT_HEADS_NODE, NS_KT, parseTreeHead } from '../../../transparency/protocol.ts';
+import { logKeyId, rawEd25519PublicKey, verifyTreeHead } from '../../../transparency/tree-head.ts';
+import { parseXml } from '../../../xml/index.ts';
+import { DomainHeads } from './heads.ts';
+import { answerKtIq } from './iq.ts';
+import { keyLogFor } from './key-log.ts';
+import { loadOrCreateLogKey } from './log-key.ts';
+
+export interface TransparencyOptions {
+  /** Where the log keys live (DATA/kt/). */
+  dataDir: string;
+  /** A head is signed every this many milliseconds when the log has grown ([kt] epoch_ms). */
+  epochMs: number;
+  clock?: () => number;
+}
+
+/** Each served domain's heads, for embedding applications, benchmarks and tests. */
+export const TransparencyService = serviceKey<ReadonlyMap<string, DomainHeads>>('transparency');
+
+/** Heads kept on the node: the newest, as many as a node may hold. */
+const HEADS_NODE_CONFIG = { access_model: 'open', max_items: 'max', persist_items: '1', notify_retract: '0' };
+
+export function transparencyModule(opts: TransparencyOptions) {
+  return defineModule({
+    name: 'transparency',
+    requires: ['pep'],
+    provides: [TransparencyService],
+    async setup(api) {
+      const engine = api.use(PepService);
+      const clock = opts.clock ?? Date.now;
+      const heads = new Map<string, DomainHeads>();
+
+      for (const domain of api.hosts) {
+        const { key, created } = loadOrCreateLogKey(opts.dataDir, domain);
+        const keyId = logKeyId(rawEd25519PublicKey(key));
+        api.logger.info({ domain, keyId, created }, created ? 'created a transparency log key' : 'loaded the transparency log key');
+        const owner = parseJid(domain);
+        const service = engine.service(owner);
+        if (!(await service.nodes(owner)).some((n) => n.node === KT_HEADS_NODE)) {
+          await service.create(KT_HEADS_NODE, owner, HEADS_NODE_CONFIG);
+        }
+        // Published as an IQ from the domain to itself, so subscribers are notified like for any publish.
+        const publish = async (head: Parameters<typeof buildTreeHead>[0]) => {
+          const iq = x('iq', { type: 'set', from: domain, to: domain, id: `kt-${head.size}-${head.time}` },
+            x('pubsub', { xmlns: NS_PUBSUB }, x('publish', { node: KT_HEADS_NODE }, x('item', { id: String(head.size) }, buildTreeHead(head)))));
+          await api.sendIq(iq);
+        };
+        const h = new DomainHeads(domain, key, api.storage.transparency, publish, clock);
+        const [last] = (await service.items(KT_HEADS_NODE, owner, { max: 1 })).items;
+        if (last?.payload) {
+          try {
+            const head = parseTreeHead(parseXml(last.payload));
+            if (head.domain === domain && verifyTreeHead(head)) h.restore(head);
+          } catch (err) {
+            api.logger.warn({ err, domain }, 'the last published tree head does not parse; starting from the log');
+          }
+        }
+        heads.set(domain, h);
+      }
+      api.provide(TransparencyService, heads);
+      engine.logKeyEvents(keyLogFor((d) => heads.has(d)));
+
+      api.addFeature('host', NS_KT);
+      api.handleIq('host', NS_KT, async ({ payload, to }) => {
+        const h = heads.get(to.domain)!;
+        return answerKtIq(payload, h, api.storage.transparency);
+      });
+
+      const tick = () => {
+        for (const h of heads.values()) h.issue().catch((err) => api.logger.error({ err, domain: h.domain }, 'signing a tree head failed'));
+      };
+      const timer = setInterval(tick, opts.epochMs);
+      timer.unref();
+      // The first head as soon as the server runs (a log that never grows still has one).
+      const first = setTimeout(tick, 0);
+      first.unref();
+      api.onStop(async () => {
+        clearInterval(timer);
+        clearTimeout(first);
+        engine.logKeyEvents(undefined);
+        // Heads being signed finish before the storage closes.
+        await Promise.all([...heads.values()].map((h) => h.settled()));
+      });
+    },
+  });
+}

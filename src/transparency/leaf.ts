@@ -1,0 +1,105 @@
+// The leaf of a domain's key-transparency log: one key event, in a canonical, versioned binary encoding
+// (docs/transparency.md "Leaf format"). The leaf input hashed into the tree (RFC 9162 §2.1.1) is exactly
+// these bytes, so any implementation that encodes the same event gets the same leaf hash.
+//
+//   u8   version (0)
+//   u8   event type: 1 publish, 2 retract, 3 purge, 4 node deletion
+//   u64  sequence number (the leaf's index in the log)
+//   u64  time, milliseconds since the Unix epoch
+//   str  JID (the bare JID of the PEP service, i.e. the key's owner)
+//   str  node
+//   str  item id ('' for purge and node deletion)
+//   u8   n = 0 or 32, then n bytes: SHA-256 of the payload as served (publish only)
+//   str  fingerprint, "algo:hex" of the key the event concerns ('' when there is none)
+// Integers are big-endian; str is a u16 byte length then that many bytes of UTF-8.
+
+export const LEAF_VERSION = 0;
+
+export const KEY_EVENT_TYPES = ['publish', 'retract', 'purge', 'delete'] as const;
+export type KeyEventType = (typeof KEY_EVENT_TYPES)[number];
+
+export interface KeyEvent {
+  type: KeyEventType;
+  seq: number;
+  time: number;
+  jid: string;
+  node: string;
+  itemId: string;
+  payloadHash?: Uint8Array;
+  fingerprint?: string;
+}
+
+/** An event before the log gives it its sequence number (inside the transaction that stores it). */
+export type KeyEventDraft = Omit<KeyEvent, 'seq'>;
+
+export class LeafFormatError extends Error {
+  readonly code = 'KT_BAD_LEAF';
+}
+
+const MAX_STR = 0xffff;
+
+export function encodeLeaf(e: KeyEvent): Uint8Array {
+  const strs = [e.jid, e.node, e.itemId, e.fingerprint ?? ''].map((s) => Buffer.from(s, 'utf8'));
+  for (const s of strs) if (s.length > MAX_STR) throw new LeafFormatError('a leaf string is longer than 65535 bytes');
+  if (e.payloadHash && e.payloadHash.length !== 32) throw new LeafFormatError('payload hash must be 32 bytes');
+  if (!Number.isSafeInteger(e.seq) || e.seq < 0 || !Number.isSafeInteger(e.time) || e.time < 0) throw new LeafFormatError('bad sequence or time');
+  const ph = e.payloadHash ?? new Uint8Array(0);
+  const out = Buffer.alloc(2 + 16 + strs.reduce((n, s) => n + 2 + s.length, 0) + 1 + ph.length);
+  let o = 0;
+  o = out.writeUInt8(LEAF_VERSION, o);
+  o = out.writeUInt8(KEY_EVENT_TYPES.indexOf(e.type) + 1, o);
+  o = out.writeBigUInt64BE(BigInt(e.seq), o);
+  o = out.writeBigUInt64BE(BigInt(e.time), o);
+  const str = (s: Buffer) => {
+    o = out.writeUInt16BE(s.length, o);
+    o += s.copy(out, o);
+  };
+  str(strs[0]!);
+  str(strs[1]!);
+  str(strs[2]!);
+  o = out.writeUInt8(ph.length, o);
+  o += Buffer.from(ph).copy(out, o);
+  str(strs[3]!);
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/** Decodes a leaf; throws LeafFormatError on anything but the exact encoding of one event. */
+export function decodeLeaf(bytes: Uint8Array): KeyEvent {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let o = 0;
+  const need = (n: number) => {
+    if (o + n > b.length) throw new LeafFormatError('leaf is truncated');
+  };
+  need(18);
+  if (b.readUInt8(0) !== LEAF_VERSION) throw new LeafFormatError(`unknown leaf version ${b.readUInt8(0)}`);
+  const type = KEY_EVENT_TYPES[b.readUInt8(1) - 1];
+  if (!type) throw new LeafFormatError(`unknown event type ${b.readUInt8(1)}`);
+  const seq = b.readBigUInt64BE(2);
+  const time = b.readBigUInt64BE(10);
+  if (seq > BigInt(Number.MAX_SAFE_INTEGER) || time > BigInt(Number.MAX_SAFE_INTEGER)) throw new LeafFormatError('sequence or time out of range');
+  o = 18;
+  const str = () => {
+    need(2);
+    const n = b.readUInt16BE(o);
+    o += 2;
+    need(n);
+    const s = new TextDecoder('utf-8', { fatal: true }).decode(b.subarray(o, o + n));
+    o += n;
+    return s;
+  };
+  const jid = str();
+  const node = str();
+  const itemId = str();
+  need(1);
+  const phLen = b.readUInt8(o++);
+  if (phLen !== 0 && phLen !== 32) throw new LeafFormatError('payload hash must be absent or 32 bytes');
+  need(phLen);
+  const payloadHash = phLen ? new Uint8Array(b.subarray(o, o + phLen)) : undefined;
+  o += phLen;
+  const fingerprint = str();
+  if (o !== b.length) throw new LeafFormatError('trailing bytes after the leaf');
+  const e: KeyEvent = { type, seq: Number(seq), time: Number(time), jid, node, itemId };
+  if (payloadHash) e.payloadHash = payloadHash;
+  if (fingerprint) e.fingerprint = fingerprint;
+  return e;
+}
