@@ -7,6 +7,7 @@ import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { captureLogger } from '../../helpers/log-capture.ts';
 import { FRAMING, WsClient, openFrame } from '../../helpers/ws-client.ts';
 import type { Element } from '../../../src/xml/index.ts';
+import { StreamError } from '../../../src/protocol/rfc6120.ts';
 
 const STREAM = 'http://etherx.jabber.org/streams';
 const STREAMS = 'urn:ietf:params:xml:ns:xmpp-streams';
@@ -103,6 +104,17 @@ describe('XMPP over WebSocket framing (RFC 7395)', () => {
     const close = await c.next((e) => e.name === 'close');
     assert.equal(close.ns, FRAMING);
     assert.equal((await c.closed).code, 1000);
+  });
+
+  it('a see-other-host stream error becomes <close see-other-uri/> (RFC 7395 §3.6.1)', async () => {
+    const c = await connect();
+    await c.login('juliet@localhost', 'pw', 'moving');
+    const session = t.server.sessions.get('juliet@localhost/moving') as unknown as { streamError(e: StreamError): void };
+    session.streamError(new StreamError('see-other-host', 'wss://other.example/xmpp-websocket'));
+    const close = await c.next((e) => e.name === 'close');
+    assert.equal(close.attrs['see-other-uri'], 'wss://other.example/xmpp-websocket');
+    assert.equal((await c.closed).code, 1000);
+    assert.ok(!c.received.some((r) => streamError(r.el)), 'no <stream:error/> besides the <close/>');
   });
 
   it('half an element in a message is not-well-formed', async () => {
