@@ -12,6 +12,8 @@ export interface ProsodyServer {
   port: number;
   /** Its server-to-server port (127.0.0.1), when started with `s2s`; 0 otherwise. */
   s2sPort: number;
+  /** Its RFC 7395 endpoint (ws://127.0.0.1:PORT/xmpp-websocket), when started with `websocket`; '' otherwise. */
+  websocketUrl: string;
   dir: string;
   /** The server's self-signed certificate (PEM), for pinning. */
   cert: string;
@@ -28,6 +30,11 @@ export interface ProsodyOptions {
    * Prosody 0.12 has no static routes; a test plugin written beside the config answers its resolver for them.
    */
   s2s?: { routes: Record<string, string> };
+  /**
+   * mod_websocket on a free plain-HTTP 127.0.0.1 port, for browser clients. The connection counts as secure
+   * (`consider_websocket_secure`), as it would behind a TLS-terminating proxy, so PLAIN/SCRAM are offered.
+   */
+  websocket?: boolean;
 }
 
 /**
@@ -84,6 +91,7 @@ export async function startProsody(opts: ProsodyOptions): Promise<ProsodyServer>
   writeFileSync(join(dir, 'key.pem'), tls.key, { mode: 0o600 });
   const port = await freePort();
   const s2sPort = opts.s2s ? await freePort() : 0;
+  const httpPort = opts.websocket ? await freePort() : 0;
   if (opts.s2s) {
     mkdirSync(join(dir, 'plugins'));
     writeFileSync(join(dir, 'plugins', 'mod_test_routes.lua'), ROUTES_PLUGIN);
@@ -112,7 +120,15 @@ export async function startProsody(opts: ProsodyOptions): Promise<ProsodyServer>
           `test_s2s_routes = { ${Object.entries(opts.s2s.routes).map(([d, hp]) => `[${lua(d)}] = ${lua(hp)}`).join(', ')} }`,
         ]
       : ['s2s_ports = {}']),
-    'http_ports = {}',
+    ...(opts.websocket
+      ? [
+          `http_ports = { ${httpPort} }`,
+          'http_interfaces = { "127.0.0.1" }',
+          // The browser asks for 127.0.0.1, which is no VirtualHost: serve the endpoint of the first host there.
+          `http_default_host = ${lua(opts.hosts[0]!)}`,
+          'consider_websocket_secure = true',
+        ]
+      : ['http_ports = {}']),
     'https_ports = {}',
     // STARTTLS is offered (certificate below) but not required, and PLAIN without TLS is allowed, so the
     // client's own TLS/PLAIN policy is what the tests exercise.
@@ -120,9 +136,7 @@ export async function startProsody(opts: ProsodyOptions): Promise<ProsodyServer>
     'allow_unencrypted_plain_auth = true',
     'authentication = "internal_hashed"',
     'storage = "internal"',
-    opts.s2s
-      ? 'modules_enabled = { "roster", "saslauth", "tls", "disco", "pep", "posix", "ping", "dialback", "test_routes" }'
-      : 'modules_enabled = { "roster", "saslauth", "tls", "disco", "pep", "posix", "ping" }',
+    `modules_enabled = { "roster", "saslauth", "tls", "disco", "pep", "posix", "ping"${opts.s2s ? ', "dialback", "test_routes"' : ''}${opts.websocket ? ', "websocket"' : ''} }`,
     opts.s2s ? 'modules_disabled = { "offline" }' : 'modules_disabled = { "s2s", "offline" }',
     `ssl = { certificate = ${lua(join(dir, 'cert.pem'))}, key = ${lua(join(dir, 'key.pem'))} }`,
     ...opts.hosts.map((h) => `VirtualHost ${lua(h)}`),
@@ -168,5 +182,6 @@ export async function startProsody(opts: ProsodyOptions): Promise<ProsodyServer>
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { port, s2sPort, dir, cert: tls.cert, log, stop };
+  const websocketUrl = opts.websocket ? `ws://127.0.0.1:${httpPort}/xmpp-websocket` : '';
+  return { port, s2sPort, websocketUrl, dir, cert: tls.cert, log, stop };
 }
