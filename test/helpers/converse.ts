@@ -158,6 +158,11 @@ export class ConverseUser {
     }
   }
 
+  /** The SASL mechanism Strophe.js (Converse's XMPP library) logged in with. */
+  saslMechanism(): Promise<string | null> {
+    return this.page.evaluate(() => (globalThis as any).api.connection.get()?._sasl_mechanism?.mechname ?? null);
+  }
+
   /** This instance's OMEMO device id. */
   deviceId(): Promise<string> {
     return this.page.evaluate(() => (globalThis as any)._converse.state.omemo_store.get('device_id'));
