@@ -158,6 +158,12 @@ export class ConverseUser {
     }
   }
 
+  /** Opens the chat with `jid` in the UI and waits until `text` is shown in it (what a user would read). */
+  async showChat(jid: string, text: string, timeoutMs: number): Promise<void> {
+    await this.page.evaluate((j) => (globalThis as any).api.chats.open(j, {}, true), jid);
+    await this.page.getByText(text).first().waitFor({ state: 'visible', timeout: timeoutMs });
+  }
+
   /** The SASL mechanism Strophe.js (Converse's XMPP library) logged in with. */
   saslMechanism(): Promise<string | null> {
     return this.page.evaluate(() => (globalThis as any).api.connection.get()?._sasl_mechanism?.mechname ?? null);

@@ -18,7 +18,8 @@ import type { Element } from '../../src/xml/index.ts';
 import { NS_PUBSUB } from '../../src/protocol/xep0060.ts';
 
 const noChromium = chromiumAvailable() ? false : `${CHROMIUM_PATH} is absent (apt-get install -y chromium)`;
-const WAIT = 30_000;
+// Generous: the CI machine may be shared; each wait ends as soon as its condition holds.
+const WAIT = 45_000;
 /** The <body> Converse puts beside an OMEMO payload, for clients without OMEMO. */
 const OMEMO_FALLBACK = /^This is an OMEMO encrypted message which your client doesn.t seem to support/;
 const users = { juliet: { jid: 'juliet@localhost', password: 'balcony' }, romeo: { jid: 'romeo@localhost', password: 'orchard' } };
@@ -35,6 +36,7 @@ async function converseScenario(browser: BrowserHandle, page: ConversePageServer
     const body = `By any other word would smell as sweet (${label})`;
     const sent = await juliet.sendEncrypted(users.romeo.jid, body);
     const got = await romeo.waitForMessage(users.juliet.jid, body, WAIT);
+    await romeo.showChat(users.juliet.jid, body, WAIT);
     const dir = await screenshotDir();
     await romeo.page.screenshot({ path: join(dir, `converse-${label}-romeo.png`) });
     await juliet.page.screenshot({ path: join(dir, `converse-${label}-juliet.png`) });
@@ -82,7 +84,7 @@ function recorder(seen: Crossed): ModuleDefinition {
 }
 
 // The two servers are driven at the same time, in one Chromium (one context per user): the file stays short.
-describe('Converse.js 14 over WebSocket', { skip: noChromium, timeout: 120_000, concurrency: true }, () => {
+describe('Converse.js 14 over WebSocket', { skip: noChromium, timeout: 180_000, concurrency: true }, () => {
   let browser: BrowserHandle;
   let page: ConversePageServer;
   before(async () => {
