@@ -141,6 +141,7 @@ describe('Converse.js 14 over WebSocket', { skip: noChromium, timeout: 180_000, 
           for (const p of sent) assert.deepEqual(p.options, options, `${who}'s publish-options for ${node}`);
           const stored = await t.storage.pubsub.getNode(who, node);
           assert.equal(stored?.config.access_model, 'open', `${who} ${node}: ${JSON.stringify(stored?.config)}`);
+        if (options['pubsub#max_items']) assert.equal(stored?.config.max_items, options['pubsub#max_items'], `${who} ${node} max_items`);
           assert.equal((await t.storage.pubsub.getItems(who, node)).length > 0, true, `${who} ${node} holds an item`);
         }
       }
