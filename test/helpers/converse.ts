@@ -121,9 +121,6 @@ export class ConverseUser {
         loglevel: 'info',
         play_sounds: false,
         show_desktop_notifications: false,
-        // No external services: this page has no network but 127.0.0.1.
-        show_send_button: true,
-        muc_domain: undefined,
       });
     }, login);
     return user;
