@@ -12,6 +12,8 @@ export interface ProsodyServer {
   port: number;
   /** Its server-to-server port (127.0.0.1), when started with `s2s`; 0 otherwise. */
   s2sPort: number;
+  /** Its RFC 7395 endpoint (ws://127.0.0.1:PORT/xmpp-websocket), when started with `websocket`; '' otherwise. */
+  websocketUrl: string;
   dir: string;
   /** The server's self-signed certificate (PEM), for pinning. */
   cert: string;
@@ -30,6 +32,11 @@ export interface ProsodyOptions {
   s2s?: { routes: Record<string, string>; /** s2s_secure_auth: valid certificates required both ways. */ secureAuth?: boolean };
   /** Its certificate (chain) and key instead of a self-signed one, and the CA file it verifies peers with. */
   tls?: { cert: string; key: string; cafile?: string };
+  /**
+   * mod_websocket on a free plain-HTTP 127.0.0.1 port, for browser clients. The connection counts as secure
+   * (`consider_websocket_secure`), as it would behind a TLS-terminating proxy, so PLAIN/SCRAM are offered.
+   */
+  websocket?: boolean;
 }
 
 /**
@@ -86,6 +93,7 @@ export async function startProsody(opts: ProsodyOptions): Promise<ProsodyServer>
   writeFileSync(join(dir, 'key.pem'), tls.key, { mode: 0o600 });
   const port = await freePort();
   const s2sPort = opts.s2s ? await freePort() : 0;
+  const httpPort = opts.websocket ? await freePort() : 0;
   if (opts.s2s) {
     mkdirSync(join(dir, 'plugins'));
     writeFileSync(join(dir, 'plugins', 'mod_test_routes.lua'), ROUTES_PLUGIN);
@@ -114,7 +122,15 @@ export async function startProsody(opts: ProsodyOptions): Promise<ProsodyServer>
           `test_s2s_routes = { ${Object.entries(opts.s2s.routes).map(([d, hp]) => `[${lua(d)}] = ${lua(hp)}`).join(', ')} }`,
         ]
       : ['s2s_ports = {}']),
-    'http_ports = {}',
+    ...(opts.websocket
+      ? [
+          `http_ports = { ${httpPort} }`,
+          'http_interfaces = { "127.0.0.1" }',
+          // The browser asks for 127.0.0.1, which is no VirtualHost: serve the endpoint of the first host there.
+          `http_default_host = ${lua(opts.hosts[0]!)}`,
+          'consider_websocket_secure = true',
+        ]
+      : ['http_ports = {}']),
     'https_ports = {}',
     // STARTTLS is offered (certificate below) but not required, and PLAIN without TLS is allowed, so the
     // client's own TLS/PLAIN policy is what the tests exercise.
@@ -122,9 +138,7 @@ export async function startProsody(opts: ProsodyOptions): Promise<ProsodyServer>
     'allow_unencrypted_plain_auth = true',
     'authentication = "internal_hashed"',
     'storage = "internal"',
-    opts.s2s
-      ? 'modules_enabled = { "roster", "saslauth", "tls", "disco", "pep", "posix", "ping", "dialback", "test_routes" }'
-      : 'modules_enabled = { "roster", "saslauth", "tls", "disco", "pep", "posix", "ping" }',
+    `modules_enabled = { "roster", "saslauth", "tls", "disco", "pep", "posix", "ping"${opts.s2s ? ', "dialback", "test_routes"' : ''}${opts.websocket ? ', "websocket"' : ''} }`,
     opts.s2s ? 'modules_disabled = { "offline" }' : 'modules_disabled = { "s2s", "offline" }',
     `ssl = { certificate = ${lua(join(dir, 'cert.pem'))}, key = ${lua(join(dir, 'key.pem'))}${opts.tls?.cafile ? `, cafile = ${lua(opts.tls.cafile)}` : ''} }`,
     ...opts.hosts.map((h) => `VirtualHost ${lua(h)}`),
@@ -170,5 +184,6 @@ export async function startProsody(opts: ProsodyOptions): Promise<ProsodyServer>
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { port, s2sPort, dir, cert: tls.cert, log, stop };
+  const websocketUrl = opts.websocket ? `ws://127.0.0.1:${httpPort}/xmpp-websocket` : '';
+  return { port, s2sPort, websocketUrl, dir, cert: tls.cert, log, stop };
 }
