@@ -36,6 +36,9 @@ export class InboundStream extends S2sStream {
   readonly streamId = randomBytes(12).toString('hex');
   /** Remote domain → the local domains it is authenticated to send to on this stream. */
   private readonly authenticated = new Map<string, Set<string>>();
+  /** How each remote domain was authenticated (status). */
+  readonly methods = new Map<string, string>();
+  readonly since = Date.now();
   private localDomain = '';
   private verifying = 0;
 
@@ -130,6 +133,7 @@ export class InboundStream extends S2sStream {
       let set = this.authenticated.get(from);
       if (!set) this.authenticated.set(from, (set = new Set()));
       set.add(to);
+      this.methods.set(from, 'dialback');
     }
     this.send(x('db:result', { from: to, to: from, type: valid ? 'valid' : 'invalid' }));
   }

@@ -36,6 +36,12 @@ export class OutboundLink {
     return this.queue.length;
   }
 
+  readonly since = Date.now();
+
+  get authMethod(): string | undefined {
+    return this.isAuthenticated ? this.stream?.authMethod : undefined;
+  }
+
   get isAuthenticated(): boolean {
     return this.stream?.isAuthenticated ?? false;
   }

@@ -32,6 +32,8 @@ export class OutboundStream extends S2sStream {
   streamId = '';
   private state: 'header' | 'features' | 'tls' | 'dialback' | 'authenticated' = 'header';
   isReady = false;
+  /** How we were authenticated to the peer, once we are (status). */
+  authMethod: string | undefined;
 
   constructor(socket: Socket, private readonly local: string, private readonly remote: string, private readonly o: OutboundOptions, private readonly ev: OutboundEvents) {
     super(socket, o.logger, o.xmlLimits, o.idleTimeoutMs);
@@ -72,6 +74,7 @@ export class OutboundStream extends S2sStream {
     if (el.ns === NS_DIALBACK && el.local === 'result' && this.state === 'dialback') {
       if (el.attrs.type === 'valid') {
         this.state = 'authenticated';
+        this.authMethod = 'dialback';
         this.logger.info({ stream: this.id, local: this.local, remote: this.remote, method: 'dialback' }, 'authenticated to remote server');
         return this.ev.authenticated();
       }

@@ -13,6 +13,7 @@ import { DialbackKeys } from './dialback-key.ts';
 import { InboundStream } from './inbound-stream.ts';
 import { OutboundLink } from './outbound-link.ts';
 import { systemSrvLookup, type SrvLookup } from './resolve.ts';
+import { probeS2s, type ProbeResult } from './probe.ts';
 
 export interface S2sDeps {
   config: ServerConfig['s2s'];
@@ -29,8 +30,9 @@ export interface S2sDeps {
 }
 
 export interface S2sStatus {
-  outbound: { local: string; remote: string; authenticated: boolean; queued: number }[];
-  inbound: { domains: string[]; address: string }[];
+  /** `since`: when the link or stream was opened (ms since the epoch); `method`: how the peer authenticated. */
+  outbound: { local: string; remote: string; authenticated: boolean; method?: string; queued: number; since: number }[];
+  inbound: { domains: string[]; methods: Record<string, string>; address: string; since: number }[];
 }
 
 export class S2sService implements RemoteRouting {
@@ -124,9 +126,14 @@ export class S2sService implements RemoteRouting {
 
   status(): S2sStatus {
     return {
-      outbound: [...this.links.values()].map((l) => ({ local: l.local, remote: l.remote, authenticated: l.isAuthenticated, queued: l.queued })),
-      inbound: [...this.inbound].map((s) => ({ domains: s.domains, address: s.remoteAddress })),
+      outbound: [...this.links.values()].map((l) => ({ local: l.local, remote: l.remote, authenticated: l.isAuthenticated, method: l.authMethod, queued: l.queued, since: l.since })),
+      inbound: [...this.inbound].map((s) => ({ domains: s.domains, methods: Object.fromEntries(s.methods), address: s.remoteAddress, since: s.since })),
     };
+  }
+
+  /** `pepkeys check s2s`: one throw-away stream to `remote`, each step reported (probe.ts). */
+  probe(remote: string, local: string): Promise<ProbeResult> {
+    return probeS2s({ local, remote, routes: this.routes, lookup: this.d.lookup ?? systemSrvLookup, timeoutMs: this.d.config.connect_timeout_seconds * 1000, keys: this.keys });
   }
 
   async stop(): Promise<void> {
