@@ -11,6 +11,9 @@ import type { Logger } from '../core/logger.ts';
 import type { DialbackKeys } from './dialback-key.ts';
 import { NS_DIALBACK, NS_DIALBACK_FEATURE } from './namespaces.ts';
 import { S2sStream } from './s2s-stream.ts';
+import { TokenBucket } from '../core/limits/token-bucket.ts';
+
+const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 
 export interface InboundHost {
   readonly logger: Logger;
@@ -27,6 +30,10 @@ export interface InboundHost {
   /** An accepted stanza from a remote server, for the stanza router; the next waits for it (RFC 6120 §10.1). Must not reject. */
   deliver(stanza: Element): Promise<void>;
   closed(stream: InboundStream): void;
+  /** Whether `domain` may authenticate on one more stream (s2s.max_streams_per_domain). */
+  mayAuthenticate(domain: string, stream: InboundStream): boolean;
+  /** Stanzas per second read from the stream, and the burst. */
+  readonly stanzaRate: { rate: number; burst: number };
 }
 
 /** Dialback requests of one stream awaiting their verification at once; a peer needs a handful at most. */
@@ -44,6 +51,7 @@ export class InboundStream extends S2sStream {
 
   constructor(socket: Socket, private readonly host: InboundHost) {
     super(socket, host.logger, host.xmlLimits, host.idleTimeoutMs);
+    this.rate = new TokenBucket(host.stanzaRate.rate, host.stanzaRate.burst);
     this.remoteAddress = socket.remoteAddress ?? '';
     this.preauthTimer = setTimeout(() => {
       if (this.authenticated.size === 0) this.streamError(new StreamError('connection-timeout', 'no domain authenticated in time'));
@@ -128,6 +136,12 @@ export class InboundStream extends S2sStream {
       this.logger.info({ stream: this.id, from, err: (err as Error).message }, 'dialback verification failed');
     }
     if (this.isClosed) return;
+    if (valid && !this.authenticated.has(from) && !this.host.mayAuthenticate(from, this)) {
+      // XEP-0220 §2.4: a refusal that is not about the key.
+      this.logger.info({ stream: this.id, from, to }, 'remote domain refused: too many streams from it already');
+      this.send(x('db:result', { from: to, to: from, type: 'error' }, x('error', { type: 'wait' }, x('policy-violation', { xmlns: NS_STANZAS }))));
+      return;
+    }
     this.logger.info({ stream: this.id, from, to, valid, method: 'dialback' }, valid ? 'remote domain authenticated' : 'remote domain refused: its dialback key did not verify');
     if (valid) {
       let set = this.authenticated.get(from);

@@ -18,6 +18,8 @@ export interface OutboundEvents {
   /** The stream cannot carry our stanzas (refused, no TLS); why, in plain words. */
   failed(reason: string): void;
   closed(): void;
+  /** The peer took everything written so far. */
+  drained?(): void;
 }
 
 export interface OutboundOptions {
@@ -114,5 +116,9 @@ export class OutboundStream extends S2sStream {
 
   protected onClosed(): void {
     this.ev.closed();
+  }
+
+  protected override onDrain(): void {
+    this.ev.drained?.();
   }
 }
