@@ -27,7 +27,7 @@ export interface ProsodyOptions {
    * Federation on: s2s on a free 127.0.0.1 port, dialback, and these static routes (domain → "host:port").
    * Prosody 0.12 has no static routes; a test plugin written beside the config answers its resolver for them.
    */
-  s2s?: { routes: Record<string, string> };
+  s2s?: { routes: Record<string, string>; /** Its s2s port (default: a free one), when peers must know it in advance. */ port?: number };
 }
 
 /**
@@ -83,7 +83,7 @@ export async function startProsody(opts: ProsodyOptions): Promise<ProsodyServer>
   writeFileSync(join(dir, 'cert.pem'), tls.cert);
   writeFileSync(join(dir, 'key.pem'), tls.key, { mode: 0o600 });
   const port = await freePort();
-  const s2sPort = opts.s2s ? await freePort() : 0;
+  const s2sPort = opts.s2s ? (opts.s2s.port ?? (await freePort())) : 0;
   if (opts.s2s) {
     mkdirSync(join(dir, 'plugins'));
     writeFileSync(join(dir, 'plugins', 'mod_test_routes.lua'), ROUTES_PLUGIN);
