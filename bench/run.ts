@@ -34,7 +34,7 @@ const { values, positionals } = parseArgs({
   },
 });
 
-const ALL = ['publish', 'fanout', 'retrieve', 'login', 'idle', 'mixed', 'ws-login', 'ws-idle'];
+const ALL = ['publish', 'fanout', 'retrieve', 'login', 'idle', 'mixed', 'ws-login', 'ws-idle', 's2s-fanout'];
 const pepShortcut = positionals[0] === 'pep';
 const targets = (values.targets ?? (pepShortcut ? 'pepkeys' : 'pepkeys')).split(',');
 const scenarios = (values.scenario ?? (pepShortcut ? 'publish,fanout' : ALL.join(','))).split(',');
@@ -79,6 +79,9 @@ async function runScenario(name: string, ctx: ScenarioCtx): Promise<Result[]> {
       return (await import('./scenarios/websocket.ts')).wsLoginScenario(ctx);
     case 'ws-idle':
       return (await import('./scenarios/websocket.ts')).wsIdleScenario(ctx, sessions);
+    case 's2s-fanout':
+      // Starts its own pair of servers of the target's kind (capulet.lit → montague.lit).
+      return (await import('./scenarios/s2s-fanout.ts')).s2sFanoutScenario(ctx, ctx.target.name === 'prosody' ? 'prosody' : 'pepkeys');
     default:
       return [];
   }

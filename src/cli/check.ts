@@ -11,6 +11,7 @@ import { checkServedCertificate } from './ops/served-tls.ts';
 import { checkDataDir } from './ops/data-dir.ts';
 import { checkPorts } from './ops/ports.ts';
 import { checkDatabase } from './ops/database.ts';
+import { checkS2sCommand } from './s2s.ts';
 
 interface CheckFlags extends ConfigFlags {
   listen?: string[];
@@ -37,6 +38,7 @@ export function checkCommand(ctx: CliContext): Command {
     .option('--tls-listen <host:port>', 'as for serve: check this direct TLS listener instead of c2s.tls_listen; repeatable', collect)
     .option('--json', 'print every finding (passed ones too) as one JSON document')
     .option('--strict', 'exit 1 on warnings too')
+    .addCommand(checkS2sCommand(ctx))
     .action(async (flags: CheckFlags) => {
       let findings: Finding[];
       try {

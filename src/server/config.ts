@@ -87,6 +87,15 @@ export const ConfigSchema = z.strictObject({
     insecure_domains: z.array(domain).prefault([]),
     /** Extra trust for server certificates: PEM files of CAs, or pinned certificates as "sha256:HEX". */
     trusted_certs: z.array(z.string().min(1)).prefault([]),
+    /** Inbound server-to-server connections from one IP address at once; more are refused (policy-violation). */
+    max_inbound_per_ip: z.number().int().positive().prefault(32),
+    /** Inbound streams on which one remote domain may be authenticated at once; more are refused. */
+    max_streams_per_domain: z.number().int().positive().prefault(4),
+    /** Stanzas per second read from one inbound stream (token bucket); beyond, reading waits (the peer is slowed, nothing is lost). */
+    stanza_rate: z.number().positive().prefault(2000),
+    stanza_burst: z.number().int().positive().prefault(5000),
+    /** Unsent bytes an outbound link lets the socket hold; beyond, stanzas wait in the link's queue (max_queue) until the peer reads. */
+    output_pause_bytes: z.number().int().min(16 * 1024).prefault(1024 * 1024),
   }).prefault({}),
   tls: z.strictObject({
     /** PEM certificate chain. When cert and key are both absent a self-signed pair is generated in data_dir/tls. */

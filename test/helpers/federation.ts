@@ -10,9 +10,11 @@ export interface FederatedPair {
   stop(): Promise<void>;
 }
 
-/** `s2s` is merged into each server's [s2s] table (listen is always an ephemeral loopback port). */
-export async function startFederatedPair(capUsers: Record<string, string>, monUsers: Record<string, string>, s2s: Record<string, unknown> = {}): Promise<FederatedPair> {
-  const config = { s2s: { listen: ['127.0.0.1:0'], ...s2s } };
+/** `s2s` is merged into each server's [s2s] table (listen is always an ephemeral loopback port); `other` adds other tables. */
+export async function startFederatedPair(
+  capUsers: Record<string, string>, monUsers: Record<string, string>, s2s: Record<string, unknown> = {}, other: Record<string, unknown> = {},
+): Promise<FederatedPair> {
+  const config = { ...other, s2s: { listen: ['127.0.0.1:0'], ...s2s } };
   const cap = await startTestServer({ hosts: ['capulet.lit'], users: capUsers, config });
   const mon = await startTestServer({ hosts: ['montague.lit'], users: monUsers, config });
   cap.server.s2s!.routes['montague.lit'] = `127.0.0.1:${mon.s2sPort}`;

@@ -29,7 +29,13 @@ export interface ProsodyOptions {
    * Federation on: s2s on a free 127.0.0.1 port, dialback, and these static routes (domain → "host:port").
    * Prosody 0.12 has no static routes; a test plugin written beside the config answers its resolver for them.
    */
-  s2s?: { routes: Record<string, string>; /** s2s_secure_auth: valid certificates required both ways. */ secureAuth?: boolean };
+  s2s?: {
+    routes: Record<string, string>;
+    /** s2s_secure_auth: valid certificates required both ways. */
+    secureAuth?: boolean;
+    /** Its s2s port (default: a free one), when peers must know it in advance. */
+    port?: number;
+  };
   /** Its certificate (chain) and key instead of a self-signed one, and the CA file it verifies peers with. */
   tls?: { cert: string; key: string; cafile?: string };
   /**
@@ -92,7 +98,7 @@ export async function startProsody(opts: ProsodyOptions): Promise<ProsodyServer>
   writeFileSync(join(dir, 'cert.pem'), tls.cert);
   writeFileSync(join(dir, 'key.pem'), tls.key, { mode: 0o600 });
   const port = await freePort();
-  const s2sPort = opts.s2s ? await freePort() : 0;
+  const s2sPort = opts.s2s ? (opts.s2s.port ?? (await freePort())) : 0;
   const httpPort = opts.websocket ? await freePort() : 0;
   if (opts.s2s) {
     mkdirSync(join(dir, 'plugins'));

@@ -7,10 +7,17 @@ export interface Account {
   password: string;
 }
 
+type Conn = Omit<ClientOptions, 'jid' | 'password'>;
+
 /** Makes `a` and `b` mutual contacts (subscription both); `aGroups` are the groups a files b under, and so on. */
-export async function befriend(conn: Omit<ClientOptions, 'jid' | 'password'>, a: Account, b: Account, aGroups: string[], bGroups: string[], timeoutMs = 10_000): Promise<void> {
-  const ca = await XmppClient.connect({ ...conn, ...a, resource: 'roster-setup' });
-  const cb = await XmppClient.connect({ ...conn, ...b, resource: 'roster-setup' });
+export function befriend(conn: Conn, a: Account, b: Account, aGroups: string[], bGroups: string[], timeoutMs = 10_000): Promise<void> {
+  return befriendAcross(conn, conn, a, b, aGroups, bGroups, timeoutMs);
+}
+
+/** As befriend, with `a` and `b` on different servers (federation). */
+export async function befriendAcross(connA: Conn, connB: Conn, a: Account, b: Account, aGroups: string[], bGroups: string[], timeoutMs = 10_000): Promise<void> {
+  const ca = await XmppClient.connect({ ...connA, ...a, resource: 'roster-setup' });
+  const cb = await XmppClient.connect({ ...connB, ...b, resource: 'roster-setup' });
   try {
     const aBare = ca.jid.bare;
     const bBare = cb.jid.bare;

@@ -38,6 +38,7 @@ import { ClientStateIndication } from './csi/manager.ts';
 import { AccountLifecycle } from './account-lifecycle.ts';
 import { AdminCommands } from '../admin/registry.ts';
 import { registerCoreAdminCommands } from '../admin/core-commands.ts';
+import { registerS2sAdminCommands } from '../admin/s2s-commands.ts';
 
 export interface ServerDeps {
   config: ServerConfig;
@@ -191,6 +192,7 @@ export class XmppServer implements SessionHost {
       },
     });
     registerCoreAdminCommands(this);
+    registerS2sAdminCommands(this);
     if (this.logger.isLevelEnabled('trace')) this.observeTraffic(stanzaTrace());
   }
 

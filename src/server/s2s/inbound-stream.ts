@@ -22,6 +22,7 @@ export type VerifyOutcome = 'valid' | 'invalid' | { error: 'remote-server-not-fo
 type DialbackErrorCondition = 'item-not-found' | 'policy-violation' | 'not-authorized' | Extract<VerifyOutcome, object>['error'];
 
 export const S2S_ALPN = ['xmpp-server'];
+import { TokenBucket } from '../core/limits/token-bucket.ts';
 
 export interface InboundHost {
   readonly logger: Logger;
@@ -41,6 +42,10 @@ export interface InboundHost {
   /** An accepted stanza from a remote server, for the stanza router; the next waits for it (RFC 6120 §10.1). Must not reject. */
   deliver(stanza: Element): Promise<void>;
   closed(stream: InboundStream): void;
+  /** Whether `domain` may authenticate on one more stream (s2s.max_streams_per_domain). */
+  mayAuthenticate(domain: string, stream: InboundStream): boolean;
+  /** Stanzas per second read from the stream, and the burst. */
+  readonly stanzaRate: { rate: number; burst: number };
 }
 
 /** Dialback requests of one stream awaiting their verification at once; a peer needs a handful at most. */
@@ -53,6 +58,7 @@ export class InboundStream extends S2sStream {
   private readonly authenticated = new Map<string, Set<string>>();
   /** Remote domain → how it authenticated ('certificate' via EXTERNAL or a db:result a certificate covers, else 'dialback'). */
   readonly methods = new Map<string, 'certificate' | 'dialback'>();
+  readonly since = Date.now();
   private localDomain = '';
   private verifying = 0;
   /** The stream's from domain, while SASL EXTERNAL is offered for it (its certificate verified). */
@@ -61,6 +67,7 @@ export class InboundStream extends S2sStream {
 
   constructor(socket: Socket, private readonly host: InboundHost, directTls = false) {
     super(socket, host.logger, host.xmlLimits, host.idleTimeoutMs);
+    this.rate = new TokenBucket(host.stanzaRate.rate, host.stanzaRate.burst);
     this.remoteAddress = socket.remoteAddress ?? '';
     // XEP-0368: TLS from the first byte; the XML stream starts once it is up.
     if (directTls) this.upgrade();
@@ -164,6 +171,10 @@ export class InboundStream extends S2sStream {
       authzid = Buffer.from(text, 'base64').toString('utf8').toLowerCase();
     }
     if (authzid && authzid !== from) return failure('invalid-authzid', `authzid ${authzid} is not the stream's from domain ${from}`);
+    if (!this.host.mayAuthenticate(from, this)) {
+      this.logger.info({ stream: this.id, remote: from, method: 'certificate' }, 'remote domain refused: too many streams from it already');
+      return this.streamError(new StreamError('policy-violation', `too many streams from ${from} already`));
+    }
     this.saslDone = true;
     this.externalFor = undefined;
     this.markAuthenticated(from, this.localDomain, 'certificate');
@@ -181,6 +192,17 @@ export class InboundStream extends S2sStream {
     set.add(local);
     if (!this.methods.has(remote) || method === 'certificate') this.methods.set(remote, method);
     clearTimeout(this.preauthTimer);
+  }
+
+  /**
+   * s2s.max_streams_per_domain: refuses (XEP-0220 §2.4 policy-violation, the stream stays up) a domain not yet
+   * authenticated here that already holds its share of streams. True when refused.
+   */
+  private tooManyStreams(remote: string, local: string): boolean {
+    if (this.authenticated.has(remote) || this.host.mayAuthenticate(remote, this)) return false;
+    this.logger.info({ stream: this.id, remote, local }, 'remote domain refused: too many streams from it already');
+    this.dialbackError('result', local, remote, 'policy-violation');
+    return true;
   }
 
   /** XEP-0220 §2.4: a refusal of one domain pair that leaves the stream (and its other pairs) up. */
@@ -216,6 +238,7 @@ export class InboundStream extends S2sStream {
     this.host.policy.log('inbound', to, from, decision, { stream: this.id });
     if (!decision.allow) return this.dialbackError('result', to, from, decision.condition);
     if (decision.method === 'certificate') {
+      if (this.tooManyStreams(from, to)) return;
       this.markAuthenticated(from, to, 'certificate');
       return this.send(x('db:result', { from: to, to: from, type: 'valid' }));
     }
@@ -237,6 +260,7 @@ export class InboundStream extends S2sStream {
       return this.dialbackError('result', to, from, outcome.error);
     }
     const valid = outcome === 'valid';
+    if (valid && this.tooManyStreams(from, to)) return;
     this.logger.info({ stream: this.id, remote: from, local: to, valid, method: 'dialback' }, valid ? 'remote domain authenticated' : 'remote domain refused: its dialback key did not verify');
     if (valid) this.markAuthenticated(from, to, 'dialback');
     this.send(x('db:result', { from: to, to: from, type: valid ? 'valid' : 'invalid' }));

@@ -14,6 +14,8 @@ export interface LinkOptions extends OutboundOptions {
   lookup: SrvLookup;
   connectTimeoutMs: number;
   maxQueue: number;
+  /** Unsent bytes the socket may hold before stanzas wait in the queue instead (the peer reads slowly). */
+  outputPauseBytes: number;
   bounce(stanza: Element, error: StanzaError): void;
   closed(link: OutboundLink): void;
 }
@@ -39,6 +41,8 @@ export class OutboundLink {
     return this.queue.length;
   }
 
+  readonly since = Date.now();
+
   get isAuthenticated(): boolean {
     return this.stream?.isAuthenticated ?? false;
   }
@@ -49,12 +53,26 @@ export class OutboundLink {
   }
 
   send(stanza: Element): void {
-    if (this.stream?.isAuthenticated && !this.stream.isClosed) return this.stream.send(outgoing(stanza));
+    if (this.queue.length === 0 && this.writable) return this.stream!.send(outgoing(stanza));
     if (this.queue.length >= this.o.maxQueue) {
-      return this.o.bounce(stanza, new StanzaError('resource-constraint', `too many stanzas waiting for the connection to ${this.remote}`, 'wait'));
+      const why = this.isAuthenticated
+        ? `${this.remote} reads too slowly: ${this.queue.length} stanzas already wait for it`
+        : `too many stanzas waiting for the connection to ${this.remote}`;
+      return this.o.bounce(stanza, new StanzaError('resource-constraint', why, 'wait'));
     }
     this.queue.push(stanza);
     this.start();
+  }
+
+  /** Authenticated, and the peer keeps up with what we write (output backpressure). */
+  private get writable(): boolean {
+    const s = this.stream;
+    return s !== undefined && s.isAuthenticated && !s.isClosed && s.pendingBytes <= this.o.outputPauseBytes;
+  }
+
+  /** Sends what waits, as far as the peer keeps up; the rest goes at the next drain. */
+  private flush(): void {
+    while (this.queue.length > 0 && this.writable) this.stream!.send(outgoing(this.queue.shift()!));
   }
 
   /** Asks the remote (authoritative) server whether it issued `key` for our stream `streamId` (XEP-0220 §2.3). */
@@ -124,9 +142,9 @@ export class OutboundLink {
       authenticated: () => {
         clearTimeout(this.timer);
         this.connecting = false;
-        const s = this.stream!;
-        for (const st of this.queue.splice(0)) s.send(outgoing(st));
+        this.flush();
       },
+      drained: () => this.flush(),
       verified: (id, outcome) => {
         const v = this.verifies.get(id);
         this.verifies.delete(id);

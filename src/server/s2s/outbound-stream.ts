@@ -23,6 +23,8 @@ export interface OutboundEvents {
   /** The stream cannot carry our stanzas (refused, no TLS); why, in plain words. */
   failed(reason: string, condition?: 'remote-server-timeout'): void;
   closed(): void;
+  /** The peer took everything written so far. */
+  drained?(): void;
 }
 
 export interface OutboundOptions {
@@ -180,6 +182,10 @@ export class OutboundStream extends S2sStream {
 
   protected onClosed(): void {
     this.ev.closed();
+  }
+
+  protected override onDrain(): void {
+    this.ev.drained?.();
   }
 }
 

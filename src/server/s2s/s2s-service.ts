@@ -16,6 +16,7 @@ import { TrustStore } from './trust-store.ts';
 import { InboundStream } from './inbound-stream.ts';
 import { OutboundLink } from './outbound-link.ts';
 import { systemSrvLookup, type SrvLookup } from './resolve.ts';
+import { probeS2s, type ProbeResult } from './probe.ts';
 
 export interface S2sDeps {
   config: ServerConfig['s2s'];
@@ -34,8 +35,9 @@ export interface S2sDeps {
 }
 
 export interface S2sStatus {
-  outbound: { local: string; remote: string; authenticated: boolean; queued: number }[];
-  inbound: { domains: string[]; address: string }[];
+  /** `since`: when the link or stream was opened (ms since the epoch); `method`: how the peer authenticated. */
+  outbound: { local: string; remote: string; authenticated: boolean; method?: string; queued: number; since: number }[];
+  inbound: { domains: string[]; methods: Record<string, string>; address: string; since: number; throttled: number }[];
 }
 
 export class S2sService implements RemoteRouting {
@@ -99,6 +101,7 @@ export class S2sService implements RemoteRouting {
         lookup: (name) => this.lookup(name),
         connectTimeoutMs: c.connect_timeout_seconds * 1000,
         maxQueue: c.max_queue,
+        outputPauseBytes: c.output_pause_bytes,
         bounce: (st, err) => this.d.bounce(st, err),
         closed: (done) => {
           if (this.links.get(key) === done) this.links.delete(key);
@@ -147,6 +150,16 @@ export class S2sService implements RemoteRouting {
   private accept(socket: Socket, directTls: boolean): void {
     const c = this.d.config;
     const service = this;
+    const ip = socket.remoteAddress ?? '';
+    let fromIp = 0;
+    for (const s of this.inbound) if (s.remoteAddress === ip) fromIp++;
+    if (fromIp >= c.max_inbound_per_ip) {
+      this.d.logger.info({ ip, streams: fromIp }, 'refused an inbound server-to-server connection: too many from this address');
+      socket.end(`<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>` +
+        `${new StreamError('policy-violation', 'too many connections from this address').toElement().toString()}</stream:stream>`);
+      setTimeout(() => socket.destroy(), 2000).unref();
+      return;
+    }
     const stream = new InboundStream(socket, {
       logger: this.d.logger,
       xmlLimits: this.d.xmlLimits(),
@@ -163,15 +176,26 @@ export class S2sService implements RemoteRouting {
       authorize: (receiving, originating, streamId, key) => (this.stopped ? Promise.resolve({ error: 'remote-connection-failed' as const }) : this.link(receiving, originating).verify(streamId, key)),
       deliver: (st) => this.d.deliver(st),
       closed: (s) => this.inbound.delete(s),
+      mayAuthenticate: (domain, stream) => {
+        let n = 0;
+        for (const s of this.inbound) if (s !== stream && s.domains.includes(domain)) n++;
+        return n < c.max_streams_per_domain;
+      },
+      stanzaRate: { rate: c.stanza_rate, burst: c.stanza_burst },
     }, directTls);
     this.inbound.add(stream);
   }
 
   status(): S2sStatus {
     return {
-      outbound: [...this.links.values()].map((l) => ({ local: l.local, remote: l.remote, authenticated: l.isAuthenticated, queued: l.queued })),
-      inbound: [...this.inbound].map((s) => ({ domains: s.domains, address: s.remoteAddress })),
+      outbound: [...this.links.values()].map((l) => ({ local: l.local, remote: l.remote, authenticated: l.isAuthenticated, method: l.authMethod, queued: l.queued, since: l.since })),
+      inbound: [...this.inbound].map((s) => ({ domains: s.domains, methods: Object.fromEntries(s.methods), address: s.remoteAddress, since: s.since, throttled: s.throttled })),
     };
+  }
+
+  /** `pepkeys check s2s`: one throw-away stream to `remote`, each step reported (probe.ts). */
+  probe(remote: string, local: string): Promise<ProbeResult> {
+    return probeS2s({ local, remote, routes: this.routes, lookup: this.d.lookup ?? systemSrvLookup, timeoutMs: this.d.config.connect_timeout_seconds * 1000, keys: this.keys });
   }
 
   async stop(): Promise<void> {

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { Element, StreamParser, type StreamParserEvents, type XmlLimits, type XmlStreamError } from '../../xml/index.ts';
 import { NS_STREAM, StreamError } from '../../protocol/rfc6120.ts';
 import type { Logger } from '../core/logger.ts';
+import { TokenBucket } from '../core/limits/token-bucket.ts';
 
 let nextId = 1;
 
@@ -18,6 +19,11 @@ export abstract class S2sStream {
   /** Stanzas are processed one after the other, in the order they arrived (RFC 6120 §10.1). */
   private queue: Promise<void> = Promise.resolve();
   private queued = 0;
+
+  /** Inbound stanza rate (set by subclasses that read stanzas): over it, processing waits, and so does reading. */
+  protected rate: TokenBucket | undefined;
+  /** Times reading was held back by the rate (status, tests). */
+  throttled = 0;
 
   constructor(socket: Socket, protected readonly logger: Logger, limits: XmlLimits, private readonly idleTimeoutMs: number) {
     this.socket = socket;
@@ -48,7 +54,16 @@ export abstract class S2sStream {
     });
     socket.on('close', () => this.teardown(undefined));
     if (this.idleTimeoutMs > 0) socket.setTimeout(this.idleTimeoutMs, () => this.onIdle());
+    socket.on('drain', () => this.onDrain());
   }
+
+  /** Bytes written but not yet taken by the peer (output backpressure). */
+  get pendingBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  /** The socket took all that was written; outbound links send what waited. */
+  protected onDrain(): void {}
 
   /** Moves the stream onto a TLS socket wrapping the current one; the XML stream restarts (RFC 6120 §5.4.3.3). */
   protected switchSocket(make: (plain: Socket) => Socket): void {
@@ -65,7 +80,16 @@ export abstract class S2sStream {
     // As on client streams (RFC 6120 §13.12): the socket is not read while parsed stanzas wait, so a peer
     // makes us hold one read's worth of them, however fast it sends.
     if (this.queued++ === 0) this.socket.pause();
+    // RFC 6120 §13.12: a flooding peer is slowed down, not allowed to take the server from everyone else.
+    const wait = this.rate?.spend(1) ?? 0;
+    if (wait > 0) this.throttled++;
+    // The bucket says when this stanza may go; the stanzas before it may have waited part of that already.
+    const at = performance.now() + wait;
     this.queue = this.queue
+      .then(() => {
+        const left = at - performance.now();
+        return left > 0 && !this.closed ? new Promise<void>((r) => setTimeout(r, left)) : undefined;
+      })
       .then(() => (this.closed ? undefined : el.is('error', NS_STREAM) ? this.onStreamErrorReceived(el) : this.onElement(el)))
       .catch((err) => {
         this.logger.error({ stream: this.id, err }, 'unhandled error on a server-to-server stream');

@@ -12,6 +12,8 @@ export interface RunningServer {
   server: XmppServer;
   data: string;
   port: number;
+  /** The s2s port when the config enables federation, else 0. */
+  s2sPort: number;
   /** `pepkeys ARGS --data DATA`, in-process. */
   cli(args: string[], input?: string): Promise<CliResult>;
   addUser(jid: string, password: string): Promise<void>;
@@ -29,7 +31,7 @@ export async function startRunningServer(hosts: string[], config: Record<string,
   }));
   let stopped = false;
   return {
-    server, data, port: addresses.c2s[0]!.port,
+    server, data, port: addresses.c2s[0]!.port, s2sPort: addresses.s2s[0]?.port ?? 0,
     cli: (args, input) => runCli([...args, '--data', data], { input }),
     // Low iteration count: the tests are about the lifecycle, not PBKDF2's cost.
     addUser: (jid, password) => server.storage.accounts.create(jid, deriveCredentials(password, 4096)),

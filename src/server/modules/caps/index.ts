@@ -19,14 +19,19 @@ import { createSessionKey, type ModuleSession } from '../../../cluster/index.ts'
 import { NS_CAPS, capsHash, capsVerificationString, supportedCapsHash, type CapsFormLike } from '../../../protocol/xep0115.ts';
 import { NS_DISCO_INFO } from '../../../protocol/xep0030.ts';
 import type { CapsInfo } from '../../../storage/types.ts';
+import { RemoteCaps } from './remote.ts';
 
 export interface CapsService {
   /** Verified features of a bound session, or undefined while unknown. */
   features(fullJid: string): ReadonlySet<string> | undefined;
   /** XEP-0163 §4.3: true when the session's caps include `${ns}+notify`. */
   wantsNotify(fullJid: string, ns: string): boolean;
+  /** Verified features of an available remote resource (its presence reached a local account), or undefined. */
+  remoteFeatures(fullJid: string): ReadonlySet<string> | undefined;
+  /** The available resources of remote `contact` whose presence local account `owner` received, with known caps. */
+  remoteResources(contact: string, owner: string): { jid: string; features: ReadonlySet<string> }[];
   /** Sizes of the module's state, for monitoring and tests. */
-  stats(): { cached: number; discovering: number; queriesInFlight: number };
+  stats(): { cached: number; discovering: number; queriesInFlight: number; remote: number };
 }
 
 export const CapsService = serviceKey<CapsService>('caps');
@@ -35,6 +40,8 @@ declare module '../../core/events.ts' {
   interface ServerEvents {
     /** Fired by the caps module when a session's entity capabilities became known or changed. */
     'caps/changed': { session: ModuleSession };
+    /** Fired by the caps module when the caps of a remote resource became known to a local account that receives its presence. */
+    'caps/remote': { owner: string; jid: string };
   }
 }
 
@@ -87,7 +94,7 @@ interface Discovery {
 export const capsModule = defineModule({
   name: 'caps',
   provides: [CapsService],
-  fires: ['caps/changed'],
+  fires: ['caps/changed', 'caps/remote'],
   options: z.strictObject({
     /** Verified entries kept in memory and in storage; the least recently used are evicted. */
     max_entries: z.number().int().positive().prefault(1000),
@@ -99,6 +106,8 @@ export const capsModule = defineModule({
     queries_per_minute: z.number().int().positive().prefault(10),
     /** How long to wait for a client's disco#info answer. */
     query_timeout_ms: z.number().int().positive().prefault(10_000),
+    /** Available remote resources (federation) whose caps are tracked; beyond: no caps-based notifications for new ones. */
+    max_remote_resources: z.number().int().positive().prefault(10_000),
   }),
   setup(api) {
     const opts = api.options;
@@ -198,17 +207,10 @@ export const capsModule = defineModule({
           opts.query_timeout_ms,
         );
         const query = reply.getChild('query', NS_DISCO_INFO);
-        const answer = query ? check(session, d.ver, query) : undefined;
+        const answer = query ? check(session.jid.full, d.ver, query) : undefined;
         if (answer) {
-          const s = capsVerificationString(answer.identities, answer.features, answer.formData);
-          // XEP-0115 §5.4: only a matching hash may be cached and shared between entities.
-          if (s !== undefined && capsHash(d.hash, s) === d.ver) {
-            const { formData: _f, ...record } = answer;
-            verified = new Set(answer.features);
-            remember(key, verified, ++uses);
-            await api.storage.caps.put(key, record);
-            api.storage.caps.prune(opts.max_entries).catch((err) => api.logger.warn({ err }, 'caps cache eviction failed'));
-          } else {
+          verified = await learn(key, d.hash, d.ver, answer);
+          if (!verified) {
             api.logger.info({ jid: session.jid.full, ver: d.ver }, 'caps hash did not verify; applied to that session only');
             // The session's own claim about itself, for its own notifications; never shared.
             const entry = session.get(SESSION_CAPS);
@@ -241,14 +243,29 @@ export const capsModule = defineModule({
       }
     }
 
+    /**
+     * XEP-0115 §5.4: only an answer whose hash matches may be cached and shared between entities; it is,
+     * and its features returned. Undefined when it does not verify.
+     */
+    async function learn(key: string, hash: string, ver: string, answer: ReturnType<typeof parseDiscoInfo>): Promise<ReadonlySet<string> | undefined> {
+      const s = capsVerificationString(answer.identities, answer.features, answer.formData);
+      if (s === undefined || capsHash(hash, s) !== ver) return undefined;
+      const { formData: _f, ...record } = answer;
+      const verified = new Set(answer.features);
+      remember(key, verified, ++uses);
+      await api.storage.caps.put(key, record);
+      api.storage.caps.prune(opts.max_entries).catch((err) => api.logger.warn({ err }, 'caps cache eviction failed'));
+      return verified;
+    }
+
     /** The answer parsed, or undefined (logged) when it is over the size limits. */
-    function check(session: ModuleSession, ver: string, query: Element): ReturnType<typeof parseDiscoInfo> | undefined {
+    function check(jid: string, ver: string, query: Element): ReturnType<typeof parseDiscoInfo> | undefined {
       let features = 0;
       for (const c of query.children) if (typeof c !== 'string' && c.local === 'feature') features++;
       const info = features > opts.max_features ? undefined : parseDiscoInfo(query);
       const bytes = info && Buffer.byteLength(JSON.stringify({ identities: info.identities, features: info.features, forms: info.forms }));
       if (!info || bytes! > opts.max_info_bytes) {
-        api.logger.info({ jid: session.jid.full, ver, features, bytes }, 'caps answer over the size limits; session has no caps');
+        api.logger.info({ jid, ver, features, bytes }, 'caps answer over the size limits; no caps for it');
         return undefined;
       }
       return info;
@@ -306,11 +323,31 @@ export const capsModule = defineModule({
       forget(session, session.get(SESSION_CAPS)?.key);
     });
 
+    const remote = new RemoteCaps({
+      logger: api.logger,
+      maxResources: opts.max_remote_resources,
+      queryTimeoutMs: opts.query_timeout_ms,
+      isLocalDomain: (d) => api.isLocalDomain(d),
+      sendIq: (iq, ms) => api.sendIq(iq, ms),
+      lookup,
+      learn,
+      check,
+      takeQuery,
+      known: async (owner, jid) => void (await api.fire('caps/remote', { owner, jid })),
+    });
+    // Observes only: delivery of the presence goes on (priority above the presence module's handling).
+    api.hook('incoming/presence', async ({ stanza, from, to }) => {
+      await remote.presence(stanza, from, to);
+      return false;
+    }, 100);
+
     const features = (fullJid: string) => api.sessions.get(fullJid)?.get(SESSION_CAPS)?.features;
     api.provide(CapsService, {
       features,
       wantsNotify: (fullJid, ns) => features(fullJid)?.has(`${ns}+notify`) ?? false,
-      stats: () => ({ cached: cache.size, discovering: discoveries.size, queriesInFlight }),
+      remoteFeatures: (jid) => remote.features(jid),
+      remoteResources: (contact, owner) => remote.resources(contact, owner),
+      stats: () => ({ cached: cache.size, discovering: discoveries.size, queriesInFlight, remote: remote.size }),
     });
   },
 });

@@ -226,6 +226,10 @@ export const pepModule = defineModule({
       for (const s of api.sessions.resources(service)) if (wantsEvent(s)) deliver(s, withReply);
       for (const item of await roster.getAll(service)) {
         if (!hasSubscriptionFrom(item.subscription)) continue;
+        if (!api.isLocalDomain(domainOf(item.jid))) {
+          await notifyRemoteContact(event, item.jid, notify, publisher, sent);
+          continue;
+        }
         // No filtered array for contacts without an interested resource.
         let targets: SessionHandle[] | undefined;
         for (const s of api.sessions.resources(item.jid)) if (wantsEvent(s)) (targets ??= []).push(s);
@@ -233,6 +237,21 @@ export const pepModule = defineModule({
         for (const s of targets) deliver(s, withReply);
       }
       await sendTo(event.subscribers, event, plain, outbox, sent);
+    }
+
+    /**
+     * A contact on another server: its resources whose presence reached the owner, filtered by their caps as
+     * local ones are, each sent its notification over federation.
+     */
+    async function notifyRemoteContact(event: PubsubEvent, contact: string, notify: string, publisher: string | undefined, sent: Set<string>): Promise<void> {
+      const targets = caps.remoteResources(contact, event.service).filter((r) => r.features.has(notify) && !sent.has(r.jid));
+      if (targets.length === 0 || !(await engine.mayReceiveEvent(event, contact))) return;
+      for (const t of targets) {
+        sent.add(t.jid);
+        const m = buildMessage(event, publisher);
+        m.attrs.to = t.jid;
+        await api.route(m);
+      }
     }
 
     /** XEP-0163 §4.3.3 "Number of notifications" for explicit subscribers (full or bare JIDs). */
@@ -301,6 +320,20 @@ export const pepModule = defineModule({
     api.hook('presence/unavailable', ({ session }) => {
       lastSent.delete(session);
     });
+    // A remote contact's resource became available to the owner and its caps are known: its last items, as
+    // for a local contact's initial presence (XEP-0163 §4.3.4), through its server.
+    api.hook('caps/remote', async ({ owner, jid }) => {
+      if (hasSubscriptionFrom((await roster.getItem(owner, bareOf(jid)))?.subscription)) await sendLastRemote(owner, jid);
+    });
+    async function sendLastRemote(owner: string, jid: string): Promise<void> {
+      const features = caps.remoteFeatures(jid);
+      if (!features) return;
+      for (const ev of await engine.service(owner).lastPublishedItems(parseJid(jid), (node) => features.has(`${node}+notify`))) {
+        const m = buildMessage(ev, undefined);
+        m.attrs.to = jid;
+        await api.route(m);
+      }
+    }
 
     // Account deletion (core/account-lifecycle.ts): each node is deleted as its owner would delete it, so
     // subscribers and contacts get the XEP-0060 §8.4.2 <delete/> notification; runs before the roster
@@ -333,6 +366,7 @@ export const pepModule = defineModule({
         for (const s of api.sessions.resources(contact)) {
           if (s.available) await sendLastItems(s, [owner]);
         }
+        for (const r of caps.remoteResources(contact, owner)) await sendLastRemote(owner, r.jid);
       }
     });
   },
