@@ -9,6 +9,7 @@ import { certCommand } from './cert.ts';
 import { backupCommand, restoreCommand } from './backup.ts';
 import { statusCommand } from './status.ts';
 import { rosterCommand } from './roster.ts';
+import { clusterCommand } from './cluster.ts';
 import { packageVersion } from '../server/version.ts';
 import { fail, formatCommanderError } from './errors.ts';
 import type { CliContext, CliIo } from './io.ts';
@@ -26,7 +27,8 @@ export function createProgram(ctx: CliContext): Command {
     .addCommand(backupCommand(ctx))
     .addCommand(restoreCommand(ctx))
     .addCommand(statusCommand(ctx))
-    .addCommand(rosterCommand(ctx));
+    .addCommand(rosterCommand(ctx))
+    .addCommand(clusterCommand(ctx));
   // Every command, subcommands included, reports usage errors in our one-line shape and throws instead of
   // calling process.exit, so run() decides the exit code in one place; help and errors go to the run's io.
   const { stdout, stderr } = ctx.io;
