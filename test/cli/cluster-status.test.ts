@@ -3,11 +3,8 @@
 // cluster on SQLite is refused at start.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPostgresStorage } from '../../src/storage/postgres/index.ts';
 import { startRunningServer, type RunningServer } from '../server/admin/running-server.ts';
-import { postgresAvailability, POSTGRES_MISSING, startPostgres, type PostgresServer } from '../helpers/postgres.ts';
-import { startNats, type NatsServer } from '../helpers/nats.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { clusterAvailability, startClusterEnv, type ClusterEnv } from '../helpers/cluster.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { until } from '../helpers/until.ts';
 
@@ -27,34 +24,23 @@ describe('pepkeys cluster status', () => {
     await assert.rejects(startRunningServer(['localhost'], { cluster: { enabled: true, node_id: 'n1' } }), /cluster\.enabled needs storage\.driver = "postgres"/);
   });
 
-  const availability = postgresAvailability();
+  const availability = clusterAvailability();
   describe('on a node of a two-node cluster', { skip: availability === 'skip' }, () => {
-    let pg: PostgresServer | undefined;
-    let nats: NatsServer | undefined;
+    let env: ClusterEnv | undefined;
     let n1: RunningServer | undefined;
-    let n2: TestServer | undefined;
     let client: RawClient | undefined;
     before(async () => {
-      if (availability === 'missing') throw new Error(POSTGRES_MISSING);
-      pg = await startPostgres();
-      nats = await startNats();
-      const url = await pg!.createDatabase();
-      n1 = await startRunningServer(['localhost'], { storage: { driver: 'postgres', url }, cluster: { enabled: true, node_id: 'n1', bus_url: nats.url, heartbeat_ms: 100, lease_ms: 1000 } });
-      n2 = await startTestServer({
-        storage: await openPostgresStorage({ connectionString: url }),
-        users: { 'romeo@localhost': 'pw' },
-        config: { cluster: { enabled: true, node_id: 'n2', bus_url: nats.url, heartbeat_ms: 100, lease_ms: 1000 } },
-      });
-      client = await RawClient.connect(n2.port);
+      // n2 in-process; n1 started as `pepkeys serve` starts, with its admin socket.
+      env = await startClusterEnv({ ids: ['n2'], users: { 'romeo@localhost': 'pw' }, cluster: { heartbeat_ms: 100, lease_ms: 1000 } });
+      n1 = await startRunningServer(['localhost'], { storage: { driver: 'postgres', url: env.url }, cluster: { enabled: true, node_id: 'n1', bus_url: env.nats.url, heartbeat_ms: 100, lease_ms: 1000 } });
+      client = await RawClient.connect(env.nodes[0]!.port);
       await client.login('romeo@localhost', 'pw', 'r');
       await until(() => n1!.server.sessions.get('romeo@localhost/r') !== undefined, 'n1 sees the session on n2');
     });
     after(async () => {
       client?.destroy();
-      await n2?.stop();
       await n1?.stop();
-      await nats?.close();
-      await pg?.stop();
+      await env?.stop();
     });
 
     it('lists the nodes, sessions per node and the bus state', async () => {

@@ -4,40 +4,31 @@
 // delivery works again. PostgreSQL and NATS are started by this file.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPostgresStorage } from '../../src/storage/postgres/index.ts';
-import { postgresAvailability, POSTGRES_MISSING, startPostgres, type PostgresServer } from '../helpers/postgres.ts';
-import { startNats, type NatsServer } from '../helpers/nats.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { clusterAvailability, startClusterEnv, type ClusterEnv } from '../helpers/cluster.ts';
+import type { NatsServer } from '../helpers/nats.ts';
+import type { TestServer } from '../helpers/server.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { until } from '../helpers/until.ts';
 
-const availability = postgresAvailability();
+const availability = clusterAvailability();
 
 describe('cluster bus outage', { skip: availability === 'skip' }, () => {
-  let pg: PostgresServer | undefined;
+  let env: ClusterEnv | undefined;
   let nats: NatsServer | undefined;
-  const nodes: TestServer[] = [];
+  let nodes: TestServer[] = [];
   const clients: RawClient[] = [];
 
   before(async () => {
-    if (availability === 'missing') throw new Error(POSTGRES_MISSING);
-    pg = await startPostgres();
-    nats = await startNats();
-    const url = await pg!.createDatabase();
-    for (const id of ['n1', 'n2']) {
-      nodes.push(await startTestServer({
-        storage: await openPostgresStorage({ connectionString: url }),
-        users: id === 'n1' ? { 'juliet@localhost': 'pw', 'romeo@localhost': 'pw', 'benvolio@localhost': 'pw' } : {},
-        config: { cluster: { enabled: true, node_id: id, bus_url: nats.url, heartbeat_ms: 100, lease_ms: 1000, request_timeout_ms: 500 } },
-      }));
-    }
-    await until(() => nodes.every((n) => n.server.cluster!.status().nodes.length === 2), 'the nodes see each other');
+    env = await startClusterEnv({
+      ids: ['n1', 'n2'],
+      users: { 'juliet@localhost': 'pw', 'romeo@localhost': 'pw', 'benvolio@localhost': 'pw' },
+      cluster: { heartbeat_ms: 100, lease_ms: 1000, request_timeout_ms: 500 },
+    });
+    ({ nodes, nats } = env);
   });
   after(async () => {
     for (const c of clients) c.destroy();
-    for (const n of nodes) await n.stop();
-    await nats?.close();
-    await pg?.stop();
+    await env?.stop();
   });
 
   async function login(node: number, user: string): Promise<RawClient> {

@@ -3,42 +3,34 @@
 // publishing works again, and what was refused was not half-written.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPostgresStorage } from '../../src/storage/postgres/index.ts';
-import { postgresAvailability, POSTGRES_MISSING, startPostgres, type PostgresServer } from '../helpers/postgres.ts';
-import { startNats, type NatsServer } from '../helpers/nats.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { clusterAvailability, startClusterEnv, type ClusterEnv } from '../helpers/cluster.ts';
+import type { PostgresServer } from '../helpers/postgres.ts';
+import type { TestServer } from '../helpers/server.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { until } from '../helpers/until.ts';
 
 const PUBSUB = 'http://jabber.org/protocol/pubsub';
 const NODE = 'urn:xmpp:test:db';
-const availability = postgresAvailability();
+const availability = clusterAvailability();
 
 describe('cluster: database outage', { skip: availability === 'skip' }, () => {
+  let env: ClusterEnv | undefined;
   let pg: PostgresServer | undefined;
-  let nats: NatsServer | undefined;
-  const nodes: TestServer[] = [];
+  let nodes: TestServer[] = [];
   const clients: RawClient[] = [];
 
   before(async () => {
-    if (availability === 'missing') throw new Error(POSTGRES_MISSING);
-    pg = await startPostgres();
-    nats = await startNats();
-    const url = await pg!.createDatabase();
-    for (const id of ['n1', 'n2']) {
-      nodes.push(await startTestServer({
-        storage: await openPostgresStorage({ connectionString: url, connectionTimeoutMillis: 2000 }),
-        users: id === 'n1' ? { 'juliet@localhost': 'pw', 'romeo@localhost': 'pw' } : {},
-        config: { cluster: { enabled: true, node_id: id, bus_url: nats.url, heartbeat_ms: 100, lease_ms: 1000 } },
-      }));
-    }
-    await until(() => nodes.every((n) => n.server.cluster!.status().nodes.length === 2), 'the nodes see each other');
+    env = await startClusterEnv({
+      ids: ['n1', 'n2'],
+      users: { 'juliet@localhost': 'pw', 'romeo@localhost': 'pw' },
+      cluster: { heartbeat_ms: 100, lease_ms: 1000 },
+      pool: { connectionTimeoutMillis: 2000 },
+    });
+    ({ nodes, pg } = env);
   });
   after(async () => {
     for (const c of clients) c.destroy();
-    for (const n of nodes) await n.stop().catch(() => undefined);
-    await nats?.close();
-    await pg?.stop();
+    await env?.stop();
   });
 
   const publish = (id: string) => `<iq type='set'><pubsub xmlns='${PUBSUB}'><publish node='${NODE}'><item id='${id}'><entry xmlns='urn:test'>${id}</entry></item></publish></pubsub></iq>`;

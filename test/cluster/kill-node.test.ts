@@ -7,14 +7,12 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openPostgresStorage } from '../../src/storage/postgres/index.ts';
 import type { Storage } from '../../src/storage/types.ts';
-import { postgresAvailability, POSTGRES_MISSING, startPostgres, type PostgresServer } from '../helpers/postgres.ts';
-import { startNats, type NatsServer } from '../helpers/nats.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { clusterAvailability, startClusterEnv, type ClusterEnv } from '../helpers/cluster.ts';
+import { freePort } from '../helpers/nats.ts';
+import type { TestServer } from '../helpers/server.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { until } from '../helpers/until.ts';
 import type { Element } from '../../src/xml/index.ts';
@@ -26,20 +24,10 @@ const NODE = 'urn:xmpp:test:load';
 const EVENT = 'http://jabber.org/protocol/pubsub#event';
 const WINDOW = 8;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-const availability = postgresAvailability();
+const availability = clusterAvailability();
 
 describe('kill -9 of a cluster node during publish load', { skip: availability === 'skip' }, () => {
-  let pg: PostgresServer | undefined;
-  let nats: NatsServer | undefined;
+  let env: ClusterEnv | undefined;
   let n1: TestServer | undefined;
   let child: ChildProcess | undefined;
   let dir: string | undefined;
@@ -49,16 +37,10 @@ describe('kill -9 of a cluster node during publish load', { skip: availability =
   const clients: RawClient[] = [];
 
   before(async () => {
-    if (availability === 'missing') throw new Error(POSTGRES_MISSING);
-    pg = await startPostgres();
-    nats = await startNats();
-    const url = await pg!.createDatabase();
     const cluster = { heartbeat_ms: 200, lease_ms: 1500 };
-    n1 = await startTestServer({
-      storage: await openPostgresStorage({ connectionString: url }),
-      users: { 'juliet@localhost': 'pw', 'romeo@localhost': 'pw' },
-      config: { cluster: { enabled: true, node_id: 'n1', bus_url: nats.url, ...cluster } },
-    });
+    env = await startClusterEnv({ ids: ['n1'], users: { 'juliet@localhost': 'pw', 'romeo@localhost': 'pw' }, cluster });
+    const { url, nats } = env;
+    n1 = env.nodes[0]!;
     storage = n1.storage;
     await storage.roster.putItem('juliet@localhost', { jid: 'romeo@localhost', subscription: 'both', groups: [] });
     await storage.roster.putItem('romeo@localhost', { jid: 'juliet@localhost', subscription: 'both', groups: [] });
@@ -85,9 +67,7 @@ describe('kill -9 of a cluster node during publish load', { skip: availability =
   after(async () => {
     for (const c of clients) c.destroy();
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await n1?.stop();
-    await nats?.close();
-    await pg?.stop();
+    await env?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

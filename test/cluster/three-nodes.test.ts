@@ -4,12 +4,10 @@
 // access control right after a roster change made on another node, and a resource conflict across nodes.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPostgresStorage } from '../../src/storage/postgres/index.ts';
 import type { CapsService } from '../../src/server/modules/caps/index.ts';
 import type { RosterItem } from '../../src/storage/types.ts';
-import { postgresAvailability, POSTGRES_MISSING, startPostgres, type PostgresServer } from '../helpers/postgres.ts';
-import { startNats, type NatsServer } from '../helpers/nats.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { clusterAvailability, startClusterEnv, type ClusterEnv } from '../helpers/cluster.ts';
+import type { TestServer } from '../helpers/server.ts';
 import { advertiseCaps, connectPeer, xml, type Peer, type XjsElement } from '../helpers/xmpp-js.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { until } from '../helpers/until.ts';
@@ -45,29 +43,16 @@ function errorOf(e: unknown): { condition: string | undefined; pubsub: string | 
   return { condition: kids.find((k) => k.attrs.xmlns === STANZAS)?.name, pubsub: kids.find((k) => k.attrs.xmlns === ERRORS)?.name };
 }
 
-const availability = postgresAvailability();
+const availability = clusterAvailability();
 
 describe('three nodes on one PostgreSQL and one NATS', { skip: availability === 'skip' }, () => {
-  let pg: PostgresServer | undefined;
-  let nats: NatsServer | undefined;
-  const nodes: TestServer[] = [];
+  let env: ClusterEnv | undefined;
+  let nodes: TestServer[] = [];
   const peers: Peer[] = [];
 
   before(async () => {
-    if (availability === 'missing') throw new Error(POSTGRES_MISSING);
-    pg = await startPostgres();
-    nats = await startNats();
-    const url = await pg!.createDatabase();
-    for (const id of ['n1', 'n2', 'n3']) {
-      const storage = await openPostgresStorage({ connectionString: url });
-      nodes.push(await startTestServer({
-        hosts: ['capulet.lit', 'montague.lit'],
-        storage,
-        users: id === 'n1' ? users : {},
-        config: { cluster: { enabled: true, node_id: id, bus_url: nats.url, heartbeat_ms: 200, lease_ms: 1000 } },
-      }));
-    }
-    await until(() => nodes.every((n) => n.server.cluster!.status().nodes.length === 3), 'the three nodes see each other');
+    env = await startClusterEnv({ ids: ['n1', 'n2', 'n3'], users, hosts: ['capulet.lit', 'montague.lit'], cluster: { heartbeat_ms: 200, lease_ms: 1000 } });
+    nodes = env.nodes;
     // Relationships as XEP-0222 §1.2 lists them.
     const both = (jid: string, groups: string[]): RosterItem => ({ jid, subscription: 'both', groups });
     const s = nodes[0]!.storage;
@@ -78,9 +63,7 @@ describe('three nodes on one PostgreSQL and one NATS', { skip: availability === 
   });
   after(async () => {
     for (const p of peers) await p.stop().catch(() => undefined);
-    for (const n of nodes) await n.stop();
-    await nats?.close();
-    await pg?.stop();
+    await env?.stop();
   });
 
   /** Logs in on node `at` (0-based), advertising +notify for the key node, and waits for its caps to be verified there. */
