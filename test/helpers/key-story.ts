@@ -8,6 +8,8 @@ import { runCli, startCli, within, type CliResult } from '../cli/run-cli.ts';
 
 export interface StoryEnv {
   server: string; // HOST:PORT
+  /** Where each user connects instead of `server` (a cluster: each on another node). */
+  servers?: Partial<Record<Who, string>>;
   homes: { juliet: string; romeo: string; nurse: string };
   users: { juliet: string; romeo: string; nurse: string };
   passwords: { juliet: string; romeo: string; nurse: string };
@@ -22,7 +24,7 @@ type Who = 'juliet' | 'romeo' | 'nurse';
 export function keyStory(env: () => StoryEnv): void {
   const conn = (who: Who, resource?: string) => {
     const e = env();
-    return ['--jid', resource ? `${e.users[who]}/${resource}` : e.users[who], '--password', e.passwords[who], '--server', e.server, '--home', e.homes[who], ...e.connect];
+    return ['--jid', resource ? `${e.users[who]}/${resource}` : e.users[who], '--password', e.passwords[who], '--server', e.servers?.[who] ?? e.server, '--home', e.homes[who], ...e.connect];
   };
   // Offline commands get only --home, plus --jid for those about our own keys (generate, list without JID).
   const cli = (who: Who, args: string[], opts: { resource?: string; offline?: boolean } = {}) => {
