@@ -10,6 +10,7 @@ import { backupCommand, restoreCommand } from './backup.ts';
 import { statusCommand } from './status.ts';
 import { rosterCommand } from './roster.ts';
 import { s2sCommand } from './s2s.ts';
+import { clusterCommand } from './cluster.ts';
 import { packageVersion } from '../server/version.ts';
 import { fail, formatCommanderError } from './errors.ts';
 import type { CliContext, CliIo } from './io.ts';
@@ -28,7 +29,8 @@ export function createProgram(ctx: CliContext): Command {
     .addCommand(restoreCommand(ctx))
     .addCommand(statusCommand(ctx))
     .addCommand(rosterCommand(ctx))
-    .addCommand(s2sCommand(ctx));
+    .addCommand(s2sCommand(ctx))
+    .addCommand(clusterCommand(ctx));
   // Every command, subcommands included, reports usage errors in our one-line shape and throws instead of
   // calling process.exit, so run() decides the exit code in one place; help and errors go to the run's io.
   const { stdout, stderr } = ctx.io;

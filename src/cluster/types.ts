@@ -3,6 +3,7 @@
 // over a bus) or another transport (WebSocket) can stand beside the TCP session without touching them.
 import type { Jid } from '../jid/index.ts';
 import type { Element } from '../xml/index.ts';
+import type { StreamErrorCondition } from '../protocol/rfc6120.ts';
 
 /** What the router needs of a bound session, wherever it runs. */
 export interface SessionHandle {
@@ -24,10 +25,23 @@ export interface SessionKey<T> {
   readonly name: string;
   /** Never set: carries T for the type checker. */
   readonly type?: T;
+  /**
+   * Set for state other nodes of a cluster must see on this session (roster interest, caps, carbons): how
+   * the value travels as JSON. Without it the state stays on the node that holds the connection.
+   */
+  readonly shared?: SharedCodec<T>;
 }
 
-export function createSessionKey<T>(name: string): SessionKey<T> {
-  return { name };
+export interface SharedCodec<T> {
+  encode(value: T): unknown;
+  decode(json: unknown): T;
+}
+
+/** The JSON codec, for values that are JSON already. */
+export const asJson: SharedCodec<never> = { encode: (v) => v, decode: (j) => j as never };
+
+export function createSessionKey<T>(name: string, shared?: SharedCodec<T>): SessionKey<T> {
+  return shared ? { name, shared } : { name };
 }
 
 /**
@@ -45,6 +59,10 @@ export interface ModuleSession extends SessionHandle {
   get<T>(key: SessionKey<T>): T | undefined;
   set<T>(key: SessionKey<T>, value: T): void;
   delete(key: SessionKey<unknown>): void;
+  /** Its shared module state (SessionKey.shared), encoded: what other cluster nodes see of it. */
+  sharedState?(): Record<string, unknown>;
+  /** Ends the session with a stream error (RFC 6120 §4.9), wherever its connection is. */
+  end(condition: StreamErrorCondition, text?: string): void;
 }
 
 export interface SessionDirectory {
@@ -54,7 +72,13 @@ export interface SessionDirectory {
   get(fullJid: string): ModuleSession | undefined;
   /** Every bound session of an account, available or not. */
   resources(bareJid: string): ModuleSession[];
-  /** Number of bound sessions on this directory. */
+  /** Number of bound sessions held by this process (not those of other cluster nodes). */
   readonly size: number;
+  /** The sessions held by this process. */
   all(): IterableIterator<ModuleSession>;
+  /**
+   * Tells the directory that a local session's availability, priority, presence or shared state changed
+   * (a clustered directory tells the other nodes).
+   */
+  changed?(session: ModuleSession): void;
 }

@@ -209,6 +209,25 @@ export const ConfigSchema = z.strictObject({
     /** Characters held for an inactive client; beyond, all of them are sent. */
     max_held_bytes: z.number().int().min(16 * 1024).prefault(1024 * 1024),
   }).prefault({}),
+  /** Several nodes as one service (docs/cluster.md): sessions, routing and cache coherence over a NATS bus. */
+  cluster: z.strictObject({
+    /** Off: one process, as without this table. */
+    enabled: z.boolean().prefault(false),
+    /** This node's name, unique in the cluster (letters, digits, '-', '_'); default: the host name. */
+    node_id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only, at most 64').optional(),
+    /** NATS server(s) of the bus, comma-separated. */
+    bus_url: z.string().min(1).prefault('nats://127.0.0.1:4222'),
+    /** How often a node says it is alive. */
+    heartbeat_ms: z.number().int().min(50).prefault(1000),
+    /** A node silent for this long is gone: its sessions end everywhere (contacts see them unavailable). */
+    lease_ms: z.number().int().min(150).prefault(5000),
+    /** Bound on a stanza's trip to another node; past it, it is bounced with recipient-unavailable. */
+    request_timeout_ms: z.number().int().positive().prefault(2000),
+    /** Bound on waiting for the other nodes to drop a changed cache entry before answering the client. */
+    invalidation_timeout_ms: z.number().int().positive().prefault(2000),
+    /** Stanzas waiting for one node; more are bounced at once. */
+    max_queued: z.number().int().positive().prefault(10_000),
+  }).refine((c) => c.lease_ms >= 2 * c.heartbeat_ms, { path: ['lease_ms'], message: 'must be at least twice heartbeat_ms' }).prefault({}),
 });
 
 export type ServerConfig = z.infer<typeof ConfigSchema>;

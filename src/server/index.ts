@@ -6,7 +6,7 @@ import type { Storage } from '../storage/types.ts';
 import { openSqliteStorage } from '../storage/sqlite/index.ts';
 import { openSqliteWorkerStorage } from '../storage/sqlite/worker-storage.ts';
 import { openPostgresStorage } from '../storage/postgres/index.ts';
-import { storagePath, type ServerConfig } from './config.ts';
+import { ConfigError, storagePath, type ServerConfig } from './config.ts';
 import { XmppServer, type ListenAddresses } from './core/server.ts';
 import { createLogOutput, type Logger } from './core/logger.ts';
 import { HttpListener } from './http/listener.ts';
@@ -122,6 +122,10 @@ interface Operated {
 async function startLocked(
   config: ServerConfig, opts: StartOptions, logger: Logger, tls: TlsCredentials, release: () => void, created: (server: XmppServer) => void,
 ): Promise<{ server: XmppServer; addresses: ListenAddresses }> {
+  // The nodes of a cluster share their data through PostgreSQL; a SQLite file is one node's alone.
+  if (config.cluster.enabled && config.storage.driver !== 'postgres' && !opts.storage) {
+    throw new ConfigError('cluster.enabled needs storage.driver = "postgres": every node must see the same data (docs/cluster.md)');
+  }
   if (config.c2s.insecure_plain_auth) logger.warn('insecure_plain_auth is on: passwords may cross the network unencrypted');
   // Without its storage the server could only refuse every request: it stops (a supervisor restarts it).
   let server: XmppServer | undefined;

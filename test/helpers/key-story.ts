@@ -8,8 +8,8 @@ import { runCli, startCli, within, type CliResult } from '../cli/run-cli.ts';
 
 export interface StoryEnv {
   server: string; // HOST:PORT
-  /** Per user, when they are on different servers (federation); `server` otherwise. */
-  servers?: Partial<Record<'juliet' | 'romeo' | 'nurse', string>>;
+  /** Where each user connects instead of `server` (a cluster: each on another node). */
+  servers?: Partial<Record<Who, string>>;
   homes: { juliet: string; romeo: string; nurse: string };
   users: { juliet: string; romeo: string; nurse: string };
   passwords: { juliet: string; romeo: string; nurse: string };

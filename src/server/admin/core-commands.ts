@@ -9,6 +9,8 @@ import { serverStatus } from './status.ts';
 export function registerCoreAdminCommands(server: XmppServer): void {
   const { admin } = server;
   admin.register('status', z.strictObject({}), () => serverStatus(server));
+  // `pepkeys cluster status`: this node's view of the cluster (docs/cluster.md); off = one node, no bus.
+  admin.register('cluster.status', z.strictObject({}), () => server.cluster?.status() ?? { node: undefined, bus: 'off', nodes: [] });
 
   admin.register('user.del', z.strictObject({ jid: accountJid }), async ({ jid }) => {
     const r = await server.accounts.delete(jid);

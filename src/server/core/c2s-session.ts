@@ -105,6 +105,8 @@ export interface SessionHost {
   streamElement(session: C2sSession, el: Element): boolean;
   /** The connection of a bound session dropped without a closing tag: true if the session is kept (XEP-0198 §5). */
   detached(session: C2sSession): boolean;
+  /** A bound session's shared module state changed (a clustered directory replicates it). */
+  sessionChanged?(session: C2sSession): void;
 }
 
 type State = 'wait-header' | 'negotiating' | 'authenticated' | 'bound' | 'closed';
@@ -196,10 +198,22 @@ export class C2sSession implements ModuleSession {
 
   set<T>(key: SessionKey<T>, value: T): void {
     (this.moduleState ??= new Map()).set(key, value);
+    if (key.shared) this.host.sessionChanged?.(this);
   }
 
   delete(key: SessionKey<unknown>): void {
-    this.moduleState?.delete(key);
+    if (this.moduleState?.delete(key) && key.shared) this.host.sessionChanged?.(this);
+  }
+
+  /** Shared module state (SessionKey.shared), encoded, for other cluster nodes. */
+  sharedState(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of this.moduleState ?? []) if (k.shared) out[k.name] = k.shared.encode(v as never);
+    return out;
+  }
+
+  end(condition: StreamErrorCondition, text?: string): void {
+    this.streamError(new StreamError(condition, text));
   }
 
   /** The session's child logger: every line carries its id and peer address (made at the first line). */

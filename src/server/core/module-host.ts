@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import type { Element } from '../../xml/index.ts';
 import type { Jid } from '../../jid/index.ts';
 import type { Storage } from '../../storage/types.ts';
-import type { ModuleSession, SessionDirectory } from '../../cluster/index.ts';
+import type { ClusterCoherence, ModuleSession, SessionDirectory } from '../../cluster/index.ts';
 import type { DiscoIdentity } from '../../protocol/xep0030.ts';
 import type { HookHandler } from './hooks.ts';
 import type { ServerEvents } from './events.ts';
@@ -39,6 +39,8 @@ export interface ModuleApi<O = Record<string, unknown>, F extends keyof ServerEv
   readonly logger: Logger;
   readonly storage: Storage;
   readonly sessions: SessionDirectory;
+  /** Cache coherence across cluster nodes: invalidate what other nodes may have cached (cluster/coherence.ts). */
+  readonly cluster: ClusterCoherence;
   /** Served domains. */
   readonly hosts: readonly string[];
   isLocalDomain(domain: string): boolean;

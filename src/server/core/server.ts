@@ -6,10 +6,12 @@ import { createServer as createTlsServer, type SecureContext } from 'node:tls';
 import { secureContext, tlsOptions, type TlsCredentials } from './tls-credentials.ts';
 import { createHmac, randomBytes } from 'node:crypto';
 import { S2sService } from '../s2s/s2s-service.ts';
-import { DEFAULT_XML_LIMITS, type Element, type XmlLimits } from '../../xml/index.ts';
+import { DEFAULT_XML_LIMITS, parseXml, type Element, type XmlLimits } from '../../xml/index.ts';
 import type { Jid } from '../../jid/index.ts';
 import type { Storage } from '../../storage/types.ts';
-import { LocalSessionDirectory, type SessionDirectory } from '../../cluster/index.ts';
+import { ClusterSessionDirectory, LocalSessionDirectory, singleNode, type ClusterBus, type ClusterCoherence, type ModuleSession, type SessionDirectory } from '../../cluster/index.ts';
+import { hostname } from 'node:os';
+import { bareOf } from '../../jid/index.ts';
 import { StanzaError, StreamError } from '../../protocol/rfc6120.ts';
 import type { DiscoIdentity } from '../../protocol/xep0030.ts';
 import { ConfigError, type ServerConfig } from '../config.ts';
@@ -51,6 +53,8 @@ export interface ServerDeps {
   mechanisms?: SaslMechanism[];
   /** Secret behind the fake SCRAM salts of unknown accounts; persist it (startServer does) so they stay stable. */
   saslSecret?: Buffer;
+  /** The cluster bus, when [cluster] is on (tests pass an in-process one); otherwise NATS at cluster.bus_url. */
+  clusterBus?: ClusterBus;
   /** Called once stop() has closed storage (startServer gives back the data directory's lock there). */
   onStopped?: () => void;
 }
@@ -72,6 +76,11 @@ export class XmppServer implements SessionHost {
   readonly config: ServerConfig;
   readonly storage: Storage;
   readonly sessions: SessionDirectory;
+  /** The clustered session directory when [cluster] is on (docs/cluster.md). */
+  readonly cluster: ClusterSessionDirectory | undefined;
+  /** What modules use to keep their caches coherent across nodes (nothing to do on a single node). */
+  readonly coherence: ClusterCoherence;
+  private readonly clusterBus: ClusterBus | undefined;
   readonly hooks = new HookBus<ServerEvents>();
   readonly iqHandlers = new IqHandlers();
   /** IQs the server itself sends (e.g. disco#info to a client for entity capabilities) and their answers. */
@@ -131,7 +140,21 @@ export class XmppServer implements SessionHost {
     this.saslSecret = deps.saslSecret ?? randomBytes(32);
     this.onStopped = deps.onStopped;
     this.logger = deps.logger ?? createLogger(deps.config.log_level);
-    this.sessions = deps.sessions ?? new LocalSessionDirectory();
+    const c = deps.config.cluster;
+    this.clusterBus = deps.clusterBus;
+    this.cluster = !deps.sessions && (c.enabled || deps.clusterBus)
+      ? new ClusterSessionDirectory({
+        nodeId: c.node_id ?? hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64),
+        heartbeatMs: c.heartbeat_ms, leaseMs: c.lease_ms, requestTimeoutMs: c.request_timeout_ms,
+        invalidationTimeoutMs: c.invalidation_timeout_ms, maxQueued: c.max_queued,
+      }, {
+        sessionsLost: (sessions, reap) => this.sessionsLost(sessions, reap),
+        undeliverable: (to, xml, reason) => this.undeliverable(to, xml, reason),
+        warn: (msg, fields) => this.logger.warn(fields ?? {}, msg),
+      })
+      : undefined;
+    this.sessions = deps.sessions ?? this.cluster ?? new LocalSessionDirectory();
+    this.coherence = this.cluster ?? singleNode;
     this.tls = deps.tls;
     this.tlsContext = deps.tls ? secureContext(deps.tls) : undefined;
     this.hostSet = new Set(deps.config.hosts);
@@ -187,9 +210,7 @@ export class XmppServer implements SessionHost {
     }
     this.accounts = new AccountLifecycle({
       storage: this.storage, sessions: this.sessions, hooks: this.hooks, logger: this.logger,
-      closeSession: (s, err) => {
-        if (s instanceof C2sSession) s.streamError(err);
-      },
+      closeSession: (s, err) => s.end(err.condition, err.text),
     });
     registerCoreAdminCommands(this);
     registerS2sAdminCommands(this);
@@ -306,10 +327,44 @@ export class XmppServer implements SessionHost {
     }
     const old = this.sessions.register(session);
     // RFC 6120 §7.7.2.2: the new session wins; the old one is closed with a conflict stream error.
-    if (old && old !== session && old instanceof C2sSession) old.streamError(new StreamError('conflict', 'replaced by a new connection with the same resource'));
+    if (old && old !== session) old.end('conflict', 'replaced by a new connection with the same resource');
     this.logger.debug({ jid: session.jid.full }, 'resource bound');
     void this.hooks.fire('session-bound', { session }).catch((err) => this.logger.error({ err }, 'session-bound hook failed'));
     return undefined;
+  }
+
+  sessionChanged(session: C2sSession): void {
+    this.sessions.changed?.(session);
+  }
+
+  /** Sessions of a cluster node that is gone: ended here as if their connections had closed (presence etc.). */
+  private sessionsLost(sessions: ModuleSession[], reap: boolean): void {
+    if (!reap) return;
+    for (const session of sessions) {
+      void this.hooks.fire('session-closed', { session }).catch((err) => this.logger.error({ err }, 'session-closed hook failed'));
+    }
+  }
+
+  /** A stanza that did not reach a session on another node (cluster-directory.ts). */
+  private undeliverable(to: string, xml: string, reason: 'gone' | 'unreachable'): void {
+    let stanza: Element;
+    try {
+      stanza = parseXml(xml);
+    } catch {
+      return;
+    }
+    stanza.attrs.to = to;
+    const type = stanza.attrs.type;
+    if (stanza.name === 'presence' || type === 'error' || (stanza.name === 'iq' && type === 'result')) return;
+    if (reason === 'gone' && stanza.name === 'message' && (type === undefined || type === 'normal' || type === 'chat')) {
+      // RFC 6121 §8.5.3.2.1: for a resource no longer there, normal and chat messages go to the bare JID.
+      stanza.attrs.to = bareOf(to);
+      void this.router.route(stanza).catch((err) => this.logger.error({ err }, 'rerouting a message failed'));
+      return;
+    }
+    // RFC 6121 §8.5.3.1: no such resource; a node that does not answer in time is temporarily unreachable.
+    const error = reason === 'gone' ? new StanzaError('service-unavailable') : new StanzaError('recipient-unavailable', 'the node holding this session does not answer', 'wait');
+    void Promise.resolve(this.router.bounce(stanza, error)).catch((err) => this.logger.error({ err }, 'bounce failed'));
   }
 
   authFailure(session: C2sSession, condition: string, account: string | undefined): void {
@@ -386,6 +441,7 @@ export class XmppServer implements SessionHost {
       logger: this.logger.child({ module: def.name }),
       storage: this.storage,
       sessions: this.sessions,
+      cluster: this.coherence,
       hosts: this.hosts,
       isLocalDomain: (d) => this.isLocalDomain(d),
       hook: (name, handler, priority) => {
@@ -434,6 +490,11 @@ export class XmppServer implements SessionHost {
       const missing = (def.provides ?? []).filter((k) => !this.services.has(k.name));
       if (missing.length) throw new Error(`module ${def.name} did not provide ${missing.map((k) => k.name).join(', ')}, which it declared`);
     }
+    if (this.cluster) {
+      const c = this.config.cluster;
+      const bus = this.clusterBus ?? (await (await import('../../cluster/nats/nats-bus.ts')).connectNatsBus({ url: c.bus_url, name: this.cluster.nodeId }));
+      await this.cluster.start(bus);
+    }
     this.sweepTimer = setInterval(() => {
       this.authThrottle.sweep();
       // An address's pre-auth budget outlives its connections by up to a minute: reconnecting does not reset it.
@@ -456,6 +517,7 @@ export class XmppServer implements SessionHost {
       await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
       this.listeners.length = 0;
       await this.s2s?.stop();
+      await this.cluster?.stop();
       if (this.sweepTimer) clearInterval(this.sweepTimer);
       this.state = 'stopped';
       throw err;
@@ -535,6 +597,8 @@ export class XmppServer implements SessionHost {
     await new Promise((r) => setImmediate(r));
     // Federation last: the unavailable presences just routed to remote contacts go out on its open streams.
     await this.s2s?.stop();
+    // After the sessions' own 'down' announcements; peers drop this node at once rather than at its lease.
+    await this.cluster?.stop();
     this.iqs.rejectAll(new Error('server stopping'));
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const fn of this.stopHandlers.reverse()) await fn();

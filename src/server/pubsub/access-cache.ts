@@ -90,7 +90,8 @@ export class AccessCache {
     return e;
   }
 
-  private clear(): void {
+  /** Forgets everything (a cluster node that may have missed invalidations). */
+  clear(): void {
     for (const svc of this.services.values()) svc.generation++;
     this.services.clear();
     this.decisions = 0;

@@ -24,7 +24,24 @@ function freezeRecord(r: PubsubNodeRecord): PubsubNodeRecord {
   return Object.freeze(r);
 }
 
-export function cachedPubsubStore(store: PubsubStore, maxNodes = 10_000): PubsubStore {
+/** A cached store that other cluster nodes can keep coherent (cluster/coherence.ts). */
+export interface CoherentPubsubStore extends PubsubStore {
+  /** Drops what is cached of a node, of a service (node undefined), or everything (both undefined). */
+  forget(service?: string, node?: string): void;
+}
+
+export interface CachedStoreOptions {
+  maxNodes?: number;
+  /**
+   * Called once a write that changed nodes has settled, before it resolves: a cluster tells the other nodes
+   * to forget them, and the change is not acknowledged until they have.
+   */
+  written?(nodes: { service: string; node?: string }[]): Promise<void>;
+}
+
+export function cachedPubsubStore(store: PubsubStore, options: CachedStoreOptions | number = {}): CoherentPubsubStore {
+  const opts = typeof options === 'number' ? { maxNodes: options } : options;
+  const maxNodes = opts.maxNodes ?? 10_000;
   const entries = new Map<string, Entry>();
   /** Writes in flight per node: while any is, nothing is cached for it. */
   const writing = new Map<string, number>();
@@ -49,19 +66,27 @@ export function cachedPubsubStore(store: PubsubStore, maxNodes = 10_000): Pubsub
     }
   };
   /** Runs a write that may change the nodes `keys()` names (taken when it is issued). */
-  function write<T>(keys: () => string[], run: () => Promise<T>): Promise<T> {
+  function write<T>(keys: () => string[], run: () => Promise<T>, whole?: string): Promise<T> {
     const ks = keys();
     for (const k of ks) {
       drop(k);
       writing.set(k, (writing.get(k) ?? 0) + 1);
     }
-    return run().finally(() => {
+    const done = run().finally(() => {
       for (const k of ks) {
         drop(k);
         const n = writing.get(k)! - 1;
         if (n === 0) writing.delete(k);
         else writing.set(k, n);
       }
+    });
+    const written = opts.written;
+    if (!written) return done;
+    // A whole service goes as one: other nodes may cache nodes of it this one does not.
+    const nodes = whole !== undefined ? [{ service: whole }] : ks.map((k) => ({ service: k.slice(0, k.indexOf('\u0000')), node: k.slice(k.indexOf('\u0000') + 1) }));
+    return done.then(async (r) => {
+      await written(nodes);
+      return r;
     });
   }
   const serviceKeys = (service: string) => () => [...entries.keys()].filter((k) => k.startsWith(`${service}\u0000`));
@@ -79,6 +104,11 @@ export function cachedPubsubStore(store: PubsubStore, maxNodes = 10_000): Pubsub
   }
 
   return {
+    forget(service, node) {
+      if (service === undefined) for (const k of entries.keys()) drop(k);
+      else if (node === undefined) for (const k of serviceKeys(service)()) drop(k);
+      else drop(key(service, node));
+    },
     getNode(service, node) {
       return read(
         key(service, node),
@@ -96,7 +126,7 @@ export function cachedPubsubStore(store: PubsubStore, maxNodes = 10_000): Pubsub
     updateConfig: (service, node, config: NodeConfig) => write(() => [key(service, node)], () => store.updateConfig(service, node, config)),
     deleteNode: (service, node, log) => write(() => [key(service, node)], () => store.deleteNode(service, node, log)),
     setAffiliation: (service, node, jid, affiliation) => write(() => [key(service, node)], () => store.setAffiliation(service, node, jid, affiliation)),
-    deleteService: (service) => write(serviceKeys(service), () => store.deleteService(service)),
+    deleteService: (service) => write(serviceKeys(service), () => store.deleteService(service), service),
     publishItem: (item: PubsubItemRecord, maxItems, log) => store.publishItem(item, maxItems, log),
     getItems: (service, node, query) => store.getItems(service, node, query),
     countItems: (service, node) => store.countItems(service, node),

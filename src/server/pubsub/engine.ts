@@ -127,6 +127,11 @@ export class PubsubEngine {
     return new PubsubService(this.shared, typeof jid === 'string' ? serviceJid(jid) : jid.bare);
   }
 
+  /** Forgets every cached access decision (a cluster node that may have missed invalidations). */
+  forgetAll(): void {
+    this.shared.cache.clear();
+  }
+
   /** XEP-0060 §8.3: the default configuration of a new (leaf) node. */
   defaultConfig(): NodeConfig {
     return effectiveConfig({}, this.shared.defaults);

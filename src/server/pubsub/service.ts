@@ -506,6 +506,15 @@ export class PubsubService {
     return this.recheckSubscriptions(bare);
   }
 
+  /**
+   * Forgets cached access decisions another cluster node made stale (about one recipient, one node, or all
+   * of this service's). Nothing is written: the node that made the change did that.
+   */
+  forget(scope: { recipient?: string; node?: string } = {}): void {
+    if (scope.node !== undefined) this.shared.cache.invalidateNode(this.jid, scope.node);
+    else this.shared.cache.invalidate(this.jid, scope.recipient);
+  }
+
   /** Removes every node of the service (account deletion) and forgets its cached access decisions. */
   async deleteAll(): Promise<void> {
     await this.shared.store.deleteService(this.jid);

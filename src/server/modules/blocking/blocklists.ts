@@ -54,7 +54,12 @@ export class Blocklists {
     }
   }
 
-  private forget(owner: string): void {
+  /** Drops one owner's copy, or every copy (another cluster node changed them). */
+  forgetAll(): void {
+    for (const owner of [...this.lists.keys()]) this.forget(owner);
+  }
+
+  forget(owner: string): void {
     this.lists.delete(owner);
     this.generations.set(owner, (this.generations.get(owner) ?? 0) + 1);
   }

@@ -12,7 +12,7 @@ import { x, type Element } from '../../../xml/index.ts';
 import { parseJid } from '../../../jid/index.ts';
 import { defineModule } from '../../core/module-host.ts';
 import type { StanzaContext } from '../../core/stanza-context.ts';
-import { createSessionKey, type ModuleSession } from '../../../cluster/index.ts';
+import { asJson, createSessionKey, type ModuleSession } from '../../../cluster/index.ts';
 import { StanzaError, errorReply, unavailableReply } from '../../../protocol/rfc6120.ts';
 import { hasSubscriptionFrom, hasSubscriptionTo } from '../../../protocol/rfc6121.ts';
 import { NS_BLOCKING, blockedError, blockingElement, itemMatches } from '../../../protocol/xep0191.ts';
@@ -20,7 +20,7 @@ import { PrivacyService, RosterService } from '../roster/index.ts';
 import { Blocklists } from './blocklists.ts';
 
 /** Set once a session has retrieved the blocklist: it gets block and unblock pushes from then on (§5.3). */
-const INTERESTED = createSessionKey<true>('blocking');
+const INTERESTED = createSessionKey<true>('blocking', asJson);
 
 /** Ahead of the modules that route or answer what the block must stop (presence, PEP, carbons …). */
 const PRIORITY = 100;
@@ -32,6 +32,10 @@ export const blockingModule = defineModule({
     const roster = api.use(RosterService);
     const privacy = api.use(PrivacyService);
     const lists = new Blocklists(api.storage.blocklist);
+    api.cluster.onInvalidate('blocklist', (data) => {
+      if (data === undefined) lists.forgetAll();
+      else lists.forget((data as { owner: string }).owner);
+    });
     privacy.addRule((owner, entity) => lists.blocks(owner, entity));
 
     // §5.1: the server advertises the feature.
@@ -68,6 +72,8 @@ export const blockingModule = defineModule({
         // §5.3: a block without item is a bad request.
         if (jids.length === 0) throw new StanzaError('bad-request', 'block at least one JID');
         const added = await lists.block(owner, jids);
+        // Other cluster nodes forget their copy before anything is answered (cluster/coherence.ts).
+        await api.cluster.invalidate('blocklist', { owner, entities: added });
         for (const j of added) await privacy.changed(owner, j);
         push(owner, blockingElement('block', jids));
         await goOffline(owner, added);
@@ -77,6 +83,7 @@ export const blockingModule = defineModule({
         const jids = items(payload);
         // §5.5: an empty unblock unblocks everyone.
         const removed = jids.length === 0 ? await lists.unblockAll(owner) : await lists.unblock(owner, jids);
+        await api.cluster.invalidate('blocklist', { owner, entities: removed });
         if (jids.length === 0) await privacy.changed(owner, undefined);
         else for (const j of removed) await privacy.changed(owner, j);
         push(owner, blockingElement('unblock', jids));

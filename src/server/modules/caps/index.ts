@@ -52,7 +52,14 @@ interface SessionCaps {
   verified: boolean;
 }
 
-const SESSION_CAPS = createSessionKey<SessionCaps>('caps');
+// Shared across cluster nodes: the node fanning out a notification filters every recipient by its caps.
+const SESSION_CAPS = createSessionKey<SessionCaps>('caps', {
+  encode: (c) => ({ key: c.key, features: c.features ? [...c.features] : null, verified: c.verified }),
+  decode: (j) => {
+    const c = j as { key: string; features: string[] | null; verified: boolean };
+    return { key: c.key, features: c.features ? new Set(c.features) : undefined, verified: c.verified };
+  },
+});
 
 export function parseDiscoInfo(query: Element): CapsInfo & { formData: CapsFormLike[] } {
   const identities = query.getChildren('identity').map((i) => ({
@@ -319,6 +326,8 @@ export const capsModule = defineModule({
       pump(key);
     }, 100);
 
+    // The entry is changed in place once an answer arrives: other cluster nodes are told (caps/changed follows every change).
+    api.hook('caps/changed', ({ session }) => api.sessions.changed?.(session), 100);
     api.hook('session-closed', ({ session }) => {
       forget(session, session.get(SESSION_CAPS)?.key);
     });

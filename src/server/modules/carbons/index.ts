@@ -4,7 +4,7 @@
 // Both hooks run after the archive's (priority -10), so the copies carry its <stanza-id/>.
 import type { Jid } from '../../../jid/index.ts';
 import type { Element } from '../../../xml/index.ts';
-import { createSessionKey, type ModuleSession } from '../../../cluster/index.ts';
+import { asJson, createSessionKey, type ModuleSession } from '../../../cluster/index.ts';
 import { defineModule } from '../../core/module-host.ts';
 import { addressEach } from '../../core/broadcast.ts';
 import { messageRecipients } from '../../core/message-recipients.ts';
@@ -12,7 +12,7 @@ import { StanzaError } from '../../../protocol/rfc6120.ts';
 import { messageType } from '../../../protocol/rfc6121.ts';
 import { carbon, carbonEligible, NS_CARBONS } from '../../../protocol/xep0280.ts';
 
-const Enabled = createSessionKey<boolean>('carbons');
+const Enabled = createSessionKey<boolean>('carbons', asJson);
 
 export const carbonsModule = defineModule({
   name: 'carbons',

@@ -54,9 +54,11 @@ export const pepModule = defineModule({
     const privacy = api.use(PrivacyService);
     const caps = api.use(CapsService);
     const disco = api.use(DiscoService);
+    // Node records and affiliations from memory; this engine is the only writer in this process (see
+    // cached-store.ts), and other cluster nodes forget what it changed before the change is answered.
+    const store = cachedPubsubStore(api.storage.pubsub, { written: (nodes) => api.cluster.invalidate('pubsub-node', nodes) });
     const engine = new PubsubEngine({
-      // Node records and affiliations from memory; this engine is the only writer (see cached-store.ts).
-      store: cachedPubsubStore(api.storage.pubsub),
+      store,
       relationship: async (owner, requester) => {
         const [item, blocked] = await Promise.all([roster.getItem(owner, requester), privacy.eitherBlocks(owner, requester)]);
         return { subscription: item?.subscription ?? 'none', groups: item?.groups ?? [], inRoster: item !== undefined, blocked };
@@ -64,6 +66,30 @@ export const pepModule = defineModule({
       limits: { maxNodesPerService: api.options.max_nodes, maxItemsPerNode: api.options.max_items_per_node, maxPayloadBytes: api.options.max_payload_bytes },
     });
     api.provide(PepService, engine);
+    api.cluster.onInvalidate('pubsub-node', (data) => {
+      if (data === undefined) {
+        store.forget();
+        engine.forgetAll();
+        return;
+      }
+      for (const { service, node } of data as { service: string; node?: string }[]) {
+        store.forget(service, node);
+        engine.service(service).forget(node === undefined ? {} : { node });
+      }
+    });
+    // A block changed on another node (XEP-0191 counts both ways): decisions of either side are stale here.
+    api.cluster.onInvalidate('blocklist', (data) => {
+      if (data === undefined) return engine.forgetAll();
+      const { owner, entities } = data as { owner: string; entities: string[] };
+      engine.service(owner).forget();
+      for (const e of entities) if (!e.includes('/') && e.includes('@')) engine.service(e).forget({ recipient: owner });
+    });
+    // A roster changed on another node: the access decisions about that contact are stale here too.
+    api.cluster.onInvalidate('roster', (data) => {
+      if (data === undefined) return engine.forgetAll();
+      const { owner, contact } = data as { owner: string; contact: string };
+      engine.service(owner).forget({ recipient: contact });
+    });
 
     // ------------------------------------------------------------------------------ disco (XEP-0163 §5, XEP-0222 §5)
     api.addIdentity('account', PEP_IDENTITY);

@@ -195,6 +195,7 @@ export const presenceModule = defineModule({
         session.available = true;
         session.presence = p;
       }
+      api.sessions.changed?.(session);
       const items = await roster.getAll(user);
       for (const item of items) if (hasSubscriptionFrom(item.subscription)) await api.route(readdress(p, session.jid.full, item.jid));
       // A login burst otherwise cloned and serialised every broadcast once per sibling resource.

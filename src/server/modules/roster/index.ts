@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { x, type Element } from '../../../xml/index.ts';
 import { parseJid, type Jid } from '../../../jid/index.ts';
 import { defineModule, serviceKey } from '../../core/module-host.ts';
-import { createSessionKey } from '../../../cluster/index.ts';
+import { asJson, createSessionKey } from '../../../cluster/index.ts';
 import { NS_ROSTER, NS_ROSTER_VER, hasSubscriptionFrom, hasSubscriptionTo, isSubscriptionState } from '../../../protocol/rfc6121.ts';
 import { StanzaError } from '../../../protocol/rfc6120.ts';
 import type { RosterItem } from '../../../storage/types.ts';
@@ -37,7 +37,7 @@ declare module '../../core/events.ts' {
 }
 
 /** Set on a session once it has asked for the roster: it gets roster pushes from then on (RFC 6121 §2.1.6). */
-const INTERESTED = createSessionKey<true>('roster');
+const INTERESTED = createSessionKey<true>('roster', asJson);
 const MAX_GROUP_LENGTH = 1024;
 const MAX_NAME_LENGTH = 1024;
 
@@ -96,6 +96,11 @@ export const rosterModule = defineModule({
       if (generation.get(owner) === gen && api.sessions.resources(owner).length > 0) cache.set(owner, entry);
       return entry;
     }
+    // Another cluster node changed a roster (or this node lost the bus: undefined, forget them all).
+    api.cluster.onInvalidate('roster', (data) => {
+      if (data === undefined) for (const owner of [...cache.keys()]) invalidate(owner);
+      else invalidate((data as { owner: string }).owner);
+    });
     api.hook('session-closed', ({ session }) => {
       const owner = session.jid.bare;
       if (api.sessions.resources(owner).length === 0) {
@@ -116,6 +121,8 @@ export const rosterModule = defineModule({
         invalidate(owner);
         const previous = await store.getItem(owner, item.jid);
         const version = await store.putItem(owner, item).finally(() => invalidate(owner));
+        // Every node forgets what it knew before the change is pushed or answered (cluster/coherence.ts).
+        await api.cluster.invalidate('roster', { owner, contact: item.jid });
         push(owner, version, itemElement(item));
         await api.fire('roster/changed', { owner, contact: item.jid, item, previous });
       },
@@ -124,6 +131,7 @@ export const rosterModule = defineModule({
         const previous = await store.getItem(owner, contact);
         const version = await store.removeItem(owner, contact).finally(() => invalidate(owner));
         if (version === undefined) return;
+        await api.cluster.invalidate('roster', { owner, contact });
         push(owner, version, itemElement({ jid: contact, subscription: 'none', groups: [] }, true));
         await api.fire('roster/changed', { owner, contact, item: undefined, previous });
       },
