@@ -13,6 +13,7 @@ import type { PubsubEngine } from './engine.ts';
 import { errors, PubsubError } from './errors.ts';
 import type { ItemsEvent, PubsubEvent } from './events.ts';
 import type { PubsubService } from './service.ts';
+import { cachedFormConfig } from './options-cache.ts';
 
 // ------------------------------------------------------------------ requests
 export type PubsubRequest =
@@ -137,7 +138,7 @@ const OPERATIONS: { [K in Kind]: Operation<K> } = {
       const req: Omit<RequestOf<'publish'>, 'kind'> = { node };
       if (items[0]) req.item = parseItem(items[0]);
       const form = pubsub.getChild('publish-options', NS_PUBSUB)?.getChild('x', 'jabber:x:data');
-      if (form) req.options = formToConfig(form, FORM_PUBLISH_OPTIONS, 'publish-options');
+      if (form) req.options = cachedFormConfig(form, () => formToConfig(form, FORM_PUBLISH_OPTIONS, 'publish-options'));
       return req;
     },
     async run(req, { service, actor, proceed }) {
