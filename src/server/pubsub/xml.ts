@@ -411,7 +411,6 @@ function parseItem(item: Element): { id?: string; payload?: string } {
  * (default namespace, prefixes used in its subtree) are copied onto its root.
  */
 export function serializePayload(el: Element): string {
-  const copy = el.clone();
   const declared: Record<string, string> = {};
   const prefixes = new Set<string>();
   let needsDefault = false;
@@ -436,12 +435,16 @@ export function serializePayload(el: Element): string {
     if (ns) declared.xmlns = ns;
   }
   for (const p of prefixes) {
-    if (copy.attrs[`xmlns:${p}`] === undefined) {
+    if (el.attrs[`xmlns:${p}`] === undefined) {
       const ns = el.lookupNs(p);
       if (ns) declared[`xmlns:${p}`] = ns;
     }
   }
-  if (Object.keys(declared).length) copy.attrs = { ...declared, ...copy.attrs };
+  // Payloads that declare their own namespace (every key payload does) are written as they are: a copy is
+  // only needed to add declarations.
+  if (Object.keys(declared).length === 0) return el.toString();
+  const copy = el.clone();
+  copy.attrs = { ...declared, ...copy.attrs };
   return copy.toString();
 }
 
