@@ -100,7 +100,10 @@ export function table(results: Result[]): string {
     g.get(r.target)!.push(r);
   }
   const withFsync = results.some((r) => r.target === 'pepkeys-fsync');
-  const head = ['scenario', 'target', 'runs', 'metric', 'median', 'p50 ms', 'p99 ms', 'srv CPU%', 'gen CPU%', 'srv RSS MB', 'valid', 'pepkeys ×'];
+  // srv CPU µs/op: the server's CPU time per operation (CPU% / throughput). On a shared, loaded machine this
+  // moves far less than the throughput does (waiting for a core costs no CPU time), so it is the figure to
+  // compare servers by when the machine is busy.
+  const head = ['scenario', 'target', 'runs', 'metric', 'median', 'p50 ms', 'p99 ms', 'srv CPU%', 'srv CPU µs/op', 'gen CPU%', 'srv RSS MB', 'valid', 'pepkeys ×'];
   const rows: string[][] = [withFsync ? [...head, 'fsync ×'] : head];
   const ours = ['pepkeys', ...(withFsync ? ['pepkeys-fsync'] : [])];
   for (const [key, byTarget] of groups) {
@@ -121,6 +124,7 @@ export function table(results: Result[]): string {
         fmt(median(rs.map((r) => r.p50Ms ?? NaN))),
         fmt(median(rs.map((r) => r.p99Ms ?? NaN))),
         fmt(median(rs.map((r) => r.serverCpuPct))),
+        lowerIsBetter ? '-' : fmt(median(rs.map((r) => (r.serverCpuPct / 100 / r.value) * 1e6))),
         fmt(median(rs.map((r) => r.generatorCpuPct))),
         fmt(median(rs.map((r) => r.serverRssMB))),
         rs.every((r) => r.valid) ? 'yes' : 'NO',

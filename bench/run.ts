@@ -18,6 +18,9 @@ import { EjabberdTarget } from './targets/ejabberd.ts';
 import { publishScenario } from './scenarios/publish.ts';
 import { fanoutScenario } from './scenarios/fanout.ts';
 import type { ScenarioCtx } from './scenarios/common.ts';
+import { prepareKeys, type Workload } from './scenarios/workload.ts';
+import { connDefaults } from './load/conn.ts';
+import { readFileSync } from 'node:fs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -31,6 +34,13 @@ const { values, positionals } = parseArgs({
     subscribers: { type: 'string' },
     windows: { type: 'string' },
     sessions: { type: 'string' },
+    // issue 20: the workload real clients send is the default; `legacy` runs the earlier scenarios.
+    workload: { type: 'string' },
+    tls: { type: 'boolean', default: false },
+    'fanout-windows': { type: 'string' },
+    fetchers: { type: 'string' },
+    // Prints the table of JSON lines collected with --out (e.g. a plain and a --tls run side by side).
+    report: { type: 'string' },
   },
 });
 
@@ -41,7 +51,19 @@ const scenarios = (values.scenario ?? (pepShortcut ? 'publish,fanout' : ALL.join
 const quick = values.quick;
 const runs = Number(values.runs ?? (quick ? 1 : 3));
 const nums = (s: string | undefined, d: number[]) => (s ? s.split(',').map(Number) : d);
-const subscribers = nums(values.subscribers, quick ? [10, 100] : [10, 100, 500]);
+const workload = (values.workload ?? 'real') as Workload;
+if (workload !== 'real' && workload !== 'legacy') throw new Error('--workload real|legacy');
+const tls = values.tls;
+connDefaults.tls = tls;
+const subscribers = nums(values.subscribers, workload === 'legacy' ? (quick ? [10, 100] : [10, 100, 500]) : [100, 500]);
+const fanoutWindows = nums(values['fanout-windows'], [1, 16]);
+const fetchers = values.fetchers ? nums(values.fetchers, []) : undefined;
+if (values.report) {
+  const rs = readFileSync(values.report, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Result);
+  process.stdout.write(`${table(rs)}\n`);
+  process.exit(0);
+}
+if (workload === 'real') await prepareKeys();
 const windows = nums(values.windows, [1, 16]);
 const sessions = nums(values.sessions, quick ? [1000] : [1000, 10000]);
 for (const s of scenarios) if (!ALL.includes(s)) throw new Error(`unknown scenario ${s} (one of ${ALL.join(', ')})`);
@@ -49,13 +71,13 @@ for (const s of scenarios) if (!ALL.includes(s)) throw new Error(`unknown scenar
 function makeTarget(name: string): Target {
   switch (name) {
     case 'pepkeys':
-      return new PepkeysTarget({ cpuProfDir: values['cpu-prof'] });
+      return new PepkeysTarget({ cpuProfDir: values['cpu-prof'], tls });
     case 'pepkeys-fsync':
-      return new PepkeysTarget({ cpuProfDir: values['cpu-prof'], sync: 'full' });
+      return new PepkeysTarget({ cpuProfDir: values['cpu-prof'], sync: 'full', tls });
     case 'prosody':
-      return new ProsodyTarget();
+      return new ProsodyTarget(tls);
     case 'ejabberd':
-      return new EjabberdTarget();
+      return new EjabberdTarget(tls);
     default:
       throw new Error(`unknown target ${name} (pepkeys, pepkeys-fsync, prosody, ejabberd)`);
   }
@@ -66,9 +88,9 @@ async function runScenario(name: string, ctx: ScenarioCtx): Promise<Result[]> {
     case 'publish':
       return publishScenario(ctx, windows);
     case 'fanout':
-      return fanoutScenario(ctx, subscribers);
+      return fanoutScenario(ctx, subscribers, fanoutWindows);
     case 'retrieve':
-      return (await import('./scenarios/retrieve.ts')).retrieveScenario(ctx);
+      return (await import('./scenarios/retrieve.ts')).retrieveScenario(ctx, fetchers);
     case 'login':
       return (await import('./scenarios/login.ts')).loginScenario(ctx);
     case 'idle':
@@ -104,7 +126,7 @@ for (const name of targets) {
     log(`starting ${name}`);
     await target.start();
     log(`${name} up on 127.0.0.1:${target.port} (pid ${target.pid()}) in ${Date.now() - t0} ms: ${target.describe()}`);
-    notes.push(target.describe());
+    notes.push(`${target.describe()}${tls ? ' [STARTTLS]' : ''}, workload ${workload}`);
     // idle last: it leaves the server's heap large.
     const isIdle = (s: string) => s === 'idle' || s === 'ws-idle';
     const order = [...scenarios].sort((a, b) => (isIdle(a) ? 1 : 0) - (isIdle(b) ? 1 : 0));
@@ -120,10 +142,12 @@ for (const name of targets) {
           log(`${name} restarted for a fresh idle run (pid ${target.pid()})`);
         }
         fresh = false;
-        const ctx: ScenarioCtx = { target, quick, run, log, tag };
+        const ctx: ScenarioCtx = { target, quick, run, log, tag, workload };
         try {
           const rs = await runScenario(sc, ctx);
           for (const r of rs) {
+            // TLS rows sit beside the plain ones in a combined --report table.
+            if (tls) r.variant += ' tls';
             results.push(r);
             const line = JSON.stringify({ ...r, when: new Date().toISOString(), quick });
             process.stdout.write(`${line}\n`);

@@ -3,6 +3,7 @@
 // attribute parsing); handlers then look at the element's string with indexOf/regex only where they must.
 // Loopback only: every connection goes to 127.0.0.1.
 import { createConnection, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { StringDecoder } from 'node:string_decoder';
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 
@@ -76,7 +77,12 @@ export interface ConnOptions {
   /** Features announced in caps (e.g. 'urn:x+notify'); answered from a pre-serialised disco#info. */
   capsFeatures?: string[];
   timeoutMs?: number;
+  /** STARTTLS before SASL (default: connDefaults.tls, set by `--tls`). */
+  tls?: boolean;
 }
+
+/** Harness-wide defaults: `--tls` makes every connection of every scenario negotiate STARTTLS. */
+export const connDefaults = { tls: false };
 
 type Waiter = { match: (el: string) => boolean; resolve: (el: string) => void; reject: (e: Error) => void };
 
@@ -146,7 +152,16 @@ export class Conn {
     const header = `<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='${o.domain}' version='1.0'>`;
     const features = () => this.wait((el) => el.startsWith('<stream:features'), timeout);
     this.socket.write(header);
-    await features();
+    const f0 = await features();
+    if (o.tls ?? connDefaults.tls) {
+      if (!f0.includes('urn:ietf:params:xml:ns:xmpp-tls')) throw new Error(`${this.jid}: the server offers no STARTTLS`);
+      this.socket.write(`<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>`);
+      const r = await this.wait((el) => el.startsWith('<proceed') || el.startsWith('<failure'), timeout);
+      if (!r.startsWith('<proceed')) throw new Error(`${this.jid}: STARTTLS refused: ${r.slice(0, 200)}`);
+      await this.upgrade(timeout);
+      this.socket.write(header);
+      await features();
+    }
     if ((o.sasl ?? 'SCRAM-SHA-1') === 'PLAIN') {
       const creds = Buffer.from(`\0${o.user}\0${o.password}`).toString('base64');
       this.socket.write(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${creds}</auth>`);
@@ -177,6 +192,27 @@ export class Conn {
       const feats = this.caps.features.map((f) => `<feature var='${escapeXml(f)}'/>`).join('');
       this.discoReply = `<query xmlns='${NS_DISCO_INFO}' node='${CAPS_NODE}#${this.caps.ver}'><identity category='client' type='bot' name='bench'/>${feats}</query></iq>`;
     }
+  }
+
+  /** RFC 6120 §5.4.3.3: TLS over the same TCP connection, then a fresh stream. Self-signed certificates on
+   * loopback: the bench measures cost, not trust. */
+  private async upgrade(timeoutMs: number): Promise<void> {
+    const raw = this.socket;
+    raw.removeAllListeners('data');
+    raw.removeAllListeners('close');
+    raw.removeAllListeners('error');
+    raw.on('error', () => undefined);
+    const s = tlsConnect({ socket: raw, servername: this.o.domain, rejectUnauthorized: false });
+    this.socket = s;
+    this.resetStream();
+    s.on('data', (d: Buffer) => this.onData(d));
+    s.on('error', (e) => this.fail(e));
+    s.on('close', () => this.fail(new Error('connection closed')));
+    await new Promise<void>((res, rej) => {
+      const t = setTimeout(() => rej(new Error(`${this.jid}: TLS handshake timed out`)), timeoutMs);
+      s.once('secureConnect', () => (clearTimeout(t), res()));
+      s.once('error', (e) => (clearTimeout(t), rej(e)));
+    });
   }
 
   capsElement(): string {

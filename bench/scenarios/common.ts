@@ -13,6 +13,8 @@ export interface ScenarioCtx {
   log: (msg: string) => void;
   /** Unique per harness invocation, for fresh node names. */
   tag: string;
+  /** real (default): options on every publish, key payloads; legacy: the earlier scenarios. */
+  workload: import('./workload.ts').Workload;
 }
 
 export type Scenario = (ctx: ScenarioCtx) => Promise<Result[]>;
@@ -100,12 +102,12 @@ export function closeAll(conns: Conn[]): void {
 
 /** Publishes the first item of a node with publish-options configuring it; a field the server does not know
  * in publish-options (ejabberd 23.01 refuses pubsub#max_items there) is dropped and noted, the rest kept. */
-export async function publishFirst(c: Conn, node: string, itemId: string, fields: Record<string, string>, notes: string[]): Promise<void> {
+export async function publishFirst(c: Conn, node: string, itemId: string, fields: Record<string, string>, notes: string[], body = payload(itemId)): Promise<Record<string, string>> {
   const f = { ...fields };
   for (let attempt = 0; attempt < 4; attempt++) {
     const id = c.newId('init');
-    const r = await c.iq(id, publishIq(id, node, itemId, payload(itemId), Object.keys(f).length ? publishOptions(f) : ''));
-    if (isResult(r)) return;
+    const r = await c.iq(id, publishIq(id, node, itemId, body, Object.keys(f).length ? publishOptions(f) : ''));
+    if (isResult(r)) return f;
     const m = /Unknown field (?:&apos;|')([^&']+)/.exec(r);
     if (m && m[1]! in f) {
       notes.push(`publish-options ${m[1]} refused by the server; node default used`);
@@ -114,4 +116,5 @@ export async function publishFirst(c: Conn, node: string, itemId: string, fields
     }
     throw new Error(`publishing the first item of ${node} failed: ${r.slice(r.indexOf('<error'), r.indexOf('<error') + 400)}`);
   }
+  throw new Error(`publishing the first item of ${node}: too many options refused`);
 }

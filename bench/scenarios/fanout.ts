@@ -4,32 +4,38 @@
 // subscriber's notification; notifications/s over the whole run. Check: every subscriber got exactly one
 // notification per item.
 import { Meter, latencyStats, type Result } from '../report.ts';
-import { NS_PUBSUB, closeAll, connectUsers, ensureMutual, isResult, payload, publishIq, sendPresence, waitUntil, type ScenarioCtx } from './common.ts';
+import { NS_PUBSUB, closeAll, connectUsers, ensureMutual, isResult, payload, publishFirst, publishIq, sendPresence, waitUntil, type ScenarioCtx } from './common.ts';
+import { everyPublishOptions, itemPayload, keyNodeOptions } from './workload.ts';
 
-const WINDOW = 4;
+/** Items in flight of the legacy scenario; the real workload runs the windows given (1 and 16). */
+const LEGACY_WINDOW = 4;
 
-export async function fanoutScenario(ctx: ScenarioCtx, sizes: number[]): Promise<Result[]> {
+export async function fanoutScenario(ctx: ScenarioCtx, sizes: number[], windows: number[] = [1, 16]): Promise<Result[]> {
   const out: Result[] = [];
-  for (const n of sizes) out.push(await fanoutOnce(ctx, n));
+  for (const n of sizes) {
+    if (ctx.workload === 'legacy') out.push(await fanoutOnce(ctx, n, LEGACY_WINDOW));
+    else for (const w of windows) out.push(await fanoutOnce(ctx, n, w));
+  }
   return out;
 }
 
-async function fanoutOnce(ctx: ScenarioCtx, subs: number): Promise<Result> {
+async function fanoutOnce(ctx: ScenarioCtx, subs: number, WINDOW: number): Promise<Result> {
   const seconds = ctx.quick ? 2 : 5;
-  const maxItems = ctx.quick ? 200 : 2000;
-  const node = `urn:pepkeys:bench:fanout`;
+  const real = ctx.workload === 'real';
+  const maxItems = ctx.quick ? 200 : Math.min(20000, Math.floor(4e6 / subs));
+  const node = real ? `urn:pepkeys:bench:fanout-keys` : `urn:pepkeys:bench:fanout`;
   const problems: string[] = [];
-  const [pub] = await connectUsers(ctx, [{ user: 'fpub', resource: `r${ctx.run}-${subs}` }]);
+  const [pub] = await connectUsers(ctx, [{ user: 'fpub', resource: `r${ctx.run}-${subs}-${WINDOW}` }]);
   const p = pub!;
   sendPresence(p);
-  const subConns = await connectUsers(ctx, Array.from({ length: subs }, (_, i) => ({ user: `fsub${i}`, resource: `r${ctx.run}-${subs}`, caps: [`${node}+notify`] })));
+  const subConns = await connectUsers(ctx, Array.from({ length: subs }, (_, i) => ({ user: `fsub${i}`, resource: `r${ctx.run}-${subs}-${WINDOW}`, caps: [`${node}+notify`] })));
   for (const s of subConns) sendPresence(s);
   await ensureMutual(ctx, subConns.map((s) => [s, p]));
   // Presence again now that every subscription exists, so caps reach the publisher's side everywhere.
   for (const s of subConns) sendPresence(s, '<status>ready</status>');
 
-  const prefix = `f${ctx.tag}x${ctx.run}x${subs}x`;
-  const warmId = `warm${ctx.tag}x${ctx.run}x${subs}`;
+  const prefix = `f${ctx.tag}x${ctx.run}x${subs}x${WINDOW}x`;
+  const warmId = `warm${ctx.tag}x${ctx.run}x${subs}x${WINDOW}`;
   // counts[seq * subs + i]: notifications of item seq received by subscriber i
   const counts = new Uint8Array(maxItems * subs);
   const remaining = new Int32Array(maxItems).fill(subs);
@@ -63,15 +69,21 @@ async function fanoutOnce(ctx: ScenarioCtx, subs: number): Promise<Result> {
   });
 
   // Warm-up item: every subscriber's caps must be known before measuring.
-  const w = await p.iq('f-warm', publishIq('f-warm', node, warmId, payload('warm')));
-  if (!isResult(w)) throw new Error(`${ctx.target.name}: fan-out warm-up publish failed: ${w.slice(0, 300)}`);
+  // Real: the warm-up publish carries the options (and creates the node on the first run).
+  const notes: string[] = [];
+  let accepted: Record<string, string> = {};
+  if (real) accepted = await publishFirst(p, node, warmId, keyNodeOptions('presence', 200), notes, itemPayload('real', p.bare, 0));
+  else {
+    const w = await p.iq('f-warm', publishIq('f-warm', node, warmId, payload('warm')));
+    if (!isResult(w)) throw new Error(`${ctx.target.name}: fan-out warm-up publish failed: ${w.slice(0, 300)}`);
+  }
   if (!(await waitUntil(() => warm >= subs, 30000))) problems.push(`warm-up reached ${warm} of ${subs} subscribers`);
   await waitUntil(() => false, 300); // let stragglers (e.g. last-item pushes) drain
 
-  const body = payload('F');
+  const opts = everyPublishOptions(ctx.workload, accepted);
   const pre = `<iq type='set' id='f`;
   const mid = `'><pubsub xmlns='${NS_PUBSUB}'><publish node='${node}'><item id='${prefix}`;
-  const post = `'>${body}</item></publish></pubsub></iq>`;
+  const posts = [0, 1].map((k) => `'>${real ? itemPayload('real', p.bare, k) : payload('F')}</item></publish>${opts}</pubsub></iq>`);
   let sent = 0;
   let ackErrors = 0;
   const meter = new Meter(ctx.target.pid());
@@ -84,7 +96,7 @@ async function fanoutOnce(ctx: ScenarioCtx, subs: number): Promise<Result> {
         const seq = sent++;
         inflight++;
         sentAt[seq] = performance.now();
-        p.iqCb(`f${seq}`, `${pre}${seq}${mid}${seq}${post}`, (el) => {
+        p.iqCb(`f${seq}`, `${pre}${seq}${mid}${seq}${posts[seq & 1]}`, (el) => {
           if (!isResult(el) && ackErrors++ < 3) problems.push(`publish error: ${el.slice(0, 200)}`);
         });
       }
@@ -117,11 +129,11 @@ async function fanoutOnce(ctx: ScenarioCtx, subs: number): Promise<Result> {
   return {
     target: ctx.target.name,
     scenario: 'fanout',
-    variant: `subscribers=${subs}`,
+    variant: real ? `subscribers=${subs} window=${WINDOW}` : `legacy subscribers=${subs}`,
     metric: 'notifications/s',
     value: received / m.seconds,
     ...latencyStats(lat),
-    extra: { items: sent, itemsPerSecond: Math.round(lat.length / m.seconds), window: WINDOW },
+    extra: { items: sent, itemsPerSecond: Math.round(lat.length / m.seconds), window: WINDOW, ...(notes.length ? { notes: notes.join('; ') } : {}) },
     valid: problems.length === 0,
     problems,
     run: ctx.run,

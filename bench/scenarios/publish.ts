@@ -3,6 +3,7 @@
 // node (the last 200, which is what max_items keeps) is retrievable with its payload; no publish failed.
 import { Meter, latencyStats, type Result } from '../report.ts';
 import { NS_PUBSUB, closeAll, connectUsers, isResult, itemIds, payload, publishFirst, type ScenarioCtx } from './common.ts';
+import { everyPublishOptions, itemPayload, keyNodeOptions, payloadMarker } from './workload.ts';
 
 const MAX_ITEMS = 200;
 
@@ -21,11 +22,13 @@ async function publishOnce(ctx: ScenarioCtx, window: number): Promise<Result> {
   const problems: string[] = [];
   // Creates the node with its configuration (publish-options on a new node configure it, XEP-0060 §7.1.5).
   const notes: string[] = [];
-  await publishFirst(c, node, 'init', { 'pubsub#max_items': String(MAX_ITEMS), 'pubsub#persist_items': 'true' }, notes);
-  // Pre-serialised: everything but the sequence number.
-  const body = payload('N');
+  const real = ctx.workload === 'real';
+  const fields = real ? keyNodeOptions('presence', MAX_ITEMS) : { 'pubsub#max_items': String(MAX_ITEMS), 'pubsub#persist_items': 'true' };
+  const accepted = await publishFirst(c, node, 'init', fields, notes, real ? itemPayload('real', c.bare, 0) : payload('init'));
+  // Pre-serialised: everything but the sequence number (real: two payloads, RSA for even, Ed25519 for odd).
+  const opts = everyPublishOptions(ctx.workload, accepted);
   const [pre, mid] = [`<iq type='set' id='p`, `'><pubsub xmlns='${NS_PUBSUB}'><publish node='${node}'><item id='i`];
-  const post = `'>${body}</item></publish></pubsub></iq>`;
+  const posts = [0, 1].map((k) => `'>${real ? itemPayload('real', c.bare, k) : payload('N')}</item></publish>${opts}</pubsub></iq>`);
   const lat: number[] = [];
   const acked: number[] = [];
   let sent = 0;
@@ -41,7 +44,7 @@ async function publishOnce(ctx: ScenarioCtx, window: number): Promise<Result> {
         const seq = sent++;
         inflight++;
         const start = performance.now();
-        c.iqCb(`p${seq}`, `${pre}${seq}${mid}${seq}${post}`, (el) => {
+        c.iqCb(`p${seq}`, `${pre}${seq}${mid}${seq}${posts[seq & 1]}`, (el) => {
           inflight--;
           if (isResult(el)) {
             lat.push(performance.now() - start);
@@ -65,12 +68,12 @@ async function publishOnce(ctx: ScenarioCtx, window: number): Promise<Result> {
   const kept = acked.slice(-MAX_ITEMS);
   const missing = kept.filter((s) => !have.has(`i${s}`));
   if (missing.length) problems.push(`${missing.length} of the last ${kept.length} acknowledged items not retrievable (e.g. i${missing[0]})`);
-  if (!items.includes('item N')) problems.push('retrieved items lack their payload');
+  if (!items.includes(real ? payloadMarker('real') : 'item N')) problems.push('retrieved items lack their payload');
   closeAll([c]);
   return {
     target: ctx.target.name,
     scenario: 'publish',
-    variant: `window=${window}`,
+    variant: `${real ? '' : 'legacy '}window=${window}`,
     metric: 'items/s',
     value: acked.length / m.seconds,
     ...latencyStats(lat),

@@ -6,12 +6,16 @@
 import { chownSync, chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { ensureDebianPackage } from './debian.ts';
+import { benchCert } from './tls-cert.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerAccount } from '../load/conn.ts';
 import { freePort, killPid, pidAlive, sleep, spawnLogged, waitForPort, type Account, type Target } from './common.ts';
 
 export class EjabberdTarget implements Target {
+  /** `--tls`: STARTTLS (fast_tls) with the shared bench certificate, offered, not required. */
+  constructor(private readonly tls = false) {}
+
   readonly name = 'ejabberd';
   readonly domain = 'localhost';
   port = 0;
@@ -30,7 +34,7 @@ export class EjabberdTarget implements Target {
   }
 
   describe(): string {
-    return `ejabberd ${this.version}, mnesia (disc_copies), auth_password_format scram`;
+    return `ejabberd ${this.version}${this.tls ? ' (STARTTLS, fast_tls)' : ''}, mnesia (disc_copies), auth_password_format scram`;
   }
 
   private ctl(args: string[]): string {
@@ -71,7 +75,7 @@ hosts: ["${this.domain}"]
 loglevel: warning
 log_rotate_count: 0
 hide_sensitive_log_data: true
-certfiles: []
+certfiles: [${this.tls ? `"${benchCert().combinedPath}"` : ''}]
 define_macro: {}
 default_db: mnesia
 auth_method: internal
@@ -85,7 +89,7 @@ listen:
     max_stanza_size: 262144
     shaper: none
     access: all
-    starttls: false
+    starttls: ${this.tls}
     starttls_required: false
 acl:
   loopback:

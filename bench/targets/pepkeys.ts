@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { deriveCredentials, openStorage, resolveConfig } from '../../src/server/index.ts';
 import type { AccountCredentials } from '../../src/storage/types.ts';
+import { benchCert } from './tls-cert.ts';
 import { PASSWORD, freePort, killPid, spawnLogged, waitForPort, type Account, type Target } from './common.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -26,6 +27,8 @@ export interface PepkeysOptions {
   cpuProfDir?: string;
   /** storage.sync: "normal" (the others' durability, target `pepkeys`) or "full" (fsync, `pepkeys-fsync`). */
   sync?: 'normal' | 'full';
+  /** `--tls`: the shared bench certificate (STARTTLS is offered either way; the generator decides). */
+  tls?: boolean;
 }
 
 export class PepkeysTarget implements Target {
@@ -79,6 +82,7 @@ export class PepkeysTarget implements Target {
         `storage.sync = "${this.sync}"`,
         `data_dir = "${join(this.dir, 'data')}"`,
         `log_level = "warn"`,
+        ...(this.opts.tls ? [`tls.cert = "${benchCert().certPath}"`, `tls.key = "${benchCert().keyPath}"`] : []),
         `[c2s]`,
         `listen = ["127.0.0.1:${this.port}"]`,
         `require_tls = false`,

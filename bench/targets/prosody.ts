@@ -6,12 +6,16 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { ensureDebianPackage } from './debian.ts';
+import { benchCert } from './tls-cert.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerAccount } from '../load/conn.ts';
 import { freePort, killPid, spawnLogged, waitForPort, type Account, type Target } from './common.ts';
 
 export class ProsodyTarget implements Target {
+  /** `--tls`: mod_tls with the shared bench certificate (STARTTLS offered, not required). */
+  constructor(private readonly tls = false) {}
+
   readonly name = 'prosody';
   readonly domain = 'localhost';
   port = 0;
@@ -28,7 +32,7 @@ export class ProsodyTarget implements Target {
   }
 
   describe(): string {
-    return `Prosody ${this.version}, storage = "internal" (files), authentication = internal_hashed`;
+    return `Prosody ${this.version}${this.tls ? ' (STARTTLS, LuaSec)' : ''}, storage = "internal" (files), authentication = internal_hashed`;
   }
 
   async start(): Promise<void> {
@@ -63,8 +67,9 @@ cross_domain_websocket = true
 https_ports = { }
 component_ports = { }
 admin_socket = "${join(this.dir, 'admin.sock')}"
-modules_enabled = { "roster", "saslauth", "disco", "pep", "ping", "register", "presence", "posix", "websocket" }
-modules_disabled = { "s2s", "offline", "c2s_limits", "limits", "tls", "admin_shell", "admin_socket" }
+modules_enabled = { "roster", "saslauth", "disco", "pep", "ping", "register", "presence", "posix", "websocket"${this.tls ? ', "tls"' : ''} }
+modules_disabled = { "s2s", "offline", "c2s_limits", "limits", ${this.tls ? '' : '"tls", '}"admin_shell", "admin_socket" }
+${this.tls ? `ssl = { certificate = "${benchCert().certPath}", key = "${benchCert().keyPath}" }` : ''}
 authentication = "internal_hashed"
 storage = "internal"
 c2s_require_encryption = false

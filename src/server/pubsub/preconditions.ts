@@ -46,7 +46,21 @@ export function checkPreconditions(prepared: PreparedOptions, current: NodeConfi
     if (prepared.unsupportedAccessModel !== undefined) return errors.preconditionNotMet('pubsub#access_model');
     return prepared.error;
   }
-  const field = unmetPrecondition(prepared.options, current);
+  const field = cachedUnmet(prepared, current);
   // §7.1.5 rule 1: conflict + <precondition-not-met/>.
   return field === undefined ? undefined : errors.preconditionNotMet(`pubsub#${field}`);
+}
+
+// The node configuration's verdict on the last prepared options it was checked against.
+const verdicts = new WeakMap<NodeConfig, { prepared: PreparedOptions; field: string | undefined }>();
+
+/** unmetPrecondition, remembered per (frozen) node configuration for the last options checked: a repeat
+ * of the same form against the same configuration costs one WeakMap lookup and allocates nothing. */
+function cachedUnmet(prepared: PreparedOptions & { ok: true }, current: NodeConfig): string | undefined {
+  if (!Object.isFrozen(current)) return unmetPrecondition(prepared.options, current);
+  const v = verdicts.get(current);
+  if (v && v.prepared === prepared) return v.field;
+  const field = unmetPrecondition(prepared.options, current);
+  verdicts.set(current, { prepared, field });
+  return field;
 }

@@ -13,7 +13,8 @@ import { effectiveConfig, effectiveMaxItems, normalizeConfig, typedConfig, type 
 import type { EngineShared, KeyWrite } from './engine.ts';
 import { configProblemError, errors, type PubsubError } from './errors.ts';
 import type { ConfigEvent, DeleteEvent, EventItem, ItemsEvent, PurgeEvent } from './events.ts';
-import { checkPreconditions, preparePublishOptions } from './preconditions.ts';
+import { checkPreconditions } from './preconditions.ts';
+import { cachedPrepare } from './options-cache.ts';
 
 export interface PublishItemInput {
   /** ItemID; generated when absent (XEP-0060 §7.1.1). */
@@ -113,7 +114,7 @@ export class PubsubService {
     const { store, limits } = this.shared;
     const service = this.jid;
     requireNodeId(node);
-    const prepared = opts.options ? preparePublishOptions(opts.options) : undefined;
+    const prepared = opts.options ? cachedPrepare(opts.options) : undefined;
     // Checks that need no node: §7.1.3.4 payload size.
     if (item?.payload !== undefined && Buffer.byteLength(item.payload, 'utf8') > limits.maxPayloadBytes) {
       throw errors.payloadTooBig();

@@ -13,6 +13,7 @@ import type { PubsubEngine } from './engine.ts';
 import { errors, PubsubError } from './errors.ts';
 import type { ItemsEvent, PubsubEvent } from './events.ts';
 import type { PubsubService } from './service.ts';
+import { cachedFormConfig } from './options-cache.ts';
 
 // ------------------------------------------------------------------ requests
 export type PubsubRequest =
@@ -137,7 +138,7 @@ const OPERATIONS: { [K in Kind]: Operation<K> } = {
       const req: Omit<RequestOf<'publish'>, 'kind'> = { node };
       if (items[0]) req.item = parseItem(items[0]);
       const form = pubsub.getChild('publish-options', NS_PUBSUB)?.getChild('x', 'jabber:x:data');
-      if (form) req.options = formToConfig(form, FORM_PUBLISH_OPTIONS, 'publish-options');
+      if (form) req.options = cachedFormConfig(form, () => formToConfig(form, FORM_PUBLISH_OPTIONS, 'publish-options'));
       return req;
     },
     async run(req, { service, actor, proceed }) {
@@ -410,7 +411,6 @@ function parseItem(item: Element): { id?: string; payload?: string } {
  * (default namespace, prefixes used in its subtree) are copied onto its root.
  */
 export function serializePayload(el: Element): string {
-  const copy = el.clone();
   const declared: Record<string, string> = {};
   const prefixes = new Set<string>();
   let needsDefault = false;
@@ -435,12 +435,16 @@ export function serializePayload(el: Element): string {
     if (ns) declared.xmlns = ns;
   }
   for (const p of prefixes) {
-    if (copy.attrs[`xmlns:${p}`] === undefined) {
+    if (el.attrs[`xmlns:${p}`] === undefined) {
       const ns = el.lookupNs(p);
       if (ns) declared[`xmlns:${p}`] = ns;
     }
   }
-  if (Object.keys(declared).length) copy.attrs = { ...declared, ...copy.attrs };
+  // Payloads that declare their own namespace (every key payload does) are written as they are: a copy is
+  // only needed to add declarations.
+  if (Object.keys(declared).length === 0) return el.toString();
+  const copy = el.clone();
+  copy.attrs = { ...declared, ...copy.attrs };
   return copy.toString();
 }
 
