@@ -8,6 +8,7 @@ import { NS_BIND, NS_SASL, NS_SESSION, NS_STREAM, NS_STREAM_ERRORS, NS_TLS } fro
 import { ClientError } from './errors.ts';
 import { SCRAM_MECHANISMS, ScramSession } from './sasl-scram.ts';
 import type { ClientTransport } from './transport.ts';
+import { base64Utf8 as unb64, randomHex, utf8Base64 as b64 } from '../protocol/base64.ts';
 import { TcpTransport } from './tcp-transport.ts';
 import { WebSocketTransport } from './ws-transport.ts';
 
@@ -296,7 +297,3 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 }
 
-// UTF-8 aware base64 without Buffer, so this file runs in the browser console too.
-const b64 = (s: string) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
-const unb64 = (s: string) => new TextDecoder().decode(Uint8Array.from(atob(s.trim()), (c) => c.charCodeAt(0)));
-const randomHex = (bytes: number) => Array.from(globalThis.crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');

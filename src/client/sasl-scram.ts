@@ -4,6 +4,7 @@
 // The crypto is WebCrypto (crypto.subtle), present in Node 20 and in browsers, so the CLI and the browser
 // console run this one implementation.
 import { ClientError } from './errors.ts';
+import { base64ToBytes as fromBase64, bytesToBase64 as toBase64, utf8Bytes as utf8 } from '../protocol/base64.ts';
 
 export type ScramHash = 'sha1' | 'sha256';
 
@@ -88,21 +89,6 @@ function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   let diff = 0;
   for (let k = 0; k < a.length; k++) diff |= a[k]! ^ b[k]!;
   return diff === 0;
-}
-
-const utf8 = (s: string): Uint8Array<ArrayBuffer> => new TextEncoder().encode(s);
-
-function toBase64(bytes: Uint8Array): string {
-  let bin = '';
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin);
-}
-
-function fromBase64(s: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let k = 0; k < bin.length; k++) out[k] = bin.charCodeAt(k);
-  return out;
 }
 
 function parseAttrs(msg: string): Record<string, string> {
