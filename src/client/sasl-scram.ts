@@ -79,7 +79,7 @@ export class ScramSession {
   }
 }
 
-async function hmac(hash: string, key: Uint8Array, data: string): Promise<Uint8Array> {
+async function hmac(hash: string, key: Uint8Array, data: string): Promise<Uint8Array<ArrayBuffer>> {
   const k = await globalThis.crypto.subtle.importKey('raw', key as Uint8Array<ArrayBuffer>, { name: 'HMAC', hash }, false, ['sign']);
   return new Uint8Array(await globalThis.crypto.subtle.sign('HMAC', k, utf8(data)));
 }

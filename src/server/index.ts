@@ -10,6 +10,7 @@ import { storagePath, type ServerConfig } from './config.ts';
 import { XmppServer, type ListenAddresses } from './core/server.ts';
 import { createLogOutput, type Logger } from './core/logger.ts';
 import { HttpListener } from './http/listener.ts';
+import { serveConsole } from './http/console-static.ts';
 import { addOperatorEndpoints } from './http/operator-endpoints.ts';
 import { ServerMetrics } from './metrics/server-metrics.ts';
 import { loadTlsCredentials } from './core/tls-credentials.ts';
@@ -81,6 +82,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     if (config.http.listen.length) {
       http = new HttpListener(logger);
       addOperatorEndpoints(http, { ready: () => state.server?.state === 'ready', metrics: config.http.metrics ? () => state.metrics : undefined });
+      if (!serveConsole(http)) logger.info('the key console is not built (npm run build); / is not served');
       for (const hp of config.http.listen) httpAddresses.push(await http.listen(hp));
     }
     const stopHttp = http ? () => void http!.close() : undefined;
