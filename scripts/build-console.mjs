@@ -29,12 +29,11 @@ const nodeShims = {
   },
 };
 
-/** Builds into `outDir` (default dist/console); returns the output directory. */
-export async function buildConsole(outDir = join(root, 'dist', 'console'), { minify = true } = {}) {
-  await mkdir(outDir, { recursive: true });
+/** Bundles one browser entry point with the SDK and its shims (also used by the tests for probe pages). */
+export async function bundleForBrowser(entry, outfile, { minify = true } = {}) {
   await build({
-    entryPoints: [join(src, 'main.tsx')],
-    outfile: join(outDir, 'console.js'),
+    entryPoints: [entry],
+    outfile,
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -44,10 +43,16 @@ export async function buildConsole(outDir = join(root, 'dist', 'console'), { min
     jsx: 'automatic',
     jsxImportSource: 'preact',
     inject: [join(shims, 'buffer-global.ts')],
-    define: { 'process.env.NODE_ENV': '"production"', global: 'globalThis' },
+    define: { 'process.env.NODE_ENV': '"production"', 'process.platform': '"browser"', global: 'globalThis' },
     plugins: [nodeShims],
     logLevel: 'warning',
   });
+}
+
+/** Builds the console into `outDir` (default dist/console); returns the output directory. */
+export async function buildConsole(outDir = join(root, 'dist', 'console')) {
+  await mkdir(outDir, { recursive: true });
+  await bundleForBrowser(join(src, 'main.tsx'), join(outDir, 'console.js'));
   for (const f of ['index.html', 'style.css']) await copyFile(join(src, f), join(outDir, f));
   return outDir;
 }
