@@ -34,7 +34,7 @@ const { values, positionals } = parseArgs({
   },
 });
 
-const ALL = ['publish', 'fanout', 'retrieve', 'login', 'idle', 'mixed'];
+const ALL = ['publish', 'fanout', 'retrieve', 'login', 'idle', 'mixed', 'ws-login', 'ws-idle'];
 const pepShortcut = positionals[0] === 'pep';
 const targets = (values.targets ?? (pepShortcut ? 'pepkeys' : 'pepkeys')).split(',');
 const scenarios = (values.scenario ?? (pepShortcut ? 'publish,fanout' : ALL.join(','))).split(',');
@@ -75,6 +75,10 @@ async function runScenario(name: string, ctx: ScenarioCtx): Promise<Result[]> {
       return (await import('./scenarios/idle.ts')).idleScenario(ctx, sessions);
     case 'mixed':
       return (await import('./scenarios/mixed.ts')).mixedScenario(ctx);
+    case 'ws-login':
+      return (await import('./scenarios/websocket.ts')).wsLoginScenario(ctx);
+    case 'ws-idle':
+      return (await import('./scenarios/websocket.ts')).wsIdleScenario(ctx, sessions);
     default:
       return [];
   }
@@ -99,11 +103,12 @@ for (const name of targets) {
     log(`${name} up on 127.0.0.1:${target.port} (pid ${target.pid()}) in ${Date.now() - t0} ms: ${target.describe()}`);
     notes.push(target.describe());
     // idle last: it leaves the server's heap large.
-    const order = [...scenarios].sort((a, b) => (a === 'idle' ? 1 : 0) - (b === 'idle' ? 1 : 0));
+    const isIdle = (s: string) => s === 'idle' || s === 'ws-idle';
+    const order = [...scenarios].sort((a, b) => (isIdle(a) ? 1 : 0) - (isIdle(b) ? 1 : 0));
     let fresh = true;
     for (const sc of order) {
       for (let run = 1; run <= runs; run++) {
-        if (sc === 'idle' && !fresh) {
+        if (isIdle(sc) && !fresh) {
           // KB per session is RSS growth, which only means something on a fresh process: a server that has
           // already grown (earlier runs, other scenarios) reuses its memory and reports next to nothing.
           await target.stop();

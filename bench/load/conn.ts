@@ -46,7 +46,7 @@ export function elName(el: string): string {
 // SaltedPassword is expensive (PBKDF2); the generator caches it per salt so a login costs it HMACs only.
 const saltedCache = new Map<string, Buffer>();
 
-function scramFinal(hash: 'sha1' | 'sha256', password: string, clientFirstBare: string, nonce: string, serverFirst: string): { msg: string; serverSig: string } {
+export function scramFinal(hash: 'sha1' | 'sha256', password: string, clientFirstBare: string, nonce: string, serverFirst: string): { msg: string; serverSig: string } {
   const a: Record<string, string> = {};
   for (const p of serverFirst.split(',')) a[p[0]!] = p.slice(2);
   if (!a.r?.startsWith(nonce)) throw new Error('SCRAM: server nonce does not extend ours');

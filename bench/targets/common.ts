@@ -13,6 +13,8 @@ export interface Target {
   readonly domain: string;
   /** c2s port on 127.0.0.1. */
   port: number;
+  /** The WebSocket endpoint (RFC 7395), for the ws-* scenarios. */
+  wsUrl?: string;
   /** Operating-system pid of the server process itself (for /proc CPU and RSS). */
   pid(): number;
   start(): Promise<void>;

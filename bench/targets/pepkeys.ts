@@ -32,6 +32,7 @@ export class PepkeysTarget implements Target {
   readonly name: string;
   readonly domain = 'localhost';
   port = 0;
+  wsUrl: string | undefined;
   readonly mutual = new Set<string>();
   private dir = '';
   private child: ChildProcess | undefined;
@@ -66,6 +67,8 @@ export class PepkeysTarget implements Target {
   async start(): Promise<void> {
     this.dir = mkdtempSync(join(tmpdir(), 'bench-pepkeys-'));
     this.port = await freePort();
+    const httpPort = await freePort();
+    this.wsUrl = `ws://127.0.0.1:${httpPort}/xmpp-websocket`;
     writeFileSync(
       this.configPath(),
       [
@@ -82,6 +85,8 @@ export class PepkeysTarget implements Target {
         `insecure_plain_auth = true`,
         `idle_timeout_seconds = 0`,
         `preauth_timeout_seconds = 600`,
+        `[http]`,
+        `listen = ["127.0.0.1:${httpPort}"]`,
         `[limits]`,
         `auth_failure_delay_ms = 0`,
         // No rate limits, like the other targets.

@@ -15,6 +15,7 @@ export class ProsodyTarget implements Target {
   readonly name = 'prosody';
   readonly domain = 'localhost';
   port = 0;
+  wsUrl: string | undefined;
   readonly mutual = new Set<string>();
   private dir = '';
   private child: ChildProcess | undefined;
@@ -35,6 +36,8 @@ export class ProsodyTarget implements Target {
     this.dir = mkdtempSync(join(tmpdir(), 'bench-prosody-'));
     chmodSync(this.dir, 0o755);
     this.port = await freePort();
+    const httpPort = await freePort();
+    this.wsUrl = `ws://127.0.0.1:${httpPort}/xmpp-websocket`;
     const data = join(this.dir, 'data');
     mkdirSync(data, { recursive: true });
     const cfg = join(this.dir, 'prosody.cfg.lua');
@@ -53,11 +56,14 @@ c2s_interfaces = { "127.0.0.1" }
 c2s_direct_tls_ports = { }
 s2s_ports = { }
 s2s_direct_tls_ports = { }
-http_ports = { }
+http_ports = { ${httpPort} }
+http_interfaces = { "127.0.0.1" }
+consider_websocket_secure = true
+cross_domain_websocket = true
 https_ports = { }
 component_ports = { }
 admin_socket = "${join(this.dir, 'admin.sock')}"
-modules_enabled = { "roster", "saslauth", "disco", "pep", "ping", "register", "presence", "posix" }
+modules_enabled = { "roster", "saslauth", "disco", "pep", "ping", "register", "presence", "posix", "websocket" }
 modules_disabled = { "s2s", "offline", "c2s_limits", "limits", "tls", "admin_shell", "admin_socket" }
 authentication = "internal_hashed"
 storage = "internal"

@@ -28,7 +28,7 @@ export function serveCommand(ctx: CliContext): Command {
     .addOption(new Option('--log-level <level>', 'log level, overriding log_level (trace: every stanza, secrets redacted)').choices(LOG_LEVELS))
     .addOption(new Option('--log-format <format>', 'json (one object per line) or pretty (for terminals), overriding log.format').choices(['json', 'pretty']))
     .option('--log-file <file>', 'append logs to this file instead of stdout (SIGHUP reopens it), overriding log.file')
-    .option('--http-listen <host:port>', 'HTTP listener for /healthz, /readyz and /metrics, overriding http.listen; repeatable', collect)
+    .option('--http-listen <host:port>', 'HTTP listener (health, metrics, WebSocket at /xmpp-websocket), overriding http.listen (default 127.0.0.1:5280); repeatable', collect)
     .action(async (flags: ServeFlags) => {
       const config = configFrom(flags, {
         listen: flags.listen,
@@ -57,11 +57,14 @@ export function serveCommand(ctx: CliContext): Command {
         if (io.exit) io.exit(fail(err, io));
         throw err;
       }
-      const { server, addresses, http } = started;
+      const { server, addresses, http, https } = started;
       // Printed besides the pino logs (which go to stdout) so an operator, or a test using port 0, sees
       // where the server actually listens.
       io.stderr.write(`${servingLine(config.hosts, addresses)}\n`);
-      if (http.length) io.stderr.write(`pepkeys HTTP (health${config.http.metrics ? ', metrics' : ''}) on ${http.map(fmt).join(', ')}\n`);
+      if (http.length || https.length) {
+        const what = ['health', ...(config.http.metrics ? ['metrics'] : []), ...(config.http.websocket ? ['WebSocket /xmpp-websocket'] : [])].join(', ');
+        io.stderr.write(`pepkeys HTTP (${what}) on ${[...http.map(fmt), ...https.map((a) => `${fmt(a)} (HTTPS)`)].join(', ')}\n`);
+      }
       const stopHup = reloadOnHup(server, config, log, io);
       const code = await Promise.race([untilStopped(server, io), storageLost]);
       stopHup();

@@ -30,12 +30,25 @@ export const ConfigSchema = z.strictObject({
   }).prefault({}),
   http: z.strictObject({
     /**
-     * HTTP listeners for /healthz, /readyz and /metrics; none by default. Keep them on loopback or a private
-     * network: metrics tell who is busy.
+     * HTTP listeners for /healthz, /readyz, /metrics, the WebSocket endpoint and XEP-0156 discovery. Keep
+     * plain HTTP on loopback or a private network (metrics tell who is busy); "[]" turns it off.
      */
-    listen: z.array(hostPort).prefault([]),
+    listen: z.array(hostPort).prefault(['127.0.0.1:5280']),
+    /** HTTPS (and wss) listeners, with the c2s certificate (reloaded on SIGHUP). */
+    tls_listen: z.array(hostPort).prefault([]),
     /** Serve Prometheus metrics at /metrics on these listeners. */
     metrics: z.boolean().prefault(true),
+    /** Serve XMPP over WebSocket (RFC 7395) at /xmpp-websocket, and its discovery (XEP-0156). */
+    websocket: z.boolean().prefault(true),
+    /** The WebSocket URL that host-meta advertises (behind a reverse proxy); default: from the request's Host. */
+    websocket_url: z.string().regex(/^wss?:\/\/[^\s'"<>]+$/, 'expected a ws:// or wss:// URL').optional(),
+    /** Origins whose pages may open the WebSocket ("https://app.example"); "*" for any. Default: same origin only. */
+    allowed_origins: z.array(z.string().regex(/^(\*|https?:\/\/[^\s/]+)$/, 'expected "*" or an origin such as https://app.example')).prefault([]),
+    /**
+     * Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: the client's
+     * address (per-IP limits) and whether it used https (a secure stream; see docs/web.md).
+     */
+    trusted_proxies: z.array(z.string()).prefault(['127.0.0.1', '::1']),
   }).prefault({}),
   c2s: z.strictObject({
     /** Plain TCP listeners offering STARTTLS (RFC 6120 §5). */

@@ -12,8 +12,9 @@ import { createLogOutput, type Logger } from './core/logger.ts';
 import { HttpListener } from './http/listener.ts';
 import { serveConsole } from './http/console-static.ts';
 import { addOperatorEndpoints } from './http/operator-endpoints.ts';
+import { addWebEndpoints } from './http/web-endpoints.ts';
 import { ServerMetrics } from './metrics/server-metrics.ts';
-import { loadTlsCredentials } from './core/tls-credentials.ts';
+import { loadTlsCredentials, tlsOptions, type TlsCredentials } from './core/tls-credentials.ts';
 import { loadSaslSecret } from './core/sasl/secret.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { AdminSocketInUseError, listenAdminSocket } from './admin/socket.ts';
@@ -64,8 +65,10 @@ export interface StartOptions {
 export interface StartedServer {
   server: XmppServer;
   addresses: ListenAddresses;
-  /** Where the HTTP listener (health, metrics) listens; empty without http.listen. */
+  /** Where the HTTP listener (health, metrics, WebSocket) listens; empty without http.listen. */
   http: AddressInfo[];
+  /** Its HTTPS (wss) addresses, from http.tls_listen. */
+  https: AddressInfo[];
 }
 
 /**
@@ -79,11 +82,17 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const state: Operated = { server: undefined, metrics: undefined };
   try {
     const httpAddresses: AddressInfo[] = [];
-    if (config.http.listen.length) {
+    const httpsAddresses: AddressInfo[] = [];
+    // Loaded before the HTTP listener binds: HTTPS serves the same certificate as c2s.
+    const tls = await loadTlsCredentials({ cert: config.tls.cert, key: config.tls.key, dataDir: config.data_dir, domains: config.hosts });
+    if (tls.generated) logger.info({ dir: config.data_dir }, 'generated a self-signed TLS certificate');
+    if (config.http.listen.length || config.http.tls_listen.length) {
       http = new HttpListener(logger);
       addOperatorEndpoints(http, { ready: () => state.server?.state === 'ready', metrics: config.http.metrics ? () => state.metrics : undefined });
+      addWebEndpoints(http, config, logger, () => state.server);
       if (!serveConsole(http)) logger.info('the key console is not built (npm run build); / is not served');
       for (const hp of config.http.listen) httpAddresses.push(await http.listen(hp));
+      for (const hp of config.http.tls_listen) httpsAddresses.push(await http.listenTls(hp, tlsOptions(tls)));
     }
     const stopHttp = http ? () => void http!.close() : undefined;
     const release = () => {
@@ -91,11 +100,13 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       lock.release();
       stopHttp?.();
     };
-    const started = await startLocked(config, opts, logger, release, (server) => {
+    const listener = http;
+    const started = await startLocked(config, opts, logger, tls, release, (server) => {
       state.server = server;
-      if (config.http.listen.length && config.http.metrics) state.metrics = new ServerMetrics(server);
+      if (listener && config.http.metrics) state.metrics = new ServerMetrics(server);
+      if (listener) server.onTlsReload((creds) => listener.reloadTls(tlsOptions(creds)));
     });
-    return { ...started, http: httpAddresses };
+    return { ...started, http: httpAddresses, https: httpsAddresses };
   } catch (err) {
     lock.release();
     await http?.close();
@@ -110,10 +121,8 @@ interface Operated {
 }
 
 async function startLocked(
-  config: ServerConfig, opts: StartOptions, logger: Logger, release: () => void, created: (server: XmppServer) => void,
+  config: ServerConfig, opts: StartOptions, logger: Logger, tls: TlsCredentials, release: () => void, created: (server: XmppServer) => void,
 ): Promise<{ server: XmppServer; addresses: ListenAddresses }> {
-  const tls = await loadTlsCredentials({ cert: config.tls.cert, key: config.tls.key, dataDir: config.data_dir, domains: config.hosts });
-  if (tls.generated) logger.info({ dir: config.data_dir }, 'generated a self-signed TLS certificate');
   if (config.c2s.insecure_plain_auth) logger.warn('insecure_plain_auth is on: passwords may cross the network unencrypted');
   // Without its storage the server could only refuse every request: it stops (a supervisor restarts it).
   let server: XmppServer | undefined;

@@ -231,6 +231,11 @@ export class StreamParser {
     this.pendingPos = -1;
   }
 
+  /** True inside an open stream with no element half-read (framed transports check it after each message). */
+  get betweenElements(): boolean {
+    return this.depth === 1 && !this.failed;
+  }
+
   /** Feeds raw bytes from the socket. After an error or stream end, further input is ignored. */
   write(chunk: Uint8Array): void {
     if (this.failed || this.ended) return;

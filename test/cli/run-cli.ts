@@ -39,7 +39,16 @@ export interface CliRun {
 }
 
 /** Starts the program in-process; `onStderr` sees the stderr written so far after each write. */
+/**
+ * `serve` listens for HTTP on 127.0.0.1:5280 by default: test servers take a free port instead, so that
+ * parallel tests (and a server the developer runs) never collide.
+ */
+export function freeHttpPort(args: string[]): string[] {
+  return args[0] === 'serve' && !args.includes('--http-listen') ? [...args, '--http-listen', '127.0.0.1:0'] : args;
+}
+
 export function startCli(args: string[], opts: { input?: string; env?: Record<string, string>; onStderr?: (all: string) => void } = {}): CliRun {
+  args = freeHttpPort(args);
   let stdout = '';
   let stderr = '';
   const stop = new AbortController();
@@ -110,7 +119,7 @@ export interface ServeProcess {
 
 /** Starts `pepkeys serve ...` as a child process and waits for its "pepkeys serving ... on HOST:PORT" line. */
 export function startServe(args: string[], timeoutMs = 30_000): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [...MAIN, 'serve', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...MAIN, ...freeHttpPort(['serve', ...args])], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
   return new Promise((resolve, reject) => {

@@ -76,7 +76,7 @@ describe(`chaos: SIGKILL under load, restart, nothing acknowledged is lost (SQLi
   async function startServer(): Promise<void> {
     output = '';
     const c = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--config', join(dir, 'pepkeys.toml'), '--data', join(dir, 'data'), '--host', 'localhost',
-      '--listen', `127.0.0.1:${port}`, '--insecure-plain-auth', '--log-level', 'warn'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      '--listen', `127.0.0.1:${port}`, '--http-listen', '127.0.0.1:0', '--insecure-plain-auth', '--log-level', 'warn'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     c.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     c.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     child = c;

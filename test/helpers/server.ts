@@ -1,6 +1,6 @@
 // Starts a real pepkeys server in-process on ephemeral loopback ports, for tests that talk to it over TCP.
 import { XmppServer } from '../../src/server/core/server.ts';
-import { parseConfig } from '../../src/server/config.ts';
+import { parseConfig, type ServerConfig } from '../../src/server/config.ts';
 import { defaultModules } from '../../src/server/modules/index.ts';
 import { createLogger, type Logger } from '../../src/server/core/logger.ts';
 import { deriveCredentials } from '../../src/server/core/sasl/index.ts';
@@ -9,6 +9,9 @@ import { createMemoryStorage } from '../../src/storage/memory/index.ts';
 import type { Storage } from '../../src/storage/types.ts';
 import type { ModuleDefinition } from '../../src/server/core/module-host.ts';
 import { RawClient } from './raw-client.ts';
+import { HttpListener } from '../../src/server/http/listener.ts';
+import { addWebEndpoints } from '../../src/server/http/web-endpoints.ts';
+import { tlsOptions } from '../../src/server/core/tls-credentials.ts';
 
 let tlsOnce: Promise<TlsCredentials> | undefined;
 /** One self-signed certificate per test process (generation is the slow part). */
@@ -25,6 +28,18 @@ export interface TestServer {
   s2sPort: number;
   addUser(jid: string, password: string): Promise<void>;
   stop(): Promise<void>;
+  /** The HTTP listener with the WebSocket endpoint and host-meta, when started with `web: true`. */
+  web?: TestWeb;
+}
+
+export interface TestWeb {
+  http: HttpListener;
+  httpPort: number;
+  httpsPort: number;
+  /** ws://127.0.0.1:PORT/xmpp-websocket */
+  wsUrl: string;
+  /** wss://127.0.0.1:PORT/xmpp-websocket (the test certificate: clients must not verify it) */
+  wssUrl: string;
 }
 
 export interface TestServerOptions {
@@ -37,6 +52,8 @@ export interface TestServerOptions {
   insecure?: boolean;
   /** The server's logger (default: one at PEPKEYS_TEST_LOG, silent); see log-capture.ts to read its lines. */
   logger?: Logger;
+  /** Also serve HTTP and HTTPS on 127.0.0.1:0 with the WebSocket endpoint (RFC 7395) and host-meta; `config.http` applies. */
+  web?: boolean;
 }
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
@@ -60,6 +77,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     logger: opts.logger ?? createLogger(config.log_level),
   });
   const addrs = await server.start();
+  const web = opts.web ? await startTestWeb(server, config) : undefined;
   return {
     server,
     storage,
@@ -67,7 +85,11 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     tlsPort: addrs.tls[0]!.port,
     s2sPort: addrs.s2s[0]?.port ?? 0,
     addUser,
-    stop: () => server.stop(),
+    stop: async () => {
+      await server.stop();
+      await web?.http.close();
+    },
+    web,
   };
 }
 
@@ -89,4 +111,14 @@ export function rawSessions(server: () => TestServer) {
       for (const c of clients.splice(0)) c.destroy();
     },
   };
+}
+
+/** The HTTP side as `pepkeys serve` wires it (http/web-endpoints.ts), on ephemeral loopback ports. */
+async function startTestWeb(server: XmppServer, config: ServerConfig): Promise<TestWeb> {
+  const http = new HttpListener(server.logger);
+  addWebEndpoints(http, config, server.logger, () => server);
+  const httpPort = (await http.listen('127.0.0.1:0')).port;
+  const httpsPort = (await http.listenTls('127.0.0.1:0', tlsOptions(await testTls()))).port;
+  server.onTlsReload((creds) => http.reloadTls(tlsOptions(creds)));
+  return { http, httpPort, httpsPort, wsUrl: `ws://127.0.0.1:${httpPort}/xmpp-websocket`, wssUrl: `wss://127.0.0.1:${httpsPort}/xmpp-websocket` };
 }

@@ -3,10 +3,14 @@
 import * as nodeCrypto from 'node:crypto';
 import { client, xml } from '@xmpp/client';
 import type { Element as XjsElement } from '@xmpp/xml';
+import { WebSocket as WsWebSocket } from 'ws';
 
 // The test server's certificate is self-signed; only this test process trusts it blindly.
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
 process.removeAllListeners('warning');
+
+// @xmpp/websocket uses the global WebSocket, which Node 20 has only behind a flag: ws stands in for it.
+(globalThis as { WebSocket?: unknown }).WebSocket ??= WsWebSocket;
 
 export { xml };
 export type { XjsElement };
@@ -22,9 +26,13 @@ export interface Peer {
   stop(): Promise<void>;
 }
 
-export async function connectPeer(opts: { port: number; domain: string; username: string; password: string; resource?: string; onOnline?: (x: ReturnType<typeof client>) => void }): Promise<Peer> {
+export async function connectPeer(opts: {
+  port: number; domain: string; username: string; password: string; resource?: string; onOnline?: (x: ReturnType<typeof client>) => void;
+  /** Another service URL, e.g. the test server's web.wsUrl (port is then ignored). */
+  service?: string;
+}): Promise<Peer> {
   const xmpp = client({
-    service: `xmpp://127.0.0.1:${opts.port}`,
+    service: opts.service ?? `xmpp://127.0.0.1:${opts.port}`,
     domain: opts.domain,
     username: opts.username,
     password: opts.password,

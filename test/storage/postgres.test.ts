@@ -259,6 +259,7 @@ function suites(server: PostgresServer, contractUrl: string): void {
         data_dir: dataDir,
         log_level: 'silent',
         c2s: { listen: ['127.0.0.1:0'], require_tls: false, insecure_plain_auth: true },
+        http: { listen: [] },
         storage: { driver: 'postgres', url },
       });
       const { server: xmpp, addresses } = await startServer(config);

@@ -2,9 +2,8 @@
 // stanzas handed to the stanza router. The session knows nothing of rosters, presence rules or pubsub;
 // modules see it as a ModuleSession (cluster/) and keep their state on it under typed keys.
 import { randomBytes } from 'node:crypto';
-import type { Socket } from 'node:net';
-import { TLSSocket, type SecureContext } from 'node:tls';
-import { Element, StreamParser, XmlStreamError, escapeAttr, x, type StreamParserEvents, type XmlLimits } from '../../xml/index.ts';
+import type { SecureContext } from 'node:tls';
+import { Element, StreamParser, XmlStreamError, x, type StreamParserEvents, type XmlLimits } from '../../xml/index.ts';
 import { Jid, JidError, normalizeResource, tryParseJid } from '../../jid/index.ts';
 import {
   NS_BIND, NS_CLIENT, NS_SASL, NS_SASL_CB, NS_SESSION, NS_STREAM, NS_TLS, StanzaError, StreamError, errorReply, iqResult, isStanza,
@@ -12,7 +11,7 @@ import {
 } from '../../protocol/rfc6120.ts';
 import type { ModuleSession, SessionKey } from '../../cluster/index.ts';
 import {
-  LOCKED_OUT_TEXT, channelBindingData, channelBindingTypes, refused, type SaslExchange, type SaslFailure, type SaslMechanism, type SaslContext,
+  LOCKED_OUT_TEXT, refused, type SaslExchange, type SaslFailure, type SaslMechanism, type SaslContext,
 } from './sasl/index.ts';
 import type { Logger } from './logger.ts';
 import { TokenBucket } from './limits/token-bucket.ts';
@@ -23,6 +22,7 @@ import type { OutputBudget } from './limits/output-budget.ts';
 import { PREAUTH_QUEUE } from './limits/memory-budget.ts';
 import type { TrafficObserver } from './traffic.ts';
 import type { StanzaLayer } from './stanza-layer.ts';
+import type { C2sTransport, TransportHandlers } from './transport.ts';
 
 
 /**
@@ -125,7 +125,8 @@ export class C2sSession implements ModuleSession {
   /** The last available presence broadcast by this resource. */
   presence: Element | undefined;
   private state: State = 'wait-header';
-  private socket: Socket;
+  /** The connection (TCP or WebSocket); STARTTLS and XEP-0198 resumption swap it. */
+  private transport: C2sTransport;
   /** One parser for the connection's life, reset at each stream restart (a resumed session takes the new one's). */
   private parser: StreamParser;
   private readonly parserEvents: InstanceType<typeof C2sSession.ParserEvents>;
@@ -160,6 +161,8 @@ export class C2sSession implements ModuleSession {
   private readonly pipeline = new SessionPipeline();
   private readonly stanzaBucket: TokenBucket | undefined;
   private readonly byteBucket: TokenBucket | undefined;
+  /** Top-level elements parsed so far (a framed transport checks one per message). */
+  private parsed = 0;
   /** Allocated at the first read, dropped at authentication. */
   private preauthByteBucket: TokenBucket | undefined;
 
@@ -171,18 +174,18 @@ export class C2sSession implements ModuleSession {
   closeReason: string | undefined;
   private logger: Logger | undefined;
 
-  constructor(socket: Socket, private readonly host: SessionHost, secure: boolean) {
-    this.socket = socket;
-    this.remoteAddress = socket.remoteAddress ?? '';
-    this.peer = this.remoteAddress.includes(':') ? `[${this.remoteAddress}]:${socket.remotePort}` : `${this.remoteAddress}:${socket.remotePort}`;
-    this.secure = secure;
+  constructor(transport: C2sTransport, private readonly host: SessionHost) {
+    this.transport = transport;
+    this.remoteAddress = transport.remoteAddress;
+    this.peer = transport.peer;
+    this.secure = transport.secure;
     const sr = host.stanzaRate;
     this.stanzaBucket = sr ? new TokenBucket(sr.rate, sr.burst) : undefined;
     // One second's worth of burst: reading pauses rather than failing, like a slow network would.
     this.byteBucket = host.bytesPerSecond > 0 ? new TokenBucket(host.bytesPerSecond, host.bytesPerSecond) : undefined;
     this.parserEvents = new C2sSession.ParserEvents(this);
     this.parser = new StreamParser(this.parserEvents, host.preauthXmlLimits);
-    this.attach(socket);
+    this.attach(transport);
     this.preauthTimer = setTimeout(() => this.streamError(new StreamError('connection-timeout', 'not authenticated in time')), host.preauthTimeoutMs);
     this.preauthTimer.unref();
   }
@@ -214,33 +217,64 @@ export class C2sSession implements ModuleSession {
 
   /** Bytes read from the connection so far (decrypted ones, over TLS). */
   get bytesRead(): number {
-    return this.socket.bytesRead;
+    return this.transport.bytesRead;
   }
 
-  private attach(socket: Socket): void {
-    socket.on('data', (chunk: Buffer) => {
-      // After the stream is closed, what the peer still sends is neither parsed nor charged to anyone.
-      if (this.state === 'closed' || this.socket !== socket) return;
-      this.parser.write(chunk);
-      this.limitRate(chunk.length);
-      this.updateReading();
-    });
-    // A socket this session has let go (XEP-0198 resumption elsewhere) no longer speaks for it.
-    socket.on('error', (err) => {
-      if (this.socket !== socket) return;
-      this.closeReason ??= (err as NodeJS.ErrnoException).code ?? err.message;
-      this.log.debug({ err: err.message }, 'socket error');
-      this.teardown(undefined);
-    });
-    socket.on('close', () => this.socket === socket && this.teardown(undefined));
-    if (this.host.idleTimeoutMs > 0) {
-      socket.setTimeout(this.host.idleTimeoutMs, () => this.socket === socket && this.streamError(new StreamError('connection-timeout', 'idle for too long')));
-    }
-    socket.setNoDelay(true);
-    // A renegotiation would change what tls-unique channel binding means mid-stream (RFC 5929 §3.1: "the
-    // most recent handshake"); no XMPP client needs one.
-    if (socket instanceof TLSSocket) socket.disableRenegotiation();
+  /** The session's connection from now on: what it reports comes here, and from no other. */
+  private attach(transport: C2sTransport): void {
+    transport.attach(new C2sSession.TransportEvents(this, transport), this.host.idleTimeoutMs);
   }
+
+  /**
+   * A transport's reports as prototype methods, like the parser's. A transport this session has let go
+   * (STARTTLS, XEP-0198 resumption elsewhere) no longer speaks for it.
+   */
+  private static readonly TransportEvents = class implements TransportHandlers {
+    constructor(readonly s: C2sSession, readonly t: C2sTransport) {}
+    data(chunk: Buffer): void {
+      const s = this.s;
+      // After the stream is closed, what the peer still sends is neither parsed nor charged to anyone.
+      if (s.state === 'closed' || s.transport !== this.t) return;
+      s.parser.write(chunk);
+      s.limitRate(chunk.length);
+      s.updateReading();
+    }
+    frame(text: string, element: boolean): void {
+      const s = this.s;
+      if (s.state === 'closed' || s.transport !== this.t) return;
+      const before = s.parsed;
+      s.parser.writeString(text);
+      // RFC 7395 §3.3.3: every message is one whole element; half of one, or two, is not a document.
+      if (element && !s.isClosed && (s.parsed !== before + 1 || !s.parser.betweenElements)) {
+        s.streamError(new StreamError('not-well-formed', 'a WebSocket message must hold exactly one complete XML element'));
+      }
+      s.limitRate(text.length);
+      s.updateReading();
+    }
+    end(): void {
+      const s = this.s;
+      if (s.transport === this.t && !s.isClosed) s.parserEvents.streamEnd();
+    }
+    fail(err: StreamError): void {
+      if (this.s.transport === this.t) this.s.streamError(err);
+    }
+    error(err: Error): void {
+      const s = this.s;
+      if (s.transport !== this.t) return;
+      s.closeReason ??= (err as NodeJS.ErrnoException).code ?? err.message;
+      s.log.debug({ err: err.message }, 'connection error');
+      s.teardown(undefined);
+    }
+    close(): void {
+      if (this.s.transport === this.t) this.s.teardown(undefined);
+    }
+    timeout(): void {
+      if (this.s.transport === this.t) this.s.streamError(new StreamError('connection-timeout', 'idle for too long'));
+    }
+    drain(): void {
+      if (this.s.transport === this.t) this.s.onDrain();
+    }
+  };
 
   /** The parser's events as prototype methods: one small object per session instead of four closures. */
   private static readonly ParserEvents = class implements StreamParserEvents {
@@ -263,6 +297,7 @@ export class C2sSession implements ModuleSession {
   };
 
   private onParsed(el: Element): void {
+    this.parsed++;
     this.host.traffic?.read(this, el);
     // RFC 6120 §13.12: a flooding client loses its stream, not everyone else their service.
     if (this.stanzaBucket && !this.stanzaBucket.take()) return this.streamError(new StreamError('policy-violation', 'too many stanzas per second'));
@@ -281,12 +316,12 @@ export class C2sSession implements ModuleSession {
   // ------------------------------------------------------------------------------------------ flow control
   /** Reading stops while stanzas wait, while a byte rate says so, and while the output has not drained. */
   private updateReading(): void {
-    const socket = this.socket;
-    if (this.state === 'closed' || socket.destroyed) return;
-    const hold = this.queued > 0 || this.rateTimer !== undefined || socket.writableLength > this.host.output.pauseBytes;
-    if (hold !== socket.isPaused()) {
-      if (hold) socket.pause();
-      else socket.resume();
+    const t = this.transport;
+    if (this.state === 'closed' || t.destroyed) return;
+    const hold = this.queued > 0 || this.rateTimer !== undefined || t.writableLength > this.host.output.pauseBytes;
+    if (hold !== t.isPaused) {
+      if (hold) t.pause();
+      else t.resume();
     }
   }
 
@@ -314,7 +349,7 @@ export class C2sSession implements ModuleSession {
   private outputRoom(): Promise<void> | undefined {
     // Above the pause threshold a write has found the socket full, so the watch is there.
     const w = this.watch;
-    if (!w || this.socket.writableLength <= this.host.output.pauseBytes || this.state === 'closed') return undefined;
+    if (!w || this.transport.writableLength <= this.host.output.pauseBytes || this.state === 'closed') return undefined;
     if (!w.drained) {
       let resolve!: () => void;
       const promise = new Promise<void>((r) => (resolve = r));
@@ -328,13 +363,9 @@ export class C2sSession implements ModuleSession {
    * released at 'drain' (which the socket emits once a write has found it above its high-water mark).
    */
   private trackOutput(): void {
-    const socket = this.socket;
-    const pending = socket.writableLength;
+    const pending = this.transport.writableLength;
     let w = this.watch;
-    if (!w) {
-      w = this.watch = { stallTimer: undefined, stallMark: 0, drained: undefined };
-      socket.once('drain', () => this.onDrain());
-    }
+    if (!w) w = this.watch = { stallTimer: undefined, stallMark: 0, drained: undefined };
     const limits = this.host.output;
     if (!this.host.outputBudget.hold(this, pending) && pending > limits.pauseBytes) return this.overflow('the server holds too much unsent output');
     if (pending > limits.pauseBytes && !w.stallTimer) {
@@ -346,6 +377,7 @@ export class C2sSession implements ModuleSession {
 
   private onDrain(): void {
     const w = this.watch;
+    if (!w) return;
     this.watch = undefined;
     this.host.outputBudget.release(this);
     clearTimeout(w?.stallTimer);
@@ -358,7 +390,7 @@ export class C2sSession implements ModuleSession {
     const w = this.watch;
     if (!w || this.state === 'closed') return;
     w.stallTimer = undefined;
-    const pending = this.socket.writableLength;
+    const pending = this.transport.writableLength;
     if (pending <= this.host.output.pauseBytes) return;
     const sent = this.written - pending;
     if (sent <= w.stallMark) return this.overflow('the client does not read its stream');
@@ -371,10 +403,10 @@ export class C2sSession implements ModuleSession {
   private overflow(text: string): void {
     if (this.shed || this.state === 'closed') return;
     this.shed = true;
-    this.log.info({ pending: this.socket.writableLength }, 'closing a session that does not read its output');
+    this.log.info({ pending: this.transport.writableLength }, 'closing a session that does not read its output');
     this.streamError(new StreamError('policy-violation', text));
     // What is queued would never be read; keeping it for the closing handshake would keep the memory too.
-    this.socket.destroy();
+    this.transport.destroy();
   }
 
   // ------------------------------------------------------------------------------------------ output
@@ -413,9 +445,10 @@ export class C2sSession implements ModuleSession {
   }
 
   private write(data: string): void {
-    if (this.state === 'closed' || this.socket.destroyed) return;
+    const t = this.transport;
+    if (this.state === 'closed' || t.destroyed) return;
     this.host.traffic?.wrote(this, data);
-    const pending = this.socket.writableLength;
+    const pending = t.writableLength;
     // Output above the pause threshold comes from others (the session's own stanzas wait for it to drain):
     // past the hard limit, the recipient is dropped instead of buffered for without bound.
     if (pending > this.host.output.pauseBytes && pending + data.length > this.host.output.maxBytes && !this.shed) {
@@ -424,27 +457,20 @@ export class C2sSession implements ModuleSession {
     // Writes in one tick go out in one TCP segment where possible.
     if (!this.corked) {
       this.corked = true;
-      // The socket is captured: STARTTLS swaps this.socket before the tick ends.
-      const socket = this.socket;
-      socket.cork();
+      // The transport is captured: STARTTLS swaps this.transport before the tick ends.
+      t.cork();
       process.nextTick(() => {
         this.corked = false;
-        socket.uncork();
+        t.uncork();
       });
     }
     this.written += data.length;
-    if (!this.socket.write(data) && !this.shed) this.trackOutput();
+    if (!t.write(data) && !this.shed) this.trackOutput();
   }
 
   private sendHeader(to?: string): void {
     this.headerSent = true;
-    const from = this.domain || to || '';
-    this.write(
-      `<?xml version='1.0'?><stream:stream xmlns='${NS_CLIENT}' xmlns:stream='${NS_STREAM}' id='${this.streamId}'` +
-        (from ? ` from='${escapeAttr(from)}'` : '') +
-        (this.jid ? ` to='${escapeAttr(this.jid.bare)}'` : '') +
-        ` version='1.0' xml:lang='en'>`,
-    );
+    this.write(this.transport.header({ id: this.streamId, from: this.domain || to || undefined, to: this.jid?.bare }));
   }
 
   // ------------------------------------------------------------------------------------------ stream
@@ -475,7 +501,7 @@ export class C2sSession implements ModuleSession {
       for (const extra of this.host.postAuthFeatures(this)) f.append(extra);
       return f;
     }
-    if (!this.secure && this.host.tlsContext) {
+    if (!this.secure && this.transport.canStartTls && this.host.tlsContext) {
       f.append(x('starttls', { xmlns: NS_TLS }, this.host.requireTls ? x('required') : undefined));
     }
     if (this.secure || !this.host.requireTls) {
@@ -495,14 +521,14 @@ export class C2sSession implements ModuleSession {
   }
 
   private cbTypes(): string[] {
-    return this.socket instanceof TLSSocket ? channelBindingTypes(this.socket) : [];
+    return this.transport.channelBindingTypes();
   }
 
   private saslContext(): SaslContext {
-    const socket = this.socket;
+    const t = this.transport;
     return {
       ...this.host.saslContext(this.domain),
-      channelBinding: (type) => (socket instanceof TLSSocket ? channelBindingData(socket, type) : undefined),
+      channelBinding: (type) => t.channelBindingData(type),
       channelBindingTypes: this.cbTypes(),
       offeredMechanisms: this.offeredMechanisms().map((m) => m.name),
       lockedOut: (username) => this.host.authThrottle.blocked(this.remoteAddress, `${username}@${this.domain}`),
@@ -559,16 +585,10 @@ export class C2sSession implements ModuleSession {
   }
 
   private startTls(): void {
-    if (this.secure || !this.host.tlsContext) return this.streamError(new StreamError('unsupported-feature', 'TLS is not available on this stream'));
+    if (this.secure || !this.transport.canStartTls || !this.host.tlsContext) return this.streamError(new StreamError('unsupported-feature', 'TLS is not available on this stream'));
     this.write(x('proceed', { xmlns: NS_TLS }).toString());
-    const plain = this.socket;
-    plain.setTimeout(0);
-    plain.removeAllListeners('data');
-    plain.removeAllListeners('close');
-    plain.removeAllListeners('error');
-    plain.removeAllListeners('timeout');
-    const tls = new TLSSocket(plain, { isServer: true, secureContext: this.host.tlsContext });
-    this.socket = tls;
+    const tls = this.transport.startTls(this.host.tlsContext);
+    this.transport = tls;
     this.secure = true;
     this.state = 'wait-header';
     this.attach(tls);
@@ -745,7 +765,7 @@ export class C2sSession implements ModuleSession {
     if (this.state === 'closed' || this.closing) return;
     if (!this.headerSent) this.sendHeader();
     this.log.info({ condition: err.condition, text: err.text }, 'stream error');
-    this.write(err.toElement().toString());
+    this.write(this.transport.errorText(err));
     this.close(err);
   }
 
@@ -754,16 +774,16 @@ export class C2sSession implements ModuleSession {
     if (this.state === 'closed' || this.closing) return;
     this.closing = true;
     if (!this.headerSent) this.sendHeader();
-    this.write('</stream:stream>');
-    const socket = this.socket;
+    this.write(this.transport.footer());
+    const t = this.transport;
     // Give the peer a moment to send its own closing tag (RFC 6120 §4.4), then drop the connection.
-    setTimeout(() => socket.destroy(), 2000).unref();
-    socket.end();
+    setTimeout(() => t.destroy(), 2000).unref();
+    t.end();
     this.teardown(err);
     // Read again (what comes is dropped): a socket paused by flow control would otherwise never see the
     // peer's end, and, neither reading nor writing, would not even keep the process alive until the timer
     // above destroys it, so a shutdown could stall with its storage still open.
-    if (!socket.destroyed) socket.resume();
+    if (!t.destroyed) t.resume();
   }
 
   private teardown(err: StreamError | undefined): void {
@@ -778,7 +798,7 @@ export class C2sSession implements ModuleSession {
     this.host.outputBudget.release(this);
     // Stanzas waiting for the output to drain run now, and find the session closed.
     this.watch?.drained?.resolve();
-    if (!this.closing) this.socket.destroy();
+    if (!this.closing) this.transport.destroy();
     // Every connection is reported, bound or not: the host counts connections per address.
     this.host.closed(this, err);
   }
@@ -786,7 +806,7 @@ export class C2sSession implements ModuleSession {
   // ------------------------------------------------------------------------------------------ XEP-0198 transport swap
   /** Lets the connection go and keeps the bound session (hibernating): deliveries go to the output layers only. */
   private detach(): void {
-    const socket = this.socket;
+    const t = this.transport;
     clearTimeout(this.rateTimer);
     this.rateTimer = undefined;
     clearTimeout(this.watch?.stallTimer);
@@ -794,7 +814,7 @@ export class C2sSession implements ModuleSession {
     this.watch?.drained?.resolve();
     this.watch = undefined;
     // A stream being closed (connection-timeout) has its end and destruction arranged by close().
-    if (!this.closing) socket.destroy();
+    if (!this.closing) t.destroy();
     this.closing = false;
     this.shed = false;
   }
@@ -805,16 +825,16 @@ export class C2sSession implements ModuleSession {
    * session it stood for lives on). A connection this session still had gets a conflict stream error.
    */
   adopt(conn: C2sSession): void {
-    if (!this.socket.destroyed) {
-      this.write(new StreamError('conflict', 'the session was resumed on another connection').toElement().toString() + '</stream:stream>');
+    if (!this.transport.destroyed) {
+      this.write(this.transport.errorText(new StreamError('conflict', 'the session was resumed on another connection')));
+      this.write(this.transport.footer());
       this.closing = true;
-      const old = this.socket;
+      const old = this.transport;
       old.end();
       setTimeout(() => old.destroy(), 2000).unref();
       this.detach();
     }
-    const socket = conn.socket;
-    // conn's listeners stay on the socket and find conn closed.
+    const transport = conn.transport;
     clearTimeout(conn.rateTimer);
     clearTimeout(conn.watch?.stallTimer);
     conn.watch?.drained?.resolve();
@@ -822,7 +842,7 @@ export class C2sSession implements ModuleSession {
     conn.state = 'closed';
     conn.successor = this;
     conn.parserEvents.s = this;
-    this.socket = socket;
+    this.transport = transport;
     this.parser = conn.parser;
     this.secure = conn.secure;
     this.remoteAddress = conn.remoteAddress;
@@ -834,6 +854,7 @@ export class C2sSession implements ModuleSession {
     // and reading stays paused until they have (see enqueue).
     this.queue = conn.queue;
     this.queued = conn.queued;
-    this.attach(socket);
+    // The connection reports to this session from now on, no longer to conn.
+    this.attach(transport);
   }
 }

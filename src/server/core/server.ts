@@ -14,6 +14,8 @@ import { StanzaError, StreamError } from '../../protocol/rfc6120.ts';
 import type { DiscoIdentity } from '../../protocol/xep0030.ts';
 import { ConfigError, type ServerConfig } from '../config.ts';
 import { C2sSession, type OutputLimits, type SessionHost } from './c2s-session.ts';
+import { TcpTransport } from './tcp-transport.ts';
+import type { C2sTransport } from './transport.ts';
 import { HookBus } from './hooks.ts';
 import type { ServerEvents } from './events.ts';
 import { IqHandlers, type IqScope } from './iq-handlers.ts';
@@ -88,6 +90,7 @@ export class XmppServer implements SessionHost {
   /** Service name → the module that declared it in `provides` ('core' for the core's own). */
   private readonly serviceProviders: Map<string, string>;
   private readonly stopHandlers: (() => void | Promise<void>)[] = [];
+  private readonly tlsReloaded: ((creds: TlsCredentials) => void)[] = [];
   private readonly listeners: NetServer[] = [];
   private readonly tlsServers: import('node:tls').Server[] = [];
   private readonly connections = new Set<C2sSession>();
@@ -465,8 +468,13 @@ export class XmppServer implements SessionHost {
   }
 
   private accept(socket: Socket, secure: boolean): void {
-    const session = new C2sSession(socket, this, secure);
-    session.log.info({ tls: secure }, 'connected');
+    this.acceptTransport(new TcpTransport(socket, secure));
+  }
+
+  /** A new client connection, on any transport (TCP here, WebSocket from the HTTP listener). */
+  acceptTransport(transport: C2sTransport): void {
+    const session = new C2sSession(transport, this);
+    session.log.info({ tls: transport.secure, transport: transport.kind }, 'connected');
     const ip = session.remoteAddress;
     const n = (this.perIp.get(ip) ?? 0) + 1;
     const max = this.config.limits.max_connections_per_ip;
@@ -492,7 +500,13 @@ export class XmppServer implements SessionHost {
     this.tls = creds;
     this.tlsContext = secureContext(creds);
     for (const srv of this.tlsServers) srv.setSecureContext(tlsOptions(creds));
+    for (const fn of this.tlsReloaded) fn(creds);
     this.logger.info('TLS credentials reloaded');
+  }
+
+  /** Runs `fn` with the new credentials at each reloadTls (the HTTPS listener shares the certificate). */
+  onTlsReload(fn: (creds: TlsCredentials) => void): void {
+    this.tlsReloaded.push(fn);
   }
 
   /** Runs `fn` when the server stops, before storage closes (e.g. the admin socket of startServer). */

@@ -24,6 +24,7 @@ export async function startRunningServer(hosts: string[], config: Record<string,
   const { server, addresses } = await startServer(parseConfig({
     hosts, data_dir: data, log_level: process.env.PEPKEYS_TEST_LOG ?? 'silent',
     c2s: { listen: ['127.0.0.1:0'], tls_listen: [], require_tls: false, insecure_plain_auth: true },
+    http: { listen: [] },
     ...config,
   }));
   let stopped = false;

@@ -18,7 +18,7 @@ describe('pepkeys serve --http-listen', () => {
   it('serves /readyz and /metrics on the address it prints', async () => {
     srv = await startServe(['--data', dir, '--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--log-level', 'warn']);
     let m: RegExpExecArray | null = null;
-    for (let i = 0; i < 200 && !(m = /^pepkeys HTTP \(health, metrics\) on 127\.0\.0\.1:(\d+)$/m.exec(srv.stderr())); i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 200 && !(m = /^pepkeys HTTP \(health, metrics, WebSocket \/xmpp-websocket\) on 127\.0\.0\.1:(\d+)$/m.exec(srv.stderr())); i++) await new Promise((r) => setTimeout(r, 25));
     assert.ok(m, `the HTTP line on stderr: ${srv.stderr()}`);
     const base = `http://127.0.0.1:${m[1]}`;
     assert.equal((await fetch(`${base}/readyz`)).status, 200);

@@ -18,6 +18,7 @@ describe('the data directory', () => {
   const config = (dataDir: string) => parseConfig({
     hosts: ['localhost'], data_dir: dataDir, log_level: 'silent',
     c2s: { listen: ['127.0.0.1:0'], tls_listen: [], require_tls: false, insecure_plain_auth: true },
+    http: { listen: [] },
   });
   const fresh = () => {
     const root = mkdtempSync(join(tmpdir(), 'pepkeys-datadir-'));
