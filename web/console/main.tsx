@@ -45,7 +45,7 @@ function Login({ onLogin }: { onLogin: (s: ConsoleSession) => void }) {
   };
   return (
     <form class="card login" onSubmit={submit} aria-labelledby="login-title">
-      <h2 id="login-title">Log in</h2>
+      <h2 id="login-title" tabIndex={-1}>Log in</h2>
       <label for="jid">Address</label>
       <input id="jid" name="jid" type="email" autocomplete="username" placeholder="juliet@capulet.lit" required value={jid} onInput={(e) => setJid(e.currentTarget.value)} />
       <label for="password">Password</label>
@@ -129,7 +129,7 @@ function MyKeys({ session }: { session: ConsoleSession }) {
   const print = own ? `sha-256:${own.pubkey.form === 'ascii' ? own.pubkey.print : ''}` : '';
   return (
     <section class="card" aria-labelledby="mykeys-title">
-      <h2 id="mykeys-title">My key</h2>
+      <h2 id="mykeys-title" tabIndex={-1}>My key</h2>
       {!own && (
         <>
           <p>You have no key in this browser. A new Ed25519 key is made here; its private half cannot be exported and is never sent.</p>
