@@ -50,7 +50,7 @@ export class XmppClient extends EventEmitter<ClientEvents> {
       // XEP-0115 §6.2: a query for node#ver we do not (or no longer) advertise is item-not-found.
       if (!answersNode(this.caps, node)) throw new StanzaError('item-not-found');
       const result = discoInfoResult(this.caps, node);
-      if (node !== undefined) setImmediate(() => this.emit('caps-queried', iq.attrs.from ?? ''));
+      if (node !== undefined) setTimeout(() => this.emit('caps-queried', iq.attrs.from ?? ''), 0); // after our answer went out (setTimeout: the browser has no setImmediate)
       return result;
     });
     connection.on('stanza', (el) => this.dispatch(el));

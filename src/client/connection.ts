@@ -1,15 +1,16 @@
-// One client-to-server XMPP stream over TCP (RFC 6120) on our own xml/ layer: connect, STARTTLS (§5), SASL
+// One client-to-server XMPP stream (RFC 6120) over TCP or WebSocket (transport.ts): connect, STARTTLS (§5), SASL
 // (§6: SCRAM-SHA-256, SCRAM-SHA-1, PLAIN only over TLS unless explicitly allowed), resource binding (§7), then
 // stanzas in and out until close. Higher concerns (IQ correlation, disco, caps) live in client.ts and friends.
 import { EventEmitter } from 'node:events';
-import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { randomBytes } from 'node:crypto';
-import { StreamParser, x, escapeAttr, type Element } from '../xml/index.ts';
+import { x, type Element } from '../xml/index.ts';
 import { parseJid, type Jid } from '../jid/index.ts';
 import { NS_BIND, NS_SASL, NS_SESSION, NS_STREAM, NS_STREAM_ERRORS, NS_TLS } from '../protocol/rfc6120.ts';
 import { ClientError } from './errors.ts';
 import { SCRAM_MECHANISMS, ScramSession } from './sasl-scram.ts';
+import type { ClientTransport } from './transport.ts';
+import { base64Utf8 as unb64, randomHex, utf8Base64 as b64 } from '../protocol/base64.ts';
+import { TcpTransport } from './tcp-transport.ts';
+import { WebSocketTransport } from './ws-transport.ts';
 
 export interface TlsOptions {
   /** false accepts any certificate (self-signed test servers); only with an explicit opt-in. Default true. */
@@ -24,6 +25,8 @@ export interface ConnectOptions {
   /** Account JID; a resource in it is requested at bind time. */
   jid: string;
   password: string;
+  /** WebSocket URL (RFC 7395, ws: or wss:) to use instead of TCP; host, port and tls are then unused. */
+  websocket?: string;
   /** Host to connect to (default the JID's domain) and port (default 5222). No SRV lookup. */
   host?: string;
   port?: number;
@@ -56,8 +59,6 @@ export interface NegotiatedInfo {
 
 /** A negotiated stream. Create with `Connection.open()`. */
 export class Connection extends EventEmitter<ConnectionEvents> {
-  private socket: Socket | TLSSocket;
-  private parser!: StreamParser;
   private queue: Element[] = [];
   private waiter: { resolve: (el: Element) => void; reject: (e: Error) => void } | undefined;
   private failure: ClientError | undefined;
@@ -66,13 +67,28 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private closing: Promise<void> | undefined;
   private streamEnded = false;
   private onStreamEnd: (() => void) | undefined;
-  secure = false;
+  private onTransportClosed: (() => void) | undefined;
   info!: NegotiatedInfo;
 
-  private constructor(socket: Socket, private readonly domain: string) {
+  private constructor(private readonly transport: ClientTransport, private readonly domain: string) {
     super();
-    this.socket = socket;
-    this.attach(socket);
+    transport.attach({
+      element: (el) => this.incoming(el),
+      streamEnd: () => {
+        this.streamEnded = true;
+        this.onStreamEnd?.();
+        // The server ended the stream; answer in kind and go.
+        if (!this.closing) {
+          this.transport.endStream();
+          this.transport.shutdown();
+        }
+      },
+      error: (e) => this.abort(e),
+      closed: () => {
+        this.onTransportClosed?.();
+        this.abort(this.closing ? undefined : new ClientError('closed', 'the server closed the connection'));
+      },
+    });
   }
 
   static async open(opts: ConnectOptions): Promise<Connection> {
@@ -81,15 +97,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     const host = opts.host ?? jid.domain;
     const port = opts.port ?? 5222;
     const timeoutMs = opts.timeoutMs ?? 15_000;
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = netConnect({ host, port });
-      const t = setTimeout(() => (s.destroy(), reject(new ClientError('timeout', `no TCP connection to ${host}:${port} within ${timeoutMs} ms`))), timeoutMs);
-      s.once('connect', () => (clearTimeout(t), resolve(s)));
-      s.once('error', (e) => (clearTimeout(t), reject(new ClientError('connect-failed', `cannot connect to ${host}:${port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, e))));
-    });
-    socket.setNoDelay(true);
-    const conn = new Connection(socket, jid.domain);
-    const timer = setTimeout(() => conn.abort(new ClientError('timeout', `stream negotiation with ${host}:${port} did not finish within ${timeoutMs} ms`)), timeoutMs);
+    const transport = opts.websocket
+      ? await WebSocketTransport.connect(opts.websocket, timeoutMs)
+      : await TcpTransport.connect(host, port, timeoutMs);
+    const where = opts.websocket ?? `${host}:${port}`;
+    const conn = new Connection(transport, jid.domain);
+    const timer = setTimeout(() => conn.abort(new ClientError('timeout', `stream negotiation with ${where} did not finish within ${timeoutMs} ms`)), timeoutMs);
     try {
       await conn.negotiate(jid, opts);
     } catch (e) {
@@ -109,29 +122,28 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return this.online && !this.closed;
   }
 
-  send(el: Element | string): void {
-    if (this.closed) throw new ClientError('closed', 'the connection is closed');
-    this.socket.write(typeof el === 'string' ? el : el.toString());
+  get secure(): boolean {
+    return this.transport.secure;
   }
 
-  /** Closes the stream politely (RFC 6120 §4.4): our </stream:stream>, wait briefly for theirs, then the socket. */
+  send(el: Element | string): void {
+    if (this.closed) throw new ClientError('closed', 'the connection is closed');
+    this.transport.send(el);
+  }
+
+  /** Closes the stream politely (RFC 6120 §4.4): our end of the stream, wait briefly for theirs, then the connection. */
   close(timeoutMs = 2000): Promise<void> {
     if (this.closing) return this.closing;
     this.closing = (async () => {
       if (this.closed) return;
-      try {
-        this.socket.write('</stream:stream>');
-      } catch {
-        /* socket already gone */
-      }
+      this.transport.endStream();
       await new Promise<void>((resolve) => {
         if (this.streamEnded || this.closed) return resolve();
         const t = setTimeout(resolve, timeoutMs);
         this.onStreamEnd = () => (clearTimeout(t), resolve());
-        this.socket.once('close', () => (clearTimeout(t), resolve()));
+        this.onTransportClosed = () => (clearTimeout(t), resolve());
       });
-      this.socket.end();
-      this.socket.destroy();
+      this.transport.destroy();
       this.finish(undefined);
     })();
     return this.closing;
@@ -142,69 +154,51 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private async negotiate(jid: Jid, opts: ConnectOptions): Promise<void> {
     let features = await this.restartStream();
     const starttls = features.getChild('starttls', NS_TLS);
-    if (starttls) {
+    if (starttls && this.transport.startTls) {
       this.send(x('starttls', { xmlns: NS_TLS }));
       const answer = await this.next();
       if (!answer.is('proceed', NS_TLS)) throw new ClientError('tls-failed', 'the server refused STARTTLS');
-      await this.upgradeTls(opts.tls ?? {});
+      await this.transport.startTls(this.domain, opts.tls ?? {});
       features = await this.restartStream();
-    } else if (opts.requireTls ?? true) {
+    } else if (!this.transport.secure && (opts.requireTls ?? true)) {
       throw new ClientError('tls-required', 'the server does not offer STARTTLS; refusing to log in without TLS (use the insecure option only for local tests)');
     }
     const mechanism = await this.authenticate(jid, opts, features);
     features = await this.restartStream();
-    const bound = await this.bind(features, opts.resource ?? (jid.resource || `pepkeys-${randomBytes(4).toString('hex')}`));
+    const bound = await this.bind(features, opts.resource ?? (jid.resource || `pepkeys-${randomHex(4)}`));
     // RFC 6121 Appendix E: old servers need the session IQ; servers marking it <optional/> do not.
     const session = features.getChild('session', NS_SESSION);
     if (session && !session.getChild('optional', NS_SESSION)) {
-      const id = `sess-${randomBytes(4).toString('hex')}`;
+      const id = `sess-${randomHex(4)}`;
       this.send(x('iq', { type: 'set', id }, x('session', { xmlns: NS_SESSION })));
       const r = await this.next();
       if (r.attrs.type !== 'result') throw new ClientError('protocol', 'session establishment failed');
     }
-    this.info = { jid: bound, mechanism, tls: this.secure, features };
+    this.info = { jid: bound, mechanism, tls: this.transport.secure, features };
     this.online = true;
     // Anything that arrived after the bind result goes out as stanzas now.
     for (const el of this.queue.splice(0)) this.emit('stanza', el);
   }
 
   private async restartStream(): Promise<Element> {
-    this.resetParser();
-    this.send(`<?xml version='1.0'?><stream:stream to='${escapeAttr(this.domain)}' version='1.0' xml:lang='en' xmlns='jabber:client' xmlns:stream='${NS_STREAM}'>`);
+    this.transport.restart(this.domain);
     const features = await this.next();
     if (!features.is('features', NS_STREAM)) throw new ClientError('protocol', `expected stream features, got <${features.name}/>`);
     return features;
-  }
-
-  private async upgradeTls(o: TlsOptions): Promise<void> {
-    const plain = this.socket;
-    plain.removeAllListeners('data');
-    plain.removeAllListeners('close');
-    plain.removeAllListeners('error');
-    const tlsOpts: TlsConnectionOptions = { socket: plain, servername: o.servername ?? this.domain, rejectUnauthorized: o.rejectUnauthorized ?? true };
-    if (o.ca !== undefined) tlsOpts.ca = o.ca;
-    const secure = await new Promise<TLSSocket>((resolve, reject) => {
-      const s = tlsConnect(tlsOpts);
-      s.once('secureConnect', () => resolve(s));
-      s.once('error', (e) => reject(new ClientError('tls-failed', `TLS handshake failed: ${e.message}${tlsAdvice(e, tlsOpts)}`, e)));
-    });
-    this.socket = secure;
-    this.secure = true;
-    this.attach(secure);
   }
 
   private async authenticate(jid: Jid, opts: ConnectOptions, features: Element): Promise<string> {
     const offered = (features.getChild('mechanisms', NS_SASL)?.getChildren('mechanism', NS_SASL) ?? []).map((m) => m.text().trim());
     const allowed = (opts.mechanisms ?? DEFAULT_MECHANISMS).filter((m) => offered.includes(m));
     // RFC 6120 §13.8: PLAIN sends the password itself; only over TLS unless the caller insisted.
-    const usable = allowed.filter((m) => m !== 'PLAIN' || this.secure || opts.allowPlainWithoutTls);
+    const usable = allowed.filter((m) => m !== 'PLAIN' || this.transport.secure || opts.allowPlainWithoutTls);
     const mech = usable[0];
     if (!mech) {
       const why = allowed.includes('PLAIN') ? ' (PLAIN is offered but the stream is not encrypted)' : '';
       throw new ClientError('no-mechanism', `no usable SASL mechanism: the server offers ${offered.join(', ') || 'none'}${why}`);
     }
     if (mech === 'PLAIN') {
-      const msg = Buffer.from(`\0${jid.local}\0${opts.password}`, 'utf8').toString('base64');
+      const msg = b64(`\0${jid.local}\0${opts.password}`);
       this.send(x('auth', { xmlns: NS_SASL, mechanism: mech }, msg));
       await this.saslOutcome(await this.next());
       return mech;
@@ -218,7 +212,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       await this.saslOutcome(challenge);
       throw new ClientError('auth-failed', 'the server skipped the SCRAM challenge');
     }
-    this.send(x('response', { xmlns: NS_SASL }, b64(scram.respond(unb64(challenge.text())))));
+    this.send(x('response', { xmlns: NS_SASL }, b64(await scram.respond(unb64(challenge.text())))));
     let answer = await this.next();
     // RFC 6120 §6.4.6: the server-final-message may come as a challenge (then we answer empty) or in <success/>.
     if (answer.is('challenge', NS_SASL)) {
@@ -246,7 +240,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   private async bind(features: Element, resource: string): Promise<Jid> {
     if (!features.getChild('bind', NS_BIND)) throw new ClientError('protocol', 'the server does not offer resource binding');
-    const id = `bind-${randomBytes(4).toString('hex')}`;
+    const id = `bind-${randomHex(4)}`;
     this.send(x('iq', { type: 'set', id }, x('bind', { xmlns: NS_BIND }, x('resource', null, resource))));
     const r = await this.next();
     if (r.name !== 'iq' || r.attrs.id !== id) throw new ClientError('protocol', `unexpected <${r.name}/> while binding`);
@@ -257,33 +251,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   // ---------------------------------------------------------------- plumbing
-
-  private attach(socket: Socket | TLSSocket): void {
-    socket.on('data', (d: Buffer) => this.parser.write(d));
-    socket.on('error', (e) => this.abort(new ClientError('closed', `connection error: ${e.message}`, e)));
-    socket.on('close', () => this.abort(this.closing ? undefined : new ClientError('closed', 'the server closed the connection')));
-  }
-
-  private resetParser(): void {
-    this.parser = new StreamParser({
-      streamStart: () => {},
-      stanza: (el) => this.incoming(el),
-      streamEnd: () => {
-        this.streamEnded = true;
-        this.onStreamEnd?.();
-        if (!this.closing) {
-          // The server ended the stream; answer in kind and go.
-          try {
-            this.socket.write('</stream:stream>');
-          } catch {
-            /* gone */
-          }
-          this.socket.end();
-        }
-      },
-      error: (e) => this.abort(new ClientError('protocol', `malformed XML from the server: ${e.message}`)),
-    }, { maxStanzaSize: 16 << 20 });
-  }
 
   private incoming(el: Element): void {
     if (el.is('error', NS_STREAM)) {
@@ -318,7 +285,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.waiter = undefined;
       w.reject(err ?? new ClientError('closed', 'the connection is closed'));
     }
-    this.socket.destroy();
+    this.transport.destroy();
     this.finish(err);
   }
 
@@ -330,19 +297,3 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 }
 
-const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
-const unb64 = (s: string) => Buffer.from(s.trim(), 'base64').toString('utf8');
-
-/**
- * What to do about a failed handshake, by its cause: advice to pin a certificate helps only when none was
- * pinned, and a certificate for another name is not fixed by pinning it.
- */
-function tlsAdvice(e: Error, opts: TlsConnectionOptions): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    return ` (the certificate is not for ${opts.servername}: the server needs a certificate naming the account's domain)`;
-  }
-  if (!/self.signed|unable to verify|certificate/i.test(e.message)) return '';
-  if (opts.ca !== undefined) return ' (the server certificate does not chain to the certificate or CA you pinned)';
-  return ' (pin the server certificate, or use the insecure option for a local test server)';
-}

@@ -6,13 +6,20 @@ import { parseJid, tryParseJid } from '../jid/index.ts';
 import {
   KeyError, parsePubkey, assertPubkeyPrint, pubkeyVersionOf, parseRevocation, revokeVersionOf, parseAttestation,
   attestVersionOf, verifyAttestation, verifierFromPubkey, observedFromPubkey, printMatches, pubkeyPrintBytes,
-  type Pubkey, type Revocation, type TrustStore,
+  type Pubkey, type Revocation, type TrustStore, type VerifyingKey,
 } from '../keys/index.ts';
 import { parsePepEvent } from './pubsub.ts';
 import type { KeyEvent, RevocationEvent, AttestationEvent, KeySource, KeyEventSink } from './key-events.ts';
 
+/** Turns a contact's key into a signature checker: node:crypto by default, WebCrypto in the browser console. */
+export type VerifierFactory = (pk: Pubkey) => VerifyingKey | Promise<VerifyingKey>;
+
 export class KeyIngest {
-  constructor(private readonly trust: TrustStore, private readonly events: KeyEventSink) {}
+  constructor(
+    private readonly trust: TrustStore,
+    private readonly events: KeyEventSink,
+    private readonly verifier: VerifierFactory = verifierFromPubkey,
+  ) {}
 
   /** A PEP notification (XEP-0163 §4.3) of one of the key nodes, or payloads sent in a message (XEP-0189 §8). */
   async onMessage(m: Element): Promise<void> {
@@ -77,7 +84,7 @@ export class KeyIngest {
     if (!signer) {
       ev = { jid: bare, revocation: rev, source, outcome: { ok: false, code: 'trust-conflict', message: `the revocation is signed by a key of ${bare} we do not know` } };
     } else {
-      const outcome = await this.trust.applyRevocation(bare, rev, revoked ? { signer: verifierFromPubkey(signer), revoked } : { signer: verifierFromPubkey(signer) });
+      const outcome = await this.trust.applyRevocation(bare, rev, revoked ? { signer: await this.verifier(signer), revoked } : { signer: await this.verifier(signer) });
       ev = { jid: bare, revocation: rev, source, outcome: outcome.ok ? { ok: true } : outcome };
       if (outcome.ok && outcome.record) ev.record = outcome.record;
     }
@@ -92,7 +99,7 @@ export class KeyIngest {
     // store); the signer: a key of signerjid we know.
     const subject = findByPrint(await this.knownPubkeys(bare), att.keyprint);
     const signer = findByPrint(await this.knownPubkeys(att.signerjid), att.signerprint);
-    if (subject && signer) ev.outcome = await verifyAttestation(att, { subject, signer: verifierFromPubkey(signer) });
+    if (subject && signer) ev.outcome = await verifyAttestation(att, { subject, signer: await this.verifier(signer) });
     this.events.emit('attestation', ev);
     return ev;
   }

@@ -10,7 +10,7 @@ import type { XmppClient } from './client.ts';
 import { discoInfo } from './disco.ts';
 import { keyFeatures } from './key-features.ts';
 import type { KeysClientEvents, KeyEvent, RevocationEvent, AttestationEvent } from './key-events.ts';
-import { KeyIngest } from './key-ingest.ts';
+import { KeyIngest, type VerifierFactory } from './key-ingest.ts';
 import { KeyPublisher, type PublishOptions } from './key-publish.ts';
 import { DirectKeys, type DirectAccessPolicy } from './key-direct.ts';
 import { KeyFetcher, type FetchResult } from './key-fetch.ts';
@@ -29,6 +29,8 @@ export interface KeysClientOptions {
   directAccess?: DirectAccessPolicy;
   /** Bound for each fetch step (PEP retrieval, each direct request); default 10 s. */
   timeoutMs?: number;
+  /** How contacts' keys check signatures (revocations, attestations); default node:crypto. */
+  verifier?: VerifierFactory;
 }
 
 export class KeysClient extends EventEmitter<KeysClientEvents> {
@@ -46,7 +48,7 @@ export class KeysClient extends EventEmitter<KeysClientEvents> {
     this.version = opts.version ?? 2;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     client.setFeatures(keyFeatures(opts.notify ?? true));
-    this.ingest = new KeyIngest(opts.trust, this);
+    this.ingest = new KeyIngest(opts.trust, this, opts.verifier);
     this.publisher = new KeyPublisher(client, this.timeoutMs);
     this.direct = new DirectKeys(client, this.ingest, this.version, this.timeoutMs, opts.ownKey, opts.directAccess);
     this.presence = new PresenceTracker(client, this);

@@ -18,7 +18,7 @@ export {
 } from './material.ts';
 export { parseValidity, validityState, assertValidAt, type Validity, type ValidityState } from './validity.ts';
 export {
-  parsePubkey, buildPubkey, createPubkey, isPubkeyRequest, buildPubkeyRequest, pubkeyVersionOf,
+  parsePubkey, buildPubkey, createPubkey, pubkeyFromSpki, isPubkeyRequest, buildPubkeyRequest, pubkeyVersionOf,
   pubkeyPrint, pubkeyPrintInput, pubkeyPrintBytes, pubkeyPrintAlgo, pubkeyPrintId, checkPubkeyPrint, assertPubkeyPrint,
   pubkeyPublicKey, pubkeyKeyText, pubkeyValidity, assertPubkeyUsable, buildGenerating, isGenerating,
   type Pubkey, type PubkeyAscii, type PubkeyRsa, type CreatePubkeyOptions,

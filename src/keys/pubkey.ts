@@ -124,8 +124,20 @@ export function createPubkey(o: CreatePubkeyOptions): Pubkey {
     const algo = o.algo ?? 'sha-256';
     return { version: 2, form: 'rsakey', begin, end, jid, ...extra, rsakey: { modulus: fields.modulus, publicExponent: fields.publicExponent, print: { algo, value: printV2(fields, algo) } } };
   }
-  const key = spkiBase64(o.publicKey);
-  return { version: 1, form: 'ascii', begin, end, jid, ...extra, key, print: printV1({ begin, end, jid, key }) };
+  return pubkeyFromSpki({ ...o, spki: spkiBase64(o.publicKey) });
+}
+
+/**
+ * The urn:xmpp:pubkey:1 ASCII form for a key given as base64 SubjectPublicKeyInfo (e.g. exported by WebCrypto,
+ * which has no KeyObject), with its print computed.
+ */
+export function pubkeyFromSpki(o: Omit<CreatePubkeyOptions, 'publicKey' | 'version' | 'algo'> & { spki: string }): PubkeyAscii {
+  const jid = parseJid(o.jid).bare;
+  const begin = formatDateTime(o.begin);
+  const end = formatDateTime(o.end);
+  parseValidity(begin, end);
+  const key = stripWhitespace(o.spki);
+  return { version: 1, form: 'ascii', begin, end, jid, ...(o.uri === undefined ? {} : { uri: o.uri }), key, print: printV1({ begin, end, jid, key }) };
 }
 
 /** The exact string whose digest is this key's print (see docs/keys.md). */

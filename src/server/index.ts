@@ -10,6 +10,7 @@ import { ConfigError, storagePath, type ServerConfig } from './config.ts';
 import { XmppServer, type ListenAddresses } from './core/server.ts';
 import { createLogOutput, type Logger } from './core/logger.ts';
 import { HttpListener } from './http/listener.ts';
+import { serveConsole } from './http/console-static.ts';
 import { addOperatorEndpoints } from './http/operator-endpoints.ts';
 import { addWebEndpoints } from './http/web-endpoints.ts';
 import { ServerMetrics } from './metrics/server-metrics.ts';
@@ -90,6 +91,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       http = new HttpListener(logger);
       addOperatorEndpoints(http, { ready: () => state.server?.state === 'ready', metrics: config.http.metrics ? () => state.metrics : undefined });
       addWebEndpoints(http, config, logger, () => state.server);
+      if (!serveConsole(http)) logger.info('the key console is not built (npm run build); / is not served');
       for (const hp of config.http.listen) httpAddresses.push(await http.listen(hp));
       for (const hp of config.http.tls_listen) httpsAddresses.push(await http.listenTls(hp, tlsOptions(tls)));
     }

@@ -121,26 +121,26 @@ describe('client transport against our server', () => {
 });
 
 describe('SCRAM client', () => {
-  it('reproduces the RFC 7677 SCRAM-SHA-256 example and checks the server signature', () => {
+  it('reproduces the RFC 7677 SCRAM-SHA-256 example and checks the server signature', async () => {
     const s = new ScramSession('sha256', 'user', 'pencil', 'rOprNGfwEbeRWgbNEkqO');
     assert.equal(s.initial(), 'n,,n=user,r=rOprNGfwEbeRWgbNEkqO');
-    const final = s.respond('r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096');
+    const final = await s.respond('r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096');
     assert.equal(final, 'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=');
     s.verifyFinal('v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=');
     assert.throws(() => s.verifyFinal('v=AAAATRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4='), (e: ClientError) => e.code === 'auth-failed');
   });
 
-  it('reproduces the RFC 5802 SCRAM-SHA-1 example', () => {
+  it('reproduces the RFC 5802 SCRAM-SHA-1 example', async () => {
     const s = new ScramSession('sha1', 'user', 'pencil', 'fyko+d2lbbFgONRv9qkxdawL');
     s.initial();
-    const final = s.respond('r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096');
+    const final = await s.respond('r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096');
     assert.equal(final, 'c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=');
     s.verifyFinal('v=rmF9pqV8S7suAoZWja4dJRkFsKQ=');
   });
 
-  it('refuses a server nonce that does not extend ours', () => {
+  it('refuses a server nonce that does not extend ours', async () => {
     const s = new ScramSession('sha256', 'user', 'pencil', 'abc');
     s.initial();
-    assert.throws(() => s.respond('r=xyz123,s=QSXCR+Q6sek8bf92,i=4096'), (e: ClientError) => e.code === 'auth-failed');
+    await assert.rejects(s.respond('r=xyz123,s=QSXCR+Q6sek8bf92,i=4096'), (e: ClientError) => e.code === 'auth-failed');
   });
 });
