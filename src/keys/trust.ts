@@ -30,9 +30,9 @@ export function keyFamily(format: KeyFormat): KeyFamily {
   return format === 'omemo' || format === 'omemo2' ? 'omemo' : format === 'ox' ? 'ox' : 'xep0189';
 }
 
-/** Print ids of the non-XEP-0189 keys: OMEMO "omemo:<identity key hex>", OX "openpgp4:<v4 fingerprint hex>". */
+/** Print ids of the non-XEP-0189 keys: OMEMO "omemo:<identity key hex>", OX "openpgp-v4:<v4 fingerprint hex>", as the transparency log records them. */
 export const OMEMO_PRINT_ALGO = 'omemo';
-export const OX_PRINT_ALGO = 'openpgp4';
+export const OX_PRINT_ALGO = 'openpgp-v4';
 
 export interface TrustRecord {
   /** Bare JID of the contact. */

@@ -15,6 +15,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../cli/run-cli.ts';
+import { transparencyModule } from '../../src/server/modules/transparency/index.ts';
+import { decodeLeaf, type KeyEvent } from '../../src/transparency/leaf.ts';
 
 const AXOLOTL = 'eu.siacs.conversations.axolotl';
 const skip = process.env.PEPKEYS_SKIP_PROFANITY === '1';
@@ -37,11 +39,14 @@ describe('profanity end to end', { skip: skip ? 'PEPKEYS_SKIP_PROFANITY=1' : fal
   const crossed: string[] = [];
   const running: Profanity[] = [];
   const cliHome = join(mkdtempSync(join(tmpdir(), 'pepkeys-profanity-cli-')), 'home');
+  const fingerprints: Record<string, string> = {};
+  const devices: Record<string, string> = {};
 
   before(async () => {
     t = await startTestServer({
       users: { 'juliet@localhost': 'balcony', 'romeo@localhost': 'orchard' },
-      modules: [...defaultModules(), messageRecorder(crossed)],
+      // Key transparency on (issue 14): what profanity publishes is logged like any key (issue 21).
+      modules: [...defaultModules(), messageRecorder(crossed), transparencyModule({ dataDir: join(cliHome, '..', 'kt'), epochMs: 3_600_000 })],
     });
   });
   after(async () => {
@@ -70,6 +75,8 @@ describe('profanity end to end', { skip: skip ? 'PEPKEYS_SKIP_PROFANITY=1' : fal
     romeo.type('/omemo gen');
     const julietDevice = (await juliet.waitScreen(/Your Device ID is (\d+)/))[1]!;
     const romeoDevice = (await romeo.waitScreen(/Your Device ID is (\d+)/))[1]!;
+    devices['juliet@localhost'] = julietDevice;
+    devices['romeo@localhost'] = romeoDevice;
 
     // profanity asks for its own device list first, gets item-not-found code='404', then publishes it.
     await juliet.waitScreen(/Going to publish own device ID/);
@@ -125,7 +132,6 @@ describe('profanity end to end', { skip: skip ? 'PEPKEYS_SKIP_PROFANITY=1' : fal
   it('OX: keys announced to PEP, discovered and imported by the other side, message decrypted', async () => {
     const juliet = running[0]!;
     const romeo = running[1]!;
-    const fingerprints: Record<string, string> = {};
     for (const [p, jid] of [[juliet, 'juliet@localhost'], [romeo, 'romeo@localhost']] as const) {
       p.gpg('--quick-gen-key', `xmpp:${jid}`, 'ed25519', 'sign', 'never');
       const fpr = p.gpg('--list-keys', '--with-colons', `xmpp:${jid}`).match(/^fpr:+([0-9A-F]{40}):/m)![1]!;
@@ -162,6 +168,28 @@ describe('profanity end to end', { skip: skip ? 'PEPKEYS_SKIP_PROFANITY=1' : fal
     await romeo.waitScreen(new RegExp(`juliet@localhost/\\S+: ${text}`));
     assert.ok(crossed.some((s) => s.includes('<openpgp xmlns="urn:xmpp:openpgp:0">')), 'an OX message crossed the server');
     for (const s of crossed) assert.ok(!s.includes(text), `plaintext crossed the server: ${s}`);
+  });
+
+  it("key transparency: the domain's log holds profanity's OMEMO and OX key events, with the fingerprints the clients show", async () => {
+    const events = async (jid: string): Promise<KeyEvent[]> => (await t.storage.transparency.entriesOf('localhost', jid, 0, 1000)).map((e) => decodeLeaf(e.leaf));
+    for (const jid of ['juliet@localhost', 'romeo@localhost']) {
+      const log = await events(jid);
+      const nodes = new Set(log.filter((e) => e.type === 'publish').map((e) => e.node));
+      const device = devices[jid]!;
+      const fpr = fingerprints[jid]!;
+      assert.ok(nodes.has(`${AXOLOTL}.devicelist`), `${jid}: device list logged (${[...nodes].join(', ')})`);
+      assert.ok(nodes.has(`${AXOLOTL}.bundles:${device}`), `${jid}: bundle logged`);
+      assert.ok(nodes.has('urn:xmpp:openpgp:0:public-keys'), `${jid}: OX metadata logged`);
+      assert.ok(nodes.has(`urn:xmpp:openpgp:0:public-keys:${fpr}`), `${jid}: OX key logged`);
+      // The bundle's leaf names the identity key that profanity shows as the device's fingerprint, and the OX
+      // key's leaf the fingerprint gpg shows: the ids the CLI's trust store uses, so one can be checked
+      // against the other.
+      const bundle = (await t.storage.pubsub.getItems(jid, `${AXOLOTL}.bundles:${device}`))[0]!.payload;
+      const identity = Buffer.from(bundle.match(/<identityKey>([^<]+)</)![1]!, 'base64').subarray(1).toString('hex');
+      assert.equal(log.findLast((e) => e.node === `${AXOLOTL}.bundles:${device}`)!.fingerprint, `omemo:${identity}`);
+      assert.equal(log.find((e) => e.node === `urn:xmpp:openpgp:0:public-keys:${fpr}`)!.fingerprint, `openpgp-v4:${fpr.toLowerCase()}`);
+      for (const e of log) assert.equal(e.jid, jid);
+    }
   });
 });
 

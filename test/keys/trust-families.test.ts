@@ -71,7 +71,7 @@ for (const [name, make] of backends) {
       assert.equal((await t.observe('nurse@capulet.lit', observedFromOmemoDevice('omemo2', 5, ik(5)))).kind, 'new');
       const ox2 = await t.observe('nurse@capulet.lit', observedFromOxKey(OX_B));
       assert.equal(ox2.kind, 'changed');
-      assert.deepEqual(ox2.previous.map((p) => p.print), [`openpgp4:${OX_A.toLowerCase()}`]);
+      assert.deepEqual(ox2.previous.map((p) => p.print), [`openpgp-v4:${OX_A.toLowerCase()}`]);
       assert.equal((await t.observe('nurse@capulet.lit', rsaObs)).kind, 'new');
       const ed = await t.observe('nurse@capulet.lit', edObs);
       assert.equal(ed.kind, 'changed');

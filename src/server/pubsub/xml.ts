@@ -13,7 +13,7 @@ import type { PubsubEngine } from './engine.ts';
 import { errors, PubsubError } from './errors.ts';
 import type { ItemsEvent, PubsubEvent } from './events.ts';
 import type { PubsubService } from './service.ts';
-import { cachedFormConfig } from './options-cache.ts';
+import { cachedFormConfig } from './options-form-xml.ts';
 
 // ------------------------------------------------------------------ requests
 export type PubsubRequest =

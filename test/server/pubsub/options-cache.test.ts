@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseXml, type Element } from '../../../src/xml/index.ts';
 import { handlePubsubIq, parsePubsubRequest } from '../../../src/server/pubsub/xml.ts';
-import { formKey } from '../../../src/server/pubsub/options-cache.ts';
+import { formKey } from '../../../src/server/pubsub/options-form-xml.ts';
 import { PubsubError } from '../../../src/server/pubsub/errors.ts';
 import type { PubsubEngine } from '../../../src/server/pubsub/engine.ts';
 import { BALCONY, jid, JULIET, setup } from './helpers.ts';

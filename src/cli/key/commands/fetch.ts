@@ -77,7 +77,7 @@ function showPublished(cx: KeyCommandContext, p: PublishedKeys, seen: PublishedK
   if (p.ox.length) {
     cx.out.line('OpenPGP keys (OX):');
     cx.out.table(p.ox.map((k) => ({
-      fingerprint: k.display, state: k.problem ? '' : cell(`openpgp4:${k.fingerprint.toLowerCase()}`),
+      fingerprint: k.display, state: k.problem ? '' : cell(`openpgp-v4:${k.fingerprint.toLowerCase()}`),
       'user id': k.userIds?.join(', ') ?? `(${k.problem?.message ?? 'unreadable'})`, announced: k.announced.slice(0, 10),
     })), ['fingerprint', 'state', 'user id', 'announced']);
   }
