@@ -118,3 +118,20 @@ export async function publishFirst(c: Conn, node: string, itemId: string, fields
   }
   throw new Error(`publishing the first item of ${node}: too many options refused`);
 }
+
+/**
+ * Exactly-once check of a fan-out run: `counts[seq * subs + i]` is how often subscriber i got item seq.
+ * Returns the problems to report (missing and duplicate notifications), none when every one arrived once.
+ */
+export function exactlyOnceProblems(counts: ArrayLike<number>, sent: number, subs: number): string[] {
+  let missing = 0;
+  let dups = 0;
+  for (let seq = 0; seq < sent; seq++) {
+    for (let i = 0; i < subs; i++) {
+      const n = counts[seq * subs + i]!;
+      if (n === 0) missing++;
+      else if (n > 1) dups++;
+    }
+  }
+  return [...(missing ? [`${missing} notifications missing`] : []), ...(dups ? [`${dups} duplicate notifications`] : [])];
+}

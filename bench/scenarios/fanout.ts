@@ -4,7 +4,7 @@
 // subscriber's notification; notifications/s over the whole run. Check: every subscriber got exactly one
 // notification per item.
 import { Meter, latencyStats, type Result } from '../report.ts';
-import { NS_PUBSUB, closeAll, connectUsers, ensureMutual, isResult, payload, publishFirst, publishIq, sendPresence, waitUntil, type ScenarioCtx } from './common.ts';
+import { NS_PUBSUB, closeAll, connectUsers, ensureMutual, isResult, payload, publishFirst, publishIq, sendPresence, waitUntil, type ScenarioCtx, exactlyOnceProblems } from './common.ts';
 import { everyPublishOptions, itemPayload, keyNodeOptions } from './workload.ts';
 
 /** Items in flight of the legacy scenario; the real workload runs the windows given (1 and 16). */
@@ -111,17 +111,7 @@ async function fanoutOnce(ctx: ScenarioCtx, subs: number, WINDOW: number): Promi
   const m = meter.stop();
   // Duplicates may still be on their way: give them a moment, then check exactly-once.
   await waitUntil(() => false, 200);
-  let missing = 0;
-  let dups = 0;
-  for (let seq = 0; seq < sent; seq++) {
-    for (let i = 0; i < subs; i++) {
-      const n = counts[seq * subs + i]!;
-      if (n === 0) missing++;
-      else if (n > 1) dups++;
-    }
-  }
-  if (missing) problems.push(`${missing} notifications missing`);
-  if (dups) problems.push(`${dups} duplicate notifications`);
+  problems.push(...exactlyOnceProblems(counts, sent, subs));
   if (ackErrors) problems.push(`${ackErrors} publish errors`);
   const errs = subConns.reduce((a, s) => a + s.errors, 0);
   if (errs) problems.push(`${errs} subscriber connections failed`);

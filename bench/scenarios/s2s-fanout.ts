@@ -12,7 +12,7 @@ import { Meter, latencyStats, type Result } from '../report.ts';
 import { PASSWORD, freePort, killPid, spawnLogged, waitForPort, type Account, type Target } from '../targets/common.ts';
 import { deriveCredentials, openStorage, resolveConfig } from '../../src/server/index.ts';
 import { startProsody, type ProsodyServer } from '../../test/helpers/prosody.ts';
-import { closeAll, connectUsers, ensureMutual, isResult, payload, publishIq, sendPresence, waitUntil, type ScenarioCtx } from './common.ts';
+import { closeAll, connectUsers, ensureMutual, isResult, payload, publishIq, sendPresence, waitUntil, type ScenarioCtx, exactlyOnceProblems } from './common.ts';
 
 const WINDOW = 4;
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -205,17 +205,7 @@ async function measure(capCtx: ScenarioCtx, monCtx: ScenarioCtx, kind: string, s
   });
   const m = meter.stop();
   await waitUntil(() => false, 300);
-  let missing = 0;
-  let dups = 0;
-  for (let seq = 0; seq < sent; seq++) {
-    for (let i = 0; i < subs; i++) {
-      const n = counts[seq * subs + i]!;
-      if (n === 0) missing++;
-      else if (n > 1) dups++;
-    }
-  }
-  if (missing) problems.push(`${missing} notifications missing`);
-  if (dups) problems.push(`${dups} duplicate notifications`);
+  problems.push(...exactlyOnceProblems(counts, sent, subs));
   closeAll([p!, ...subConns]);
   return {
     target: kind,
