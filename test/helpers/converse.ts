@@ -171,6 +171,27 @@ export class ConverseUser {
     return this.page.evaluate(() => (globalThis as any)._converse.state.omemo_store.get('device_id'));
   }
 
+  /**
+   * Waits until `owner`'s OMEMO bundles for `deviceId` (legacy node and OMEMO 2 item) can be read from this
+   * session. OMEMOInitialized fires when Converse has *sent* its publishes; a peer that fetches a bundle
+   * before the server has stored it gets item-not-found and skips that device (seen on a loaded CI machine).
+   */
+  async waitForBundles(owner: string, deviceId: string, timeoutMs: number): Promise<void> {
+    await this.until(`${owner}'s OMEMO bundles for device ${deviceId}`, timeoutMs, () =>
+      this.page.evaluate(async ({ jid, device }) => {
+        // No named inner functions here: the test runner's transform would wrap them in a helper the page lacks.
+        const w = globalThis as any;
+        for (const [node, id] of [[`eu.siacs.conversations.axolotl.bundles:${device}`, ''], ['urn:xmpp:omemo:2:bundles', String(device)]]) {
+          let iq = w.converse.env.$iq({ type: 'get', to: jid }).c('pubsub', { xmlns: 'http://jabber.org/protocol/pubsub' }).c('items', { node });
+          if (id) iq = iq.c('item', { id });
+          const r = await w.api.sendIQ(iq).catch(() => undefined);
+          if (!r || r.getElementsByTagName('item').length === 0) return false;
+        }
+        return true;
+      }, { jid: owner, device: deviceId }),
+    );
+  }
+
   /** Opens the chat with `jid`, with OMEMO on, and sends `body` through Converse's normal send path. */
   async sendEncrypted(jid: string, body: string): Promise<{ omemoSupported: boolean; omemoActive: boolean }> {
     return this.page.evaluate(async ({ j, b }) => {

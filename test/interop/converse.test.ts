@@ -33,6 +33,7 @@ async function converseScenario(browser: BrowserHandle, page: ConversePageServer
   try {
     await Promise.all([juliet.ready(WAIT), romeo.ready(WAIT)]);
     await Promise.all([juliet.waitForContactOnline(users.romeo.jid, WAIT), romeo.waitForContactOnline(users.juliet.jid, WAIT)]);
+    await juliet.waitForBundles(users.romeo.jid, await romeo.deviceId(), WAIT);
     const body = `By any other word would smell as sweet (${label})`;
     const sent = await juliet.sendEncrypted(users.romeo.jid, body);
     const got = await romeo.waitForMessage(users.juliet.jid, body, WAIT);
