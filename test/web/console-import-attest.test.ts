@@ -13,8 +13,10 @@ import type { Page } from 'playwright-core';
 import { startServer, parseConfig, deriveCredentials, type XmppServer } from '../../src/server/index.ts';
 import { XmppClient, KeysClient, type AttestationEvent } from '../../src/client/index.ts';
 import {
-  TrustStore, MemoryTrustBackend, createPubkey, pubkeyPrintId, verifyAttestation, verifierFromPubkey, type Pubkey,
+  TrustStore, MemoryTrustBackend, buildPubkey, createPubkey, pubkeyPrintId, verifyAttestation, verifierFromPubkey, type Pubkey,
 } from '../../src/keys/index.ts';
+import { formatBundle } from '../../src/cli/key/key-bundle.ts';
+import { serialize } from '../../src/xml/index.ts';
 import { buildConsole } from '../../scripts/build-console.mjs';
 import { chromiumAvailable, launchChromium, screenshotDir, type BrowserHandle } from '../helpers/browser.ts';
 
@@ -88,24 +90,20 @@ describe('browser key console: import and attest', { skip: !chromiumAvailable() 
   });
 
   it('Romeo imports a key made by node:crypto and publishes it; the server holds exactly that key', async () => {
-    // The form `pepkeys key export --secret` writes: header line, <pubkey/>, then the unencrypted PEM.
-    const pem = romeoPair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-    const bundle = `pepkeys-key: ${ROMEO} sha-256:00 current\n<pubkey xmlns='urn:xmpp:pubkey:2'/>\n${pem}`;
+    // The form `pepkeys key export --secret` writes (formatBundle): header line, <pubkey/>, unencrypted PEM.
+    romeoKey = createPubkey({ publicKey: romeoPair.publicKey, jid: ROMEO, begin: new Date(Date.now() - 60_000), end: new Date(Date.now() + 864e5) });
+    const bundle = formatBundle([{ jid: ROMEO, fingerprint: pubkeyPrintId(romeoKey), status: 'current', pubkeyXml: serialize(buildPubkey(romeoKey)), pem: romeoPair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string }]);
     await romeo.getByLabel('Or import a key file').setInputFiles({ name: 'romeo.key', mimeType: 'text/plain', buffer: Buffer.from(bundle) });
     const fp = romeo.getByTestId('my-fingerprint');
     await fp.waitFor();
+    assert.equal(await fp.textContent(), spaced(pubkeyPrintId(romeoKey)));
     await romeo.getByRole('button', { name: 'Publish' }).click();
     await romeo.getByTestId('publish-status').filter({ hasText: 'Published for everyone who sees your presence.' }).waitFor();
 
     const fetched = await juliet.fetch(ROMEO, { presenceWaitMs: 0 });
     assert.equal(fetched.keys.length, 1);
-    const published = fetched.keys[0]!.pubkey;
-    assert.equal(published.jid, ROMEO);
-    // The same key material as node:crypto's, so the print Node computes for it is the published one.
-    romeoKey = createPubkey({ publicKey: romeoPair.publicKey, jid: ROMEO, begin: new Date(published.begin), end: new Date(published.end) });
-    assert.equal(pubkeyPrintId(published), pubkeyPrintId(romeoKey));
-    assert.equal(await fp.textContent(), spaced(pubkeyPrintId(romeoKey)));
-    // The private half stayed non-extractable in the browser's store.
+    // The key on Romeo's PEP node has the print Node computed for the key it made.
+    assert.equal(pubkeyPrintId(fetched.keys[0]!.pubkey), pubkeyPrintId(romeoKey));
     // (A string: this file is type-checked with Node's lib, which has no indexedDB.)
     const extractable = await romeo.evaluate<boolean>(`new Promise((resolve, reject) => {
       const req = indexedDB.open('pepkeys-console:${ROMEO}');

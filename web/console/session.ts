@@ -7,7 +7,7 @@ import { parseXml } from '../../src/xml/index.ts';
 import { pubkeyFromSpki } from '../../src/keys/pubkey.ts';
 import { generateEd25519CryptoKey, spkiBase64Of, webCryptoSigner, webCryptoVerifier } from '../../src/keys/webcrypto-signing.ts';
 import { Idb } from './idb.ts';
-import { importEd25519Pem } from './import-key.ts';
+import { exportedPubkey, importEd25519Pem } from './import-key.ts';
 import { IdbTrustBackend } from './trust-backend.ts';
 
 /** Our key as kept in IndexedDB: the CryptoKeyPair (private half non-extractable) and its <pubkey/>. */
@@ -112,12 +112,14 @@ export class ConsoleSession {
 
   /** An existing Ed25519 key (unencrypted PKCS#8 PEM), kept like a generated one and not yet published. */
   async importPem(text: string): Promise<OwnKey> {
-    return this.keep(await importEd25519Pem(text));
+    const pair = await importEd25519Pem(text);
+    return this.keep(pair, exportedPubkey(text, await spkiBase64Of(pair.publicKey), this.jid));
   }
 
-  private async keep(pair: CryptoKeyPair): Promise<OwnKey> {
+  /** Keeps a key pair as ours, with its <pubkey/> as exported, or a new one valid from now on. */
+  private async keep(pair: CryptoKeyPair, exported?: Pubkey): Promise<OwnKey> {
     const now = Date.now();
-    const pubkey = pubkeyFromSpki({ spki: await spkiBase64Of(pair.publicKey), jid: this.jid, begin: new Date(now), end: new Date(now + KEY_LIFETIME_MS) });
+    const pubkey = exported ?? pubkeyFromSpki({ spki: await spkiBase64Of(pair.publicKey), jid: this.jid, begin: new Date(now), end: new Date(now + KEY_LIFETIME_MS) });
     const own: OwnKey = { pair, pubkey, created: now };
     await this.db.put('own', 'current', own);
     this.own = own;
