@@ -6,18 +6,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { startServer, parseConfig, deriveCredentials, type XmppServer } from '../../src/server/index.ts';
+import type { XmppServer } from '../../src/server/index.ts';
 import { XmppClient, KeysClient, type AttestationEvent } from '../../src/client/index.ts';
 import {
   TrustStore, MemoryTrustBackend, buildPubkey, createPubkey, pubkeyPrintId, verifyAttestation, verifierFromPubkey, type Pubkey,
 } from '../../src/keys/index.ts';
 import { formatBundle } from '../../src/cli/key/key-bundle.ts';
 import { serialize } from '../../src/xml/index.ts';
-import { buildConsole } from '../../scripts/build-console.mjs';
+import { startConsoleServer, type ConsoleServer } from '../helpers/console-server.ts';
 import { chromiumAvailable, launchChromium, screenshotDir, type BrowserHandle } from '../helpers/browser.ts';
 
 const JULIET = 'juliet@localhost';
@@ -28,7 +26,7 @@ const contact = (page: Page, jid: string) => page.locator(`[data-testid=contact]
 const spaced = (print: string) => print.replace(/^sha-256:/, '').toUpperCase().match(/.{4}/g)!.join(' ');
 
 describe('browser key console: import and attest', { skip: !chromiumAvailable() && 'no Chromium' }, () => {
-  let dir: string;
+  let cs: ConsoleServer | undefined;
   let server: XmppServer;
   let url: string;
   let browser: BrowserHandle;
@@ -40,24 +38,14 @@ describe('browser key console: import and attest', { skip: !chromiumAvailable() 
   const romeoPair = generateKeyPairSync('ed25519');
 
   before(async () => {
-    await buildConsole();
-    dir = await mkdtemp(join(tmpdir(), 'pepkeys-console-attest-'));
-    const config = parseConfig({
-      hosts: ['localhost'],
-      data_dir: dir,
-      log_level: process.env.PEPKEYS_TEST_LOG ?? 'silent',
-      c2s: { listen: ['127.0.0.1:0'], require_tls: false, insecure_plain_auth: true },
-      http: { listen: ['127.0.0.1:0'] },
-    });
-    const started = await startServer(config);
-    server = started.server;
-    url = `http://127.0.0.1:${started.http[0]!.port}/`;
-    for (const u of [JULIET, ROMEO]) await server.storage.accounts.create(u, deriveCredentials(PASSWORD, 4096));
+    cs = await startConsoleServer([JULIET, ROMEO], PASSWORD);
+    server = cs.server;
+    url = cs.url;
     await server.storage.roster.putItem(JULIET, { jid: ROMEO, subscription: 'both', groups: ['Friends'] });
     await server.storage.roster.putItem(ROMEO, { jid: JULIET, subscription: 'both', groups: ['Friends'] });
 
     // Juliet uses the Node SDK over TCP and publishes her key before Romeo opens the console.
-    julietClient = await XmppClient.connect({ jid: JULIET, password: PASSWORD, host: '127.0.0.1', port: started.addresses.c2s[0]!.port, requireTls: false, tls: { rejectUnauthorized: false }, resource: 'node' });
+    julietClient = await XmppClient.connect({ jid: JULIET, password: PASSWORD, host: '127.0.0.1', port: cs.c2sPort, requireTls: false, tls: { rejectUnauthorized: false }, resource: 'node' });
     juliet = new KeysClient(julietClient, { trust: new TrustStore(new MemoryTrustBackend()) });
     await juliet.onlineAndReady();
     const jpair = generateKeyPairSync('ed25519');
@@ -71,8 +59,7 @@ describe('browser key console: import and attest', { skip: !chromiumAvailable() 
   after(async () => {
     await julietClient?.close();
     await browser?.close();
-    await server?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await cs?.stop();
   });
 
   it('refuses a passphrase-protected PEM with one sentence saying what to do', async () => {
@@ -85,7 +72,7 @@ describe('browser key console: import and attest', { skip: !chromiumAvailable() 
     await romeo.getByLabel('Or import a key file').setInputFiles({ name: 'romeo.pem', mimeType: 'application/x-pem-file', buffer: Buffer.from(encrypted) });
     const error = romeo.getByRole('alert');
     await error.waitFor();
-    assert.equal(await error.textContent(), 'This key is protected by a passphrase: remove it with `pepkeys key passwd`, export again and import that file.');
+    assert.equal(await error.textContent(), 'This key is protected by a passphrase: remove it with `pepkeys key passwd --remove`, export again and import that file.');
     assert.equal(await romeo.getByTestId('my-fingerprint').count(), 0);
   });
 

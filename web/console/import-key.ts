@@ -15,7 +15,7 @@ function findPem(text: string): { label: string; der: Uint8Array } {
   const m = /-----BEGIN ((?:ENCRYPTED |RSA |EC )?PRIVATE KEY)-----([\s\S]*?)-----END \1-----/.exec(text);
   if (!m) throw new Error('The file holds no PEM private key: choose the file `pepkeys key export --secret` wrote.');
   if (m[1] === 'ENCRYPTED PRIVATE KEY') {
-    throw new Error('This key is protected by a passphrase: remove it with `pepkeys key passwd`, export again and import that file.');
+    throw new Error('This key is protected by a passphrase: remove it with `pepkeys key passwd --remove`, export again and import that file.');
   }
   if (m[1] !== 'PRIVATE KEY') throw new Error('This is not an Ed25519 key: import an Ed25519 private key.');
   return { label: m[1], der: base64ToBytes(m[2]!.replace(/\s+/g, '')) };
