@@ -4,12 +4,10 @@
 // (her contact, not in Friends) never sees it. Screenshots go to test-artifacts/screenshots.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { startServer, parseConfig, deriveCredentials, type XmppServer } from '../../src/server/index.ts';
-import { buildConsole } from '../../scripts/build-console.mjs';
+import type { XmppServer } from '../../src/server/index.ts';
+import { startConsoleServer, type ConsoleServer } from '../helpers/console-server.ts';
 import { chromiumAvailable, launchChromium, screenshotDir, type BrowserHandle } from '../helpers/browser.ts';
 
 const JULIET = 'juliet@localhost';
@@ -28,7 +26,7 @@ async function login(page: Page, url: string, jid: string): Promise<void> {
 }
 
 describe('browser key console', { skip: !chromiumAvailable() && 'no Chromium' }, () => {
-  let dir: string;
+  let cs: ConsoleServer | undefined;
   let server: XmppServer;
   let url: string;
   let browser: BrowserHandle;
@@ -39,19 +37,9 @@ describe('browser key console', { skip: !chromiumAvailable() && 'no Chromium' },
   let firstPrint: string;
 
   before(async () => {
-    await buildConsole();
-    dir = await mkdtemp(join(tmpdir(), 'pepkeys-console-'));
-    const config = parseConfig({
-      hosts: ['localhost'],
-      data_dir: dir,
-      log_level: process.env.PEPKEYS_TEST_LOG ?? 'silent',
-      c2s: { listen: ['127.0.0.1:0'], require_tls: false, insecure_plain_auth: true },
-      http: { listen: ['127.0.0.1:0'] },
-    });
-    const started = await startServer(config);
-    server = started.server;
-    url = `http://127.0.0.1:${started.http[0]!.port}/`;
-    for (const u of [JULIET, ROMEO, NURSE]) await server.storage.accounts.create(u, deriveCredentials(PASSWORD, 4096));
+    cs = await startConsoleServer([JULIET, ROMEO, NURSE], PASSWORD);
+    server = cs.server;
+    url = cs.url;
     // Juliet files Romeo under Friends and the Nurse under Household; all mutually subscribed.
     const both = async (a: string, b: string, aGroup: string, bGroup: string) => {
       await server.storage.roster.putItem(a, { jid: b, subscription: 'both', groups: [aGroup] });
@@ -68,8 +56,7 @@ describe('browser key console', { skip: !chromiumAvailable() && 'no Chromium' },
 
   after(async () => {
     await browser?.close();
-    await server?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await cs?.stop();
   });
 
   it('shows a login error as one sentence saying what to do', async () => {

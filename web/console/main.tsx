@@ -134,6 +134,10 @@ function MyKeys({ session }: { session: ConsoleSession }) {
         <>
           <p>You have no key in this browser. A new Ed25519 key is made here; its private half cannot be exported and is never sent.</p>
           <button type="button" disabled={busy} onClick={() => run(() => session.generate())}>Generate key</button>
+          <label for="import-key">Or import a key file</label>
+          <input id="import-key" type="file" accept=".pem,.key,.txt,application/x-pem-file,text/plain" aria-describedby="import-key-hint" disabled={busy}
+            onChange={(e) => { const f = e.currentTarget.files?.[0]; if (f) void run(async () => session.importPem(await f.text())); }} />
+          <p class="hint" id="import-key-hint">An Ed25519 private key as unencrypted PEM, as <code>pepkeys key export --secret</code> writes it for a key without a passphrase. Its private half is kept non-extractable here and never sent.</p>
         </>
       )}
       {own && (
@@ -195,6 +199,12 @@ function KeyRow({ session, jid, k }: { session: ConsoleSession; jid: string; k: 
       {k.effective === 'unverified' && (
         <button type="button" class="small" aria-expanded={open} aria-controls={id} onClick={() => setOpen(!open)}>Verify</button>
       )}
+      {k.effective !== 'revoked' && k.effective !== 'expired' && (
+        session.hasAttested(jid, k.print)
+          ? <span class="hint" data-testid="attested">You attested this key.</span>
+          : <button type="button" class="small secondary" disabled={busy} aria-describedby={`${id}-attest-hint`} onClick={() => run(() => session.attest(jid, k.print))}>Attest</button>
+      )}
+      <span class="visually-hidden" id={`${id}-attest-hint`}>Sign this key with your own key, publish the signature and send it to {jid}.</span>
       {open && (
         <div id={id} class="verify">
           <label for={`${id}-input`}>Fingerprint {jid} reads to you</label>

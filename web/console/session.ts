@@ -2,10 +2,12 @@
 // client, keep our Ed25519 key (WebCrypto, private half non-extractable, in IndexedDB), publish, rotate and
 // revoke it through the SDK's KeysClient, and follow contacts' keys in the SDK's TrustStore.
 import { XmppClient, KeysClient, RosterMirror, type RosterEntry, type PublishOptions, type KeyEvent, type RevocationEvent } from '../../src/client/index.ts';
-import { TrustStore, createRevocation, type Pubkey, type TrustView } from '../../src/keys/index.ts';
+import { TrustStore, buildAttestation, createAttestation, createRevocation, parsePubkey, type Pubkey, type TrustView } from '../../src/keys/index.ts';
+import { parseXml } from '../../src/xml/index.ts';
 import { pubkeyFromSpki } from '../../src/keys/pubkey.ts';
 import { generateEd25519CryptoKey, spkiBase64Of, webCryptoSigner, webCryptoVerifier } from '../../src/keys/webcrypto-signing.ts';
 import { Idb } from './idb.ts';
+import { exportedPubkey, importEd25519Pem } from './import-key.ts';
 import { IdbTrustBackend } from './trust-backend.ts';
 
 /** Our key as kept in IndexedDB: the CryptoKeyPair (private half non-extractable) and its <pubkey/>. */
@@ -49,6 +51,8 @@ export class ConsoleSession {
   own: OwnKey | undefined;
   contacts = new Map<string, Contact>();
   alerts: Alert[] = [];
+  /** Keys we attested in this session ("jid print"). */
+  private attested = new Set<string>();
   private listeners = new Set<Listener>();
 
   private constructor(
@@ -100,17 +104,27 @@ export class ConsoleSession {
   async generate(): Promise<OwnKey> {
     this.keys.announceGenerating(true);
     try {
-      const pair = await generateEd25519CryptoKey();
-      const now = Date.now();
-      const pubkey = pubkeyFromSpki({ spki: await spkiBase64Of(pair.publicKey), jid: this.jid, begin: new Date(now), end: new Date(now + KEY_LIFETIME_MS) });
-      const own: OwnKey = { pair, pubkey, created: now };
-      await this.db.put('own', 'current', own);
-      this.own = own;
-      this.changed();
-      return own;
+      return await this.keep(await generateEd25519CryptoKey());
     } finally {
       this.keys.announceGenerating(false);
     }
+  }
+
+  /** An existing Ed25519 key (unencrypted PKCS#8 PEM), kept like a generated one and not yet published. */
+  async importPem(text: string): Promise<OwnKey> {
+    const pair = await importEd25519Pem(text);
+    return this.keep(pair, exportedPubkey(text, await spkiBase64Of(pair.publicKey), this.jid));
+  }
+
+  /** Keeps a key pair as ours, with its <pubkey/> as exported, or a new one valid from now on. */
+  private async keep(pair: CryptoKeyPair, exported?: Pubkey): Promise<OwnKey> {
+    const now = Date.now();
+    const pubkey = exported ?? pubkeyFromSpki({ spki: await spkiBase64Of(pair.publicKey), jid: this.jid, begin: new Date(now), end: new Date(now + KEY_LIFETIME_MS) });
+    const own: OwnKey = { pair, pubkey, created: now };
+    await this.db.put('own', 'current', own);
+    this.own = own;
+    this.changed();
+    return own;
   }
 
   async publish(access: Access): Promise<void> {
@@ -171,6 +185,28 @@ export class ConsoleSession {
     this.alerts = this.alerts.filter((a) => !(a.jid === jid && a.print === print));
     await this.reloadKeys(jid);
     this.changed();
+  }
+
+  /**
+   * Signs a contact's key with ours (XEP-0189 attestation, the SDK's createAttestation), publishes it on our
+   * attestation node with our key's access and sends it to them, as `pepkeys key attest` does.
+   */
+  async attest(jid: string, print: string): Promise<void> {
+    const own = this.own;
+    if (!own?.published) throw new Error('Publish your own key first: contacts check an attestation against it.');
+    const view = (await this.trust.keys(jid)).find((k) => k.print === print);
+    if (!view?.payload) throw new Error(`This key of ${jid} is no longer known here: reload contacts' keys and try again.`);
+    if (view.effective === 'revoked') throw new Error('This key is revoked: do not attest it.');
+    const subject = parsePubkey(parseXml(view.payload));
+    const att = await createAttestation({ subject, signer: webCryptoSigner(own.pubkey, own.pair.privateKey), signerJid: this.jid });
+    await this.keys.publishAttestation(att, jid, publishOptions(own.published));
+    this.keys.sendPayload(jid, buildAttestation(att), `${this.jid} attests your key ${formatPrint(print)}`);
+    this.attested.add(`${jid} ${print}`);
+    this.changed();
+  }
+
+  hasAttested(jid: string, print: string): boolean {
+    return this.attested.has(`${jid} ${print}`);
   }
 
   dismissAlert(a: Alert): void {
