@@ -1,7 +1,8 @@
 // The key console in Chromium against a server started as `pepkeys serve` starts it (startServer with an
 // HTTP listener serving the console at / and RFC 7395 at /xmpp-websocket): Juliet publishes her key for the
 // roster group Friends, Romeo (in Friends) sees it arrive live and is alerted when she rotates, and the Nurse
-// (her contact, not in Friends) never sees it. Screenshots go to test-artifacts/screenshots.
+// (her contact, not in Friends) never sees it; Romeo verifies a key from a photo of the QR code on Juliet's
+// screen. Screenshots go to test-artifacts/screenshots.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -105,6 +106,15 @@ describe('browser key console', { skip: !chromiumAvailable() && 'no Chromium' },
     await c.getByTestId('no-key').waitFor();
     assert.ok(!(await nurse.content()).includes(firstPrint));
     await nurse.screenshot({ path: join(shots, 'console-nurse-no-key.png'), fullPage: true });
+  });
+
+  it("Romeo verifies Juliet's key by photographing the QR code on her screen", async () => {
+    // What Juliet's screen shows, as a photo of it: the QR code's pixels, decoded by Romeo's page (jsQR).
+    const photo = await juliet.locator('img.qr').first().screenshot();
+    const key = contact(romeo, JULIET).getByTestId('contact-key').filter({ hasText: firstPrint });
+    await key.getByRole('button', { name: 'Verify' }).click();
+    await key.getByLabel('Or a photo of their QR code').setInputFiles({ name: 'juliet-screen.png', mimeType: 'image/png', buffer: photo });
+    await contact(romeo, JULIET).getByTestId('contact-key').filter({ hasText: firstPrint }).filter({ hasText: 'Verified' }).waitFor();
   });
 
   it('Juliet rotates: Romeo gets the alert, the old key shows revoked, and he verifies the new one', async () => {
