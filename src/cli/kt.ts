@@ -7,13 +7,12 @@ import { performance } from 'node:perf_hooks';
 import { FileKtHeadStore, KtClient, KtVerifyError } from '../client/index.ts';
 import { logKeyId } from '../transparency/tree-head.ts';
 import { CliError } from './errors.ts';
+import { KT_HEADS_FILE } from './kt-paths.ts';
 import { KeyCommandContext } from './key/context.ts';
 import { EXIT_TRUST } from './key/exit-codes.ts';
 import { action, addCommonOptions, addConnectOptions, timeoutMs, type ConnectFlags } from './key/session.ts';
 import type { CliContext } from './io.ts';
 
-/** HOME/kt-heads.json: per domain, the last verified head (and so the pinned log key). */
-export const KT_HEADS_FILE = 'kt-heads.json';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 

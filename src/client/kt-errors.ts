@@ -9,6 +9,7 @@ export type KtVerifyCode =
   | 'inclusion' // an inclusion proof does not lead to the head's root
   | 'bad-leaf' // a leaf that does not decode, or whose sequence number is not its index
   | 'root-mismatch' // the entries served do not hash to the head's root
+  | 'not-logged' // a key served on PEP whose publish is not the log's latest event for its item
   | 'bad-answer'; // an answer that is malformed or not the one asked for
 
 export class KtVerifyError extends Error {

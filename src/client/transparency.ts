@@ -3,7 +3,8 @@
 // inclusion, and audit the whole log. The domain's log key is pinned on first use, like a contact's key in
 // the trust store: the first head seen names it, and a head signed by any other key is refused after that.
 import { x, type Element } from '../xml/index.ts';
-import { equalHashes, leafHash } from '../transparency/hash.ts';
+import { parseJid } from '../jid/index.ts';
+import { equalHashes, leafHash, sha256 } from '../transparency/hash.ts';
 import { verifyConsistency } from '../transparency/consistency.ts';
 import { verifyInclusion } from '../transparency/inclusion.ts';
 import { decodeLeaf, type KeyEvent } from '../transparency/leaf.ts';
@@ -13,6 +14,7 @@ import { MemoryTree, rootHash } from '../transparency/tree.ts';
 import type { XmppClient } from './client.ts';
 import { KtVerifyError } from './kt-errors.ts';
 import type { KtHeadStore } from './kt-head-store.ts';
+import type { PubsubItem } from './pubsub.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -147,5 +149,43 @@ export class KtClient {
     }
     if (!previous || head.size > previous.size || head.time > previous.time) await this.store.put(head);
     return { head, ...(previous ? { previous } : {}), entries: head.size, types };
+  }
+
+  /**
+   * Proves that an item served on `owner`'s PEP node is logged: the newest event the log lists for that
+   * node and item is its publish, with the payload hash of the payload as served, and that leaf is in a
+   * fresh head proven consistent with the stored one. Stage 1 cannot prove the list of `owner`'s events is
+   * complete (a later retraction left out): that is Stage 2's verifiable map.
+   */
+  async verifyPublished(owner: string, node: string, item: PubsubItem): Promise<{ head: SignedTreeHead; event: KeyEvent }> {
+    const jid = parseJid(owner);
+    const domain = jid.domain;
+    const { head } = await this.update(domain, true);
+    const what = `${jid.bare}'s item ${item.id ?? '(no id)'} on ${node}`;
+    let newest: { event: KeyEvent; leaf: Uint8Array; proof: Uint8Array[] } | undefined;
+    for (let from = 0; ;) {
+      const el = await this.ask(domain, x('entries-of', { xmlns: NS_KT, jid: jid.bare, size: String(head.size), from: String(from) }));
+      const entries = el.getChildren('entry');
+      for (const en of entries) {
+        const { seq, leaf, proof } = this.parse(domain, 'entry', () => ({ seq: uint(en.attrs.seq, 'seq'), leaf: unb64(en.getChildText('leaf') ?? undefined), proof: parseHashes(en) }));
+        const event = this.decode(domain, seq, leaf);
+        if (event.jid !== jid.bare || seq < from) throw new KtVerifyError('bad-answer', `${domain} listed entry ${seq} (of ${event.jid}) among ${jid.bare}'s entries from ${from}`, domain);
+        const concerns = event.node === node && (event.itemId === item.id || event.type === 'purge' || event.type === 'delete');
+        if (concerns && (!newest || seq > newest.event.seq)) newest = { event, leaf, proof };
+        from = seq + 1;
+      }
+      if (el.attrs.complete === 'true' || entries.length === 0) break;
+    }
+    if (!newest) throw new KtVerifyError('not-logged', `${what} is not in the log of ${domain} (${head.size} entries)`, domain);
+    const { event, leaf, proof } = newest;
+    if (event.type !== 'publish') throw new KtVerifyError('not-logged', `${what} is served, but the log of ${domain} says it was removed (a ${event.type}, entry ${event.seq})`, domain);
+    const served = sha256(Buffer.from(item.payload?.toString() ?? '', 'utf8'));
+    if (!event.payloadHash || !equalHashes(event.payloadHash, served)) {
+      throw new KtVerifyError('not-logged', `${what} is not the payload the log of ${domain} records for it (entry ${event.seq})`, domain);
+    }
+    if (!verifyInclusion(event.seq, head.size, leafHash(leaf), proof, head.root)) {
+      throw new KtVerifyError('inclusion', `${domain} could not prove entry ${event.seq} (${what}) is in its log of ${head.size} entries`, domain);
+    }
+    return { head, event };
   }
 }

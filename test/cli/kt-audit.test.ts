@@ -12,7 +12,7 @@ import { defaultModules } from '../../src/server/modules/index.ts';
 import { transparencyModule } from '../../src/server/modules/transparency/index.ts';
 import { decodeLeaf, encodeLeaf } from '../../src/transparency/leaf.ts';
 import type { TransparencyStore } from '../../src/storage/types.ts';
-import { KT_HEADS_FILE } from '../../src/cli/kt.ts';
+import { KT_HEADS_FILE } from '../../src/cli/kt-paths.ts';
 import { runCli } from './run-cli.ts';
 
 const publish = (n: number) => `<iq type='set'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='urn:xmpp:pubkey:2'><item id='k${n}'><pubkey xmlns='urn:xmpp:pubkey:2'/></item></publish></pubsub></iq>`;
