@@ -11,6 +11,7 @@ import { statusCommand } from './status.ts';
 import { rosterCommand } from './roster.ts';
 import { s2sCommand } from './s2s.ts';
 import { clusterCommand } from './cluster.ts';
+import { ktCommand } from './kt.ts';
 import { packageVersion } from '../server/version.ts';
 import { fail, formatCommanderError } from './errors.ts';
 import type { CliContext, CliIo } from './io.ts';
@@ -30,7 +31,8 @@ export function createProgram(ctx: CliContext): Command {
     .addCommand(statusCommand(ctx))
     .addCommand(rosterCommand(ctx))
     .addCommand(s2sCommand(ctx))
-    .addCommand(clusterCommand(ctx));
+    .addCommand(clusterCommand(ctx))
+    .addCommand(ktCommand(ctx));
   // Every command, subcommands included, reports usage errors in our one-line shape and throws instead of
   // calling process.exit, so run() decides the exit code in one place; help and errors go to the run's io.
   const { stdout, stderr } = ctx.io;

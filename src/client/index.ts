@@ -23,3 +23,6 @@ export type { FetchResult } from './key-fetch.ts';
 export { pubkeyFeature, keyFeatures } from './key-features.ts';
 export { fetchPublishedKeys, observePublishedKeys, type PublishedKeys, type OmemoDeviceKey, type OxPublishedKey, type PublishedKeyObservation } from './published-keys.ts';
 export { OmemoDeviceWatcher, type OmemoDeviceChange, type KnownDeviceLists } from './omemo-devices.ts';
+export { KtClient, type HeadUpdate, type AuditResult } from './transparency.ts';
+export { KtVerifyError, type KtVerifyCode } from './kt-errors.ts';
+export { FileKtHeadStore, MemoryKtHeadStore, type KtHeadStore } from './kt-head-store.ts';

@@ -8,13 +8,17 @@ import { KEY_OP_ERROR_KINDS, KeyOpError, fetchPublishedKeys, observePublishedKey
 import type { KeyCommandContext } from '../context.ts';
 import { EXIT_TRUST } from '../exit-codes.ts';
 import { TRUST_COLUMNS, trustJson, attestationJson, changedSentence, clientFingerprint, fp, keyEventJson, revocationJson, trustKind, trustRow } from '../presenter.ts';
-import { action, addCommonOptions, addConnectOptions, addLongOption, type ConnectFlags } from '../session.ts';
+import { action, addCommonOptions, addConnectOptions, addLongOption, timeoutMs, type ConnectFlags, type Session } from '../session.ts';
+import { CliError } from '../../errors.ts';
+import { KtVerifyError } from '../../../client/index.ts';
+import { verifyKeysInLog } from '../verify-log.ts';
 
 export function fetchCommand(cx: KeyCommandContext): Command {
   return addLongOption(addConnectOptions(addCommonOptions(new Command('fetch').description("fetch a contact's keys (PEP, else directly from their clients) into your trust store").argument('<jid>', 'bare JID, or a full JID to ask one client directly'))))
-    .action(action(async (jidArg: string, flags: ConnectFlags) => {
+    .option('--verify-log', "check that each XEP-0189 key item is the newest event for it in the domain's transparency log (docs/transparency.md)")
+    .action(action(async (jidArg: string, flags: ConnectFlags & { verifyLog?: boolean }) => {
       const target = parseJid(jidArg);
-      const { result, published, seen, missing } = await cx.withSession(flags, async (s) => {
+      const { result, published, seen, missing, log } = await cx.withSession(flags, async (s) => {
         let result: FetchResult | undefined;
         let missing: KeyOpError | undefined;
         try {
@@ -26,7 +30,8 @@ export function fetchCommand(cx: KeyCommandContext): Command {
         }
         const published = target.resource ? undefined : await fetchPublishedKeys(s.client, target.bare);
         const seen = published ? await observePublishedKeys(s.trust, target.bare, published) : [];
-        return { result, published, seen, missing };
+        const log = flags.verifyLog && result?.source === 'pep' ? await verifyLog(s, target.bare, flags) : undefined;
+        return { result, published, seen, missing, log };
       });
       const changedPublished = seen.filter((o) => o.result.kind === 'changed');
       for (const o of changedPublished) cx.out.warn(publishedChangedSentence(target.bare, o));
@@ -50,11 +55,13 @@ export function fetchCommand(cx: KeyCommandContext): Command {
         cx.out.json({
           jid: result.jid, source: result.source, keys: result.keys.map(keyEventJson), revocations: result.revocations.map(revocationJson),
           attestations: result.attestations.map(attestationJson), ...(published ? { omemo: published.omemo, ox: published.ox, trust: seen.map(publishedJson) } : {}),
+          ...(log ? { log } : {}),
         });
       } else {
         cx.out.table(result.keys.map((k) => ({ ...trustRow(k.result.record, flags), seen: k.result.kind, source: k.source })), [...TRUST_COLUMNS, 'seen', 'source']);
         for (const r of result.revocations) if (r.outcome.ok && r.record) cx.out.line(`revoked: ${fp(r.record.print)} (revocation checked)`);
         if (published) showPublished(cx, published, seen);
+        if (log) cx.out.line(`log: ${log.verified.length} key item(s) of ${target.bare} verified in the transparency log of ${log.domain} (${log.size} entries)`);
       }
       if (changed.length) cx.exitCode = EXIT_TRUST;
     }));
@@ -91,4 +98,14 @@ function publishedChangedSentence(jid: string, o: PublishedKeyObservation): stri
 
 function publishedJson(o: PublishedKeyObservation): Record<string, unknown> {
   return { seen: o.result.kind, key: trustJson(o.result.record), previous: o.result.previous.map(trustJson) };
+}
+
+/** A key the log does not back is a trust failure (exit 5), said in one sentence. */
+async function verifyLog(s: Session, bare: string, flags: ConnectFlags) {
+  try {
+    return await verifyKeysInLog(s, bare, timeoutMs(flags));
+  } catch (e) {
+    if (e instanceof KtVerifyError) throw new CliError(`transparency log check of ${bare} failed: ${e.message}`, EXIT_TRUST);
+    throw e;
+  }
 }

@@ -1,0 +1,3 @@
+// Files the key-transparency commands keep in the CLI home (docs/transparency.md "Client").
+/** HOME/kt-heads.json: per domain, the last verified head (and so the pinned log key). */
+export const KT_HEADS_FILE = 'kt-heads.json';

@@ -1,0 +1,57 @@
+// Where a client keeps, per domain, the log key it pinned and the last tree head it verified
+// (docs/transparency.md "Client"). A separate 0600 JSON file, not a trust.db table: heads are per domain,
+// not per contact key, and the trust store's backend interface (also implemented in the browser console)
+// stays as it is. Written to a temporary file and renamed, so a crash leaves the old head or the new one.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { b64, unb64 } from '../transparency/protocol.ts';
+import type { SignedTreeHead } from '../transparency/tree-head.ts';
+
+export interface KtHeadStore {
+  get(domain: string): Promise<SignedTreeHead | undefined>;
+  put(head: SignedTreeHead): Promise<void>;
+}
+
+interface StoredHead {
+  size: number;
+  time: number;
+  root: string;
+  key: string;
+  signature: string;
+}
+
+export class MemoryKtHeadStore implements KtHeadStore {
+  private readonly heads = new Map<string, SignedTreeHead>();
+  async get(domain: string) {
+    return this.heads.get(domain);
+  }
+  async put(head: SignedTreeHead) {
+    this.heads.set(head.domain, head);
+  }
+}
+
+export class FileKtHeadStore implements KtHeadStore {
+  constructor(readonly path: string) {}
+
+  private read(): Record<string, StoredHead> {
+    try {
+      return JSON.parse(readFileSync(this.path, 'utf8')) as Record<string, StoredHead>;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+      throw err;
+    }
+  }
+
+  async get(domain: string): Promise<SignedTreeHead | undefined> {
+    const s = this.read()[domain];
+    return s && { domain, size: s.size, time: s.time, root: unb64(s.root, 32), key: unb64(s.key, 32), signature: unb64(s.signature, 64) };
+  }
+
+  async put(h: SignedTreeHead): Promise<void> {
+    const all = this.read();
+    all[h.domain] = { size: h.size, time: h.time, root: b64(h.root), key: b64(h.key), signature: b64(h.signature) };
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    writeFileSync(`${this.path}.tmp`, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
+    renameSync(`${this.path}.tmp`, this.path);
+  }
+}
