@@ -116,7 +116,9 @@ async function fanout(nodes: Node[], tag: string) {
   const t0 = performance.now();
   const deadline = t0 + SECONDS * 1000;
   let sent = 0;
+  // Bounded: a lost notification would otherwise keep its item in flight for ever; it is counted instead.
   await new Promise<void>((done) => {
+    const hard = setTimeout(done, SECONDS * 1000 + 15000);
     const pump = () => {
       while (inflight < 16 && sent < maxItems && performance.now() < deadline) {
         const seq = sent++;
@@ -124,7 +126,7 @@ async function fanout(nodes: Node[], tag: string) {
         sentAt[seq] = performance.now();
         pub.iqCb(`f${seq}`, publishIq(`f${seq}`, NODE, `${prefix}${seq}`, payload(seq), presenceNode), () => undefined);
       }
-      if (inflight === 0) done();
+      if (inflight === 0) (clearTimeout(hard), done());
     };
     wake = pump;
     pump();
@@ -132,7 +134,8 @@ async function fanout(nodes: Node[], tag: string) {
   const secs = (performance.now() - t0) / 1000;
   const cpu1 = cpu(nodes);
   for (const c of [pub, ...subs]) c.close();
-  return { notificationsPerSec: received / secs, items: sent, p50: pct(lat, 50), p99: pct(lat, 99), cpu: cpu1.map((c, i) => c - cpu0[i]!), secs };
+  const missing = sent * SUBS - received;
+  return { missing, notificationsPerSec: received / secs, items: sent, p50: pct(lat, 50), p99: pct(lat, 99), cpu: cpu1.map((c, i) => c - cpu0[i]!), secs };
 }
 
 /** P publishers without contacts, round-robin over nodes, 8 in flight each. */
@@ -230,7 +233,7 @@ async function main() {
       await sleep(1500); // the nodes see each other (heartbeats)
       const tag = `n${n}`;
       const fo = await fanout(nodes, `${tag}f`);
-      console.log(`${n} node(s) fan-out ${SUBS}: ${Math.round(fo.notificationsPerSec)} notifications/s, ${fo.items} items, item latency p50 ${f1(fo.p50)} ms p99 ${f1(fo.p99)} ms, CPU s per node ${fo.cpu.map(f1).join(' / ')} over ${f1(fo.secs)} s`);
+      console.log(`${n} node(s) fan-out ${SUBS}: ${Math.round(fo.notificationsPerSec)} notifications/s, ${fo.items} items, item latency p50 ${f1(fo.p50)} ms p99 ${f1(fo.p99)} ms, CPU s per node ${fo.cpu.map(f1).join(' / ')} over ${f1(fo.secs)} s${fo.missing ? `, ${fo.missing} NOTIFICATIONS MISSING` : ''}`);
       const pr = await publishRate(nodes, `${tag}p`);
       console.log(`${n} node(s) publish: ${Math.round(pr.publishesPerSec)} publishes/s (${pr.errors} errors), CPU s per node ${pr.cpu.map(f1).join(' / ')} over ${f1(pr.secs)} s`);
       const one = await oneToOne(nodes[0]!, nodes[n - 1]!, `${tag}x`);
