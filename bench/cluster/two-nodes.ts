@@ -209,6 +209,15 @@ async function main() {
   const nats = await startNats();
   const dir = mkdtempSync(join(tmpdir(), 'bench-cluster-'));
   const nodes: Node[] = [];
+  // Interrupted (Ctrl-C, timeout): stop what this script started before exiting, PostgreSQL above all.
+  const onSignal = () => void cleanup().finally(() => process.exit(130));
+  const cleanup = async () => {
+    for (const node of nodes.splice(0)) await killPid(node.child.pid!, 30000).catch(() => undefined);
+    await nats.close();
+    await pg.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
     const users = [
       'fpub', ...Array.from({ length: SUBS }, (_, i) => `fsub${i}`),
@@ -241,10 +250,8 @@ async function main() {
       for (const node of nodes.splice(0)) await killPid(node.child.pid!, 30000);
     }
   } finally {
-    for (const node of nodes) await killPid(node.child.pid!, 30000).catch(() => undefined);
-    await nats.close();
-    await pg.stop();
-    rmSync(dir, { recursive: true, force: true });
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    await cleanup();
   }
 }
 
