@@ -65,6 +65,12 @@ interface Peer {
 
 type SessMsg = { node: string; inc: string; seq: number; op: 'up'; rec: SessionRecord } | { node: string; inc: string; seq: number; op: 'down'; jid: string };
 
+/**
+ * Characters of stanzas per delivery message. NATS's default max_payload is 1 MiB; a UTF-16 unit is at most
+ * 3 UTF-8 bytes, plus JSON escaping, so 256 Ki characters stay under it.
+ */
+const MAX_BATCH_CHARS = 256 * 1024;
+
 const S = {
   hb: 'pepkeys.hb',
   bye: 'pepkeys.bye',
@@ -342,8 +348,28 @@ export class ClusterSessionDirectory implements SessionDirectory, ClusterCoheren
   }
 
   private async flush(node: string, p: Peer): Promise<void> {
-    const items = p.queue.splice(0);
-    if (items.length === 0 || !this.bus) return;
+    const queued = p.queue.splice(0);
+    if (queued.length === 0 || !this.bus) return;
+    // NATS refuses a message over its max_payload (1 MiB by default): a large fan-out goes as several batches.
+    let chunk: [string, string][] = [];
+    let bytes = 0;
+    const sends: Promise<void>[] = [];
+    for (const it of queued) {
+      const size = it[0].length + it[1].length + 16;
+      if (chunk.length > 0 && bytes + size > MAX_BATCH_CHARS) {
+        sends.push(this.deliverBatch(node, p, chunk));
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(it);
+      bytes += size;
+    }
+    sends.push(this.deliverBatch(node, p, chunk));
+    await Promise.all(sends);
+  }
+
+  private async deliverBatch(node: string, p: Peer, items: [string, string][]): Promise<void> {
+    if (!this.bus) return;
     try {
       const answer = JSON.parse(await this.bus.request(S.deliver(node), JSON.stringify({ items }), this.options.requestTimeoutMs)) as { gone: number[] };
       for (const i of answer.gone) {
