@@ -6,7 +6,19 @@ import { Meter, latencyStats, type Result } from '../report.ts';
 import { account } from '../targets/common.ts';
 import type { ScenarioCtx } from './common.ts';
 
-export async function loginScenario(ctx: ScenarioCtx): Promise<Result[]> {
+export function loginScenario(ctx: ScenarioCtx): Promise<Result[]> {
+  return loginLoops(ctx, 'login', (user, resource) =>
+    new Conn({ port: ctx.target.port, domain: ctx.target.domain, user, password: account(user).password, resource: `l${resource}`, sasl: 'SCRAM-SHA-1', timeoutMs: 30000 }));
+}
+
+/** A connection the loops open (connect, authenticate, bind) and close; TCP here, WebSocket in ws-login. */
+export interface LoginConn {
+  open(): Promise<unknown>;
+  close(): void;
+}
+
+/** The login loops over any transport: `connect(user, resource)` makes one connection, not yet opened. */
+export async function loginLoops(ctx: ScenarioCtx, scenario: string, connect: (user: string, resource: string) => LoginConn): Promise<Result[]> {
   const seconds = ctx.quick ? 2 : 5;
   const loops = 20;
   const maxLogins = 100000;
@@ -24,7 +36,7 @@ export async function loginScenario(ctx: ScenarioCtx): Promise<Result[]> {
     users.map(async (user, li) => {
       for (let n = 0; performance.now() < deadline && issued < maxLogins; n++) {
         issued++;
-        const c = new Conn({ port: ctx.target.port, domain: ctx.target.domain, user, password: account(user).password, resource: `l${ctx.run}x${li}x${n}`, sasl: 'SCRAM-SHA-1', timeoutMs: 30000 });
+        const c = connect(user, `${ctx.run}x${li}x${n}`);
         const start = performance.now();
         try {
           await c.open();
@@ -42,7 +54,7 @@ export async function loginScenario(ctx: ScenarioCtx): Promise<Result[]> {
   return [
     {
       target: ctx.target.name,
-      scenario: 'login',
+      scenario,
       variant: `loops=${loops}`,
       metric: 'logins/s',
       value: ok / m.seconds,

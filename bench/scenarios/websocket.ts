@@ -4,10 +4,11 @@
 // ws-login: 20 loops connecting, SCRAM-SHA-1, bind, <close/>; logins/s and connect→bound latency.
 // ws-idle: N bound sessions over N/10 accounts, roster fetched; KB of server RSS per session, every session
 // answering a ping at the end.
-import { Meter, latencyStats, procRssKB, type Result } from '../report.ts';
+import { Meter, procRssKB, type Result } from '../report.ts';
 import { account, sleep } from '../targets/common.ts';
 import { WsConn } from '../load/ws-conn.ts';
 import type { ScenarioCtx } from './common.ts';
+import { loginLoops } from './login.ts';
 
 function urlOf(ctx: ScenarioCtx): string {
   const url = ctx.target.wsUrl;
@@ -15,41 +16,10 @@ function urlOf(ctx: ScenarioCtx): string {
   return url;
 }
 
-export async function wsLoginScenario(ctx: ScenarioCtx): Promise<Result[]> {
+export function wsLoginScenario(ctx: ScenarioCtx): Promise<Result[]> {
   const url = urlOf(ctx);
-  const seconds = ctx.quick ? 2 : 5;
-  const loops = 20;
-  const users = Array.from({ length: loops }, (_, i) => `login${i}`);
-  await ctx.target.ensureAccounts(users.map(account));
-  const problems: string[] = [];
-  const lat: number[] = [];
-  let ok = 0;
-  let failed = 0;
-  const meter = new Meter(ctx.target.pid());
-  meter.start();
-  const deadline = performance.now() + seconds * 1000;
-  await Promise.all(
-    users.map(async (user, li) => {
-      for (let n = 0; performance.now() < deadline; n++) {
-        const c = new WsConn({ url, domain: ctx.target.domain, user, password: account(user).password, resource: `w${ctx.run}x${li}x${n}`, timeoutMs: 30000 });
-        const start = performance.now();
-        try {
-          await c.open();
-          lat.push(performance.now() - start);
-          ok++;
-        } catch (e) {
-          if (failed++ < 3) problems.push(`login failed: ${(e as Error).message.slice(0, 200)}`);
-        }
-        c.close();
-      }
-    }),
-  );
-  const m = meter.stop();
-  if (failed) problems.push(`${failed} logins failed`);
-  return [{
-    target: ctx.target.name, scenario: 'ws-login', variant: `loops=${loops}`, metric: 'logins/s', value: ok / m.seconds,
-    ...latencyStats(lat), extra: { logins: ok }, valid: problems.length === 0, problems, run: ctx.run, ...m,
-  }];
+  return loginLoops(ctx, 'ws-login', (user, resource) =>
+    new WsConn({ url, domain: ctx.target.domain, user, password: account(user).password, resource: `w${resource}`, timeoutMs: 30000 }));
 }
 
 export async function wsIdleScenario(ctx: ScenarioCtx, sizes: number[]): Promise<Result[]> {
