@@ -20,5 +20,7 @@ if (filter.length) files = files.filter((f) => filter.some((x) => f.includes(x))
 // child servers and disks, so more files than cores pay off; measured on the 2-core machine (see
 // docs/architecture.md, Tests). PEPKEYS_TEST_CONCURRENCY overrides it.
 const concurrency = Number(process.env.PEPKEYS_TEST_CONCURRENCY ?? 4);
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], { stdio: 'inherit' });
+// TAP as before, then the failures again at the very end (CI shows only the tail of the output).
+const reporters = ['--test-reporter=tap', '--test-reporter-destination=stdout', '--test-reporter=./scripts/failures-reporter.mjs', '--test-reporter-destination=stdout'];
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...reporters, ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
