@@ -42,7 +42,7 @@ export class RawClient {
 
   private iqSeq = 0;
   /** Sends an IQ (the id is filled in) and waits for its answer. */
-  async iq(xml: string, timeoutMs = 5000): Promise<Element> {
+  async iq(xml: string, timeoutMs = 15_000): Promise<Element> {
     const id = `q${++this.iqSeq}`;
     this.send(xml.replace(/^<iq /, `<iq id='${id}' `));
     return this.waitStanza((e) => e.name === 'iq' && e.attrs.id === id && (e.attrs.type === 'result' || e.attrs.type === 'error'), timeoutMs);
@@ -162,12 +162,12 @@ export class RawClient {
   }
 
   /** Waits until the raw text received so far matches. */
-  waitText(re: RegExp, timeoutMs = 5000): Promise<void> {
+  waitText(re: RegExp, timeoutMs = 15_000): Promise<void> {
     return this.waitUntil(() => re.test(this.text), String(re), timeoutMs);
   }
 
   /** Waits for (and removes) the first stanza matching. */
-  async waitStanza(pred: (el: Element) => boolean, timeoutMs = 5000): Promise<Element> {
+  async waitStanza(pred: (el: Element) => boolean, timeoutMs = 15_000): Promise<Element> {
     let found: Element | undefined;
     await this.waitUntil(() => {
       const i = this.stanzas.findIndex(pred);
@@ -178,7 +178,7 @@ export class RawClient {
     return found!;
   }
 
-  waitClosed(timeoutMs = 5000): Promise<void> {
+  waitClosed(timeoutMs = 15_000): Promise<void> {
     return Promise.race([this.closed, new Promise<void>((_, rej) => setTimeout(() => rej(new Error(`stream not closed; got: ${this.text.slice(-400)}`)), timeoutMs))]);
   }
 

@@ -54,7 +54,7 @@ export async function connectPeer(opts: {
     xmpp,
     jid: address.toString(),
     received,
-    waitFor(pred, timeoutMs = 5000) {
+    waitFor(pred, timeoutMs = 15_000) {
       const i = received.findIndex(pred);
       if (i >= 0) return Promise.resolve(received.splice(i, 1)[0]!);
       return new Promise((resolve, reject) => {
