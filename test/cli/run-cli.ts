@@ -118,7 +118,7 @@ export interface ServeProcess {
 }
 
 /** Starts `pepkeys serve ...` as a child process and waits for its "pepkeys serving ... on HOST:PORT" line. */
-export function startServe(args: string[], timeoutMs = 30_000): Promise<ServeProcess> {
+export function startServe(args: string[], timeoutMs = 90_000): Promise<ServeProcess> {
   const child = spawn(process.execPath, [...MAIN, ...freeHttpPort(['serve', ...args])], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));

@@ -179,7 +179,10 @@ export class RawClient {
   }
 
   waitClosed(timeoutMs = 15_000): Promise<void> {
-    return Promise.race([this.closed, new Promise<void>((_, rej) => setTimeout(() => rej(new Error(`stream not closed; got: ${this.text.slice(-400)}`)), timeoutMs))]);
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((_, rej) => { timer = setTimeout(() => rej(new Error(`stream not closed; got: ${this.text.slice(-400)}`)), timeoutMs); });
+    // The bound's timer is cleared once the stream closes, so it does not hold the test process open.
+    return Promise.race([this.closed, bound]).finally(() => clearTimeout(timer));
   }
 
   /** Opens a stream and authenticates with PLAIN (server must allow it without TLS), then binds. */
