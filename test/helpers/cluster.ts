@@ -27,6 +27,10 @@ export interface ClusterEnvOptions {
   cluster?: Record<string, unknown>;
   /** PostgreSQL pool settings of each node. */
   pool?: { connectionTimeoutMillis?: number };
+  /** Other tables of each node's configuration (s2s, ...). */
+  config?: Record<string, unknown>;
+  /** One SASL secret for every node, as an operator copies it (docs/cluster.md). */
+  saslSecret?: Buffer;
 }
 
 export async function startClusterEnv(opts: ClusterEnvOptions): Promise<ClusterEnv> {
@@ -47,7 +51,8 @@ export async function startClusterEnv(opts: ClusterEnvOptions): Promise<ClusterE
         hosts: opts.hosts,
         storage: await openPostgresStorage({ connectionString: url, ...opts.pool }),
         users: i === 0 ? opts.users : {},
-        config: { cluster: { enabled: true, node_id: id, bus_url: nats.url, ...opts.cluster } },
+        config: { ...opts.config, cluster: { enabled: true, node_id: id, bus_url: nats.url, ...opts.cluster } },
+        saslSecret: opts.saslSecret,
       }));
     }
     await until(() => nodes.every((n) => n.server.cluster!.status().nodes.length === nodes.length), 'every node sees every node');

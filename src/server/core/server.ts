@@ -205,6 +205,7 @@ export class XmppServer implements SessionHost {
         isLocalDomain: (d) => this.isLocalDomain(d),
         deliver: (st) => this.router.route(st).catch((err) => this.logger.error({ err }, 'routing a remote stanza failed')),
         bounce: (st, err) => void this.router.bounce(st, err),
+        cluster: this.cluster,
       });
       this.router.remote = this.s2s;
     }
