@@ -11,7 +11,6 @@ import { randomBytes } from 'node:crypto';
 import { clusterAvailability, startClusterEnv, type ClusterEnv } from '../helpers/cluster.ts';
 import { startChildNode, type ChildNode } from '../helpers/cluster-child.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { befriendAcross } from '../helpers/roster-setup.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { until } from '../helpers/until.ts';
 import { linkHolder } from '../../src/server/s2s/cluster-links.ts';
@@ -64,6 +63,12 @@ describe('outbound federation from a cluster: one link per remote domain, held b
       if (child!.process.exitCode !== null) throw new Error(`${holderId} exited: ${child!.output()}`);
       return n1.server.cluster!.status().nodes.length === 2;
     }, `n1 sees ${holderId}`, 90_000);
+    // Mutual subscriptions, written before anyone logs in (no cache to invalidate). Not by the handshake:
+    // the two directions of one pair processed at once on two nodes race (docs/cluster.md, limits).
+    for (const user of ['juliet@capulet.lit', 'nurse@capulet.lit']) {
+      await n1.storage.roster.putItem(user, { jid: 'romeo@montague.lit', subscription: 'both', groups: [] });
+      await mon.storage.roster.putItem('romeo@montague.lit', { jid: user, subscription: 'both', groups: [] });
+    }
     juliet = await login(n1.port, 'juliet@capulet.lit', 'balcony');
     nurse = await login(child.port, 'nurse@capulet.lit', 'chamber');
     romeo = await login(mon.port, 'romeo@montague.lit', 'orchard');
@@ -88,5 +93,43 @@ describe('outbound federation from a cluster: one link per remote domain, held b
     assert.equal((await nurse.waitStanza(body('r2'), 30_000)).attrs.from, 'romeo@montague.lit/orchard');
     assert.equal(inboundFromCapulet(), 1, JSON.stringify(mon!.server.s2s!.status().inbound));
     assert.deepEqual(n1.server.s2s!.status().outbound.filter((l) => l.remote === 'montague.lit'), [], 'n1 opened its own link');
+  });
+
+  it('notifies a remote contact of PEP items published on either node', { timeout: 120_000 }, async () => {
+    const romeoPep = await login(mon!.port, 'romeo@montague.lit', 'pep');
+    romeoPep.sendPresenceWithCaps([`${NODE}+notify`]);
+    // n1 receives Romeo's presence (montague.lit's route names it) and learns his caps over s2s.
+    const caps = n1.server.service<CapsService>('caps')!;
+    await until(() => caps.remoteResources('romeo@montague.lit', 'nurse@capulet.lit').some((r) => r.jid === 'romeo@montague.lit/pep'), 'n1 knows what romeo/pep wants', 30_000);
+    const publish = (c: RawClient, id: string) => c.iq(`<iq type='set'><pubsub xmlns='${PUBSUB}'><publish node='${NODE}'><item id='${id}'><v xmlns='urn:test'/></item></publish></pubsub></iq>`, 20_000);
+    assert.equal((await publish(juliet, 'from-n1')).attrs.type, 'result');
+    assert.equal((await publish(nurse, 'from-holder')).attrs.type, 'result');
+    const a = await romeoPep.waitStanza((e) => eventItem(e) === 'from-n1', 30_000);
+    assert.equal(a.attrs.from, 'juliet@capulet.lit');
+    const b = await romeoPep.waitStanza((e) => eventItem(e) === 'from-holder', 30_000);
+    assert.equal(b.attrs.from, 'nurse@capulet.lit');
+  });
+
+  it('bounces with an error when the holder does not answer on the bus', { timeout: 120_000 }, async () => {
+    child!.process.kill('SIGSTOP');
+    try {
+      juliet.send(`<message to='romeo@montague.lit/orchard' type='chat' id='stopped'><body>anyone?</body></message>`);
+      const err = await juliet.waitStanza((e) => e.name === 'message' && e.attrs.id === 'stopped' && e.attrs.type === 'error', 60_000);
+      assert.equal(condition(err), 'remote-server-timeout');
+    } finally {
+      child!.process.kill('SIGCONT');
+    }
+  });
+
+  it('moves the link to n1 when the holder is killed, and delivery carries on', { timeout: 120_000 }, async () => {
+    const exited = new Promise((r) => child!.process.once('exit', r));
+    child!.process.kill('SIGKILL');
+    await exited;
+    juliet.send(`<message to='romeo@montague.lit/orchard' type='chat' id='after'><body>still there?</body></message>`);
+    assert.equal((await romeo.waitStanza(body('after'), 60_000)).attrs.from, 'juliet@capulet.lit/balcony');
+    assert.equal(n1.server.s2s!.status().outbound.filter((l) => l.remote === 'montague.lit' && l.authenticated).length, 1);
+    await until(() => inboundFromCapulet() === 1, 'montague.lit sees one stream from capulet.lit again', 30_000);
+    romeo.send(`<message to='juliet@capulet.lit/balcony' type='chat' id='back'><body>yes</body></message>`);
+    await juliet.waitStanza(body('back'), 30_000);
   });
 });
