@@ -10,6 +10,7 @@ import { StanzaError } from '../../protocol/rfc6120.ts';
 import { BusNoResponders, BusTimeout } from '../../cluster/bus.ts';
 import { batches } from '../../cluster/batches.ts';
 import type { VerifyOutcome } from './inbound-stream.ts';
+import type { Logger } from '../core/logger.ts';
 
 /**
  * The node holding the link `local` → `remote` among `nodes`: rendezvous hashing, so every node that sees the
@@ -49,27 +50,56 @@ export interface LinkHost {
   bounce(stanza: Element, error: StanzaError): void;
   /** Dialback verifications wait this long for the remote server; a forwarded one waits this plus the bus. */
   readonly connectTimeoutMs: number;
+  /** A dialback key for a made-up stream: equal on two nodes exactly when their dialback secrets are. */
+  readonly keyFingerprint: string;
 }
 
 type Forward = [local: string, remote: string, xml: string];
 
 const SEND = 's2s-send';
 const VERIFY = 's2s-verify';
+const KEY = 's2s-key';
 
 export class ClusterLinks {
   private readonly queues = new Map<string, Forward[]>();
   /** Nodes that did not answer on their s2s subject: passed over until they leave, or for one lease. */
   private readonly suspects = new Map<string, number>();
   private readonly holders = new Map<string, string>();
+  /** Peers whose dialback secret was compared with ours. */
+  private readonly checked = new Set<string>();
 
-  constructor(private readonly nodes: ClusterNodes, private readonly host: LinkHost, private readonly warn: (msg: string, fields: Record<string, unknown>) => void) {
+  constructor(private readonly nodes: ClusterNodes, private readonly host: LinkHost, private readonly logger: Logger) {
     nodes.serve(SEND, (d, reply) => this.onSend(d, reply));
     nodes.serve(VERIFY, (d, reply) => void this.onVerify(d, reply));
+    nodes.serve(KEY, (_d, reply) => reply?.(host.keyFingerprint));
     nodes.onMembers(() => {
       const alive = new Set(nodes.members());
       for (const n of this.suspects.keys()) if (!alive.has(n)) this.suspects.delete(n);
+      for (const n of this.checked) if (!alive.has(n)) this.checked.delete(n);
+      for (const n of alive) if (n !== nodes.nodeId && !this.checked.has(n)) void this.checkKey(n);
       this.holders.clear();
     });
+  }
+
+  private warn(msg: string, fields: Record<string, unknown>): void {
+    this.logger.warn(fields, msg);
+  }
+
+  /**
+   * A remote server verifies our dialback key with whichever node its connection reaches: every node must
+   * derive the same keys, i.e. share the sasl-secret file. A difference is an operator's error, said loudly.
+   */
+  private async checkKey(node: string): Promise<void> {
+    this.checked.add(node);
+    try {
+      const same = (await this.nodes.ask(node, KEY, '')) === this.host.keyFingerprint;
+      if (same) this.logger.debug({ node }, 'same dialback secret as this cluster node');
+      else {
+        this.logger.error({ node }, 'this cluster node and another have different dialback secrets (the sasl-secret file): remote servers will refuse the cluster\'s server-to-server streams; copy one sasl-secret to every node (docs/cluster.md)');
+      }
+    } catch {
+      // Not answering (no federation there, or gone): nothing to compare.
+    }
   }
 
   /**

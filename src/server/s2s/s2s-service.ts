@@ -73,7 +73,8 @@ export class S2sService implements RemoteRouting {
         verifyHere: (r, o, id, key) => (this.stopped ? Promise.resolve(undefined) : this.link(r, o).verify(id, key)),
         bounce: (st, err) => this.d.bounce(st, err),
         connectTimeoutMs: d.config.connect_timeout_seconds * 1000,
-      }, (msg, fields) => d.logger.warn(fields, msg));
+        keyFingerprint: this.keys.generate('pepkeys.invalid', 'pepkeys.invalid', 'cluster-secret-check'),
+      }, d.logger);
     }
   }
 
