@@ -36,6 +36,8 @@ describe('outbound federation from a cluster: one link per remote domain, held b
   let juliet: RawClient;
   let nurse: RawClient;
   let romeo: RawClient;
+  let benvolio: RawClient;
+  let mercutio: RawClient;
   // A lease long enough that a stopped holder is still a member while its request times out.
   const cluster = { heartbeat_ms: 200, lease_ms: 20_000, request_timeout_ms: 1500 };
   const secret = randomBytes(32);
@@ -52,10 +54,10 @@ describe('outbound federation from a cluster: one link per remote domain, held b
   }
 
   before(async () => {
-    const users = { 'juliet@capulet.lit': 'pw', 'nurse@capulet.lit': 'pw' };
+    const users = { 'juliet@capulet.lit': 'pw', 'nurse@capulet.lit': 'pw', 'benvolio@capulet.lit': 'pw' };
     env = await startClusterEnv({ ids: ['n1'], hosts: ['capulet.lit'], users, cluster, saslSecret: secret, config: { s2s: { listen: ['127.0.0.1:0'] } } });
     n1 = env.nodes[0]!;
-    mon = await startTestServer({ hosts: ['montague.lit'], users: { 'romeo@montague.lit': 'pw' }, config: { s2s: { listen: ['127.0.0.1:0'] } } });
+    mon = await startTestServer({ hosts: ['montague.lit'], users: { 'romeo@montague.lit': 'pw', 'mercutio@montague.lit': 'pw' }, config: { s2s: { listen: ['127.0.0.1:0'] } } });
     n1.server.s2s!.routes['montague.lit'] = `127.0.0.1:${mon.s2sPort}`;
     mon.server.s2s!.routes['capulet.lit'] = `127.0.0.1:${n1.s2sPort}`;
     child = await startChildNode({ id: holderId, host: 'capulet.lit', dbUrl: env.url, busUrl: env.nats.url, cluster, saslSecret: secret, s2s: { routes: { 'montague.lit': `127.0.0.1:${mon.s2sPort}` } } });
@@ -122,6 +124,15 @@ describe('outbound federation from a cluster: one link per remote domain, held b
   });
 
   it('moves the link to n1 when the holder is killed, and delivery carries on', { timeout: 120_000 }, async () => {
+    // Directed presence (RFC 6121 §4.6) from the holder's user to two entities without a subscription, one
+    // on n1 and one remote: when her node dies they must learn she is gone (§4.6.3), from the survivor.
+    benvolio = await login(n1.port, 'benvolio@capulet.lit', 'square');
+    mercutio = await login(mon!.port, 'mercutio@montague.lit', 'street');
+    nurse.send(`<presence to='benvolio@capulet.lit/square'/>`);
+    nurse.send(`<presence to='mercutio@montague.lit/street'/>`);
+    const from = 'nurse@capulet.lit/chamber';
+    await benvolio.waitStanza((e) => e.name === 'presence' && e.attrs.from === from && e.attrs.type === undefined, 30_000);
+    await mercutio.waitStanza((e) => e.name === 'presence' && e.attrs.from === from && e.attrs.type === undefined, 30_000);
     const exited = new Promise((r) => child!.process.once('exit', r));
     child!.process.kill('SIGKILL');
     await exited;
@@ -131,5 +142,12 @@ describe('outbound federation from a cluster: one link per remote domain, held b
     await until(() => inboundFromCapulet() === 1, 'montague.lit sees one stream from capulet.lit again', 30_000);
     romeo.send(`<message to='juliet@capulet.lit/balcony' type='chat' id='back'><body>yes</body></message>`);
     await juliet.waitStanza(body('back'), 30_000);
+  });
+
+  it("tells the holder's users' directed-presence contacts they are gone, local and remote", { timeout: 120_000 }, async () => {
+    const from = 'nurse@capulet.lit/chamber';
+    // n1 ends the dead node's sessions once its lease has run out.
+    await benvolio.waitStanza((e) => e.name === 'presence' && e.attrs.from === from && e.attrs.type === 'unavailable', 60_000);
+    await mercutio.waitStanza((e) => e.name === 'presence' && e.attrs.from === from && e.attrs.type === 'unavailable', 60_000);
   });
 });
