@@ -13,6 +13,7 @@ import { startChildNode, type ChildNode } from '../helpers/cluster-child.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { until } from '../helpers/until.ts';
+import { freePort } from '../helpers/nats.ts';
 import { linkHolder } from '../../src/server/s2s/cluster-links.ts';
 import type { CapsService } from '../../src/server/modules/caps/index.ts';
 import type { Element } from '../../src/xml/index.ts';
@@ -44,6 +45,10 @@ describe('outbound federation from a cluster: one link per remote domain, held b
   // The child holds capulet.lit → montague.lit: pick its id so that it does.
   const holderId = ['n2', 'n3', 'n4', 'n5', 'n6', 'n7', 'n8'].find((id) => linkHolder(['n1', id], 'capulet.lit', 'montague.lit') === id)!;
 
+  // A remote domain whose link the child holds too, routed to a port where nobody listens.
+  const deadDomain = ['gone1.lit', 'gone2.lit', 'gone3.lit', 'gone4.lit', 'gone5.lit', 'gone6.lit', 'gone7.lit', 'gone8.lit']
+    .find((d) => linkHolder(['n1', holderId], 'capulet.lit', d) === holderId)!;
+
   const inboundFromCapulet = () => mon!.server.s2s!.status().inbound.filter((s) => s.domains.includes('capulet.lit')).length;
 
   async function login(port: number, jid: string, resource: string): Promise<RawClient> {
@@ -60,7 +65,7 @@ describe('outbound federation from a cluster: one link per remote domain, held b
     mon = await startTestServer({ hosts: ['montague.lit'], users: { 'romeo@montague.lit': 'pw', 'mercutio@montague.lit': 'pw' }, config: { s2s: { listen: ['127.0.0.1:0'] } } });
     n1.server.s2s!.routes['montague.lit'] = `127.0.0.1:${mon.s2sPort}`;
     mon.server.s2s!.routes['capulet.lit'] = `127.0.0.1:${n1.s2sPort}`;
-    child = await startChildNode({ id: holderId, host: 'capulet.lit', dbUrl: env.url, busUrl: env.nats.url, cluster, saslSecret: secret, s2s: { routes: { 'montague.lit': `127.0.0.1:${mon.s2sPort}` } } });
+    child = await startChildNode({ id: holderId, host: 'capulet.lit', dbUrl: env.url, busUrl: env.nats.url, cluster, saslSecret: secret, s2s: { routes: { 'montague.lit': `127.0.0.1:${mon.s2sPort}`, [deadDomain]: `127.0.0.1:${await freePort()}` } } });
     await until(() => {
       if (child!.process.exitCode !== null) throw new Error(`${holderId} exited: ${child!.output()}`);
       return n1.server.cluster!.status().nodes.length === 2;
@@ -95,6 +100,13 @@ describe('outbound federation from a cluster: one link per remote domain, held b
     assert.equal((await nurse.waitStanza(body('r2'), 30_000)).attrs.from, 'romeo@montague.lit/orchard');
     assert.equal(inboundFromCapulet(), 1, JSON.stringify(mon!.server.s2s!.status().inbound));
     assert.deepEqual(n1.server.s2s!.status().outbound.filter((l) => l.remote === 'montague.lit'), [], 'n1 opened its own link');
+  });
+
+  it("returns the holder's link failure to a sender on another node", { timeout: 120_000 }, async () => {
+    juliet.send(`<message to='someone@${deadDomain}' type='chat' id='dead'><body>hello?</body></message>`);
+    const err = await juliet.waitStanza((e) => e.name === 'message' && e.attrs.id === 'dead' && e.attrs.type === 'error', 60_000);
+    assert.equal(condition(err), 'remote-server-not-found', err.toString());
+    assert.equal(n1.server.s2s!.status().outbound.length, 0, 'n1 tried the link itself');
   });
 
   it('notifies a remote contact of PEP items published on either node', { timeout: 120_000 }, async () => {
