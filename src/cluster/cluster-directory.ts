@@ -15,6 +15,7 @@ import type { StreamErrorCondition } from '../protocol/rfc6120.ts';
 import { BusNoResponders, type BusState, type ClusterBus } from './bus.ts';
 import type { ClusterCoherence, InvalidationHandler } from './coherence.ts';
 import { LocalSessionDirectory } from './local.ts';
+import { batches } from './batches.ts';
 import { RemoteSession, type SessionRecord } from './remote-session.ts';
 import type { ModuleSession, SessionDirectory } from './types.ts';
 
@@ -65,12 +66,6 @@ interface Peer {
 
 type SessMsg = { node: string; inc: string; seq: number; op: 'up'; rec: SessionRecord } | { node: string; inc: string; seq: number; op: 'down'; jid: string };
 
-/**
- * Characters of stanzas per delivery message. NATS's default max_payload is 1 MiB; a UTF-16 unit is at most
- * 3 UTF-8 bytes, plus JSON escaping, so 256 Ki characters stay under it.
- */
-const MAX_BATCH_CHARS = 256 * 1024;
-
 const S = {
   hb: 'pepkeys.hb',
   bye: 'pepkeys.bye',
@@ -79,6 +74,7 @@ const S = {
   list: (n: string) => `pepkeys.node.${n}.list`,
   deliver: (n: string) => `pepkeys.node.${n}.in`,
   end: (n: string) => `pepkeys.node.${n}.end`,
+  service: (n: string, name: string) => `pepkeys.node.${n}.svc.${name}`,
 };
 
 export class ClusterSessionDirectory implements SessionDirectory, ClusterCoherence {
@@ -93,6 +89,8 @@ export class ClusterSessionDirectory implements SessionDirectory, ClusterCoheren
   private timer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: (() => void)[] = [];
   private events: ClusterEvents;
+  private readonly services = new Map<string, (data: string, reply: ((data: string) => void) | undefined) => void>();
+  private readonly memberListeners: (() => void)[] = [];
 
   constructor(readonly options: ClusterOptions, events?: Partial<ClusterEvents>) {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(options.nodeId)) throw new Error(`invalid cluster node id ${options.nodeId}`);
@@ -135,6 +133,8 @@ export class ClusterSessionDirectory implements SessionDirectory, ClusterCoheren
       const { jid, condition, text } = JSON.parse(d) as { jid: string; condition: StreamErrorCondition; text?: string };
       this.local.get(jid)?.end(condition, text);
     });
+    // Before the first heartbeat: a peer that hears of this node may ask its services at once.
+    for (const [name, fn] of this.services) sub(S.service(me, name), fn);
     this.unsubscribe.push(bus.onState((state) => this.onBusState(state)));
     this.heartbeat();
     this.timer = setInterval(() => this.tick(), this.options.heartbeatMs);
@@ -186,6 +186,7 @@ export class ClusterSessionDirectory implements SessionDirectory, ClusterCoheren
     // A new node, or a node that restarted: its earlier sessions are gone.
     if (p) this.lost(hb.node);
     this.peers.set(hb.node, { inc: hb.inc, seq: -1, lastSeen: Date.now(), sessions: new Map(), syncing: false, queue: [] });
+    this.membersChanged();
     void this.sync(hb.node);
     // Let the newcomer learn of this node without waiting for the next beat.
     this.heartbeat();
@@ -270,6 +271,43 @@ export class ClusterSessionDirectory implements SessionDirectory, ClusterCoheren
     const reap = [...this.peers.keys()].every((id) => this.nodeId < id);
     this.events.warn('cluster node gone', { node, sessions: sessions.length, reap });
     if (sessions.length) this.events.sessionsLost(sessions, reap);
+    this.membersChanged();
+  }
+
+  // ------------------------------------------------------------------------------ members and node services
+  /** The nodes alive as this node sees them, itself included. */
+  members(): string[] {
+    return [this.nodeId, ...this.peers.keys()];
+  }
+
+  /** Called whenever a node joins or is gone; returns the removal. */
+  onMembers(listener: () => void): () => void {
+    this.memberListeners.push(listener);
+    return () => {
+      const i = this.memberListeners.indexOf(listener);
+      if (i >= 0) this.memberListeners.splice(i, 1);
+    };
+  }
+
+  private membersChanged(): void {
+    for (const l of [...this.memberListeners]) l();
+  }
+
+  /** True while this node's bus connection is up (it can reach the others). */
+  get connected(): boolean {
+    return this.bus?.state === 'connected';
+  }
+
+  /** Answers requests other nodes send to this node's service `name` (ask()); register before start(). */
+  serve(name: string, handler: (data: string, reply: ((data: string) => void) | undefined) => void): void {
+    this.services.set(name, handler);
+    if (this.bus) this.unsubscribe.push(this.bus.subscribe(S.service(this.nodeId, name), handler));
+  }
+
+  /** A request to service `name` of `node`; rejects with BusNoResponders, BusTimeout, or when there is no bus. */
+  ask(node: string, name: string, data: string, timeoutMs = this.options.requestTimeoutMs): Promise<string> {
+    if (!this.bus) return Promise.reject(new Error('the cluster bus is not started'));
+    return this.bus.request(S.service(node, name), data, timeoutMs);
   }
 
   // ------------------------------------------------------------------------------ SessionDirectory
@@ -350,22 +388,7 @@ export class ClusterSessionDirectory implements SessionDirectory, ClusterCoheren
   private async flush(node: string, p: Peer): Promise<void> {
     const queued = p.queue.splice(0);
     if (queued.length === 0 || !this.bus) return;
-    // NATS refuses a message over its max_payload (1 MiB by default): a large fan-out goes as several batches.
-    let chunk: [string, string][] = [];
-    let bytes = 0;
-    const sends: Promise<void>[] = [];
-    for (const it of queued) {
-      const size = it[0].length + it[1].length + 16;
-      if (chunk.length > 0 && bytes + size > MAX_BATCH_CHARS) {
-        sends.push(this.deliverBatch(node, p, chunk));
-        chunk = [];
-        bytes = 0;
-      }
-      chunk.push(it);
-      bytes += size;
-    }
-    sends.push(this.deliverBatch(node, p, chunk));
-    await Promise.all(sends);
+    await Promise.all(batches(queued).map((chunk) => this.deliverBatch(node, p, chunk)));
   }
 
   private async deliverBatch(node: string, p: Peer, items: [string, string][]): Promise<void> {

@@ -6,6 +6,7 @@ import { POSTGRES_MISSING, startPostgres, type PostgresServer } from './postgres
 import { startNats, type NatsServer } from './nats.ts';
 import { startTestServer, type TestServer } from './server.ts';
 import { until } from './until.ts';
+import type { Logger } from '../../src/server/core/logger.ts';
 
 export { postgresAvailability as clusterAvailability } from './postgres.ts';
 
@@ -27,6 +28,12 @@ export interface ClusterEnvOptions {
   cluster?: Record<string, unknown>;
   /** PostgreSQL pool settings of each node. */
   pool?: { connectionTimeoutMillis?: number };
+  /** Other tables of each node's configuration (s2s, ...). */
+  config?: Record<string, unknown>;
+  /** One SASL secret for every node, as an operator copies it (docs/cluster.md). */
+  saslSecret?: Buffer;
+  /** A node's logger (log-capture.ts), by node id; default silent. */
+  logger?: (id: string) => Logger | undefined;
 }
 
 export async function startClusterEnv(opts: ClusterEnvOptions): Promise<ClusterEnv> {
@@ -47,7 +54,9 @@ export async function startClusterEnv(opts: ClusterEnvOptions): Promise<ClusterE
         hosts: opts.hosts,
         storage: await openPostgresStorage({ connectionString: url, ...opts.pool }),
         users: i === 0 ? opts.users : {},
-        config: { cluster: { enabled: true, node_id: id, bus_url: nats.url, ...opts.cluster } },
+        config: { ...opts.config, cluster: { enabled: true, node_id: id, bus_url: nats.url, ...opts.cluster } },
+        saslSecret: opts.saslSecret,
+        logger: opts.logger?.(id),
       }));
     }
     await until(() => nodes.every((n) => n.server.cluster!.status().nodes.length === nodes.length), 'every node sees every node');

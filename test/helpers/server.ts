@@ -58,6 +58,8 @@ export interface TestServerOptions {
   logger?: Logger;
   /** Also serve HTTP and HTTPS on 127.0.0.1:0 with the WebSocket endpoint (RFC 7395) and host-meta; `config.http` applies. */
   web?: boolean;
+  /** The SASL secret (data_dir/sasl-secret of a real node); cluster nodes share one (docs/cluster.md). */
+  saslSecret?: Buffer;
 }
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
@@ -79,6 +81,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     modules: opts.modules ?? defaultModules(),
     tls: opts.tls ?? (await testTls()),
     logger: opts.logger ?? createLogger(config.log_level),
+    saslSecret: opts.saslSecret,
   });
   const addrs = await server.start();
   const web = opts.web ? await startTestWeb(server, config) : undefined;

@@ -33,5 +33,11 @@ export interface ServerEvents {
    * closed. Each module deletes, and announces, its own data about it; the account's store records go last.
    */
   'account/deleted': { jid: string };
+  /**
+   * A stanza for a session on another cluster node did not get there: its session was 'gone' or its node
+   * 'unreachable'; `outcome` says what became of it (RFC 6121 §8.5.3: rerouted to the bare JID, bounced to
+   * its sender, or dropped: presence, errors, and notifications from a service no session answers for).
+   */
+  'cluster/undeliverable': { to: string; kind: 'message' | 'headline' | 'presence' | 'iq'; reason: 'gone' | 'unreachable'; outcome: 'rerouted' | 'bounced' | 'dropped' };
 }
 

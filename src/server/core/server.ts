@@ -27,6 +27,7 @@ import { DiscoRegistryService, orderModules, serviceProviders, type ModuleApi, t
 import type { StanzaContext } from './stanza-context.ts';
 import { DEFAULT_MECHANISMS, type SaslContext, type SaslMechanism } from './sasl/index.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { LogLimiter } from './log-limiter.ts';
 import { AuthThrottle } from './limits/auth-throttle.ts';
 import { OutputBudget } from './limits/output-budget.ts';
 import { memoryBudget } from './limits/memory-budget.ts';
@@ -127,6 +128,8 @@ export class XmppServer implements SessionHost {
   /** XEP-0198 and XEP-0352: stream-level, so the core's (stream-management/, csi/). */
   readonly streamManagement: StreamManager;
   readonly csi: ClientStateIndication;
+  /** At most one line per 10 s for each reason; `folded` in it counts the others (the metrics count all). */
+  private readonly undeliveredLog = { gone: new LogLimiter(10_000), unreachable: new LogLimiter(10_000) };
   /** Undelivered stanzas of ended sessions being routed elsewhere (stop() waits for them). */
   private readonly undelivered = new Set<Promise<void>>();
   /** Commands of the local admin socket (admin/socket.ts), registered by the core and by modules. */
@@ -205,6 +208,7 @@ export class XmppServer implements SessionHost {
         isLocalDomain: (d) => this.isLocalDomain(d),
         deliver: (st) => this.router.route(st).catch((err) => this.logger.error({ err }, 'routing a remote stanza failed')),
         bounce: (st, err) => void this.router.bounce(st, err),
+        cluster: this.cluster,
       });
       this.router.remote = this.s2s;
     }
@@ -355,16 +359,30 @@ export class XmppServer implements SessionHost {
     }
     stanza.attrs.to = to;
     const type = stanza.attrs.type;
-    if (stanza.name === 'presence' || type === 'error' || (stanza.name === 'iq' && type === 'result')) return;
-    if (reason === 'gone' && stanza.name === 'message' && (type === undefined || type === 'normal' || type === 'chat')) {
+    const kind = stanza.name === 'message' && type === 'headline' ? 'headline' : (stanza.name as 'message' | 'presence' | 'iq');
+    let outcome: 'rerouted' | 'bounced' | 'dropped';
+    // Nobody to tell: presence and errors are not answered (RFC 6120 §8.3.1), and a headline's sender is a
+    // service (a PEP fan-out), to which no error goes back (RFC 6121 §8.5.3.2.1 ignores headlines).
+    if (kind === 'presence' || kind === 'headline' || type === 'error' || (stanza.name === 'iq' && type === 'result')) outcome = 'dropped';
+    else if (reason === 'gone' && stanza.name === 'message' && (type === undefined || type === 'normal' || type === 'chat')) {
       // RFC 6121 §8.5.3.2.1: for a resource no longer there, normal and chat messages go to the bare JID.
+      outcome = 'rerouted';
       stanza.attrs.to = bareOf(to);
       void this.router.route(stanza).catch((err) => this.logger.error({ err }, 'rerouting a message failed'));
-      return;
+    } else {
+      // RFC 6121 §8.5.3.1: no such resource; a node that does not answer in time is temporarily unreachable.
+      outcome = 'bounced';
+      const error = reason === 'gone' ? new StanzaError('service-unavailable') : new StanzaError('recipient-unavailable', 'the node holding this session does not answer', 'wait');
+      void Promise.resolve(this.router.bounce(stanza, error)).catch((err) => this.logger.error({ err }, 'bounce failed'));
     }
-    // RFC 6121 §8.5.3.1: no such resource; a node that does not answer in time is temporarily unreachable.
-    const error = reason === 'gone' ? new StanzaError('service-unavailable') : new StanzaError('recipient-unavailable', 'the node holding this session does not answer', 'wait');
-    void Promise.resolve(this.router.bounce(stanza, error)).catch((err) => this.logger.error({ err }, 'bounce failed'));
+    // A session that left as the stanza was on its way is ordinary; a node that does not answer is not.
+    if (outcome === 'dropped' && !(reason === 'gone' && kind === 'presence')) {
+      const level = reason === 'unreachable' ? 'warn' : 'info';
+      this.undeliveredLog[reason].hit((folded) => this.logger[level]({ to, kind, reason, folded }, 'a stanza for a session on another cluster node was dropped'));
+    }
+    if (this.hooks.has('cluster/undeliverable')) {
+      void this.hooks.fire('cluster/undeliverable', { to, kind, reason, outcome }).catch((err) => this.logger.error({ err }, 'cluster/undeliverable hook failed'));
+    }
   }
 
   authFailure(session: C2sSession, condition: string, account: string | undefined): void {

@@ -17,6 +17,8 @@ export class ServerMetrics {
   private published = 0;
   private notifications = 0;
   private readonly authFailures = new Map<string, number>();
+  /** "kind reason outcome" → count. */
+  private readonly undeliverable = new Map<string, number>();
   private readonly detachers: (() => void)[] = [];
 
   constructor(server: XmppServer) {
@@ -86,6 +88,19 @@ export class ServerMetrics {
         for (const [reason, n] of self.authFailures) this.inc({ reason }, n);
       },
     });
+    new Counter({
+      name: 'pepkeys_cluster_undeliverable_total',
+      help: 'Stanzas for a session on another cluster node that did not get there, by kind (headline = PEP notifications), reason (gone, unreachable) and outcome (rerouted, bounced, dropped)',
+      labelNames: ['kind', 'reason', 'outcome'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [k, n] of self.undeliverable) {
+          const [kind, reason, outcome] = k.split(' ') as [string, string, string];
+          this.inc({ kind, reason, outcome }, n);
+        }
+      },
+    });
     const commits = new Histogram({
       name: 'pepkeys_storage_commit_seconds',
       help: 'Group commits of the storage, from the start of the batch until it is durable',
@@ -103,6 +118,10 @@ export class ServerMetrics {
       }),
       server.hooks.on('auth/failed', ({ condition }) => {
         this.authFailures.set(condition, (this.authFailures.get(condition) ?? 0) + 1);
+      }),
+      server.hooks.on('cluster/undeliverable', ({ kind, reason, outcome }) => {
+        const k = `${kind} ${reason} ${outcome}`;
+        this.undeliverable.set(k, (this.undeliverable.get(k) ?? 0) + 1);
       }),
       server.hooks.on('pep/fanout', ({ published, notifications }) => {
         this.published += published;

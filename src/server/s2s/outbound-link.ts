@@ -43,6 +43,11 @@ export class OutboundLink {
 
   readonly since = Date.now();
 
+  /** Nothing waits on it: closing it loses nothing. */
+  get idle(): boolean {
+    return this.queue.length === 0 && this.verifies.size === 0 && !this.done;
+  }
+
   get isAuthenticated(): boolean {
     return this.stream?.isAuthenticated ?? false;
   }

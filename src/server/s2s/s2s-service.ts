@@ -17,6 +17,8 @@ import { InboundStream } from './inbound-stream.ts';
 import { OutboundLink } from './outbound-link.ts';
 import { systemSrvLookup, type SrvLookup } from './resolve.ts';
 import { probeS2s, type ProbeResult } from './probe.ts';
+import { ClusterLinks, type ClusterNodes } from './cluster-links.ts';
+import type { VerifyOutcome } from './inbound-stream.ts';
 
 export interface S2sDeps {
   config: ServerConfig['s2s'];
@@ -32,6 +34,8 @@ export interface S2sDeps {
   deliver(stanza: Element): Promise<void>;
   bounce(stanza: Element, error: StanzaError): void;
   lookup?: SrvLookup;
+  /** The other nodes of a cluster: each outbound link is then held by one node for all (cluster-links.ts). */
+  cluster?: ClusterNodes;
 }
 
 export interface S2sStatus {
@@ -53,6 +57,7 @@ export class S2sService implements RemoteRouting {
   /** SRV lookups (tests point remote domains at loopback listeners through it). */
   lookup: SrvLookup;
   private s2sContext: { creds: TlsCredentials; ctx: SecureContext } | undefined;
+  private readonly cluster: ClusterLinks | undefined;
 
   constructor(private readonly d: S2sDeps) {
     this.keys = new DialbackKeys(d.secret);
@@ -60,6 +65,17 @@ export class S2sService implements RemoteRouting {
     this.lookup = d.lookup ?? systemSrvLookup;
     this.trust = new TrustStore(d.config.trusted_certs);
     this.policy = new AuthPolicy(d.config, d.logger);
+    if (d.cluster) {
+      this.cluster = new ClusterLinks(d.cluster, {
+        send: (st, local, remote) => this.route(st, local, remote),
+        sendHere: (st, local, remote) => this.sendHere(st, local, remote),
+        verify: (r, o, id, key) => this.verify(r, o, id, key),
+        verifyHere: (r, o, id, key) => (this.stopped ? Promise.resolve(undefined) : this.link(r, o).verify(id, key)),
+        bounce: (st, err) => this.d.bounce(st, err),
+        connectTimeoutMs: d.config.connect_timeout_seconds * 1000,
+        keyFingerprint: this.keys.generate('pepkeys.invalid', 'pepkeys.invalid', 'cluster-secret-check'),
+      }, d.logger);
+    }
   }
 
   /**
@@ -80,7 +96,31 @@ export class S2sService implements RemoteRouting {
       this.d.logger.debug({ from: from.domain, to: to.domain }, 'not relaying a stanza between remote domains');
       return;
     }
-    this.link(from.domain, to.domain).send(stanza);
+    this.route(stanza, from.domain, to.domain);
+  }
+
+  /** Over this node's link, or, in a cluster, the link's holder's (cluster-links.ts). */
+  private route(stanza: Element, local: string, remote: string): void {
+    const holder = this.cluster?.holder(local, remote);
+    if (holder === undefined) return this.link(local, remote).send(stanza);
+    // This node held the link before (the holder was away): once idle, it is closed, leaving one stream.
+    const mine = this.links.get(`${local} ${remote}`);
+    if (mine?.idle) mine.close();
+    this.cluster!.forward(holder, stanza, local, remote);
+  }
+
+  /** A stanza another node of the cluster handed to us, the holder; false when this node is stopping. */
+  private sendHere(stanza: Element, local: string, remote: string): boolean {
+    if (this.stopped) return false;
+    if (this.d.isLocalDomain(local)) this.link(local, remote).send(stanza);
+    return true;
+  }
+
+  /** Asks `originating`'s authoritative server about a dialback key, over the link to it (XEP-0220 §2.3). */
+  private verify(receiving: string, originating: string, streamId: string, key: string): Promise<VerifyOutcome> {
+    if (this.stopped) return Promise.resolve({ error: 'remote-connection-failed' });
+    const holder = this.cluster?.holder(receiving, originating);
+    return holder === undefined ? this.link(receiving, originating).verify(streamId, key) : this.cluster!.verify(holder, receiving, originating, streamId, key);
   }
 
   private link(local: string, remote: string): OutboundLink {
@@ -173,7 +213,7 @@ export class S2sService implements RemoteRouting {
       trust: this.trust,
       policy: this.policy,
       isLocalDomain: (dom) => this.d.isLocalDomain(dom),
-      authorize: (receiving, originating, streamId, key) => (this.stopped ? Promise.resolve({ error: 'remote-connection-failed' as const }) : this.link(receiving, originating).verify(streamId, key)),
+      authorize: (receiving, originating, streamId, key) => this.verify(receiving, originating, streamId, key),
       deliver: (st) => this.d.deliver(st),
       closed: (s) => this.inbound.delete(s),
       mayAuthenticate: (domain, stream) => {

@@ -19,7 +19,7 @@ import { createSessionKey, type ModuleSession } from '../../../cluster/index.ts'
 import { NS_CAPS, capsHash, capsVerificationString, supportedCapsHash, type CapsFormLike } from '../../../protocol/xep0115.ts';
 import { NS_DISCO_INFO } from '../../../protocol/xep0030.ts';
 import type { CapsInfo } from '../../../storage/types.ts';
-import { RemoteCaps } from './remote.ts';
+import { RemoteCaps, type RemoteCapsChange } from './remote.ts';
 
 export interface CapsService {
   /** Verified features of a bound session, or undefined while unknown. */
@@ -343,7 +343,11 @@ export const capsModule = defineModule({
       check,
       takeQuery,
       known: async (owner, jid) => void (await api.fire('caps/remote', { owner, jid })),
+      // A remote contact's presence reaches the one node its server's stream landed on; a PEP fan-out on
+      // another node needs to know it too. Not awaited: nothing is answered on its strength.
+      replicate: (change) => void api.cluster.invalidate('caps/remote', change).catch((err) => api.logger.warn({ err }, 'replicating remote caps failed')),
     });
+    api.cluster.onInvalidate('caps/remote', (change) => (change === undefined ? remote.dropReplicas() : remote.apply(change as RemoteCapsChange)));
     // Observes only: delivery of the presence goes on (priority above the presence module's handling).
     api.hook('incoming/presence', async ({ stanza, from, to }) => {
       await remote.presence(stanza, from, to);

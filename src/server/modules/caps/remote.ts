@@ -30,7 +30,15 @@ export interface RemoteCapsDeps {
   takeQuery(account: string): boolean;
   /** A watcher can now filter by the resource's features (first time known for that pair). */
   known(owner: string, jid: string): Promise<void>;
+  /** Tells the other nodes of a cluster what changed here, so they filter their fan-outs alike. */
+  replicate?(change: RemoteCapsChange): void;
 }
+
+/**
+ * What one node learnt of a remote resource (its presence reaches one node only, the one its server's
+ * stream landed on): `features` null while unknown; `owners` the local accounts it became available to.
+ */
+export type RemoteCapsChange = { jid: string; owners: string[]; features: string[] | null } | { jid: string; gone: string };
 
 interface RemoteResource {
   key: string | undefined;
@@ -38,6 +46,8 @@ interface RemoteResource {
   /** Local accounts that received its available presence, and whether `known` was told for each. */
   watchers: Map<string, boolean>;
   asking: boolean;
+  /** Known from another cluster node, not from a presence received here. */
+  replica?: true;
 }
 
 /** Queries in flight to remote entities at once, whatever their number. */
@@ -76,24 +86,68 @@ export class RemoteCaps {
     let r = perBare?.get(from.full);
     if (type === 'unavailable') {
       if (!r) return;
-      r.watchers.delete(owner);
-      if (r.watchers.size === 0) {
-        perBare!.delete(from.full);
-        this.count--;
-        if (perBare!.size === 0) this.byBare.delete(from.bare);
-      }
+      this.unwatch(from.full, owner);
+      this.d.replicate?.({ jid: from.full, gone: owner });
       return;
     }
-    if (!r) {
-      if (this.count >= this.d.maxResources) {
-        this.d.logger.info({ jid: from.full }, 'too many remote resources tracked; this one gets no caps for now');
-        return;
-      }
-      if (!perBare) this.byBare.set(from.bare, (perBare = new Map()));
-      perBare.set(from.full, (r = { key: undefined, features: undefined, watchers: new Map(), asking: false }));
-      this.count++;
-    }
+    r = this.entry(from.full);
+    if (!r) return;
+    delete r.replica;
     if (!r.watchers.has(owner)) r.watchers.set(owner, false);
+    try {
+      await this.available(stanza, from, to, r);
+    } finally {
+      this.d.replicate?.({ jid: from.full, owners: [owner], features: r.features ? [...r.features] : null });
+    }
+  }
+
+  /** What another cluster node learnt (replicate()); this node neither asks nor tells the watchers again. */
+  apply(change: RemoteCapsChange): void {
+    if ('gone' in change) return this.unwatch(change.jid, change.gone);
+    const r = this.entry(change.jid);
+    if (!r) return;
+    if (r.watchers.size === 0) r.replica = true;
+    for (const o of change.owners) r.watchers.set(o, true);
+    r.features = change.features ? new Set(change.features) : undefined;
+  }
+
+  /** Forgets every replica (the bus was lost: what the other nodes learnt meanwhile is unknown). */
+  dropReplicas(): void {
+    for (const [bare, perBare] of this.byBare) {
+      for (const [jid, r] of perBare) if (r.replica) for (const o of [...r.watchers.keys()]) this.unwatch(jid, o);
+      if (perBare.size === 0) this.byBare.delete(bare);
+    }
+  }
+
+  private entry(jid: string): RemoteResource | undefined {
+    const bare = jid.slice(0, jid.indexOf('/'));
+    let perBare = this.byBare.get(bare);
+    let r = perBare?.get(jid);
+    if (r) return r;
+    if (this.count >= this.d.maxResources) {
+      this.d.logger.info({ jid }, 'too many remote resources tracked; this one gets no caps for now');
+      return undefined;
+    }
+    if (!perBare) this.byBare.set(bare, (perBare = new Map()));
+    perBare.set(jid, (r = { key: undefined, features: undefined, watchers: new Map(), asking: false }));
+    this.count++;
+    return r;
+  }
+
+  private unwatch(jid: string, owner: string): void {
+    const bare = jid.slice(0, jid.indexOf('/'));
+    const perBare = this.byBare.get(bare);
+    const r = perBare?.get(jid);
+    if (!r) return;
+    r.watchers.delete(owner);
+    if (r.watchers.size === 0) {
+      perBare!.delete(jid);
+      this.count--;
+      if (perBare!.size === 0) this.byBare.delete(bare);
+    }
+  }
+
+  private async available(stanza: Element, from: Jid, to: Jid, r: RemoteResource): Promise<void> {
     const c = stanza.getChild('c', NS_CAPS);
     const hash = c?.attrs.hash;
     const ver = c?.attrs.ver;
@@ -137,6 +191,7 @@ export class RemoteCaps {
       if (r.key !== key) return;
       if (!verified) this.d.logger.info({ jid: from.full, ver }, 'remote caps hash did not verify; applied to that resource only');
       r.features = verified ?? new Set(answer.features);
+      this.d.replicate?.({ jid: from.full, owners: [...r.watchers.keys()], features: [...r.features] });
       await this.announce(from.full, r);
     } catch (err) {
       this.d.logger.debug({ err: (err as Error).message, jid: from.full }, 'remote caps discovery failed');

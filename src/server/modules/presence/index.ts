@@ -23,8 +23,11 @@ declare module '../../core/events.ts' {
   }
 }
 
-/** Entities that got directed presence and must learn when this session goes away (RFC 6121 §4.6.3). */
-const DIRECTED = createSessionKey<Set<string>>('presence');
+/**
+ * Entities that got directed presence and must learn when this session goes away (RFC 6121 §4.6.3). Shared
+ * with the other cluster nodes: when this session's node dies, the node that ends its sessions tells them.
+ */
+const DIRECTED = createSessionKey<Set<string>>('presence', { encode: (d) => [...d], decode: (j) => new Set(j as string[]) });
 
 const NONE: ReadonlySet<string> = new Set();
 
@@ -112,8 +115,10 @@ export const presenceModule = defineModule({
       if (type === 'available' || type === 'unavailable') {
         const item = await roster.getItem(user, to.bare);
         if (!hasSubscriptionFrom(item?.subscription)) {
+          const had = directedOf(origin).has(to.full);
           if (type === 'available') directed(origin).add(to.full);
           else origin.get(DIRECTED)?.delete(to.full);
+          if (had !== (type === 'available')) api.sessions.changed?.(origin);
         }
       }
       return false; // default routing delivers it
