@@ -10,6 +10,8 @@ import type { SignedTreeHead } from '../transparency/tree-head.ts';
 export interface KtHeadStore {
   get(domain: string): Promise<SignedTreeHead | undefined>;
   put(head: SignedTreeHead): Promise<void>;
+  /** Every domain's head (what `kt gossip` publishes). */
+  list(): Promise<SignedTreeHead[]>;
 }
 
 interface StoredHead {
@@ -28,6 +30,9 @@ export class MemoryKtHeadStore implements KtHeadStore {
   async put(head: SignedTreeHead) {
     this.heads.set(head.domain, head);
   }
+  async list() {
+    return [...this.heads.values()];
+  }
 }
 
 export class FileKtHeadStore implements KtHeadStore {
@@ -44,7 +49,11 @@ export class FileKtHeadStore implements KtHeadStore {
 
   async get(domain: string): Promise<SignedTreeHead | undefined> {
     const s = this.read()[domain];
-    return s && { domain, size: s.size, time: s.time, root: unb64(s.root, 32), key: unb64(s.key, 32), signature: unb64(s.signature, 64) };
+    return s && toHead(domain, s);
+  }
+
+  async list(): Promise<SignedTreeHead[]> {
+    return Object.entries(this.read()).map(([domain, s]) => toHead(domain, s));
   }
 
   async put(h: SignedTreeHead): Promise<void> {
@@ -54,4 +63,8 @@ export class FileKtHeadStore implements KtHeadStore {
     writeFileSync(`${this.path}.tmp`, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
     renameSync(`${this.path}.tmp`, this.path);
   }
+}
+
+function toHead(domain: string, s: StoredHead): SignedTreeHead {
+  return { domain, size: s.size, time: s.time, root: unb64(s.root, 32), key: unb64(s.key, 32), signature: unb64(s.signature, 64) };
 }

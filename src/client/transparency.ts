@@ -162,30 +162,44 @@ export class KtClient {
     const domain = jid.domain;
     const { head } = await this.update(domain, true);
     const what = `${jid.bare}'s item ${item.id ?? '(no id)'} on ${node}`;
-    let newest: { event: KeyEvent; leaf: Uint8Array; proof: Uint8Array[] } | undefined;
-    for (let from = 0; ;) {
-      const el = await this.ask(domain, x('entries-of', { xmlns: NS_KT, jid: jid.bare, size: String(head.size), from: String(from) }));
-      const entries = el.getChildren('entry');
-      for (const en of entries) {
-        const { seq, leaf, proof } = this.parse(domain, 'entry', () => ({ seq: uint(en.attrs.seq, 'seq'), leaf: unb64(en.getChildText('leaf') ?? undefined), proof: parseHashes(en) }));
-        const event = this.decode(domain, seq, leaf);
-        if (event.jid !== jid.bare || seq < from) throw new KtVerifyError('bad-answer', `${domain} listed entry ${seq} (of ${event.jid}) among ${jid.bare}'s entries from ${from}`, domain);
-        const concerns = event.node === node && (event.itemId === item.id || event.type === 'purge' || event.type === 'delete');
-        if (concerns && (!newest || seq > newest.event.seq)) newest = { event, leaf, proof };
-        from = seq + 1;
-      }
-      if (el.attrs.complete === 'true' || entries.length === 0) break;
+    let newest: KeyEvent | undefined;
+    for (const event of await this.entriesOf(jid.bare, head)) {
+      const concerns = event.node === node && (event.itemId === item.id || event.type === 'purge' || event.type === 'delete');
+      if (concerns && (!newest || event.seq > newest.seq)) newest = event;
     }
     if (!newest) throw new KtVerifyError('not-logged', `${what} is not in the log of ${domain} (${head.size} entries)`, domain);
-    const { event, leaf, proof } = newest;
+    const event = newest;
     if (event.type !== 'publish') throw new KtVerifyError('not-logged', `${what} is served, but the log of ${domain} says it was removed (a ${event.type}, entry ${event.seq})`, domain);
     const served = sha256(Buffer.from(item.payload?.toString() ?? '', 'utf8'));
     if (!event.payloadHash || !equalHashes(event.payloadHash, served)) {
       throw new KtVerifyError('not-logged', `${what} is not the payload the log of ${domain} records for it (entry ${event.seq})`, domain);
     }
-    if (!verifyInclusion(event.seq, head.size, leafHash(leaf), proof, head.root)) {
-      throw new KtVerifyError('inclusion', `${domain} could not prove entry ${event.seq} (${what}) is in its log of ${head.size} entries`, domain);
-    }
     return { head, event };
+  }
+
+  /**
+   * The events of `bare` (a JID of `head`'s domain) with sequence numbers in [from, head.size), each proven
+   * included in `head` (`inclusion`) and checked to be about `bare` (`bad-answer`). Stage 1 cannot prove the
+   * list complete: a server can leave an entry out (Stage 2's map would show it).
+   */
+  async entriesOf(bare: string, head: SignedTreeHead, from = 0): Promise<KeyEvent[]> {
+    const domain = head.domain;
+    const out: KeyEvent[] = [];
+    while (from < head.size) {
+      const el = await this.ask(domain, x('entries-of', { xmlns: NS_KT, jid: bare, size: String(head.size), from: String(from) }));
+      const entries = el.getChildren('entry');
+      for (const en of entries) {
+        const { seq, leaf, proof } = this.parse(domain, 'entry', () => ({ seq: uint(en.attrs.seq, 'seq'), leaf: unb64(en.getChildText('leaf') ?? undefined), proof: parseHashes(en) }));
+        const event = this.decode(domain, seq, leaf);
+        if (event.jid !== bare || seq < from) throw new KtVerifyError('bad-answer', `${domain} listed entry ${seq} (of ${event.jid}) among ${bare}'s entries from ${from}`, domain);
+        if (!verifyInclusion(seq, head.size, leafHash(leaf), proof, head.root)) {
+          throw new KtVerifyError('inclusion', `${domain} could not prove entry ${seq} (of ${bare}) is in its log of ${head.size} entries`, domain);
+        }
+        out.push(event);
+        from = seq + 1;
+      }
+      if (el.attrs.complete === 'true' || entries.length === 0) break;
+    }
+    return out;
   }
 }
