@@ -11,6 +11,8 @@ import { decodeLeaf, type KeyEvent } from '../transparency/leaf.ts';
 import { KtFormatError, NS_KT, parseHashes, parseTreeHead, uint, unb64 } from '../transparency/protocol.ts';
 import { logKeyId, verifyTreeHead, type SignedTreeHead } from '../transparency/tree-head.ts';
 import { MemoryTree, rootHash } from '../transparency/tree.ts';
+import { parseKeyRotation, verifyKeyRotation, type KeyRotation } from '../transparency/key-rotation.ts';
+import { IqError } from './errors.ts';
 import type { XmppClient } from './client.ts';
 import { KtVerifyError } from './kt-errors.ts';
 import type { KtHeadStore } from './kt-head-store.ts';
@@ -58,9 +60,38 @@ export class KtClient {
     if (!verifyTreeHead(head)) throw new KtVerifyError('bad-signature', `the tree head of ${domain} (size ${head.size}) has a signature that does not verify`, domain);
     const pinned = await this.store.get(domain);
     if (pinned && !equalHashes(pinned.key, head.key)) {
-      throw new KtVerifyError('key-changed', `the tree head of ${domain} is signed by log key ${logKeyId(head.key)}, not by ${logKeyId(pinned.key)} pinned on first use`, domain);
+      const chain = await this.rotationChain(domain, pinned.key, head.key);
+      if (!chain) throw new KtVerifyError('key-changed', `the tree head of ${domain} is signed by log key ${logKeyId(head.key)}, not by ${logKeyId(pinned.key)} pinned on first use, and ${domain} shows no rotation to it signed by the pinned key`, domain);
+      this.rotated.set(domain, chain);
     }
     return head;
+  }
+
+  /** Rotations followed by the last fetchHead of each domain (for the caller to report). */
+  readonly rotated = new Map<string, KeyRotation[]>();
+
+  /**
+   * The domain's rotation statements leading from the pinned key to `to`, each signed by the key before it
+   * (docs/transparency.md "Log key and rotation"); undefined when there is no such chain.
+   */
+  private async rotationChain(domain: string, from: Uint8Array, to: Uint8Array): Promise<KeyRotation[] | undefined> {
+    let el: Element;
+    try {
+      el = await this.ask(domain, x('key-rotations', { xmlns: NS_KT }));
+    } catch (err) {
+      if (err instanceof IqError) return undefined;
+      throw err;
+    }
+    const all = this.parse(domain, 'key rotation', () => el.getChildren('key-rotation', NS_KT).map(parseKeyRotation));
+    const chain: KeyRotation[] = [];
+    let at = from;
+    while (!equalHashes(at, to)) {
+      const next = all.find((r) => r.domain === domain && equalHashes(r.oldKey, at) && verifyKeyRotation(r) && !chain.includes(r));
+      if (!next) return undefined;
+      chain.push(next);
+      at = next.newKey;
+    }
+    return chain;
   }
 
   /** Proves `newer` extends `older` (both verified heads of `domain`). */
