@@ -93,4 +93,27 @@ describe('kt gossip', () => {
     assert.match(text.stdout, /gossiped by nurse@localhost: size 3, root [0-9a-f]{64}, time .*, signature [A-Za-z0-9+/=]{88}/);
     assert.match(text.stdout, /proof that localhost showed different logs to different people/);
   });
+
+  it('shows a larger head that is not an extension of the smaller one as an inconsistent split view', async () => {
+    const juliet = await sessions.login('juliet', 'later');
+    assert.equal((await juliet.iq(publish(3))).attrs.type, 'result');
+    // The Nurse starts afresh, and is shown a forked log of 4 entries.
+    rmSync(join(dir, 'nurse', 'kt-heads.json'));
+    const store = t.storage.transparency;
+    const honest = store.nodes.bind(store);
+    store.nodes = async (d, refs) => (await honest(d, refs)).map((h, i) => (i === 0 ? h.map((b) => b ^ 0xff) : h));
+    try {
+      assert.equal((await kt('nurse', ['head', 'localhost'])).code, 0);
+    } finally {
+      store.nodes = honest;
+    }
+    await kt('nurse', ['gossip', '--with', 'romeo@localhost']);
+    // Romeo still holds the honest head of 3 entries; the domain cannot prove the Nurse's 4 extend it.
+    const r = await kt('romeo', ['gossip', '--with', 'nurse@localhost', '--json']);
+    assert.equal(r.code, 5, r.stdout + r.stderr);
+    const [p] = JSON.parse(r.stdout).splitViews;
+    assert.equal(p.kind, 'inconsistent');
+    assert.deepEqual(p.heads.map((h: { size: number; by: string[] }) => [h.size, h.by]), [[3, ['you']], [4, ['nurse@localhost']]]);
+    assert.match(p.detail, /not an extension of the one verified at 3 entries/);
+  });
 });
