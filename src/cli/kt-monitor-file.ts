@@ -5,8 +5,8 @@
 //   next      the log size the monitor has read the account's entries up to;
 //   pending   alerts not acknowledged yet (they are reported again on every run);
 //   accepted  sequence numbers the user acknowledged (`key monitor --accept`), e.g. another client's events.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { readJsonFile, writeJsonFile } from '../client/private-json-file.ts';
 import type { OwnKeyWrite } from '../client/index.ts';
 import { sha256 } from '../transparency/hash.ts';
 import type { KeyEvent } from '../transparency/leaf.ts';
@@ -50,12 +50,7 @@ export class KtMonitorFile {
   }
 
   private read(): Record<string, MonitorState> {
-    try {
-      return JSON.parse(readFileSync(this.path, 'utf8')) as Record<string, MonitorState>;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-      throw err;
-    }
+    return readJsonFile<MonitorState>(this.path);
   }
 
   state(bare: string): MonitorState {
@@ -65,9 +60,7 @@ export class KtMonitorFile {
   save(bare: string, state: MonitorState): void {
     const all = this.read();
     all[bare] = state;
-    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-    writeFileSync(`${this.path}.tmp`, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
-    renameSync(`${this.path}.tmp`, this.path);
+    writeJsonFile(this.path, all);
   }
 
   /** Synchronous, so the write is on disk before the publish leaves. */

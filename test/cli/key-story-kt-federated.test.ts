@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/nats.ts';
 import { befriendAcross } from '../helpers/roster-setup.ts';
 import { startWatch } from '../helpers/key-story.ts';
 import { killServe, runCli, startServe, within, type ServeProcess } from './run-cli.ts';
@@ -17,17 +17,6 @@ const users = { juliet: 'juliet@capulet.lit', romeo: 'romeo@montague.lit' } as c
 const domains = ['capulet.lit', 'montague.lit'] as const;
 type Who = keyof typeof users;
 type Domain = (typeof domains)[number];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('the key story with transparency across two federated pepkeys servers', () => {
   let dir: string;
