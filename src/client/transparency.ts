@@ -33,6 +33,9 @@ export interface AuditResult extends HeadUpdate {
 }
 
 export class KtClient {
+  /** Log key rotations followed by the last fetchHead of each domain (for the caller to report). */
+  readonly rotated = new Map<string, KeyRotation[]>();
+
   constructor(private readonly client: XmppClient, private readonly store: KtHeadStore, private readonly timeoutMs?: number) {}
 
   /** Sends one request; the answer's element is named like the request, but <head/> answers <tree-head/>. */
@@ -66,9 +69,6 @@ export class KtClient {
     }
     return head;
   }
-
-  /** Rotations followed by the last fetchHead of each domain (for the caller to report). */
-  readonly rotated = new Map<string, KeyRotation[]>();
 
   /**
    * The domain's rotation statements leading from the pinned key to `to`, each signed by the key before it
