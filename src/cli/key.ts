@@ -16,11 +16,12 @@ import { sendCommand } from './key/commands/send.ts';
 import { exportCommand } from './key/commands/export.ts';
 import { importCommand } from './key/commands/import.ts';
 import { passwdCommand } from './key/commands/passwd.ts';
+import { monitorCommand } from './key/commands/monitor.ts';
 
 export function keyCommand(ctx: CliContext): Command {
   const cx = new KeyCommandContext(ctx);
   const key = new Command('key').description('XEP-0189 public keys: generate, publish, fetch, revoke, attest, trust, export, import (see docs/cli-keys.md)');
-  for (const make of [generateCommand, publishCommand, listCommand, fetchCommand, revokeCommand, attestCommand, verifyCommand, trustCommand, forgetCommand, watchCommand, sendCommand, exportCommand, importCommand, passwdCommand]) {
+  for (const make of [generateCommand, publishCommand, listCommand, fetchCommand, revokeCommand, attestCommand, verifyCommand, trustCommand, forgetCommand, watchCommand, sendCommand, exportCommand, importCommand, passwdCommand, monitorCommand]) {
     key.addCommand(make(cx));
   }
   return key;

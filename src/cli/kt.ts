@@ -8,6 +8,9 @@ import { FileKtHeadStore, KtClient, KtVerifyError } from '../client/index.ts';
 import { logKeyId } from '../transparency/tree-head.ts';
 import { CliError } from './errors.ts';
 import { KT_HEADS_FILE } from './kt-paths.ts';
+import { gossipCommand } from './kt-gossip.ts';
+import { addConfigOptions, configFrom, type ConfigFlags } from './common.ts';
+import { rotateLogKey, rotationsPath } from '../server/modules/transparency/key-rotations.ts';
 import { KeyCommandContext } from './key/context.ts';
 import { EXIT_TRUST } from './key/exit-codes.ts';
 import { action, addCommonOptions, addConnectOptions, timeoutMs, type ConnectFlags } from './key/session.ts';
@@ -51,7 +54,49 @@ function auditCommand(cx: KeyCommandContext): Command {
     }));
 }
 
+/** `kt head DOMAIN`: a fresh head, checked (signature, pinned key) and proven consistent with the stored one, then stored. */
+function headCommand(cx: KeyCommandContext): Command {
+  return addConnectOptions(addCommonOptions(new Command('head')
+    .description("fetch DOMAIN's latest signed tree head, prove it consistent with the one you verified before, and keep it (what `kt gossip` publishes)")
+    .argument('<domain>', 'e.g. capulet.lit')))
+    .action(action(async (domain: string, flags: ConnectFlags) => {
+      const store = new FileKtHeadStore(join(cx.home(flags).dir, KT_HEADS_FILE));
+      await cx.withSession(flags, async (s) => {
+        const kt = new KtClient(s.client, store, timeoutMs(flags));
+        try {
+          const { head, previous } = await kt.update(domain.toLowerCase(), true);
+          const rotations = (kt.rotated.get(head.domain) ?? []).map((r) => ({ from: logKeyId(r.oldKey), to: logKeyId(r.newKey), time: new Date(r.time).toISOString() }));
+          const out = { ok: true, domain: head.domain, size: head.size, root: hex(head.root), time: new Date(head.time).toISOString(), logKey: logKeyId(head.key), previousSize: previous?.size ?? null, rotations };
+          if (flags.json) return cx.out.json(out);
+          cx.out.line(`${out.domain}: ${out.size} entries, root ${out.root}, signed ${out.time} by log key ${out.logKey}.`);
+          for (const r of rotations) cx.out.line(`The log key changed from ${r.from} to ${r.to} at ${r.time}, in a statement signed by the old key: the new key is now pinned.`);
+          cx.out.line(previous ? `It extends the head of ${previous.size} entries you verified before.` : `First head of ${out.domain}: its log key is now pinned.`);
+        } catch (e) {
+          if (!(e instanceof KtVerifyError)) throw e;
+          if (flags.json) cx.out.json({ ok: false, domain, code: e.code, error: e.message });
+          throw new CliError(`the head of ${domain} failed verification: ${e.message}`, EXIT_TRUST);
+        }
+      });
+    }));
+}
+
+/** `kt rotate-key DOMAIN`: the operator's signed rotation of a domain's log key (server stopped). */
+function rotateKeyCommand(ctx: CliContext): Command {
+  return addConfigOptions(new Command('rotate-key')
+    .description("replace DOMAIN's transparency log key with a new one, signed over by the old one (stop the server first)")
+    .argument('<domain>', 'a served domain'))
+    .action(async (domain: string, flags: ConfigFlags) => {
+      const config = configFrom(flags);
+      const d = domain.toLowerCase();
+      if (!config.hosts.includes(d)) throw new CliError(`${d} is not a served domain (${config.hosts.join(', ')})`);
+      const { rotation, retired } = rotateLogKey(config.data_dir, d);
+      ctx.io.stdout.write(`rotated the log key of ${d}: ${logKeyId(rotation.oldKey)} -> ${logKeyId(rotation.newKey)}\n` +
+        `the old key is kept as ${retired}; the statement is in ${rotationsPath(config.data_dir, d)}\n`);
+    });
+}
+
 export function ktCommand(ctx: CliContext): Command {
   const cx = new KeyCommandContext(ctx);
-  return new Command('kt').description('key transparency: audit a domain\'s log (see docs/transparency.md)').addCommand(auditCommand(cx));
+  return new Command('kt').description('key transparency: audit a domain\'s log, check its head, gossip heads with contacts (see docs/transparency.md)')
+    .addCommand(auditCommand(cx)).addCommand(headCommand(cx)).addCommand(gossipCommand(cx)).addCommand(rotateKeyCommand(ctx));
 }

@@ -15,10 +15,12 @@ export {
 } from './pubsub.ts';
 export { publishProblem, retrieveProblem } from './pubsub-problems.ts';
 export { KeysClient, type KeysClientOptions } from './keys-client.ts';
-export type { KeysClientEvents, KeyEvent, RevocationEvent, AttestationEvent, InvalidEvent, KeySource } from './key-events.ts';
+export type { KeysClientEvents, KeyEvent, RevocationEvent, AttestationEvent, InvalidEvent, RefusedEvent, KeySource } from './key-events.ts';
+export { KeyNotAdmitted, type KeyAdmission, type KeyOrigin } from './key-ingest.ts';
+export { ktKeyAdmission, type LogVerified } from './kt-admission.ts';
 export type { DirectAccessPolicy } from './key-direct.ts';
 export type { PepSupport } from './pep-support.ts';
-export type { PublishOptions } from './key-publish.ts';
+export type { PublishOptions, OwnKeyWrite } from './key-publish.ts';
 export type { FetchResult } from './key-fetch.ts';
 export { pubkeyFeature, keyFeatures } from './key-features.ts';
 export { fetchPublishedKeys, observePublishedKeys, type PublishedKeys, type OmemoDeviceKey, type OxPublishedKey, type PublishedKeyObservation } from './published-keys.ts';
@@ -26,3 +28,7 @@ export { OmemoDeviceWatcher, type OmemoDeviceChange, type KnownDeviceLists } fro
 export { KtClient, type HeadUpdate, type AuditResult } from './transparency.ts';
 export { KtVerifyError, type KtVerifyCode } from './kt-errors.ts';
 export { FileKtHeadStore, MemoryKtHeadStore, type KtHeadStore } from './kt-head-store.ts';
+export {
+  KT_GOSSIP_NODE, KT_GOSSIP_ITEM, buildGossip, parseGossip, publishGossip, fetchGossip, witnessed, sameSizeSplits,
+  type WitnessedHead, type SplitView,
+} from './kt-gossip.ts';

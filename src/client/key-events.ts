@@ -33,12 +33,22 @@ export interface InvalidEvent {
   reason: string;
 }
 
+/** A key the admission check (e.g. transparency, `verifyLog`) refused; it was not recorded. */
+export interface RefusedEvent {
+  jid: string;
+  source: KeySource;
+  node?: string;
+  itemId?: string | undefined;
+  error: Error;
+}
+
 export interface KeysClientEvents {
   key: [KeyEvent];
   revocation: [RevocationEvent];
   attestation: [AttestationEvent];
   generating: [{ jid: string; generating: boolean }];
   invalid: [InvalidEvent];
+  refused: [RefusedEvent];
 }
 
 /** Where the parts of the key client report events (the KeysClient itself). */

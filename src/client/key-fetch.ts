@@ -6,7 +6,7 @@ import type { XmppClient } from './client.ts';
 import { ClientError, IqError, KeyOpError, type KeyProblem } from './errors.ts';
 import { versionsFrom } from './key-features.ts';
 import type { KeyEvent, RevocationEvent, AttestationEvent } from './key-events.ts';
-import type { KeyIngest } from './key-ingest.ts';
+import { KeyNotAdmitted, type KeyIngest } from './key-ingest.ts';
 import type { DirectKeys } from './key-direct.ts';
 import type { PresenceTracker } from './presence-tracker.ts';
 import { getItems, type PubsubItem } from './pubsub.ts';
@@ -76,12 +76,17 @@ export class KeyFetcher {
         const items = await getItems(this.client, bare, PUBKEY_NS[v], this.timeoutMs);
         for (const it of items) {
           if (!it.payload) continue;
-          const ev = await this.ingest.acceptKey(bare, it.payload, 'pep').catch((e) => this.ingest.invalid(bare, 'pep', e));
+          // A key the admission check refused fails the fetch: it must be said, not skipped.
+          const ev = await this.ingest.acceptKey(bare, it.payload, 'pep', { node: PUBKEY_NS[v], item: it }).catch((e) => {
+            if (e instanceof KeyNotAdmitted) throw e;
+            return this.ingest.invalid(bare, 'pep', e);
+          });
           if (ev) keys.push(ev);
         }
         if (items.length) break;
         problem ??= { code: 'no-key', message: `${bare} has published no key` };
       } catch (e) {
+        if (e instanceof KeyNotAdmitted) throw e;
         // Keep the most telling reason: an access refusal beats "nothing on the other version's node".
         if (!problem || !(e instanceof IqError && e.condition === 'item-not-found')) problem = retrieveProblem(e, bare, PUBKEY_NS[v]);
         if (e instanceof ClientError) break;

@@ -8,17 +8,38 @@ import {
   attestVersionOf, verifyAttestation, verifierFromPubkey, observedFromPubkey, printMatches, pubkeyPrintBytes,
   type Pubkey, type Revocation, type TrustStore, type VerifyingKey,
 } from '../keys/index.ts';
-import { parsePepEvent } from './pubsub.ts';
+import { parsePepEvent, type PubsubItem } from './pubsub.ts';
 import type { KeyEvent, RevocationEvent, AttestationEvent, KeySource, KeyEventSink } from './key-events.ts';
 
 /** Turns a contact's key into a signature checker: node:crypto by default, WebCrypto in the browser console. */
 export type VerifierFactory = (pk: Pubkey) => VerifyingKey | Promise<VerifyingKey>;
+
+/** Where a received key came from on PEP (absent for keys received directly or in a message). */
+export interface KeyOrigin {
+  node: string;
+  item: PubsubItem;
+}
+
+/**
+ * A check a key must pass before it reaches the trust store (e.g. that it is in its domain's transparency
+ * log, src/client/kt-admission.ts); it throws to refuse the key.
+ */
+export type KeyAdmission = (k: { jid: string; source: KeySource; origin: KeyOrigin | undefined }) => Promise<void>;
+
+/** A key the admission check refused: it was not recorded. `reason` is what the check threw. */
+export class KeyNotAdmitted extends Error {
+  constructor(readonly jid: string, readonly source: KeySource, readonly reason: Error) {
+    super(reason.message);
+    this.name = 'KeyNotAdmitted';
+  }
+}
 
 export class KeyIngest {
   constructor(
     private readonly trust: TrustStore,
     private readonly events: KeyEventSink,
     private readonly verifier: VerifierFactory = verifierFromPubkey,
+    private readonly admit?: KeyAdmission,
   ) {}
 
   /** A PEP notification (XEP-0163 §4.3) of one of the key nodes, or payloads sent in a message (XEP-0189 §8). */
@@ -30,7 +51,7 @@ export class KeyIngest {
       if (ev) {
         const publisher = tryParseJid(ev.from)?.bare;
         if (!publisher) return;
-        for (const it of ev.items) if (it.payload) await this.acceptPayload(publisher, it.payload, 'notification', ev.node);
+        for (const it of ev.items) if (it.payload) await this.acceptPayload(publisher, it.payload, 'notification', ev.node, it);
         return;
       }
       for (const el of m.elements) {
@@ -45,8 +66,13 @@ export class KeyIngest {
   }
 
   /** Routes a payload by its node or namespace; a bad key or attestation is reported as `invalid`. */
-  private async acceptPayload(bare: string, el: Element, source: KeySource, ns: string): Promise<void> {
-    if (pubkeyVersionOf(ns) !== undefined) await this.acceptKey(bare, el, source).catch((e) => this.invalid(bare, source, e));
+  private async acceptPayload(bare: string, el: Element, source: KeySource, ns: string, item?: PubsubItem): Promise<void> {
+    if (pubkeyVersionOf(ns) !== undefined) {
+      await this.acceptKey(bare, el, source, item && { node: ns, item }).catch((e) => {
+        if (e instanceof KeyNotAdmitted) this.events.emit('refused', { jid: bare, source, ...(item ? { node: ns, itemId: item.id } : {}), error: e.reason });
+        else this.invalid(bare, source, e);
+      });
+    }
     else if (revokeVersionOf(ns) !== undefined) await this.acceptRevocation(bare, el, source);
     else if (attestVersionOf(ns) !== undefined) await this.acceptAttestation(bare, el, source).catch((e) => this.invalid(bare, source, e));
   }
@@ -56,11 +82,21 @@ export class KeyIngest {
     return undefined;
   }
 
-  /** Checks a received <pubkey/> (its print, and that it names the JID that sent it) and records it. */
-  async acceptKey(bare: string, el: Element, source: KeySource): Promise<KeyEvent> {
+  /**
+   * Checks a received <pubkey/> (its print, that it names the JID that sent it, and the admission check) and
+   * records it. A key the admission check refuses throws KeyNotAdmitted and is not recorded.
+   */
+  async acceptKey(bare: string, el: Element, source: KeySource, origin?: KeyOrigin): Promise<KeyEvent> {
     const pk = parsePubkey(el);
     assertPubkeyPrint(pk);
     if (parseJid(pk.jid).bare !== bare) throw new KeyError('bad-payload', `the key from ${bare} claims to belong to ${pk.jid}`);
+    if (this.admit) {
+      try {
+        await this.admit({ jid: bare, source, origin });
+      } catch (e) {
+        throw new KeyNotAdmitted(bare, source, e as Error);
+      }
+    }
     const result = await this.trust.observe(bare, observedFromPubkey(pk));
     const ev: KeyEvent = { jid: bare, pubkey: pk, source, result };
     this.events.emit('key', ev);

@@ -18,8 +18,20 @@ export interface PublishOptions extends NodeOptions {
   force?: boolean;
 }
 
+/** One write to our own key nodes, reported before it is sent (what `key monitor` must not alert on). */
+export interface OwnKeyWrite {
+  node: string;
+  itemId: string;
+  payload: Element;
+}
+
 export class KeyPublisher {
-  constructor(private readonly client: XmppClient, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly client: XmppClient,
+    private readonly timeoutMs: number,
+    /** Sees each write before it is sent, so a crash after the server's ack cannot leave it unrecorded. */
+    private readonly beforePublish?: (w: OwnKeyWrite) => void | Promise<void>,
+  ) {}
 
   /** Publishes our key as item 'current' of its pubkey node (XEP-0189 §6). */
   async publishKey(pk: Pubkey, options: PublishOptions): Promise<void> {
@@ -43,6 +55,7 @@ export class KeyPublisher {
   private async publish(node: string, payload: Element, id: string, options: PublishOptions): Promise<void> {
     const support = await checkPepSupport(this.client, this.timeoutMs);
     if (support.problem && (!support.pep || !options.force)) throw KeyOpError.from(support.problem);
+    await this.beforePublish?.({ node, itemId: id, payload });
     try {
       await publishItem(this.client, node, payload, id, options);
     } catch (e) {

@@ -10,8 +10,8 @@ import type { XmppClient } from './client.ts';
 import { discoInfo } from './disco.ts';
 import { keyFeatures } from './key-features.ts';
 import type { KeysClientEvents, KeyEvent, RevocationEvent, AttestationEvent } from './key-events.ts';
-import { KeyIngest, type VerifierFactory } from './key-ingest.ts';
-import { KeyPublisher, type PublishOptions } from './key-publish.ts';
+import { KeyIngest, type KeyAdmission, type VerifierFactory } from './key-ingest.ts';
+import { KeyPublisher, type OwnKeyWrite, type PublishOptions } from './key-publish.ts';
 import { DirectKeys, type DirectAccessPolicy } from './key-direct.ts';
 import { KeyFetcher, type FetchResult } from './key-fetch.ts';
 import { PresenceTracker } from './presence-tracker.ts';
@@ -31,6 +31,10 @@ export interface KeysClientOptions {
   timeoutMs?: number;
   /** How contacts' keys check signatures (revocations, attestations); default node:crypto. */
   verifier?: VerifierFactory;
+  /** A check every received key must pass before it is recorded (e.g. ktKeyAdmission); default none. */
+  admit?: KeyAdmission;
+  /** Sees each of our own key writes before it is sent (e.g. to record it for `key monitor`). */
+  beforePublish?: (w: OwnKeyWrite) => void | Promise<void>;
 }
 
 export class KeysClient extends EventEmitter<KeysClientEvents> {
@@ -48,8 +52,8 @@ export class KeysClient extends EventEmitter<KeysClientEvents> {
     this.version = opts.version ?? 2;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     client.setFeatures(keyFeatures(opts.notify ?? true));
-    this.ingest = new KeyIngest(opts.trust, this, opts.verifier);
-    this.publisher = new KeyPublisher(client, this.timeoutMs);
+    this.ingest = new KeyIngest(opts.trust, this, opts.verifier, opts.admit);
+    this.publisher = new KeyPublisher(client, this.timeoutMs, opts.beforePublish);
     this.direct = new DirectKeys(client, this.ingest, this.version, this.timeoutMs, opts.ownKey, opts.directAccess);
     this.presence = new PresenceTracker(client, this);
     this.fetcher = new KeyFetcher(client, this.ingest, this.direct, this.presence, this.version, this.timeoutMs, () => this.online());

@@ -2,14 +2,15 @@
 // (docs/transparency.md "Client"). A separate 0600 JSON file, not a trust.db table: heads are per domain,
 // not per contact key, and the trust store's backend interface (also implemented in the browser console)
 // stays as it is. Written to a temporary file and renamed, so a crash leaves the old head or the new one.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readJsonFile, writeJsonFile } from './private-json-file.ts';
 import { b64, unb64 } from '../transparency/protocol.ts';
 import type { SignedTreeHead } from '../transparency/tree-head.ts';
 
 export interface KtHeadStore {
   get(domain: string): Promise<SignedTreeHead | undefined>;
   put(head: SignedTreeHead): Promise<void>;
+  /** Every domain's head (what `kt gossip` publishes). */
+  list(): Promise<SignedTreeHead[]>;
 }
 
 interface StoredHead {
@@ -28,30 +29,34 @@ export class MemoryKtHeadStore implements KtHeadStore {
   async put(head: SignedTreeHead) {
     this.heads.set(head.domain, head);
   }
+  async list() {
+    return [...this.heads.values()];
+  }
 }
 
 export class FileKtHeadStore implements KtHeadStore {
   constructor(readonly path: string) {}
 
   private read(): Record<string, StoredHead> {
-    try {
-      return JSON.parse(readFileSync(this.path, 'utf8')) as Record<string, StoredHead>;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-      throw err;
-    }
+    return readJsonFile<StoredHead>(this.path);
   }
 
   async get(domain: string): Promise<SignedTreeHead | undefined> {
     const s = this.read()[domain];
-    return s && { domain, size: s.size, time: s.time, root: unb64(s.root, 32), key: unb64(s.key, 32), signature: unb64(s.signature, 64) };
+    return s && toHead(domain, s);
+  }
+
+  async list(): Promise<SignedTreeHead[]> {
+    return Object.entries(this.read()).map(([domain, s]) => toHead(domain, s));
   }
 
   async put(h: SignedTreeHead): Promise<void> {
     const all = this.read();
     all[h.domain] = { size: h.size, time: h.time, root: b64(h.root), key: b64(h.key), signature: b64(h.signature) };
-    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-    writeFileSync(`${this.path}.tmp`, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
-    renameSync(`${this.path}.tmp`, this.path);
+    writeJsonFile(this.path, all);
   }
+}
+
+function toHead(domain: string, s: StoredHead): SignedTreeHead {
+  return { domain, size: s.size, time: s.time, root: unb64(s.root, 32), key: unb64(s.key, 32), signature: unb64(s.signature, 64) };
 }

@@ -11,6 +11,8 @@ import { decodeLeaf, type KeyEvent } from '../transparency/leaf.ts';
 import { KtFormatError, NS_KT, parseHashes, parseTreeHead, uint, unb64 } from '../transparency/protocol.ts';
 import { logKeyId, verifyTreeHead, type SignedTreeHead } from '../transparency/tree-head.ts';
 import { MemoryTree, rootHash } from '../transparency/tree.ts';
+import { parseKeyRotation, verifyKeyRotation, type KeyRotation } from '../transparency/key-rotation.ts';
+import { IqError } from './errors.ts';
 import type { XmppClient } from './client.ts';
 import { KtVerifyError } from './kt-errors.ts';
 import type { KtHeadStore } from './kt-head-store.ts';
@@ -31,6 +33,9 @@ export interface AuditResult extends HeadUpdate {
 }
 
 export class KtClient {
+  /** Log key rotations followed by the last fetchHead of each domain (for the caller to report). */
+  readonly rotated = new Map<string, KeyRotation[]>();
+
   constructor(private readonly client: XmppClient, private readonly store: KtHeadStore, private readonly timeoutMs?: number) {}
 
   /** Sends one request; the answer's element is named like the request, but <head/> answers <tree-head/>. */
@@ -58,9 +63,35 @@ export class KtClient {
     if (!verifyTreeHead(head)) throw new KtVerifyError('bad-signature', `the tree head of ${domain} (size ${head.size}) has a signature that does not verify`, domain);
     const pinned = await this.store.get(domain);
     if (pinned && !equalHashes(pinned.key, head.key)) {
-      throw new KtVerifyError('key-changed', `the tree head of ${domain} is signed by log key ${logKeyId(head.key)}, not by ${logKeyId(pinned.key)} pinned on first use`, domain);
+      const chain = await this.rotationChain(domain, pinned.key, head.key);
+      if (!chain) throw new KtVerifyError('key-changed', `the tree head of ${domain} is signed by log key ${logKeyId(head.key)}, not by ${logKeyId(pinned.key)} pinned on first use, and ${domain} shows no rotation to it signed by the pinned key`, domain);
+      this.rotated.set(domain, chain);
     }
     return head;
+  }
+
+  /**
+   * The domain's rotation statements leading from the pinned key to `to`, each signed by the key before it
+   * (docs/transparency.md "Log key and rotation"); undefined when there is no such chain.
+   */
+  private async rotationChain(domain: string, from: Uint8Array, to: Uint8Array): Promise<KeyRotation[] | undefined> {
+    let el: Element;
+    try {
+      el = await this.ask(domain, x('key-rotations', { xmlns: NS_KT }));
+    } catch (err) {
+      if (err instanceof IqError) return undefined;
+      throw err;
+    }
+    const all = this.parse(domain, 'key rotation', () => el.getChildren('key-rotation', NS_KT).map(parseKeyRotation));
+    const chain: KeyRotation[] = [];
+    let at = from;
+    while (!equalHashes(at, to)) {
+      const next = all.find((r) => r.domain === domain && equalHashes(r.oldKey, at) && verifyKeyRotation(r) && !chain.includes(r));
+      if (!next) return undefined;
+      chain.push(next);
+      at = next.newKey;
+    }
+    return chain;
   }
 
   /** Proves `newer` extends `older` (both verified heads of `domain`). */
@@ -162,30 +193,44 @@ export class KtClient {
     const domain = jid.domain;
     const { head } = await this.update(domain, true);
     const what = `${jid.bare}'s item ${item.id ?? '(no id)'} on ${node}`;
-    let newest: { event: KeyEvent; leaf: Uint8Array; proof: Uint8Array[] } | undefined;
-    for (let from = 0; ;) {
-      const el = await this.ask(domain, x('entries-of', { xmlns: NS_KT, jid: jid.bare, size: String(head.size), from: String(from) }));
-      const entries = el.getChildren('entry');
-      for (const en of entries) {
-        const { seq, leaf, proof } = this.parse(domain, 'entry', () => ({ seq: uint(en.attrs.seq, 'seq'), leaf: unb64(en.getChildText('leaf') ?? undefined), proof: parseHashes(en) }));
-        const event = this.decode(domain, seq, leaf);
-        if (event.jid !== jid.bare || seq < from) throw new KtVerifyError('bad-answer', `${domain} listed entry ${seq} (of ${event.jid}) among ${jid.bare}'s entries from ${from}`, domain);
-        const concerns = event.node === node && (event.itemId === item.id || event.type === 'purge' || event.type === 'delete');
-        if (concerns && (!newest || seq > newest.event.seq)) newest = { event, leaf, proof };
-        from = seq + 1;
-      }
-      if (el.attrs.complete === 'true' || entries.length === 0) break;
+    let newest: KeyEvent | undefined;
+    for (const event of await this.entriesOf(jid.bare, head)) {
+      const concerns = event.node === node && (event.itemId === item.id || event.type === 'purge' || event.type === 'delete');
+      if (concerns && (!newest || event.seq > newest.seq)) newest = event;
     }
     if (!newest) throw new KtVerifyError('not-logged', `${what} is not in the log of ${domain} (${head.size} entries)`, domain);
-    const { event, leaf, proof } = newest;
+    const event = newest;
     if (event.type !== 'publish') throw new KtVerifyError('not-logged', `${what} is served, but the log of ${domain} says it was removed (a ${event.type}, entry ${event.seq})`, domain);
     const served = sha256(Buffer.from(item.payload?.toString() ?? '', 'utf8'));
     if (!event.payloadHash || !equalHashes(event.payloadHash, served)) {
       throw new KtVerifyError('not-logged', `${what} is not the payload the log of ${domain} records for it (entry ${event.seq})`, domain);
     }
-    if (!verifyInclusion(event.seq, head.size, leafHash(leaf), proof, head.root)) {
-      throw new KtVerifyError('inclusion', `${domain} could not prove entry ${event.seq} (${what}) is in its log of ${head.size} entries`, domain);
-    }
     return { head, event };
+  }
+
+  /**
+   * The events of `bare` (a JID of `head`'s domain) with sequence numbers in [from, head.size), each proven
+   * included in `head` (`inclusion`) and checked to be about `bare` (`bad-answer`). Stage 1 cannot prove the
+   * list complete: a server can leave an entry out (Stage 2's map would show it).
+   */
+  async entriesOf(bare: string, head: SignedTreeHead, from = 0): Promise<KeyEvent[]> {
+    const domain = head.domain;
+    const out: KeyEvent[] = [];
+    while (from < head.size) {
+      const el = await this.ask(domain, x('entries-of', { xmlns: NS_KT, jid: bare, size: String(head.size), from: String(from) }));
+      const entries = el.getChildren('entry');
+      for (const en of entries) {
+        const { seq, leaf, proof } = this.parse(domain, 'entry', () => ({ seq: uint(en.attrs.seq, 'seq'), leaf: unb64(en.getChildText('leaf') ?? undefined), proof: parseHashes(en) }));
+        const event = this.decode(domain, seq, leaf);
+        if (event.jid !== bare || seq < from) throw new KtVerifyError('bad-answer', `${domain} listed entry ${seq} (of ${event.jid}) among ${bare}'s entries from ${from}`, domain);
+        if (!verifyInclusion(seq, head.size, leafHash(leaf), proof, head.root)) {
+          throw new KtVerifyError('inclusion', `${domain} could not prove entry ${seq} (of ${bare}) is in its log of ${head.size} entries`, domain);
+        }
+        out.push(event);
+        from = seq + 1;
+      }
+      if (el.attrs.complete === 'true' || entries.length === 0) break;
+    }
+    return out;
   }
 }

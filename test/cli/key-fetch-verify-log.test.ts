@@ -61,6 +61,11 @@ describe('key fetch --verify-log', () => {
       const r = await fetch('--verify-log');
       assert.equal(r.code, 5);
       assert.match(r.stderr, /transparency log check of juliet@localhost failed: juliet@localhost's item current on urn:xmpp:pubkey:1 is not in the log of localhost/);
+      // A home that never saw the key does not hold it afterwards: the check runs before the trust store.
+      const fresh = join(dir, 'romeo-fresh');
+      const f = await runCli(['key', 'fetch', 'juliet@localhost', '--verify-log', '--jid', 'romeo@localhost', '--password', 'pw', '--server', `127.0.0.1:${t.port}`, '--insecure', '--home', fresh]);
+      assert.equal(f.code, 5, f.stderr);
+      assert.deepEqual(JSON.parse((await runCli(['key', 'list', 'juliet@localhost', '--json', '--home', fresh])).stdout), []);
     } finally {
       store.entriesOf = honest;
     }

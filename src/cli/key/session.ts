@@ -11,6 +11,8 @@ import { KeyHome, defaultHome } from './home.ts';
 import { passphraseSource, type PassphraseFlags } from './passphrase.ts';
 import { EXIT_BY_KEY_OP_KIND, EXIT_NOT_FOUND, EXIT_REFUSED, exitCodeOfClientError } from './exit-codes.ts';
 import { keyOpErrorSentence } from './presenter.ts';
+import { logCheck, type LogCheck } from './verify-log.ts';
+import { KtMonitorFile } from '../kt-monitor-file.ts';
 import type { CliIo } from '../io.ts';
 
 export interface CommonFlags extends PassphraseFlags {
@@ -85,6 +87,8 @@ export interface Session {
   keys: KeysClient;
   trust: TrustStore;
   home: KeyHome;
+  /** With `verifyLog`: the keys the transparency log backed. */
+  log?: LogCheck;
   close(): Promise<void>;
 }
 
@@ -92,6 +96,8 @@ export interface SessionOptions {
   directAccess?: DirectAccessPolicy;
   /** The key answered on direct requests. */
   ownKeyLoader?: (home: KeyHome, bare: string) => Promise<Pubkey | undefined>;
+  /** Admit only keys the domain's transparency log backs (`--verify-log`, src/cli/key/verify-log.ts). */
+  verifyLog?: boolean;
 }
 
 export async function openSession(io: CliIo, flags: ConnectFlags, opts: SessionOptions = {}): Promise<Session> {
@@ -116,9 +122,13 @@ export async function openSession(io: CliIo, flags: ConnectFlags, opts: SessionO
     throw e;
   }
   const own = opts.ownKeyLoader ? await opts.ownKeyLoader(home, jid.bare) : undefined;
-  const keys = new KeysClient(client, { trust, timeoutMs: t, ...(opts.directAccess ? { directAccess: opts.directAccess } : {}), ownKey: () => own });
+  const log = opts.verifyLog ? logCheck(client, home.dir, t) : undefined;
+  const keys = new KeysClient(client, { trust, timeoutMs: t, ...(opts.directAccess ? { directAccess: opts.directAccess } : {}), ownKey: () => own, ...(log ? { admit: log.admit } : {}),
+    // Every own key write is recorded for `key monitor`, which alerts on the account's log events none explains.
+    beforePublish: (w) => KtMonitorFile.inHome(home.dir).recordOwn(jid.bare, w),
+  });
   return {
-    jid: client.jid, client, keys, trust, home,
+    jid: client.jid, client, keys, trust, home, ...(log ? { log } : {}),
     async close() {
       await client.close().catch(() => {});
       await trust.close();

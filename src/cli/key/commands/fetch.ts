@@ -4,14 +4,13 @@
 // device whose identity key differs from the one seen before is a change (exit 5) like an XEP-0189 key.
 import { Command } from 'commander';
 import { parseJid } from '../../../jid/index.ts';
-import { KEY_OP_ERROR_KINDS, KeyOpError, fetchPublishedKeys, observePublishedKeys, type FetchResult, type PublishedKeyObservation, type PublishedKeys } from '../../../client/index.ts';
+import { KEY_OP_ERROR_KINDS, KeyOpError, type LogVerified, fetchPublishedKeys, observePublishedKeys, type FetchResult, type PublishedKeyObservation, type PublishedKeys } from '../../../client/index.ts';
 import type { KeyCommandContext } from '../context.ts';
 import { EXIT_TRUST } from '../exit-codes.ts';
 import { TRUST_COLUMNS, trustJson, attestationJson, changedSentence, clientFingerprint, fp, keyEventJson, revocationJson, trustKind, trustRow } from '../presenter.ts';
-import { action, addCommonOptions, addConnectOptions, addLongOption, timeoutMs, type ConnectFlags, type Session } from '../session.ts';
+import { action, addCommonOptions, addConnectOptions, addLongOption, type ConnectFlags } from '../session.ts';
 import { CliError } from '../../errors.ts';
-import { KtVerifyError } from '../../../client/index.ts';
-import { verifyKeysInLog } from '../verify-log.ts';
+import { KeyNotAdmitted } from '../../../client/index.ts';
 
 export function fetchCommand(cx: KeyCommandContext): Command {
   return addLongOption(addConnectOptions(addCommonOptions(new Command('fetch').description("fetch a contact's keys (PEP, else directly from their clients) into your trust store").argument('<jid>', 'bare JID, or a full JID to ask one client directly'))))
@@ -24,15 +23,17 @@ export function fetchCommand(cx: KeyCommandContext): Command {
         try {
           result = await s.keys.fetch(target.full);
         } catch (err) {
+          // A key the log does not back is a trust failure (exit 5), said in one sentence; it was not recorded.
+          if (err instanceof KeyNotAdmitted) throw new CliError(`transparency log check of ${target.bare} failed: ${err.message}; the key was not accepted`, EXIT_TRUST);
           // No XEP-0189 key: still worth showing the OMEMO and OX keys before saying so.
           if (target.resource || !(err instanceof KeyOpError) || KEY_OP_ERROR_KINDS[err.code] !== 'not-found') throw err;
           missing = err;
         }
         const published = target.resource ? undefined : await fetchPublishedKeys(s.client, target.bare);
         const seen = published ? await observePublishedKeys(s.trust, target.bare, published) : [];
-        const log = flags.verifyLog && result?.source === 'pep' ? await verifyLog(s, target.bare, flags) : undefined;
+        const log = s.log && logSummary(s.log.verified);
         return { result, published, seen, missing, log };
-      });
+      }, { verifyLog: !!flags.verifyLog });
       const changedPublished = seen.filter((o) => o.result.kind === 'changed');
       for (const o of changedPublished) cx.out.warn(publishedChangedSentence(target.bare, o));
       if (changedPublished.length) cx.exitCode = EXIT_TRUST;
@@ -100,12 +101,8 @@ function publishedJson(o: PublishedKeyObservation): Record<string, unknown> {
   return { seen: o.result.kind, key: trustJson(o.result.record), previous: o.result.previous.map(trustJson) };
 }
 
-/** A key the log does not back is a trust failure (exit 5), said in one sentence. */
-async function verifyLog(s: Session, bare: string, flags: ConnectFlags) {
-  try {
-    return await verifyKeysInLog(s, bare, timeoutMs(flags));
-  } catch (e) {
-    if (e instanceof KtVerifyError) throw new CliError(`transparency log check of ${bare} failed: ${e.message}`, EXIT_TRUST);
-    throw e;
-  }
+/** What `--verify-log` proved, for the output: the domain, the latest head size and each key item. */
+function logSummary(verified: LogVerified[]) {
+  const last = verified.at(-1);
+  return last ? { domain: last.domain, size: last.size, verified: verified.map((v) => ({ node: v.node, item: v.item, seq: v.seq })) } : undefined;
 }

@@ -2,7 +2,8 @@
 // device-list changes, and answer direct key requests; ends after --count events, --duration seconds, a lost
 // connection, or SIGINT/SIGTERM.
 import { Command } from 'commander';
-import { OmemoDeviceWatcher, RosterMirror, type OmemoDeviceChange } from '../../../client/index.ts';
+import { KtVerifyError, OmemoDeviceWatcher, RosterMirror, type OmemoDeviceChange, type RefusedEvent } from '../../../client/index.ts';
+import { EXIT_TRUST } from '../exit-codes.ts';
 import { knownDeviceFile } from '../known-devices.ts';
 import type { KeyCommandContext } from '../context.ts';
 import { directAccessPolicy } from '../direct-access.ts';
@@ -12,12 +13,14 @@ import { action, addCommonOptions, addConnectOptions, type ConnectFlags, type Se
 interface WatchFlags extends ConnectFlags {
   count?: string;
   duration?: string;
+  verifyLog?: boolean;
 }
 
 export function watchCommand(cx: KeyCommandContext): Command {
   return addConnectOptions(addCommonOptions(new Command('watch').description('stay online: print key, revocation and attestation notifications as they come; answer direct key requests')))
     .option('--count <n>', 'exit after N events')
     .option('--duration <seconds>', 'exit after this long')
+    .option('--verify-log', "accept a key only when it is the newest event for its PEP item in its domain's transparency log, like `key fetch --verify-log`; refused keys are printed as REFUSED and make the exit code 5")
     .action(action(async (flags: WatchFlags) => {
       const me = cx.account(flags);
       const state = await cx.home(flags).state(me.bare);
@@ -25,7 +28,7 @@ export function watchCommand(cx: KeyCommandContext): Command {
       // Follows roster pushes, so a contact moved out of the allowed groups is refused from then on.
       let roster: RosterMirror | undefined;
       const directAccess = directAccessPolicy(me, () => (session ? state.publish : undefined), () => (roster ??= new RosterMirror(session!.client)).list());
-      session = await cx.openSession(flags, { directAccess, ownKeyLoader: async (h, bare) => (await h.current(bare))?.pubkey });
+      session = await cx.openSession(flags, { directAccess, ownKeyLoader: async (h, bare) => (await h.current(bare))?.pubkey, verifyLog: !!flags.verifyLog });
       const s = session;
       roster ??= new RosterMirror(s.client);
       const limit = flags.count === undefined ? Infinity : Number(flags.count);
@@ -38,7 +41,16 @@ export function watchCommand(cx: KeyCommandContext): Command {
         else cx.out.line(`${time}  ${line}`);
         if (++seen >= limit) finish();
       };
-      s.keys.on('key', (k) => emit({ event: 'key', ...keyEventJson(k) }, watchLine.key(k)));
+      s.keys.on('key', (k) => {
+        // With --verify-log, the key was admitted just now, so the last entry verified is its own.
+        const v = s.log?.verified.at(-1);
+        const log = v && v.jid === k.jid ? { domain: v.domain, seq: v.seq, size: v.size } : undefined;
+        emit({ event: 'key', ...keyEventJson(k), ...(log ? { log } : {}) }, `${watchLine.key(k)}${log ? ` [in the log of ${log.domain}: entry ${log.seq} of ${log.size}]` : ''}`);
+      });
+      s.keys.on('refused', (r) => {
+        cx.exitCode = EXIT_TRUST;
+        emit({ event: 'refused', ...refusedJson(r) }, refusedLine(r));
+      });
       s.keys.on('revocation', (r) => emit({ event: 'revocation', ...revocationJson(r) }, watchLine.revocation(r)));
       s.keys.on('attestation', (a) => emit({ event: 'attestation', ...attestationJson(a) }, watchLine.attestation(a)));
       s.keys.on('invalid', (i) => emit({ event: 'invalid', ...i }, watchLine.invalid(i)));
@@ -60,6 +72,16 @@ export function watchCommand(cx: KeyCommandContext): Command {
         await s.close();
       }
     }));
+}
+
+function refusedJson(r: RefusedEvent) {
+  return { jid: r.jid, source: r.source, node: r.node, item: r.itemId, code: r.error instanceof KtVerifyError ? r.error.code : undefined, error: r.error.message };
+}
+
+/** Loud on purpose: a key the log does not back is what transparency exists to catch. */
+function refusedLine(r: RefusedEvent): string {
+  const code = r.error instanceof KtVerifyError ? ` [${r.error.code}]` : '';
+  return `KEY REFUSED  ${r.jid}${r.itemId ? ` item ${r.itemId}` : ''} (via ${r.source}): transparency log check failed${code}: ${r.error.message}; the key was not accepted`;
 }
 
 /** One line per device-list change; a new device first, since that is what the user must check. */

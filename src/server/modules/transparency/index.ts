@@ -15,6 +15,9 @@ import { DomainHeads } from './heads.ts';
 import { answerKtIq } from './iq.ts';
 import { keyLogFor } from './key-log.ts';
 import { loadOrCreateLogKey } from './log-key.ts';
+import { loadRotations } from './key-rotations.ts';
+import { buildKeyRotation, type KeyRotation } from '../../../transparency/key-rotation.ts';
+import { equalHashes } from '../../../transparency/hash.ts';
 
 export interface TransparencyOptions {
   /** Where the log keys live (DATA/kt/). */
@@ -39,10 +42,12 @@ export function transparencyModule(opts: TransparencyOptions) {
       const engine = api.use(PepService);
       const clock = opts.clock ?? Date.now;
       const heads = new Map<string, DomainHeads>();
+      const rotations = new Map<string, KeyRotation[]>();
 
       for (const domain of api.hosts) {
         const { key, created } = loadOrCreateLogKey(opts.dataDir, domain);
         const keyId = logKeyId(rawEd25519PublicKey(key));
+        rotations.set(domain, loadRotations(opts.dataDir, domain));
         api.logger.info({ domain, keyId, created }, created ? 'created a transparency log key' : 'loaded the transparency log key');
         const owner = parseJid(domain);
         const service = engine.service(owner);
@@ -60,7 +65,8 @@ export function transparencyModule(opts: TransparencyOptions) {
         if (last?.payload) {
           try {
             const head = parseTreeHead(parseXml(last.payload));
-            if (head.domain === domain && verifyTreeHead(head)) h.restore(head);
+            // A head signed by a key rotated away is not continued: the next head is signed by the current key.
+            if (head.domain === domain && verifyTreeHead(head) && equalHashes(head.key, rawEd25519PublicKey(key))) h.restore(head);
           } catch (err) {
             api.logger.warn({ err, domain }, 'the last published tree head does not parse; starting from the log');
           }
@@ -72,6 +78,7 @@ export function transparencyModule(opts: TransparencyOptions) {
 
       api.addFeature('host', NS_KT);
       api.handleIq('host', NS_KT, async ({ payload, to }) => {
+        if (payload.local === 'key-rotations') return x('key-rotations', { xmlns: NS_KT }, rotations.get(to.domain)!.map(buildKeyRotation));
         const h = heads.get(to.domain)!;
         return answerKtIq(payload, h, api.storage.transparency);
       });

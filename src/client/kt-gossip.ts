@@ -1,0 +1,124 @@
+// Head gossip (docs/transparency.md "Gossip"): a client publishes the latest head it verified for each
+// domain to its own PEP node `urn:pepkeys:kt:0:gossip` (item `current`, presence access), and reads its
+// contacts' nodes. Two validly signed heads of one domain with the same size and different roots, or of
+// different sizes that the domain cannot prove consistent, are proof that the domain showed different logs
+// to different people (a split view): the two heads and their signatures are the proof, checkable by anyone.
+import { x, type Element } from '../xml/index.ts';
+import { equalHashes } from '../transparency/hash.ts';
+import { buildTreeHead, KtFormatError, NS_KT, parseTreeHead } from '../transparency/protocol.ts';
+import { verifyTreeHead, type SignedTreeHead } from '../transparency/tree-head.ts';
+import type { XmppClient } from './client.ts';
+import { IqError } from './errors.ts';
+import { configureNode, getItems, publishItem, type NodeOptions } from './pubsub.ts';
+
+export const KT_GOSSIP_NODE = `${NS_KT}:gossip`;
+export const KT_GOSSIP_ITEM = 'current';
+/** Presence access: the contacts who see our presence may compare heads with us; nobody else learns which domains we follow. */
+const GOSSIP_OPTIONS: NodeOptions = { accessModel: 'presence', maxItems: 1 };
+
+export function buildGossip(heads: SignedTreeHead[]): Element {
+  return x('gossip', { xmlns: NS_KT }, heads.map(buildTreeHead));
+}
+
+/** The heads in a gossip payload whose signature verifies; the others are reported, not used. */
+export function parseGossip(el: Element): { heads: SignedTreeHead[]; invalid: string[] } {
+  if (el.local !== 'gossip' || el.ns !== NS_KT) throw new KtFormatError(`not a gossip payload: <${el.local} xmlns='${el.ns}'>`);
+  const heads: SignedTreeHead[] = [];
+  const invalid: string[] = [];
+  for (const c of el.getChildren('tree-head', NS_KT)) {
+    try {
+      const h = parseTreeHead(c);
+      if (verifyTreeHead(h)) heads.push(h);
+      else invalid.push(`a head of ${h.domain} (size ${h.size}) whose signature does not verify`);
+    } catch (e) {
+      invalid.push(`a malformed head: ${(e as Error).message}`);
+    }
+  }
+  return { heads, invalid };
+}
+
+/** Publishes our heads; a node created earlier with other options is reconfigured to presence access. */
+export async function publishGossip(client: XmppClient, heads: SignedTreeHead[]): Promise<void> {
+  const payload = buildGossip(heads);
+  try {
+    await publishItem(client, KT_GOSSIP_NODE, payload, KT_GOSSIP_ITEM, GOSSIP_OPTIONS);
+  } catch (e) {
+    if (!(e instanceof IqError && e.appCondition === 'precondition-not-met')) throw e;
+    await configureNode(client, KT_GOSSIP_NODE, GOSSIP_OPTIONS);
+    await publishItem(client, KT_GOSSIP_NODE, payload, KT_GOSSIP_ITEM, GOSSIP_OPTIONS);
+  }
+}
+
+/** A contact's gossiped heads; none when the contact has no gossip node. */
+export async function fetchGossip(client: XmppClient, jid: string, timeoutMs?: number): Promise<{ heads: SignedTreeHead[]; invalid: string[] }> {
+  let items;
+  try {
+    items = await getItems(client, jid, KT_GOSSIP_NODE, timeoutMs);
+  } catch (e) {
+    if (e instanceof IqError && e.condition === 'item-not-found') return { heads: [], invalid: [] };
+    throw e;
+  }
+  const heads: SignedTreeHead[] = [];
+  const invalid: string[] = [];
+  for (const it of items) {
+    if (!it.payload) continue;
+    const g = parseGossip(it.payload);
+    heads.push(...g.heads);
+    invalid.push(...g.invalid);
+  }
+  return { heads, invalid };
+}
+
+/** One signed head and everyone who gossiped (or, for ourselves, verified) it. */
+export interface WitnessedHead {
+  head: SignedTreeHead;
+  by: string[];
+}
+
+/** Two signed heads of one domain that cannot both be true of one append-only log. */
+export interface SplitView {
+  domain: string;
+  /** `same-size`: equal sizes, different roots. `inconsistent`: the domain could not prove the smaller a prefix of the larger. */
+  kind: 'same-size' | 'inconsistent';
+  heads: [WitnessedHead, WitnessedHead];
+  /**
+   * Both signed by the same log key: proof against the domain. Different keys: a key rotation or someone
+   * impersonating the domain towards one side; still a conflict to look into, not the domain's signature twice.
+   */
+  sameKey: boolean;
+  /** For `inconsistent`: what the consistency check said. */
+  detail?: string;
+}
+
+/**
+ * Merges heads that say the same (domain, size, root, log key; heads signed at different times differ only in
+ * time and signature), keeping who saw them and the first signed head as the one to show.
+ */
+export function witnessed(seen: { head: SignedTreeHead; by: string }[]): WitnessedHead[] {
+  const out: WitnessedHead[] = [];
+  for (const { head, by } of seen) {
+    const same = out.find((w) => w.head.domain === head.domain && w.head.size === head.size && equalHashes(w.head.root, head.root)
+      && equalHashes(w.head.key, head.key));
+    if (same) {
+      if (!same.by.includes(by)) same.by.push(by);
+    } else {
+      out.push({ head, by: [by] });
+    }
+  }
+  return out;
+}
+
+/** The pairs of validly signed heads of one domain with the same size and different roots. */
+export function sameSizeSplits(heads: WitnessedHead[]): SplitView[] {
+  const out: SplitView[] = [];
+  for (let i = 0; i < heads.length; i++) {
+    for (let j = i + 1; j < heads.length; j++) {
+      const a = heads[i]!;
+      const b = heads[j]!;
+      if (a.head.domain === b.head.domain && a.head.size === b.head.size && !equalHashes(a.head.root, b.head.root)) {
+        out.push({ domain: a.head.domain, kind: 'same-size', heads: [a, b], sameKey: equalHashes(a.head.key, b.head.key) });
+      }
+    }
+  }
+  return out;
+}
