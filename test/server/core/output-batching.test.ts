@@ -2,7 +2,9 @@
 // one tick callback. What must hold: each session gets its stanzas in the order they were written, whether
 // they came from a batched PEP fan-out or were written directly in the same tick, writes made after the
 // batch went out (a later tick) are not left corked, and a session that switched to TLS is flushed on its
-// TLS socket.
+// TLS socket. Output backpressure still works per session: a subscriber that stops reading, among readers of
+// the same batched fan-outs, is closed once its unsent output passes the limit (its socket destroyed before
+// the batch is uncorked), while the readers get every notification in publish order.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { RawClient, NS_HEADER } from '../../helpers/raw-client.ts';
@@ -14,6 +16,10 @@ import type { Element } from '../../../src/xml/index.ts';
 const PUBSUB = 'http://jabber.org/protocol/pubsub';
 const NODE = 'urn:test:order';
 const BURST = 12;
+const FLOOD = 'urn:test:flood';
+const PAYLOAD = 16 * 1024;
+const FLOOD_BURST = 20;
+const MAX_BURSTS = 40;
 
 describe('output batching across sessions (issue 20)', () => {
   let t: TestServer;
@@ -26,6 +32,10 @@ describe('output batching across sessions (issue 20)', () => {
   before(async () => {
     t = await startTestServer({
       users: { 'alice@localhost': 'pw', 'bob@localhost': 'pw', 'carol@localhost': 'pw', 'dave@localhost': 'pw' },
+      config: {
+        modules: { pep: { max_payload_bytes: PAYLOAD + 1024 } },
+        limits: { output_pause_bytes: 64 * 1024, output_max_bytes: 512 * 1024, output_stall_seconds: 1, bytes_per_second: 0, stanzas_per_second: 0 },
+      },
     });
     const r = t.storage.roster;
     for (const reader of ['bob@localhost', 'carol@localhost']) {
@@ -116,5 +126,38 @@ describe('output batching across sessions (issue 20)', () => {
     } finally {
       off();
     }
+  });
+
+  it('a stuck subscriber is closed; a reader of the same batches gets every notification in order', async (tc) => {
+    const alice = await login('alice', 'flooder');
+    const bob = await login('bob', 'reader');
+    const carol = await login('carol', 'stuck');
+    for (const c of [bob, carol]) c.sendPresenceWithCaps([`${FLOOD}+notify`]);
+    const caps = t.server.service<CapsService>('caps')!;
+    await until(() => caps.features('bob@localhost/reader') !== undefined && caps.features('carol@localhost/stuck') !== undefined, 'caps of both subscribers', 5000);
+    carol.pause();
+    const payload = 'z'.repeat(PAYLOAD);
+    let published = 0;
+    // Bursts of pipelined publishes (one write each, so they share commits and fan-out batches), until the
+    // stuck subscriber is gone; bounded.
+    for (let b = 0; b < MAX_BURSTS && t.server.sessions.get('carol@localhost/stuck'); b++) {
+      let burst = '';
+      for (let i = 0; i < FLOOD_BURST; i++) {
+        const n = published + i;
+        burst += `<iq type='set' id='f${n}'><pubsub xmlns='${PUBSUB}'><publish node='${FLOOD}'><item id='f${n}'><v xmlns='${FLOOD}'>${payload}</v></item></publish></pubsub></iq>`;
+      }
+      alice.send(burst);
+      for (let i = 0; i < FLOOD_BURST; i++) {
+        const r = await alice.waitStanza((e) => e.attrs.id === `f${published + i}`, 15_000);
+        assert.equal(r.attrs.type, 'result', 'every publish succeeds');
+      }
+      published += FLOOD_BURST;
+    }
+    await until(() => t.server.sessions.get('carol@localhost/stuck') === undefined, 'the stuck subscriber closed', 15_000);
+    tc.diagnostic(`${published} notifications of ${PAYLOAD / 1024} KiB before the stuck subscriber was closed`);
+    const items = () => bob.stanzas.filter((e) => e.name === 'message').map((e) => e.getChild('event')?.getChild('items')?.getChild('item')?.attrs.id);
+    await until(() => items().length >= published, 'every notification at the reader', 15_000);
+    assert.deepEqual(items(), Array.from({ length: published }, (_, i) => `f${i}`));
+    assert.ok(t.server.sessions.get('bob@localhost/reader'), 'the reader keeps its stream');
   });
 });
