@@ -6,6 +6,9 @@
 //   perctx     a secure context created per session (a per-session copy of the certificate chain and key)
 //   frag512    shared context + setMaxSendFragment(512)
 // usage: CERT=cert.pem KEY=key.pem [ROUNDS=8 SIZE=400] node bench/tls-memory.mjs plain|shared|starttls|perctx|frag512 N
+//   ROUNDS messages per session, each answered by the server; SIZE bytes each way (echo), or DIR=out: the
+//   client sends CSIZE bytes and the server answers SIZE; DIR=in: the server answers one byte. FRAG=n:
+//   setMaxSendFragment(n) (starttls); SPLIT=n: the server's writes handed over in pieces of at most n bytes.
 import { fork } from 'node:child_process';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -13,6 +16,17 @@ import { readFileSync } from 'node:fs';
 const [variant, nStr] = process.argv.slice(2);
 const N = Number(nStr ?? 2000);
 const cert = readFileSync(process.env.CERT), key = readFileSync(process.env.KEY);
+// The server's answer to each client message: an echo, one byte (DIR=in) or SIZE bytes (DIR=out).
+const reply = (d) => (process.env.DIR === 'in' ? 'k' : process.env.DIR === 'out' ? 'y'.repeat(Number(process.env.SIZE)) : d);
+// Hands the TLS socket each write in pieces of at most n bytes (one SSL_write each).
+function splitWrites(t, n) {
+  const w = t.write.bind(t);
+  t.write = (d) => {
+    const b = Buffer.from(d);
+    for (let i = 0; i < b.length; i += n) w(b.subarray(i, i + n));
+    return true;
+  };
+}
 if (process.env.CHILD) {
   const ctx = tls.createSecureContext({ cert, key, minVersion: 'TLSv1.2' });
   const socks = [];
@@ -25,7 +39,9 @@ if (process.env.CHILD) {
         if (variant === 'starttls-paused') s.pause();
         s.write('proceed');
         const t = new tls.TLSSocket(s, { isServer: true, secureContext: ctx });
-        t.on('data', (d) => t.write(d));
+        if (process.env.FRAG) t.setMaxSendFragment(Number(process.env.FRAG));
+        if (process.env.SPLIT) splitWrites(t, Number(process.env.SPLIT));
+        t.on('data', (d) => t.write(reply(d)));
         t.on('error', () => {});
         socks.push(t);
       });
@@ -33,7 +49,7 @@ if (process.env.CHILD) {
     }
     const t = new tls.TLSSocket(s, { isServer: true, secureContext: variant === 'perctx' ? tls.createSecureContext({ cert, key, minVersion: 'TLSv1.2' }) : ctx });
     if (variant === 'frag512') t.setMaxSendFragment(512);
-    t.on('data', (d) => t.write(d));
+    t.on('data', (d) => t.write(reply(d)));
     t.on('error', () => {});
     socks.push(t);
   });
@@ -58,7 +74,7 @@ if (process.env.CHILD) {
         const t = tls.connect({ socket: s, rejectUnauthorized: false, servername: 'localhost' }, () => {
           // chatty: a login's worth of exchanges (stream header, SASL, bind, roster, presence: ~8 records each way)
           let k = Number(process.env.ROUNDS ?? 1);
-          const msg = 'x'.repeat(Number(process.env.SIZE ?? 5));
+          const msg = 'x'.repeat(Number(process.env.CSIZE ?? process.env.SIZE ?? 5));
           const step = () => { if (k-- <= 0) return res(); t.write(msg); t.once('data', step); };
           step();
         });

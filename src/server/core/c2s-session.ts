@@ -471,15 +471,32 @@ export class C2sSession implements ModuleSession {
     // Writes in one tick go out in one TCP segment where possible.
     if (!this.corked) {
       this.corked = true;
-      // The transport is captured: STARTTLS swaps this.transport before the tick ends.
       t.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        t.uncork();
-      });
+      C2sSession.uncorkLater(this, t);
     }
     this.written += data.length;
     if (!t.write(data) && !this.shed) this.trackOutput();
+  }
+
+  /**
+   * Sessions corked in this tick, each followed by the transport it corked (STARTTLS swaps the session's
+   * before the tick ends), uncorked by one tick callback in the order they were corked: a fan-out to 500
+   * sessions schedules one callback rather than 500 closures.
+   */
+  private static corkedNow: (C2sSession | C2sTransport)[] = [];
+
+  private static uncorkLater(s: C2sSession, t: C2sTransport): void {
+    if (C2sSession.corkedNow.push(s, t) === 2) process.nextTick(C2sSession.uncorkAll);
+  }
+
+  private static uncorkAll(): void {
+    const list = C2sSession.corkedNow;
+    // A write made while uncorking (none today: errors and 'drain' are emitted later) corks for the next tick.
+    C2sSession.corkedNow = [];
+    for (let i = 0; i < list.length; i += 2) {
+      (list[i] as C2sSession).corked = false;
+      (list[i + 1] as C2sTransport).uncork();
+    }
   }
 
   private sendHeader(to?: string): void {

@@ -49,6 +49,11 @@ export class AccessCache {
     return rel;
   }
 
+  /** The cached relationship, if there is one: a fan-out's check without a promise (see engine.receivesEvent). */
+  peekRelationship(service: string, recipient: string): Relationship | undefined {
+    return this.services.get(service)?.recipients.get(recipient)?.relationship;
+  }
+
   /** Forgets a service's answers, or only those about one recipient (bare JID). */
   invalidate(service: string, recipient?: string): void {
     const svc = this.services.get(service);

@@ -259,7 +259,9 @@ export const pepModule = defineModule({
         // No filtered array for contacts without an interested resource.
         let targets: SessionHandle[] | undefined;
         for (const s of api.sessions.resources(item.jid)) if (wantsEvent(s)) (targets ??= []).push(s);
-        if (targets === undefined || !(await engine.mayReceiveEvent(event, item.jid))) continue;
+        if (targets === undefined) continue;
+        const may = engine.receivesEvent(event, item.jid);
+        if (may === false || (may !== true && !(await may))) continue;
         for (const s of targets) deliver(s, withReply);
       }
       await sendTo(event.subscribers, event, plain, outbox, sent);
