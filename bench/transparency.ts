@@ -26,6 +26,7 @@ import { defaultModules } from '../src/server/modules/index.ts';
 import { transparencyModule } from '../src/server/modules/transparency/index.ts';
 import { loadTlsCredentials } from '../src/server/core/tls-credentials.ts';
 import { Conn, openAll } from './load/conn.ts';
+import { buildPubkey, createPubkey } from '../src/keys/pubkey.ts';
 
 const { values } = parseArgs({
   options: {
@@ -42,6 +43,9 @@ const PROOFS = Number(values.proofs);
 const SECONDS = Number(values.seconds);
 const RUNS = Number(values.runs);
 const DOMAIN = 'localhost';
+/** Valid urn:xmpp:pubkey:1 payloads (Ed25519) of the publishing account, cycled through by the publishes. */
+const KEYS = Array.from({ length: 32 }, () =>
+  buildPubkey(createPubkey({ publicKey: generateKeyPairSync('ed25519').publicKey, jid: `pub@${DOMAIN}`, begin: new Date('2026-01-01T00:00:00Z'), end: new Date('2027-01-01T00:00:00Z'), version: 1 })).toString());
 const dir = mkdtempSync(join(tmpdir(), 'pepkeys-bench-kt-'));
 const emit = (o: Record<string, unknown>) => console.log(JSON.stringify({ bench: 'transparency', ...o }));
 const usPer = (ms: number, n: number) => Math.round((ms * 1000 * 100) / n) / 100;
@@ -164,14 +168,15 @@ async function publishThroughput(kt: boolean, run: number): Promise<number> {
   let inflight = 0;
   const t0 = performance.now();
   const deadline = t0 + SECONDS * 1000;
-  // A key node: every publish is a key event when transparency is on.
-  const node = 'urn:xmpp:pubkey:2';
+  // A key node and real keys: every publish is a key event when transparency is on, and its fingerprint is
+  // computed from the key data as for any client's publish.
+  const node = 'urn:xmpp:pubkey:1';
   await new Promise<void>((resolve) => {
     const pump = () => {
       while (inflight < window && performance.now() < deadline) {
         const seq = sent++;
         inflight++;
-        c.iqCb(`p${seq}`, `<iq type='set' id='p${seq}'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='${node}'><item id='i${seq}'><pubkey xmlns='${node}'><jid>pub@${DOMAIN}</jid><n>${seq}</n></pubkey></item></publish></pubsub></iq>`, (el) => {
+        c.iqCb(`p${seq}`, `<iq type='set' id='p${seq}'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='${node}'><item id='i${seq}'>${KEYS[seq % KEYS.length]}</item></publish></pubsub></iq>`, (el) => {
           inflight--;
           if (el.includes("type='result'") || el.includes('type="result"')) acked++;
           pump();
