@@ -1,8 +1,8 @@
 // Upper perfect subtrees of a log, kept in memory for proofs. A perfect subtree never changes once its
 // last leaf is committed, so a hash read from committed storage stays right for the log's life; only the
-// upper levels are kept (one hash per 2^(minLevel-1) leaves: 1 MB at 10^6 leaves with the default, in one
+// upper levels are kept (one hash per 2^(minLevel-1) leaves: 2 MB at 10^6 leaves with the default, in one
 // buffer per level), the lower ones a proof needs are read in one call. Each stored read costs several
-// microseconds; this leaves a proof two subtree reads and one read of 8 leaves. Fill it only from reads of
+// microseconds; this leaves a proof one read: a level-3 subtree and 8 leaves. Fill it only from reads of
 // committed data: a hash computed inside a write transaction may still roll back.
 import type { NodeRef } from './tree.ts';
 
@@ -34,7 +34,12 @@ class Level {
 export class CommittedNodes {
   private readonly levels: Level[] = [];
 
-  constructor(readonly minLevel = 5) {}
+  constructor(readonly minLevel = 4) {}
+
+  /** Keeps a committed subtree's hash (levels below minLevel are not kept). */
+  put(ref: NodeRef, hash: Uint8Array): void {
+    if (ref.level >= this.minLevel) (this.levels[ref.level] ??= new Level()).set(ref.index, hash);
+  }
 
   /** The hashes of `refs`: cached ones from memory, the rest from `fetch` (one call, in order), then kept. */
   read(refs: NodeRef[], fetch: (missing: NodeRef[]) => Uint8Array[]): Uint8Array[] {
@@ -59,7 +64,7 @@ export class CommittedNodes {
     missing.forEach((i, k) => {
       const ref = refs[i]!;
       out[i] = fetched[k]!;
-      if (ref.level >= this.minLevel) (this.levels[ref.level] ??= new Level()).set(ref.index, fetched[k]!);
+      this.put(ref, fetched[k]!);
     });
     return out as Uint8Array[];
   }
