@@ -148,7 +148,7 @@ export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit) {
     const added = new Map<string, number>();
     const jid = nameId(event.jid, added);
     const node = nameId(event.node, added);
-    insertEntry.run(id, a.seq, jid, node, encodeBody(event, a.seq, a.leaf));
+    insertEntry.run(id, a.seq, jid, node, encodeBody(event, a.seq, a.leaf, false));
     for (const n of a.nodes) if (n.ref.level >= STORED_MIN_LEVEL) insertSubtree.run(id, lastLeaf(n.ref), n.ref.level, n.hash);
     // Every statement ran: adopt what it added.
     edges.set(id, a.next);
