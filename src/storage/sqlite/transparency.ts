@@ -35,13 +35,17 @@ export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit) {
   const selectOf = db.prepare(`${rows} WHERE e.log_id = ? AND e.jid_id = ? AND e.seq >= ? ORDER BY e.seq LIMIT ?`);
   const selectNameById = db.prepare('SELECT name FROM kt_names WHERE id = ?').pluck();
 
+  // What reads remember (log numbers, names, upper subtrees) must be committed: a read queued behind writes
+  // runs inside their batch's transaction (group-commit.ts), whose writes a failing batch rolls back. Such a
+  // read uses what it sees without keeping it.
+  const committedRead = () => !db.inTransaction;
   // Log numbers for reads: a committed log row is never deleted.
   const logIds = new Map<string, number>();
   const logId = (domain: string) => {
     let id = logIds.get(domain);
     if (id === undefined) {
       id = selectLog.get(domain) as number | undefined;
-      if (id !== undefined) logIds.set(domain, id);
+      if (id !== undefined && committedRead()) logIds.set(domain, id);
     }
     return id;
   };
@@ -56,8 +60,11 @@ export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit) {
   const committedName = (nameId: number): Buffer => {
     let n = committedNames.get(nameId);
     if (n === undefined) {
-      if (committedNames.size >= 100_000) committedNames = new Map();
-      committedNames.set(nameId, (n = Buffer.from(selectNameById.get(nameId) as string, 'utf8')));
+      n = Buffer.from(selectNameById.get(nameId) as string, 'utf8');
+      if (committedRead()) {
+        if (committedNames.size >= 100_000) committedNames = new Map();
+        committedNames.set(nameId, n);
+      }
     }
     return n;
   };
@@ -126,6 +133,8 @@ export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit) {
   const selectUpper = db.prepare('SELECT last, level, hash FROM kt_subtrees WHERE log_id = ? AND level >= ?').raw();
   const readNodes = (id: number | undefined, refs: NodeRef[]): Uint8Array[] => {
     if (id === undefined) return assembleNodes(refs, [], () => undefined);
+    // Inside a batch: nothing is kept (see committedRead).
+    if (!committedRead()) return storedNodes(id, refs, writerPlan);
     let c = committed.get(id);
     if (!c) {
       committed.set(id, (c = new CommittedNodes()));
