@@ -24,10 +24,12 @@ export function backupCommand(ctx: CliContext): Command {
   return addConfigOptions(new Command('backup').description('copy the SQLite database to FILE, safely while the server runs').argument('<file>', 'backup file to write (0600)'))
     .option('--force', 'replace FILE if it exists')
     .action(async (file: string, flags: ForceFlags) => {
-      const source = sqliteOnly(configFrom(flags), 'back it up');
+      const config = configFrom(flags);
+      const source = sqliteOnly(config, 'back it up');
       const dest = resolve(file);
-      const r = await backupSqlite(source, dest, { force: flags.force });
+      const r = await backupSqlite(source, dest, { force: flags.force, dataDir: resolve(config.data_dir) });
       io.stdout.write(`backed up ${source} to ${dest} (${Math.ceil(r.bytes / 1024)} KiB, schema version ${r.schemaVersion})\n`);
+      if (r.logKeys.length) io.stdout.write(`with the transparency log keys ${r.logKeys.join(', ')}\n`);
     });
 }
 
@@ -42,5 +44,6 @@ export function restoreCommand(ctx: CliContext): Command {
       const upgrade = r.schemaVersion < r.latestSchemaVersion ? `; migrated to ${r.latestSchemaVersion} at the next start` : '';
       io.stdout.write(`restored ${resolve(file)} (schema version ${r.schemaVersion}) to ${target}${upgrade}\n`);
       if (r.replaced) io.stdout.write(`the database it replaced is kept as ${r.replaced}\n`);
+      if (r.logKeys.length) io.stdout.write(`restored the transparency log keys ${r.logKeys.join(', ')} to ${resolve(config.data_dir, 'kt')} (0600)\n`);
     });
 }

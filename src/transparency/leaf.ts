@@ -39,28 +39,41 @@ export class LeafFormatError extends Error {
 const MAX_STR = 0xffff;
 
 export function encodeLeaf(e: KeyEvent): Uint8Array {
-  const strs = [e.jid, e.node, e.itemId, e.fingerprint ?? ''].map((s) => Buffer.from(s, 'utf8'));
-  for (const s of strs) if (s.length > MAX_STR) throw new LeafFormatError('a leaf string is longer than 65535 bytes');
+  // Sized first and written in place: this runs for every key event, inside the write's transaction.
+  const strs = [e.jid, e.node, e.itemId, e.fingerprint ?? ''];
+  const lens = strs.map((s) => Buffer.byteLength(s, 'utf8'));
+  for (const n of lens) if (n > MAX_STR) throw new LeafFormatError('a leaf string is longer than 65535 bytes');
   if (e.payloadHash && e.payloadHash.length !== 32) throw new LeafFormatError('payload hash must be 32 bytes');
   if (!Number.isSafeInteger(e.seq) || e.seq < 0 || !Number.isSafeInteger(e.time) || e.time < 0) throw new LeafFormatError('bad sequence or time');
-  const ph = e.payloadHash ?? new Uint8Array(0);
-  const out = Buffer.alloc(2 + 16 + strs.reduce((n, s) => n + 2 + s.length, 0) + 1 + ph.length);
+  const phLen = e.payloadHash ? 32 : 0;
+  const out = Buffer.alloc(2 + 16 + lens.reduce((n, l) => n + 2 + l, 0) + 1 + phLen);
   let o = 0;
-  o = out.writeUInt8(LEAF_VERSION, o);
-  o = out.writeUInt8(KEY_EVENT_TYPES.indexOf(e.type) + 1, o);
-  o = out.writeBigUInt64BE(BigInt(e.seq), o);
-  o = out.writeBigUInt64BE(BigInt(e.time), o);
-  const str = (s: Buffer) => {
-    o = out.writeUInt16BE(s.length, o);
-    o += s.copy(out, o);
+  out[o++] = LEAF_VERSION;
+  out[o++] = KEY_EVENT_TYPES.indexOf(e.type) + 1;
+  o = writeU64(out, e.seq, o);
+  o = writeU64(out, e.time, o);
+  const str = (i: number) => {
+    o = out.writeUInt16BE(lens[i]!, o);
+    o += out.write(strs[i]!, o, 'utf8');
   };
-  str(strs[0]!);
-  str(strs[1]!);
-  str(strs[2]!);
-  o = out.writeUInt8(ph.length, o);
-  o += Buffer.from(ph).copy(out, o);
-  str(strs[3]!);
+  str(0);
+  str(1);
+  str(2);
+  out[o++] = phLen;
+  if (e.payloadHash) {
+    out.set(e.payloadHash, o);
+    o += 32;
+  }
+  str(3);
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/** A safe integer as u64 big-endian, without going through BigInt. */
+function writeU64(b: Buffer, n: number, o: number): number {
+  const hi = Math.floor(n / 0x1_0000_0000);
+  b.writeUInt32BE(hi, o);
+  b.writeUInt32BE(n - hi * 0x1_0000_0000, o + 4);
+  return o + 8;
 }
 
 /** Decodes a leaf; throws LeafFormatError on anything but the exact encoding of one event. */

@@ -4,6 +4,7 @@
 import { leafHash } from './hash.ts';
 import { encodeLeaf, type KeyEventDraft } from './leaf.ts';
 import { appendSiblings, completedNodes, type NodeRef } from './tree.ts';
+import { appendToFrontier, type Frontier } from './frontier.ts';
 
 export interface AppendedLeaf {
   seq: number;
@@ -28,4 +29,12 @@ function finish(seq: number, event: KeyEventDraft, siblings: Uint8Array[]): Appe
   const leaf = encodeLeaf({ ...event, seq });
   const hash = leafHash(leaf);
   return { seq, leaf, hash, nodes: completedNodes(seq, hash, siblings).slice(1) };
+}
+
+/** For adapters that keep the log's right edge in memory (frontier.ts): no stored hash is read. */
+export function appendToLog(f: Frontier, event: KeyEventDraft): AppendedLeaf & { next: Frontier } {
+  const leaf = encodeLeaf({ ...event, seq: f.size });
+  const hash = leafHash(leaf);
+  const { next, completed } = appendToFrontier(f, hash);
+  return { seq: f.size, leaf, hash, nodes: completed, next };
 }

@@ -23,6 +23,8 @@ import type { Element } from '../../src/xml/index.ts';
 import { decodeLeaf } from '../../src/transparency/leaf.ts';
 import { leafHash } from '../../src/transparency/hash.ts';
 import { MemoryTree } from '../../src/transparency/tree.ts';
+import { leafFromBody } from '../../src/storage/sql/kt-body.ts';
+import { STORED_MIN_LEVEL } from '../../src/storage/sql/kt-tree.ts';
 
 const KEY_NODE = 'urn:xmpp:pubkey:2';
 
@@ -30,23 +32,28 @@ const KEY_NODE = 'urn:xmpp:pubkey:2';
 function checkKeyLog(db: Database.Database, acked: Set<string>): { leaves: number; missing: string[]; problems: string[] } {
   const problems: string[] = [];
   const logId = db.prepare("SELECT id FROM kt_logs WHERE domain = 'localhost'").pluck().get() as number | undefined;
-  const rows = (logId === undefined ? [] : db.prepare('SELECT seq, hash, leaf FROM kt_leaves WHERE log_id = ? ORDER BY seq').all(logId)) as { seq: number; hash: Buffer; leaf: Buffer }[];
+  // Migration 6's layout: leaves rebuilt from their compact rows, subtrees of level >= 3 by their last leaf.
+  const rows = (logId === undefined ? [] : db.prepare(
+    `SELECT e.seq, j.name AS jid, n.name AS node, e.body FROM kt_entries e JOIN kt_names j ON j.id = e.jid_id
+     JOIN kt_names n ON n.id = e.node_id WHERE e.log_id = ? ORDER BY e.seq`,
+  ).all(logId)) as { seq: number; jid: string; node: string; body: Buffer }[];
   const tree = new MemoryTree();
   const logged = new Set<string>();
   rows.forEach((r, i) => {
     if (r.seq !== i) problems.push(`leaf ${i} has sequence number ${r.seq}`);
-    const e = decodeLeaf(r.leaf);
+    const leaf = leafFromBody(r.seq, r.jid, r.node, r.body);
+    const e = decodeLeaf(leaf);
     if (e.seq !== r.seq) problems.push(`leaf ${r.seq} encodes sequence ${e.seq}`);
-    if (!Buffer.from(leafHash(r.leaf)).equals(r.hash)) problems.push(`leaf ${r.seq}: stored hash is not its hash`);
-    tree.append(new Uint8Array(r.hash));
+    tree.append(leafHash(leaf));
     if (e.node === KEY_NODE && e.type === 'publish') logged.add(e.itemId);
   });
-  const stored = (logId === undefined ? [] : db.prepare('SELECT level, idx, hash FROM kt_nodes WHERE log_id = ?').all(logId)) as { level: number; idx: number; hash: Buffer }[];
+  const stored = (logId === undefined ? [] : db.prepare('SELECT last, level, hash FROM kt_subtrees WHERE log_id = ?').all(logId)) as { last: number; level: number; hash: Buffer }[];
   for (const n of stored) {
-    const want = tree.levels[n.level]?.[n.idx];
-    if (!want || !Buffer.from(want).equals(n.hash)) problems.push(`stored subtree (${n.level}, ${n.idx}) does not match the leaves`);
+    const idx = (n.last + 1) / 2 ** n.level - 1;
+    const want = tree.levels[n.level]?.[idx];
+    if (!want || !Buffer.from(want).equals(n.hash)) problems.push(`stored subtree (${n.level}, ${idx}) does not match the leaves`);
   }
-  const expectedNodes = tree.levels.slice(1).reduce((k, l) => k + l.length, 0);
+  const expectedNodes = tree.levels.slice(STORED_MIN_LEVEL).reduce((k, l) => k + l.length, 0);
   if (stored.length !== expectedNodes) problems.push(`${stored.length} subtrees stored, ${expectedNodes} complete`);
   const items = new Set(db.prepare(
     'SELECT i.item_id FROM pubsub_items i JOIN pubsub_nodes n ON n.id = i.node_id WHERE n.service = ? AND n.node = ?',

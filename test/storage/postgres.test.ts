@@ -33,8 +33,9 @@ const TABLES = [
   'archive_messages',
   'archive_prefs',
   'blocklist',
-  'kt_leaves',
-  'kt_nodes',
+  'kt_entries',
+  'kt_subtrees',
+  'kt_names',
   'kt_logs',
 ];
 

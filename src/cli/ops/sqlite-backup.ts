@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { lockDataDir } from '../../server/data-dir-lock.ts';
 import { CliError } from '../errors.ts';
 import { verifySqliteFile, type SqliteFileInfo } from './sqlite-file.ts';
+import { embedLogKeys, restoreLogKeys } from './log-keys-backup.ts';
 
 /** SQLite's companions of a database file in WAL mode. */
 const SIDE_FILES = ['-wal', '-shm'];
@@ -39,6 +40,8 @@ function refuseExisting(path: string, force: boolean | undefined): void {
 
 export interface BackupResult extends SqliteFileInfo {
   bytes: number;
+  /** Transparency log keys carried in the backup (file names in DATA/kt). */
+  logKeys: string[];
 }
 
 /**
@@ -46,7 +49,7 @@ export interface BackupResult extends SqliteFileInfo {
  * one step, which is one read transaction, so it is a consistent snapshot and is never restarted by the
  * server's commits (in WAL mode a reader does not block the writer, nor the writer it).
  */
-export async function backupSqlite(source: string, dest: string, opts: { force?: boolean } = {}): Promise<BackupResult> {
+export async function backupSqlite(source: string, dest: string, opts: { force?: boolean; dataDir?: string } = {}): Promise<BackupResult> {
   if (!existsSync(source)) throw new CliError(`no database at ${source} (check --data or --config)`);
   refuseSame(dest, source);
   refuseExisting(dest, opts.force);
@@ -62,7 +65,10 @@ export async function backupSqlite(source: string, dest: string, opts: { force?:
       db.close();
     }
     const copy = new Database(tmp);
+    let logKeys: string[] = [];
     try {
+      // The domains' log keys go inside too (log-keys-backup.ts).
+      if (opts.dataDir !== undefined) logKeys = embedLogKeys(copy, opts.dataDir);
       // One file to move around, restore or copy off-site.
       copy.pragma('journal_mode = DELETE');
     } finally {
@@ -72,7 +78,7 @@ export async function backupSqlite(source: string, dest: string, opts: { force?:
     fsyncPath(tmp);
     renameSync(tmp, dest);
     fsyncPath(dirname(dest));
-    return { ...info, bytes: statSync(dest).size };
+    return { ...info, bytes: statSync(dest).size, logKeys };
   } catch (err) {
     for (const p of [tmp, ...SIDE_FILES.map((s) => tmp + s)]) removeQuietly(p);
     throw err;
@@ -82,6 +88,8 @@ export async function backupSqlite(source: string, dest: string, opts: { force?:
 export interface RestoreResult extends SqliteFileInfo {
   /** Where the database that was replaced now is, if there was one. */
   replaced?: string;
+  /** Transparency log keys written back to DATA/kt. */
+  logKeys: string[];
 }
 
 /**
@@ -103,6 +111,13 @@ export function restoreSqlite(file: string, target: string, dataDir: string, opt
     const tmp = `${target}.${process.pid}.restore.tmp`;
     copyFileSync(file, tmp);
     try {
+      const copy = new Database(tmp);
+      let logKeys: string[];
+      try {
+        logKeys = restoreLogKeys(copy, dataDir, opts.force);
+      } finally {
+        copy.close();
+      }
       fsyncPath(tmp);
       let replaced: string | undefined;
       if (existsSync(target)) {
@@ -112,7 +127,7 @@ export function restoreSqlite(file: string, target: string, dataDir: string, opt
       }
       renameSync(tmp, target);
       fsyncPath(dirname(target));
-      return { ...info, replaced };
+      return { ...info, replaced, logKeys };
     } finally {
       removeQuietly(tmp);
     }

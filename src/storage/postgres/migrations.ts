@@ -4,13 +4,16 @@
 // Several servers may start at once against one database, so migrating runs in ONE transaction that first
 // takes a transaction-scoped advisory lock: the second server waits, then finds the migrations applied.
 // PostgreSQL DDL is transactional, so a failing migration leaves the schema exactly as it was.
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { SchemaTooNewError } from '../errors.ts';
+import { convertKtLeaves } from './kt-migration.ts';
 
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Run after `sql`, in the same transaction: conversions SQL cannot express. */
+  convert?: (client: PoolClient) => Promise<void>;
 }
 
 export const migrations: readonly Migration[] = [
@@ -216,6 +219,36 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'compact key transparency logs',
+    sql: `
+      -- Issue 14: the layout of SQLite's migration 6 (docs/transparency.md "Storage").
+      CREATE TABLE kt_names (
+        id   BIGSERIAL PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE
+      );
+      CREATE TABLE kt_entries (
+        log_id  BIGINT NOT NULL,
+        seq     BIGINT NOT NULL,
+        jid_id  BIGINT NOT NULL,
+        node_id BIGINT NOT NULL,
+        body    BYTEA NOT NULL,
+        PRIMARY KEY (log_id, seq)
+      );
+      CREATE INDEX kt_entries_by_jid ON kt_entries (log_id, jid_id, seq);
+      CREATE TABLE kt_subtrees (
+        log_id BIGINT NOT NULL,
+        last   BIGINT NOT NULL,
+        level  SMALLINT NOT NULL,
+        hash   BYTEA NOT NULL,
+        PRIMARY KEY (log_id, last, level)
+      );
+      INSERT INTO kt_subtrees (log_id, last, level, hash) SELECT log_id, ((idx + 1) << level) - 1, level, hash FROM kt_nodes WHERE level >= 3;
+      DROP TABLE kt_nodes;
+    `,
+    convert: (client) => convertKtLeaves(client),
+  },
 ];
 
 export const latestSchemaVersion = migrations[migrations.length - 1].version;
@@ -246,6 +279,7 @@ export async function migrate(pool: Pool): Promise<number[]> {
     for (const m of migrations) {
       if (m.version <= current) continue;
       await client.query(m.sql);
+      await m.convert?.(client);
       await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, Date.now()]);
       applied.push(m.version);
     }

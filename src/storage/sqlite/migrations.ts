@@ -2,11 +2,14 @@
 // in `schema_migrations`, and `PRAGMA user_version` mirrors the latest number for quick inspection.
 import type { SqliteDatabase } from './database.ts';
 import { SchemaTooNewError } from '../errors.ts';
+import { convertKtLeaves } from './kt-migration.ts';
 
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Run after `sql`, in the same transaction: conversions SQL cannot express. */
+  convert?: (db: SqliteDatabase) => void;
 }
 
 export const migrations: readonly Migration[] = [
@@ -175,6 +178,40 @@ export const migrations: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 6,
+    name: 'compact key transparency logs',
+    sql: `
+      -- Issue 14: at most ~100 bytes per leaf (docs/transparency.md "Storage"). JIDs and node names once each.
+      CREATE TABLE kt_names (
+        id   INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE
+      ) STRICT;
+      -- A leaf: its JID and node by number, the rest in a compact body (storage/sql/kt-body.ts) from which the
+      -- canonical leaf is rebuilt; its hash is computed, not stored.
+      CREATE TABLE kt_entries (
+        log_id  INTEGER NOT NULL,
+        seq     INTEGER NOT NULL,
+        jid_id  INTEGER NOT NULL,
+        node_id INTEGER NOT NULL,
+        body    BLOB NOT NULL,
+        PRIMARY KEY (log_id, seq)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX kt_entries_by_jid ON kt_entries (log_id, jid_id, seq);
+      -- Perfect subtrees of level >= 3 by their last leaf (storage/sql/kt-tree.ts); lower ones are hashed from leaves.
+      CREATE TABLE kt_subtrees (
+        log_id INTEGER NOT NULL,
+        last   INTEGER NOT NULL,
+        level  INTEGER NOT NULL,
+        hash   BLOB NOT NULL,
+        PRIMARY KEY (log_id, last, level)
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO kt_subtrees (log_id, last, level, hash) SELECT log_id, ((idx + 1) << level) - 1, level, hash FROM kt_nodes WHERE level >= 3;
+      DROP TABLE kt_nodes;
+    `,
+    // kt_leaves → kt_names + kt_entries (in JavaScript: the body is a binary encoding), then dropped.
+    convert: (db) => convertKtLeaves(db),
+  },
 ];
 
 export const latestSchemaVersion = migrations[migrations.length - 1].version;
@@ -194,6 +231,7 @@ export function migrate(db: SqliteDatabase): void {
     if (m.version <= current) continue;
     db.transaction(() => {
       db.exec(m.sql);
+      m.convert?.(db);
       record.run(m.version, m.name, Date.now());
       // user_version lives in the header and is written inside this transaction.
       db.pragma(`user_version = ${m.version}`);

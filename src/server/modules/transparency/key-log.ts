@@ -8,7 +8,7 @@ import { sha256 } from '../../../transparency/hash.ts';
 import { isKeyNode, keyFingerprint } from '../../../transparency/key-events.ts';
 
 export function keyLogFor(isLocalDomain: (domain: string) => boolean): KeyLog {
-  return ({ type, service, node, itemId, payload, time }) => {
+  return ({ type, service, node, itemId, payload, element, time }) => {
     // The domain's own service (its heads node) is not an account: nothing there is a key event.
     if (!service.includes('@') || !isKeyNode(node)) return undefined;
     const domain = domainOf(service);
@@ -19,7 +19,8 @@ export function keyLogFor(isLocalDomain: (domain: string) => boolean): KeyLog {
       payloadHash = sha256(Buffer.from(payload ?? '', 'utf8'));
       if (payload) {
         try {
-          fingerprint = keyFingerprint(node, parseXml(payload));
+          // The publish hands over the element it parsed `payload` from: no second parse.
+          fingerprint = keyFingerprint(node, element ?? parseXml(payload));
         } catch {
           fingerprint = undefined;
         }
