@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import { parseJid, tryParseJid, type Jid } from '../../jid/index.ts';
 import type { Affiliation, LogAppend, NodeConfig, PubsubNodeRecord, PubsubStore } from '../../storage/types.ts';
 import type { KeyEventType } from '../../transparency/leaf.ts';
-import type { Element } from '../../xml/index.ts';
 import { denied, needsRelationship, type AccessModelConfig, type Relationship, type Standing } from './access.ts';
 import { AccessCache } from './access-cache.ts';
 import { effectiveConfig, normalizeConfig, PEP_DEFAULT_CONFIG, typedConfig, type TypedConfig } from './config.ts';
@@ -47,8 +46,11 @@ export interface KeyWrite {
   itemId: string;
   /** The payload as stored and served (publish only). */
   payload?: string;
-  /** `payload` parsed, when the publish had it (the key log then does not parse it again). */
-  element?: Element;
+  /**
+   * `payload` as the XML layer parsed it, when the publish had it, so the key log does not parse it again.
+   * Opaque here: the engine knows no XML (test/architecture); the key log checks what it is.
+   */
+  parsed?: unknown;
   time: number;
 }
 

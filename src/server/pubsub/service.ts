@@ -5,7 +5,6 @@
 // `denied` (access.ts) and throws PubsubError with the XEP-0060 condition; state changes return their events
 // as plain data.
 import { tryParseJid, type Jid } from '../../jid/index.ts';
-import type { Element } from '../../xml/index.ts';
 import { pageOf, type RsmQuery, type RsmResponse } from '../../protocol/xep0059.ts';
 import { NodeNotFoundError } from '../../storage/errors.ts';
 import type { Affiliation, LogAppend, NodeConfig, PubsubItemRecord, PubsubNodeRecord, SubscriptionState } from '../../storage/types.ts';
@@ -22,8 +21,8 @@ export interface PublishItemInput {
   id?: string;
   /** Serialised payload element; absent or '' for an item without payload. */
   payload?: string;
-  /** The payload element `payload` serialises, when the caller has it parsed (spares the key log a parse). */
-  element?: Element;
+  /** `payload` as parsed by the XML layer, when the caller has it (spares the key log a parse; opaque here). */
+  parsed?: unknown;
 }
 
 export interface PublishOptions {
@@ -163,7 +162,7 @@ export class PubsubService {
     if (item) {
       id = item.id !== undefined && item.id !== '' ? item.id : this.shared.newId();
       stored = { service, node, id, publisher: actor.full, payload: item.payload ?? '', publishedAt: this.shared.clock() };
-      const log = this.keyLog('publish', node, id, stored.payload, item.element);
+      const log = this.keyLog('publish', node, id, stored.payload, item.parsed);
       // §7.1.2: republishing an id overwrites it; max_items trimming drops the oldest (FIFO, §7.1.2.5).
       written = store.publishItem(stored, effectiveMaxItems(t, limits.maxItemsPerNode), log).then((r) => {
         evicted = r.evicted;
@@ -568,8 +567,8 @@ export class PubsubService {
   }
 
   /** The transparency log's leaf for this write, when it is a key event (engine.ts KeyLog). */
-  private keyLog(type: KeyWrite['type'], node: string, itemId: string, payload?: string, element?: Element): LogAppend | undefined {
-    return this.shared.keyLog?.({ type, service: this.jid, node, itemId, payload, element, time: this.shared.clock() });
+  private keyLog(type: KeyWrite['type'], node: string, itemId: string, payload?: string, parsed?: unknown): LogAppend | undefined {
+    return this.shared.keyLog?.({ type, service: this.jid, node, itemId, payload, parsed, time: this.shared.clock() });
   }
 
   /** The node's record, once the actor is found allowed to do `action` there. */

@@ -17,7 +17,7 @@ import { cachedFormConfig } from './options-form-xml.ts';
 
 // ------------------------------------------------------------------ requests
 export type PubsubRequest =
-  | { kind: 'publish'; node: string; item?: { id?: string; payload?: string; element?: Element }; options?: NodeConfig }
+  | { kind: 'publish'; node: string; item?: { id?: string; payload?: string; parsed?: Element }; options?: NodeConfig }
   | { kind: 'retract'; node: string; id: string; notify?: boolean }
   | { kind: 'items'; node: string; ids?: string[]; max?: number; rsm?: RsmQuery }
   | { kind: 'subscribe'; node: string; jid: string }
@@ -396,8 +396,8 @@ function operation(pubsub: Element, ns: string, modifiers: readonly string[]): E
   return ops[0];
 }
 
-function parseItem(item: Element): { id?: string; payload?: string; element?: Element } {
-  const out: { id?: string; payload?: string; element?: Element } = {};
+function parseItem(item: Element): { id?: string; payload?: string; parsed?: Element } {
+  const out: { id?: string; payload?: string; parsed?: Element } = {};
   if (item.attrs.id) out.id = item.attrs.id;
   const payloads = item.elements;
   // §7.1.3.5: exactly one payload element.
@@ -405,7 +405,7 @@ function parseItem(item: Element): { id?: string; payload?: string; element?: El
   if (payloads.length === 1) {
     out.payload = serializePayload(payloads[0]);
     // Kept for the key log, which reads a key's fingerprint from it instead of parsing `payload` again.
-    out.element = payloads[0];
+    out.parsed = payloads[0];
   }
   return out;
 }

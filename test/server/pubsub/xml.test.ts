@@ -81,9 +81,9 @@ const err = (type: string, cond: string, pubsub?: string, text?: string) =>
 describe('parsePubsubRequest', () => {
   it('XEP-0222 publish with publish-options (FORM_TYPE, list-multi groups)', () => {
     const parsed = parsePubsubRequest(parseXml(XEP0222_PUBLISH));
-    assert.ok(parsed.kind === 'publish' && parsed.item?.element);
+    assert.ok(parsed.kind === 'publish' && parsed.item?.parsed);
     // The parsed payload element travels with its serialisation: the key log reads a fingerprint from it.
-    const { element, ...item } = parsed.item;
+    const { parsed: element, ...item } = parsed.item;
     assert.equal(serializePayload(element), KEY);
     const req = { ...parsed, item };
     assert.deepEqual(req, {
