@@ -28,6 +28,12 @@ export function createHash(name: string) {
   return hash;
 }
 
+/** crypto.hash (Node ≥ 20.12): one-shot digest; output encoding 'hex' by default, 'buffer' for bytes. */
+export function hash(name: string, data: string | Uint8Array, outputEncoding: string = 'hex'): string | Buffer {
+  const digest = createHash(name).update(data).digest();
+  return outputEncoding === 'buffer' ? digest : digest.toString(outputEncoding as BufferEncoding);
+}
+
 export function randomBytes(n: number): Buffer {
   return Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(n)));
 }
