@@ -81,11 +81,18 @@ describe('one roster pair changed from both sides at once, on two cluster nodes'
   let mon: TestServer | undefined;
   const opened: RawClient[] = [];
 
-  async function login(port: number, jid: string): Promise<RawClient> {
-    const c = await RawClient.connect(port);
-    opened.push(c);
-    await c.login(jid, 'pw', 'r');
-    return c;
+  /** Logs in `PAIRS` pairs: user a<i> on server a, b<i> on server b; storage is where each roster is read. */
+  async function pairsOf(a: [string, TestServer], b: [string, TestServer]): Promise<Pair[]> {
+    const side = async ([name, t]: [string, TestServer], i: number): Promise<Side> => {
+      const jid = name.replace('@', `${i}@`);
+      const client = await RawClient.connect(t.port);
+      opened.push(client);
+      await client.login(jid, 'pw', 'r');
+      return { jid, client, storage: t.storage };
+    };
+    const pairs: Pair[] = [];
+    for (let i = 0; i < PAIRS; i++) pairs.push([await side(a, i), await side(b, i)]);
+    return pairs;
   }
 
   before(async () => {
@@ -111,26 +118,10 @@ describe('one roster pair changed from both sides at once, on two cluster nodes'
   });
 
   it('settles every federated pair at "both": the remote side on n1, the local user on n2', { timeout: 120_000 }, async () => {
-    const [n1, n2] = env!.nodes as [TestServer, TestServer];
-    const pairs: Pair[] = [];
-    for (let i = 0; i < PAIRS; i++) {
-      pairs.push([
-        { jid: `nurse${i}@capulet.lit`, client: await login(n2.port, `nurse${i}@capulet.lit`), storage: n1.storage },
-        { jid: `romeo${i}@montague.lit`, client: await login(mon!.port, `romeo${i}@montague.lit`), storage: mon!.storage },
-      ]);
-    }
-    await exchange(pairs);
+    await exchange(await pairsOf(['nurse@capulet.lit', env!.nodes[1]!], ['romeo@montague.lit', mon!]));
   });
 
   it('settles every pair at "both" within one domain, one user of each pair on each node', { timeout: 120_000 }, async () => {
-    const [n1, n2] = env!.nodes as [TestServer, TestServer];
-    const pairs: Pair[] = [];
-    for (let i = 0; i < PAIRS; i++) {
-      pairs.push([
-        { jid: `juliet${i}@capulet.lit`, client: await login(n1.port, `juliet${i}@capulet.lit`), storage: n1.storage },
-        { jid: `tybalt${i}@capulet.lit`, client: await login(n2.port, `tybalt${i}@capulet.lit`), storage: n2.storage },
-      ]);
-    }
-    await exchange(pairs);
+    await exchange(await pairsOf(['juliet@capulet.lit', env!.nodes[0]!], ['tybalt@capulet.lit', env!.nodes[1]!]));
   });
 });
