@@ -324,8 +324,24 @@ export interface TransparencyStore {
  */
 export type CommitObserver = (seconds: number, operations: number) => void;
 
+/**
+ * Named locks shared by every server on one database: what a process's in-memory locks cannot serialise
+ * across cluster nodes (roster/pair-lock.ts). Absent where one process owns the data (memory, SQLite).
+ */
+export interface StorageLocks {
+  /**
+   * Takes the lock named `key` (any string; hashed, so two keys may share a lock: more waiting, never less)
+   * without holding a database connection blocked: it is tried and retried until free or `timeoutMs` passed.
+   * Resolves to its release, or undefined when it was not taken in time (or the database did not answer).
+   * A process takes one key once at a time: callers serialise their own requests in front.
+   */
+  acquire(key: string, timeoutMs: number): Promise<(() => Promise<void>) | undefined>;
+}
+
 export interface Storage {
   readonly kind: string;
+  /** Cross-process locks, where several servers can share this store (PostgreSQL). */
+  readonly locks?: StorageLocks;
   /**
    * Sets the one observer of group commits (replacing any); returns its removal. Absent where the commits
    * are not timed here (memory, SQLite on a worker thread).

@@ -70,8 +70,8 @@ describe('outbound federation from a cluster: one link per remote domain, held b
       if (child!.process.exitCode !== null) throw new Error(`${holderId} exited: ${child!.output()}`);
       return n1.server.cluster!.status().nodes.length === 2;
     }, `n1 sees ${holderId}`, 90_000);
-    // Mutual subscriptions, written before anyone logs in (no cache to invalidate). Not by the handshake:
-    // the two directions of one pair processed at once on two nodes race (docs/cluster.md, limits).
+    // Mutual subscriptions, written before anyone logs in (no cache to invalidate); the handshake itself,
+    // both directions at once on two nodes, is roster-pair-race.test.ts's.
     for (const user of ['juliet@capulet.lit', 'nurse@capulet.lit']) {
       await n1.storage.roster.putItem(user, { jid: 'romeo@montague.lit', subscription: 'both', groups: [] });
       await mon.storage.roster.putItem('romeo@montague.lit', { jid: user, subscription: 'both', groups: [] });

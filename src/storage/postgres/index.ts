@@ -26,6 +26,7 @@ import { createTransparencyStore } from './transparency.ts';
 import { createPubsubStore } from './pubsub.ts';
 import { createArchiveStore } from './archive.ts';
 import { createBlocklistStore } from './blocklist.ts';
+import { createAdvisoryLocks } from './locks.ts';
 
 export interface PostgresStorageOptions extends PoolConfig {
   /** e.g. postgres://pepkeys:secret@db.example:5432/pepkeys (or give host/port/user/... as in pg's PoolConfig). */
@@ -56,6 +57,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
   }
   const gc = new GroupCommit(pool);
   const transparency = createTransparencyStore(gc);
+  const locks = createAdvisoryLocks({ application_name: 'pepkeys-locks', ...poolConfig }, onError);
   let closing: Promise<void> | undefined;
   return {
     kind: 'postgres',
@@ -68,6 +70,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     pubsub: createPubsubStore(gc, transparency.append),
     transparency: transparency.store,
     archive: createArchiveStore(gc),
+    locks,
     observeCommits(observer) {
       gc.observer = observer;
       return () => {
@@ -77,7 +80,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     close() {
       // Refuses new operations at once, commits what is queued, then closes the connections (pool.end
       // waits for reads still running).
-      closing ??= gc.close().then(() => pool.end());
+      closing ??= gc.close().then(() => Promise.all([pool.end(), locks.close()])).then(() => undefined);
       return closing;
     },
   };

@@ -40,6 +40,8 @@ declare module '../../core/events.ts' {
 const INTERESTED = createSessionKey<true>('roster', asJson);
 const MAX_GROUP_LENGTH = 1024;
 const MAX_NAME_LENGTH = 1024;
+/** Bound on waiting for another server's turn on a roster pair (see PairLock below). */
+const PAIR_LOCK_WAIT_MS = 10_000;
 
 export function itemElement(item: RosterItem, removed = false): Element {
   if (removed) return x('item', { jid: item.jid, subscription: 'remove' });
@@ -109,7 +111,20 @@ export const rosterModule = defineModule({
       }
     });
 
-    const pairs = new PairLock();
+    // Where the store is shared by several servers (PostgreSQL), the pair's lock is theirs too. The wait is
+    // bounded: a holder's turn is short (a read, a write, an invalidation of at most invalidation_timeout_ms,
+    // routing), so running out means a holder stalled with its connection alive (SIGSTOP) or a database
+    // that does not answer. Then the exchange goes on as on one node (a rare race, logged) rather than
+    // every later change of the pair failing: subscription stanzas have no one to retry them.
+    // No deadlock: the nested contact side re-enters in this process (PairLock) and never asks again; the
+    // only locked work is the same pair's, and routing it never waits for another node's locked work (a
+    // local account's presence is processed here; a remote domain's goes out over s2s, answered later).
+    const locks = api.storage.locks;
+    const pairs = new PairLock(locks && (async (key) => {
+      const release = await locks.acquire(`roster-pair\n${key}`, PAIR_LOCK_WAIT_MS);
+      if (!release) api.logger.warn({ pair: key.replace('\n', ' '), waitedMs: PAIR_LOCK_WAIT_MS }, 'roster pair lock not taken in time: going on without it');
+      return release;
+    }));
     const service: RosterService = {
       exclusive: (a, b, fn) => pairs.run(a, b, fn),
       async getItem(owner, contact) {

@@ -5,11 +5,21 @@
 // The key is the unordered pair, so both directions queue behind each other. The contact's side, reached
 // while the lock is held, is part of the same exchange: AsyncLocalStorage marks the keys the current call
 // chain holds, and a nested request for one of them runs at once instead of waiting for itself.
+//
+// In a cluster the two directions may run on two nodes at once (each user's stanzas on the node of its
+// session, a federated peer's on the node its stream reached), so the outermost holder of a key in this
+// process also takes the key's cluster-wide lock (`outer`, StorageLocks) while it holds the local one: one
+// request per key per process ever asks for it, and nested requests never do.
 import { AsyncLocalStorage } from 'node:async_hooks';
+
+/** Takes the cluster-wide lock of `key`; resolves to its release, or undefined when it went on without it. */
+export type OuterLock = (key: string) => Promise<(() => Promise<void>) | undefined>;
 
 export class PairLock {
   private readonly tails = new Map<string, Promise<void>>();
   private readonly held = new AsyncLocalStorage<ReadonlySet<string>>();
+
+  constructor(private readonly outer?: OuterLock) {}
 
   run<T>(a: string, b: string, fn: () => Promise<T>): Promise<T> {
     const key = a < b ? `${a}\n${b}` : `${b}\n${a}`;
@@ -21,7 +31,14 @@ export class PairLock {
     this.tails.set(key, tail);
     const inner = new Set(mine ?? []).add(key);
     return prev
-      .then(() => this.held.run(inner, fn))
+      .then(async () => {
+        const unlock = await this.outer?.(key);
+        try {
+          return await this.held.run(inner, fn);
+        } finally {
+          await unlock?.();
+        }
+      })
       .finally(() => {
         release();
         // The last one out leaves no entry behind.
