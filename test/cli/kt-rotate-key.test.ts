@@ -26,7 +26,8 @@ describe('kt rotate-key', () => {
     dir = mkdtempSync(join(tmpdir(), 'pepkeys-kt-rotate-'));
     config = join(dir, 'capulet.toml');
     writeFileSync(config, [`hosts = ["capulet.lit"]`, `data_dir = "${join(dir, 'data')}"`, 'log_level = "warn"', '[c2s]', 'listen = ["127.0.0.1:0"]', 'tls_listen = []', '[kt]', 'enabled = true', 'epoch_ms = 3600000', ''].join('\n'));
-    assert.equal((await runCli(['user', 'add', 'juliet@capulet.lit', '--password', 'pw', '--create', '--config', config], { timeoutMs: 60_000 })).code, 0);
+    const added = await runCli(['user', 'add', 'juliet@capulet.lit', '--password', 'pw', '--create', '--config', config], { timeoutMs: 60_000 });
+    assert.equal(added.code, 0);
     serve = await startServe(['--config', config], 60_000);
     assert.equal((await runCli(['key', 'generate', '--type', 'ed25519', '--no-passphrase', '--jid', 'juliet@capulet.lit', '--home', home()])).code, 0);
     const p = await runCli(['key', 'publish', ...conn()], { timeoutMs: 60_000 });
