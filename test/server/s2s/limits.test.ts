@@ -78,6 +78,10 @@ async function startSlowPeer(): Promise<{ port: number; authenticated: Promise<v
   };
 }
 
+// Room for the later tests' streams from 127.0.0.1: two raw peers, the real montague.lit server's link and
+// its verification connections.
+const PER_IP = 5;
+
 describe('limits on server-to-server streams', () => {
   let cap: TestServer;
   let mon: TestServer;
@@ -105,7 +109,7 @@ describe('limits on server-to-server streams', () => {
 
   before(async () => {
     ({ cap, mon, stop } = await startFederatedPair({ 'juliet@capulet.lit': 'pw' }, { 'romeo@montague.lit': 'pw' }, {
-      max_inbound_per_ip: 3, max_streams_per_domain: 2, stanza_rate: 20, stanza_burst: 5, max_queue: 10, output_pause_bytes: 16 * 1024,
+      max_inbound_per_ip: PER_IP, max_streams_per_domain: 2, stanza_rate: 20, stanza_burst: 5, max_queue: 10, output_pause_bytes: 16 * 1024,
     }, { limits: { bytes_per_second: 0 } }));
     juliet = await capUsers.login('juliet', 'balcony', 'pw', 'capulet.lit');
     sentinel = await capUsers.login('juliet', 'sentinel', 'pw', 'capulet.lit');
@@ -118,14 +122,14 @@ describe('limits on server-to-server streams', () => {
 
   it('refuses connections from one address beyond max_inbound_per_ip (policy-violation)', async () => {
     const held: RawClient[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < PER_IP; i++) {
       const c = await RawClient.connect(cap.s2sPort);
       peers.push(c);
       held.push(c);
     }
-    // The listener counts them once accepted: the third is answered only after the first two were.
-    held[2]!.send(header('montague.lit', 'capulet.lit'));
-    await held[2]!.waitStanza((e) => e.local === 'features');
+    // The listener counts them once accepted: the last is answered only after the others were.
+    held[PER_IP - 1]!.send(header('montague.lit', 'capulet.lit'));
+    await held[PER_IP - 1]!.waitStanza((e) => e.local === 'features');
     const extra = await RawClient.connect(cap.s2sPort);
     peers.push(extra);
     assert.equal(await streamError(extra), 'policy-violation');
