@@ -5,8 +5,9 @@
 // Parameters of the suite (§5.5): cofactor 8, ptLen = qLen = 32, cLen = 16, Hash = SHA-512, integers
 // little-endian, point encoding and decoding per RFC 8032 §5.1.2/§5.1.3 (non-canonical encodings rejected),
 // encode_to_curve_salt = PK_string, nonce generation per RFC 8032 §5.1.6 (§5.4.2.2), validate_key on verify.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
 
 const Point = ed25519.Point;
 type Pt = InstanceType<typeof Point>;
@@ -53,6 +54,18 @@ function intToLe(n: bigint, len: number): Uint8Array {
   return out;
 }
 
+/**
+ * RFC 8032 §5.1.2 encoding. noble's multiply() returns points already normalised (Z = 1), and toBytes()
+ * would invert Z again (about as costly as a tenth of a multiplication); this skips that.
+ */
+function encodePoint(p: Pt): Uint8Array {
+  if (p.Z !== 1n) return p.toBytes();
+  const { x, y } = p.toAffine(1n);
+  const out = intToLe(y, PT_LEN);
+  if (x & 1n) out[PT_LEN - 1]! |= 0x80;
+  return out;
+}
+
 /** RFC 8032 §5.1.3 decoding; null for anything not a canonical encoding of a curve point. */
 function decodePoint(b: Uint8Array): Pt | null {
   if (b.length !== PT_LEN) return null;
@@ -63,15 +76,49 @@ function decodePoint(b: Uint8Array): Pt | null {
   }
 }
 
-/** RFC 8032 §5.1.5: the secret scalar x (reduced mod q, same point) and the nonce prefix (§5.4.2.2). */
-function expandSecret(secretKey: Uint8Array): { x: bigint; prefix: Uint8Array } {
+interface ExpandedSecret {
+  seed: Uint8Array;
+  x: bigint;
+  prefix: Uint8Array;
+  /** PK_string, x·B encoded. */
+  Y: Uint8Array;
+}
+
+// The map builder proves with one key many times: x·B is a third of a proof's cost, so it is kept per key
+// array (with a copy of the seed, so an array whose bytes changed is expanded again).
+const expanded = new WeakMap<Uint8Array, ExpandedSecret>();
+
+/** RFC 8032 §5.1.5: the secret scalar x (reduced mod q, same point), the nonce prefix (§5.4.2.2), and Y. */
+function expandSecret(secretKey: Uint8Array): ExpandedSecret {
   if (secretKey.length !== 32) throw new VrfError('a VRF secret key is a 32-byte Ed25519 seed');
+  const known = expanded.get(secretKey);
+  if (known && timingSafeEqual(known.seed, secretKey)) return known;
   const h = sha512(secretKey);
   const s = Uint8Array.from(h.subarray(0, 32));
   s[0]! &= 248;
   s[31]! &= 127;
   s[31]! |= 64;
-  return { x: leToInt(s) % Q, prefix: h.subarray(32, 64) };
+  const x = leToInt(s) % Q;
+  const e = { seed: Uint8Array.from(secretKey), x, prefix: Uint8Array.from(h.subarray(32, 64)), Y: encodePoint(Point.BASE.multiply(x)) };
+  expanded.set(secretKey, e);
+  return e;
+}
+
+// Clients verify many labels under one domain key: its decoding and validate_key are kept (public values).
+const validatedKeys = new Map<string, Pt | null>();
+const VALIDATED_KEYS_MAX = 64;
+
+/** string_to_point and §5.4.5 ECVRF_validate_key: null for a bad encoding or a small-order key. */
+function validatedKey(publicKey: Uint8Array): Pt | null {
+  const id = Buffer.from(publicKey).toString('hex');
+  let Y = validatedKeys.get(id);
+  if (Y !== undefined) return Y;
+  Y = decodePoint(publicKey);
+  // A small-order key would let its holder make proofs for many outputs of one alpha.
+  if (Y?.isSmallOrder()) Y = null;
+  if (validatedKeys.size >= VALIDATED_KEYS_MAX) validatedKeys.delete(validatedKeys.keys().next().value!);
+  validatedKeys.set(id, Y);
+  return Y;
 }
 
 /** §5.4.1.1 ECVRF_encode_to_curve_try_and_increment, salt = PK_string; returns H (cofactor cleared). */
@@ -109,8 +156,7 @@ function gammaToHash(gamma: Pt): Uint8Array {
 }
 
 export function vrfKeyPairFromSeed(seed: Uint8Array): VrfKeyPair {
-  const { x } = expandSecret(seed);
-  return { secretKey: Uint8Array.from(seed), publicKey: Point.BASE.multiply(x).toBytes() };
+  return { secretKey: Uint8Array.from(seed), publicKey: Uint8Array.from(expandSecret(seed).Y) };
 }
 
 export function vrfGenerateKeyPair(): VrfKeyPair {
@@ -119,14 +165,14 @@ export function vrfGenerateKeyPair(): VrfKeyPair {
 
 /** §5.1 ECVRF_prove: the 80-byte proof pi = Gamma || c || s. */
 export function vrfProve(secretKey: Uint8Array, alpha: Uint8Array): Uint8Array {
-  const { x, prefix } = expandSecret(secretKey);
-  const Y = Point.BASE.multiply(x).toBytes();
+  const { x, prefix, Y } = expandSecret(secretKey);
   const H = encodeToCurve(Y, alpha);
   const hString = H.toBytes();
-  const gamma = H.multiply(x).toBytes();
+  // Secret scalars (x, k): constant-time multiplications.
+  const gamma = encodePoint(H.multiply(x));
   // §5.4.2.2: k = SHA-512(second half of SHA-512(SK) || h_string) mod q, as in RFC 8032 §5.1.6.
   const k = leToInt(sha512(prefix, hString)) % Q;
-  const c = challenge([Y, hString, gamma, Point.BASE.multiply(k).toBytes(), H.multiply(k).toBytes()]);
+  const c = challenge([Y, hString, gamma, encodePoint(Point.BASE.multiply(k)), encodePoint(H.multiply(k))]);
   const s = (k + c * x) % Q;
   const pi = new Uint8Array(VRF_PROOF_LENGTH);
   pi.set(gamma, 0);
@@ -144,15 +190,15 @@ export function vrfProofToHash(pi: Uint8Array): Uint8Array {
 
 /** §5.3 ECVRF_verify with validate_key: beta when pi proves alpha under publicKey, else null. */
 export function vrfVerify(publicKey: Uint8Array, alpha: Uint8Array, pi: Uint8Array): Uint8Array | null {
-  const Y = decodePoint(publicKey);
-  // §5.4.5 ECVRF_validate_key: a small-order key would let its holder make proofs for many outputs.
-  if (!Y || Y.isSmallOrder()) return null;
+  const Y = validatedKey(publicKey);
+  if (!Y) return null;
   const d = decodeProof(pi);
   if (!d) return null;
   const H = encodeToCurve(publicKey, alpha);
-  // Public values only from here on: variable-time multiplication is fine.
+  // Public values only: variable-time multiplication is fine. U = s·B − c·Y (B has precomputed tables);
+  // V = s·H − c·Gamma in one Strauss–Shamir pass (shared doublings).
   const U = Point.BASE.multiplyUnsafe(d.s).subtract(Y.multiplyUnsafe(d.c));
-  const V = H.multiplyUnsafe(d.s).subtract(d.gamma.multiplyUnsafe(d.c));
+  const V = mulAddUnsafe(Point, [H, d.gamma.negate()], [d.s, d.c]);
   const c = challenge([publicKey, H.toBytes(), pi.subarray(0, PT_LEN), U.toBytes(), V.toBytes()]);
   return c === d.c ? gammaToHash(d.gamma) : null;
 }

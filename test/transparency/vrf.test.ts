@@ -148,6 +148,13 @@ describe('ECVRF properties', () => {
     assert.equal(vrfVerify(other.publicKey, alpha, pi), null);
   });
 
+  it('a key array whose bytes change is a new key (the per-key cache does not serve the old one)', () => {
+    const sk = vrfKeyPairFromSeed(hex(VECTORS[0]!.sk)).secretKey;
+    assert.equal(toHex(vrfProve(sk, new Uint8Array(0))), VECTORS[0]!.pi);
+    sk.set(hex(VECTORS[1]!.sk));
+    assert.equal(toHex(vrfProve(sk, hex('72'))), VECTORS[1]!.pi);
+  });
+
   it('rejects a secret key that is not 32 bytes', () => {
     assert.throws(() => vrfProve(new Uint8Array(31), alpha), /32-byte/);
   });
