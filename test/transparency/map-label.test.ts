@@ -57,6 +57,20 @@ describe('mapLabel', () => {
   });
 });
 
+describe('the example of docs/transparency.md "VRF and labels"', () => {
+  it('gives the documented alpha, proof, label, nonce and commitment', () => {
+    assert.equal(toHex(KEY.publicKey), 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a');
+    assert.equal(toHex(mapAlpha('juliet@capulet.lit', NODE, 1)), '7065706b6579732d6b742d6d61702d763100126a756c69657440636170756c65742e6c6974001175726e3a786d70703a7075626b65793a3200000001');
+    const { label, proof } = mapLabel(KEY.secretKey, 'juliet@capulet.lit', NODE, 1);
+    assert.equal(toHex(proof), '8f35c553c8182001cc1369ec7b94117d06c68027ffb79334ac868f61fff3e84124c77a26480db0b90617f8dd74a5c1f2c8f3212a0494fb532f570e717160b00d10ea6dba44e53933781a293ccf305101');
+    assert.equal(toHex(label), '1960b76d22c60b044bcd3af7461c1ae3f0233a46207407956a35c9cfd461c114');
+    const nonce = commitmentNonce(new Uint8Array(32).fill(7), label);
+    assert.equal(toHex(nonce), '32d114a2c125ad1ba07dffd0ecd3aa30ffa8a1e389a2726907e3431d736572fc');
+    const value = hex('d4cb29330bcae697131be63e95e9e740d2476676ac710732c6d1e5a405123e7a');
+    assert.equal(toHex(commitValue(nonce, label, value)), 'df0f1ebceae3335544e401aea91a1ca03e9498a2df686ea50a55502071059d20');
+  });
+});
+
 describe('map commitments', () => {
   const secret = new Uint8Array(32).fill(7);
   const { label } = mapLabel(KEY.secretKey, 'juliet@capulet.lit', NODE, 1);
