@@ -16,7 +16,7 @@ export {
 export { publishProblem, retrieveProblem } from './pubsub-problems.ts';
 export { KeysClient, type KeysClientOptions } from './keys-client.ts';
 export type { KeysClientEvents, KeyEvent, RevocationEvent, AttestationEvent, InvalidEvent, RefusedEvent, KeySource } from './key-events.ts';
-export { KeyNotAdmitted, type KeyAdmission, type KeyOrigin } from './key-ingest.ts';
+export { KeyNotAdmitted, type KeyAdmission, type KeyOrigin, type AdmittedKind } from './key-ingest.ts';
 export { ktKeyAdmission, type LogVerified } from './kt-admission.ts';
 export type { DirectAccessPolicy } from './key-direct.ts';
 export type { PepSupport } from './pep-support.ts';
