@@ -27,6 +27,7 @@ export { fetchPublishedKeys, observePublishedKeys, type PublishedKeys, type Omem
 export { OmemoDeviceWatcher, type OmemoDeviceChange, type KnownDeviceLists } from './omemo-devices.ts';
 export { KtClient, type HeadUpdate, type AuditResult } from './transparency.ts';
 export { KtVerifyError, type KtVerifyCode } from './kt-errors.ts';
+export { followHeads, type HeadFollower } from './kt-heads-follow.ts';
 export { FileKtHeadStore, MemoryKtHeadStore, type KtHeadStore } from './kt-head-store.ts';
 export {
   KT_GOSSIP_NODE, KT_GOSSIP_ITEM, buildGossip, parseGossip, publishGossip, fetchGossip, witnessed, sameSizeSplits,
