@@ -28,6 +28,7 @@ export { OmemoDeviceWatcher, type OmemoDeviceChange, type KnownDeviceLists } fro
 export { KtClient, type HeadUpdate, type AuditResult } from './transparency.ts';
 export { KtVerifyError, type KtVerifyCode } from './kt-errors.ts';
 export { followHeads, type HeadFollower } from './kt-heads-follow.ts';
+export { KtAuditStateFile, type AuditCheckpoint } from './kt-audit-state.ts';
 export { FileKtHeadStore, MemoryKtHeadStore, type KtHeadStore } from './kt-head-store.ts';
 export {
   KT_GOSSIP_NODE, KT_GOSSIP_ITEM, buildGossip, parseGossip, publishGossip, fetchGossip, witnessed, sameSizeSplits,
