@@ -31,6 +31,6 @@ export { followHeads, type HeadFollower } from './kt-heads-follow.ts';
 export { KtAuditStateFile, type AuditCheckpoint } from './kt-audit-state.ts';
 export { FileKtHeadStore, MemoryKtHeadStore, type KtHeadStore } from './kt-head-store.ts';
 export {
-  KT_GOSSIP_NODE, KT_GOSSIP_ITEM, buildGossip, parseGossip, publishGossip, fetchGossip, witnessed, sameSizeSplits,
-  type WitnessedHead, type SplitView,
+  KT_GOSSIP_NODE, KT_GOSSIP_ITEM, buildGossip, parseGossip, publishGossip, fetchGossip, witnessed, sameSizeSplits, compareHeads,
+  type WitnessedHead, type SplitView, type UnlinkedHead, type HeadComparison,
 } from './kt-gossip.ts';

@@ -80,23 +80,19 @@ export class KtClient {
    * (docs/transparency.md "Log key and rotation"); undefined when there is no such chain.
    */
   private async rotationChain(domain: string, from: Uint8Array, to: Uint8Array): Promise<KeyRotation[] | undefined> {
+    return rotationPath(await this.keyRotations(domain), domain, from, to);
+  }
+
+  /** The domain's rotation statements as served (none when it does not answer the request). */
+  async keyRotations(domain: string): Promise<KeyRotation[]> {
     let el: Element;
     try {
       el = await this.ask(domain, x('key-rotations', { xmlns: NS_KT }));
     } catch (err) {
-      if (err instanceof IqError) return undefined;
+      if (err instanceof IqError) return [];
       throw err;
     }
-    const all = this.parse(domain, 'key rotation', () => el.getChildren('key-rotation', NS_KT).map(parseKeyRotation));
-    const chain: KeyRotation[] = [];
-    let at = from;
-    while (!equalHashes(at, to)) {
-      const next = all.find((r) => r.domain === domain && equalHashes(r.oldKey, at) && verifyKeyRotation(r) && !chain.includes(r));
-      if (!next) return undefined;
-      chain.push(next);
-      at = next.newKey;
-    }
-    return chain;
+    return this.parse(domain, 'key rotation', () => el.getChildren('key-rotation', NS_KT).map(parseKeyRotation));
   }
 
   /** Proves `newer` extends `older` (both verified heads of `domain`). */
@@ -243,4 +239,20 @@ export class KtClient {
     }
     return out;
   }
+}
+
+/**
+ * The statements among `all` that lead from log key `from` to `to`, each verifying with the key before it;
+ * undefined when they do not (an empty chain when the keys are equal).
+ */
+export function rotationPath(all: KeyRotation[], domain: string, from: Uint8Array, to: Uint8Array): KeyRotation[] | undefined {
+  const chain: KeyRotation[] = [];
+  let at = from;
+  while (!equalHashes(at, to)) {
+    const next = all.find((r) => r.domain === domain && equalHashes(r.oldKey, at) && verifyKeyRotation(r) && !chain.includes(r));
+    if (!next) return undefined;
+    chain.push(next);
+    at = next.newKey;
+  }
+  return chain;
 }
