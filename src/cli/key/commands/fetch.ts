@@ -65,7 +65,7 @@ export function fetchCommand(cx: KeyCommandContext): Command {
         cx.out.table(result.keys.map((k) => ({ ...trustRow(k.result.record, flags), seen: k.result.kind, source: k.source })), [...TRUST_COLUMNS, 'seen', 'source']);
         for (const r of result.revocations) if (r.outcome.ok && r.record) cx.out.line(`revoked: ${fp(r.record.print)} (revocation checked)`);
         if (published) showPublished(cx, published, seen);
-        if (log) cx.out.line(`log: ${log.verified.length} key item(s) of ${target.bare} verified in the transparency log of ${log.domain} (${log.size} entries)`);
+        if (log) cx.out.line(`log: ${log.verified.length} item(s) of ${target.bare} verified in the transparency log of ${log.domain} (${log.size} entries)`);
       }
       if (changed.length) cx.exitCode = EXIT_TRUST;
     }));
