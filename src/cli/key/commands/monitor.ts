@@ -115,6 +115,7 @@ async function follow(cx: KeyCommandContext, s: Session, file: KtMonitorFile, me
       cx.out.jsonLine({ event: 'head', time, domain: r.head.domain, size: r.head.size, checked: r.checked, own: r.own, pending: r.pending.length });
       for (const a of alerts) cx.out.jsonLine({ event: 'alert', jid: me.bare, ...a });
     } else {
+      if (first) cx.out.line(`The log of ${r.head.domain} (${r.head.size} entries) holds ${r.checked} new entr${r.checked === 1 ? 'y' : 'ies'} about ${me.bare}, ${r.own} made by this home; ${r.pending.length} alert${r.pending.length === 1 ? '' : 's'} pending.`);
       for (const a of r.acked) cx.out.line(`accepted: entry ${a.seq} (${describe(a)})`);
       for (const a of alerts) cx.out.line(`${time}  ${alertLine(me.bare, a)}`);
     }
