@@ -2,6 +2,7 @@
 // tree heads. Her own publish is checked when its head comes and raises nothing; a key her server then writes
 // into her node (the server patched in the test: its pubsub engine publishes directly, which logs the event
 // like any write) raises an alert line while the process runs; SIGINT ends it with exit code 5 (pending).
+// A domain that refuses the subscription (the server's pubsub service patched in the test) is polled instead.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,6 +16,9 @@ import { PepService } from '../../src/server/modules/pep/index.ts';
 import { transparencyModule } from '../../src/server/modules/transparency/index.ts';
 import { buildPubkey, createPubkey } from '../../src/keys/pubkey.ts';
 import { parseJid } from '../../src/jid/index.ts';
+import { PubsubService } from '../../src/server/pubsub/service.ts';
+import { errors } from '../../src/server/pubsub/errors.ts';
+import { KT_HEADS_NODE } from '../../src/transparency/protocol.ts';
 import { MAIN, ROOT, runCli, within } from './run-cli.ts';
 
 describe('key monitor --follow', () => {
@@ -39,8 +43,9 @@ describe('key monitor --follow', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('checks each published head, alerts on a key the server wrote while running, and exits 5 on SIGINT', async () => {
-    const proc = spawn(process.execPath, [...MAIN, 'key', 'monitor', '--follow', '--json', ...conn()], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Starts `key monitor --follow --json` as a child process; `waitFor` resolves once `pick` finds something. */
+  const follow = (...extra: string[]) => {
+    const proc = spawn(process.execPath, [...MAIN, 'key', 'monitor', '--follow', '--json', ...extra, ...conn()], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
     let stdout = '';
     let stderr = '';
@@ -58,10 +63,22 @@ describe('key monitor --follow', () => {
     }), 60_000, `${what}; stdout: ${stdout}; stderr: ${stderr}`);
     proc.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d, waiters.forEach((w) => w())));
     proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d, waiters.forEach((w) => w())));
+    return { proc, exited, lines, waitFor, stderr: () => stderr };
+  };
+  /** The server writes a key into Juliet's node (logged like any write); returns its log entry number. */
+  const rogueKey = async () => {
+    const { publicKey } = generateKeyPairSync('ed25519');
+    const rogue = createPubkey({ publicKey, jid: 'juliet@localhost', begin: new Date('2026-01-01T00:00:00Z'), end: new Date('2036-01-01T00:00:00Z') });
+    const juliet = parseJid('juliet@localhost');
+    await t.server.service(PepService)!.service(juliet).publish('urn:xmpp:pubkey:2', juliet, { id: 'current', payload: buildPubkey(rogue).toString() });
+    return (await t.storage.transparency.size('localhost')) - 1;
+  };
 
-    await waitFor('the monitor to follow', () => (/following the transparency log of localhost/.test(stderr) ? true : undefined));
+  it('checks each published head, alerts on a key the server wrote while running, and exits 5 on SIGINT', async () => {
+    const { proc, exited, lines, waitFor, stderr } = follow();
+    await waitFor('the monitor to follow', () => (/following the transparency log of localhost/.test(stderr()) ? true : undefined));
     await waitFor('the first pass', () => lines().find((l) => l.event === 'head'));
-    assert.doesNotMatch(stderr, /refused a subscription/, 'the heads node takes the subscription: no polling');
+    assert.doesNotMatch(stderr(), /refused a subscription/, 'the heads node takes the subscription: no polling');
 
     const p = await runCli(['key', 'publish', '--access', 'open', ...conn()], { timeoutMs: 60_000 });
     assert.equal(p.code, 0, p.stderr);
@@ -70,11 +87,7 @@ describe('key monitor --follow', () => {
     assert.equal(ownHead.pending, 0);
     assert.deepEqual(lines().filter((l) => l.event === 'alert'), [], 'her own publish is no alert');
 
-    const { publicKey } = generateKeyPairSync('ed25519');
-    const rogue = createPubkey({ publicKey, jid: 'juliet@localhost', begin: new Date('2026-01-01T00:00:00Z'), end: new Date('2036-01-01T00:00:00Z') });
-    const juliet = parseJid('juliet@localhost');
-    await t.server.service(PepService)!.service(juliet).publish('urn:xmpp:pubkey:2', juliet, { id: 'current', payload: buildPubkey(rogue).toString() });
-    const rogueSeq = (await t.storage.transparency.size('localhost')) - 1;
+    const rogueSeq = await rogueKey();
 
     const alert = await waitFor('the alert', () => lines().find((l) => l.event === 'alert'));
     assert.equal(alert.seq, rogueSeq);
@@ -85,7 +98,29 @@ describe('key monitor --follow', () => {
     assert.equal(proc.exitCode, null, 'the monitor is still running');
 
     proc.kill('SIGINT');
-    assert.equal(await within(exited, 30_000, 'the monitor to end on SIGINT'), 5, stderr);
+    assert.equal(await within(exited, 30_000, 'the monitor to end on SIGINT'), 5, stderr());
     assert.equal(lines().filter((l) => l.event === 'alert').length, 1);
+  });
+
+  it('polls when the domain refuses the subscription to its heads node', async () => {
+    const subscribe = PubsubService.prototype.subscribe;
+    PubsubService.prototype.subscribe = function (node, actor, jid) {
+      if (node === KT_HEADS_NODE) throw errors.forbidden();
+      return subscribe.call(this, node, actor, jid);
+    };
+    try {
+      const { proc, exited, lines, waitFor, stderr } = follow('--poll', '0.3');
+      await waitFor('the polling warning', () => (/localhost refused a subscription to its tree heads .*; checking every 0.3 s instead/.test(stderr()) ? true : undefined));
+      // The alert of the first test is still pending: the first pass shows it again; the new one comes from a poll.
+      const pending = await waitFor('the pending alert shown again', () => lines().find((l) => l.event === 'alert'));
+      const seq = await rogueKey();
+      assert.notEqual(pending.seq, seq);
+      const alert = await waitFor('the alert from polling', () => lines().find((l) => l.event === 'alert' && l.seq === seq));
+      assert.equal(alert.node, 'urn:xmpp:pubkey:2');
+      proc.kill('SIGINT');
+      assert.equal(await within(exited, 30_000, 'the monitor to end on SIGINT'), 5, stderr());
+    } finally {
+      PubsubService.prototype.subscribe = subscribe;
+    }
   });
 });

@@ -102,7 +102,7 @@ export function monitorCommand(cx: KeyCommandContext): Command {
 /**
  * `--follow`: one pass now (pending alerts shown), then one per published head, one at a time; a head
  * notified while a pass runs is caught by one more pass after it. With --json, one object per line:
- * `{"event":"head",...}` per pass and `{"event":"alert",...}` per alert.
+ * `{"event":"alert",...}` per alert, then `{"event":"head",...}` closing each pass.
  */
 async function follow(cx: KeyCommandContext, s: Session, file: KtMonitorFile, me: Jid, ack: (a: MonitorAlert) => boolean, pollMs: number, flags: MonitorFlags): Promise<void> {
   const kt = new KtClient(s.client, new FileKtHeadStore(join(s.home.dir, KT_HEADS_FILE)), timeoutMs(flags));
@@ -112,8 +112,9 @@ async function follow(cx: KeyCommandContext, s: Session, file: KtMonitorFile, me
     const alerts = first ? r.pending : r.fresh;
     const time = new Date().toISOString();
     if (flags.json) {
-      cx.out.jsonLine({ event: 'head', time, domain: r.head.domain, size: r.head.size, checked: r.checked, own: r.own, pending: r.pending.length });
+      // The head line last: it marks the end of a pass.
       for (const a of alerts) cx.out.jsonLine({ event: 'alert', jid: me.bare, ...a });
+      cx.out.jsonLine({ event: 'head', time, domain: r.head.domain, size: r.head.size, checked: r.checked, own: r.own, pending: r.pending.length });
     } else {
       if (first) cx.out.line(`The log of ${r.head.domain} (${r.head.size} entries) holds ${r.checked} new entr${r.checked === 1 ? 'y' : 'ies'} about ${me.bare}, ${r.own} made by this home; ${r.pending.length} alert${r.pending.length === 1 ? '' : 's'} pending.`);
       for (const a of r.acked) cx.out.line(`accepted: entry ${a.seq} (${describe(a)})`);
