@@ -1,12 +1,13 @@
 // `pepkeys kt gossip`: publishes the heads this home verified (HOME/kt-heads.json) to the account's gossip
 // node, reads its contacts' gossiped heads, and shows any split view with its proof: both heads in full (size,
 // root, time, log key, signature, as the XML anyone can verify) and who gossiped which (docs/transparency.md
-// "Gossip"). Heads of different sizes are proven consistent by the domain, one pair per size step.
+// "Gossip"). Heads of different sizes are proven consistent by the domain, one pair per size step; heads signed
+// by log keys a verified rotation chain links count as one log, a head signed by an unlinked key is reported.
 import { Command } from 'commander';
 import { join } from 'node:path';
 import {
-  FileKtHeadStore, KtClient, KtVerifyError, fetchGossip, getRoster, publishGossip, sameSizeSplits, witnessed,
-  type SplitView, type WitnessedHead,
+  FileKtHeadStore, KtClient, compareHeads, fetchGossip, getRoster, publishGossip, witnessed,
+  type SplitView, type UnlinkedHead, type WitnessedHead,
 } from '../client/index.ts';
 import { parseJid } from '../jid/index.ts';
 import { b64, buildTreeHead } from '../transparency/protocol.ts';
@@ -48,49 +49,24 @@ export function gossipCommand(cx: KeyCommandContext): Command {
             report.push({ jid, heads: 0, error: (e as Error).message });
           }
         }
-        const heads = witnessed(seen);
-        const splits = sameSizeSplits(heads);
-        splits.push(...(await inconsistencies(new KtClient(s.client, store, t), heads, warnings)));
-        return { published: mine.length, report, splits, warnings };
+        const c = await compareHeads(new KtClient(s.client, store, t), witnessed(seen), async (d) => (await store.get(d))?.key);
+        warnings.push(...c.warnings);
+        return { published: mine.length, report, splits: c.splits, unlinked: c.unlinked, warnings };
       });
       const proofs = r.splits.map(splitJson);
+      const bad = r.splits.length + r.unlinked.length;
       if (flags.json) {
-        cx.out.json({ ok: r.splits.length === 0, published: r.published, contacts: r.report, splitViews: proofs, warnings: r.warnings });
+        cx.out.json({ ok: bad === 0, published: r.published, contacts: r.report, splitViews: proofs, unlinkedHeads: r.unlinked.map(unlinkedJson), warnings: r.warnings });
       } else {
         cx.out.line(`Published ${r.published} tree head${r.published === 1 ? '' : 's'} to your gossip node.`);
         for (const c of r.report) cx.out.line(c.error ? `${c.jid}: no gossip (${c.error})` : `${c.jid}: ${c.heads} head${c.heads === 1 ? '' : 's'}`);
         for (const w of r.warnings) cx.out.warn(w);
         for (const p of r.splits) for (const l of splitLines(p)) cx.out.line(l);
-        if (!r.splits.length) cx.out.line('No split view: every head of each domain is consistent with the others.');
+        for (const u of r.unlinked) for (const l of unlinkedLines(u)) cx.out.line(l);
+        if (!bad) cx.out.line('No split view: every head of each domain is consistent with the others.');
       }
-      if (r.splits.length) cx.exitCode = EXIT_TRUST;
+      if (bad) cx.exitCode = EXIT_TRUST;
     }));
-}
-
-/**
- * Heads of one domain, one log key, of different sizes: each must be a prefix of the next larger one, which
- * the domain proves (KtClient.verifyConsistent). Checking each size step is enough: "is a prefix of" chains.
- */
-async function inconsistencies(kt: KtClient, heads: WitnessedHead[], warnings: string[]): Promise<SplitView[]> {
-  const out: SplitView[] = [];
-  const groups = new Map<string, WitnessedHead[]>();
-  for (const w of heads) {
-    const k = `${w.head.domain} ${hex(w.head.key)}`;
-    groups.set(k, [...(groups.get(k) ?? []), w]);
-  }
-  for (const group of groups.values()) {
-    const bySize = [...new Map(group.map((w) => [w.head.size, w])).values()].sort((a, b) => a.head.size - b.head.size);
-    for (let i = 1; i < bySize.length; i++) {
-      const [a, b] = [bySize[i - 1]!, bySize[i]!];
-      try {
-        await kt.verifyConsistent(a.head.domain, a.head, b.head);
-      } catch (e) {
-        if (e instanceof KtVerifyError && e.code === 'inconsistent') out.push({ domain: a.head.domain, kind: 'inconsistent', heads: [a, b], sameKey: true, detail: e.message });
-        else warnings.push(`could not check the heads of ${a.head.domain} of sizes ${a.head.size} and ${b.head.size} against each other: ${(e as Error).message}`);
-      }
-    }
-  }
-  return out;
 }
 
 function headJson(w: WitnessedHead) {
@@ -102,7 +78,7 @@ function headJson(w: WitnessedHead) {
 }
 
 function splitJson(p: SplitView) {
-  return { domain: p.domain, kind: p.kind, sameKey: p.sameKey, ...(p.detail ? { detail: p.detail } : {}), heads: p.heads.map(headJson) };
+  return { domain: p.domain, kind: p.kind, sameKey: p.sameKey, rotated: !!p.rotated, ...(p.detail ? { detail: p.detail } : {}), heads: p.heads.map(headJson) };
 }
 
 function splitLines(p: SplitView): string[] {
@@ -112,10 +88,25 @@ function splitLines(p: SplitView): string[] {
     : `a head of size ${b.head.size} that is not an extension of the head of size ${a.head.size}`;
   const verdict = p.sameKey
     ? `Both are signed by ${p.domain}'s log key ${logKeyId(a.head.key)}: proof that ${p.domain} showed different logs to different people.`
-    : `They are signed by different log keys (${logKeyId(a.head.key)}, ${logKeyId(b.head.key)}): a key rotation, or someone impersonating ${p.domain} towards one side.`;
+    : p.rotated
+      ? `They are signed by log keys ${logKeyId(a.head.key)} and ${logKeyId(b.head.key)}, which ${p.domain}'s signed rotation statements link: proof that ${p.domain} showed different logs to different people.`
+      : `They are signed by different log keys (${logKeyId(a.head.key)}, ${logKeyId(b.head.key)}): a key rotation, or someone impersonating ${p.domain} towards one side.`;
   const head = (w: WitnessedHead) => [
     `  gossiped by ${w.by.join(', ')}: size ${w.head.size}, root ${hex(w.head.root)}, time ${new Date(w.head.time).toISOString()}, signature ${b64(w.head.signature)}`,
     `    ${buildTreeHead(w.head).toString()}`,
   ];
   return [`SPLIT VIEW of ${p.domain}: ${what}.`, ...head(a), ...head(b), `  ${verdict}`, ...(p.detail ? [`  ${p.detail}`] : [])];
+}
+
+function unlinkedJson(u: UnlinkedHead) {
+  return { domain: u.domain, code: u.code, reference: logKeyId(u.reference), head: headJson(u.head) };
+}
+
+function unlinkedLines(u: UnlinkedHead): string[] {
+  const h = u.head.head;
+  return [
+    `UNLINKED KEY for ${u.domain} [${u.code}]: a head of size ${h.size} signed by log key ${logKeyId(h.key)}, which no rotation statement of ${u.domain} links to its key ${logKeyId(u.reference)}: someone other than ${u.domain}'s log signed it, or ${u.domain} replaced its key without a statement.`,
+    `  gossiped by ${u.head.by.join(', ')}: size ${h.size}, root ${hex(h.root)}, time ${new Date(h.time).toISOString()}, signature ${b64(h.signature)}`,
+    `    ${buildTreeHead(h).toString()}`,
+  ];
 }

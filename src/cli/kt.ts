@@ -1,13 +1,15 @@
-// `pepkeys kt audit DOMAIN`: downloads a domain's whole key-transparency log, decodes every leaf, recomputes
-// the root and checks it against the latest signed head (signature, and the log key pinned on first use),
-// and proves that head consistent with the one the previous audit stored (docs/cli.md, docs/transparency.md).
+// `pepkeys kt audit DOMAIN`: downloads a domain's key-transparency log, decodes every leaf, recomputes the
+// root and checks it against the latest signed head (signature, and the log key pinned on first use), and
+// proves that head consistent with the one the previous audit stored (docs/cli.md, docs/transparency.md).
+// After a first audit only the entries after the audited head are downloaded (HOME/kt-audit.json); --full
+// downloads everything again.
 import { Command } from 'commander';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { FileKtHeadStore, KtClient, KtVerifyError } from '../client/index.ts';
+import { FileKtHeadStore, KtAuditStateFile, KtClient, KtVerifyError } from '../client/index.ts';
 import { logKeyId } from '../transparency/tree-head.ts';
 import { CliError } from './errors.ts';
-import { KT_HEADS_FILE } from './kt-paths.ts';
+import { KT_AUDIT_FILE, KT_HEADS_FILE } from './kt-paths.ts';
 import { gossipCommand } from './kt-gossip.ts';
 import { addConfigOptions, configFrom, type ConfigFlags } from './common.ts';
 import { rotateLogKey, rotationsPath } from '../server/modules/transparency/key-rotations.ts';
@@ -21,20 +23,27 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 function auditCommand(cx: KeyCommandContext): Command {
   return addConnectOptions(addCommonOptions(new Command('audit')
-    .description("download DOMAIN's whole key-transparency log, recompute its root, and check it against the signed head and the previous audit")
+    .description("check DOMAIN's key-transparency log: download the entries after your last audit (all of them the first time), recompute the root, and check it against the signed head and the previous audit")
     .argument('<domain>', 'the domain whose log to audit, e.g. capulet.lit')))
-    .action(action(async (domain: string, flags: ConnectFlags) => {
-      const store = new FileKtHeadStore(join(cx.home(flags).dir, KT_HEADS_FILE));
+    .option('--full', 'download and check the whole log again, not only the entries after the last audit')
+    .action(action(async (domainArg: string, flags: ConnectFlags & { full?: boolean }) => {
+      const domain = domainArg.toLowerCase();
+      const dir = cx.home(flags).dir;
+      const store = new FileKtHeadStore(join(dir, KT_HEADS_FILE));
+      const state = new KtAuditStateFile(join(dir, KT_AUDIT_FILE));
       await cx.withSession(flags, async (s) => {
         const kt = new KtClient(s.client, store, timeoutMs(flags));
+        const from = flags.full ? undefined : state.get(domain);
         const started = performance.now();
         try {
-          const r = await kt.audit(domain.toLowerCase());
+          const r = await kt.audit(domain, undefined, from);
+          state.put(r.checkpoint);
           const seconds = (performance.now() - started) / 1000;
           const rate = seconds > 0 ? Math.round(r.entries / seconds) : r.entries;
           const summary = {
             ok: true, domain: r.head.domain, size: r.head.size, root: hex(r.head.root), time: new Date(r.head.time).toISOString(),
-            logKey: logKeyId(r.head.key), firstAudit: !r.previous, previousSize: r.previous?.size ?? null, types: r.types,
+            logKey: logKeyId(r.head.key), firstAudit: !r.previous, previousSize: r.previous?.size ?? null,
+            incremental: !!from, start: r.start, checked: r.entries, types: r.types,
             seconds: Number(seconds.toFixed(3)), entriesPerSecond: rate,
           };
           if (flags.json) return cx.out.json(summary);
@@ -42,9 +51,10 @@ function auditCommand(cx: KeyCommandContext): Command {
           cx.out.line(r.previous
             ? `It extends the ${r.previous.size} entries of your previous audit.`
             : `First audit of ${summary.domain}: its log key ${summary.logKey} is now pinned; later audits refuse heads signed by another key.`);
+          if (from) cx.out.line(`Incremental: the ${from.head.size} entries audited ${new Date(from.auditedAt).toISOString()} are proven a prefix of this log; only entries ${r.start} to ${r.head.size - 1} were downloaded (--full checks all again).`);
           const kinds = Object.entries(r.types).map(([t, n]) => `${n} ${t}`).join(', ');
-          if (kinds) cx.out.line(`Events: ${kinds}.`);
-          cx.out.line(`Checked ${summary.size} entries in ${summary.seconds} s (${rate} entries/s).`);
+          if (kinds) cx.out.line(`Events${from ? ' among them' : ''}: ${kinds}.`);
+          cx.out.line(`Checked ${summary.checked} entries in ${summary.seconds} s (${rate} entries/s).`);
         } catch (e) {
           if (!(e instanceof KtVerifyError)) throw e;
           if (flags.json) cx.out.json({ ok: false, domain, code: e.code, error: e.message });

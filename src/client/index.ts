@@ -16,7 +16,7 @@ export {
 export { publishProblem, retrieveProblem } from './pubsub-problems.ts';
 export { KeysClient, type KeysClientOptions } from './keys-client.ts';
 export type { KeysClientEvents, KeyEvent, RevocationEvent, AttestationEvent, InvalidEvent, RefusedEvent, KeySource } from './key-events.ts';
-export { KeyNotAdmitted, type KeyAdmission, type KeyOrigin } from './key-ingest.ts';
+export { KeyNotAdmitted, type KeyAdmission, type KeyOrigin, type AdmittedKind } from './key-ingest.ts';
 export { ktKeyAdmission, type LogVerified } from './kt-admission.ts';
 export type { DirectAccessPolicy } from './key-direct.ts';
 export type { PepSupport } from './pep-support.ts';
@@ -27,8 +27,10 @@ export { fetchPublishedKeys, observePublishedKeys, type PublishedKeys, type Omem
 export { OmemoDeviceWatcher, type OmemoDeviceChange, type KnownDeviceLists } from './omemo-devices.ts';
 export { KtClient, type HeadUpdate, type AuditResult } from './transparency.ts';
 export { KtVerifyError, type KtVerifyCode } from './kt-errors.ts';
+export { followHeads, type HeadFollower } from './kt-heads-follow.ts';
+export { KtAuditStateFile, type AuditCheckpoint } from './kt-audit-state.ts';
 export { FileKtHeadStore, MemoryKtHeadStore, type KtHeadStore } from './kt-head-store.ts';
 export {
-  KT_GOSSIP_NODE, KT_GOSSIP_ITEM, buildGossip, parseGossip, publishGossip, fetchGossip, witnessed, sameSizeSplits,
-  type WitnessedHead, type SplitView,
+  KT_GOSSIP_NODE, KT_GOSSIP_ITEM, buildGossip, parseGossip, publishGossip, fetchGossip, witnessed, sameSizeSplits, compareHeads,
+  type WitnessedHead, type SplitView, type UnlinkedHead, type HeadComparison,
 } from './kt-gossip.ts';

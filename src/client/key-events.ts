@@ -33,10 +33,11 @@ export interface InvalidEvent {
   reason: string;
 }
 
-/** A key the admission check (e.g. transparency, `verifyLog`) refused; it was not recorded. */
+/** A key, revocation or attestation the admission check (e.g. transparency, `verifyLog`) refused; it was not recorded. */
 export interface RefusedEvent {
   jid: string;
   source: KeySource;
+  kind: 'key' | 'revocation' | 'attestation';
   node?: string;
   itemId?: string | undefined;
   error: Error;

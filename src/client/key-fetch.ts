@@ -5,7 +5,7 @@ import { ATTEST_NS, PUBKEY_NS, REVOKE_NS, type PayloadVersion } from '../protoco
 import type { XmppClient } from './client.ts';
 import { ClientError, IqError, KeyOpError, type KeyProblem } from './errors.ts';
 import { versionsFrom } from './key-features.ts';
-import type { KeyEvent, RevocationEvent, AttestationEvent } from './key-events.ts';
+import type { KeyEvent, RevocationEvent, AttestationEvent, RefusedEvent } from './key-events.ts';
 import { KeyNotAdmitted, type KeyIngest } from './key-ingest.ts';
 import type { DirectKeys } from './key-direct.ts';
 import type { PresenceTracker } from './presence-tracker.ts';
@@ -18,6 +18,8 @@ export interface FetchResult {
   keys: KeyEvent[];
   revocations: RevocationEvent[];
   attestations: AttestationEvent[];
+  /** Revocations and attestations the admission check (`verifyLog`) refused: not applied. */
+  refused: RefusedEvent[];
   /** Why PEP failed when the direct path was used. */
   pepProblem?: string;
 }
@@ -38,14 +40,15 @@ export class KeyFetcher {
     const target = parseJid(jid);
     if (target.resource) {
       const k = await this.direct.request(target.full);
-      return { jid: target.bare, source: 'direct', keys: [k], revocations: [], attestations: [] };
+      return { jid: target.bare, source: 'direct', keys: [k], revocations: [], attestations: [], refused: [] };
     }
     const bare = target.bare;
     const { keys, problem } = await this.fromPep(bare);
     if (keys.length) {
-      const revocations = await this.fetchRevocations(bare);
-      const attestations = await this.fetchAttestations(bare);
-      return { jid: bare, source: 'pep', keys, revocations, attestations };
+      const refused: RefusedEvent[] = [];
+      const revocations = await this.fetchRevocations(bare, refused);
+      const attestations = await this.fetchAttestations(bare, refused);
+      return { jid: bare, source: 'pep', keys, revocations, attestations, refused };
     }
     // XEP-0189 §7: PEP did not work out; ask the contact's clients directly. Which ones are online we learn
     // only from their presence, which the server sends after our own initial presence (RFC 6121 §4.2.2).
@@ -61,7 +64,7 @@ export class KeyFetcher {
         failures.push(`${full}: ${e instanceof IqError ? e.condition : (e as Error).message}`);
       }
     }
-    if (direct.length) return { jid: bare, source: 'direct', keys: direct, revocations: [], attestations: [], ...(problem ? { pepProblem: problem.message } : {}) };
+    if (direct.length) return { jid: bare, source: 'direct', keys: direct, revocations: [], attestations: [], refused: [], ...(problem ? { pepProblem: problem.message } : {}) };
     const tail = fulls.length ? `; asking ${bare}'s clients directly failed too (${failures.join(', ')})` : `; no client of ${bare} is online to ask directly`;
     const why: KeyProblem = problem ?? { code: 'no-key', message: `${bare} has published no key` };
     throw new KeyOpError(why.code, `${why.message}${tail}`);
@@ -95,28 +98,41 @@ export class KeyFetcher {
     return { keys, problem };
   }
 
-  /** Revocations on the contact's revoke nodes, applied to the trust store when their signatures check out. */
-  async fetchRevocations(bare: string): Promise<RevocationEvent[]> {
+  /**
+   * Revocations on the contact's revoke nodes, applied to the trust store when their signatures check out;
+   * those the admission check refuses go to `refused`, not applied.
+   */
+  async fetchRevocations(bare: string, refused: RefusedEvent[] = []): Promise<RevocationEvent[]> {
     const out: RevocationEvent[] = [];
-    for (const it of await this.itemsOfBoth(bare, REVOKE_NS)) out.push(await this.ingest.acceptRevocation(bare, it.payload!, 'pep'));
-    return out;
-  }
-
-  async fetchAttestations(bare: string): Promise<AttestationEvent[]> {
-    const out: AttestationEvent[] = [];
-    for (const it of await this.itemsOfBoth(bare, ATTEST_NS)) {
-      const ev = await this.ingest.acceptAttestation(bare, it.payload!, 'pep').catch(() => undefined);
+    for (const { node, item } of await this.itemsOfBoth(bare, REVOKE_NS)) {
+      const ev = await this.ingest.acceptRevocation(bare, item.payload!, 'pep', { node, item }).catch((e) => this.refusedOr(e, refused));
       if (ev) out.push(ev);
     }
     return out;
   }
 
-  /** Items with a payload on both versions of a node (2 first); a missing node is the normal case. */
-  private async itemsOfBoth(bare: string, nodes: Record<1 | 2, string>): Promise<PubsubItem[]> {
-    const out: PubsubItem[] = [];
+  async fetchAttestations(bare: string, refused: RefusedEvent[] = []): Promise<AttestationEvent[]> {
+    const out: AttestationEvent[] = [];
+    for (const { node, item } of await this.itemsOfBoth(bare, ATTEST_NS)) {
+      const ev = await this.ingest.acceptAttestation(bare, item.payload!, 'pep', { node, item }).catch((e) => this.refusedOr(e, refused));
+      if (ev) out.push(ev);
+    }
+    return out;
+  }
+
+  /** A refusal is kept (and reported); any other failure skips the item, as before. */
+  private refusedOr(e: unknown, refused: RefusedEvent[]): undefined {
+    if (e instanceof KeyNotAdmitted) refused.push(this.ingest.refused(e));
+    return undefined;
+  }
+
+  /** Items with a payload on both versions of a node (2 first), with their node; a missing node is the normal case. */
+  private async itemsOfBoth(bare: string, nodes: Record<1 | 2, string>): Promise<{ node: string; item: PubsubItem }[]> {
+    const out: { node: string; item: PubsubItem }[] = [];
     for (const v of [2, 1] as const) {
       try {
-        out.push(...(await getItems(this.client, bare, nodes[v], this.timeoutMs)).filter((it) => it.payload));
+        const items = await getItems(this.client, bare, nodes[v], this.timeoutMs);
+        out.push(...items.filter((it) => it.payload).map((item) => ({ node: nodes[v], item })));
       } catch {
         continue;
       }

@@ -9,7 +9,7 @@ import {
   type Pubkey, type Revocation, type TrustStore, type VerifyingKey,
 } from '../keys/index.ts';
 import { parsePepEvent, type PubsubItem } from './pubsub.ts';
-import type { KeyEvent, RevocationEvent, AttestationEvent, KeySource, KeyEventSink } from './key-events.ts';
+import type { KeyEvent, RevocationEvent, AttestationEvent, KeySource, KeyEventSink, RefusedEvent } from './key-events.ts';
 
 /** Turns a contact's key into a signature checker: node:crypto by default, WebCrypto in the browser console. */
 export type VerifierFactory = (pk: Pubkey) => VerifyingKey | Promise<VerifyingKey>;
@@ -20,15 +20,18 @@ export interface KeyOrigin {
   item: PubsubItem;
 }
 
-/**
- * A check a key must pass before it reaches the trust store (e.g. that it is in its domain's transparency
- * log, src/client/kt-admission.ts); it throws to refuse the key.
- */
-export type KeyAdmission = (k: { jid: string; source: KeySource; origin: KeyOrigin | undefined }) => Promise<void>;
+/** What an admission check is asked about: a key, or a revocation or attestation that would act on keys. */
+export type AdmittedKind = 'key' | 'revocation' | 'attestation';
 
-/** A key the admission check refused: it was not recorded. `reason` is what the check threw. */
+/**
+ * A check a key, revocation or attestation must pass before it reaches the trust store (e.g. that it is in
+ * its domain's transparency log, src/client/kt-admission.ts); it throws to refuse it.
+ */
+export type KeyAdmission = (k: { jid: string; source: KeySource; origin: KeyOrigin | undefined; kind?: AdmittedKind }) => Promise<void>;
+
+/** A key (revocation, attestation) the admission check refused: it was not recorded. `reason` is what the check threw. */
 export class KeyNotAdmitted extends Error {
-  constructor(readonly jid: string, readonly source: KeySource, readonly reason: Error) {
+  constructor(readonly jid: string, readonly source: KeySource, readonly reason: Error, readonly kind: AdmittedKind = 'key', readonly origin?: KeyOrigin) {
     super(reason.message);
     this.name = 'KeyNotAdmitted';
   }
@@ -67,14 +70,31 @@ export class KeyIngest {
 
   /** Routes a payload by its node or namespace; a bad key or attestation is reported as `invalid`. */
   private async acceptPayload(bare: string, el: Element, source: KeySource, ns: string, item?: PubsubItem): Promise<void> {
-    if (pubkeyVersionOf(ns) !== undefined) {
-      await this.acceptKey(bare, el, source, item && { node: ns, item }).catch((e) => {
-        if (e instanceof KeyNotAdmitted) this.events.emit('refused', { jid: bare, source, ...(item ? { node: ns, itemId: item.id } : {}), error: e.reason });
-        else this.invalid(bare, source, e);
-      });
+    const origin = item && { node: ns, item };
+    const refusedOrInvalid = (e: unknown) => {
+      if (e instanceof KeyNotAdmitted) this.refused(e);
+      else this.invalid(bare, source, e);
+    };
+    if (pubkeyVersionOf(ns) !== undefined) await this.acceptKey(bare, el, source, origin).catch(refusedOrInvalid);
+    else if (revokeVersionOf(ns) !== undefined) await this.acceptRevocation(bare, el, source, origin).catch(refusedOrInvalid);
+    else if (attestVersionOf(ns) !== undefined) await this.acceptAttestation(bare, el, source, origin).catch(refusedOrInvalid);
+  }
+
+  /** Reports what the admission check refused (the `refused` event) and returns it. */
+  refused(e: KeyNotAdmitted): RefusedEvent {
+    const ev: RefusedEvent = { jid: e.jid, source: e.source, kind: e.kind, ...(e.origin ? { node: e.origin.node, itemId: e.origin.item.id } : {}), error: e.reason };
+    this.events.emit('refused', ev);
+    return ev;
+  }
+
+  /** Runs the admission check, if any; a refusal throws KeyNotAdmitted. */
+  private async admitted(bare: string, source: KeySource, origin: KeyOrigin | undefined, kind: AdmittedKind): Promise<void> {
+    if (!this.admit) return;
+    try {
+      await this.admit({ jid: bare, source, origin, kind });
+    } catch (e) {
+      throw new KeyNotAdmitted(bare, source, e as Error, kind, origin);
     }
-    else if (revokeVersionOf(ns) !== undefined) await this.acceptRevocation(bare, el, source);
-    else if (attestVersionOf(ns) !== undefined) await this.acceptAttestation(bare, el, source).catch((e) => this.invalid(bare, source, e));
   }
 
   invalid(jid: string, source: KeySource, e: unknown): undefined {
@@ -90,21 +110,18 @@ export class KeyIngest {
     const pk = parsePubkey(el);
     assertPubkeyPrint(pk);
     if (parseJid(pk.jid).bare !== bare) throw new KeyError('bad-payload', `the key from ${bare} claims to belong to ${pk.jid}`);
-    if (this.admit) {
-      try {
-        await this.admit({ jid: bare, source, origin });
-      } catch (e) {
-        throw new KeyNotAdmitted(bare, source, e as Error);
-      }
-    }
+    await this.admitted(bare, source, origin, 'key');
     const result = await this.trust.observe(bare, observedFromPubkey(pk));
     const ev: KeyEvent = { jid: bare, pubkey: pk, source, result };
     this.events.emit('key', ev);
     return ev;
   }
 
-  /** The signer is looked up by revocationprint among the contact's keys in the trust store. */
-  async acceptRevocation(bare: string, el: Element, source: KeySource): Promise<RevocationEvent> {
+  /**
+   * The signer is looked up by revocationprint among the contact's keys in the trust store. A revocation the
+   * admission check refuses throws KeyNotAdmitted and is not applied.
+   */
+  async acceptRevocation(bare: string, el: Element, source: KeySource, origin?: KeyOrigin): Promise<RevocationEvent> {
     let rev: Revocation;
     try {
       rev = parseRevocation(el);
@@ -113,6 +130,7 @@ export class KeyIngest {
       this.events.emit('revocation', ev);
       return ev;
     }
+    await this.admitted(bare, source, origin, 'revocation');
     const known = await this.knownPubkeys(bare);
     const signer = findByPrint(known, rev.revocationprint);
     const revoked = findByPrint(known, rev.keyprint);
@@ -128,8 +146,10 @@ export class KeyIngest {
     return ev;
   }
 
-  async acceptAttestation(bare: string, el: Element, source: KeySource): Promise<AttestationEvent> {
+  /** An attestation the admission check refuses throws KeyNotAdmitted and is not checked nor reported. */
+  async acceptAttestation(bare: string, el: Element, source: KeySource, origin?: KeyOrigin): Promise<AttestationEvent> {
     const att = parseAttestation(el);
+    await this.admitted(bare, source, origin, 'attestation');
     const ev: AttestationEvent = { jid: bare, attestation: att, source };
     // The attested key: one of the publisher's keys (an attestation of one of ours is not in the trust
     // store); the signer: a key of signerjid we know.

@@ -3,10 +3,14 @@
 // contacts' nodes. Two validly signed heads of one domain with the same size and different roots, or of
 // different sizes that the domain cannot prove consistent, are proof that the domain showed different logs
 // to different people (a split view): the two heads and their signatures are the proof, checkable by anyone.
+// Heads signed by different log keys are compared the same way when a verified rotation chain links the keys
+// (docs/transparency.md "Log key and rotation"); a head signed by a key no chain links is reported apart.
 import { x, type Element } from '../xml/index.ts';
 import { equalHashes } from '../transparency/hash.ts';
 import { buildTreeHead, KtFormatError, NS_KT, parseTreeHead } from '../transparency/protocol.ts';
 import { verifyTreeHead, type SignedTreeHead } from '../transparency/tree-head.ts';
+import { KtVerifyError } from './kt-errors.ts';
+import { rotationPath, type KtClient } from './transparency.ts';
 import type { XmppClient } from './client.ts';
 import { IqError } from './errors.ts';
 import { configureNode, getItems, publishItem, type NodeOptions } from './pubsub.ts';
@@ -82,10 +86,13 @@ export interface SplitView {
   kind: 'same-size' | 'inconsistent';
   heads: [WitnessedHead, WitnessedHead];
   /**
-   * Both signed by the same log key: proof against the domain. Different keys: a key rotation or someone
-   * impersonating the domain towards one side; still a conflict to look into, not the domain's signature twice.
+   * Both signed by the same log key, or by keys a verified rotation chain links (`rotated`): proof against the
+   * domain. Different unlinked keys: someone impersonating the domain towards one side (only when the keys
+   * could not be checked against the domain; otherwise such a head is an UnlinkedHead).
    */
   sameKey: boolean;
+  /** Different keys, linked by the domain's verified rotation statements. */
+  rotated?: boolean;
   /** For `inconsistent`: what the consistency check said. */
   detail?: string;
 }
@@ -121,4 +128,81 @@ export function sameSizeSplits(heads: WitnessedHead[]): SplitView[] {
     }
   }
   return out;
+}
+
+/** A head signed by a log key that no verified rotation chain links to the domain's key. */
+export interface UnlinkedHead {
+  domain: string;
+  code: 'unlinked-key';
+  head: WitnessedHead;
+  /** The key it was checked against: the one pinned for the domain, else the key of the domain's current head. */
+  reference: Uint8Array;
+}
+
+export interface HeadComparison {
+  splits: SplitView[];
+  unlinked: UnlinkedHead[];
+  /** Checks that could not be made (a domain that did not answer), in words. */
+  warnings: string[];
+}
+
+/**
+ * Compares the heads of each domain. Heads whose log keys a verified rotation chain links to the reference
+ * key (`pinned`, else the key of the domain's current head) are one log: equal sizes must have equal roots,
+ * and each smaller head must be proven a prefix of the next larger one (checking each size step is enough:
+ * "is a prefix of" chains). A head signed by a key no chain links is an UnlinkedHead. When the reference
+ * cannot be had, heads are compared per key only.
+ */
+export async function compareHeads(kt: KtClient, heads: WitnessedHead[], pinned: (domain: string) => Promise<Uint8Array | undefined>): Promise<HeadComparison> {
+  const out: HeadComparison = { splits: [], unlinked: [], warnings: [] };
+  const byDomain = new Map<string, WitnessedHead[]>();
+  for (const w of heads) byDomain.set(w.head.domain, [...(byDomain.get(w.head.domain) ?? []), w]);
+  for (const [domain, group] of byDomain) {
+    const keys = distinctKeys(group);
+    if (keys.length === 1) {
+      await compareOneLog(kt, group, out);
+      continue;
+    }
+    let linked: (key: Uint8Array) => boolean;
+    let reference: Uint8Array;
+    try {
+      reference = (await pinned(domain)) ?? (await kt.fetchHead(domain)).key;
+      const rotations = await kt.keyRotations(domain);
+      linked = (k) => !!(rotationPath(rotations, domain, reference, k) ?? rotationPath(rotations, domain, k, reference));
+    } catch (e) {
+      if (!(e instanceof KtVerifyError) && !(e instanceof IqError)) throw e;
+      out.warnings.push(`could not check which log keys of ${domain} are its own (${(e as Error).message}); its heads are compared per key only`);
+      for (const k of keys) await compareOneLog(kt, group.filter((w) => equalHashes(w.head.key, k)), out);
+      continue;
+    }
+    const one = group.filter((w) => linked(w.head.key));
+    for (const w of group) if (!one.includes(w)) out.unlinked.push({ domain, code: 'unlinked-key', head: w, reference });
+    await compareOneLog(kt, one, out);
+  }
+  return out;
+}
+
+function distinctKeys(heads: WitnessedHead[]): Uint8Array[] {
+  const keys: Uint8Array[] = [];
+  for (const w of heads) if (!keys.some((k) => equalHashes(k, w.head.key))) keys.push(w.head.key);
+  return keys;
+}
+
+/** Heads of one domain that must all be views of one log (same key, or keys linked by rotations). */
+async function compareOneLog(kt: KtClient, heads: WitnessedHead[], out: HeadComparison): Promise<void> {
+  const mark = (v: SplitView): SplitView => (v.sameKey ? v : { ...v, sameKey: false, rotated: true });
+  out.splits.push(...sameSizeSplits(heads).map(mark));
+  const bySize = [...new Map(heads.map((w) => [w.head.size, w])).values()].sort((a, b) => a.head.size - b.head.size);
+  for (let i = 1; i < bySize.length; i++) {
+    const [a, b] = [bySize[i - 1]!, bySize[i]!];
+    try {
+      await kt.verifyConsistent(a.head.domain, a.head, b.head);
+    } catch (e) {
+      if (e instanceof KtVerifyError && e.code === 'inconsistent') {
+        out.splits.push(mark({ domain: a.head.domain, kind: 'inconsistent', heads: [a, b], sameKey: equalHashes(a.head.key, b.head.key), detail: e.message }));
+      } else {
+        out.warnings.push(`could not check the heads of ${a.head.domain} of sizes ${a.head.size} and ${b.head.size} against each other: ${(e as Error).message}`);
+      }
+    }
+  }
 }

@@ -10,7 +10,8 @@ import { verifyInclusion } from '../transparency/inclusion.ts';
 import { decodeLeaf, type KeyEvent } from '../transparency/leaf.ts';
 import { KtFormatError, NS_KT, parseHashes, parseTreeHead, uint, unb64 } from '../transparency/protocol.ts';
 import { logKeyId, verifyTreeHead, type SignedTreeHead } from '../transparency/tree-head.ts';
-import { MemoryTree, rootHash } from '../transparency/tree.ts';
+import { appendToFrontier, EMPTY_FRONTIER } from '../transparency/frontier.ts';
+import { frontierRoot, type AuditCheckpoint } from './kt-audit-state.ts';
 import { parseKeyRotation, verifyKeyRotation, type KeyRotation } from '../transparency/key-rotation.ts';
 import { IqError } from './errors.ts';
 import type { XmppClient } from './client.ts';
@@ -27,7 +28,11 @@ export interface HeadUpdate {
 }
 
 export interface AuditResult extends HeadUpdate {
+  /** Entries downloaded and checked by this audit: [start, head.size). */
   entries: number;
+  start: number;
+  /** What the next audit starts from. */
+  checkpoint: AuditCheckpoint;
   /** Key events by type. */
   types: Record<string, number>;
 }
@@ -75,23 +80,19 @@ export class KtClient {
    * (docs/transparency.md "Log key and rotation"); undefined when there is no such chain.
    */
   private async rotationChain(domain: string, from: Uint8Array, to: Uint8Array): Promise<KeyRotation[] | undefined> {
+    return rotationPath(await this.keyRotations(domain), domain, from, to);
+  }
+
+  /** The domain's rotation statements as served (none when it does not answer the request). */
+  async keyRotations(domain: string): Promise<KeyRotation[]> {
     let el: Element;
     try {
       el = await this.ask(domain, x('key-rotations', { xmlns: NS_KT }));
     } catch (err) {
-      if (err instanceof IqError) return undefined;
+      if (err instanceof IqError) return [];
       throw err;
     }
-    const all = this.parse(domain, 'key rotation', () => el.getChildren('key-rotation', NS_KT).map(parseKeyRotation));
-    const chain: KeyRotation[] = [];
-    let at = from;
-    while (!equalHashes(at, to)) {
-      const next = all.find((r) => r.domain === domain && equalHashes(r.oldKey, at) && verifyKeyRotation(r) && !chain.includes(r));
-      if (!next) return undefined;
-      chain.push(next);
-      at = next.newKey;
-    }
-    return chain;
+    return this.parse(domain, 'key rotation', () => el.getChildren('key-rotation', NS_KT).map(parseKeyRotation));
   }
 
   /** Proves `newer` extends `older` (both verified heads of `domain`). */
@@ -147,39 +148,44 @@ export class KtClient {
   }
 
   /**
-   * Downloads every entry of the log up to the latest head, decodes each, recomputes the root and checks it
-   * against the head, after proving the head consistent with the last one stored. The head is stored only
-   * when all of it holds.
+   * Downloads the entries of the log up to the latest head, decodes each, recomputes the root and checks it
+   * against the head, after proving the head consistent with the last one stored. From a checkpoint (the
+   * last audit, src/client/kt-audit-state.ts) only the entries after it are downloaded: the new head is
+   * proven consistent with the audited one and the new entries are folded into its frontier. The head is
+   * stored only when all of it holds; the caller keeps the returned checkpoint.
    */
-  async audit(domain: string, onProgress?: (done: number, total: number) => void): Promise<AuditResult> {
+  async audit(domain: string, onProgress?: (done: number, total: number) => void, from?: AuditCheckpoint): Promise<AuditResult> {
     const head = await this.fetchHead(domain, true);
     const previous = await this.store.get(domain);
     if (previous) await this.verifyConsistent(domain, previous, head);
-    const tree = new MemoryTree();
+    if (from) await this.verifyConsistent(domain, from.head, head);
+    let frontier = from?.frontier ?? EMPTY_FRONTIER;
+    const start = frontier.size;
     const types: Record<string, number> = {};
-    while (tree.size < head.size) {
-      const start = tree.size;
-      const el = await this.ask(domain, x('entries', { xmlns: NS_KT, start: String(start), end: String(head.size), size: String(head.size) }));
+    while (frontier.size < head.size) {
+      const at = frontier.size;
+      const el = await this.ask(domain, x('entries', { xmlns: NS_KT, start: String(at), end: String(head.size), size: String(head.size) }));
       const entries = el.getChildren('entry');
-      if (entries.length === 0) throw new KtVerifyError('root-mismatch', `${domain} served no entries from ${start} although its head has ${head.size}`, domain);
+      if (entries.length === 0) throw new KtVerifyError('root-mismatch', `${domain} served no entries from ${at} although its head has ${head.size}`, domain);
       for (const [i, en] of entries.entries()) {
-        const seq = start + i;
+        const seq = at + i;
         const claimed = this.parse(domain, 'entry', () => uint(en.attrs.seq, 'seq'));
         if (claimed !== seq) throw new KtVerifyError('bad-leaf', `${domain} served entry ${claimed} where entry ${seq} belongs`, domain);
         const leaf = this.parse(domain, 'entry', () => unb64(en.text()));
         const e = this.decode(domain, seq, leaf);
         types[e.type] = (types[e.type] ?? 0) + 1;
-        tree.appendLeafInput(leaf);
-        if (tree.size === head.size) break;
+        frontier = appendToFrontier(frontier, leafHash(leaf)).next;
+        if (frontier.size === head.size) break;
       }
-      onProgress?.(tree.size, head.size);
+      onProgress?.(frontier.size, head.size);
     }
-    const root = await rootHash(head.size, tree.read);
+    const root = frontierRoot(frontier);
     if (!equalHashes(root, head.root)) {
-      throw new KtVerifyError('root-mismatch', `the ${head.size} entries ${domain} served hash to root ${hex(root)}, not to the signed root ${hex(head.root)}: the entries are not the log the domain signed`, domain);
+      const which = start ? `${head.size} entries (the ${head.size - start} after the ${start} audited before)` : `${head.size} entries`;
+      throw new KtVerifyError('root-mismatch', `the ${which} ${domain} served hash to root ${hex(root)}, not to the signed root ${hex(head.root)}: the entries are not the log the domain signed`, domain);
     }
     if (!previous || head.size > previous.size || head.time > previous.time) await this.store.put(head);
-    return { head, ...(previous ? { previous } : {}), entries: head.size, types };
+    return { head, ...(previous ? { previous } : {}), entries: head.size - start, start, types, checkpoint: { head, frontier, auditedAt: Date.now() } };
   }
 
   /**
@@ -233,4 +239,20 @@ export class KtClient {
     }
     return out;
   }
+}
+
+/**
+ * The statements among `all` that lead from log key `from` to `to`, each verifying with the key before it;
+ * undefined when they do not (an empty chain when the keys are equal).
+ */
+export function rotationPath(all: KeyRotation[], domain: string, from: Uint8Array, to: Uint8Array): KeyRotation[] | undefined {
+  const chain: KeyRotation[] = [];
+  let at = from;
+  while (!equalHashes(at, to)) {
+    const next = all.find((r) => r.domain === domain && equalHashes(r.oldKey, at) && verifyKeyRotation(r) && !chain.includes(r));
+    if (!next) return undefined;
+    chain.push(next);
+    at = next.newKey;
+  }
+  return chain;
 }

@@ -30,8 +30,8 @@ describe('kt audit', () => {
   const sessions = rawSessions(() => t);
   const audit = (home: string, ...extra: string[]) =>
     runCli(['kt', 'audit', 'localhost', '--jid', 'romeo@localhost', '--password', 'pw', '--server', `127.0.0.1:${t.port}`, '--insecure', '--home', join(dir, home), ...extra]);
-  const auditJson = async (home: string) => {
-    const r = await audit(home, '--json');
+  const auditJson = async (home: string, ...extra: string[]) => {
+    const r = await audit(home, '--json', ...extra);
     return { code: r.code, out: JSON.parse(r.stdout) as Record<string, unknown>, stderr: r.stderr };
   };
   const publishKeys = async (from: number, count: number) => {
@@ -83,7 +83,7 @@ describe('kt audit', () => {
       // A well-formed leaf that says something else: only the root gives it away.
       return { ...e, leaf: encodeLeaf({ ...decodeLeaf(e.leaf), itemId: 'forged' }) };
     }), async () => {
-      const r = await auditJson('h1');
+      const r = await auditJson('h1', '--full');
       assert.equal(r.code, 5);
       assert.equal(r.out.ok, false);
       assert.equal(r.out.code, 'root-mismatch');
@@ -93,7 +93,7 @@ describe('kt audit', () => {
 
   it('fails when the server drops one leaf', async () => {
     await tampered((entries) => entries.filter((e) => e.seq !== 2), async () => {
-      const r = await auditJson('h1');
+      const r = await auditJson('h1', '--full');
       assert.equal(r.code, 5);
       assert.equal(r.out.code, 'bad-leaf');
       assert.match(String(r.out.error), /served entry 3 where entry 2 belongs/);

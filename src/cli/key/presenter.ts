@@ -1,7 +1,7 @@
 // Every word and JSON shape the `key` commands show: tables, JSON documents, event lines and the CLI's advice
 // added to the client's errors (the client says what happened; only the CLI knows its own flags).
 import { pubkeyPrintId, pubkeyPrintAlgo, keyKind, pubkeyPublicKey, keyFamily, formatOpenPgpFingerprint, type Pubkey, type TrustView } from '../../keys/index.ts';
-import type { KeyEvent, RevocationEvent, AttestationEvent, InvalidEvent, KeyOpError, KeyOpErrorCode } from '../../client/index.ts';
+import { KtVerifyError, type KeyEvent, type RevocationEvent, type AttestationEvent, type InvalidEvent, type KeyOpError, type KeyOpErrorCode, type RefusedEvent } from '../../client/index.ts';
 import type { OwnKey, PublishSettings } from './home.ts';
 
 /** "sha-256:<hex>" for a print, or for one of our key ids (the hex alone). */
@@ -149,4 +149,14 @@ const ADVICE: Partial<Record<KeyOpErrorCode, string>> = {
 export function keyOpErrorSentence(e: KeyOpError): string {
   const advice = ADVICE[e.code];
   return advice ? `${e.message}; ${advice}` : e.message;
+}
+
+export function refusedJson(r: RefusedEvent) {
+  return { kind: r.kind, jid: r.jid, source: r.source, node: r.node, item: r.itemId, code: r.error instanceof KtVerifyError ? r.error.code : undefined, error: r.error.message };
+}
+
+/** Loud on purpose: a key (revocation, attestation) the log does not back is what transparency exists to catch. */
+export function refusedLine(r: RefusedEvent): string {
+  const code = r.error instanceof KtVerifyError ? ` [${r.error.code}]` : '';
+  return `${r.kind.toUpperCase()} REFUSED  ${r.jid}${r.itemId ? ` item ${r.itemId}` : ''} (via ${r.source}): transparency log check failed${code}: ${r.error.message}; the ${r.kind} was not accepted`;
 }

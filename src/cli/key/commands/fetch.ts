@@ -7,7 +7,7 @@ import { parseJid } from '../../../jid/index.ts';
 import { KEY_OP_ERROR_KINDS, KeyOpError, type LogVerified, fetchPublishedKeys, observePublishedKeys, type FetchResult, type PublishedKeyObservation, type PublishedKeys } from '../../../client/index.ts';
 import type { KeyCommandContext } from '../context.ts';
 import { EXIT_TRUST } from '../exit-codes.ts';
-import { TRUST_COLUMNS, trustJson, attestationJson, changedSentence, clientFingerprint, fp, keyEventJson, revocationJson, trustKind, trustRow } from '../presenter.ts';
+import { TRUST_COLUMNS, trustJson, attestationJson, changedSentence, clientFingerprint, fp, keyEventJson, refusedJson, refusedLine, revocationJson, trustKind, trustRow } from '../presenter.ts';
 import { action, addCommonOptions, addConnectOptions, addLongOption, type ConnectFlags } from '../session.ts';
 import { CliError } from '../../errors.ts';
 import { KeyNotAdmitted } from '../../../client/index.ts';
@@ -52,17 +52,20 @@ export function fetchCommand(cx: KeyCommandContext): Command {
       const changed = result.keys.filter((k) => k.result.kind === 'changed');
       for (const k of changed) cx.out.warn(changedSentence(k));
       for (const r of result.revocations) if (!r.outcome.ok) cx.out.warn(`ignored a revocation from ${r.jid}: ${r.outcome.message}`);
+      // A revocation or attestation the log does not back was not applied: loud, and exit 5 like a refused key.
+      for (const r of result.refused) cx.out.warn(refusedLine(r));
+      if (result.refused.length) cx.exitCode = EXIT_TRUST;
       if (flags.json) {
         cx.out.json({
           jid: result.jid, source: result.source, keys: result.keys.map(keyEventJson), revocations: result.revocations.map(revocationJson),
-          attestations: result.attestations.map(attestationJson), ...(published ? { omemo: published.omemo, ox: published.ox, trust: seen.map(publishedJson) } : {}),
+          attestations: result.attestations.map(attestationJson), ...(result.refused.length ? { refused: result.refused.map(refusedJson) } : {}), ...(published ? { omemo: published.omemo, ox: published.ox, trust: seen.map(publishedJson) } : {}),
           ...(log ? { log } : {}),
         });
       } else {
         cx.out.table(result.keys.map((k) => ({ ...trustRow(k.result.record, flags), seen: k.result.kind, source: k.source })), [...TRUST_COLUMNS, 'seen', 'source']);
         for (const r of result.revocations) if (r.outcome.ok && r.record) cx.out.line(`revoked: ${fp(r.record.print)} (revocation checked)`);
         if (published) showPublished(cx, published, seen);
-        if (log) cx.out.line(`log: ${log.verified.length} key item(s) of ${target.bare} verified in the transparency log of ${log.domain} (${log.size} entries)`);
+        if (log) cx.out.line(`log: ${log.verified.length} item(s) of ${target.bare} verified in the transparency log of ${log.domain} (${log.size} entries)`);
       }
       if (changed.length) cx.exitCode = EXIT_TRUST;
     }));

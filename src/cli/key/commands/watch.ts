@@ -2,12 +2,12 @@
 // device-list changes, and answer direct key requests; ends after --count events, --duration seconds, a lost
 // connection, or SIGINT/SIGTERM.
 import { Command } from 'commander';
-import { KtVerifyError, OmemoDeviceWatcher, RosterMirror, type OmemoDeviceChange, type RefusedEvent } from '../../../client/index.ts';
+import { OmemoDeviceWatcher, RosterMirror, type OmemoDeviceChange } from '../../../client/index.ts';
 import { EXIT_TRUST } from '../exit-codes.ts';
 import { knownDeviceFile } from '../known-devices.ts';
 import type { KeyCommandContext } from '../context.ts';
 import { directAccessPolicy } from '../direct-access.ts';
-import { attestationJson, keyEventJson, revocationJson, watchLine } from '../presenter.ts';
+import { attestationJson, keyEventJson, refusedJson, refusedLine, revocationJson, watchLine } from '../presenter.ts';
 import { action, addCommonOptions, addConnectOptions, type ConnectFlags, type Session } from '../session.ts';
 
 interface WatchFlags extends ConnectFlags {
@@ -72,16 +72,6 @@ export function watchCommand(cx: KeyCommandContext): Command {
         await s.close();
       }
     }));
-}
-
-function refusedJson(r: RefusedEvent) {
-  return { jid: r.jid, source: r.source, node: r.node, item: r.itemId, code: r.error instanceof KtVerifyError ? r.error.code : undefined, error: r.error.message };
-}
-
-/** Loud on purpose: a key the log does not back is what transparency exists to catch. */
-function refusedLine(r: RefusedEvent): string {
-  const code = r.error instanceof KtVerifyError ? ` [${r.error.code}]` : '';
-  return `KEY REFUSED  ${r.jid}${r.itemId ? ` item ${r.itemId}` : ''} (via ${r.source}): transparency log check failed${code}: ${r.error.message}; the key was not accepted`;
 }
 
 /** One line per device-list change; a new device first, since that is what the user must check. */
