@@ -29,7 +29,7 @@ export function backupCommand(ctx: CliContext): Command {
       const dest = resolve(file);
       const r = await backupSqlite(source, dest, { force: flags.force, dataDir: resolve(config.data_dir) });
       io.stdout.write(`backed up ${source} to ${dest} (${Math.ceil(r.bytes / 1024)} KiB, schema version ${r.schemaVersion})\n`);
-      if (r.logKeys.length) io.stdout.write(`with the transparency log keys ${r.logKeys.join(', ')}\n`);
+      if (r.logKeys.length) io.stdout.write(`with the transparency keys ${r.logKeys.join(', ')}\n`);
     });
 }
 
@@ -44,6 +44,6 @@ export function restoreCommand(ctx: CliContext): Command {
       const upgrade = r.schemaVersion < r.latestSchemaVersion ? `; migrated to ${r.latestSchemaVersion} at the next start` : '';
       io.stdout.write(`restored ${resolve(file)} (schema version ${r.schemaVersion}) to ${target}${upgrade}\n`);
       if (r.replaced) io.stdout.write(`the database it replaced is kept as ${r.replaced}\n`);
-      if (r.logKeys.length) io.stdout.write(`restored the transparency log keys ${r.logKeys.join(', ')} to ${resolve(config.data_dir, 'kt')} (0600)\n`);
+      if (r.logKeys.length) io.stdout.write(`restored the transparency keys ${r.logKeys.join(', ')} to ${resolve(config.data_dir, 'kt')} (0600)\n`);
     });
 }

@@ -46,10 +46,10 @@ describe('pepkeys backup and restore of the transparency log keys', () => {
 
     const b = await runCli(['backup', '--data', live, file]);
     assert.equal(b.code, 0, b.stderr);
-    assert.match(b.stdout, /\nwith the transparency log keys localhost\.ed25519\.pem\n$/);
+    assert.match(b.stdout, /\nwith the transparency keys localhost\.commit-secret, localhost\.ed25519\.pem, localhost\.vrf\.ed25519\.pem\n$/);
     const r = await runCli(['restore', file, '--data', restored]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /\nrestored the transparency log keys localhost\.ed25519\.pem to .*\/restored\/kt \(0600\)\n$/);
+    assert.match(r.stdout, /\nrestored the transparency keys localhost\.commit-secret, localhost\.ed25519\.pem, localhost\.vrf\.ed25519\.pem to .*\/restored\/kt \(0600\)\n$/);
     const key = logKeyPath(restored, 'localhost');
     assert.deepEqual(readFileSync(key), pem);
     assert.equal(statSync(key).mode & 0o777, 0o600);

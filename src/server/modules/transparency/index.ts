@@ -16,6 +16,8 @@ import { answerKtIq } from './iq.ts';
 import { keyLogFor } from './key-log.ts';
 import { loadOrCreateLogKey } from './log-key.ts';
 import { loadRotations } from './key-rotations.ts';
+import { loadOrCreateMapKeys, type MapKeys } from './map-keys.ts';
+import { answerVrfKeyIq } from './vrf-key-iq.ts';
 import { buildKeyRotation, type KeyRotation } from '../../../transparency/key-rotation.ts';
 import { equalHashes } from '../../../transparency/hash.ts';
 
@@ -43,11 +45,14 @@ export function transparencyModule(opts: TransparencyOptions) {
       const clock = opts.clock ?? Date.now;
       const heads = new Map<string, DomainHeads>();
       const rotations = new Map<string, KeyRotation[]>();
+      const mapKeys = new Map<string, MapKeys>();
 
       for (const domain of api.hosts) {
         const { key, created } = loadOrCreateLogKey(opts.dataDir, domain);
         const keyId = logKeyId(rawEd25519PublicKey(key));
         rotations.set(domain, loadRotations(opts.dataDir, domain));
+        // Stage 2's VRF key and commitment secret, made beside the log key on first start (map-keys.ts).
+        mapKeys.set(domain, loadOrCreateMapKeys(opts.dataDir, domain));
         api.logger.info({ domain, keyId, created }, created ? 'created a transparency log key' : 'loaded the transparency log key');
         const owner = parseJid(domain);
         const service = engine.service(owner);
@@ -79,6 +84,7 @@ export function transparencyModule(opts: TransparencyOptions) {
       api.addFeature('host', NS_KT);
       api.handleIq('host', NS_KT, async ({ payload, to }) => {
         if (payload.local === 'key-rotations') return x('key-rotations', { xmlns: NS_KT }, rotations.get(to.domain)!.map(buildKeyRotation));
+        if (payload.local === 'vrf-key') return answerVrfKeyIq(mapKeys.get(to.domain)!);
         const h = heads.get(to.domain)!;
         return answerKtIq(payload, h, api.storage.transparency);
       });

@@ -1,0 +1,204 @@
+// RFC 9381 ECVRF-EDWARDS25519-SHA512-TAI (suite 0x03): the VRF that turns a (JID, node, version) into a map
+// label only the server can compute but anyone can check (docs/transparency.md "VRF and labels").
+// Section numbers below are RFC 9381's. Point arithmetic is @noble/curves' edwards25519; hashing node:crypto.
+//
+// Parameters of the suite (§5.5): cofactor 8, ptLen = qLen = 32, cLen = 16, Hash = SHA-512, integers
+// little-endian, point encoding and decoding per RFC 8032 §5.1.2/§5.1.3 (non-canonical encodings rejected),
+// encode_to_curve_salt = PK_string, nonce generation per RFC 8032 §5.1.6 (§5.4.2.2), validate_key on verify.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
+
+const Point = ed25519.Point;
+type Pt = InstanceType<typeof Point>;
+const Q = Point.Fn.ORDER;
+
+const SUITE = 0x03;
+const ENCODE_FRONT = 0x01;
+const CHALLENGE_FRONT = 0x02;
+const PROOF_FRONT = 0x03;
+const BACK = 0x00;
+const C_LEN = 16;
+const PT_LEN = 32;
+const Q_LEN = 32;
+export const VRF_PROOF_LENGTH = PT_LEN + C_LEN + Q_LEN; // 80
+export const VRF_OUTPUT_LENGTH = 64;
+export const VRF_SUITE = 'ECVRF-EDWARDS25519-SHA512-TAI';
+
+export interface VrfKeyPair {
+  /** The 32-byte Ed25519 seed (RFC 8032 §5.1.5 private key). */
+  secretKey: Uint8Array;
+  /** The 32-byte Ed25519 public key. */
+  publicKey: Uint8Array;
+}
+
+export class VrfError extends Error {
+  readonly code = 'KT_VRF';
+}
+
+const sha512 = (...parts: Uint8Array[]): Buffer => {
+  const h = createHash('sha512');
+  for (const p of parts) h.update(p);
+  return h.digest();
+};
+
+function leToInt(b: Uint8Array): bigint {
+  let n = 0n;
+  for (let i = b.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(b[i]!);
+  return n;
+}
+
+function intToLe(n: bigint, len: number): Uint8Array {
+  const out = new Uint8Array(len);
+  for (let i = 0; i < len; i++, n >>= 8n) out[i] = Number(n & 0xffn);
+  return out;
+}
+
+/**
+ * RFC 8032 §5.1.2 encoding. noble's multiply() returns points already normalised (Z = 1), and toBytes()
+ * would invert Z again (about as costly as a tenth of a multiplication); this skips that.
+ */
+function encodePoint(p: Pt): Uint8Array {
+  if (p.Z !== 1n) return p.toBytes();
+  const { x, y } = p.toAffine(1n);
+  const out = intToLe(y, PT_LEN);
+  if (x & 1n) out[PT_LEN - 1]! |= 0x80;
+  return out;
+}
+
+/** RFC 8032 §5.1.3 decoding; null for anything not a canonical encoding of a curve point. */
+function decodePoint(b: Uint8Array): Pt | null {
+  if (b.length !== PT_LEN) return null;
+  try {
+    return Point.fromBytes(b);
+  } catch {
+    return null;
+  }
+}
+
+interface ExpandedSecret {
+  seed: Uint8Array;
+  x: bigint;
+  prefix: Uint8Array;
+  /** PK_string, x·B encoded. */
+  Y: Uint8Array;
+}
+
+// The map builder proves with one key many times: x·B is a third of a proof's cost, so it is kept per key
+// array (with a copy of the seed, so an array whose bytes changed is expanded again).
+const expanded = new WeakMap<Uint8Array, ExpandedSecret>();
+
+/** RFC 8032 §5.1.5: the secret scalar x (reduced mod q, same point), the nonce prefix (§5.4.2.2), and Y. */
+function expandSecret(secretKey: Uint8Array): ExpandedSecret {
+  if (secretKey.length !== 32) throw new VrfError('a VRF secret key is a 32-byte Ed25519 seed');
+  const known = expanded.get(secretKey);
+  if (known && timingSafeEqual(known.seed, secretKey)) return known;
+  const h = sha512(secretKey);
+  const s = Uint8Array.from(h.subarray(0, 32));
+  s[0]! &= 248;
+  s[31]! &= 127;
+  s[31]! |= 64;
+  const x = leToInt(s) % Q;
+  const e = { seed: Uint8Array.from(secretKey), x, prefix: Uint8Array.from(h.subarray(32, 64)), Y: encodePoint(Point.BASE.multiply(x)) };
+  expanded.set(secretKey, e);
+  return e;
+}
+
+// Clients verify many labels under one domain key: its decoding and validate_key are kept (public values).
+const validatedKeys = new Map<string, Pt | null>();
+const VALIDATED_KEYS_MAX = 64;
+
+/** string_to_point and §5.4.5 ECVRF_validate_key: null for a bad encoding or a small-order key. */
+function validatedKey(publicKey: Uint8Array): Pt | null {
+  const id = Buffer.from(publicKey).toString('hex');
+  let Y = validatedKeys.get(id);
+  if (Y !== undefined) return Y;
+  Y = decodePoint(publicKey);
+  // A small-order key would let its holder make proofs for many outputs of one alpha.
+  if (Y?.isSmallOrder()) Y = null;
+  if (validatedKeys.size >= VALIDATED_KEYS_MAX) validatedKeys.delete(validatedKeys.keys().next().value!);
+  validatedKeys.set(id, Y);
+  return Y;
+}
+
+/** §5.4.1.1 ECVRF_encode_to_curve_try_and_increment, salt = PK_string; returns H (cofactor cleared). */
+export function encodeToCurve(publicKey: Uint8Array, alpha: Uint8Array): Pt {
+  const front = Uint8Array.of(SUITE, ENCODE_FRONT);
+  for (let ctr = 0; ctr <= 255; ctr++) {
+    const hash = sha512(front, publicKey, alpha, Uint8Array.of(ctr, BACK));
+    const p = decodePoint(hash.subarray(0, PT_LEN));
+    if (p) return p.clearCofactor();
+  }
+  // Probability about 2^-256: §5.4.1.1 says to output "INVALID" and stop.
+  throw new VrfError('encode_to_curve found no point');
+}
+
+/** §5.4.3 ECVRF_challenge_generation over the five points, truncated to cLen bytes. */
+function challenge(points: Uint8Array[]): bigint {
+  const c = sha512(Uint8Array.of(SUITE, CHALLENGE_FRONT), ...points, Uint8Array.of(BACK));
+  return leToInt(c.subarray(0, C_LEN));
+}
+
+/** §5.4.4 ECVRF_decode_proof; null when Gamma is not a canonical point or s ≥ q. */
+function decodeProof(pi: Uint8Array): { gamma: Pt; c: bigint; s: bigint } | null {
+  if (pi.length !== VRF_PROOF_LENGTH) return null;
+  const gamma = decodePoint(pi.subarray(0, PT_LEN));
+  if (!gamma) return null;
+  const c = leToInt(pi.subarray(PT_LEN, PT_LEN + C_LEN));
+  const s = leToInt(pi.subarray(PT_LEN + C_LEN));
+  if (s >= Q) return null;
+  return { gamma, c, s };
+}
+
+/** §5.2 proof_to_hash body, on an already decoded Gamma. */
+function gammaToHash(gamma: Pt): Uint8Array {
+  return new Uint8Array(sha512(Uint8Array.of(SUITE, PROOF_FRONT), gamma.clearCofactor().toBytes(), Uint8Array.of(BACK)));
+}
+
+export function vrfKeyPairFromSeed(seed: Uint8Array): VrfKeyPair {
+  return { secretKey: Uint8Array.from(seed), publicKey: Uint8Array.from(expandSecret(seed).Y) };
+}
+
+export function vrfGenerateKeyPair(): VrfKeyPair {
+  return vrfKeyPairFromSeed(new Uint8Array(randomBytes(32)));
+}
+
+/** §5.1 ECVRF_prove: the 80-byte proof pi = Gamma || c || s. */
+export function vrfProve(secretKey: Uint8Array, alpha: Uint8Array): Uint8Array {
+  const { x, prefix, Y } = expandSecret(secretKey);
+  const H = encodeToCurve(Y, alpha);
+  const hString = H.toBytes();
+  // Secret scalars (x, k): constant-time multiplications.
+  const gamma = encodePoint(H.multiply(x));
+  // §5.4.2.2: k = SHA-512(second half of SHA-512(SK) || h_string) mod q, as in RFC 8032 §5.1.6.
+  const k = leToInt(sha512(prefix, hString)) % Q;
+  const c = challenge([Y, hString, gamma, encodePoint(Point.BASE.multiply(k)), encodePoint(H.multiply(k))]);
+  const s = (k + c * x) % Q;
+  const pi = new Uint8Array(VRF_PROOF_LENGTH);
+  pi.set(gamma, 0);
+  pi.set(intToLe(c, C_LEN), PT_LEN);
+  pi.set(intToLe(s, Q_LEN), PT_LEN + C_LEN);
+  return pi;
+}
+
+/** §5.2 ECVRF_proof_to_hash: the 64-byte output beta. Throws on a malformed proof; it does not verify it. */
+export function vrfProofToHash(pi: Uint8Array): Uint8Array {
+  const d = decodeProof(pi);
+  if (!d) throw new VrfError('malformed VRF proof');
+  return gammaToHash(d.gamma);
+}
+
+/** §5.3 ECVRF_verify with validate_key: beta when pi proves alpha under publicKey, else null. */
+export function vrfVerify(publicKey: Uint8Array, alpha: Uint8Array, pi: Uint8Array): Uint8Array | null {
+  const Y = validatedKey(publicKey);
+  if (!Y) return null;
+  const d = decodeProof(pi);
+  if (!d) return null;
+  const H = encodeToCurve(publicKey, alpha);
+  // Public values only: variable-time multiplication is fine. U = s·B − c·Y (B has precomputed tables);
+  // V = s·H − c·Gamma in one Strauss–Shamir pass (shared doublings).
+  const U = Point.BASE.multiplyUnsafe(d.s).subtract(Y.multiplyUnsafe(d.c));
+  const V = mulAddUnsafe(Point, [H, d.gamma.negate()], [d.s, d.c]);
+  const c = challenge([publicKey, H.toBytes(), pi.subarray(0, PT_LEN), U.toBytes(), V.toBytes()]);
+  return c === d.c ? gammaToHash(d.gamma) : null;
+}
