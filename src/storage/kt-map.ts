@@ -24,6 +24,8 @@ export interface KtMapEpoch {
   epoch: number;
   /** The log leaves [0, logSize) are in the map as of this epoch. */
   logSize: number;
+  /** The log's RFC 9162 root at logSize: the map head binds the map to the log it was built from. */
+  logRoot: Uint8Array;
   root: Uint8Array;
   time: number;
   /** Raw Ed25519 public key that signed the head, and the signature. */

@@ -26,6 +26,7 @@ const entry = (l: Uint8Array, epoch: number, jid: string, version: number, seq: 
 const epochOf = (epoch: number, logSize: number, root: Uint8Array = new Uint8Array(32)): KtMapEpoch => ({
   epoch,
   logSize,
+  logRoot: new Uint8Array(32).fill(logSize),
   root,
   time: 1_700_000_000_000 + epoch,
   key: new Uint8Array(32).fill(7),

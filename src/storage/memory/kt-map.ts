@@ -9,7 +9,7 @@ interface DomainMap {
 }
 
 const copyEntry = (e: KtMapEntry): KtMapEntry => ({ ...e, label: new Uint8Array(e.label), commitment: new Uint8Array(e.commitment) });
-const copyEpoch = (e: KtMapEpoch): KtMapEpoch => ({ ...e, root: new Uint8Array(e.root), key: new Uint8Array(e.key), signature: new Uint8Array(e.signature) });
+const copyEpoch = (e: KtMapEpoch): KtMapEpoch => ({ ...e, logRoot: new Uint8Array(e.logRoot), root: new Uint8Array(e.root), key: new Uint8Array(e.key), signature: new Uint8Array(e.signature) });
 const keyOf = (jid: string, node: string) => `${jid}\0${node}`;
 
 function lowerBound(sorted: KtMapEntry[], label: Uint8Array): number {

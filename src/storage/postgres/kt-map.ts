@@ -5,7 +5,7 @@ import { num, statement } from './db.ts';
 import type { GroupCommit } from './group-commit.ts';
 
 type EntryRow = { label: Buffer; commitment: Buffer; epoch: string; jid: string; node: string; version: string; seq: string };
-type EpochRow = { epoch: string; log_size: string; root: Buffer; time: string; key: Buffer; signature: Buffer };
+type EpochRow = { epoch: string; log_size: string; log_root: Buffer; root: Buffer; time: string; key: Buffer; signature: Buffer };
 
 const u8 = (b: Buffer): Uint8Array => new Uint8Array(b);
 const toEntry = (r: EntryRow): KtMapEntry => ({
@@ -18,11 +18,11 @@ const toEntry = (r: EntryRow): KtMapEntry => ({
   seq: num(r.seq),
 });
 const toEpoch = (r: EpochRow | undefined): KtMapEpoch | undefined =>
-  r && { epoch: num(r.epoch), logSize: num(r.log_size), root: u8(r.root), time: num(r.time), key: u8(r.key), signature: u8(r.signature) };
+  r && { epoch: num(r.epoch), logSize: num(r.log_size), logRoot: u8(r.log_root), root: u8(r.root), time: num(r.time), key: u8(r.key), signature: u8(r.signature) };
 const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
 const cols = 'label, commitment, epoch, jid, node, version, seq';
-const epochCols = 'epoch, log_size, root, time, key, signature';
+const epochCols = 'epoch, log_size, log_root, root, time, key, signature';
 const range = statement('ktmap_range', 'SELECT label, commitment FROM kt_map_entries WHERE domain = $1 AND label >= $2 AND label <= $3 AND epoch <= $4 ORDER BY label LIMIT $5');
 const get = statement('ktmap_get', `SELECT ${cols} FROM kt_map_entries WHERE domain = $1 AND label = $2`);
 const inserted = statement('ktmap_inserted', `SELECT ${cols} FROM kt_map_entries WHERE domain = $1 AND epoch > $2 AND epoch <= $3 ORDER BY label LIMIT $4`);
@@ -34,7 +34,7 @@ const selectLatest = statement('ktmap_latest_epoch', `SELECT ${epochCols} FROM k
 const insertEpoch = statement(
   'ktmap_insert_epoch',
   `INSERT INTO kt_map_epochs (domain, ${epochCols})
-   SELECT $1, $2, $3, $4, $5, $6, $7 WHERE $2 = (SELECT coalesce(max(epoch), 0) + 1 FROM kt_map_epochs WHERE domain = $1)`,
+   SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE $2 = (SELECT coalesce(max(epoch), 0) + 1 FROM kt_map_epochs WHERE domain = $1)`,
 );
 const insertEntries = statement(
   'ktmap_insert_entries',
@@ -57,7 +57,7 @@ export function createPostgresKtMap(gc: GroupCommit): KtMapStore {
     addEpoch: (domain, e, entries) =>
       gc.write(async (db) => {
         if (entries.some((x) => x.epoch !== e.epoch)) throw new KtMapEpochError('an entry of another epoch');
-        const r = await db.run(insertEpoch, [domain, e.epoch, e.logSize, buf(e.root), e.time, buf(e.key), buf(e.signature)]);
+        const r = await db.run(insertEpoch, [domain, e.epoch, e.logSize, buf(e.logRoot), buf(e.root), e.time, buf(e.key), buf(e.signature)]);
         if (r.rowCount !== 1) throw new KtMapEpochError(`map epoch ${e.epoch} is not the next one`);
         try {
           await db.run(insertEntries, [

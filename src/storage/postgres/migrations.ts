@@ -278,6 +278,7 @@ export const migrations: readonly Migration[] = [
         domain    TEXT NOT NULL,
         epoch     BIGINT NOT NULL,
         log_size  BIGINT NOT NULL,
+        log_root  BYTEA NOT NULL,
         root      BYTEA NOT NULL,
         time      BIGINT NOT NULL,
         key       BYTEA NOT NULL,

@@ -5,12 +5,12 @@ import type { SqliteDatabase } from './database.ts';
 import type { GroupCommit } from './group-commit.ts';
 
 type EntryRow = { label: Buffer; commitment: Buffer; epoch: number; jid: string; node: string; version: number; seq: number };
-type EpochRow = { epoch: number; log_size: number; root: Buffer; time: number; key: Buffer; signature: Buffer };
+type EpochRow = { epoch: number; log_size: number; log_root: Buffer; root: Buffer; time: number; key: Buffer; signature: Buffer };
 
 const u8 = (b: Buffer): Uint8Array => new Uint8Array(b);
 const toEntry = (r: EntryRow): KtMapEntry => ({ ...r, label: u8(r.label), commitment: u8(r.commitment) });
 const toEpoch = (r: EpochRow | undefined): KtMapEpoch | undefined =>
-  r && { epoch: r.epoch, logSize: r.log_size, root: u8(r.root), time: r.time, key: u8(r.key), signature: u8(r.signature) };
+  r && { epoch: r.epoch, logSize: r.log_size, logRoot: u8(r.log_root), root: u8(r.root), time: r.time, key: u8(r.key), signature: u8(r.signature) };
 
 export function createSqliteKtMap(db: SqliteDatabase, gc: GroupCommit): KtMapStore {
   const cols = 'label, commitment, epoch, jid, node, version, seq';
@@ -20,11 +20,11 @@ export function createSqliteKtMap(db: SqliteDatabase, gc: GroupCommit): KtMapSto
   const versions = db.prepare(`SELECT ${cols} FROM kt_map_entries WHERE domain = ? AND jid = ? AND node = ? AND version >= ? ORDER BY version LIMIT ?`);
   const latestVersion = db.prepare('SELECT coalesce(max(version), 0) FROM kt_map_entries WHERE domain = ? AND jid = ? AND node = ?').pluck();
   const latestEpochNo = db.prepare('SELECT coalesce(max(epoch), 0) FROM kt_map_epochs WHERE domain = ?').pluck();
-  const epochCols = 'epoch, log_size, root, time, key, signature';
+  const epochCols = 'epoch, log_size, log_root, root, time, key, signature';
   const selectEpoch = db.prepare(`SELECT ${epochCols} FROM kt_map_epochs WHERE domain = ? AND epoch = ?`);
   const selectLatest = db.prepare(`SELECT ${epochCols} FROM kt_map_epochs WHERE domain = ? ORDER BY epoch DESC LIMIT 1`);
   const insertEntry = db.prepare(`INSERT INTO kt_map_entries (domain, ${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
-  const insertEpoch = db.prepare(`INSERT INTO kt_map_epochs (domain, ${epochCols}) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+  const insertEpoch = db.prepare(`INSERT INTO kt_map_epochs (domain, ${epochCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
   const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
   return {
@@ -52,7 +52,7 @@ export function createSqliteKtMap(db: SqliteDatabase, gc: GroupCommit): KtMapSto
             throw err;
           }
         }
-        insertEpoch.run(domain, e.epoch, e.logSize, buf(e.root), e.time, buf(e.key), buf(e.signature));
+        insertEpoch.run(domain, e.epoch, e.logSize, buf(e.logRoot), buf(e.root), e.time, buf(e.key), buf(e.signature));
       }),
     latestEpoch: (domain) => gc.read(() => toEpoch(selectLatest.get(domain) as EpochRow | undefined)),
     epoch: (domain, epoch) => gc.read(() => toEpoch(selectEpoch.get(domain, epoch) as EpochRow | undefined)),

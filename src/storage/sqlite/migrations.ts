@@ -242,6 +242,7 @@ export const migrations: readonly Migration[] = [
         domain    TEXT NOT NULL,
         epoch     INTEGER NOT NULL,
         log_size  INTEGER NOT NULL,
+        log_root  BLOB NOT NULL,
         root      BLOB NOT NULL,
         time      INTEGER NOT NULL,
         key       BLOB NOT NULL,

@@ -53,6 +53,13 @@ export class SparseMerkleMap {
     return s;
   }
 
+  /** A map over another source holding the same entries (another view of the same epoch), with this cache. */
+  fork(source: MapEntrySource): SparseMerkleMap {
+    const m = new SparseMerkleMap(source, { cacheDepth: this.cacheDepth, leafBatch: this.leafBatch });
+    for (const [k, v] of this.cache) m.cache.set(k, v);
+    return m;
+  }
+
   /** The source gained these labels: forget the cached nodes on their paths. */
   invalidate(labels: Iterable<Uint8Array>): void {
     if (this.cache.size === 0) return;
