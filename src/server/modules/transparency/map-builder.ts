@@ -15,6 +15,9 @@ import type { MapEntry } from '../../../transparency/map/hash.ts';
 import { SparseMerkleMap, type MapEntrySource } from '../../../transparency/map/tree.ts';
 import { signMapHead, type SignedMapHead } from '../../../transparency/map-head.ts';
 
+/** Longest run of labelling between two turns of the event loop. */
+const YIELD_MS = 5;
+
 export interface MapFunctions {
   /** The VRF label of (jid, node, version) (map-label.ts mapLabel). */
   label(jid: string, node: string, version: number): Uint8Array;
@@ -23,7 +26,7 @@ export interface MapFunctions {
 }
 
 export interface MapBuilderOptions {
-  /** Log leaves read (and labelled) per batch, between which the builder yields. */
+  /** Log leaves read (and labelled) per batch. */
   batch?: number;
   /** Most new entries in one epoch: a backlog is spread over several epochs (and append-only proofs stay small). */
   maxEpochEntries?: number;
@@ -134,7 +137,13 @@ export class DomainMapBuilder {
     for (let at = start; at < end; at += this.batch) {
       const leaves = await this.log.entries(this.domain, at, Math.min(end, at + this.batch));
       const t0 = performance.now();
+      let turn = t0;
       for (const { seq, leaf } of leaves) {
+        // A label costs a VRF proof: give the event loop a turn every few milliseconds of them.
+        if (performance.now() - turn > YIELD_MS) {
+          await yieldTurn();
+          turn = performance.now();
+        }
         const ev = decodeLeaf(leaf);
         const k = `${ev.jid}\0${ev.node}`;
         const version = (versions.get(k) ?? (await this.store.latestVersion(this.domain, ev.jid, ev.node))) + 1;
@@ -144,7 +153,6 @@ export class DomainMapBuilder {
       }
       this.stats.entries += leaves.length;
       this.stats.ms += performance.now() - t0;
-      await yieldTurn();
     }
     entries.sort((a, b) => compareLabels(a.label, b.label));
     const labels = entries.map((e) => e.label);
