@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { startTestServer, rawSessions, type TestServer } from '../helpers/server.ts';
 import { defaultModules } from '../../src/server/modules/index.ts';
 import { transparencyModule } from '../../src/server/modules/transparency/index.ts';
-import { NS_KT, parseTreeHead } from '../../src/transparency/protocol.ts';
-import { parseMapHead } from '../../src/transparency/map-protocol.ts';
+import { mapCatchesUp } from '../helpers/kt-map.ts';
 import { KT_VRF_KEYS_FILE } from '../../src/cli/kt-map.ts';
 import { runCli } from './run-cli.ts';
 
@@ -32,15 +31,7 @@ describe('kt lookup', () => {
     });
     const juliet = await sessions.login('juliet', 'p');
     for (const n of [1, 2]) assert.equal((await juliet.iq(publish(n))).attrs.type, 'result');
-    // Waits (generously) for the map to cover the log.
-    const size = parseTreeHead((await juliet.iq(`<iq type='get' to='localhost'><head xmlns='${NS_KT}' fresh='true'/></iq>`)).getChild('tree-head', NS_KT)!).size;
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const r = await juliet.iq(`<iq type='get' to='localhost'><map-head xmlns='${NS_KT}'/></iq>`);
-      if (r.attrs.type === 'result' && parseMapHead(r.getChild('map-head', NS_KT)!).logSize >= size) break;
-      if (Date.now() > deadline) assert.fail('the map did not catch up with the log');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await mapCatchesUp((xml) => juliet.iq(xml));
   });
   after(async () => {
     sessions.destroyAll();

@@ -12,9 +12,9 @@ import { RawClient } from '../../../helpers/raw-client.ts';
 import { defaultModules } from '../../../../src/server/modules/index.ts';
 import { transparencyModule } from '../../../../src/server/modules/transparency/index.ts';
 import type { Element } from '../../../../src/xml/index.ts';
-import { NS_KT, parseTreeHead } from '../../../../src/transparency/protocol.ts';
+import { NS_KT } from '../../../../src/transparency/protocol.ts';
+import { mapCatchesUp as waitForMap } from '../../../helpers/kt-map.ts';
 import { parseVrfKey } from '../../../../src/transparency/vrf-key.ts';
-import { parseMapHead } from '../../../../src/transparency/map-protocol.ts';
 import { decodeLeaf } from '../../../../src/transparency/leaf.ts';
 import type { KtMapStore } from '../../../../src/storage/kt-map.ts';
 import { KtMapVerifyError, verifyMapAppend, verifyMapLookup, type MapTrust } from '../../../../src/client/kt-map.ts';
@@ -44,17 +44,7 @@ describe('verifiable map over TCP', () => {
     return c;
   };
   const lookup = async (jid: string, history = false) => result(await kt(romeo, `<map-lookup xmlns='${NS_KT}' jid='${jid}' node='${NODE}' history='${history}'/>`), 'map-lookup');
-  /** Waits (generously) until the map covers the log as of now. */
-  const mapCatchesUp = async () => {
-    const size = parseTreeHead(result(await kt(romeo, `<head xmlns='${NS_KT}' fresh='true'/>`), 'tree-head')).size;
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const r = await kt(romeo, `<map-head xmlns='${NS_KT}'/>`);
-      if (r.attrs.type === 'result' && parseMapHead(r.getChild('map-head', NS_KT)!).logSize >= size) return parseMapHead(r.getChild('map-head', NS_KT)!);
-      if (Date.now() > deadline) assert.fail(`the map did not reach log size ${size}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  };
+  const mapCatchesUp = () => waitForMap((xml) => romeo.iq(xml));
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'pepkeys-kt-map-'));
