@@ -123,7 +123,7 @@ export function transparencyModule(opts: TransparencyOptions) {
         engine.logKeyEvents(undefined);
         // Heads being signed finish before the storage closes.
         await Promise.all([...heads.values()].map((h) => h.settled()));
-        await Promise.all([...maps.values()].map((m) => m.settled()));
+        await Promise.all([...maps.values()].map((m) => m.stop()));
       });
     },
   });

@@ -64,6 +64,7 @@ class PendingSource implements MapEntrySource {
 export class DomainMapBuilder {
   private latestEpoch: KtMapEpoch | undefined;
   private loaded = false;
+  private stopping = false;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly source: PendingSource;
   /** The map as it is being built (the latest epoch plus the pending entries). */
@@ -116,11 +117,17 @@ export class DomainMapBuilder {
     return this.queue;
   }
 
+  /** Abandons the epoch being built (at its next batch) and any queued: a backlog must not hold up a server stop. */
+  stop(): Promise<unknown> {
+    this.stopping = true;
+    return this.queue;
+  }
+
   /** Adds epochs until the map covers the first `logSize` leaves of the log. Resolves with the latest epoch. */
   update(logSize: number): Promise<KtMapEpoch | undefined> {
     const run = this.queue.then(async () => {
       await this.load();
-      while ((this.latestEpoch?.logSize ?? 0) < logSize) await this.addEpoch(logSize);
+      while (!this.stopping && (this.latestEpoch?.logSize ?? 0) < logSize) await this.addEpoch(logSize);
       return this.latestEpoch;
     });
     this.queue = run.catch(() => undefined);
@@ -135,6 +142,7 @@ export class DomainMapBuilder {
     const entries: KtMapEntry[] = [];
     const versions = new Map<string, number>();
     for (let at = start; at < end; at += this.batch) {
+      if (this.stopping) return;
       const leaves = await this.log.entries(this.domain, at, Math.min(end, at + this.batch));
       const t0 = performance.now();
       let turn = t0;

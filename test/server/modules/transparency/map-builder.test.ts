@@ -77,3 +77,26 @@ describe('map builder', () => {
     await storage.close();
   });
 });
+
+describe('map builder stop', () => {
+  it('abandons a backlog at the next batch, keeping the epochs already added', async () => {
+    const storage = createMemoryStorage();
+    await logEvents(storage, Array.from({ length: 40 }, (_, i): [string, string] => [`u${i}@${DOMAIN}`, 'urn:xmpp:pubkey:2']));
+    let labelled = 0;
+    let b: DomainMapBuilder | undefined;
+    const counting: MapFunctions = {
+      ...fns,
+      label: (jid, node, version) => {
+        // Stops in the middle of the second epoch.
+        if (++labelled === 14) void b!.stop();
+        return fns.label(jid, node, version);
+      },
+    };
+    b = new DomainMapBuilder(DOMAIN, privateKey, storage.transparency, storage.ktMap!, counting, () => 1, { batch: 2, maxEpochEntries: 10 });
+    const last = await b.update(40);
+    assert.deepEqual([last?.epoch, last?.logSize], [1, 10]);
+    assert.ok(labelled < 20, `labelled ${labelled}`);
+    assert.equal((await storage.ktMap!.inserted(DOMAIN, 0, 100, 100)).length, 10);
+    await storage.close();
+  });
+});
