@@ -37,7 +37,7 @@ export function mapLabel(secretKey: Uint8Array, jid: string, node: string, versi
   return { label: vrfProofToHash(proof).slice(0, MAP_LABEL_LENGTH), proof };
 }
 
-/** The label the proof shows for (jid, node, version) under the domain's VRF key, or null. */
+/** The label the proof shows for (jid, node, version) under the domain's VRF key, or null; throws MapLabelError when the triple has no encoding (see mapAlpha). */
 export function verifyMapLabel(publicKey: Uint8Array, jid: string, node: string, version: number, proof: Uint8Array): Uint8Array | null {
   const beta = vrfVerify(publicKey, mapAlpha(jid, node, version), proof);
   return beta ? beta.slice(0, MAP_LABEL_LENGTH) : null;

@@ -84,8 +84,8 @@ interface ExpandedSecret {
   Y: Uint8Array;
 }
 
-// The map builder proves with one key many times: x·B is a third of a proof's cost, so it is kept per key
-// array (with a copy of the seed, so an array whose bytes changed is expanded again).
+// The map builder proves with one key many times: x·B (about a tenth of a proof) is kept per key array,
+// with a copy of the seed, so an array whose bytes changed is expanded again.
 const expanded = new WeakMap<Uint8Array, ExpandedSecret>();
 
 /** RFC 8032 §5.1.5: the secret scalar x (reduced mod q, same point), the nonce prefix (§5.4.2.2), and Y. */

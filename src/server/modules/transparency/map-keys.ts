@@ -4,7 +4,7 @@
 //   DATA/kt/DOMAIN.vrf.ed25519.pem   the VRF secret key: an Ed25519 seed, as PKCS#8 (RFC 9381 uses RFC 8032 keys)
 //   DATA/kt/DOMAIN.commit-secret     32 random bytes, from which each label's commitment nonce is derived
 // Neither can be rotated without re-labelling (VRF) or re-committing (secret) the whole map.
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { vrfKeyPairFromSeed, type VrfKeyPair } from '../../../transparency/vrf.ts';
@@ -35,11 +35,30 @@ function readPrivate(path: string): Buffer | undefined {
   }
 }
 
+/**
+ * Writes a new key file whole or not at all: written and synced under a temporary name, then linked into
+ * place, which fails if another process made the key meanwhile (then that key is used). A crash never
+ * leaves an empty or partial key file that would stop the next start.
+ */
 function writePrivate(dataDir: string, path: string, content: string | Uint8Array): void {
   mkdirSync(join(dataDir, 'kt'), { recursive: true, mode: 0o700 });
-  // 'wx': never replace a key another process wrote meanwhile.
-  writeFileSync(path, content, { mode: 0o600, flag: 'wx' });
-  chmodSync(path, 0o600);
+  const tmp = `${path}.${process.pid}.tmp`;
+  // 'w': a file of this name is a leftover of a crashed process of the same pid (pid 1 in a container).
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, typeof content === 'string' ? Buffer.from(content) : content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    chmodSync(tmp, 0o600);
+    linkSync(tmp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    unlinkSync(tmp);
+  }
 }
 
 function seedOf(pem: Buffer | string, path: string): Uint8Array {
