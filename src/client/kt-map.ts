@@ -4,11 +4,11 @@
 import type { Element } from '../xml/index.ts';
 import { equalHashes, leafHash } from '../transparency/hash.ts';
 import { verifyInclusion } from '../transparency/inclusion.ts';
-import { decodeLeaf } from '../transparency/leaf.ts';
-import { NS_KT, parseHashes, uint, unb64 } from '../transparency/protocol.ts';
+import { decodeLeaf, LeafFormatError } from '../transparency/leaf.ts';
+import { KtFormatError, NS_KT, parseHashes, uint, unb64 } from '../transparency/protocol.ts';
 import { verifyMapHead, type SignedMapHead } from '../transparency/map-head.ts';
 import { parseAppendProof, parseMapHead, parsePath } from '../transparency/map-protocol.ts';
-import { verifyMapLabel } from '../transparency/map-label.ts';
+import { MapLabelError, verifyMapLabel } from '../transparency/map-label.ts';
 import { verifyOpening } from '../transparency/map-commitment.ts';
 import { verifyMembership, verifyNonMembership } from '../transparency/map/lookup-proof.ts';
 import { verifyAppendOnly } from '../transparency/map/append-proof.ts';
@@ -69,8 +69,23 @@ function checkHead(el: Element | undefined, trust: MapTrust): SignedMapHead {
   return head;
 }
 
+/** A malformed answer (bad base64, a version with no label encoding, …) is the domain's fault too: 'bad-answer'. */
+function malformedIsBad<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof KtMapVerifyError) throw err;
+    if (err instanceof KtFormatError || err instanceof MapLabelError || err instanceof LeafFormatError) throw new KtMapVerifyError('bad-answer', `malformed answer: ${err.message}`);
+    throw err;
+  }
+}
+
 /** Verifies a <map-lookup/> answer for (jid, node); `history` when all versions were asked for. */
 export function verifyMapLookup(answer: Element, trust: MapTrust, jid: string, node: string, history: boolean): VerifiedLookup {
+  return malformedIsBad(() => lookupChecks(answer, trust, jid, node, history));
+}
+
+function lookupChecks(answer: Element, trust: MapTrust, jid: string, node: string, history: boolean): VerifiedLookup {
   if (answer.local !== 'map-lookup' || answer.ns !== NS_KT) fail('bad-answer', 'not a map lookup');
   if (answer.attrs.jid !== jid || answer.attrs.node !== node) fail('bad-answer', 'a lookup of another (JID, node)');
   const head = checkHead(answer.getChild('map-head', NS_KT), trust);
@@ -115,6 +130,10 @@ export function verifyMapLookup(answer: Element, trust: MapTrust, jid: string, n
 
 /** Verifies a <map-append/> answer: the map of its `to` head is the map of its `from` head plus new entries. */
 export function verifyMapAppend(answer: Element, trust: MapTrust): { from?: SignedMapHead; to: SignedMapHead; inserted: number } {
+  return malformedIsBad(() => appendChecks(answer, trust));
+}
+
+function appendChecks(answer: Element, trust: MapTrust): { from?: SignedMapHead; to: SignedMapHead; inserted: number } {
   if (answer.local !== 'map-append' || answer.ns !== NS_KT) fail('bad-answer', 'not an append-only proof');
   const heads = answer.getChildren('map-head', NS_KT).map((h) => checkHead(h, trust));
   const from = uint(answer.attrs.from, 'from');

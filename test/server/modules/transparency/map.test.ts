@@ -97,6 +97,15 @@ describe('verifiable map over TCP', () => {
     assert.equal(verifyMapLookup(await lookup('romeo@localhost'), trust, 'romeo@localhost', NODE, false).latest, 2);
   });
 
+  it('a malformed answer (no label encoding for the version, bad base64) is a bad answer, not a crash', async () => {
+    const zero = await lookup('juliet@localhost');
+    zero.getChild('absent', NS_KT)!.attrs.n = '0';
+    rejects(() => verifyMapLookup(zero, trust, 'juliet@localhost', NODE, false), 'bad-answer');
+    const garbled = await lookup('juliet@localhost');
+    garbled.getChild('version', NS_KT)!.attrs.commitment = '!!';
+    rejects(() => verifyMapLookup(garbled, trust, 'juliet@localhost', NODE, false), 'bad-answer');
+  });
+
   describe('a server patched to lie', () => {
     let store: KtMapStore;
     let original: Pick<KtMapStore, 'versions' | 'inserted'>;
