@@ -11,6 +11,7 @@ import { logKeyId } from '../transparency/tree-head.ts';
 import { CliError } from './errors.ts';
 import { KT_AUDIT_FILE, KT_HEADS_FILE } from './kt-paths.ts';
 import { gossipCommand } from './kt-gossip.ts';
+import { lookupCommand } from './kt-map.ts';
 import { addConfigOptions, configFrom, type ConfigFlags } from './common.ts';
 import { rotateLogKey, rotationsPath } from '../server/modules/transparency/key-rotations.ts';
 import { KeyCommandContext } from './key/context.ts';
@@ -108,5 +109,6 @@ function rotateKeyCommand(ctx: CliContext): Command {
 export function ktCommand(ctx: CliContext): Command {
   const cx = new KeyCommandContext(ctx);
   return new Command('kt').description('key transparency: audit a domain\'s log, check its head, gossip heads with contacts (see docs/transparency.md)')
-    .addCommand(auditCommand(cx)).addCommand(headCommand(cx)).addCommand(gossipCommand(cx)).addCommand(rotateKeyCommand(ctx));
+    .addCommand(auditCommand(cx)).addCommand(headCommand(cx)).addCommand(gossipCommand(cx)).addCommand(rotateKeyCommand(ctx))
+    .addCommand(lookupCommand(cx));
 }

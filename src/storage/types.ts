@@ -5,6 +5,7 @@
 import type { MamFilter } from '../protocol/xep0313.ts';
 import type { KeyEventDraft } from '../transparency/leaf.ts';
 import type { NodeRef } from '../transparency/tree.ts';
+import type { KtMapStore } from './kt-map.ts';
 
 // ---------------------------------------------------------------- accounts
 export type ScramHash = 'SHA-1' | 'SHA-256';
@@ -355,6 +356,8 @@ export interface Storage {
   readonly archive: ArchiveStore;
   readonly blocklist: BlocklistStore;
   readonly transparency: TransparencyStore;
+  /** The verifiable maps of key transparency Stage 2 (storage/kt-map.ts); absent where not implemented. */
+  readonly ktMap?: KtMapStore;
   /** Waits for pending writes, then releases the database. */
   close(): Promise<void>;
 }

@@ -33,6 +33,7 @@ import { pageArchive } from '../archive-page.ts';
 import { domainOf } from '../../jid/index.ts';
 import { createMemoryBlocklist } from './blocklist.ts';
 import { createMemoryTransparency } from './transparency.ts';
+import { createMemoryKtMap } from './kt-map.ts';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -345,6 +346,7 @@ export function createMemoryStorage(): Storage {
     archive: archiveStore,
     blocklist: blocklist.store,
     transparency: transparency.store,
+    ktMap: createMemoryKtMap(op),
     async close() {
       closed = true;
     },

@@ -23,6 +23,7 @@ import { createRosterStore } from './roster.ts';
 import { createOfflineStore } from './offline.ts';
 import { createCapsStore } from './caps.ts';
 import { createTransparencyStore } from './transparency.ts';
+import { createPostgresKtMap } from './kt-map.ts';
 import { createPubsubStore } from './pubsub.ts';
 import { createArchiveStore } from './archive.ts';
 import { createBlocklistStore } from './blocklist.ts';
@@ -69,6 +70,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     caps: createCapsStore(gc),
     pubsub: createPubsubStore(gc, transparency.append),
     transparency: transparency.store,
+    ktMap: createPostgresKtMap(gc),
     archive: createArchiveStore(gc),
     locks,
     observeCommits(observer) {

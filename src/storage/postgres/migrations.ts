@@ -249,6 +249,44 @@ export const migrations: readonly Migration[] = [
     `,
     convert: (client) => convertKtLeaves(client),
   },
+  {
+    // Held for the Stage 1 storage change of the same round ([ktperf2]): whichever 7 lands first, the lead keeps
+    // one. Empty, so the versions stay consecutive (the durable-storage contract checks that).
+    version: 7,
+    name: 'reserved',
+    sql: `SELECT 1;`,
+  },
+  {
+    version: 8,
+    name: 'key transparency verifiable maps',
+    sql: `
+      -- Issue 14 Stage 2: the layout of SQLite's migration 8 (docs/transparency.md "Map storage").
+      CREATE TABLE kt_map_entries (
+        domain     TEXT NOT NULL,
+        label      BYTEA NOT NULL,
+        commitment BYTEA NOT NULL,
+        epoch      BIGINT NOT NULL,
+        jid        TEXT NOT NULL,
+        node       TEXT NOT NULL,
+        version    BIGINT NOT NULL,
+        seq        BIGINT NOT NULL,
+        PRIMARY KEY (domain, label)
+      );
+      CREATE UNIQUE INDEX kt_map_entries_by_key ON kt_map_entries (domain, jid, node, version);
+      CREATE INDEX kt_map_entries_by_epoch ON kt_map_entries (domain, epoch);
+      CREATE TABLE kt_map_epochs (
+        domain    TEXT NOT NULL,
+        epoch     BIGINT NOT NULL,
+        log_size  BIGINT NOT NULL,
+        log_root  BYTEA NOT NULL,
+        root      BYTEA NOT NULL,
+        time      BIGINT NOT NULL,
+        key       BYTEA NOT NULL,
+        signature BYTEA NOT NULL,
+        PRIMARY KEY (domain, epoch)
+      );
+    `,
+  },
 ];
 
 export const latestSchemaVersion = migrations[migrations.length - 1].version;

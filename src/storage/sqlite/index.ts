@@ -12,6 +12,7 @@ import { createPubsubStore } from './pubsub.ts';
 import { createArchiveStore } from './archive.ts';
 import { createBlocklistStore } from './blocklist.ts';
 import { createTransparencyStore } from './transparency.ts';
+import { createSqliteKtMap } from './kt-map.ts';
 import { checkIntegrity, isCorruptionError, writeMarker } from './integrity.ts';
 import { StorageCorruptError } from '../errors.ts';
 
@@ -75,6 +76,7 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     },
     blocklist: blocklist.store,
     transparency: transparency.store,
+    ktMap: createSqliteKtMap(db, gc),
     close() {
       // Synchronous, so no operation can slip in between the last flush and the close.
       if (closed) return Promise.resolve();

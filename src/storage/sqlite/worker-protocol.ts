@@ -7,7 +7,7 @@ import { AccountExistsError, ArchiveIdNotFoundError } from '../types.ts';
 import { NodeNotFoundError, SchemaTooNewError, StorageClosedError, SubtreeNotFoundError } from '../errors.ts';
 
 /** The stores of a Storage that a call may address, and their methods. */
-export type StoreName = 'accounts' | 'roster' | 'offline' | 'caps' | 'pubsub' | 'archive' | 'blocklist' | 'transparency';
+export type StoreName = 'accounts' | 'roster' | 'offline' | 'caps' | 'pubsub' | 'archive' | 'blocklist' | 'transparency' | 'ktMap';
 
 /** [call id, store, method, arguments] */
 export type Call = [id: number, store: StoreName, method: string, args: unknown[]];
@@ -77,7 +77,7 @@ export function deserializeError(e: SerializedError): Error {
 }
 
 /** The methods of each store, listed so the proxy can be built without a storage instance at hand. */
-export const STORE_METHODS: { [S in StoreName]: readonly (keyof Storage[S])[] } = {
+export const STORE_METHODS: { [S in StoreName]: readonly (keyof NonNullable<Storage[S]>)[] } = {
   accounts: ['create', 'get', 'setCredentials', 'delete', 'list'],
   roster: ['get', 'getItem', 'putItem', 'removeItem', 'addPendingIn', 'removePendingIn', 'listPendingIn'],
   offline: ['push', 'takeAll', 'count', 'size'],
@@ -90,4 +90,5 @@ export const STORE_METHODS: { [S in StoreName]: readonly (keyof Storage[S])[] } 
   archive: ['append', 'trim', 'query', 'expire', 'removeOwner', 'getPrefs', 'setPrefs'],
   blocklist: ['list', 'block', 'unblock', 'unblockAll'],
   transparency: ['size', 'nodes', 'entries', 'entriesOf'],
+  ktMap: ['range', 'get', 'inserted', 'versions', 'latestVersion', 'addEpoch', 'latestEpoch', 'epoch'],
 };

@@ -176,6 +176,7 @@ export async function openSqliteWorkerStorage(options: SqliteWorkerStorageOption
     archive: proxy('archive') as unknown as Storage['archive'],
     blocklist: proxy('blocklist') as unknown as Storage['blocklist'],
     transparency: proxy('transparency') as unknown as Storage['transparency'],
+    ktMap: proxy('ktMap') as unknown as Storage['ktMap'],
     close() {
       if (closing) return closing;
       if (dead) return Promise.resolve();

@@ -18,6 +18,10 @@ import { loadOrCreateLogKey } from './log-key.ts';
 import { loadRotations } from './key-rotations.ts';
 import { loadOrCreateMapKeys, type MapKeys } from './map-keys.ts';
 import { answerVrfKeyIq } from './vrf-key-iq.ts';
+import { DomainMapBuilder } from './map-builder.ts';
+import { answerMapIq, isMapIq } from './map-iq.ts';
+import { mapLabel } from '../../../transparency/map-label.ts';
+import { commitmentNonce, commitValue } from '../../../transparency/map-commitment.ts';
 import { buildKeyRotation, type KeyRotation } from '../../../transparency/key-rotation.ts';
 import { equalHashes } from '../../../transparency/hash.ts';
 
@@ -46,6 +50,7 @@ export function transparencyModule(opts: TransparencyOptions) {
       const heads = new Map<string, DomainHeads>();
       const rotations = new Map<string, KeyRotation[]>();
       const mapKeys = new Map<string, MapKeys>();
+      const maps = new Map<string, DomainMapBuilder>();
 
       for (const domain of api.hosts) {
         const { key, created } = loadOrCreateLogKey(opts.dataDir, domain);
@@ -77,6 +82,14 @@ export function transparencyModule(opts: TransparencyOptions) {
           }
         }
         heads.set(domain, h);
+        // Stage 2: the verifiable map, where the storage keeps one (map-builder.ts).
+        const keys = mapKeys.get(domain)!;
+        if (api.storage.ktMap) {
+          maps.set(domain, new DomainMapBuilder(domain, key, api.storage.transparency, api.storage.ktMap, {
+            label: (jid, node, version) => mapLabel(keys.vrf.secretKey, jid, node, version).label,
+            commit: (label, value) => commitValue(commitmentNonce(keys.commitSecret, label), label, value),
+          }, clock));
+        }
       }
       api.provide(TransparencyService, heads);
       engine.logKeyEvents(keyLogFor((d) => heads.has(d)));
@@ -85,12 +98,19 @@ export function transparencyModule(opts: TransparencyOptions) {
       api.handleIq('host', NS_KT, async ({ payload, to }) => {
         if (payload.local === 'key-rotations') return x('key-rotations', { xmlns: NS_KT }, rotations.get(to.domain)!.map(buildKeyRotation));
         if (payload.local === 'vrf-key') return answerVrfKeyIq(mapKeys.get(to.domain)!);
+        const map = maps.get(to.domain);
+        if (map && isMapIq(payload)) return answerMapIq(payload, map, api.storage.transparency, mapKeys.get(to.domain)!);
         const h = heads.get(to.domain)!;
         return answerKtIq(payload, h, api.storage.transparency);
       });
 
       const tick = () => {
-        for (const h of heads.values()) h.issue().catch((err) => api.logger.error({ err, domain: h.domain }, 'signing a tree head failed'));
+        for (const h of heads.values()) {
+          h.issue()
+            // The map follows the signed log, off the publish path (map-builder.ts queues one update at a time).
+            .then((head) => maps.get(h.domain)?.update(head.size))
+            .catch((err) => api.logger.error({ err, domain: h.domain }, 'signing a tree head or map head failed'));
+        }
       };
       const timer = setInterval(tick, opts.epochMs);
       timer.unref();
@@ -103,6 +123,7 @@ export function transparencyModule(opts: TransparencyOptions) {
         engine.logKeyEvents(undefined);
         // Heads being signed finish before the storage closes.
         await Promise.all([...heads.values()].map((h) => h.settled()));
+        await Promise.all([...maps.values()].map((m) => m.stop()));
       });
     },
   });
