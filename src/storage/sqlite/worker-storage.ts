@@ -6,7 +6,8 @@
 // its replies in batches as its group commits settle. Replies come back in the order the calls were issued
 // (the adapter settles in issue order and the worker keeps it), which preserves the guarantee callers rely
 // on: a read issued after a write sees it.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../../runtime/start-worker.ts';
 import type { Storage } from '../types.ts';
 import { StorageClosedError } from '../errors.ts';
 import type { SqliteStorageOptions } from './index.ts';
@@ -38,24 +39,11 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-/**
- * The compiled build starts worker.js. Sources run through tsx (tests, `npm run pepkeys`) start worker.ts,
- * and a worker thread does not inherit the loader hooks `--import tsx` installed on this one (Node 20), so
- * a two-line bootstrap registers tsx in the worker first.
- */
-function startWorker(workerData: WorkerInit): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const worker = new URL('./worker.ts', import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData });
-}
-
 /** Opens the database on a worker thread; resolves once it is open and migrated (or rejects as openSqliteStorage throws). */
 export async function openSqliteWorkerStorage(options: SqliteWorkerStorageOptions): Promise<SqliteWorkerStorage> {
   const { onFatal, ...sqliteOptions } = options;
   const init: WorkerInit = { options: sqliteOptions };
-  const worker = startWorker(init);
+  const worker = startWorker(import.meta.url, 'worker', { workerData: init });
   const pending = new Map<number, Pending>();
   let nextId = 0;
   let outgoing: Call[] = [];

@@ -20,7 +20,7 @@ import { loadOrCreateMapKeys, type MapKeys } from './map-keys.ts';
 import { answerVrfKeyIq } from './vrf-key-iq.ts';
 import { DomainMapBuilder } from './map-builder.ts';
 import { answerMapIq, isMapIq } from './map-iq.ts';
-import { mapLabel } from '../../../transparency/map-label.ts';
+import { VrfWorker } from './vrf-worker.ts';
 import { commitmentNonce, commitValue } from '../../../transparency/map-commitment.ts';
 import { buildKeyRotation, type KeyRotation } from '../../../transparency/key-rotation.ts';
 import { equalHashes } from '../../../transparency/hash.ts';
@@ -51,6 +51,8 @@ export function transparencyModule(opts: TransparencyOptions) {
       const rotations = new Map<string, KeyRotation[]>();
       const mapKeys = new Map<string, MapKeys>();
       const maps = new Map<string, DomainMapBuilder>();
+      // Labels (VRF proofs) for the builders and lookups of every domain, on one worker thread.
+      const vrf = new VrfWorker();
 
       for (const domain of api.hosts) {
         const { key, created } = loadOrCreateLogKey(opts.dataDir, domain);
@@ -86,7 +88,7 @@ export function transparencyModule(opts: TransparencyOptions) {
         const keys = mapKeys.get(domain)!;
         if (api.storage.ktMap) {
           maps.set(domain, new DomainMapBuilder(domain, key, api.storage.transparency, api.storage.ktMap, {
-            label: (jid, node, version) => mapLabel(keys.vrf.secretKey, jid, node, version).label,
+            label: async (jid, node, version) => (await vrf.label(keys.vrf.secretKey, jid, node, version)).label,
             commit: (label, value) => commitValue(commitmentNonce(keys.commitSecret, label), label, value),
           }, clock));
         }
@@ -99,7 +101,7 @@ export function transparencyModule(opts: TransparencyOptions) {
         if (payload.local === 'key-rotations') return x('key-rotations', { xmlns: NS_KT }, rotations.get(to.domain)!.map(buildKeyRotation));
         if (payload.local === 'vrf-key') return answerVrfKeyIq(mapKeys.get(to.domain)!);
         const map = maps.get(to.domain);
-        if (map && isMapIq(payload)) return answerMapIq(payload, map, api.storage.transparency, mapKeys.get(to.domain)!);
+        if (map && isMapIq(payload)) return answerMapIq(payload, map, api.storage.transparency, mapKeys.get(to.domain)!, vrf);
         const h = heads.get(to.domain)!;
         return answerKtIq(payload, h, api.storage.transparency);
       });
@@ -124,6 +126,7 @@ export function transparencyModule(opts: TransparencyOptions) {
         // Heads being signed finish before the storage closes.
         await Promise.all([...heads.values()].map((h) => h.settled()));
         await Promise.all([...maps.values()].map((m) => m.stop()));
+        await vrf.close();
       });
     },
   });

@@ -1,8 +1,8 @@
 // One domain's verifiable map (docs/transparency.md "Stage 2"): after tree heads are signed, the log leaves
 // not yet in the map go into it as a new epoch, each under its VRF label (one per (JID, node, version)) with a
 // commitment to its RFC 9162 leaf hash, and the epoch's map head is signed with the log key. Runs off the
-// publish path, one epoch at a time, yielding to the event loop between batches of labels (a VRF proof costs
-// a few hundred microseconds).
+// publish path, one epoch at a time; the labels (a VRF proof each, a few milliseconds of CPU) are computed on a
+// worker thread by the server (vrf-worker.ts).
 import type { KeyObject } from 'node:crypto';
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import type { TransparencyStore } from '../../../storage/types.ts';
@@ -19,8 +19,8 @@ import { signMapHead, type SignedMapHead } from '../../../transparency/map-head.
 const YIELD_MS = 5;
 
 export interface MapFunctions {
-  /** The VRF label of (jid, node, version) (map-label.ts mapLabel). */
-  label(jid: string, node: string, version: number): Uint8Array;
+  /** The VRF label of (jid, node, version) (map-label.ts mapLabel; the server's runs on vrf-worker.ts). */
+  label(jid: string, node: string, version: number): Uint8Array | Promise<Uint8Array>;
   /** The commitment to `value` under `label` (map-commitment.ts). */
   commit(label: Uint8Array, value: Uint8Array): Uint8Array;
 }
@@ -146,19 +146,29 @@ export class DomainMapBuilder {
       const leaves = await this.log.entries(this.domain, at, Math.min(end, at + this.batch));
       const t0 = performance.now();
       let turn = t0;
+      const batch: { seq: number; leaf: Uint8Array; jid: string; node: string; version: number }[] = [];
       for (const { seq, leaf } of leaves) {
-        // A label costs a VRF proof: give the event loop a turn every few milliseconds of them.
-        if (performance.now() - turn > YIELD_MS) {
-          await yieldTurn();
-          turn = performance.now();
-        }
         const ev = decodeLeaf(leaf);
         const k = `${ev.jid}\0${ev.node}`;
         const version = (versions.get(k) ?? (await this.store.latestVersion(this.domain, ev.jid, ev.node))) + 1;
         versions.set(k, version);
-        const label = this.fns.label(ev.jid, ev.node, version);
-        entries.push({ label, commitment: this.fns.commit(label, leafHash(leaf)), epoch, jid: ev.jid, node: ev.node, version, seq });
+        batch.push({ seq, leaf, jid: ev.jid, node: ev.node, version });
       }
+      // The server labels on a worker thread (vrf-worker.ts): the batch is asked for at once. A label function
+      // that runs here still gets the event loop a turn every few milliseconds.
+      const asked: (Uint8Array | Promise<Uint8Array>)[] = [];
+      for (const e of batch) {
+        if (performance.now() - turn > YIELD_MS) {
+          await yieldTurn();
+          turn = performance.now();
+        }
+        asked.push(this.fns.label(e.jid, e.node, e.version));
+      }
+      const batchLabels = await Promise.all(asked);
+      batch.forEach((e, i) => {
+        const label = batchLabels[i]!;
+        entries.push({ label, commitment: this.fns.commit(label, leafHash(e.leaf)), epoch, jid: e.jid, node: e.node, version: e.version, seq: e.seq });
+      });
       this.stats.entries += leaves.length;
       this.stats.ms += performance.now() - t0;
     }

@@ -11,7 +11,7 @@ import { mapSource } from '../../../storage/kt-map.ts';
 import { inclusionProof } from '../../../transparency/inclusion.ts';
 import { b64, buildHashes, KT_MAX_ENTRIES, NS_KT, uint } from '../../../transparency/protocol.ts';
 import { buildAppendProof, buildEnd, buildMapHead, buildPath, KT_MAX_MAP_APPEND } from '../../../transparency/map-protocol.ts';
-import { mapLabel } from '../../../transparency/map-label.ts';
+import type { VrfWorker } from './vrf-worker.ts';
 import { commitmentNonce } from '../../../transparency/map-commitment.ts';
 import { proveLabel } from '../../../transparency/map/lookup-proof.ts';
 import { proveAppendOnly } from '../../../transparency/map/append-proof.ts';
@@ -30,7 +30,7 @@ function attr(el: Element, name: string): number {
   }
 }
 
-export async function answerMapIq(payload: Element, builder: DomainMapBuilder, log: TransparencyStore, keys: MapKeys): Promise<Element> {
+export async function answerMapIq(payload: Element, builder: DomainMapBuilder, log: TransparencyStore, keys: MapKeys, vrf: VrfWorker): Promise<Element> {
   const domain = builder.domain;
   const served = await builder.served();
   if (!served) throw new StanzaError('item-not-found', 'the map has no epoch yet');
@@ -54,20 +54,22 @@ export async function answerMapIq(payload: Element, builder: DomainMapBuilder, l
       if (all.length > KT_MAX_ENTRIES) throw new StanzaError('not-acceptable', `more than ${KT_MAX_ENTRIES} versions: not answered in one lookup`);
       const shown = history ? all : all.slice(-1);
       const read = (refs: Parameters<TransparencyStore['nodes']>[1]) => log.nodes(domain, refs);
+      const next = (all.at(-1)?.version ?? 0) + 1;
+      // The VRF proofs (a few ms of CPU each) come from the worker thread, all in one request.
+      const proofs = await vrf.labels(keys.vrf.secretKey, [...shown.map((e): [string, string, number] => [jid, node, e.version]), [jid, node, next]]);
+      const absent = proofs.pop()!;
       const versions: Element[] = [];
-      for (const e of shown) {
-        const { proof: vrf } = mapLabel(keys.vrf.secretKey, jid, node, e.version);
+      for (const [i, e] of shown.entries()) {
+        const proof = proofs[i]!.proof;
         const [leaf] = await log.entries(domain, e.seq, e.seq + 1);
         const path = await proveLabel(map, e.label);
         versions.push(
-          x('version', { n: String(e.version), label: b64(e.label), vrf: b64(vrf), commitment: b64(e.commitment), nonce: b64(commitmentNonce(keys.commitSecret, e.label)), seq: String(e.seq) },
+          x('version', { n: String(e.version), label: b64(e.label), vrf: b64(proof), commitment: b64(e.commitment), nonce: b64(commitmentNonce(keys.commitSecret, e.label)), seq: String(e.seq) },
             x('leaf', {}, b64(leaf!.leaf)),
             x('inclusion', { size: String(epoch.logSize) }, buildHashes(await inclusionProof(e.seq, epoch.logSize, read))),
             buildPath(path)),
         );
       }
-      const next = (all.at(-1)?.version ?? 0) + 1;
-      const absent = mapLabel(keys.vrf.secretKey, jid, node, next);
       const path = await proveLabel(map, absent.label);
       return x('map-lookup', { xmlns: NS_KT, jid, node, history: String(history) }, head, versions,
         x('absent', { n: String(next), label: b64(absent.label), vrf: b64(absent.proof) }, buildPath(path), buildEnd(path.leaf)));
