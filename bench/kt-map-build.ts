@@ -1,0 +1,32 @@
+// Verifiable-map builder throughput and what it does to the event loop, labels computed on the main thread vs on
+// the VRF worker thread (src/server/modules/transparency/vrf-worker.ts). Usage: node --import tsx bench/kt-map-build.ts [N]
+import { generateKeyPairSync } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createMemoryStorage } from '../src/storage/memory/index.ts';
+import { DomainMapBuilder } from '../src/server/modules/transparency/map-builder.ts';
+import { VrfWorker } from '../src/server/modules/transparency/vrf-worker.ts';
+import { mapLabel } from '../src/transparency/map-label.ts';
+import { vrfGenerateKeyPair } from '../src/transparency/vrf.ts';
+import { commitValue, commitmentNonce } from '../src/transparency/map-commitment.ts';
+const DOMAIN = 'capulet.lit';
+const N = Number(process.argv[2] ?? 600);
+const { privateKey } = generateKeyPairSync('ed25519');
+const keys = vrfGenerateKeyPair(); const secret = new Uint8Array(32).fill(7);
+async function run(mode: string) {
+  const storage = createMemoryStorage();
+  for (let i = 0; i < N; i++) {
+    const jid = `u${i % 50}@${DOMAIN}`, node = 'urn:xmpp:pubkey:2';
+    await storage.pubsub.createNode({ service: jid, node, owner: jid, config: {} } as never).catch(() => undefined);
+    await storage.pubsub.publishItem({ service: jid, node, id: `i${i}`, publisher: `${jid}/r`, payload: '<x/>', publishedAt: 1 } as never, undefined, { domain: DOMAIN, event: { type: 'publish', time: 1, jid, node, itemId: `i${i}` } });
+  }
+  const w = new VrfWorker();
+  const label = mode === 'worker' ? async (j: string, n: string, v: number) => (await w.label(keys.secretKey, j, n, v)).label : (j: string, n: string, v: number) => mapLabel(keys.secretKey, j, n, v).label;
+  const b = new DomainMapBuilder(DOMAIN, privateKey, storage.transparency, storage.ktMap!, { label, commit: (l, v) => commitValue(commitmentNonce(secret, l), l, v) }, () => 1);
+  const h = monitorEventLoopDelay({ resolution: 1 }); h.enable();
+  const c0 = process.cpuUsage(); const t0 = performance.now();
+  await b.update(N);
+  const ms = performance.now() - t0; const cpu = process.cpuUsage(c0); h.disable();
+  console.log(`${mode}: ${N} entries in ${ms.toFixed(0)} ms = ${(N / ms * 1000).toFixed(0)} entries/s; main-thread+worker CPU ${(cpu.user + cpu.system) / 1000 | 0} ms; event-loop delay max ${(h.max / 1e6).toFixed(1)} ms p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms`);
+  await w.close(); await storage.close();
+}
+await run('main'); await run('worker'); await run('main'); await run('worker');
