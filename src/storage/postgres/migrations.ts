@@ -6,7 +6,7 @@
 // PostgreSQL DDL is transactional, so a failing migration leaves the schema exactly as it was.
 import type { Pool, PoolClient } from 'pg';
 import { SchemaTooNewError } from '../errors.ts';
-import { convertKtLeaves } from './kt-migration.ts';
+import { convertKtBlocks, convertKtLeaves } from './kt-migration.ts';
 
 export interface Migration {
   version: number;
@@ -248,6 +248,27 @@ export const migrations: readonly Migration[] = [
       DROP TABLE kt_nodes;
     `,
     convert: (client) => convertKtLeaves(client),
+  },
+  {
+    version: 7,
+    name: 'key transparency leaves in blocks of 8',
+    sql: `
+      -- Issue 14: the layout of SQLite's migration 7 (docs/transparency.md "Storage").
+      CREATE TABLE kt_blocks (
+        log_id BIGINT NOT NULL,
+        block  BIGINT NOT NULL,
+        hash   BYTEA,
+        leaves BYTEA NOT NULL,
+        PRIMARY KEY (log_id, block)
+      );
+      CREATE TABLE kt_jids (
+        log_id BIGINT NOT NULL,
+        jid_id BIGINT NOT NULL,
+        seq    BIGINT NOT NULL,
+        PRIMARY KEY (log_id, jid_id, seq)
+      );
+    `,
+    convert: (client) => convertKtBlocks(client),
   },
 ];
 
