@@ -9,7 +9,7 @@
 // So a leaf exists exactly when its write committed, in the order the writes ran (their acknowledgement
 // order).
 import type { LogAppend, LogEntry, TransparencyStore } from '../types.ts';
-import { encodeLeaf } from '../../transparency/leaf.ts';
+import { assertEncodable, encodeLeaf } from '../../transparency/leaf.ts';
 import { leafHash } from '../../transparency/hash.ts';
 import { BlockTree } from '../../transparency/node-cache.ts';
 import { referenceRoot, type NodeRef } from '../../transparency/tree.ts';
@@ -66,7 +66,6 @@ export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit | un
     return n;
   };
   const leafOf = (seq: number, e: BlockEntry) => leafFromBody(seq, nameBytes(e.jid), nameBytes(e.node), e.body);
-  const leavesOf = (row: BlockRow): Uint8Array[] => unpackBlock(row.leaves).map((e, i) => leafOf(row.block * BLOCK_LEAVES + i, e));
   const sizeOf = (id: number | undefined) => {
     const last = id === undefined ? undefined : (selectLast.get(id) as BlockRow | undefined);
     return last ? last.block * BLOCK_LEAVES + unpackBlock(last.leaves).length : 0;
@@ -97,12 +96,16 @@ export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit | un
     if (id === undefined) return assembleNodes(refs, new BlockTree(), [], () => undefined);
     const tree = treeOf(id);
     const extra = extendTree(id, tree, plan.upperBlocks);
-    const leaves = new Map<number, Uint8Array>();
+    // Only the leaves a hash needs are rebuilt (7 of the 8 for an inclusion proof).
+    const blocks = new Map<number, BlockEntry[]>();
     for (const block of plan.blocks) {
       const row = selectBlock.get(id, block) as BlockRow | undefined;
-      if (row) leavesOf(row).forEach((leaf, i) => leaves.set(block * BLOCK_LEAVES + i, leaf));
+      if (row) blocks.set(block, unpackBlock(row.leaves));
     }
-    return assembleNodes(refs, tree, extra, (seq) => leaves.get(seq));
+    return assembleNodes(refs, tree, extra, (seq) => {
+      const e = blocks.get(Math.floor(seq / BLOCK_LEAVES))?.[seq % BLOCK_LEAVES];
+      return e && leafOf(seq, e);
+    });
   };
 
   // ---- appends
@@ -210,6 +213,8 @@ export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit | un
 
   /** Call only inside a gc.write callback, after the pubsub write it goes with succeeded. */
   function append(log: LogAppend): void {
+    // An event without a leaf encoding fails its own write here, not the batch at its end.
+    assertEncodable(log.event);
     if (gc?.inBatch) pending.push(log);
     else {
       appendAll([log]);
