@@ -10,6 +10,7 @@
 // one below is hashed from the 8 leaves of one block.
 import { leafHash } from '../../transparency/hash.ts';
 import { referenceRoot } from '../../transparency/tree.ts';
+import { readVarint, varintEnd, writeVarint } from './kt-body.ts';
 
 export const BLOCK_LEVEL = 3;
 export const BLOCK_LEAVES = 2 ** BLOCK_LEVEL;
@@ -18,15 +19,6 @@ export interface BlockEntry {
   jid: number;
   node: number;
   body: Uint8Array;
-}
-
-function writeVarint(out: Buffer, n: number, o: number): number {
-  while (n >= 0x80) {
-    out[o++] = (n % 0x80) | 0x80;
-    n = Math.floor(n / 0x80);
-  }
-  out[o++] = n;
-  return o;
 }
 
 export function packBlock(entries: readonly BlockEntry[]): Buffer {
@@ -49,15 +41,9 @@ export function unpackBlock(blob: Uint8Array): BlockEntry[] {
   const out: BlockEntry[] = [];
   let o = 0;
   const varint = (): number => {
-    let n = 0;
-    let m = 1;
-    for (;;) {
-      const x = blob[o++];
-      if (x === undefined) throw new RangeError('truncated transparency block');
-      n += (x & 0x7f) * m;
-      if (x < 0x80) return n;
-      m *= 0x80;
-    }
+    const n = readVarint(blob, o);
+    o = varintEnd();
+    return n;
   };
   while (o < blob.length) {
     const jid = varint();

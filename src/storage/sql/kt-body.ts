@@ -19,7 +19,7 @@ const RAW = 0xff;
 const CURRENT = 'current';
 const CURRENT_BYTES = Buffer.from(CURRENT, 'utf8');
 
-function writeVarint(out: Buffer, n: number, o: number): number {
+export function writeVarint(out: Buffer, n: number, o: number): number {
   while (n >= 0x80) {
     out[o++] = (n % 0x80) | 0x80;
     n = Math.floor(n / 0x80);
@@ -80,17 +80,20 @@ export function encodeBody(event: KeyEventDraft, seq: number, canonical?: Uint8A
 }
 
 // Module-level helpers rather than closures: leafFromBody runs for up to 8 leaves of every proof.
-let varintEnd = 0;
-function readVarint(b: Uint8Array, o: number): number {
+let afterVarint = 0;
+/** Where the last readVarint ended. */
+export const varintEnd = (): number => afterVarint;
+export function readVarint(b: Uint8Array, o: number): number {
   let n = 0;
   let m = 1;
   for (;;) {
-    const x = b[o++]!;
+    const x = b[o++];
+    if (x === undefined) throw new RangeError('truncated varint');
     n += (x & 0x7f) * m;
     if (x < 0x80) break;
     m *= 0x80;
   }
-  varintEnd = o;
+  afterVarint = o;
   return n;
 }
 
@@ -119,7 +122,7 @@ export function leafFromBody(seq: number, jid: string | Uint8Array, node: string
   let item: Uint8Array = CURRENT_BYTES;
   if (!(flags & 0x10)) {
     n = readVarint(b, o);
-    o = varintEnd;
+    o = afterVarint;
     item = b.subarray(o, o + n);
     o += n;
   }
@@ -134,13 +137,13 @@ export function leafFromBody(seq: number, jid: string | Uint8Array, node: string
   let fpBin: Uint8Array | undefined;
   if (form === 1) {
     n = readVarint(b, o);
-    o = varintEnd;
+    o = afterVarint;
     fpText = b.subarray(o, o + n);
     o += n;
   } else if (form === 2) {
     fpPrefix = PREFIXES[b[o++]!]!;
     n = readVarint(b, o);
-    o = varintEnd;
+    o = afterVarint;
     fpBin = b.subarray(o, o + n);
     o += n;
   }
