@@ -1,7 +1,6 @@
 // The right edge of a log's tree: the hashes of the perfect subtrees that [0, size) splits into (one per
 // set bit of size). It is all an append needs: the new leaf folds into the lowest ones it completes, so
-// an adapter that keeps it in memory appends without reading any stored hash. Values, never mutated: an
-// adapter adopts the next frontier only once the append's statements all ran.
+// whoever keeps it (an incremental audit, say) appends without any other hash. Values, never mutated.
 import { nodeHash } from './hash.ts';
 import { perfectPieces, type NodeRef } from './tree.ts';
 

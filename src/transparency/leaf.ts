@@ -38,13 +38,27 @@ export class LeafFormatError extends Error {
 
 const MAX_STR = 0xffff;
 
+/**
+ * Throws LeafFormatError when `e` has no leaf encoding. An adapter that encodes leaves later (at the end of
+ * a group-commit batch) checks this first, so such an event fails its own write, not the whole batch.
+ */
+export function assertEncodable(e: KeyEventDraft): void {
+  for (const s of [e.jid, e.node, e.itemId, e.fingerprint ?? '']) {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: only long strings need counting.
+    if (s.length * 3 > MAX_STR && Buffer.byteLength(s, 'utf8') > MAX_STR) throw new LeafFormatError('a leaf string is longer than 65535 bytes');
+  }
+  if (e.payloadHash && e.payloadHash.length !== 32) throw new LeafFormatError('payload hash must be 32 bytes');
+  if (!Number.isSafeInteger(e.time) || e.time < 0) throw new LeafFormatError('bad sequence or time');
+  if (!KEY_EVENT_TYPES.includes(e.type)) throw new LeafFormatError(`unknown event type ${e.type}`);
+}
+
 export function encodeLeaf(e: KeyEvent): Uint8Array {
   // Sized first and written in place: this runs for every key event, inside the write's transaction.
   const strs = [e.jid, e.node, e.itemId, e.fingerprint ?? ''];
   const lens = strs.map((s) => Buffer.byteLength(s, 'utf8'));
   for (const n of lens) if (n > MAX_STR) throw new LeafFormatError('a leaf string is longer than 65535 bytes');
-  if (e.payloadHash && e.payloadHash.length !== 32) throw new LeafFormatError('payload hash must be 32 bytes');
-  if (!Number.isSafeInteger(e.seq) || e.seq < 0 || !Number.isSafeInteger(e.time) || e.time < 0) throw new LeafFormatError('bad sequence or time');
+  assertEncodable(e);
+  if (!Number.isSafeInteger(e.seq) || e.seq < 0) throw new LeafFormatError('bad sequence or time');
   const phLen = e.payloadHash ? 32 : 0;
   const out = Buffer.alloc(2 + 16 + lens.reduce((n, l) => n + 2 + l, 0) + 1 + phLen);
   let o = 0;
@@ -52,20 +66,21 @@ export function encodeLeaf(e: KeyEvent): Uint8Array {
   out[o++] = KEY_EVENT_TYPES.indexOf(e.type) + 1;
   o = writeU64(out, e.seq, o);
   o = writeU64(out, e.time, o);
-  const str = (i: number) => {
-    o = out.writeUInt16BE(lens[i]!, o);
-    o += out.write(strs[i]!, o, 'utf8');
-  };
-  str(0);
-  str(1);
-  str(2);
+  o = writeStr(out, strs[0]!, lens[0]!, o);
+  o = writeStr(out, strs[1]!, lens[1]!, o);
+  o = writeStr(out, strs[2]!, lens[2]!, o);
   out[o++] = phLen;
   if (e.payloadHash) {
     out.set(e.payloadHash, o);
     o += 32;
   }
-  str(3);
+  writeStr(out, strs[3]!, lens[3]!, o);
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+function writeStr(out: Buffer, s: string, len: number, o: number): number {
+  o = out.writeUInt16BE(len, o);
+  return o + out.write(s, o, 'utf8');
 }
 
 /** A safe integer as u64 big-endian, without going through BigInt. */

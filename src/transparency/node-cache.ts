@@ -1,71 +1,76 @@
-// Upper perfect subtrees of a log, kept in memory for proofs. A perfect subtree never changes once its
-// last leaf is committed, so a hash read from committed storage stays right for the log's life; only the
-// upper levels are kept (one hash per 2^(minLevel-1) leaves: 2 MB at 10^6 leaves with the default, in one
-// buffer per level), the lower ones a proof needs are read in one call. Each stored read costs several
-// microseconds; this leaves a proof one read: a level-3 subtree and 8 leaves. Fill it only from reads of
-// committed data: a hash computed inside a write transaction may still roll back.
+// Every perfect subtree of level ≥ 3 of a log, in memory: the hashes of its full blocks of 8 leaves (the
+// level-3 subtrees, which the SQL adapters store one per block row) and every node above them, one buffer
+// per level: 8 MB at 10^6 leaves. A proof then reads no stored subtree, only the one block of 8 leaves
+// around each edge. A perfect subtree never changes once its last leaf is committed, so a hash kept here
+// stays right for the log's life; fill it only with committed blocks, in order (a hash computed inside a
+// write transaction may still roll back).
+import { nodeHash } from './hash.ts';
 import type { NodeRef } from './tree.ts';
 
-/** The hashes of one level: 32 bytes per index, and which indices are filled. */
+export const TREE_MIN_LEVEL = 3;
+
+/** The hashes of one level, 32 bytes each, indices [0, count). */
 class Level {
   data = Buffer.alloc(0);
-  filled = new Uint8Array(0);
+  count = 0;
 
-  get(index: number): Uint8Array | undefined {
-    if (!((this.filled[index >> 3] ?? 0) & (1 << (index & 7)))) return undefined;
+  get(index: number): Uint8Array {
     return new Uint8Array(this.data.buffer, this.data.byteOffset + index * 32, 32);
   }
 
-  set(index: number, h: Uint8Array): void {
-    if ((index + 1) * 32 > this.data.length) {
+  push(h: Uint8Array): void {
+    if ((this.count + 1) * 32 > this.data.length) {
       // Doubling: earlier views keep the old buffer, whose bytes never change.
-      const data = Buffer.alloc(Math.max(1024, (index + 1) * 64));
+      const data = Buffer.alloc(Math.max(1024, this.data.length * 2));
       this.data.copy(data);
       this.data = data;
-      const filled = new Uint8Array(data.length / 256 + 1);
-      filled.set(this.filled);
-      this.filled = filled;
     }
-    this.data.set(h, index * 32);
-    this.filled[index >> 3]! |= 1 << (index & 7);
+    this.data.set(h, this.count * 32);
+    this.count++;
   }
 }
 
-export class CommittedNodes {
-  private readonly levels: Level[] = [];
+export class BlockTree {
+  /** levels[k]: level TREE_MIN_LEVEL + k. */
+  private readonly levels: Level[] = [new Level()];
 
-  constructor(readonly minLevel = 4) {}
-
-  /** Keeps a committed subtree's hash (levels below minLevel are not kept). */
-  put(ref: NodeRef, hash: Uint8Array): void {
-    if (ref.level >= this.minLevel) (this.levels[ref.level] ??= new Level()).set(ref.index, hash);
+  /** Full blocks held, [0, blocks). */
+  get blocks(): number {
+    return this.levels[0]!.count;
   }
 
-  /** The hashes of `refs`: cached ones from memory, the rest from `fetch` (one call, in order), then kept. */
-  read(refs: NodeRef[], fetch: (missing: NodeRef[]) => Uint8Array[]): Uint8Array[] {
-    const { out, missing } = this.lookup(refs);
-    return missing.length ? this.keep(refs, out, missing, fetch(missing.map((i) => refs[i]!))) : (out as Uint8Array[]);
+  /** Appends the hash of block number `blocks`, completing the nodes above it. */
+  push(hash: Uint8Array): void {
+    let h = hash;
+    let k = 0;
+    for (;;) {
+      const level = this.levels[k]!;
+      level.push(h);
+      const i = level.count - 1;
+      if (i % 2 === 0) return;
+      h = nodeHash(level.get(i - 1), h);
+      this.levels[++k] ??= new Level();
+    }
   }
 
-  /** Same, for an asynchronous store. */
-  async readAsync(refs: NodeRef[], fetch: (missing: NodeRef[]) => Promise<Uint8Array[]>): Promise<Uint8Array[]> {
-    const { out, missing } = this.lookup(refs);
-    return missing.length ? this.keep(refs, out, missing, await fetch(missing.map((i) => refs[i]!))) : (out as Uint8Array[]);
+  /** Blocks needed before node `ref` (level ≥ 3) is complete. */
+  static blocksUnder(ref: NodeRef): number {
+    return (ref.index + 1) * 2 ** (ref.level - TREE_MIN_LEVEL);
   }
 
-  private lookup(refs: NodeRef[]): { out: (Uint8Array | undefined)[]; missing: number[] } {
-    const out = refs.map((r) => (r.level >= this.minLevel ? this.levels[r.level]?.get(r.index) : undefined));
-    const missing: number[] = [];
-    out.forEach((h, i) => h === undefined && missing.push(i));
-    return { out, missing };
-  }
-
-  private keep(refs: NodeRef[], out: (Uint8Array | undefined)[], missing: number[], fetched: Uint8Array[]): Uint8Array[] {
-    missing.forEach((i, k) => {
-      const ref = refs[i]!;
-      out[i] = fetched[k]!;
-      this.put(ref, fetched[k]!);
-    });
-    return out as Uint8Array[];
+  /**
+   * The hash of `ref` (level ≥ 3), or undefined when its blocks are not all here. `extra` are the hashes of
+   * the blocks right after the held ones (seen in an uncommitted transaction): used, never kept.
+   */
+  node(ref: NodeRef, extra: readonly Uint8Array[] = []): Uint8Array | undefined {
+    const k = ref.level - TREE_MIN_LEVEL;
+    if (k < 0) throw new RangeError('the block tree holds levels 3 and up');
+    const level = this.levels[k];
+    if (level && ref.index < level.count) return level.get(ref.index);
+    if (extra.length === 0 || BlockTree.blocksUnder(ref) > this.blocks + extra.length) return undefined;
+    if (k === 0) return extra[ref.index - this.blocks];
+    const left = this.node({ level: ref.level - 1, index: 2 * ref.index }, extra);
+    const right = this.node({ level: ref.level - 1, index: 2 * ref.index + 1 }, extra);
+    return left && right && nodeHash(left, right);
   }
 }

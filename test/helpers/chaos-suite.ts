@@ -7,7 +7,7 @@
 // Key transparency is on (issue 14): a third connection publishes to a key node, and after each kill the
 // log as the crash left it must hold a leaf for every acknowledged key publish and exactly the key items
 // that committed (no leaf without its item, no item without its leaf), numbered without gaps, with every
-// stored subtree hash equal to the one recomputed from the leaves.
+// stored block hash equal to the one recomputed from the leaves.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -24,7 +24,7 @@ import { decodeLeaf } from '../../src/transparency/leaf.ts';
 import { leafHash } from '../../src/transparency/hash.ts';
 import { MemoryTree } from '../../src/transparency/tree.ts';
 import { leafFromBody } from '../../src/storage/sql/kt-body.ts';
-import { STORED_MIN_LEVEL } from '../../src/storage/sql/kt-tree.ts';
+import { BLOCK_LEAVES, BLOCK_LEVEL, unpackBlock } from '../../src/storage/sql/kt-block.ts';
 
 const KEY_NODE = 'urn:xmpp:pubkey:2';
 
@@ -32,35 +32,37 @@ const KEY_NODE = 'urn:xmpp:pubkey:2';
 function checkKeyLog(db: Database.Database, acked: Set<string>): { leaves: number; missing: string[]; problems: string[] } {
   const problems: string[] = [];
   const logId = db.prepare("SELECT id FROM kt_logs WHERE domain = 'localhost'").pluck().get() as number | undefined;
-  // Migration 6's layout: leaves rebuilt from their compact rows, subtrees of level >= 3 by their last leaf.
-  const rows = (logId === undefined ? [] : db.prepare(
-    `SELECT e.seq, j.name AS jid, n.name AS node, e.body FROM kt_entries e JOIN kt_names j ON j.id = e.jid_id
-     JOIN kt_names n ON n.id = e.node_id WHERE e.log_id = ? ORDER BY e.seq`,
-  ).all(logId)) as { seq: number; jid: string; node: string; body: Buffer }[];
+  // Migration 7's layout: leaves in blocks of 8 (rebuilt from their compact bodies), each full block with
+  // its level-3 subtree hash, and one (JID, sequence) row per leaf.
+  const names = new Map((db.prepare('SELECT id, name FROM kt_names').all() as { id: number; name: string }[]).map((r) => [r.id, r.name]));
+  const blocks = (logId === undefined ? [] : db.prepare('SELECT block, hash, leaves FROM kt_blocks WHERE log_id = ? ORDER BY block').all(logId)) as { block: number; hash: Buffer | null; leaves: Buffer }[];
   const tree = new MemoryTree();
   const logged = new Set<string>();
-  rows.forEach((r, i) => {
-    if (r.seq !== i) problems.push(`leaf ${i} has sequence number ${r.seq}`);
-    const leaf = leafFromBody(r.seq, r.jid, r.node, r.body);
-    const e = decodeLeaf(leaf);
-    if (e.seq !== r.seq) problems.push(`leaf ${r.seq} encodes sequence ${e.seq}`);
-    tree.append(leafHash(leaf));
-    if (e.node === KEY_NODE && e.type === 'publish') logged.add(e.itemId);
+  let n = 0;
+  blocks.forEach((b, i) => {
+    if (b.block !== i) problems.push(`block ${i} is numbered ${b.block}`);
+    const entries = unpackBlock(b.leaves);
+    if (entries.length < BLOCK_LEAVES && i !== blocks.length - 1) problems.push(`block ${b.block} holds ${entries.length} leaves but is not the last`);
+    entries.forEach((en, k) => {
+      const seq = b.block * BLOCK_LEAVES + k;
+      const leaf = leafFromBody(seq, names.get(en.jid)!, names.get(en.node)!, en.body);
+      const e = decodeLeaf(leaf);
+      if (e.seq !== seq) problems.push(`leaf ${seq} encodes sequence ${e.seq}`);
+      tree.append(leafHash(leaf));
+      n++;
+      if (e.node === KEY_NODE && e.type === 'publish') logged.add(e.itemId);
+    });
+    const want = entries.length === BLOCK_LEAVES ? tree.levels[BLOCK_LEVEL]?.[b.block] : undefined;
+    if ((want === undefined) !== (b.hash === null) || (want && !Buffer.from(want).equals(b.hash!))) problems.push(`stored hash of block ${b.block} does not match its leaves`);
   });
-  const stored = (logId === undefined ? [] : db.prepare('SELECT last, level, hash FROM kt_subtrees WHERE log_id = ?').all(logId)) as { last: number; level: number; hash: Buffer }[];
-  for (const n of stored) {
-    const idx = (n.last + 1) / 2 ** n.level - 1;
-    const want = tree.levels[n.level]?.[idx];
-    if (!want || !Buffer.from(want).equals(n.hash)) problems.push(`stored subtree (${n.level}, ${idx}) does not match the leaves`);
-  }
-  const expectedNodes = tree.levels.slice(STORED_MIN_LEVEL).reduce((k, l) => k + l.length, 0);
-  if (stored.length !== expectedNodes) problems.push(`${stored.length} subtrees stored, ${expectedNodes} complete`);
+  const jidRows = logId === undefined ? 0 : (db.prepare('SELECT count(*) FROM kt_jids WHERE log_id = ?').pluck().get(logId) as number);
+  if (jidRows !== n) problems.push(`${jidRows} JID index rows for ${n} leaves`);
   const items = new Set(db.prepare(
     'SELECT i.item_id FROM pubsub_items i JOIN pubsub_nodes n ON n.id = i.node_id WHERE n.service = ? AND n.node = ?',
   ).pluck().all('publisher@localhost', KEY_NODE) as string[]);
   for (const id of items) if (!logged.has(id)) problems.push(`key item ${id} committed without its leaf`);
   for (const id of logged) if (!items.has(id)) problems.push(`leaf for key item ${id}, which did not commit`);
-  return { leaves: rows.length, missing: [...acked].filter((id) => !logged.has(id)), problems };
+  return { leaves: n, missing: [...acked].filter((id) => !logged.has(id)), problems };
 }
 
 const ROUNDS = Number(process.env.PEPKEYS_CHAOS_ROUNDS ?? 5);

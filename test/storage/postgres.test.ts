@@ -33,8 +33,8 @@ const TABLES = [
   'archive_messages',
   'archive_prefs',
   'blocklist',
-  'kt_entries',
-  'kt_subtrees',
+  'kt_blocks',
+  'kt_jids',
   'kt_names',
   'kt_logs',
 ];

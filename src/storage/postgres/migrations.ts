@@ -6,7 +6,7 @@
 // PostgreSQL DDL is transactional, so a failing migration leaves the schema exactly as it was.
 import type { Pool, PoolClient } from 'pg';
 import { SchemaTooNewError } from '../errors.ts';
-import { convertKtLeaves } from './kt-migration.ts';
+import { convertKtBlocks, convertKtLeaves } from './kt-migration.ts';
 
 export interface Migration {
   version: number;
@@ -250,11 +250,25 @@ export const migrations: readonly Migration[] = [
     convert: (client) => convertKtLeaves(client),
   },
   {
-    // Held for the Stage 1 storage change of the same round ([ktperf2]): whichever 7 lands first, the lead keeps
-    // one. Empty, so the versions stay consecutive (the durable-storage contract checks that).
     version: 7,
-    name: 'reserved',
-    sql: `SELECT 1;`,
+    name: 'key transparency leaves in blocks of 8',
+    sql: `
+      -- Issue 14: the layout of SQLite's migration 7 (docs/transparency.md "Storage").
+      CREATE TABLE kt_blocks (
+        log_id BIGINT NOT NULL,
+        block  BIGINT NOT NULL,
+        hash   BYTEA,
+        leaves BYTEA NOT NULL,
+        PRIMARY KEY (log_id, block)
+      );
+      CREATE TABLE kt_jids (
+        log_id BIGINT NOT NULL,
+        jid_id BIGINT NOT NULL,
+        seq    BIGINT NOT NULL,
+        PRIMARY KEY (log_id, jid_id, seq)
+      );
+    `,
+    convert: (client) => convertKtBlocks(client),
   },
   {
     version: 8,

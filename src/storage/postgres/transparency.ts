@@ -1,102 +1,146 @@
-// Key-transparency logs in PostgreSQL (migration 6: the layout of the SQLite adapter, storage/sql/kt-body.ts
-// and kt-tree.ts). An append runs on the write transaction of the pubsub write it goes with (same
-// group-commit callback), so it commits or rolls back with it. The log row is locked in a statement of its
-// own first; the size is read in the next statement, whose READ COMMITTED snapshot sees every leaf another
-// server committed while we waited, so sequence numbers never collide. Nothing about a log is kept in
-// memory between appends but committed upper subtrees: other servers may append to the same log.
+// Key-transparency logs in PostgreSQL (migration 7: the layout of the SQLite adapter, storage/sql/kt-block.ts).
+// An append runs on the write transaction of the pubsub write it goes with (same group-commit callback), so
+// it commits or rolls back with it. The log row is locked in a statement of its own first; the last block
+// is read in the next one, whose READ COMMITTED snapshot sees every leaf another server committed while we
+// waited, so sequence numbers never collide. Nothing about a log's end is kept in memory between appends:
+// other servers may append to the same log. Reads keep what is committed and final: names by number
+// (a sequence never hands a number out twice) and the hashes of full blocks with every subtree above them.
 import type { LogAppend, LogEntry, TransparencyStore } from '../types.ts';
-import { appendLeaf } from '../../transparency/log-append.ts';
-import { CommittedNodes } from '../../transparency/node-cache.ts';
-import type { NodeRef } from '../../transparency/tree.ts';
+import { encodeLeaf } from '../../transparency/leaf.ts';
+import { leafHash } from '../../transparency/hash.ts';
+import { BlockTree } from '../../transparency/node-cache.ts';
+import { referenceRoot, type NodeRef } from '../../transparency/tree.ts';
 import { encodeBody, leafFromBody } from '../sql/kt-body.ts';
-import { assembleNodes, lastLeaf, planNodes, STORED_MIN_LEVEL } from '../sql/kt-tree.ts';
+import { BLOCK_LEAVES, packBlock, unpackBlock, type BlockEntry } from '../sql/kt-block.ts';
+import { assembleNodes, planNodes } from '../sql/kt-tree.ts';
 import { num, statement, type Db } from './db.ts';
 import type { GroupCommit } from './group-commit.ts';
 
 const ensureLog = statement('kt_log_ensure', 'INSERT INTO kt_logs (domain) VALUES ($1) ON CONFLICT (domain) DO NOTHING');
 const lockLog = statement('kt_log_lock', 'SELECT id FROM kt_logs WHERE domain = $1 FOR UPDATE');
 const selectLog = statement('kt_log', 'SELECT id FROM kt_logs WHERE domain = $1');
-const size = statement('kt_size6', 'SELECT coalesce(max(seq) + 1, 0) AS n FROM kt_entries WHERE log_id = $1');
+const selectLast = statement('kt_last7', 'SELECT block, hash, leaves FROM kt_blocks WHERE log_id = $1 ORDER BY block DESC LIMIT 1');
+const selectBlocks = statement('kt_blocks7', 'SELECT block, hash, leaves FROM kt_blocks WHERE log_id = $1 AND block >= $2 AND block < $3 ORDER BY block');
+const selectBlockSet = statement('kt_block_set7', 'SELECT block, hash, leaves FROM kt_blocks WHERE log_id = $1 AND block = ANY($2::bigint[])');
+const selectHashes = statement('kt_hashes7', 'SELECT block, hash FROM kt_blocks WHERE log_id = $1 AND block >= $2 AND block < $3 AND hash IS NOT NULL ORDER BY block');
+const upsertBlock = statement(
+  'kt_block_upsert7',
+  'INSERT INTO kt_blocks (log_id, block, hash, leaves) VALUES ($1, $2, $3, $4) ON CONFLICT (log_id, block) DO UPDATE SET hash = excluded.hash, leaves = excluded.leaves',
+);
+const insertJid = statement('kt_jid_insert7', 'INSERT INTO kt_jids (log_id, jid_id, seq) VALUES ($1, $2, $3)');
+const selectOf = statement('kt_of7', 'SELECT seq FROM kt_jids WHERE log_id = $1 AND jid_id = $2 AND seq >= $3 ORDER BY seq LIMIT $4');
 const ensureNames = statement('kt_names_ensure', 'INSERT INTO kt_names (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING');
 const selectNames = statement('kt_names', 'SELECT id, name FROM kt_names WHERE name = ANY($1::text[])');
+const selectNamesById = statement('kt_names_by_id', 'SELECT id, name FROM kt_names WHERE id = ANY($1::bigint[])');
 const selectNameId = statement('kt_name_id', 'SELECT id FROM kt_names WHERE name = $1');
-const insertEntry = statement('kt_entry_insert', 'INSERT INTO kt_entries (log_id, seq, jid_id, node_id, body) VALUES ($1, $2, $3, $4, $5)');
-const insertSubtrees = statement(
-  'kt_subtrees_insert',
-  'INSERT INTO kt_subtrees (log_id, last, level, hash) SELECT $1, * FROM unnest($2::bigint[], $3::smallint[], $4::bytea[])',
-);
-// `ord` keeps the order asked.
-const selectSubtrees = statement(
-  'kt_subtrees',
-  `SELECT r.ord, s.hash FROM unnest($2::bigint[], $3::smallint[]) WITH ORDINALITY AS r(last, level, ord)
-   LEFT JOIN kt_subtrees s ON s.log_id = $1 AND s.last = r.last AND s.level = r.level ORDER BY r.ord`,
-);
-const rows = `SELECT e.seq, j.name AS jid, n.name AS node, e.body FROM kt_entries e
-  JOIN kt_names j ON j.id = e.jid_id JOIN kt_names n ON n.id = e.node_id`;
-const selectRange = statement('kt_range6', `${rows} WHERE e.log_id = $1 AND e.seq >= $2 AND e.seq < $3 ORDER BY e.seq`);
-const selectOf = statement('kt_of6', `${rows} WHERE e.log_id = $1 AND e.jid_id = $2 AND e.seq >= $3 ORDER BY e.seq LIMIT $4`);
 
-type Row = { seq: string; jid: string; node: string; body: Buffer };
-const leafOf = (r: Row) => leafFromBody(num(r.seq), r.jid, r.node, r.body);
-const toEntry = (r: Row): LogEntry => ({ seq: num(r.seq), leaf: new Uint8Array(leafOf(r)) });
-
-async function storedNodes(db: Db, id: string | undefined, refs: NodeRef[]): Promise<Uint8Array[]> {
-  if (refs.length === 0) return [];
-  const plan = planNodes(refs);
-  if (id === undefined) return assembleNodes(refs, [], () => undefined);
-  const stored = plan.stored.length
-    ? (await db.run<{ hash: Buffer | null }>(selectSubtrees, [id, plan.stored.map(lastLeaf), plan.stored.map((r) => r.level)])).rows.map((r) => (r.hash ? new Uint8Array(r.hash) : undefined))
-    : [];
-  const leaves = new Map<number, Uint8Array>();
-  for (const range of plan.leafRanges) for (const r of (await db.run<Row>(selectRange, [id, range.start, range.end])).rows) leaves.set(num(r.seq), leafOf(r));
-  return assembleNodes(refs, stored, (seq) => leaves.get(seq));
-}
+type BlockRow = { block: string; hash: Buffer | null; leaves: Buffer };
 
 export function createTransparencyStore(gc: GroupCommit) {
+  // Names by number, as UTF-8 bytes. Bounded: JIDs are many.
+  let names = new Map<number, Buffer>();
+  const loadNames = async (db: Db, ids: number[]) => {
+    const missing = [...new Set(ids)].filter((id) => !names.has(id));
+    if (missing.length === 0) return;
+    if (names.size + missing.length > 100_000) names = new Map();
+    for (const r of (await db.run<{ id: string; name: string }>(selectNamesById, [missing])).rows) names.set(num(r.id), Buffer.from(r.name, 'utf8'));
+  };
+  /** The canonical leaves of block rows, by sequence number (names loaded in one query). */
+  const leavesOf = async (db: Db, rows: BlockRow[]): Promise<Map<number, Uint8Array>> => {
+    const unpacked = rows.map((r) => ({ block: num(r.block), entries: unpackBlock(r.leaves) }));
+    await loadNames(db, unpacked.flatMap((u) => u.entries.flatMap((e) => [e.jid, e.node])));
+    const out = new Map<number, Uint8Array>();
+    for (const { block, entries } of unpacked) {
+      entries.forEach((e, i) => {
+        const seq = block * BLOCK_LEAVES + i;
+        out.set(seq, leafFromBody(seq, names.get(e.jid)!, names.get(e.node)!, e.body));
+      });
+    }
+    return out;
+  };
+  const sizeOf = async (db: Db, id: string) => {
+    const last = (await db.run<BlockRow>(selectLast, [id])).rows[0];
+    return last ? num(last.block) * BLOCK_LEAVES + unpackBlock(last.leaves).length : 0;
+  };
+
   /** Call only inside a gc.write callback, after the pubsub write it goes with succeeded. */
   async function append(db: Db, { domain, event }: LogAppend): Promise<void> {
     await db.run(ensureLog, [domain]);
     const id = (await db.run<{ id: string }>(lockLog, [domain])).rows[0]!.id;
-    const n = num((await db.run<{ n: string }>(size, [id])).rows[0]!.n);
-    const a = await appendLeaf(n, event, (refs) => storedNodes(db, id, refs));
+    const last = (await db.run<BlockRow>(selectLast, [id])).rows[0];
+    let block = 0;
+    let entries: BlockEntry[] = [];
+    if (last) {
+      block = num(last.block);
+      entries = unpackBlock(last.leaves);
+      if (entries.length === BLOCK_LEAVES) {
+        block++;
+        entries = [];
+      }
+    }
     const wanted = [event.jid, event.node];
     await db.run(ensureNames, [wanted]);
-    const ids = new Map((await db.run<{ id: string; name: string }>(selectNames, [wanted])).rows.map((r) => [r.name, r.id]));
-    await db.run(insertEntry, [id, a.seq, ids.get(event.jid), ids.get(event.node), encodeBody(event, a.seq, a.leaf)]);
-    const nodes = a.nodes.filter((x) => x.ref.level >= STORED_MIN_LEVEL);
-    if (nodes.length) {
-      await db.run(insertSubtrees, [id, nodes.map((x) => lastLeaf(x.ref)), nodes.map((x) => x.ref.level), nodes.map((x) => Buffer.from(x.hash))]);
+    const ids = new Map((await db.run<{ id: string; name: string }>(selectNames, [wanted])).rows.map((r) => [r.name, num(r.id)]));
+    const seq = block * BLOCK_LEAVES + entries.length;
+    const leaf = encodeLeaf({ ...event, seq });
+    const jid = ids.get(event.jid)!;
+    entries.push({ jid, node: ids.get(event.node)!, body: encodeBody(event, seq, leaf) });
+    let hash: Buffer | null = null;
+    if (entries.length === BLOCK_LEAVES) {
+      // The block closes: its level-3 hash, from the 7 leaves before this one.
+      const before = last ? await leavesOf(db, [{ ...last, block: String(block) }]) : new Map<number, Uint8Array>();
+      const hashes = entries.map((_, i) => (i === BLOCK_LEAVES - 1 ? leafHash(leaf) : leafHash(before.get(block * BLOCK_LEAVES + i)!)));
+      hash = Buffer.from(referenceRoot(hashes));
     }
+    await db.run(upsertBlock, [id, block, hash, packBlock(entries)]);
+    await db.run(insertJid, [id, jid, seq]);
   }
 
   const logId = async (db: Db, domain: string) => (await db.run<{ id: string }>(selectLog, [domain])).rows[0]?.id;
-  // Committed upper subtrees, filled by reads only (gc.read sees committed data).
-  const committed = new Map<string, CommittedNodes>();
+  // Subtrees of level ≥ 3 per log, from committed full blocks (gc.read sees committed data).
+  const trees = new Map<string, BlockTree>();
+  const readNodes = async (db: Db, id: string | undefined, refs: NodeRef[]): Promise<Uint8Array[]> => {
+    const plan = planNodes(refs);
+    if (id === undefined) return assembleNodes(refs, new BlockTree(), [], () => undefined);
+    let tree = trees.get(id);
+    if (!tree) trees.set(id, (tree = new BlockTree()));
+    if (tree.blocks < plan.upperBlocks) {
+      for (const r of (await db.run<{ block: string; hash: Buffer }>(selectHashes, [id, tree.blocks, plan.upperBlocks])).rows) {
+        if (num(r.block) !== tree.blocks) break;
+        tree.push(r.hash);
+      }
+    }
+    const leaves = plan.blocks.length ? await leavesOf(db, (await db.run<BlockRow>(selectBlockSet, [id, plan.blocks])).rows) : new Map<number, Uint8Array>();
+    return assembleNodes(refs, tree, [], (seq) => leaves.get(seq));
+  };
 
   const store: TransparencyStore = {
     size: (domain) =>
       gc.read(async (db) => {
         const id = await logId(db, domain);
-        return id === undefined ? 0 : num((await db.run<{ n: string }>(size, [id])).rows[0]!.n);
+        return id === undefined ? 0 : sizeOf(db, id);
       }),
-    nodes: (domain, refs) =>
-      gc.read(async (db) => {
-        const id = await logId(db, domain);
-        if (id === undefined) return storedNodes(db, id, refs);
-        let c = committed.get(id);
-        if (!c) committed.set(id, (c = new CommittedNodes()));
-        return c.readAsync(refs, (missing) => storedNodes(db, id, missing));
-      }),
+    nodes: (domain, refs) => gc.read(async (db) => readNodes(db, await logId(db, domain), refs)),
     entries: (domain, start, end) =>
       gc.read(async (db) => {
         const id = await logId(db, domain);
-        return id === undefined ? [] : (await db.run<Row>(selectRange, [id, start, end])).rows.map(toEntry);
+        const from = Math.max(0, start);
+        if (id === undefined || end <= from) return [];
+        const leaves = await leavesOf(db, (await db.run<BlockRow>(selectBlocks, [id, Math.floor(from / BLOCK_LEAVES), Math.ceil(end / BLOCK_LEAVES)])).rows);
+        const out: LogEntry[] = [];
+        for (const [seq, leaf] of leaves) if (seq >= from && seq < end) out.push({ seq, leaf: new Uint8Array(leaf) });
+        return out.sort((a, b) => a.seq - b.seq);
       }),
     entriesOf: (domain, jid, from, max) =>
       gc.read(async (db) => {
         const id = await logId(db, domain);
         const j = (await db.run<{ id: string }>(selectNameId, [jid])).rows[0]?.id;
-        return id === undefined || j === undefined ? [] : (await db.run<Row>(selectOf, [id, j, from, max])).rows.map(toEntry);
+        if (id === undefined || j === undefined) return [];
+        const seqs = (await db.run<{ seq: string }>(selectOf, [id, j, Math.max(0, from), max])).rows.map((r) => num(r.seq));
+        if (seqs.length === 0) return [];
+        const blocks = [...new Set(seqs.map((s) => Math.floor(s / BLOCK_LEAVES)))];
+        const leaves = await leavesOf(db, (await db.run<BlockRow>(selectBlockSet, [id, blocks])).rows);
+        return seqs.map((seq) => ({ seq, leaf: new Uint8Array(leaves.get(seq)!) }));
       }),
   };
   return { store, append };

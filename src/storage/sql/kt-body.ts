@@ -19,12 +19,19 @@ const RAW = 0xff;
 const CURRENT = 'current';
 const CURRENT_BYTES = Buffer.from(CURRENT, 'utf8');
 
-function varint(n: number, out: number[]): void {
+export function writeVarint(out: Buffer, n: number, o: number): number {
   while (n >= 0x80) {
-    out.push((n & 0x7f) | 0x80);
+    out[o++] = (n % 0x80) | 0x80;
     n = Math.floor(n / 0x80);
   }
-  out.push(n);
+  out[o++] = n;
+  return o;
+}
+
+function writeText(out: Buffer, s: string, o: number): number {
+  const n = Buffer.byteLength(s, 'utf8');
+  o = writeVarint(out, n, o);
+  return o + out.write(s, o, 'utf8');
 }
 
 /**
@@ -34,41 +41,66 @@ function varint(n: number, out: number[]): void {
  */
 export function encodeBody(event: KeyEventDraft, seq: number, canonical?: Uint8Array, verify = true): Buffer {
   const leaf = () => canonical ?? encodeLeaf({ ...event, seq });
-  const b: number[] = [];
-  let flags = KEY_EVENT_TYPES.indexOf(event.type) + 1;
-  if (event.payloadHash) flags |= 0x08;
-  if (event.itemId === CURRENT) flags |= 0x10;
+  // Sized generously, written in place: this runs for every key event, inside the write's transaction.
   const fp = event.fingerprint ?? '';
   const colon = fp.indexOf(':');
   const prefix = colon > 0 ? PREFIXES.indexOf(fp.slice(0, colon)) : -1;
   const hex = fp.slice(colon + 1);
   const binary = prefix >= 0 && hex.length > 0 && hex.length % 2 === 0 && /^[0-9a-f]+$/.test(hex);
+  const current = event.itemId === CURRENT;
+  const out = Buffer.allocUnsafe(7 + (current ? 0 : 5 + 3 * event.itemId.length) + 32 + 6 + 3 * fp.length);
+  let flags = KEY_EVENT_TYPES.indexOf(event.type) + 1;
+  if (event.payloadHash) flags |= 0x08;
+  if (current) flags |= 0x10;
   if (fp) flags |= binary ? 0x40 : 0x20;
-  b.push(flags);
+  out[0] = flags;
   const t = event.time;
   const hi = Math.floor(t / 0x1_0000_0000);
-  b.push((hi >> 8) & 0xff, hi & 0xff, (t >>> 24) & 0xff, (t >>> 16) & 0xff, (t >>> 8) & 0xff, t & 0xff);
-  const text = (s: string) => {
-    const u = Buffer.from(s, 'utf8');
-    varint(u.length, b);
-    for (const x of u) b.push(x);
-  };
-  if (event.itemId !== CURRENT) text(event.itemId);
-  if (event.payloadHash) for (const x of event.payloadHash) b.push(x);
-  if (binary) {
-    b.push(prefix);
-    const bytes = Buffer.from(hex, 'hex');
-    varint(bytes.length, b);
-    for (const x of bytes) b.push(x);
-  } else if (fp) {
-    text(fp);
+  out.writeUInt16BE(hi & 0xffff, 1);
+  out.writeUInt32BE(t - hi * 0x1_0000_0000, 3);
+  let o = 7;
+  if (!current) o = writeText(out, event.itemId, o);
+  if (event.payloadHash) {
+    out.set(event.payloadHash, o);
+    o += 32;
   }
-  const body = Buffer.from(b);
+  if (binary) {
+    out[o++] = prefix;
+    o = writeVarint(out, hex.length / 2, o);
+    o += out.write(hex, o, 'hex');
+  } else if (fp) {
+    o = writeText(out, fp, o);
+  }
+  const body = out.subarray(0, o);
   // Anything this form would not give back exactly (time beyond 48 bits, …) is kept whole.
   if (hi >= 0x10000 || (verify && !Buffer.from(leafFromBody(seq, event.jid, event.node, body)).equals(Buffer.from(leaf())))) {
     return Buffer.concat([Buffer.from([RAW]), leaf()]);
   }
   return body;
+}
+
+// Module-level helpers rather than closures: leafFromBody runs for up to 8 leaves of every proof.
+let afterVarint = 0;
+/** Where the last readVarint ended. */
+export const varintEnd = (): number => afterVarint;
+export function readVarint(b: Uint8Array, o: number): number {
+  let n = 0;
+  let m = 1;
+  for (;;) {
+    const x = b[o++];
+    if (x === undefined) throw new RangeError('truncated varint');
+    n += (x & 0x7f) * m;
+    if (x < 0x80) break;
+    m *= 0x80;
+  }
+  afterVarint = o;
+  return n;
+}
+
+function putStr(out: Buffer, s: Uint8Array, w: number): number {
+  w = out.writeUInt16BE(s.length, w);
+  out.set(s, w);
+  return w + s.length;
 }
 
 /**
@@ -86,19 +118,11 @@ export function leafFromBody(seq: number, jid: string | Uint8Array, node: string
   if (type < 1 || type > KEY_EVENT_TYPES.length) throw new RangeError(`stored leaf ${seq} has no event type`);
   const timeAt = o;
   o += 6;
-  const num = () => {
-    let n = 0;
-    let m = 1;
-    for (;;) {
-      const x = b[o++]!;
-      n += (x & 0x7f) * m;
-      if (x < 0x80) return n;
-      m *= 0x80;
-    }
-  };
+  let n: number;
   let item: Uint8Array = CURRENT_BYTES;
   if (!(flags & 0x10)) {
-    const n = num();
+    n = readVarint(b, o);
+    o = afterVarint;
     item = b.subarray(o, o + n);
     o += n;
   }
@@ -112,12 +136,14 @@ export function leafFromBody(seq: number, jid: string | Uint8Array, node: string
   let fpPrefix = '';
   let fpBin: Uint8Array | undefined;
   if (form === 1) {
-    const n = num();
+    n = readVarint(b, o);
+    o = afterVarint;
     fpText = b.subarray(o, o + n);
     o += n;
   } else if (form === 2) {
     fpPrefix = PREFIXES[b[o++]!]!;
-    const n = num();
+    n = readVarint(b, o);
+    o = afterVarint;
     fpBin = b.subarray(o, o + n);
     o += n;
   }
@@ -131,14 +157,9 @@ export function leafFromBody(seq: number, jid: string | Uint8Array, node: string
   w = out.writeUInt32BE(seq - hi * 0x1_0000_0000, w);
   w += 2; // time's upper 16 bits are 0: the body holds 48
   w += b.copy(out, w, timeAt, timeAt + 6);
-  const str = (s: Uint8Array) => {
-    w = out.writeUInt16BE(s.length, w);
-    out.set(s, w);
-    w += s.length;
-  };
-  str(jidBytes);
-  str(nodeBytes);
-  str(item);
+  w = putStr(out, jidBytes, w);
+  w = putStr(out, nodeBytes, w);
+  w = putStr(out, item, w);
   out[w++] = ph ? 32 : 0;
   if (ph) {
     out.set(ph, w);

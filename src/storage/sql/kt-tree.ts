@@ -1,40 +1,35 @@
-// Which perfect subtrees the SQL adapters store (migration 6), and how any other is derived. Stored: levels
-// ≥ 3 (one row per 4 leaves on average, not one per leaf), keyed by their last leaf so the subtrees a proof
-// needs below some level sit in the same pages. Levels 0-2 are hashed from the leaves they cover, at most
-// 8 consecutive rows read at once: a proof needs the 7 neighbours of one leaf at most, per edge.
+// Which perfect subtrees the SQL adapters read where (migration 7, storage/sql/kt-block.ts): levels ≥ 3 from
+// the block tree in memory (transparency/node-cache.ts, filled from the blocks' stored hashes); levels 0-2
+// hashed from the leaves of the one block of 8 they lie in: a proof needs the 7 neighbours of one leaf at
+// most, per edge, so one block row.
 import { SubtreeNotFoundError } from '../errors.ts';
 import { leafHash } from '../../transparency/hash.ts';
-import { referenceRoot, type NodeRef, type Range } from '../../transparency/tree.ts';
-
-export const STORED_MIN_LEVEL = 3;
-const BLOCK = 2 ** STORED_MIN_LEVEL;
-
-/** The index of the last leaf under a perfect subtree: its key in kt_subtrees. */
-export const lastLeaf = (r: NodeRef): number => (r.index + 1) * 2 ** r.level - 1;
+import { BlockTree, TREE_MIN_LEVEL } from '../../transparency/node-cache.ts';
+import { referenceRoot, type NodeRef } from '../../transparency/tree.ts';
+import { BLOCK_LEAVES } from './kt-block.ts';
 
 export interface NodePlan {
-  /** Stored subtrees to read. */
-  stored: NodeRef[];
-  /** Leaves to read and hash (whole aligned blocks of 8, or less at the log's end). */
-  leafRanges: Range[];
+  /** Blocks (numbers) whose leaves to read and hash. */
+  blocks: number[];
+  /** Full blocks the upper nodes asked for need: [0, upperBlocks). */
+  upperBlocks: number;
 }
 
 export function planNodes(refs: NodeRef[]): NodePlan {
-  const stored: NodeRef[] = [];
   const blocks = new Set<number>();
+  let upperBlocks = 0;
   for (const r of refs) {
-    if (r.level >= STORED_MIN_LEVEL) stored.push(r);
-    else blocks.add(Math.floor((r.index * 2 ** r.level) / BLOCK));
+    if (r.level >= TREE_MIN_LEVEL) upperBlocks = Math.max(upperBlocks, BlockTree.blocksUnder(r));
+    else blocks.add(Math.floor((r.index * 2 ** r.level) / BLOCK_LEAVES));
   }
-  return { stored, leafRanges: [...blocks].map((b) => ({ start: b * BLOCK, end: (b + 1) * BLOCK })) };
+  return { blocks: [...blocks], upperBlocks };
 }
 
 /**
- * The hashes of `refs` from what the plan read: `stored` in the plan's order (undefined when absent) and
- * the leaves' canonical bytes by sequence number (asked only for the leaves a hash needs).
+ * The hashes of `refs`: levels ≥ 3 from `tree` (and `extra`, the hashes of uncommitted blocks right after
+ * its own), the rest from the leaves' canonical bytes by sequence number (asked only for those needed).
  */
-export function assembleNodes(refs: NodeRef[], stored: (Uint8Array | undefined)[], leafAt: (seq: number) => Uint8Array | undefined): Uint8Array[] {
-  let s = 0;
+export function assembleNodes(refs: NodeRef[], tree: BlockTree, extra: readonly Uint8Array[], leafAt: (seq: number) => Uint8Array | undefined): Uint8Array[] {
   const hashes = new Map<number, Uint8Array>();
   const hashOf = (seq: number) => {
     let h = hashes.get(seq);
@@ -46,8 +41,8 @@ export function assembleNodes(refs: NodeRef[], stored: (Uint8Array | undefined)[
     return h;
   };
   return refs.map((r) => {
-    if (r.level >= STORED_MIN_LEVEL) {
-      const h = stored[s++];
+    if (r.level >= TREE_MIN_LEVEL) {
+      const h = tree.node(r, extra);
       if (!h) throw new SubtreeNotFoundError(r.level, r.index);
       return h;
     }

@@ -23,6 +23,12 @@
 // an item the server then loses): a read runs at once only when nothing is queued and no fdatasync is in
 // flight; otherwise it joins the queue, runs behind the writes issued before it, and settles with its batch.
 //
+// Participants (join): work an adapter defers to the end of a batch, still inside its transaction. The
+// transparency log appends a batch's key events there, all at once, after the writes that produced them
+// and before COMMIT (or before a read queued in the batch, which must see them): same transaction, so an
+// acknowledged write has its leaf and a rolled-back one has none. A write rolled back alone drops what it
+// deferred; a participant that throws rolls the whole batch back.
+//
 // Without `syncWal` (storage.sync = "normal", ':memory:', or a connection not in WAL mode, which then keeps
 // synchronous=FULL itself) a batch settles right after its COMMIT.
 import { closeSync, fdatasync, fdatasyncSync, fsyncSync, openSync, existsSync } from 'node:fs';
@@ -72,6 +78,18 @@ export interface GroupCommitOptions {
   checkpoints?: WalCheckpoints;
 }
 
+/** See "Participants" above. */
+export interface BatchParticipant {
+  /** Where the deferred work stands, taken before each write runs in its savepoint. */
+  mark(): number;
+  /** The write started at `mark` was rolled back alone: drop what it deferred. */
+  rollbackTo(mark: number): void;
+  /** Does the deferred work, inside the batch's transaction. Throwing rolls the whole batch back. */
+  flush(): void;
+  /** The batch is over: its transaction committed, or rolled back with everything deferred. */
+  finished(committed: boolean): void;
+}
+
 export interface GroupCommitStats {
   batches: number;
   operations: number;
@@ -98,6 +116,8 @@ export class GroupCommit {
   private waiting: Batch[] = [];
   /** Something committed since the last fdatasync started. */
   private dirty = false;
+  private readonly participants: BatchParticipant[] = [];
+  private batching = false;
   readonly stats: GroupCommitStats = { batches: 0, operations: 0, syncs: 0 };
   /** Told of each committed batch once it is durable (metrics). */
   observer: CommitObserver | undefined;
@@ -111,7 +131,11 @@ export class GroupCommit {
     this.checkpoints = options.checkpoints;
     this.runOne = db.transaction((fn: () => unknown) => fn());
     this.runBatch = db.transaction((ops: QueuedOp[]) => {
+      const parts = this.participants;
       for (const op of ops) {
+        // A read sees every write queued before it, deferred work included.
+        if (!op.write) for (const p of parts) p.flush();
+        const marks = op.write && parts.length ? parts.map((p) => p.mark()) : undefined;
         try {
           op.result = op.write ? this.runOne(op.fn) : op.fn();
           op.ok = true;
@@ -119,12 +143,23 @@ export class GroupCommit {
           // Some errors (disk full, I/O) make SQLite abandon the whole transaction; later writes would
           // then autocommit one by one behind our back, so give up on the batch instead.
           if (!db.inTransaction) throw err;
+          if (marks) parts.forEach((p, i) => p.rollbackTo(marks[i]!));
           op.ok = false;
           op.error = err;
         }
       }
+      for (const p of parts) p.flush();
     });
     if (options.syncWal) this.openWal();
+  }
+
+  join(p: BatchParticipant): void {
+    this.participants.push(p);
+  }
+
+  /** Whether a batch is running (a participant defers work only then). */
+  get inBatch(): boolean {
+    return this.batching;
   }
 
   /** Queues `fn` (synchronous, database work only) for the next batch. */
@@ -152,9 +187,12 @@ export class GroupCommit {
     if (ops.length === 0) return;
     this.queue = [];
     let committed = false;
+    let ran = false;
     const t0 = this.observer ? performance.now() : undefined;
+    this.batching = true;
     try {
       this.runBatch(ops);
+      ran = true;
       committed = ops.some((op) => op.write);
       if (committed) ops.startedAt = t0;
       this.stats.batches++;
@@ -165,7 +203,10 @@ export class GroupCommit {
         op.ok = false;
         op.error = err;
       }
+    } finally {
+      this.batching = false;
     }
+    for (const p of this.participants) p.finished(ran);
     this.finished(ops, committed);
     if (committed) this.checkpoints?.committed();
   }

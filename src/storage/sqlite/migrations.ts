@@ -2,7 +2,7 @@
 // in `schema_migrations`, and `PRAGMA user_version` mirrors the latest number for quick inspection.
 import type { SqliteDatabase } from './database.ts';
 import { SchemaTooNewError } from '../errors.ts';
-import { convertKtLeaves } from './kt-migration.ts';
+import { convertKtBlocks, convertKtLeaves } from './kt-migration.ts';
 
 export interface Migration {
   version: number;
@@ -213,11 +213,28 @@ export const migrations: readonly Migration[] = [
     convert: (db) => convertKtLeaves(db),
   },
   {
-    // Held for the Stage 1 storage change of the same round ([ktperf2]): whichever 7 lands first, the lead keeps
-    // one. Empty, so the versions stay consecutive (the durable-storage contract checks that).
     version: 7,
-    name: 'reserved',
-    sql: `SELECT 1;`,
+    name: 'key transparency leaves in blocks of 8',
+    sql: `
+      -- Issue 14: leaves in rows of 8 (storage/sql/kt-block.ts), a row being the level-3 subtree it holds,
+      -- with that subtree's hash once full; every upper subtree is folded from them in memory.
+      CREATE TABLE kt_blocks (
+        log_id INTEGER NOT NULL,
+        block  INTEGER NOT NULL,
+        hash   BLOB,
+        leaves BLOB NOT NULL,
+        PRIMARY KEY (log_id, block)
+      ) STRICT, WITHOUT ROWID;
+      -- entries-of: a JID's leaves.
+      CREATE TABLE kt_jids (
+        log_id INTEGER NOT NULL,
+        jid_id INTEGER NOT NULL,
+        seq    INTEGER NOT NULL,
+        PRIMARY KEY (log_id, jid_id, seq)
+      ) STRICT, WITHOUT ROWID;
+    `,
+    // kt_entries → kt_blocks + kt_jids, checked leaf by leaf and subtree by subtree, then both dropped.
+    convert: (db) => convertKtBlocks(db),
   },
   {
     version: 8,

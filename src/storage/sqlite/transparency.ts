@@ -1,45 +1,47 @@
-// Key-transparency logs in SQLite (migration 6): leaves as compact rows (storage/sql/kt-body.ts) with their
-// JID and node interned, and the perfect subtrees of level ≥ 3 (storage/sql/kt-tree.ts); lower subtrees
-// and leaf hashes are computed from the leaves. Appends run inside the pubsub write's callback, hence in
-// its savepoint and commit: a leaf exists exactly when its write committed.
+// Key-transparency logs in SQLite (migration 7): leaves in rows of 8 (storage/sql/kt-block.ts) with their
+// JID and node interned (kt_names), a (JID, sequence number) index for entries-of, and every subtree of
+// level ≥ 3 in memory (transparency/node-cache.ts), built from the blocks' stored hashes.
+//
+// Appends: a pubsub write hands its key event over inside its savepoint; the events of a group-commit batch
+// are appended together at the batch's end, inside its transaction, before COMMIT (group-commit.ts,
+// "Participants"): one read of the log's last block and one or two block writes per batch, however many
+// events it holds. A write rolled back alone takes its event with it; a batch that rolls back takes all.
+// So a leaf exists exactly when its write committed, in the order the writes ran (their acknowledgement
+// order).
 import type { LogAppend, LogEntry, TransparencyStore } from '../types.ts';
-import { appendToLog } from '../../transparency/log-append.ts';
-import { EMPTY_FRONTIER, frontierFrom, frontierRefs, type Frontier } from '../../transparency/frontier.ts';
-import { CommittedNodes } from '../../transparency/node-cache.ts';
-import type { NodeRef } from '../../transparency/tree.ts';
+import { assertEncodable, encodeLeaf } from '../../transparency/leaf.ts';
+import { leafHash } from '../../transparency/hash.ts';
+import { BlockTree } from '../../transparency/node-cache.ts';
+import { referenceRoot, type NodeRef } from '../../transparency/tree.ts';
 import { encodeBody, leafFromBody } from '../sql/kt-body.ts';
-import { assembleNodes, lastLeaf, planNodes, STORED_MIN_LEVEL, type NodePlan } from '../sql/kt-tree.ts';
+import { BLOCK_LEAVES, packBlock, unpackBlock, type BlockEntry } from '../sql/kt-block.ts';
+import { assembleNodes, planNodes } from '../sql/kt-tree.ts';
 import type { SqliteDatabase } from './database.ts';
 import type { GroupCommit } from './group-commit.ts';
 
-type Row = { seq: number; jid: string | Uint8Array; node: string | Uint8Array; body: Buffer };
+type BlockRow = { block: number; hash: Buffer | null; leaves: Buffer };
 
-export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit) {
+export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit | undefined) {
   const selectLog = db.prepare('SELECT id FROM kt_logs WHERE domain = ?').pluck();
   const insertLog = db.prepare('INSERT INTO kt_logs (domain) VALUES (?)');
-  // An append's one read: the log, its size (from the primary key: no counter row rewritten at every
-  // append) and the highest name number (see `names` below).
-  const selectState = db.prepare(
-    `SELECT l.id AS id, (SELECT max(seq) FROM kt_entries WHERE log_id = l.id) AS last, (SELECT max(id) FROM kt_names) AS names
-     FROM (SELECT 1) LEFT JOIN kt_logs l ON l.domain = ?`,
+  const selectLast = db.prepare('SELECT block, hash, leaves FROM kt_blocks WHERE log_id = ? ORDER BY block DESC LIMIT 1');
+  const selectBlock = db.prepare('SELECT block, hash, leaves FROM kt_blocks WHERE log_id = ? AND block = ?');
+  const selectBlocks = db.prepare('SELECT block, hash, leaves FROM kt_blocks WHERE log_id = ? AND block >= ? AND block < ? ORDER BY block');
+  const selectHashes = db.prepare('SELECT block, hash FROM kt_blocks WHERE log_id = ? AND block >= ? AND block < ? AND hash IS NOT NULL ORDER BY block').raw();
+  const upsertBlock = db.prepare(
+    'INSERT INTO kt_blocks (log_id, block, hash, leaves) VALUES (?, ?, ?, ?) ON CONFLICT (log_id, block) DO UPDATE SET hash = excluded.hash, leaves = excluded.leaves',
   );
-  const maxSeq = db.prepare('SELECT max(seq) FROM kt_entries WHERE log_id = ?').pluck();
+  const insertJid = db.prepare('INSERT INTO kt_jids (log_id, jid_id, seq) VALUES (?, ?, ?)');
+  const selectOf = db.prepare('SELECT seq FROM kt_jids WHERE log_id = ? AND jid_id = ? AND seq >= ? ORDER BY seq LIMIT ?').pluck();
+  const highestNameId = db.prepare('SELECT max(id) FROM kt_names').pluck();
   const insertName = db.prepare('INSERT INTO kt_names (name) VALUES (?) ON CONFLICT (name) DO NOTHING');
   const selectName = db.prepare('SELECT id FROM kt_names WHERE name = ?').pluck();
-  const insertEntry = db.prepare('INSERT INTO kt_entries (log_id, seq, jid_id, node_id, body) VALUES (?, ?, ?, ?, ?)');
-  const insertSubtree = db.prepare('INSERT INTO kt_subtrees (log_id, last, level, hash) VALUES (?, ?, ?, ?)');
-  const selectSubtree = db.prepare('SELECT hash FROM kt_subtrees WHERE log_id = ? AND last = ? AND level = ?').pluck();
-  const rows = `SELECT e.seq, j.name AS jid, n.name AS node, e.body FROM kt_entries e
-    JOIN kt_names j ON j.id = e.jid_id JOIN kt_names n ON n.id = e.node_id`;
-  const selectRange = db.prepare(`${rows} WHERE e.log_id = ? AND e.seq >= ? AND e.seq < ? ORDER BY e.seq`);
-  const selectOf = db.prepare(`${rows} WHERE e.log_id = ? AND e.jid_id = ? AND e.seq >= ? ORDER BY e.seq LIMIT ?`);
   const selectNameById = db.prepare('SELECT name FROM kt_names WHERE id = ?').pluck();
 
-  // What reads remember (log numbers, names, upper subtrees) must be committed: a read queued behind writes
-  // runs inside their batch's transaction (group-commit.ts), whose writes a failing batch rolls back. Such a
-  // read uses what it sees without keeping it.
+  // What reads remember (log numbers, names, block hashes) must be committed: a read queued behind writes
+  // runs inside their batch's transaction (group-commit.ts), whose writes a failing batch rolls back. Such
+  // a read uses what it sees without keeping it.
   const committedRead = () => !db.inTransaction;
-  // Log numbers for reads: a committed log row is never deleted.
   const logIds = new Map<string, number>();
   const logId = (domain: string) => {
     let id = logIds.get(domain);
@@ -49,15 +51,10 @@ export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit) {
     }
     return id;
   };
-  const sizeOf = (id: number | undefined) => (id === undefined ? 0 : ((maxSeq.get(id) as number | null) ?? -1) + 1);
-  const leafOf = (r: Row) => leafFromBody(r.seq, r.jid, r.node, r.body);
-  const toEntry = (r: Row): LogEntry => ({ seq: r.seq, leaf: new Uint8Array(leafOf(r)) });
 
-  // Names by number, for reads only: a committed name's number never changes, but one added by a write
-  // still in its transaction may roll back and its number go to another name. Bounded: JIDs are many.
-  // Kept as UTF-8 bytes, which is what a leaf is rebuilt from.
+  // Names by number, as UTF-8 bytes (what a leaf is rebuilt from). Bounded: JIDs are many.
   let committedNames = new Map<number, Buffer>();
-  const committedName = (nameId: number): Buffer => {
+  const nameBytes = (nameId: number): Buffer => {
     let n = committedNames.get(nameId);
     if (n === undefined) {
       n = Buffer.from(selectNameById.get(nameId) as string, 'utf8');
@@ -68,119 +65,200 @@ export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit) {
     }
     return n;
   };
-
-  type Found = { stored: (Uint8Array | undefined)[]; rows: Map<number, Row> };
-  // Simple statements only: one combining the leaves and the subtrees (UNION ALL, row-value IN) was measured
-  // slower than the two (102 vs 57 µs at 10^6 leaves): SQLite materialises the IN list.
-  const selectLeafRows = db.prepare('SELECT seq, jid_id, node_id, body FROM kt_entries WHERE log_id = ? AND seq >= ? AND seq < ?').raw();
-  const subtreeOf = (id: number, r: NodeRef) => {
-    const h = selectSubtree.get(id, lastLeaf(r), r.level) as Buffer | undefined;
-    return h && new Uint8Array(h);
+  const leafOf = (seq: number, e: BlockEntry) => leafFromBody(seq, nameBytes(e.jid), nameBytes(e.node), e.body);
+  const sizeOf = (id: number | undefined) => {
+    const last = id === undefined ? undefined : (selectLast.get(id) as BlockRow | undefined);
+    return last ? last.block * BLOCK_LEAVES + unpackBlock(last.leaves).length : 0;
   };
-  /** The plan's leaves (names from memory) and subtrees. For reads of committed data only. */
-  const committedPlan = (id: number, plan: NodePlan): Found => {
-    const rows = new Map<number, Row>();
-    for (const range of plan.leafRanges) {
-      for (const [seq, jid, node, body] of selectLeafRows.all(id, range.start, range.end) as [number, number, number, Buffer][]) {
-        rows.set(seq, { seq, jid: committedName(jid), node: committedName(node), body });
-      }
+
+  // Every subtree of level ≥ 3 of each log, from committed blocks: loaded at a log's first proof (one scan
+  // of the block rows), then extended by later reads and by committed appends.
+  const trees = new Map<number, BlockTree>();
+  const treeOf = (id: number) => {
+    let t = trees.get(id);
+    if (!t) trees.set(id, (t = new BlockTree()));
+    return t;
+  };
+  /** Hashes of the full blocks [tree.blocks, upTo): kept when committed, else returned as extras. */
+  const extendTree = (id: number, tree: BlockTree, upTo: number): Uint8Array[] => {
+    if (tree.blocks >= upTo) return [];
+    const keep = committedRead();
+    const extra: Uint8Array[] = [];
+    for (const [block, hash] of selectHashes.iterate(id, tree.blocks, upTo) as IterableIterator<[number, Buffer]>) {
+      if (block !== tree.blocks + extra.length) break;
+      if (keep) tree.push(hash);
+      else extra.push(new Uint8Array(hash));
     }
-    return { stored: plan.stored.map((r) => subtreeOf(id, r)), rows };
+    return extra;
   };
-  /** Inside an append (uncommitted rows visible, names not taken from memory). */
-  const writerPlan = (id: number, plan: NodePlan): Found => {
-    const stored = plan.stored.map((r) => subtreeOf(id, r));
-    const rows = new Map<number, Row>();
-    for (const range of plan.leafRanges) for (const r of selectRange.all(id, range.start, range.end) as Row[]) rows.set(r.seq, r);
-    return { stored, rows };
-  };
-
-  /** Subtree hashes from the tables (level < 3 hashed from the leaves). */
-  const storedNodes = (id: number, refs: NodeRef[], fetch: (id: number, plan: NodePlan) => Found): Uint8Array[] => {
-    const { stored, rows } = fetch(id, planNodes(refs));
-    return assembleNodes(refs, stored, (seq) => {
-      const r = rows.get(seq);
-      return r && leafOf(r);
+  const readNodes = (id: number | undefined, refs: NodeRef[]): Uint8Array[] => {
+    const plan = planNodes(refs);
+    if (id === undefined) return assembleNodes(refs, new BlockTree(), [], () => undefined);
+    const tree = treeOf(id);
+    const extra = extendTree(id, tree, plan.upperBlocks);
+    // Only the leaves a hash needs are rebuilt (7 of the 8 for an inclusion proof).
+    const blocks = new Map<number, BlockEntry[]>();
+    for (const block of plan.blocks) {
+      const row = selectBlock.get(id, block) as BlockRow | undefined;
+      if (row) blocks.set(block, unpackBlock(row.leaves));
+    }
+    return assembleNodes(refs, tree, extra, (seq) => {
+      const e = blocks.get(Math.floor(seq / BLOCK_LEAVES))?.[seq % BLOCK_LEAVES];
+      return e && leafOf(seq, e);
     });
   };
 
-  // In memory, as of the last append: each log's right edge (frontier.ts), and name numbers. Both are
-  // trusted only while the tables agree: a write rolled back (alone, or with its whole batch) took its leaf
-  // and any name it added with it, and then the stored size of its log or the highest name number is
-  // smaller than remembered, and both are read again. Every append goes through here, so equal numbers
-  // mean the same rows.
-  const edges = new Map<number, Frontier>();
+  // ---- appends
+  // Name numbers, as of the last append: trusted only while the highest stored number is the one
+  // remembered (a batch rolled back took the names it added, and then it is smaller; every name is added
+  // here, so equal numbers mean the same rows).
   let names = new Map<string, number>();
   let highestName = 0;
-  const edge = (id: number, size: number): Frontier => {
-    const f = edges.get(id);
-    if (f && f.size === size) return f;
-    return size === 0 ? EMPTY_FRONTIER : frontierFrom(size, storedNodes(id, frontierRefs(size), writerPlan));
-  };
-  const nameId = (name: string, added: Map<string, number>): number => {
-    let n = names.get(name) ?? added.get(name);
+  const nameId = (name: string): number => {
+    let n = names.get(name);
     if (n === undefined) {
       insertName.run(name);
       n = selectName.get(name) as number;
-      added.set(name, n);
+      names.set(name, n);
+      highestName = Math.max(highestName, n);
     }
     return n;
   };
+  // The leaf hashes of each log's last, growing block as of the last committed append, so that closing a
+  // block hashes only its new leaves. Checked against the row read at each append (block and count).
+  type Tail = { block: number; hashes: Uint8Array[] };
+  const tails = new Map<number, Tail>();
+  /** Tails and block hashes of the running batch, adopted once it commits. */
+  let staged: { tails: Map<number, Tail>; blocks: { id: number; block: number; hash: Uint8Array }[] } = { tails: new Map(), blocks: [] };
+  let pending: LogAppend[] = [];
 
-  // Committed upper subtrees, filled by reads only (gc.read sees committed, durable data): at a log's first
-  // read, every one stored (one scan, about 0.1 s at 10^6 leaves), then each new one as a proof reads it.
-  const committed = new Map<number, CommittedNodes>();
-  const selectUpper = db.prepare('SELECT last, level, hash FROM kt_subtrees WHERE log_id = ? AND level >= ?').raw();
-  const readNodes = (id: number | undefined, refs: NodeRef[]): Uint8Array[] => {
-    if (id === undefined) return assembleNodes(refs, [], () => undefined);
-    // Inside a batch: nothing is kept (see committedRead).
-    if (!committedRead()) return storedNodes(id, refs, writerPlan);
-    let c = committed.get(id);
-    if (!c) {
-      committed.set(id, (c = new CommittedNodes()));
-      for (const [last, level, hash] of selectUpper.iterate(id, c.minLevel) as IterableIterator<[number, number, Buffer]>) {
-        c.put({ level, index: (last + 1) / 2 ** level - 1 }, hash);
-      }
-    }
-    return c.read(refs, (missing) => storedNodes(id, missing, committedPlan));
-  };
-
-  /** Call only inside a gc.write callback, after the pubsub write it goes with succeeded. */
-  function append({ domain, event }: LogAppend): void {
-    const state = selectState.get(domain) as { id: number | null; last: number | null; names: number | null };
-    if ((state.names ?? 0) !== highestName) {
+  /** Appends `events` in order, inside the caller's transaction (a batch's, or the caller's own). */
+  function appendAll(events: readonly LogAppend[]): void {
+    if (events.length === 0) return;
+    const highest = (highestNameId.get() as number | null) ?? 0;
+    if (highest !== highestName) {
       names = new Map();
-      highestName = state.names ?? 0;
+      highestName = highest;
     }
-    const id = state.id ?? Number(insertLog.run(domain).lastInsertRowid);
-    const a = appendToLog(edge(id, (state.last ?? -1) + 1), event);
-    const added = new Map<string, number>();
-    const jid = nameId(event.jid, added);
-    const node = nameId(event.node, added);
-    insertEntry.run(id, a.seq, jid, node, encodeBody(event, a.seq, a.leaf, false));
-    for (const n of a.nodes) if (n.ref.level >= STORED_MIN_LEVEL) insertSubtree.run(id, lastLeaf(n.ref), n.ref.level, n.hash);
-    // Every statement ran: adopt what it added.
-    edges.set(id, a.next);
-    for (const [k, v] of added) {
-      names.set(k, v);
-      highestName = Math.max(highestName, v);
+    const byDomain = new Map<string, LogAppend['event'][]>();
+    for (const { domain, event } of events) {
+      let list = byDomain.get(domain);
+      if (!list) byDomain.set(domain, (list = []));
+      list.push(event);
+    }
+    for (const [domain, list] of byDomain) {
+      const id = (selectLog.get(domain) as number | undefined) ?? Number(insertLog.run(domain).lastInsertRowid);
+      const last = selectLast.get(id) as BlockRow | undefined;
+      let block = 0;
+      let entries: BlockEntry[] = [];
+      let hashes: Uint8Array[] = [];
+      if (last) {
+        entries = unpackBlock(last.leaves);
+        block = last.block;
+        if (entries.length === BLOCK_LEAVES) {
+          block++;
+          entries = [];
+        } else {
+          const tail = staged.tails.get(id) ?? tails.get(id);
+          hashes = tail && tail.block === block && tail.hashes.length === entries.length
+            ? [...tail.hashes]
+            : entries.map((e, i) => leafHash(leafFromBody(block * BLOCK_LEAVES + i, selectNameById.get(e.jid) as string, selectNameById.get(e.node) as string, e.body)));
+        }
+      }
+      let dirty = false;
+      for (const event of list) {
+        const seq = block * BLOCK_LEAVES + entries.length;
+        const leaf = encodeLeaf({ ...event, seq });
+        const jid = nameId(event.jid);
+        entries.push({ jid, node: nameId(event.node), body: encodeBody(event, seq, leaf, false) });
+        hashes.push(leafHash(leaf));
+        insertJid.run(id, jid, seq);
+        dirty = true;
+        if (entries.length === BLOCK_LEAVES) {
+          const hash = referenceRoot(hashes);
+          upsertBlock.run(id, block, hash, packBlock(entries));
+          staged.blocks.push({ id, block, hash });
+          block++;
+          entries = [];
+          hashes = [];
+          dirty = false;
+        }
+      }
+      if (dirty) upsertBlock.run(id, block, null, packBlock(entries));
+      staged.tails.set(id, { block, hashes });
     }
   }
 
+  gc?.join({
+    mark: () => pending.length,
+    rollbackTo: (mark) => void (pending.length = mark),
+    flush: () => {
+      const events = pending;
+      pending = [];
+      appendAll(events);
+    },
+    finished: (committed) => {
+      pending = [];
+      const s = staged;
+      staged = { tails: new Map(), blocks: [] };
+      if (!committed) return;
+      for (const [id, tail] of s.tails) tails.set(id, tail);
+      // Committed block hashes extend a loaded tree (a read loads the rest in order).
+      for (const b of s.blocks) {
+        const tree = trees.get(b.id);
+        if (tree && tree.blocks === b.block) tree.push(b.hash);
+      }
+    },
+  });
+
+  /** Call only inside a gc.write callback, after the pubsub write it goes with succeeded. */
+  function append(log: LogAppend): void {
+    // An event without a leaf encoding fails its own write here, not the batch at its end.
+    assertEncodable(log.event);
+    if (gc?.inBatch) pending.push(log);
+    else {
+      appendAll([log]);
+      // Outside a batch the caller commits; nothing staged is adopted (reads load what committed).
+      staged = { tails: new Map(), blocks: [] };
+    }
+  }
+
+  const entriesIn = (id: number, start: number, end: number): LogEntry[] => {
+    const out: LogEntry[] = [];
+    const from = Math.max(0, start);
+    if (end <= from) return out;
+    const rows = selectBlocks.all(id, Math.floor(from / BLOCK_LEAVES), Math.ceil(end / BLOCK_LEAVES)) as BlockRow[];
+    for (const row of rows) {
+      unpackBlock(row.leaves).forEach((e, i) => {
+        const seq = row.block * BLOCK_LEAVES + i;
+        if (seq >= from && seq < end) out.push({ seq, leaf: new Uint8Array(leafOf(seq, e)) });
+      });
+    }
+    return out;
+  };
+
   const store: TransparencyStore = {
-    size: (domain) => gc.read(() => sizeOf(logId(domain))),
-    nodes: (domain, refs) => gc.read(() => readNodes(logId(domain), refs)),
+    size: (domain) => gc!.read(() => sizeOf(logId(domain))),
+    nodes: (domain, refs) => gc!.read(() => readNodes(logId(domain), refs)),
     entries: (domain, start, end) =>
-      gc.read(() => {
+      gc!.read(() => {
         const id = logId(domain);
-        return id === undefined ? [] : (selectRange.all(id, start, end) as Row[]).map(toEntry);
+        return id === undefined ? [] : entriesIn(id, start, end);
       }),
     entriesOf: (domain, jid, from, max) =>
-      gc.read(() => {
+      gc!.read(() => {
         const id = logId(domain);
         const j = selectName.get(jid) as number | undefined;
-        return id === undefined || j === undefined ? [] : (selectOf.all(id, j, from, max) as Row[]).map(toEntry);
+        if (id === undefined || j === undefined) return [];
+        const out: LogEntry[] = [];
+        let block: BlockRow | undefined;
+        for (const seq of selectOf.all(id, j, Math.max(0, from), max) as number[]) {
+          const b = Math.floor(seq / BLOCK_LEAVES);
+          if (block?.block !== b) block = selectBlock.get(id, b) as BlockRow;
+          out.push({ seq, leaf: new Uint8Array(leafOf(seq, unpackBlock(block.leaves)[seq % BLOCK_LEAVES]!)) });
+        }
+        return out;
       }),
   };
-  return { store, append };
+  return { store, append, appendAll };
 }

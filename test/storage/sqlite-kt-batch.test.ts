@@ -1,0 +1,122 @@
+// The SQLite adapter appends a group-commit batch's key events together, at the batch's end, inside its
+// transaction (storage/sqlite/transparency.ts): the leaves come out consecutive and in the order of the
+// writes, a write that fails alone leaves no leaf and takes no number, a read queued in the batch sees the
+// leaves before it, and a batch that fails at its end leaves neither its writes nor any leaf.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { openSqliteStorage } from '../../src/storage/sqlite/index.ts';
+import type { LogAppend, Storage } from '../../src/storage/types.ts';
+import { decodeLeaf } from '../../src/transparency/leaf.ts';
+import { leafHash } from '../../src/transparency/hash.ts';
+import { MemoryTree, rootHash } from '../../src/transparency/tree.ts';
+import { item } from '../contract/fixtures.ts';
+
+const DOMAIN = 'capulet.lit';
+const OWNER = `juliet@${DOMAIN}`;
+const NODE = 'urn:xmpp:pubkey:2';
+
+const keyEvent = (itemId: string, extra: Partial<LogAppend['event']> = {}): LogAppend => ({
+  domain: DOMAIN,
+  event: { type: 'publish', time: 1_764_892_800_000, jid: OWNER, node: NODE, itemId, payloadHash: new Uint8Array(32).fill(7), fingerprint: 'sha-256:ab', ...extra },
+});
+
+async function withStorage(fn: (storage: Storage, path: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'pepkeys-kt-batch-'));
+  const path = join(dir, 'pepkeys.sqlite');
+  const storage = openSqliteStorage({ path });
+  try {
+    await storage.pubsub.createNode({ service: OWNER, node: NODE, config: {}, createdAt: 1 });
+    await fn(storage, path);
+  } finally {
+    await storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The log's leaves, checked against the stored tree (root from the adapter's nodes = reference root). */
+async function leaves(storage: Storage): Promise<{ seq: number; itemId: string }[]> {
+  const kt = storage.transparency;
+  const n = await kt.size(DOMAIN);
+  const entries = await kt.entries(DOMAIN, 0, n);
+  const reference = new MemoryTree();
+  for (const e of entries) reference.append(leafHash(e.leaf));
+  assert.deepEqual(await rootHash(n, (refs) => kt.nodes(DOMAIN, refs)), await rootHash(n, reference.read));
+  return entries.map((e) => ({ seq: e.seq, itemId: decodeLeaf(e.leaf).itemId }));
+}
+
+describe('sqlite: key events appended per group-commit batch', () => {
+  it('one batch of 30 writes: consecutive leaves in write order; failed writes leave none; a read in the batch sees them', () =>
+    withStorage(async (storage) => {
+      const batches: number[] = [];
+      storage.observeCommits!((_s, ops) => batches.push(ops));
+      const ok: string[] = [];
+      const writes: Promise<unknown>[] = [];
+      for (let i = 0; i < 30; i++) {
+        const id = `k${i}`;
+        if (i % 7 === 3) {
+          // Fails alone (no such node): rolled back with its event.
+          writes.push(storage.pubsub.publishItem(item(OWNER, 'no-such-node', id), undefined, keyEvent(id)).then(() => assert.fail('published to a missing node'), () => 'refused'));
+        } else if (i % 7 === 5) {
+          // Fails alone at the append: an event with no leaf encoding.
+          writes.push(storage.pubsub.publishItem(item(OWNER, NODE, id), undefined, keyEvent(id, { fingerprint: 'x'.repeat(70_000) })).then(() => assert.fail('logged an unencodable event'), () => 'refused'));
+        } else {
+          ok.push(id);
+          writes.push(storage.pubsub.publishItem(item(OWNER, NODE, id), undefined, keyEvent(id)));
+        }
+      }
+      // Queued behind the writes: runs inside their batch, after them.
+      const sizeInBatch = storage.transparency.size(DOMAIN);
+      await Promise.all(writes);
+      assert.equal(await sizeInBatch, ok.length);
+      assert.deepEqual(batches, [31], 'all in one batch');
+      assert.deepEqual(await leaves(storage), ok.map((itemId, seq) => ({ seq, itemId })));
+      const items = await storage.pubsub.getItems(OWNER, NODE);
+      assert.deepEqual(items.map((i) => i.id).sort(), [...ok].sort());
+
+      // The next batches go on from there, across blocks of 8, in acknowledgement order.
+      const more: string[] = [];
+      for (let b = 0; b < 3; b++) {
+        const ids = Array.from({ length: 5 + b }, (_, i) => `m${b}-${i}`);
+        more.push(...ids);
+        await Promise.all(ids.map((id) => storage.pubsub.publishItem(item(OWNER, NODE, id), undefined, keyEvent(id))));
+      }
+      assert.deepEqual(await leaves(storage), [...ok, ...more].map((itemId, seq) => ({ seq, itemId })));
+    }));
+
+  it('a batch that fails at its end (the append cannot be stored) commits nothing: no item, no leaf, no name', () =>
+    withStorage(async (storage, path) => {
+      await storage.pubsub.publishItem(item(OWNER, NODE, 'first'), undefined, keyEvent('first'));
+      // A row in the JID index where leaf 2 (Juliet's) goes: the batch's append fails on it, before COMMIT,
+      // after leaf 1 added Romeo's name.
+      const side = new Database(path);
+      try {
+        side.prepare('INSERT INTO kt_jids (log_id, jid_id, seq) SELECT l.id, n.id, 2 FROM kt_logs l, kt_names n WHERE l.domain = ? AND n.name = ?').run(DOMAIN, OWNER);
+      } finally {
+        side.close();
+      }
+      const results = await Promise.allSettled([
+        storage.pubsub.publishItem(item(OWNER, NODE, 'a'), undefined, keyEvent('a', { jid: `romeo@${DOMAIN}` })),
+        storage.pubsub.publishItem(item(OWNER, NODE, 'b'), undefined, keyEvent('b')),
+        storage.pubsub.createNode({ service: OWNER, node: 'plain', config: {}, createdAt: 2 }),
+      ]);
+      assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
+      assert.deepEqual(await leaves(storage), [{ seq: 0, itemId: 'first' }]);
+      assert.deepEqual((await storage.pubsub.getItems(OWNER, NODE)).map((i) => i.id), ['first']);
+      assert.equal(await storage.pubsub.getNode(OWNER, 'plain'), undefined);
+      assert.deepEqual(await storage.transparency.entriesOf(DOMAIN, `romeo@${DOMAIN}`, 0, 10), []);
+
+      const fix = new Database(path);
+      try {
+        fix.prepare('DELETE FROM kt_jids WHERE seq = 2').run();
+      } finally {
+        fix.close();
+      }
+      await storage.pubsub.publishItem(item(OWNER, NODE, 'c'), undefined, keyEvent('c', { jid: `romeo@${DOMAIN}` }));
+      assert.deepEqual(await leaves(storage), [{ seq: 0, itemId: 'first' }, { seq: 1, itemId: 'c' }]);
+      assert.deepEqual((await storage.transparency.entriesOf(DOMAIN, `romeo@${DOMAIN}`, 0, 10)).map((e) => e.seq), [1]);
+    }));
+});
