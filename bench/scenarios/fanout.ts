@@ -25,12 +25,17 @@ async function fanoutOnce(ctx: ScenarioCtx, subs: number, WINDOW: number): Promi
   const maxItems = ctx.quick ? 200 : Math.min(20000, Math.floor(4e6 / subs));
   const node = real ? `urn:pepkeys:bench:fanout-keys` : `urn:pepkeys:bench:fanout`;
   const problems: string[] = [];
+  const t0 = performance.now();
   const [pub] = await connectUsers(ctx, [{ user: 'fpub', resource: `r${ctx.run}-${subs}-${WINDOW}` }]);
   const p = pub!;
   sendPresence(p);
   const subConns = await connectUsers(ctx, Array.from({ length: subs }, (_, i) => ({ user: `fsub${i}`, resource: `r${ctx.run}-${subs}-${WINDOW}`, caps: [`${node}+notify`] })));
   for (const s of subConns) sendPresence(s);
+  const t1 = performance.now();
   await ensureMutual(ctx, subConns.map((s) => [s, p]));
+  // Setup times, so a slow target's setup shows where it goes (Prosody rewrites the publisher's roster
+  // file on every subscription change).
+  ctx.log(`${ctx.target.name} fan-out ${subs} w${WINDOW}: sessions ${((t1 - t0) / 1000).toFixed(1)} s, subscriptions ${((performance.now() - t1) / 1000).toFixed(1)} s`);
   // Presence again now that every subscription exists, so caps reach the publisher's side everywhere.
   for (const s of subConns) sendPresence(s, '<status>ready</status>');
 
@@ -77,7 +82,9 @@ async function fanoutOnce(ctx: ScenarioCtx, subs: number, WINDOW: number): Promi
     const w = await p.iq('f-warm', publishIq('f-warm', node, warmId, payload('warm')));
     if (!isResult(w)) throw new Error(`${ctx.target.name}: fan-out warm-up publish failed: ${w.slice(0, 300)}`);
   }
+  const t2 = performance.now();
   if (!(await waitUntil(() => warm >= subs, 30000))) problems.push(`warm-up reached ${warm} of ${subs} subscribers`);
+  ctx.log(`${ctx.target.name} fan-out ${subs} w${WINDOW}: warm-up ${((performance.now() - t2) / 1000).toFixed(1)} s`);
   await waitUntil(() => false, 300); // let stragglers (e.g. last-item pushes) drain
 
   const opts = everyPublishOptions(ctx.workload, accepted);
