@@ -9,9 +9,25 @@ import { everyPublishOptions, itemPayload, keyNodeOptions } from './workload.ts'
 
 /** Items in flight of the legacy scenario; the real workload runs the windows given (1 and 16). */
 const LEGACY_WINDOW = 4;
+const FANOUT_NODE = 'urn:pepkeys:bench:fanout-keys';
 
 export async function fanoutScenario(ctx: ScenarioCtx, sizes: number[], windows: number[] = [1, 16]): Promise<Result[]> {
   const out: Result[] = [];
+  // Every subscriber any size needs, at once, while the accounts are still new (see provisionMutual).
+  const most = Math.max(...sizes);
+  if (ctx.target.provisionMutual && (await ctx.target.provisionMutual('fpub', Array.from({ length: most }, (_, i) => `fsub${i}`)))) {
+    ctx.log(`${ctx.target.name}: rosters of fpub and fsub0..${most - 1} written directly (mutual subscriptions)`);
+    // Prosody's mod_pep asks a client's own caps on its first presence; when that answer comes back for a
+    // caps hash it did not know yet, it also subscribes the client's *bare* JID to every contact's PEP
+    // (the "is_self" shortcut), so 500 subscribers logging in at once with a new hash and a ready-made
+    // roster would each get every notification twice (bare and full JID). One connection without contacts
+    // teaches it the hash first, which is what a server that has seen the client before has anyway.
+    const [primer] = await connectUsers(ctx, [{ user: 'fcaps', resource: 'primer', caps: [`${FANOUT_NODE}+notify`] }]);
+    sendPresence(primer!);
+    if (!(await waitUntil(() => primer!.discoAnswered > 0, 30000))) ctx.log(`${ctx.target.name}: caps primer was not asked for its caps`);
+    await waitUntil(() => false, 500);
+    closeAll([primer!]);
+  }
   for (const n of sizes) {
     if (ctx.workload === 'legacy') out.push(await fanoutOnce(ctx, n, LEGACY_WINDOW));
     else for (const w of windows) out.push(await fanoutOnce(ctx, n, w));
@@ -23,7 +39,7 @@ async function fanoutOnce(ctx: ScenarioCtx, subs: number, WINDOW: number): Promi
   const seconds = ctx.quick ? 2 : 5;
   const real = ctx.workload === 'real';
   const maxItems = ctx.quick ? 200 : Math.min(20000, Math.floor(4e6 / subs));
-  const node = real ? `urn:pepkeys:bench:fanout-keys` : `urn:pepkeys:bench:fanout`;
+  const node = real ? FANOUT_NODE : `urn:pepkeys:bench:fanout`;
   const problems: string[] = [];
   const t0 = performance.now();
   const [pub] = await connectUsers(ctx, [{ user: 'fpub', resource: `r${ctx.run}-${subs}-${WINDOW}` }]);
