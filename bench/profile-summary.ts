@@ -36,7 +36,7 @@ export function category(f: CallFrame): string {
   // inside the same call (TLSWrap), so with --tls this is "encrypt + write".
   if (/^(writeUtf8String|writeLatin1String|writeBuffer|writev|writeAsciiString|writeUcs2String|shutdown)$/.test(fn)) return 'socket write (syscall; +TLS encrypt with TLS)';
   if (/^(readStart|readStop|onStreamRead|onread)$/.test(fn) || url.includes('stream_base_commons')) return 'socket read/stream plumbing';
-  if (url.includes('_tls_') || url.endsWith('node:tls') || /^(encOut|encIn|cycle|receive|start|_start)$/.test(fn) && url.includes('tls')) return 'TLS (JS side)';
+  if (url.includes('_tls_') || url === 'node:tls') return 'TLS (JS side)';
   if (/\/(src|dist)\/xml\/(parse|stream-parser|utf8-stream)/.test(url) || url.includes('/ltx/') || url.includes('/saxes/')) return 'XML parse';
   if (/\/(src|dist)\/xml\//.test(url)) return 'XML serialise/build';
   if (url.includes('better-sqlite3') || /\/(src|dist)\/storage\//.test(url) || fn === 'postMessage' || url.includes('node:internal/worker')) return 'storage (incl. worker messaging)';
