@@ -89,7 +89,7 @@ VirtualHost "${this.domain}"
     let exited = false;
     this.child.once('exit', () => (exited = true));
     try {
-      await waitForPort(this.port, 30000, () => !exited);
+      await waitForPort(this.port, 120000, () => !exited);
     } catch (e) {
       throw new Error(`prosody did not start: ${(e as Error).message}\n${this.log.join('').slice(-2000)}`);
     }
