@@ -41,19 +41,28 @@ export interface Result {
   generatorCpuPct: number;
   serverRssMB: number;
   run: number;
+  /** The measurement window on CLOCK_MONOTONIC in µs (the clock of V8's profile timestamps), so `--profile`
+   * can summarise just that window of the server's profile. */
+  monoStartUs?: number;
+  monoEndUs?: number;
 }
+
+const monoUs = () => Number(process.hrtime.bigint() / 1000n);
 
 export class Meter {
   private t0 = 0;
+  private m0 = 0;
   private s0 = 0;
   private g0 = process.cpuUsage();
   constructor(private readonly pid: number) {}
   start(): void {
     this.t0 = performance.now();
+    this.m0 = monoUs();
     this.s0 = procCpuSeconds(this.pid);
     this.g0 = process.cpuUsage();
   }
-  stop(): { seconds: number; serverCpuPct: number; generatorCpuPct: number; serverRssMB: number } {
+  stop(): { seconds: number; serverCpuPct: number; generatorCpuPct: number; serverRssMB: number; monoStartUs: number; monoEndUs: number } {
+    const monoEndUs = monoUs();
     const seconds = (performance.now() - this.t0) / 1000;
     const s = procCpuSeconds(this.pid) - this.s0;
     const g = process.cpuUsage(this.g0);
@@ -62,6 +71,8 @@ export class Meter {
       serverCpuPct: (100 * s) / seconds,
       generatorCpuPct: (100 * (g.user + g.system)) / 1e6 / seconds,
       serverRssMB: procRssKB(this.pid) / 1024,
+      monoStartUs: this.m0,
+      monoEndUs,
     };
   }
 }

@@ -5,7 +5,9 @@
 //   npm run bench -- --targets pepkeys,pepkeys-fsync,prosody,ejabberd [--scenario NAME[,NAME]] [--quick] [--runs N]
 //   (pepkeys: storage.sync = "normal", the durability the others give; pepkeys-fsync: "full", see targets/pepkeys.ts)
 //   npm run bench -- pep            (pepkeys only, publish + fanout)
-//   options: --out FILE (append JSON lines), --cpu-prof DIR (profile pepkeys), --subscribers 10,100,500,
+//   options: --out FILE (append JSON lines), --cpu-prof DIR (profile pepkeys), --profile DIR (the same, then
+//            DIR/summary.md: per result row, each pepkeys thread's self time by category within the
+//            measurement window, see profile-summary.ts), --subscribers 10,100,500,
 //            --windows 1,16, --sessions 1000,10000
 import { appendFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -31,6 +33,8 @@ const { values, positionals } = parseArgs({
     runs: { type: 'string' },
     out: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    profile: { type: 'string' },
+    help: { type: 'boolean', default: false },
     subscribers: { type: 'string' },
     windows: { type: 'string' },
     sessions: { type: 'string' },
@@ -43,6 +47,17 @@ const { values, positionals } = parseArgs({
     report: { type: 'string' },
   },
 });
+
+if (values.help) {
+  process.stdout.write(`npm run bench -- [pep] [--targets pepkeys,pepkeys-fsync,ejabberd,prosody] [--scenario publish,fanout,retrieve,idle,...]
+  [--runs N] [--quick] [--tls] [--workload real|legacy] [--windows 1,16] [--subscribers 100,500] [--fanout-windows 1,16]
+  [--fetchers 10,100] [--sessions 1000,10000] [--out FILE.jsonl] [--report FILE.jsonl]
+  [--cpu-prof DIR] [--profile DIR]   (--profile: pepkeys under --cpu-prof, then DIR/summary.md per result row)
+See docs/benchmarks.md.
+`);
+  process.exit(0);
+}
+const profileDir = values.profile ?? values['cpu-prof'];
 
 const ALL = ['publish', 'fanout', 'retrieve', 'login', 'idle', 'mixed', 'ws-login', 'ws-idle', 's2s-fanout'];
 const pepShortcut = positionals[0] === 'pep';
@@ -71,9 +86,9 @@ for (const s of scenarios) if (!ALL.includes(s)) throw new Error(`unknown scenar
 function makeTarget(name: string): Target {
   switch (name) {
     case 'pepkeys':
-      return new PepkeysTarget({ cpuProfDir: values['cpu-prof'], tls });
+      return new PepkeysTarget({ cpuProfDir: profileDir, tls });
     case 'pepkeys-fsync':
-      return new PepkeysTarget({ cpuProfDir: values['cpu-prof'], sync: 'full', tls });
+      return new PepkeysTarget({ cpuProfDir: profileDir, sync: 'full', tls });
     case 'prosody':
       return new ProsodyTarget(tls);
     case 'ejabberd':
@@ -113,6 +128,8 @@ const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 const results: Result[] = [];
 const tag = randomBytes(3).toString('hex');
 const notes: string[] = [];
+/** Results with the pid of the server process that produced them (for --profile). */
+const profiled: { r: Result; pid: number }[] = [];
 const hardStop = setTimeout(() => {
   log('global time limit (60 min) reached; exiting');
   process.exit(2);
@@ -149,6 +166,7 @@ for (const name of targets) {
             // TLS rows sit beside the plain ones in a combined --report table.
             if (tls) r.variant += ' tls';
             results.push(r);
+            profiled.push({ r, pid: target.pid() });
             const line = JSON.stringify({ ...r, when: new Date().toISOString(), quick });
             process.stdout.write(`${line}\n`);
             if (values.out) appendFileSync(values.out, `${line}\n`);
@@ -169,5 +187,10 @@ for (const name of targets) {
 
 process.stdout.write(`\n${table(results)}\n`);
 for (const n of notes) process.stdout.write(`- ${n}\n`);
+if (values.profile) {
+  const { profileReport } = await import('./profile-summary.ts');
+  const file = profileReport(values.profile, profiled.filter((x) => x.r.target.startsWith('pepkeys')));
+  log(`profile summaries: ${file}`);
+}
 // Sockets closed above may still hold timers; do not wait for them.
 process.exit(0);

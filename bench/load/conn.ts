@@ -111,6 +111,8 @@ export class Conn {
   lastStreamError: string | undefined;
   /** Bare JIDs this connection asked for a presence subscription (RFC 6121 §3.1). */
   readonly sentSubscribe = new Set<string>();
+  /** Caps disco#info queries answered (a server learning this connection's caps). */
+  discoAnswered = 0;
   /** Bare JIDs that approved our subscription request. */
   readonly gotSubscribed = new Set<string>();
 
@@ -412,6 +414,7 @@ export class Conn {
     const head = `<iq type='result' id='${escapeXml(id)}'${from ? ` to='${escapeXml(from)}'` : ''}`;
     if (type === 'get' && el.includes(NS_DISCO_INFO) && this.discoReply) {
       this.write(`${head}>${this.discoReply}`);
+      this.discoAnswered++;
     } else if (type === 'get' && el.includes('urn:xmpp:ping')) {
       this.write(`${head}/>`);
     } else if (type === 'set' && el.includes('jabber:iq:roster')) {

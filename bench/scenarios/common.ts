@@ -41,7 +41,7 @@ export function sendPresence(c: Conn, extra = ''): void {
 }
 
 /** Mutual presence subscriptions between each pair, by the RFC 6121 handshake; skipped where already done. */
-export async function ensureMutual(ctx: ScenarioCtx, pairs: [Conn, Conn][], timeoutMs = 120000): Promise<void> {
+export async function ensureMutual(ctx: ScenarioCtx, pairs: [Conn, Conn][], timeoutMs = 300000): Promise<void> {
   const key = (a: Conn, b: Conn) => [a.bare, b.bare].sort().join('|');
   const todo = pairs.filter(([a, b]) => !ctx.target.mutual.has(key(a, b)));
   if (todo.length === 0) return;

@@ -9,9 +9,25 @@ import { everyPublishOptions, itemPayload, keyNodeOptions } from './workload.ts'
 
 /** Items in flight of the legacy scenario; the real workload runs the windows given (1 and 16). */
 const LEGACY_WINDOW = 4;
+const FANOUT_NODE = 'urn:pepkeys:bench:fanout-keys';
 
 export async function fanoutScenario(ctx: ScenarioCtx, sizes: number[], windows: number[] = [1, 16]): Promise<Result[]> {
   const out: Result[] = [];
+  // Every subscriber any size needs, at once, while the accounts are still new (see provisionMutual).
+  const most = Math.max(...sizes);
+  if (ctx.target.provisionMutual && (await ctx.target.provisionMutual('fpub', Array.from({ length: most }, (_, i) => `fsub${i}`)))) {
+    ctx.log(`${ctx.target.name}: rosters of fpub and fsub0..${most - 1} written directly (mutual subscriptions)`);
+    // Prosody's mod_pep asks a client's own caps on its first presence; when that answer comes back for a
+    // caps hash it did not know yet, it also subscribes the client's *bare* JID to every contact's PEP
+    // (the "is_self" shortcut), so 500 subscribers logging in at once with a new hash and a ready-made
+    // roster would each get every notification twice (bare and full JID). One connection without contacts
+    // teaches it the hash first, which is what a server that has seen the client before has anyway.
+    const [primer] = await connectUsers(ctx, [{ user: 'fcaps', resource: 'primer', caps: [`${FANOUT_NODE}+notify`] }]);
+    sendPresence(primer!);
+    if (!(await waitUntil(() => primer!.discoAnswered > 0, 30000))) ctx.log(`${ctx.target.name}: caps primer was not asked for its caps`);
+    await waitUntil(() => false, 500);
+    closeAll([primer!]);
+  }
   for (const n of sizes) {
     if (ctx.workload === 'legacy') out.push(await fanoutOnce(ctx, n, LEGACY_WINDOW));
     else for (const w of windows) out.push(await fanoutOnce(ctx, n, w));
@@ -23,14 +39,19 @@ async function fanoutOnce(ctx: ScenarioCtx, subs: number, WINDOW: number): Promi
   const seconds = ctx.quick ? 2 : 5;
   const real = ctx.workload === 'real';
   const maxItems = ctx.quick ? 200 : Math.min(20000, Math.floor(4e6 / subs));
-  const node = real ? `urn:pepkeys:bench:fanout-keys` : `urn:pepkeys:bench:fanout`;
+  const node = real ? FANOUT_NODE : `urn:pepkeys:bench:fanout`;
   const problems: string[] = [];
+  const t0 = performance.now();
   const [pub] = await connectUsers(ctx, [{ user: 'fpub', resource: `r${ctx.run}-${subs}-${WINDOW}` }]);
   const p = pub!;
   sendPresence(p);
   const subConns = await connectUsers(ctx, Array.from({ length: subs }, (_, i) => ({ user: `fsub${i}`, resource: `r${ctx.run}-${subs}-${WINDOW}`, caps: [`${node}+notify`] })));
   for (const s of subConns) sendPresence(s);
+  const t1 = performance.now();
   await ensureMutual(ctx, subConns.map((s) => [s, p]));
+  // Setup times, so a slow target's setup shows where it goes (Prosody rewrites the publisher's roster
+  // file on every subscription change).
+  ctx.log(`${ctx.target.name} fan-out ${subs} w${WINDOW}: sessions ${((t1 - t0) / 1000).toFixed(1)} s, subscriptions ${((performance.now() - t1) / 1000).toFixed(1)} s`);
   // Presence again now that every subscription exists, so caps reach the publisher's side everywhere.
   for (const s of subConns) sendPresence(s, '<status>ready</status>');
 
@@ -77,7 +98,9 @@ async function fanoutOnce(ctx: ScenarioCtx, subs: number, WINDOW: number): Promi
     const w = await p.iq('f-warm', publishIq('f-warm', node, warmId, payload('warm')));
     if (!isResult(w)) throw new Error(`${ctx.target.name}: fan-out warm-up publish failed: ${w.slice(0, 300)}`);
   }
+  const t2 = performance.now();
   if (!(await waitUntil(() => warm >= subs, 30000))) problems.push(`warm-up reached ${warm} of ${subs} subscribers`);
+  ctx.log(`${ctx.target.name} fan-out ${subs} w${WINDOW}: warm-up ${((performance.now() - t2) / 1000).toFixed(1)} s`);
   await waitUntil(() => false, 300); // let stragglers (e.g. last-item pushes) drain
 
   const opts = everyPublishOptions(ctx.workload, accepted);

@@ -23,6 +23,11 @@ export interface Target {
   ensureAccounts(accounts: Account[]): Promise<void>;
   /** Mutual presence subscriptions already established on this instance ("a|b", bare JIDs sorted). */
   readonly mutual: Set<string>;
+  /**
+   * Optional fast path for setup: mutual subscriptions between `hub` and `contacts` (user names) made
+   * without the handshake, before those accounts first log in; false when it cannot (then the handshake).
+   */
+  provisionMutual?(hub: string, contacts: string[]): Promise<boolean>;
   /** One line on versions and durability settings, for the report. */
   describe(): string;
 }

@@ -119,7 +119,7 @@ export class PepkeysTarget implements Target {
     let exited = false;
     this.child.once('exit', () => (exited = true));
     try {
-      await waitForPort(this.port, 30000, () => !exited);
+      await waitForPort(this.port, 120000, () => !exited);
     } catch (e) {
       throw new Error(`pepkeys did not start: ${(e as Error).message}\n${this.log.join('').slice(-2000)}`);
     }

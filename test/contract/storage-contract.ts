@@ -12,6 +12,7 @@ import { capsContract } from './caps-contract.ts';
 import { credentials, item } from './fixtures.ts';
 import { offlineContract } from './offline-contract.ts';
 import { pubsubContract } from './pubsub-contract.ts';
+import { pubsubNodeLifecycleContract } from './pubsub-node-lifecycle-contract.ts';
 import { rosterContract } from './roster-contract.ts';
 import { subjectOfEachTest } from './subject.ts';
 import { transparencyContract } from './transparency-contract.ts';
@@ -43,6 +44,7 @@ export function storageContract(name: string, target: StorageTarget | StorageTar
     offlineContract(() => s().offline);
     capsContract(() => s().caps);
     pubsubContract(() => s().pubsub);
+    pubsubNodeLifecycleContract(s);
     archiveContract(() => s().archive, () => s().accounts);
     blocklistContract(s);
     transparencyContract(s);
