@@ -1,4 +1,4 @@
-// Imports flow one way (docs/architecture.md): xml, jid → protocol → keys → storage, cluster → server →
+// Imports flow one way (docs/architecture.md): runtime, xml, jid → protocol → keys → storage, cluster → server →
 // client, cli. A lower layer importing a higher one fails here, naming the file and the import.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join, relative, resolve, dirname } from 'node:path';
 import { SRC, sourceFiles as files } from './source-files.ts';
 
-const RANK: Record<string, number> = { xml: 0, jid: 0, protocol: 1, keys: 2, transparency: 2, storage: 3, cluster: 3, server: 4, client: 5, cli: 6 };
+const RANK: Record<string, number> = { runtime: 0, xml: 0, jid: 0, protocol: 1, keys: 2, transparency: 2, storage: 3, cluster: 3, server: 4, client: 5, cli: 6 };
 
 const layerOf = (file: string) => relative(SRC, file).split('/')[0]!;
 
