@@ -13,6 +13,7 @@ import type { Storage } from '../../src/storage/types.ts';
 import { storageContract } from '../contract/storage-contract.ts';
 import { credentials, item } from '../contract/fixtures.ts';
 import { durableStorageContract } from '../contract/durable-storage-contract.ts';
+import { ktReopenContract } from '../contract/kt-reopen-contract.ts';
 import { postgresAvailability, POSTGRES_MISSING, startPostgres, type PostgresServer } from '../helpers/postgres.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { publishBurstTests, seedBurstAccounts } from '../helpers/publish-burst.ts';
@@ -66,6 +67,8 @@ function suites(server: PostgresServer, contractUrl: string): void {
     batches: (s) => (s as PostgresStorage).stats.batches,
     crash: { writer: 'postgres', alsoKill: () => server.crash(), afterKill: () => server.restart() },
   });
+
+  ktReopenContract('postgres', { create: () => server.createDatabase(), open: (url) => openPostgresStorage({ connectionString: url }) });
 
   describe('postgres adapter', () => {
     const open = (url: string) => openPostgresStorage({ connectionString: url });

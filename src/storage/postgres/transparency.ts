@@ -8,11 +8,11 @@
 import type { LogAppend, LogEntry, TransparencyStore } from '../types.ts';
 import { encodeLeaf } from '../../transparency/leaf.ts';
 import { leafHash } from '../../transparency/hash.ts';
-import { BlockTree } from '../../transparency/node-cache.ts';
+import { BlockTree, LEAF_LOAD_BLOCKS } from '../../transparency/node-cache.ts';
 import { referenceRoot, type NodeRef } from '../../transparency/tree.ts';
 import { encodeBody, leafFromBody } from '../sql/kt-body.ts';
 import { BLOCK_LEAVES, packBlock, unpackBlock, type BlockEntry } from '../sql/kt-block.ts';
-import { assembleNodes, planNodes } from '../sql/kt-tree.ts';
+import { assembleNodes, planNodes, rowsToRead } from '../sql/kt-tree.ts';
 import { num, statement, type Db } from './db.ts';
 import type { GroupCommit } from './group-commit.ts';
 
@@ -104,13 +104,31 @@ export function createTransparencyStore(gc: GroupCommit) {
     if (id === undefined) return assembleNodes(refs, new BlockTree(), [], () => undefined);
     let tree = trees.get(id);
     if (!tree) trees.set(id, (tree = new BlockTree()));
-    if (tree.blocks < plan.upperBlocks) {
-      for (const r of (await db.run<{ block: string; hash: Buffer }>(selectHashes, [id, tree.blocks, plan.upperBlocks])).rows) {
+    // Held block hashes go at least as far as the blocks asked for, so their leaf hashes can be loaded.
+    const upTo = Math.max(plan.upperBlocks, ...plan.blocks.map((b) => b + 1));
+    if (tree.blocks < upTo) {
+      for (const r of (await db.run<{ block: string; hash: Buffer }>(selectHashes, [id, tree.blocks, upTo])).rows) {
         if (num(r.block) !== tree.blocks) break;
         tree.push(r.hash);
       }
     }
-    const leaves = plan.blocks.length ? await leavesOf(db, (await db.run<BlockRow>(selectBlockSet, [id, plan.blocks])).rows) : new Map<number, Uint8Array>();
+    // Leaf hashes of up to LEAF_LOAD_BLOCKS more held blocks (node-cache.ts).
+    if (tree.leafBlocks < tree.blocks) {
+      const from = tree.leafBlocks;
+      const rows = (await db.run<BlockRow>(selectBlocks, [id, from, Math.min(tree.blocks, from + LEAF_LOAD_BLOCKS)])).rows;
+      const leaves = await leavesOf(db, rows);
+      for (const r of rows) {
+        const block = num(r.block);
+        // Another read may have loaded some meanwhile (awaits above).
+        if (block < tree.leafBlocks) continue;
+        if (block !== tree.leafBlocks) break;
+        const hashes: Uint8Array[] = [];
+        for (let i = 0; i < BLOCK_LEAVES; i++) hashes.push(leafHash(leaves.get(block * BLOCK_LEAVES + i)!));
+        tree.pushLeaves(hashes);
+      }
+    }
+    const read = rowsToRead(plan, tree);
+    const leaves = read.length ? await leavesOf(db, (await db.run<BlockRow>(selectBlockSet, [id, read])).rows) : new Map<number, Uint8Array>();
     return assembleNodes(refs, tree, [], (seq) => leaves.get(seq));
   };
 

@@ -1,7 +1,8 @@
 // Which perfect subtrees the SQL adapters read where (migration 7, storage/sql/kt-block.ts): levels ≥ 3 from
 // the block tree in memory (transparency/node-cache.ts, filled from the blocks' stored hashes); levels 0-2
-// hashed from the leaves of the one block of 8 they lie in: a proof needs the 7 neighbours of one leaf at
-// most, per edge, so one block row.
+// hashed from the leaf hashes of the one block of 8 they lie in: a proof needs the 7 neighbours of one leaf
+// at most, per edge, so one block; the tree holds the leaf hashes of the full blocks it has loaded, so only
+// a block past them (the log's growing last one, or one not loaded yet) is read as a row.
 import { SubtreeNotFoundError } from '../errors.ts';
 import { leafHash } from '../../transparency/hash.ts';
 import { BlockTree, TREE_MIN_LEVEL } from '../../transparency/node-cache.ts';
@@ -9,7 +10,7 @@ import { referenceRoot, type NodeRef } from '../../transparency/tree.ts';
 import { BLOCK_LEAVES } from './kt-block.ts';
 
 export interface NodePlan {
-  /** Blocks (numbers) whose leaves to read and hash. */
+  /** Blocks (numbers) whose leaves to hash: read those the block tree does not hold (rowsToRead). */
   blocks: number[];
   /** Full blocks the upper nodes asked for need: [0, upperBlocks). */
   upperBlocks: number;
@@ -27,12 +28,13 @@ export function planNodes(refs: NodeRef[]): NodePlan {
 
 /**
  * The hashes of `refs`: levels ≥ 3 from `tree` (and `extra`, the hashes of uncommitted blocks right after
- * its own), the rest from the leaves' canonical bytes by sequence number (asked only for those needed).
+ * its own), the rest from its leaf hashes or, past them, the leaves' canonical bytes by sequence number
+ * (asked only for those needed).
  */
 export function assembleNodes(refs: NodeRef[], tree: BlockTree, extra: readonly Uint8Array[], leafAt: (seq: number) => Uint8Array | undefined): Uint8Array[] {
   const hashes = new Map<number, Uint8Array>();
   const hashOf = (seq: number) => {
-    let h = hashes.get(seq);
+    let h = tree.leafHash(seq) ?? hashes.get(seq);
     if (!h) {
       const leaf = leafAt(seq);
       if (!leaf) return undefined;
@@ -55,4 +57,9 @@ export function assembleNodes(refs: NodeRef[], tree: BlockTree, extra: readonly 
     }
     return referenceRoot(under);
   });
+}
+
+/** The blocks of `plan` whose rows to read: those past the ones `tree` holds the leaf hashes of. */
+export function rowsToRead(plan: NodePlan, tree: BlockTree): number[] {
+  return plan.blocks.filter((b) => b >= tree.leafBlocks);
 }

@@ -11,11 +11,11 @@
 import type { LogAppend, LogEntry, TransparencyStore } from '../types.ts';
 import { assertEncodable, encodeLeaf } from '../../transparency/leaf.ts';
 import { leafHash } from '../../transparency/hash.ts';
-import { BlockTree } from '../../transparency/node-cache.ts';
+import { BlockTree, LEAF_LOAD_BLOCKS } from '../../transparency/node-cache.ts';
 import { referenceRoot, type NodeRef } from '../../transparency/tree.ts';
 import { encodeBody, leafFromBody } from '../sql/kt-body.ts';
 import { BLOCK_LEAVES, packBlock, unpackBlock, type BlockEntry } from '../sql/kt-block.ts';
-import { assembleNodes, planNodes } from '../sql/kt-tree.ts';
+import { assembleNodes, planNodes, rowsToRead } from '../sql/kt-tree.ts';
 import type { SqliteDatabase } from './database.ts';
 import type { GroupCommit } from './group-commit.ts';
 
@@ -28,6 +28,7 @@ export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit | un
   const selectBlock = db.prepare('SELECT block, hash, leaves FROM kt_blocks WHERE log_id = ? AND block = ?');
   const selectBlocks = db.prepare('SELECT block, hash, leaves FROM kt_blocks WHERE log_id = ? AND block >= ? AND block < ? ORDER BY block');
   const selectHashes = db.prepare('SELECT block, hash FROM kt_blocks WHERE log_id = ? AND block >= ? AND block < ? AND hash IS NOT NULL ORDER BY block').raw();
+  const selectLeaves = db.prepare('SELECT block, leaves FROM kt_blocks WHERE log_id = ? AND block >= ? AND block < ? ORDER BY block').raw();
   const upsertBlock = db.prepare(
     'INSERT INTO kt_blocks (log_id, block, hash, leaves) VALUES (?, ?, ?, ?) ON CONFLICT (log_id, block) DO UPDATE SET hash = excluded.hash, leaves = excluded.leaves',
   );
@@ -91,14 +92,24 @@ export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit | un
     }
     return extra;
   };
+  /** Loads the leaf hashes of up to LEAF_LOAD_BLOCKS more of the tree's (committed) blocks. */
+  const extendLeaves = (id: number, tree: BlockTree): void => {
+    if (tree.leafBlocks >= tree.blocks || !committedRead()) return;
+    const from = tree.leafBlocks;
+    for (const [block, leaves] of selectLeaves.iterate(id, from, Math.min(tree.blocks, from + LEAF_LOAD_BLOCKS)) as IterableIterator<[number, Buffer]>) {
+      if (block !== tree.leafBlocks) break;
+      tree.pushLeaves(unpackBlock(leaves).map((e, i) => leafHash(leafOf(block * BLOCK_LEAVES + i, e))));
+    }
+  };
   const readNodes = (id: number | undefined, refs: NodeRef[]): Uint8Array[] => {
     const plan = planNodes(refs);
     if (id === undefined) return assembleNodes(refs, new BlockTree(), [], () => undefined);
     const tree = treeOf(id);
-    const extra = extendTree(id, tree, plan.upperBlocks);
+    const extra = extendTree(id, tree, Math.max(plan.upperBlocks, ...plan.blocks.map((b) => b + 1)));
+    extendLeaves(id, tree);
     // Only the leaves a hash needs are rebuilt (7 of the 8 for an inclusion proof).
     const blocks = new Map<number, BlockEntry[]>();
-    for (const block of plan.blocks) {
+    for (const block of rowsToRead(plan, tree)) {
       const row = selectBlock.get(id, block) as BlockRow | undefined;
       if (row) blocks.set(block, unpackBlock(row.leaves));
     }
@@ -129,7 +140,7 @@ export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit | un
   type Tail = { block: number; hashes: Uint8Array[] };
   const tails = new Map<number, Tail>();
   /** Tails and block hashes of the running batch, adopted once it commits. */
-  let staged: { tails: Map<number, Tail>; blocks: { id: number; block: number; hash: Uint8Array }[] } = { tails: new Map(), blocks: [] };
+  let staged: { tails: Map<number, Tail>; blocks: { id: number; block: number; hash: Uint8Array; leaves: Uint8Array[] }[] } = { tails: new Map(), blocks: [] };
   let pending: LogAppend[] = [];
 
   /** Appends `events` in order, inside the caller's transaction (a batch's, or the caller's own). */
@@ -177,7 +188,7 @@ export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit | un
         if (entries.length === BLOCK_LEAVES) {
           const hash = referenceRoot(hashes);
           upsertBlock.run(id, block, hash, packBlock(entries));
-          staged.blocks.push({ id, block, hash });
+          staged.blocks.push({ id, block, hash, leaves: hashes });
           block++;
           entries = [];
           hashes = [];
@@ -206,7 +217,10 @@ export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit | un
       // Committed block hashes extend a loaded tree (a read loads the rest in order).
       for (const b of s.blocks) {
         const tree = trees.get(b.id);
-        if (tree && tree.blocks === b.block) tree.push(b.hash);
+        if (tree && tree.blocks === b.block) {
+          tree.push(b.hash);
+          if (tree.leafBlocks === b.block) tree.pushLeaves(b.leaves);
+        }
       }
     },
   });
