@@ -9,18 +9,17 @@ import { x } from '../xml/index.ts';
 import { parseJid } from '../jid/index.ts';
 import { FileKtHeadStore } from '../client/index.ts';
 import { KtMapVerifyError, verifyMapLookup } from '../client/kt-map.ts';
-import { readJsonFile, writeJsonFile } from '../client/private-json-file.ts';
 import { decodeLeaf } from '../transparency/leaf.ts';
 import { NS_KT } from '../transparency/protocol.ts';
-import { parseVrfKey } from '../transparency/vrf-key.ts';
-import { equalHashes } from '../transparency/hash.ts';
 import { CliError } from './errors.ts';
 import { KT_HEADS_FILE } from './kt-paths.ts';
 import type { KeyCommandContext } from './key/context.ts';
 import { EXIT_TRUST } from './key/exit-codes.ts';
 import { action, addCommonOptions, addConnectOptions, timeoutMs, type ConnectFlags } from './key/session.ts';
 
-export const KT_VRF_KEYS_FILE = 'kt-vrf-keys.json';
+import { vrfPin } from './kt-vrf-pin.ts';
+
+export { KT_VRF_KEYS_FILE } from './kt-vrf-pin.ts';
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 export function lookupCommand(cx: KeyCommandContext): Command {
@@ -34,24 +33,22 @@ export function lookupCommand(cx: KeyCommandContext): Command {
       const domain = parseJid(jid).domain;
       const history = flags.history === true;
       const dir = cx.home(flags).dir;
-      const vrfFile = join(dir, KT_VRF_KEYS_FILE);
       await cx.withSession(flags, async (s) => {
         const ask = (payload: ReturnType<typeof x>) => s.client.iq(x('iq', { type: 'get', to: domain }, payload), timeoutMs(flags));
-        const served = parseVrfKey((await ask(x('vrf-key', { xmlns: NS_KT }))).getChild('vrf-key', NS_KT)!);
-        const pinned = readJsonFile<string>(vrfFile);
-        const vrfKey = pinned[domain] ? new Uint8Array(Buffer.from(pinned[domain], 'hex')) : served;
-        if (!equalHashes(vrfKey, served)) throw new CliError(`${domain} now serves another VRF key than the one pinned in ${vrfFile}: its labels can no longer be checked`, EXIT_TRUST);
+        const pin = await vrfPin(ask, dir, domain);
+        const { vrfKey, served } = pin;
+        if (pin.changed) throw new CliError(`${domain} now serves another VRF key than the one pinned in ${pin.file}: its labels can no longer be checked`, EXIT_TRUST);
         const logKey = (await new FileKtHeadStore(join(dir, KT_HEADS_FILE)).get(domain))?.key;
         const answer = (await ask(x('map-lookup', { xmlns: NS_KT, jid, node, history: String(history) }))).getChild('map-lookup', NS_KT);
         try {
           if (!answer) throw new KtMapVerifyError('bad-answer', 'no <map-lookup/> in the answer');
           const v = verifyMapLookup(answer, { domain, vrfKey, logKey }, jid, node, history);
-          if (!pinned[domain]) writeJsonFile(vrfFile, { ...pinned, [domain]: hex(served) });
+          pin.pin();
           const versions = v.versions.map((e) => {
             const ev = decodeLeaf(e.leaf);
             return { version: e.version, seq: e.seq, type: ev.type, itemId: ev.itemId, time: new Date(ev.time).toISOString(), fingerprint: ev.fingerprint ?? null };
           });
-          const out = { ok: true, jid, node, epoch: v.head.epoch, logSize: v.head.logSize, mapRoot: hex(v.head.root), latest: v.latest, versions, logKeyPinned: logKey !== undefined, vrfKeyPinnedNow: !pinned[domain] };
+          const out = { ok: true, jid, node, epoch: v.head.epoch, logSize: v.head.logSize, mapRoot: hex(v.head.root), latest: v.latest, versions, logKeyPinned: logKey !== undefined, vrfKeyPinnedNow: pin.firstUse };
           if (flags.json) return cx.out.json(out);
           cx.out.line(v.latest === 0
             ? `${jid} has no key event on ${node} in the map of ${domain} (epoch ${out.epoch}): proven absent.`

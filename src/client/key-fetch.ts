@@ -80,7 +80,7 @@ export class KeyFetcher {
         for (const it of items) {
           if (!it.payload) continue;
           // A key the admission check refused fails the fetch: it must be said, not skipped.
-          const ev = await this.ingest.acceptKey(bare, it.payload, 'pep', { node: PUBKEY_NS[v], item: it }).catch((e) => {
+          const ev = await this.ingest.acceptKey(bare, it.payload, 'pep', { node: PUBKEY_NS[v], item: it, served: items }).catch((e) => {
             if (e instanceof KeyNotAdmitted) throw e;
             return this.ingest.invalid(bare, 'pep', e);
           });
@@ -104,8 +104,8 @@ export class KeyFetcher {
    */
   async fetchRevocations(bare: string, refused: RefusedEvent[] = []): Promise<RevocationEvent[]> {
     const out: RevocationEvent[] = [];
-    for (const { node, item } of await this.itemsOfBoth(bare, REVOKE_NS)) {
-      const ev = await this.ingest.acceptRevocation(bare, item.payload!, 'pep', { node, item }).catch((e) => this.refusedOr(e, refused));
+    for (const { node, item, served } of await this.itemsOfBoth(bare, REVOKE_NS)) {
+      const ev = await this.ingest.acceptRevocation(bare, item.payload!, 'pep', { node, item, served }).catch((e) => this.refusedOr(e, refused));
       if (ev) out.push(ev);
     }
     return out;
@@ -113,8 +113,8 @@ export class KeyFetcher {
 
   async fetchAttestations(bare: string, refused: RefusedEvent[] = []): Promise<AttestationEvent[]> {
     const out: AttestationEvent[] = [];
-    for (const { node, item } of await this.itemsOfBoth(bare, ATTEST_NS)) {
-      const ev = await this.ingest.acceptAttestation(bare, item.payload!, 'pep', { node, item }).catch((e) => this.refusedOr(e, refused));
+    for (const { node, item, served } of await this.itemsOfBoth(bare, ATTEST_NS)) {
+      const ev = await this.ingest.acceptAttestation(bare, item.payload!, 'pep', { node, item, served }).catch((e) => this.refusedOr(e, refused));
       if (ev) out.push(ev);
     }
     return out;
@@ -127,12 +127,12 @@ export class KeyFetcher {
   }
 
   /** Items with a payload on both versions of a node (2 first), with their node; a missing node is the normal case. */
-  private async itemsOfBoth(bare: string, nodes: Record<1 | 2, string>): Promise<{ node: string; item: PubsubItem }[]> {
-    const out: { node: string; item: PubsubItem }[] = [];
+  private async itemsOfBoth(bare: string, nodes: Record<1 | 2, string>): Promise<{ node: string; item: PubsubItem; served: PubsubItem[] }[]> {
+    const out: { node: string; item: PubsubItem; served: PubsubItem[] }[] = [];
     for (const v of [2, 1] as const) {
       try {
         const items = await getItems(this.client, bare, nodes[v], this.timeoutMs);
-        out.push(...items.filter((it) => it.payload).map((item) => ({ node: nodes[v], item })));
+        out.push(...items.filter((it) => it.payload).map((item) => ({ node: nodes[v], item, served: items })));
       } catch {
         continue;
       }

@@ -18,6 +18,8 @@ export type VerifierFactory = (pk: Pubkey) => VerifyingKey | Promise<VerifyingKe
 export interface KeyOrigin {
   node: string;
   item: PubsubItem;
+  /** Every item of the node in the same answer, when fetched (the map check asks whether the latest is among them). */
+  served?: PubsubItem[];
 }
 
 /** What an admission check is asked about: a key, or a revocation or attestation that would act on keys. */

@@ -25,6 +25,9 @@ export type KtMapVerifyCode =
   | 'membership' // a version's entry is not in the map under the head's root
   | 'non-membership' // the next version's absence is not proven against the head's root
   | 'not-append-only' // the later map is not the earlier one plus new entries
+  | 'not-latest' // a fetched item is not the latest version the map proves (`key fetch --verify-map`)
+  | 'vrf-key-changed' // the domain serves another VRF key than the one pinned
+  | 'not-in-map' // with --strict: a fetched item is newer than the map's latest epoch
   | 'bad-answer';
 
 export class KtMapVerifyError extends Error {

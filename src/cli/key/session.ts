@@ -12,6 +12,7 @@ import { passphraseSource, type PassphraseFlags } from './passphrase.ts';
 import { EXIT_BY_KEY_OP_KIND, EXIT_NOT_FOUND, EXIT_REFUSED, exitCodeOfClientError } from './exit-codes.ts';
 import { keyOpErrorSentence } from './presenter.ts';
 import { logCheck, type LogCheck } from './verify-log.ts';
+import { mapCheck, type MapCheck } from './verify-map.ts';
 import { KtMonitorFile } from '../kt-monitor-file.ts';
 import type { CliIo } from '../io.ts';
 
@@ -89,6 +90,8 @@ export interface Session {
   home: KeyHome;
   /** With `verifyLog`: the keys the transparency log backed. */
   log?: LogCheck;
+  /** With `verifyMap`: the keys checked against the verifiable map. */
+  map?: MapCheck;
   close(): Promise<void>;
 }
 
@@ -98,6 +101,8 @@ export interface SessionOptions {
   ownKeyLoader?: (home: KeyHome, bare: string) => Promise<Pubkey | undefined>;
   /** Admit only keys the domain's transparency log backs (`--verify-log`, src/cli/key/verify-log.ts). */
   verifyLog?: boolean;
+  /** Also check each key against the domain's verifiable map (`--verify-map`, implies the log check; verify-map.ts). */
+  verifyMap?: { strict: boolean };
 }
 
 export async function openSession(io: CliIo, flags: ConnectFlags, opts: SessionOptions = {}): Promise<Session> {
@@ -122,13 +127,15 @@ export async function openSession(io: CliIo, flags: ConnectFlags, opts: SessionO
     throw e;
   }
   const own = opts.ownKeyLoader ? await opts.ownKeyLoader(home, jid.bare) : undefined;
-  const log = opts.verifyLog ? logCheck(client, home.dir, t) : undefined;
-  const keys = new KeysClient(client, { trust, timeoutMs: t, ...(opts.directAccess ? { directAccess: opts.directAccess } : {}), ownKey: () => own, ...(log ? { admit: log.admit } : {}),
+  const log = opts.verifyLog || opts.verifyMap ? logCheck(client, home.dir, t) : undefined;
+  const map = opts.verifyMap && log ? mapCheck(client, home.dir, t, log, opts.verifyMap.strict) : undefined;
+  const admit = map?.admit ?? log?.admit;
+  const keys = new KeysClient(client, { trust, timeoutMs: t, ...(opts.directAccess ? { directAccess: opts.directAccess } : {}), ownKey: () => own, ...(admit ? { admit } : {}),
     // Every own key write is recorded for `key monitor`, which alerts on the account's log events none explains.
     beforePublish: (w) => KtMonitorFile.inHome(home.dir).recordOwn(jid.bare, w),
   });
   return {
-    jid: client.jid, client, keys, trust, home, ...(log ? { log } : {}),
+    jid: client.jid, client, keys, trust, home, ...(log ? { log } : {}), ...(map ? { map } : {}),
     async close() {
       await client.close().catch(() => {});
       await trust.close();

@@ -11,19 +11,26 @@ import { TRUST_COLUMNS, trustJson, attestationJson, changedSentence, clientFinge
 import { action, addCommonOptions, addConnectOptions, addLongOption, type ConnectFlags } from '../session.ts';
 import { CliError } from '../../errors.ts';
 import { KeyNotAdmitted } from '../../../client/index.ts';
+import { KtMapVerifyError } from '../../../client/kt-map.ts';
+import type { MapChecked } from '../verify-map.ts';
 
 export function fetchCommand(cx: KeyCommandContext): Command {
   return addLongOption(addConnectOptions(addCommonOptions(new Command('fetch').description("fetch a contact's keys (PEP, else directly from their clients) into your trust store").argument('<jid>', 'bare JID, or a full JID to ask one client directly'))))
     .option('--verify-log', "check that each XEP-0189 key item is the newest event for it in the domain's transparency log (docs/transparency.md)")
-    .action(action(async (jidArg: string, flags: ConnectFlags & { verifyLog?: boolean }) => {
+    .option('--verify-map', "also check that each XEP-0189 key item is the latest version the domain's verifiable map proves (implies --verify-log); an item newer than the map's latest epoch is reported as not yet in the map")
+    .option('--strict', 'with --verify-map: refuse an item that is not yet in the map too')
+    .action(action(async (jidArg: string, flags: ConnectFlags & { verifyLog?: boolean; verifyMap?: boolean; strict?: boolean }) => {
       const target = parseJid(jidArg);
-      const { result, published, seen, missing, log } = await cx.withSession(flags, async (s) => {
+      const { result, published, seen, missing, log, map } = await cx.withSession(flags, async (s) => {
         let result: FetchResult | undefined;
         let missing: KeyOpError | undefined;
         try {
           result = await s.keys.fetch(target.full);
         } catch (err) {
           // A key the log does not back is a trust failure (exit 5), said in one sentence; it was not recorded.
+          if (err instanceof KeyNotAdmitted && err.reason instanceof KtMapVerifyError) {
+            throw new CliError(`verifiable map check of ${target.bare} failed (${err.reason.code}): ${err.reason.message}; the key was not accepted`, EXIT_TRUST);
+          }
           if (err instanceof KeyNotAdmitted) throw new CliError(`transparency log check of ${target.bare} failed: ${err.message}; the key was not accepted`, EXIT_TRUST);
           // No XEP-0189 key: still worth showing the OMEMO and OX keys before saying so.
           if (target.resource || !(err instanceof KeyOpError) || KEY_OP_ERROR_KINDS[err.code] !== 'not-found') throw err;
@@ -32,8 +39,9 @@ export function fetchCommand(cx: KeyCommandContext): Command {
         const published = target.resource ? undefined : await fetchPublishedKeys(s.client, target.bare);
         const seen = published ? await observePublishedKeys(s.trust, target.bare, published) : [];
         const log = s.log && logSummary(s.log.verified);
-        return { result, published, seen, missing, log };
-      }, { verifyLog: !!flags.verifyLog });
+        const map = s.map?.checked;
+        return { result, published, seen, missing, log, map };
+      }, { verifyLog: !!flags.verifyLog, ...(flags.verifyMap ? { verifyMap: { strict: !!flags.strict } } : {}) });
       const changedPublished = seen.filter((o) => o.result.kind === 'changed');
       for (const o of changedPublished) cx.out.warn(publishedChangedSentence(target.bare, o));
       if (changedPublished.length) cx.exitCode = EXIT_TRUST;
@@ -59,13 +67,14 @@ export function fetchCommand(cx: KeyCommandContext): Command {
         cx.out.json({
           jid: result.jid, source: result.source, keys: result.keys.map(keyEventJson), revocations: result.revocations.map(revocationJson),
           attestations: result.attestations.map(attestationJson), ...(result.refused.length ? { refused: result.refused.map(refusedJson) } : {}), ...(published ? { omemo: published.omemo, ox: published.ox, trust: seen.map(publishedJson) } : {}),
-          ...(log ? { log } : {}),
+          ...(log ? { log } : {}), ...(map ? { map } : {}),
         });
       } else {
         cx.out.table(result.keys.map((k) => ({ ...trustRow(k.result.record, flags), seen: k.result.kind, source: k.source })), [...TRUST_COLUMNS, 'seen', 'source']);
         for (const r of result.revocations) if (r.outcome.ok && r.record) cx.out.line(`revoked: ${fp(r.record.print)} (revocation checked)`);
         if (published) showPublished(cx, published, seen);
         if (log) cx.out.line(`log: ${log.verified.length} item(s) of ${target.bare} verified in the transparency log of ${log.domain} (${log.size} entries)`);
+        for (const m of map ?? []) cx.out.line(mapLine(m));
       }
       if (changed.length) cx.exitCode = EXIT_TRUST;
     }));
@@ -108,4 +117,11 @@ function publishedJson(o: PublishedKeyObservation): Record<string, unknown> {
 function logSummary(verified: LogVerified[]) {
   const last = verified.at(-1);
   return last ? { domain: last.domain, size: last.size, verified: verified.map((v) => ({ node: v.node, item: v.item, seq: v.seq })) } : undefined;
+}
+
+/** One `--verify-map` result: proven latest, or not yet in the map (the map lags the log by up to one epoch). */
+function mapLine(m: MapChecked): string {
+  return m.state === 'proven'
+    ? `map: item ${m.item} on ${m.node}: version ${m.version} is the latest in the map (epoch ${m.epoch}, log size ${m.logSize}) and is served: proven`
+    : `map: item ${m.item} on ${m.node} (log entry ${m.seq}) is not yet in the map: epoch ${m.epoch} covers log size ${m.logSize}; run again after the next epoch`;
 }
