@@ -58,7 +58,8 @@ describe('bench profile summary', () => {
       const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
       assert.equal(files.length, 1);
       const s = summarise(join(dir, files[0]!), 10);
-      assert.ok(s.busyMs > 100, `busy ${s.busyMs} ms`);
+      // The script spins for its whole life: most of the profile's wall time is busy, whatever the machine's speed.
+      assert.ok(s.busyMs > s.wallMs / 2, `busy ${s.busyMs} of ${s.wallMs} ms`);
       assert.ok(s.busyMs <= s.wallMs);
       assert.ok(s.top.length > 0);
     } finally {
