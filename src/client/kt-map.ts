@@ -28,10 +28,14 @@ export type KtMapVerifyCode =
   | 'not-latest' // a fetched item is not the latest version the map proves (`key fetch --verify-map`)
   | 'vrf-key-changed' // the domain serves another VRF key than the one pinned
   | 'not-in-map' // with --strict: a fetched item is newer than the map's latest epoch
+  | 'split-view' // a map head of an epoch already verified, with other content: both heads are the proof
+  | 'rollback' // a map head of an epoch older than the one verified before
+  | 'log-mismatch' // the map head's (log size, log root) is not consistent with the tree head verified before
   | 'bad-answer';
 
 export class KtMapVerifyError extends Error {
-  constructor(readonly code: KtMapVerifyCode, message: string) {
+  /** For split-view, rollback and log-mismatch: the two signed heads (XML) that contradict each other. */
+  constructor(readonly code: KtMapVerifyCode, message: string, readonly proof: string[] = []) {
     super(message);
     this.name = 'KtMapVerifyError';
   }

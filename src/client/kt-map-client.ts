@@ -1,0 +1,170 @@
+// The client's Stage 2 state per domain (docs/transparency.md "Client state of the map"): the VRF key pinned on
+// first use and the last map head verified, kept beside the tree head (kt-head-store.ts). Every map head a
+// lookup brings is checked against both before it is kept:
+// - a newer epoch must come with a verified append-only proof from the stored epoch (`<map-append/>`, asked
+//   in halves when the span is too long for one answer);
+// - the same epoch with other content is a split view (the two signed heads are the proof), an older epoch a
+//   rollback;
+// - its (log size, log root) must be the stored tree head's when the sizes are equal, else consistent with it
+//   (the domain proves it like between tree heads).
+import { x, type Element } from '../xml/index.ts';
+import { parseJid } from '../jid/index.ts';
+import { equalHashes } from '../transparency/hash.ts';
+import { NS_KT } from '../transparency/protocol.ts';
+import { buildTreeHead } from '../transparency/protocol.ts';
+import { parseVrfKey } from '../transparency/vrf-key.ts';
+import { buildMapHead } from '../transparency/map-protocol.ts';
+import type { SignedMapHead } from '../transparency/map-head.ts';
+import type { SignedTreeHead } from '../transparency/tree-head.ts';
+import { KtMapVerifyError, verifyMapAppend, verifyMapLookup, type VerifiedLookup } from './kt-map.ts';
+import { FileKtHeadStore, type KtHeadStore } from './kt-head-store.ts';
+import { KtClient, type LogPoint } from './transparency.ts';
+import { KtVerifyError } from './kt-errors.ts';
+import { IqError } from './errors.ts';
+import type { XmppClient } from './client.ts';
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+export interface MapLookupResult extends VerifiedLookup {
+  /** The map head verified before this lookup's (undefined on first use). */
+  previous?: SignedMapHead;
+  /** Entries the append-only proof from `previous` showed inserted (0 when the epoch did not change). */
+  inserted: number;
+  /** The domain's VRF key the labels were checked with, and whether this lookup pinned it (first use). */
+  vrfKey: Uint8Array;
+  vrfKeyPinnedNow: boolean;
+}
+
+/** Same statement: two signed heads of one epoch may differ only in their signature (never, with Ed25519). */
+export function sameMapHead(a: SignedMapHead, b: SignedMapHead): boolean {
+  return a.domain === b.domain && a.epoch === b.epoch && a.logSize === b.logSize && equalHashes(a.logRoot, b.logRoot) && equalHashes(a.root, b.root);
+}
+
+export const describeMapHead = (h: SignedMapHead): string =>
+  `epoch ${h.epoch}, log size ${h.logSize}, log root ${hex(h.logRoot).slice(0, 16)}…, map root ${hex(h.root).slice(0, 16)}…, time ${new Date(h.time).toISOString()}`;
+
+export class KtMapClient {
+  private readonly kt: KtClient;
+
+  constructor(private readonly client: XmppClient, private readonly store: KtHeadStore, private readonly timeoutMs?: number) {
+    this.kt = new KtClient(client, store, timeoutMs);
+  }
+
+  private async ask(domain: string, payload: Element): Promise<Element> {
+    const r = await this.client.iq(x('iq', { type: 'get', to: domain }, payload), this.timeoutMs);
+    return r.getChild(payload.local, NS_KT) ?? fail('bad-answer', `${domain} answered <${payload.local}/> without a <${payload.local}/>`);
+  }
+
+  private where(): string {
+    return this.store instanceof FileKtHeadStore ? ` in ${this.store.path}` : '';
+  }
+
+  /** The VRF key to check labels with: the pinned one, else (first use) the one served. */
+  async vrfKey(domain: string): Promise<{ key: Uint8Array; firstUse: boolean }> {
+    const served = parseVrfKey(await this.ask(domain, x('vrf-key', { xmlns: NS_KT })));
+    const pinned = await this.store.getVrfKey(domain);
+    if (pinned && !equalHashes(pinned, served)) {
+      fail('vrf-key-changed', `${domain} now serves another VRF key than the one pinned${this.where()}: its labels can no longer be checked (pinned ${hex(pinned)}, served ${hex(served)})`);
+    }
+    return { key: served, firstUse: !pinned };
+  }
+
+  /**
+   * Looks (jid, node) up in its domain's map and verifies the answer, then checks its map head against the
+   * domain's stored state (accept) and keeps it. A domain with no tree head stored gets one first (it pins the
+   * log key the map head must be signed with, and gives the log its map head is checked against).
+   */
+  async lookup(jid: string, node: string, history: boolean): Promise<MapLookupResult> {
+    const domain = parseJid(jid).domain;
+    const vrf = await this.vrfKey(domain);
+    if (!(await this.store.get(domain))) await this.kt.update(domain);
+    const logKey = (await this.store.get(domain))?.key;
+    const answer = await this.ask(domain, x('map-lookup', { xmlns: NS_KT, jid, node, history: String(history) }));
+    const v = verifyMapLookup(answer, { domain, vrfKey: vrf.key, logKey }, jid, node, history);
+    const { previous, inserted } = await this.accept(v.head, vrf.key);
+    if (vrf.firstUse) await this.store.putVrfKey(domain, vrf.key);
+    return { ...v, ...(previous ? { previous } : {}), inserted, vrfKey: vrf.key, vrfKeyPinnedNow: vrf.firstUse };
+  }
+
+  /**
+   * Checks a map head (its signature already verified) against the last one stored for its domain and the
+   * stored tree head, and stores it when it is newer. Throws a KtMapVerifyError (split-view, rollback,
+   * not-append-only, log-mismatch) otherwise.
+   */
+  async accept(head: SignedMapHead, vrfKey: Uint8Array): Promise<{ previous?: SignedMapHead; inserted: number }> {
+    const domain = head.domain;
+    const previous = await this.store.getMapHead(domain);
+    let inserted = 0;
+    if (previous) {
+      if (head.epoch < previous.epoch) {
+        fail('rollback', `${domain} serves map epoch ${head.epoch}, but epoch ${previous.epoch} was verified before: an old map served as current (${describeMapHead(head)})`, [previous, head]);
+      }
+      if (head.epoch === previous.epoch && !sameMapHead(head, previous)) splitView(previous, head, 'verified before', 'served now');
+      if (head.epoch > previous.epoch) inserted = await this.proveAppend(previous, head, vrfKey);
+    }
+    await this.checkLog(head);
+    if (!previous || head.epoch > previous.epoch) await this.store.putMapHead(head);
+    return { ...(previous ? { previous } : {}), inserted };
+  }
+
+  /** Proves the map of `to` extends the map of `from`, in steps the domain agrees to answer; returns the entries inserted. */
+  private async proveAppend(from: SignedMapHead, to: SignedMapHead, vrfKey: Uint8Array): Promise<number> {
+    const domain = to.domain;
+    const logKey = (await this.store.get(domain))?.key;
+    let at = from;
+    let step = to.epoch;
+    let inserted = 0;
+    while (at.epoch < to.epoch) {
+      let answer: Element;
+      try {
+        answer = await this.ask(domain, x('map-append', { xmlns: NS_KT, from: String(at.epoch), to: String(step) }));
+      } catch (err) {
+        // Too many entries for one answer: ask for half the span (each step's heads chain to the next).
+        if (err instanceof IqError && err.condition === 'not-acceptable' && step - at.epoch > 1) {
+          step = at.epoch + Math.ceil((step - at.epoch) / 2);
+          continue;
+        }
+        throw err;
+      }
+      const r = verifyMapAppend(answer, { domain, vrfKey, ...(logKey ? { logKey } : {}) });
+      if (!sameMapHead(r.from!, at)) splitView(at, r.from!, at === from ? 'verified before' : 'of the previous step', 'in the append-only proof');
+      if (step === to.epoch && !sameMapHead(r.to, to)) splitView(to, r.to, 'of the lookup', 'in the append-only proof');
+      inserted += r.inserted;
+      at = r.to;
+      step = to.epoch;
+    }
+    return inserted;
+  }
+
+  /** The map head's log (size, root) against the stored tree head: equal at equal sizes, else proven consistent. */
+  private async checkLog(head: SignedMapHead): Promise<void> {
+    const domain = head.domain;
+    const tree = await this.store.get(domain);
+    if (!tree) return;
+    const mapLog: LogPoint = { size: head.logSize, root: head.logRoot };
+    const mismatch = (why: string): never =>
+      fail('log-mismatch', `the map head of ${domain} (${describeMapHead(head)}) names a log that ${why} the tree head verified before (size ${tree.size}, root ${hex(tree.root).slice(0, 16)}…): ${domain} signed two different logs`, [tree, head]);
+    if (head.logSize === tree.size) {
+      if (!equalHashes(head.logRoot, tree.root)) mismatch('has another root at the size of');
+      return;
+    }
+    const [older, newer] = head.logSize < tree.size ? [mapLog, tree] : [tree, mapLog];
+    try {
+      await this.kt.verifyConsistent(domain, older, newer);
+    } catch (err) {
+      if (err instanceof KtVerifyError && err.code === 'inconsistent') mismatch('the domain cannot prove consistent with');
+      throw err;
+    }
+  }
+}
+
+function fail(code: KtMapVerifyError['code'], message: string, heads: (SignedMapHead | SignedTreeHead)[] = []): never {
+  const proof = heads.map((h) => ('epoch' in h ? buildMapHead(h) : buildTreeHead(h)).toString());
+  throw new KtMapVerifyError(code, proof.length ? `${message}\n${proof.map((p) => `  ${p}`).join('\n')}` : message, proof);
+}
+
+function splitView(a: SignedMapHead, b: SignedMapHead, aWhat: string, bWhat: string): never {
+  const domain = a.domain;
+  const sameKey = equalHashes(a.key, b.key);
+  return fail('split-view', `SPLIT VIEW of ${domain}'s map: two map heads of epoch ${a.epoch} with different content, the one ${aWhat} (${describeMapHead(a)}) and the one ${bWhat} (${describeMapHead(b)}); ${sameKey ? `both are signed by ${domain}'s log key: proof that ${domain} shows different maps to different people` : 'they are signed by different log keys'}`, [a, b]);
+}
