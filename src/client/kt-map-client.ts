@@ -71,16 +71,24 @@ export class KtMapClient {
 
   /**
    * Looks (jid, node) up in its domain's map and verifies the answer, then checks its map head against the
-   * domain's stored state (accept) and keeps it. A domain with no tree head stored gets one first (it pins the
-   * log key the map head must be signed with, and gives the log its map head is checked against).
+   * domain's stored state (accept) and keeps it. A domain with no tree head stored gets one first: it pins the
+   * log key the map head must be signed with, and is the log the map head is checked against. A map head
+   * signed by another key brings the tree head up to date (which follows a signed log key rotation, or fails).
    */
   async lookup(jid: string, node: string, history: boolean): Promise<MapLookupResult> {
     const domain = parseJid(jid).domain;
     const vrf = await this.vrfKey(domain);
     if (!(await this.store.get(domain))) await this.kt.update(domain);
-    const logKey = (await this.store.get(domain))?.key;
     const answer = await this.ask(domain, x('map-lookup', { xmlns: NS_KT, jid, node, history: String(history) }));
-    const v = verifyMapLookup(answer, { domain, vrfKey: vrf.key, logKey }, jid, node, history);
+    const verify = async () => verifyMapLookup(answer, { domain, vrfKey: vrf.key, logKey: (await this.store.get(domain))?.key }, jid, node, history);
+    let v: VerifiedLookup;
+    try {
+      v = await verify();
+    } catch (err) {
+      if (!(err instanceof KtMapVerifyError && err.code === 'key-changed')) throw err;
+      await this.kt.update(domain);
+      v = await verify();
+    }
     const { previous, inserted } = await this.accept(v.head, vrf.key);
     if (vrf.firstUse) await this.store.putVrfKey(domain, vrf.key);
     return { ...v, ...(previous ? { previous } : {}), inserted, vrfKey: vrf.key, vrfKeyPinnedNow: vrf.firstUse };
@@ -126,9 +134,14 @@ export class KtMapClient {
         }
         throw err;
       }
-      const r = verifyMapAppend(answer, { domain, vrfKey, ...(logKey ? { logKey } : {}) });
+      // No key imposed on the proof's heads: the older ones may be signed by a log key rotated away since. Each
+      // must say what a head already trusted says; an intermediate one be signed by the key before or now.
+      const r = verifyMapAppend(answer, { domain, vrfKey });
       if (!sameMapHead(r.from!, at)) splitView(at, r.from!, at === from ? 'verified before' : 'of the previous step', 'in the append-only proof');
       if (step === to.epoch && !sameMapHead(r.to, to)) splitView(to, r.to, 'of the lookup', 'in the append-only proof');
+      if (step < to.epoch && ![at.key, logKey].some((k) => k && equalHashes(k, r.to.key))) {
+        fail('key-changed', `the map head of epoch ${r.to.epoch} in ${domain}'s append-only proof is signed by a key that is neither its log key nor the one of epoch ${at.epoch}`);
+      }
       inserted += r.inserted;
       at = r.to;
       step = to.epoch;
