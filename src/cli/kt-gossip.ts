@@ -8,7 +8,7 @@
 import { Command } from 'commander';
 import { join } from 'node:path';
 import {
-  FileKtHeadStore, KtClient, compareHeads, fetchGossip, getRoster, publishGossip, witnessed, witnessedMapHeads, mapHeadSplits,
+  FileKtHeadStore, KtClient, compareHeads, fetchGossip, getRoster, publishGossip, witnessed, witnessedMapHeads, compareMapHeads, KtMapClient,
   type SplitView, type UnlinkedHead, type WitnessedHead, type WitnessedMapHead, type MapSplitView,
 } from '../client/index.ts';
 import { buildMapHead } from '../transparency/map-protocol.ts';
@@ -59,8 +59,9 @@ export function gossipCommand(cx: KeyCommandContext): Command {
         const trees = witnessed(seen);
         const c = await compareHeads(new KtClient(s.client, store, t), trees, async (d) => (await store.get(d))?.key);
         warnings.push(...c.warnings);
-        const mapSplits = mapHeadSplits(witnessedMapHeads(seenMaps), trees);
-        return { published: mine.length, publishedMaps: myMaps.length, report, splits: c.splits, unlinked: c.unlinked, mapSplits, warnings };
+        const m = await compareMapHeads(new KtMapClient(s.client, store, t), witnessedMapHeads(seenMaps), trees);
+        warnings.push(...m.warnings);
+        return { published: mine.length, publishedMaps: myMaps.length, report, splits: c.splits, unlinked: c.unlinked, mapSplits: m.splits, warnings };
       });
       const proofs = r.splits.map(splitJson);
       const bad = r.splits.length + r.unlinked.length + r.mapSplits.length;
@@ -135,9 +136,10 @@ function mapHeadJson(w: WitnessedMapHead) {
 }
 
 function mapSplitJson(p: MapSplitView) {
-  return p.kind === 'same-epoch'
-    ? { domain: p.domain, kind: p.kind, sameKey: p.sameKey, mapHeads: p.heads.map(mapHeadJson) }
-    : { domain: p.domain, kind: p.kind, sameKey: p.sameKey, mapHeads: [mapHeadJson(p.mapHead)], treeHead: headJson(p.treeHead) };
+  const detail = 'detail' in p ? { detail: p.detail } : {};
+  return 'heads' in p
+    ? { domain: p.domain, kind: p.kind, sameKey: p.sameKey, ...detail, mapHeads: p.heads.map(mapHeadJson) }
+    : { domain: p.domain, kind: p.kind, sameKey: p.sameKey, ...detail, mapHeads: [mapHeadJson(p.mapHead)], treeHead: headJson(p.treeHead) };
 }
 
 function mapSplitLines(p: MapSplitView): string[] {
@@ -148,16 +150,24 @@ function mapSplitLines(p: MapSplitView): string[] {
   const signed = (a: Uint8Array, b: Uint8Array) => (p.sameKey
     ? `Both are signed by ${p.domain}'s log key ${logKeyId(a)}: proof that ${p.domain} showed different maps to different people.`
     : `They are signed by different log keys (${logKeyId(a)}, ${logKeyId(b)}): a key rotation, or someone impersonating ${p.domain} towards one side.`);
-  if (p.kind === 'same-epoch') {
+  const detail = 'detail' in p ? [`  ${p.detail}`] : [];
+  if ('heads' in p) {
     const [a, b] = p.heads;
-    return [`SPLIT VIEW of ${p.domain}'s map: two map heads of epoch ${a.head.epoch} with different content.`, ...mapHead(a), ...mapHead(b), `  ${signed(a.head.key, b.head.key)}`];
+    const what = p.kind === 'same-epoch'
+      ? `two map heads of epoch ${a.head.epoch} with different content`
+      : `a map head of epoch ${b.head.epoch} that ${p.domain} cannot prove extends the map head of epoch ${a.head.epoch}`;
+    return [`SPLIT VIEW of ${p.domain}'s map: ${what}.`, ...mapHead(a), ...mapHead(b), `  ${signed(a.head.key, b.head.key)}`, ...detail];
   }
   const t = p.treeHead;
+  const what = p.kind === 'log-root'
+    ? `a map head built from a log of ${p.mapHead.head.logSize} entries whose root is not the root of the tree head of that size`
+    : `a map head built from a log of ${p.mapHead.head.logSize} entries that ${p.domain} cannot prove consistent with the tree head of size ${t.head.size}`;
   return [
-    `SPLIT VIEW of ${p.domain}'s map: a map head built from a log of ${p.mapHead.head.logSize} entries whose root is not the root of the tree head of that size.`,
+    `SPLIT VIEW of ${p.domain}'s map: ${what}.`,
     ...mapHead(p.mapHead),
     `  gossiped by ${t.by.join(', ')}: tree head of size ${t.head.size}, root ${hex(t.head.root)}, time ${new Date(t.head.time).toISOString()}`,
     `    ${buildTreeHead(t.head).toString()}`,
     `  ${signed(p.mapHead.head.key, t.head.key)}`,
+    ...detail,
   ];
 }

@@ -89,7 +89,7 @@ export class KtMapClient {
       await this.kt.update(domain);
       v = await verify();
     }
-    const { previous, inserted } = await this.accept(v.head, vrf.key);
+    const { previous, inserted } = await this.accept(v.head);
     if (vrf.firstUse) await this.store.putVrfKey(domain, vrf.key);
     return { ...v, ...(previous ? { previous } : {}), inserted, vrfKey: vrf.key, vrfKeyPinnedNow: vrf.firstUse };
   }
@@ -99,7 +99,7 @@ export class KtMapClient {
    * stored tree head, and stores it when it is newer. Throws a KtMapVerifyError (split-view, rollback,
    * not-append-only, log-mismatch) otherwise.
    */
-  async accept(head: SignedMapHead, vrfKey: Uint8Array): Promise<{ previous?: SignedMapHead; inserted: number }> {
+  async accept(head: SignedMapHead): Promise<{ previous?: SignedMapHead; inserted: number }> {
     const domain = head.domain;
     const previous = await this.store.getMapHead(domain);
     let inserted = 0;
@@ -108,15 +108,19 @@ export class KtMapClient {
         fail('rollback', `${domain} serves map epoch ${head.epoch}, but epoch ${previous.epoch} was verified before: an old map served as current (${describeMapHead(head)})`, [previous, head]);
       }
       if (head.epoch === previous.epoch && !sameMapHead(head, previous)) splitView(previous, head, 'verified before', 'served now');
-      if (head.epoch > previous.epoch) inserted = await this.proveAppend(previous, head, vrfKey);
+      if (head.epoch > previous.epoch) inserted = await this.proveExtends(previous, head);
     }
-    await this.checkLog(head);
+    const tree = await this.store.get(domain);
+    if (tree) await this.checkLog(head, tree);
     if (!previous || head.epoch > previous.epoch) await this.store.putMapHead(head);
     return { ...(previous ? { previous } : {}), inserted };
   }
 
-  /** Proves the map of `to` extends the map of `from`, in steps the domain agrees to answer; returns the entries inserted. */
-  private async proveAppend(from: SignedMapHead, to: SignedMapHead, vrfKey: Uint8Array): Promise<number> {
+  /**
+   * Proves the map of `to` extends the map of `from` (two verified heads of one domain, `from` the older), in
+   * steps the domain agrees to answer; returns the entries inserted.
+   */
+  async proveExtends(from: SignedMapHead, to: SignedMapHead, names = { from: 'verified before', to: 'of the lookup' }): Promise<number> {
     const domain = to.domain;
     const logKey = (await this.store.get(domain))?.key;
     let at = from;
@@ -136,9 +140,9 @@ export class KtMapClient {
       }
       // No key imposed on the proof's heads: the older ones may be signed by a log key rotated away since. Each
       // must say what a head already trusted says; an intermediate one be signed by the key before or now.
-      const r = verifyMapAppend(answer, { domain, vrfKey });
-      if (!sameMapHead(r.from!, at)) splitView(at, r.from!, at === from ? 'verified before' : 'of the previous step', 'in the append-only proof');
-      if (step === to.epoch && !sameMapHead(r.to, to)) splitView(to, r.to, 'of the lookup', 'in the append-only proof');
+      const r = verifyMapAppend(answer, { domain });
+      if (!sameMapHead(r.from!, at)) splitView(at, r.from!, at === from ? names.from : 'of the previous step', 'in the append-only proof');
+      if (step === to.epoch && !sameMapHead(r.to, to)) splitView(to, r.to, names.to, 'in the append-only proof');
       if (step < to.epoch && ![at.key, logKey].some((k) => k && equalHashes(k, r.to.key))) {
         fail('key-changed', `the map head of epoch ${r.to.epoch} in ${domain}'s append-only proof is signed by a key that is neither its log key nor the one of epoch ${at.epoch}`);
       }
@@ -149,16 +153,14 @@ export class KtMapClient {
     return inserted;
   }
 
-  /** The map head's log (size, root) against the stored tree head: equal at equal sizes, else proven consistent. */
-  private async checkLog(head: SignedMapHead): Promise<void> {
+  /** The map head's log (size, root) against a verified tree head of its domain: equal at equal sizes, else proven consistent. */
+  async checkLog(head: SignedMapHead, tree: SignedTreeHead): Promise<void> {
     const domain = head.domain;
-    const tree = await this.store.get(domain);
-    if (!tree) return;
     const mapLog: LogPoint = { size: head.logSize, root: head.logRoot };
     const mismatch = (why: string): never =>
-      fail('log-mismatch', `the map head of ${domain} (${describeMapHead(head)}) names a log that ${why} the tree head verified before (size ${tree.size}, root ${hex(tree.root).slice(0, 16)}…): ${domain} signed two different logs`, [tree, head]);
+      fail('log-mismatch', `the map head of ${domain} (${describeMapHead(head)}) names a log that ${why} the tree head of size ${tree.size} (root ${hex(tree.root).slice(0, 16)}…): ${domain} signed two different logs`, [tree, head]);
     if (head.logSize === tree.size) {
-      if (!equalHashes(head.logRoot, tree.root)) mismatch('has another root at the size of');
+      if (!equalHashes(head.logRoot, tree.root)) mismatch('has another root than');
       return;
     }
     const [older, newer] = head.logSize < tree.size ? [mapLog, tree] : [tree, mapLog];

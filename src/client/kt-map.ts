@@ -49,6 +49,9 @@ export interface MapTrust {
   logKey?: Uint8Array;
 }
 
+/** What checking a map head needs (an append-only proof has no labels to check). */
+export type HeadTrust = Pick<MapTrust, 'domain' | 'logKey'>;
+
 export interface VerifiedVersion {
   version: number;
   seq: number;
@@ -67,7 +70,7 @@ const fail = (code: KtMapVerifyCode, message: string): never => {
   throw new KtMapVerifyError(code, message);
 };
 
-function checkHead(el: Element | undefined, trust: MapTrust): SignedMapHead {
+function checkHead(el: Element | undefined, trust: HeadTrust): SignedMapHead {
   if (!el) return fail('bad-answer', 'no map head in the answer');
   const head = parseMapHead(el);
   if (head.domain !== trust.domain) fail('wrong-domain', `a map head of ${head.domain}, not ${trust.domain}`);
@@ -136,11 +139,11 @@ function lookupChecks(answer: Element, trust: MapTrust, jid: string, node: strin
 }
 
 /** Verifies a <map-append/> answer: the map of its `to` head is the map of its `from` head plus new entries. */
-export function verifyMapAppend(answer: Element, trust: MapTrust): { from?: SignedMapHead; to: SignedMapHead; inserted: number } {
+export function verifyMapAppend(answer: Element, trust: HeadTrust): { from?: SignedMapHead; to: SignedMapHead; inserted: number } {
   return malformedIsBad(() => appendChecks(answer, trust));
 }
 
-function appendChecks(answer: Element, trust: MapTrust): { from?: SignedMapHead; to: SignedMapHead; inserted: number } {
+function appendChecks(answer: Element, trust: HeadTrust): { from?: SignedMapHead; to: SignedMapHead; inserted: number } {
   if (answer.local !== 'map-append' || answer.ns !== NS_KT) fail('bad-answer', 'not an append-only proof');
   const heads = answer.getChildren('map-head', NS_KT).map((h) => checkHead(h, trust));
   const from = uint(answer.attrs.from, 'from');

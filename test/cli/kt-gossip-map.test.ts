@@ -2,7 +2,9 @@
 // verified beside its tree heads. Juliet and Romeo looked localhost up on the same server: no split view.
 // The Nurse was shown another map of localhost (a second real server of `localhost` on the same data dir: the
 // same log key, its own storage, so the same epoch with another root); once she gossips, Romeo's `kt gossip`
-// shows the two map heads of epoch 1, both validly signed by localhost's log key, as the proof.
+// shows the two map heads of epoch 1, both validly signed by localhost's log key, as the proof. Once Romeo's
+// map has moved on to epoch 2, the domain cannot prove his epoch 2 extends the Nurse's epoch 1, nor the Nurse's
+// map consistent with Romeo's newer log: both are shown as split views too.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -99,5 +101,28 @@ describe('kt gossip of map heads', () => {
     assert.equal(text.code, 5);
     assert.match(text.stdout, /SPLIT VIEW of localhost's map: two map heads of epoch 1 with different content\.\n {2}gossiped by [^\n]*\n {4}<map-head [^\n]*\n {2}gossiped by [^\n]*\n {4}<map-head [^\n]*\n {2}Both are signed by localhost's log key [^\n]*: proof that localhost showed different maps to different people\./);
     assert.match(text.stdout, /SPLIT VIEW of localhost's map: a map head built from a log of 1 entries whose root is not the root of the tree head of that size\./);
+  });
+
+  it("shows a later epoch the domain cannot prove extends a contact's earlier one, and a map of another log", async () => {
+    assert.equal(await grow(sessionsA, 'a2'), 2);
+    const l = await kt(a, 'romeo', 'lookup', 'juliet@localhost', NODE, '--json');
+    assert.equal(l.code, 0, l.stderr);
+    assert.deepEqual([JSON.parse(l.stdout).previousEpoch, JSON.parse(l.stdout).epoch], [1, 2]);
+    assert.equal((await kt(a, 'romeo', 'head', 'localhost')).code, 0);
+
+    const r = await kt(a, 'romeo', 'gossip', '--json', '--with', 'nurse@localhost');
+    assert.equal(r.code, 5, r.stdout + r.stderr);
+    const out = JSON.parse(r.stdout);
+    const kinds = out.mapSplitViews.map((p: { kind: string }) => p.kind).sort();
+    assert.deepEqual(kinds, ['log-inconsistent', 'not-append-only']);
+    const grew = out.mapSplitViews.find((p: { kind: string }) => p.kind === 'not-append-only');
+    assert.deepEqual(grew.mapHeads.map((h: { by: string[]; epoch: number }) => [h.by, h.epoch]), [[['nurse@localhost'], 1], [['you'], 2]]);
+    assert.match(grew.detail, /two map heads of epoch 1 with different content, the one gossiped by nurse@localhost .* and the one in the append-only proof/);
+    const log = out.mapSplitViews.find((p: { kind: string }) => p.kind === 'log-inconsistent');
+    assert.deepEqual([log.mapHeads[0].by, log.mapHeads[0].logSize, log.treeHead.by, log.treeHead.size], [['nurse@localhost'], 1, ['you'], 2]);
+
+    const text = await kt(a, 'romeo', 'gossip', '--with', 'nurse@localhost');
+    assert.match(text.stdout, /SPLIT VIEW of localhost's map: a map head of epoch 2 that localhost cannot prove extends the map head of epoch 1\./);
+    assert.match(text.stdout, /SPLIT VIEW of localhost's map: a map head built from a log of 1 entries that localhost cannot prove consistent with the tree head of size 2\./);
   });
 });

@@ -95,7 +95,7 @@ describe('kt lookup keeps the last map head', () => {
     assert.equal((await kt(b, 'mixed', 'head', 'localhost')).code, 0);
     const r = await lookup(a, 'mixed');
     assert.equal(r.code, 5, r.stdout + r.stderr);
-    assert.match(r.stderr, /\(log-mismatch\): the map head of localhost \(epoch 1, log size 1[^\n]*names a log that has another root at the size of the tree head verified before \(size 1/);
+    assert.match(r.stderr, /\(log-mismatch\): the map head of localhost \(epoch 1, log size 1[^\n]*names a log that has another root than the tree head of size 1/);
     assert.match(r.stderr, /<tree-head [^>]*size="1"/);
     assert.equal(printedHeads(r.stderr).length, 1);
     assert.equal(record('mixed').mapHead, undefined, 'nothing stored');
@@ -174,7 +174,7 @@ describe('kt lookup keeps the last map head', () => {
       assert.equal((await kt(b, 'mixed2', 'head', 'localhost')).code, 0);
       const r = await lookup(a, 'mixed2');
       assert.equal(r.code, 5, r.stdout + r.stderr);
-      assert.match(r.stderr, /\(log-mismatch\): the map head of localhost \(epoch 3, log size 3[^\n]*names a log that the domain cannot prove consistent with the tree head verified before \(size 1/);
+      assert.match(r.stderr, /\(log-mismatch\): the map head of localhost \(epoch 3, log size 3[^\n]*names a log that the domain cannot prove consistent with the tree head of size 1/);
     });
   });
 });
