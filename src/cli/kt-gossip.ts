@@ -43,7 +43,8 @@ export function gossipCommand(cx: KeyCommandContext): Command {
           ?? (await getRoster(s.client)).filter((e) => e.subscription === 'to' || e.subscription === 'both').map((e) => e.jid);
         const seen: { head: SignedTreeHead; by: string }[] = mine.map((head) => ({ head, by: YOU }));
         const seenMaps: { head: SignedMapHead; by: string }[] = myMaps.map((head) => ({ head, by: YOU }));
-        const report: { jid: string; heads: number; mapHeads: number; error?: string }[] = [];
+        // `mapHeads` only when there are some: the JSON stays as it was for contacts gossiping tree heads only.
+        const report: { jid: string; heads: number; mapHeads?: number; error?: string }[] = [];
         const warnings: string[] = [];
         for (const jid of contacts) {
           try {
@@ -51,9 +52,9 @@ export function gossipCommand(cx: KeyCommandContext): Command {
             for (const head of g.heads) seen.push({ head, by: jid });
             for (const head of g.mapHeads) seenMaps.push({ head, by: jid });
             for (const why of g.invalid) warnings.push(`${jid} gossiped ${why}; ignored`);
-            report.push({ jid, heads: g.heads.length, mapHeads: g.mapHeads.length });
+            report.push({ jid, heads: g.heads.length, ...(g.mapHeads.length ? { mapHeads: g.mapHeads.length } : {}) });
           } catch (e) {
-            report.push({ jid, heads: 0, mapHeads: 0, error: (e as Error).message });
+            report.push({ jid, heads: 0, error: (e as Error).message });
           }
         }
         const trees = witnessed(seen);
@@ -73,7 +74,7 @@ export function gossipCommand(cx: KeyCommandContext): Command {
       } else {
         const maps = r.publishedMaps ? ` and ${r.publishedMaps} map head${r.publishedMaps === 1 ? '' : 's'}` : '';
         cx.out.line(`Published ${r.published} tree head${r.published === 1 ? '' : 's'}${maps} to your gossip node.`);
-        const mapsOf = (n: number) => (n ? `, ${n} map head${n === 1 ? '' : 's'}` : '');
+        const mapsOf = (n = 0) => (n ? `, ${n} map head${n === 1 ? '' : 's'}` : '');
         for (const c of r.report) cx.out.line(c.error ? `${c.jid}: no gossip (${c.error})` : `${c.jid}: ${c.heads} head${c.heads === 1 ? '' : 's'}${mapsOf(c.mapHeads)}`);
         for (const w of r.warnings) cx.out.warn(w);
         for (const p of r.splits) for (const l of splitLines(p)) cx.out.line(l);
