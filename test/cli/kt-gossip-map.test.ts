@@ -10,53 +10,32 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestServer, rawSessions, type TestServer } from '../helpers/server.ts';
+import type { TestServer } from '../helpers/server.ts';
 import { befriend } from '../helpers/roster-setup.ts';
-import { defaultModules } from '../../src/server/modules/index.ts';
-import { transparencyModule } from '../../src/server/modules/transparency/index.ts';
-import { mapCatchesUp } from '../helpers/kt-map.ts';
+import { KEY_NODE as NODE, twoMapsOfOneDomain, type TwoMaps } from '../helpers/kt-two-maps.ts';
 import { parseXml } from '../../src/xml/index.ts';
 import { parseMapHead } from '../../src/transparency/map-protocol.ts';
 import { verifyMapHead } from '../../src/transparency/map-head.ts';
 import { runCli } from './run-cli.ts';
 
-const NODE = 'urn:xmpp:pubkey:2';
-const publish = (id: string) => `<iq type='set'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='${NODE}'><item id='${id}'><pubkey xmlns='urn:xmpp:pubkey:2'/></item></publish></pubsub></iq>`;
-
-const startDomain = (dataDir: string) => startTestServer({
-  users: { 'juliet@localhost': 'pw', 'romeo@localhost': 'pw', 'nurse@localhost': 'pw' },
-  modules: [...defaultModules(), transparencyModule({ dataDir, epochMs: 50 })],
-});
-
 describe('kt gossip of map heads', () => {
   let dir: string;
+  let domain: TwoMaps;
   let a: TestServer;
   let b: TestServer;
-  const sessionsA = rawSessions(() => a);
-  const sessionsB = rawSessions(() => b);
   const kt = (t: TestServer, who: string, ...args: string[]) =>
     runCli(['kt', ...args, '--jid', `${who}@localhost`, '--password', 'pw', '--server', `127.0.0.1:${t.port}`, '--insecure', '--home', join(dir, who)], { timeoutMs: 60_000 });
-  const grow = async (sessions: typeof sessionsA, id: string) => {
-    const juliet = await sessions.login('juliet', `r-${id}`);
-    assert.equal((await juliet.iq(publish(id))).attrs.type, 'result');
-    return (await mapCatchesUp((xml) => juliet.iq(xml))).epoch;
-  };
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pepkeys-kt-gossip-map-'));
-    a = await startDomain(join(dir, 'data'));
-    b = await startDomain(join(dir, 'data'));
+    domain = await twoMapsOfOneDomain(dir, ['juliet', 'romeo', 'nurse']);
+    ({ a, b } = domain);
     const conn = { host: '127.0.0.1', port: a.port, tls: { rejectUnauthorized: false } };
     await befriend(conn, { jid: 'romeo@localhost', password: 'pw' }, { jid: 'juliet@localhost', password: 'pw' }, [], []);
     await befriend(conn, { jid: 'romeo@localhost', password: 'pw' }, { jid: 'nurse@localhost', password: 'pw' }, [], []);
-    assert.equal(await grow(sessionsA, 'a1'), 1);
-    assert.equal(await grow(sessionsB, 'b1'), 1);
   });
   after(async () => {
-    sessionsA.destroyAll();
-    sessionsB.destroyAll();
-    await a.stop();
-    await b.stop();
+    await domain?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -104,7 +83,7 @@ describe('kt gossip of map heads', () => {
   });
 
   it("shows a later epoch the domain cannot prove extends a contact's earlier one, and a map of another log", async () => {
-    assert.equal(await grow(sessionsA, 'a2'), 2);
+    assert.equal(await domain.grow('a', 'a2'), 2);
     const l = await kt(a, 'romeo', 'lookup', 'juliet@localhost', NODE, '--json');
     assert.equal(l.code, 0, l.stderr);
     assert.deepEqual([JSON.parse(l.stdout).previousEpoch, JSON.parse(l.stdout).epoch], [1, 2]);

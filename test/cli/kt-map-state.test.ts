@@ -10,40 +10,23 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestServer, rawSessions, type TestServer } from '../helpers/server.ts';
-import { defaultModules } from '../../src/server/modules/index.ts';
-import { transparencyModule } from '../../src/server/modules/transparency/index.ts';
-import { mapCatchesUp } from '../helpers/kt-map.ts';
+import type { TestServer } from '../helpers/server.ts';
+import { KEY_NODE as NODE, twoMapsOfOneDomain, type TwoMaps } from '../helpers/kt-two-maps.ts';
 import { KT_HEADS_FILE } from '../../src/cli/kt-paths.ts';
 import { parseXml } from '../../src/xml/index.ts';
 import { parseMapHead } from '../../src/transparency/map-protocol.ts';
 import { verifyMapHead } from '../../src/transparency/map-head.ts';
 import { runCli } from './run-cli.ts';
 
-const NODE = 'urn:xmpp:pubkey:2';
-const publish = (id: string) => `<iq type='set'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='${NODE}'><item id='${id}'><pubkey xmlns='urn:xmpp:pubkey:2'/></item></publish></pubsub></iq>`;
-
-const startDomain = (dataDir: string) => startTestServer({
-  users: { 'juliet@localhost': 'pw', 'romeo@localhost': 'pw' },
-  modules: [...defaultModules(), transparencyModule({ dataDir, epochMs: 50 })],
-});
-
 describe('kt lookup keeps the last map head', () => {
   let dir: string;
+  let domain: TwoMaps;
   let a: TestServer;
   let b: TestServer;
-  const sessionsA = rawSessions(() => a);
-  const sessionsB = rawSessions(() => b);
   const kt = (t: TestServer, home: string, ...args: string[]) =>
     runCli(['kt', ...args, '--jid', 'romeo@localhost', '--password', 'pw', '--server', `127.0.0.1:${t.port}`, '--insecure', '--home', join(dir, home)], { timeoutMs: 60_000 });
   const lookup = (t: TestServer, home: string, ...extra: string[]) => kt(t, home, 'lookup', 'juliet@localhost', NODE, ...extra);
   const record = (home: string) => JSON.parse(readFileSync(join(dir, home, KT_HEADS_FILE), 'utf8')).localhost;
-  /** Juliet publishes on `t` and the map catches up: returns the new epoch. */
-  const grow = async (sessions: typeof sessionsA, id: string) => {
-    const juliet = await sessions.login('juliet', `r-${id}`);
-    assert.equal((await juliet.iq(publish(id))).attrs.type, 'result');
-    return (await mapCatchesUp((xml) => juliet.iq(xml))).epoch;
-  };
   /** The signed map heads in the proof printed with a failure, parsed and checked. */
   const printedHeads = (stderr: string) => [...stderr.matchAll(/<map-head [^>]*\/>/g)].map((m) => {
     const h = parseMapHead(parseXml(m[0]));
@@ -53,17 +36,12 @@ describe('kt lookup keeps the last map head', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pepkeys-kt-map-state-'));
-    a = await startDomain(join(dir, 'data'));
-    b = await startDomain(join(dir, 'data'));
     // One key event on each, not the same one: both maps are at epoch 1, with different roots.
-    assert.equal(await grow(sessionsA, 'a1'), 1);
-    assert.equal(await grow(sessionsB, 'b1'), 1);
+    domain = await twoMapsOfOneDomain(dir, ['juliet', 'romeo']);
+    ({ a, b } = domain);
   });
   after(async () => {
-    sessionsA.destroyAll();
-    sessionsB.destroyAll();
-    await a.stop();
-    await b.stop();
+    await domain?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -106,8 +84,8 @@ describe('kt lookup keeps the last map head', () => {
       // Homes that verified epoch 1 of A before it grew, and one that was shown B's epoch 1.
       for (const home of ['honest', 'dropped', 'halves']) assert.equal((await lookup(a, home)).code, 0);
       assert.equal((await lookup(b, 'forked')).code, 0);
-      assert.equal(await grow(sessionsA, 'a2'), 2);
-      assert.equal(await grow(sessionsA, 'a3'), 3);
+      assert.equal(await domain.grow('a', 'a2'), 2);
+      assert.equal(await domain.grow('a', 'a3'), 3);
     });
 
     it('proves a newer epoch append-only from the stored one, then keeps it', async () => {
