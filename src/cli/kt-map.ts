@@ -6,7 +6,6 @@
 // the last map head verified, no split view, no rollback, consistent with the last tree head.
 import { Command } from 'commander';
 import { join } from 'node:path';
-import { x } from '../xml/index.ts';
 import { parseJid } from '../jid/index.ts';
 import { FileKtHeadStore, KtMapClient, KtVerifyError } from '../client/index.ts';
 import { KtMapVerifyError } from '../client/kt-map.ts';

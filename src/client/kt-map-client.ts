@@ -10,8 +10,7 @@
 import { x, type Element } from '../xml/index.ts';
 import { parseJid } from '../jid/index.ts';
 import { equalHashes } from '../transparency/hash.ts';
-import { NS_KT } from '../transparency/protocol.ts';
-import { buildTreeHead } from '../transparency/protocol.ts';
+import { buildTreeHead, NS_KT } from '../transparency/protocol.ts';
 import { parseVrfKey } from '../transparency/vrf-key.ts';
 import { buildMapHead } from '../transparency/map-protocol.ts';
 import type { SignedMapHead } from '../transparency/map-head.ts';
