@@ -10,7 +10,7 @@
 import { x, type Element } from '../xml/index.ts';
 import { parseJid } from '../jid/index.ts';
 import { equalHashes } from '../transparency/hash.ts';
-import { buildTreeHead, NS_KT } from '../transparency/protocol.ts';
+import { buildTreeHead, KtFormatError, NS_KT } from '../transparency/protocol.ts';
 import { parseVrfKey } from '../transparency/vrf-key.ts';
 import { buildMapHead } from '../transparency/map-protocol.ts';
 import type { SignedMapHead } from '../transparency/map-head.ts';
@@ -60,7 +60,14 @@ export class KtMapClient {
 
   /** The VRF key to check labels with: the pinned one, else (first use) the one served. */
   async vrfKey(domain: string): Promise<{ key: Uint8Array; firstUse: boolean }> {
-    const served = parseVrfKey(await this.ask(domain, x('vrf-key', { xmlns: NS_KT })));
+    const el = await this.ask(domain, x('vrf-key', { xmlns: NS_KT }));
+    let served: Uint8Array;
+    try {
+      served = parseVrfKey(el);
+    } catch (err) {
+      if (!(err instanceof KtFormatError)) throw err;
+      return fail('bad-answer', `${domain} sent a malformed VRF key: ${err.message}`);
+    }
     const pinned = await this.store.getVrfKey(domain);
     if (pinned && !equalHashes(pinned, served)) {
       fail('vrf-key-changed', `${domain} now serves another VRF key than the one pinned${this.where()}: its labels can no longer be checked (pinned ${hex(pinned)}, served ${hex(served)})`);
