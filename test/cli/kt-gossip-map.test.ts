@@ -88,6 +88,10 @@ describe('kt gossip of map heads', () => {
     assert.equal(l.code, 0, l.stderr);
     assert.deepEqual([JSON.parse(l.stdout).previousEpoch, JSON.parse(l.stdout).epoch], [1, 2]);
     assert.equal((await kt(a, 'romeo', 'head', 'localhost')).code, 0);
+    // Juliet's epoch 1 of the same map: the domain proves epoch 2 extends it, and her map's log a prefix of Romeo's.
+    const honest = await kt(a, 'romeo', 'gossip', '--json', '--with', 'juliet@localhost');
+    assert.equal(honest.code, 0, honest.stdout + honest.stderr);
+    assert.deepEqual(JSON.parse(honest.stdout).mapSplitViews, []);
 
     const r = await kt(a, 'romeo', 'gossip', '--json', '--with', 'nurse@localhost');
     assert.equal(r.code, 5, r.stdout + r.stderr);
