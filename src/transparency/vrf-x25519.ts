@@ -8,6 +8,8 @@
 //   y(Q + R) = (y_Q·y_R + x_Q·x_R)/(1 − d·x_Q·x_R·y_Q·y_R), is linear in x_Q: one division gives x_Q,
 //   no square root. Q + R and Q − R have different y unless 2R or 2Q is the identity, so x_Q is unique.
 // Only points of prime order q are multiplied (the VRF's H, after clearing the cofactor), so s·P = (s mod q)·P.
+// A scalar k that is not clamped (the proof's nonce) is split into two clamped ones, c1 + c2 ≡ k (mod q):
+// k·P = c1·P + c2·P, four X25519 products in all.
 import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 
@@ -16,6 +18,8 @@ type Pt = InstanceType<typeof Point>;
 const P = Point.Fp.ORDER;
 const D = Point.CURVE().d;
 const Fp = Point.Fp;
+const Q = Point.Fn.ORDER;
+const INV8 = Point.Fn.inv(8n);
 
 // RFC 8410 PKCS#8 prefix of a raw X25519 private key. The per-key objects are made once, so the slower DER
 // import (~0.5 ms: OpenSSL derives the public key) does not matter; it needs no public key beside it.
@@ -45,22 +49,42 @@ export function x25519Scalar(clamped: Uint8Array): X25519Scalar {
   return { s: key(s), shifted: key(s + delta), delta };
 }
 
-function x25519(scalar: KeyObject, u: Buffer): bigint {
-  const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: u.toString('base64url') }, format: 'jwk' });
+// A JWK private key is imported ~10× faster than PKCS#8 DER (no decoder); Node reads only `d` of a private
+// OKP JWK and wants `x` to be a string (the public key, derived from d by OpenSSL, is not compared with it).
+function transientScalar(n: bigint): KeyObject {
+  return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: intToLe32(n).toString('base64url'), x: '' }, format: 'jwk' });
+}
+
+function x25519(scalar: KeyObject, publicKey: KeyObject): bigint {
   return leToInt(diffieHellman({ privateKey: scalar, publicKey }));
+}
+
+/** A point to multiply by several scalars: its u as an X25519 public key, and 8·P. */
+export interface X25519Base {
+  point: Pt;
+  u: KeyObject;
+  times8: Pt;
+}
+
+export function x25519Base(point: Pt): X25519Base {
+  // u(P) = (Z + Y)/(Z − Y).
+  const u = intToLe32(mod((point.Z + point.Y) * Fp.inv(mod(point.Z - point.Y))));
+  return {
+    point,
+    u: createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: u.toString('base64url') }, format: 'jwk' }),
+    times8: point.double().double().double(),
+  };
 }
 
 /**
  * s·base for a base point of prime order q (not the identity). Returns null only if a denominator is zero,
  * which takes inputs found with probability about 2^-250; callers then use another method.
  */
-export function mulX25519(k: X25519Scalar, base: Pt): Pt | null {
-  // u(base) = (Z + Y)/(Z − Y).
-  const u0 = mod((base.Z + base.Y) * Fp.inv(mod(base.Z - base.Y)));
-  const uBytes = intToLe32(u0);
-  const u1 = x25519(k.s, uBytes); // u(Q), Q = s·base
-  const u2 = x25519(k.shifted, uBytes); // u(Q + R)
-  const R = k.delta > 0n ? base.double().double().double() : base.double().double().double().negate();
+export function mulX25519(k: X25519Scalar, base: Pt | X25519Base): Pt | null {
+  const b = 'times8' in base ? base : x25519Base(base);
+  const u1 = x25519(k.s, b.u); // u(Q), Q = s·base
+  const u2 = x25519(k.shifted, b.u); // u(Q + R)
+  const R = k.delta > 0n ? b.times8 : b.times8.negate();
   // y = (u − 1)/(u + 1) = a/b; R = (X : Y : Z). From y(Q + R) = (y_Q·y_R + x_Q·x_R)/(1 − d·x_Q·x_R·y_Q·y_R):
   // x_Q = (a2·b1·Z − a1·b2·Y)·Z / ((b1·b2·Z + d·a1·a2·Y)·X), and y_Q = a1/b1; one inversion for both.
   const a1 = u1 - 1n, b1 = u1 + 1n, a2 = u2 - 1n, b2 = u2 + 1n;
@@ -74,4 +98,22 @@ export function mulX25519(k: X25519Scalar, base: Pt): Pt | null {
   // Cheap guard (a few multiplications): a result off the curve means a bug, never a wrong label.
   q.assertValidity();
   return q;
+}
+
+/**
+ * k·base for any k (mod q): k ≡ c1 + c2 with c_i = 2^254 + 8·r_i, r1 + r2 = (k − 2^255)/8 mod q, split in
+ * halves so both stay below 2^251 − 1 (c_i + 8 clamped too). Null when that sum is too large (probability
+ * ~2^-127) or mulX25519 gives null; callers then use another method.
+ */
+export function mulAnyX25519(k: bigint, base: X25519Base): Pt | null {
+  const sum = (((k - (1n << 255n)) % Q + Q) * INV8) % Q;
+  if (sum > (1n << 252n) - 4n) return null;
+  const r1 = sum >> 1n;
+  const part = (r: bigint): Pt | null => {
+    const c = (1n << 254n) + 8n * r;
+    return mulX25519({ s: transientScalar(c), shifted: transientScalar(c + 8n), delta: 8n }, base);
+  };
+  const a = part(r1);
+  const b = part(sum - r1);
+  return a && b ? a.add(b) : null;
 }

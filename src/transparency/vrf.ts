@@ -1,8 +1,8 @@
 // RFC 9381 ECVRF-EDWARDS25519-SHA512-TAI (suite 0x03): the VRF that turns a (JID, node, version) into a map
 // label only the server can compute but anyone can check (docs/transparency.md "VRF and labels").
 // Section numbers below are RFC 9381's. Point arithmetic is @noble/curves' edwards25519; hashing node:crypto.
-// Multiplications by the secret scalar x go to OpenSSL's X25519 (vrf-x25519.ts): native and constant-time,
-// ~6 times cheaper than noble's BigInt ladder. `arithmetic: 'noble'` keeps the plain noble path, the
+// Multiplications by the secret scalars x and k go to OpenSSL's X25519 (vrf-x25519.ts), k·B to OpenSSL's
+// Ed25519: native and constant-time, several times cheaper than noble's BigInt ladder. `arithmetic: 'noble'` keeps the plain noble path, the
 // reference the native one is tested against.
 //
 // Parameters of the suite (§5.5): cofactor 8, ptLen = qLen = 32, cLen = 16, Hash = SHA-512, integers
@@ -11,7 +11,7 @@
 import { createHash, createPrivateKey, randomBytes, sign, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
-import { mulX25519, x25519Scalar, type X25519Scalar } from './vrf-x25519.ts';
+import { mulAnyX25519, mulX25519, x25519Base, x25519Scalar, type X25519Scalar } from './vrf-x25519.ts';
 
 const Point = ed25519.Point;
 type Pt = InstanceType<typeof Point>;
@@ -109,11 +109,22 @@ function native(e: ExpandedSecret): { scalar: X25519Scalar; signing: KeyObject }
   return e.native;
 }
 
-/** x·P for P of prime order q or the identity (the VRF's H, cofactor cleared): constant-time in x. */
-function mulSecret(e: ExpandedSecret, p: Pt, arithmetic: VrfArithmetic): Pt {
-  if (p.is0()) return Point.ZERO;
-  // null: a zero denominator, inputs found with probability ~2^-250; noble's ladder gives the same point.
-  return (arithmetic === 'native' && mulX25519(native(e).scalar, p)) || p.multiply(e.x);
+// In the functions below, H is of prime order q or the identity (the VRF's H, cofactor cleared), and a null
+// from vrf-x25519.ts (inputs found with probability ~2^-127 or less) falls back to noble's ladder: same point.
+
+/** x·H, constant-time in x. */
+function mulSecret(e: ExpandedSecret, H: Pt, arithmetic: VrfArithmetic): Pt {
+  if (arithmetic === 'native' && !H.is0()) return mulX25519(native(e).scalar, H) ?? H.multiply(e.x);
+  return H.multiply(e.x);
+}
+
+/** Gamma = x·H and k·H for the nonce k, constant-time in x and k; H's X25519 form is made once for both. */
+function proofProducts(e: ExpandedSecret, H: Pt, k: bigint, arithmetic: VrfArithmetic): { gamma: Pt; kH: Pt } {
+  if (arithmetic === 'native' && !H.is0()) {
+    const base = x25519Base(H);
+    return { gamma: mulX25519(native(e).scalar, base) ?? H.multiply(e.x), kH: mulAnyX25519(k, base) ?? H.multiply(k) };
+  }
+  return { gamma: H.multiply(e.x), kH: H.multiply(k) };
 }
 
 /**
@@ -213,12 +224,12 @@ export function vrfProveWithOutput(secretKey: Uint8Array, alpha: Uint8Array, ari
   const { x, prefix, Y } = e;
   const H = encodeToCurve(Y, alpha);
   const hString = H.toBytes();
-  // Secret scalars (x, k): constant-time multiplications.
-  const gammaPoint = mulSecret(e, H, arithmetic);
-  const gamma = encodePoint(gammaPoint);
   // §5.4.2.2: k = SHA-512(second half of SHA-512(SK) || h_string) mod q, as in RFC 8032 §5.1.6.
   const k = leToInt(sha512(prefix, hString)) % Q;
-  const c = challenge([Y, hString, gamma, nonceTimesBase(e, k, hString, arithmetic), encodePoint(H.multiply(k))]);
+  // Secret scalars (x, k): constant-time multiplications.
+  const { gamma: gammaPoint, kH } = proofProducts(e, H, k, arithmetic);
+  const gamma = encodePoint(gammaPoint);
+  const c = challenge([Y, hString, gamma, nonceTimesBase(e, k, hString, arithmetic), encodePoint(kH)]);
   const s = (k + c * x) % Q;
   const pi = new Uint8Array(VRF_PROOF_LENGTH);
   pi.set(gamma, 0);

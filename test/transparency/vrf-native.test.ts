@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { mulX25519, x25519Scalar } from '../../src/transparency/vrf-x25519.ts';
+import { mulAnyX25519, mulX25519, x25519Base, x25519Scalar } from '../../src/transparency/vrf-x25519.ts';
 import { encodeToCurve, vrfGenerateKeyPair, vrfHash, vrfKeyPairFromSeed, vrfProofToHash, vrfProve, vrfProveWithOutput, vrfVerify } from '../../src/transparency/vrf.ts';
 import { mapLabel, mapLabelOnly } from '../../src/transparency/map-label.ts';
 
@@ -53,6 +53,20 @@ describe('mulX25519: s·P by OpenSSL X25519 and y-recovery', () => {
         assert.ok(mulX25519(scalar, p)!.equals(p.multiply(s % Q)), `s = ${s}`);
       }
     }
+  });
+
+  it('k·P for any k (the nonce: split into two clamped scalars) equals noble, ends of [0, q) included', () => {
+    // sum = (k − 2^255)/8 mod q; the split gives up (null) above 2^252 − 4: k = 2^255 + 8·sum mod q.
+    const kAt = (sum: bigint) => (((1n << 255n) + 8n * sum) % Q + Q) % Q;
+    const ks = [0n, 1n, 2n, 7n, 8n, Q - 1n, Q - 8n, kAt(0n), kAt(1n), kAt((1n << 252n) - 4n), kAt((1n << 252n) - 5n)];
+    for (let i = 0; i < 100; i++) ks.push(leInt(randomBytes(32)) % Q);
+    for (const k of ks) {
+      const p = randomPoint();
+      const got = mulAnyX25519(k, x25519Base(p));
+      assert.ok(got, `k = ${k}`);
+      assert.ok(got.equals(k === 0n ? Point.ZERO : p.multiply(k)), `k = ${k}`);
+    }
+    assert.equal(mulAnyX25519(kAt((1n << 252n) - 3n), x25519Base(randomPoint())), null, 'beyond the split: the caller falls back');
   });
 
   it('refuses a scalar that is not clamped (X25519 would clamp it and multiply by another number)', () => {
