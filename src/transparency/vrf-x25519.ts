@@ -49,10 +49,15 @@ export function x25519Scalar(clamped: Uint8Array): X25519Scalar {
   return { s: key(s), shifted: key(s + delta), delta };
 }
 
-// A JWK private key is imported ~10× faster than PKCS#8 DER (no decoder); Node reads only `d` of a private
-// OKP JWK and wants `x` to be a string (the public key, derived from d by OpenSSL, is not compared with it).
-function transientScalar(n: bigint): KeyObject {
-  return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: intToLe32(n).toString('base64url'), x: '' }, format: 'jwk' });
+// A JWK private key is imported ~10× faster than PKCS#8 DER (no decoder); Node (20–22) reads only `d` of a
+// private OKP JWK and wants `x` to be a string (the public key, derived from d by OpenSSL, is not compared
+// with it). Should a Node version refuse this, null: the caller falls back (tests check it does not).
+function transientScalar(n: bigint): KeyObject | null {
+  try {
+    return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: intToLe32(n).toString('base64url'), x: '' }, format: 'jwk' });
+  } catch {
+    return null;
+  }
 }
 
 function x25519(scalar: KeyObject, publicKey: KeyObject): bigint {
@@ -103,7 +108,7 @@ export function mulX25519(k: X25519Scalar, base: Pt | X25519Base): Pt | null {
 /**
  * k·base for any k (mod q): k ≡ c1 + c2 with c_i = 2^254 + 8·r_i, r1 + r2 = (k − 2^255)/8 mod q, split in
  * halves so both stay below 2^251 − 1 (c_i + 8 clamped too). Null when that sum is too large (probability
- * ~2^-127) or mulX25519 gives null; callers then use another method.
+ * ~2^-127), when the keys cannot be imported, or when mulX25519 gives null; callers then use another method.
  */
 export function mulAnyX25519(k: bigint, base: X25519Base): Pt | null {
   const sum = (((k - (1n << 255n)) % Q + Q) * INV8) % Q;
@@ -111,7 +116,9 @@ export function mulAnyX25519(k: bigint, base: X25519Base): Pt | null {
   const r1 = sum >> 1n;
   const part = (r: bigint): Pt | null => {
     const c = (1n << 254n) + 8n * r;
-    return mulX25519({ s: transientScalar(c), shifted: transientScalar(c + 8n), delta: 8n }, base);
+    const s = transientScalar(c);
+    const shifted = transientScalar(c + 8n);
+    return s && shifted && mulX25519({ s, shifted, delta: 8n }, base);
   };
   const a = part(r1);
   const b = part(sum - r1);
