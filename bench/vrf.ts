@@ -1,12 +1,14 @@
 // Verifiable map VRF benchmark (issue 14, Stage 2): the cost of one RFC 9381 ECVRF-EDWARDS25519-SHA512-TAI
 // prove (server: one per key event, when the map is built), verify (client: one per lookup), a map label
-// (prove + proof_to_hash) and a commitment. Usage: node --import tsx bench/vrf.ts [--ops 3000]
+// (prove + proof_to_hash), a label alone (the map builder's: the output without a proof) and a commitment; the
+// noble-only arithmetic (before secret products went to OpenSSL X25519) beside the default, in the same
+// process, so their ratio survives a loaded machine. Usage: node --import tsx bench/vrf.ts [--ops 3000]
 // Prints one JSON line per figure: µs per op, wall and this process's CPU time (the CPU figure is the one
 // that says what the code costs on a shared machine). Bounded: every loop has a count.
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { vrfGenerateKeyPair, vrfProve, vrfVerify } from '../src/transparency/vrf.ts';
-import { mapLabel, verifyMapLabel } from '../src/transparency/map-label.ts';
+import { vrfGenerateKeyPair, vrfHash, vrfProofToHash, vrfProve, vrfVerify } from '../src/transparency/vrf.ts';
+import { mapAlpha, mapLabel, mapLabelOnly, verifyMapLabel } from '../src/transparency/map-label.ts';
 import { commitmentNonce, commitValue } from '../src/transparency/map-commitment.ts';
 
 const { values } = parseArgs({ options: { ops: { type: 'string', default: '3000' } } });
@@ -29,9 +31,15 @@ function measure(name: string, fn: (i: number) => void): void {
 const proofs = alphas.map((a) => vrfProve(kp.secretKey, a));
 let sink = 0;
 measure('prove', (i) => { sink ^= vrfProve(kp.secretKey, alphas[i]!)[0]!; });
+measure('prove.noble', (i) => { sink ^= vrfProve(kp.secretKey, alphas[i]!, 'noble')[0]!; });
+measure('hash', (i) => { sink ^= vrfHash(kp.secretKey, alphas[i]!)[0]!; });
+measure('hash.noble', (i) => { sink ^= vrfHash(kp.secretKey, alphas[i]!, 'noble')[0]!; });
 measure('verify', (i) => { if (!vrfVerify(kp.publicKey, alphas[i]!, proofs[i]!)) throw new Error('verify failed'); });
 const labels = jids.map((j) => mapLabel(kp.secretKey, j, 'urn:xmpp:pubkey:2', 1));
 measure('mapLabel', (i) => { sink ^= mapLabel(kp.secretKey, jids[i]!, 'urn:xmpp:pubkey:2', 1).label[0]!; });
+// What a label cost before: a noble proof, then proof_to_hash decoding Gamma from it.
+measure('mapLabel.before', (i) => { sink ^= vrfProofToHash(vrfProve(kp.secretKey, mapAlpha(jids[i]!, 'urn:xmpp:pubkey:2', 1), 'noble'))[0]!; });
+measure('mapLabelOnly', (i) => { sink ^= mapLabelOnly(kp.secretKey, jids[i]!, 'urn:xmpp:pubkey:2', 1)[0]!; });
 measure('verifyMapLabel', (i) => { if (!verifyMapLabel(kp.publicKey, jids[i]!, 'urn:xmpp:pubkey:2', 1, labels[i]!.proof)) throw new Error('label failed'); });
 const secret = new Uint8Array(randomBytes(32));
 const value = new Uint8Array(randomBytes(32));

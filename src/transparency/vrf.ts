@@ -1,13 +1,17 @@
 // RFC 9381 ECVRF-EDWARDS25519-SHA512-TAI (suite 0x03): the VRF that turns a (JID, node, version) into a map
 // label only the server can compute but anyone can check (docs/transparency.md "VRF and labels").
 // Section numbers below are RFC 9381's. Point arithmetic is @noble/curves' edwards25519; hashing node:crypto.
+// Multiplications by the secret scalars x and k go to OpenSSL's X25519 (vrf-x25519.ts), k·B to OpenSSL's
+// Ed25519: native and constant-time, several times cheaper than noble's BigInt ladder. `arithmetic: 'noble'`
+// keeps the plain noble path, the reference the native one is tested against.
 //
 // Parameters of the suite (§5.5): cofactor 8, ptLen = qLen = 32, cLen = 16, Hash = SHA-512, integers
 // little-endian, point encoding and decoding per RFC 8032 §5.1.2/§5.1.3 (non-canonical encodings rejected),
 // encode_to_curve_salt = PK_string, nonce generation per RFC 8032 §5.1.6 (§5.4.2.2), validate_key on verify.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createPrivateKey, randomBytes, sign, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
+import { mulAnyX25519, mulX25519, x25519Base, x25519Scalar, type X25519Scalar } from './vrf-x25519.ts';
 
 const Point = ed25519.Point;
 type Pt = InstanceType<typeof Point>;
@@ -31,6 +35,9 @@ export interface VrfKeyPair {
   /** The 32-byte Ed25519 public key. */
   publicKey: Uint8Array;
 }
+
+/** How secret-scalar multiplications are done: OpenSSL (default) or noble's constant-time ladder. Same bytes. */
+export type VrfArithmetic = 'native' | 'noble';
 
 export class VrfError extends Error {
   readonly code = 'KT_VRF';
@@ -76,15 +83,60 @@ function decodePoint(b: Uint8Array): Pt | null {
   }
 }
 
+/** cofactor·P, by three doublings (noble's clearCofactor is a generic multiplication, several times slower). */
+const timesCofactor = (p: Pt): Pt => p.double().double().double();
+
 interface ExpandedSecret {
   seed: Uint8Array;
+  /** The clamped scalar, 32 bytes little-endian (RFC 8032 §5.1.5 s). */
+  clamped: Uint8Array;
   x: bigint;
   prefix: Uint8Array;
   /** PK_string, x·B encoded. */
   Y: Uint8Array;
+  /** OpenSSL keys, made on first native use (see native()). */
+  native?: { scalar: X25519Scalar; signing: KeyObject };
 }
 
-// The map builder proves with one key many times: x·B (about a tenth of a proof) is kept per key array,
+// RFC 8410 PKCS#8 prefix of a raw Ed25519 private key (the seed).
+const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+function native(e: ExpandedSecret): { scalar: X25519Scalar; signing: KeyObject } {
+  e.native ??= {
+    scalar: x25519Scalar(e.clamped),
+    signing: createPrivateKey({ key: Buffer.concat([ED25519_PKCS8, e.seed]), format: 'der', type: 'pkcs8' }),
+  };
+  return e.native;
+}
+
+// In the functions below, H is of prime order q or the identity (the VRF's H, cofactor cleared), and a null
+// from vrf-x25519.ts (inputs found with probability ~2^-127 or less) falls back to noble's ladder: same point.
+
+/** x·H, constant-time in x. */
+function mulSecret(e: ExpandedSecret, H: Pt, arithmetic: VrfArithmetic): Pt {
+  if (arithmetic === 'native' && !H.is0()) return mulX25519(native(e).scalar, H) ?? H.multiply(e.x);
+  return H.multiply(e.x);
+}
+
+/** Gamma = x·H and k·H for the nonce k, constant-time in x and k; H's X25519 form is made once for both. */
+function proofProducts(e: ExpandedSecret, H: Pt, k: bigint, arithmetic: VrfArithmetic): { gamma: Pt; kH: Pt } {
+  if (arithmetic === 'native' && !H.is0()) {
+    const base = x25519Base(H);
+    return { gamma: mulX25519(native(e).scalar, base) ?? H.multiply(e.x), kH: mulAnyX25519(k, base) ?? H.multiply(k) };
+  }
+  return { gamma: H.multiply(e.x), kH: H.multiply(k) };
+}
+
+/**
+ * k·B encoded, for the nonce k of §5.4.2.2: it is RFC 8032's signing nonce for the message h_string under the
+ * same key (k = SHA-512(prefix || h_string) mod q), so the R of OpenSSL's Ed25519 signature of h_string is k·B.
+ */
+function nonceTimesBase(e: ExpandedSecret, k: bigint, hString: Uint8Array, arithmetic: VrfArithmetic): Uint8Array {
+  if (arithmetic === 'native') return new Uint8Array(sign(null, hString, native(e).signing).subarray(0, PT_LEN));
+  return encodePoint(Point.BASE.multiply(k));
+}
+
+// The map builder proves with one key many times: x·B and the OpenSSL keys are kept per key array,
 // with a copy of the seed, so an array whose bytes changed is expanded again.
 const expanded = new WeakMap<Uint8Array, ExpandedSecret>();
 
@@ -99,7 +151,7 @@ function expandSecret(secretKey: Uint8Array): ExpandedSecret {
   s[31]! &= 127;
   s[31]! |= 64;
   const x = leToInt(s) % Q;
-  const e = { seed: Uint8Array.from(secretKey), x, prefix: Uint8Array.from(h.subarray(32, 64)), Y: encodePoint(Point.BASE.multiply(x)) };
+  const e: ExpandedSecret = { seed: Uint8Array.from(secretKey), clamped: s, x, prefix: Uint8Array.from(h.subarray(32, 64)), Y: encodePoint(Point.BASE.multiply(x)) };
   expanded.set(secretKey, e);
   return e;
 }
@@ -127,7 +179,7 @@ export function encodeToCurve(publicKey: Uint8Array, alpha: Uint8Array): Pt {
   for (let ctr = 0; ctr <= 255; ctr++) {
     const hash = sha512(front, publicKey, alpha, Uint8Array.of(ctr, BACK));
     const p = decodePoint(hash.subarray(0, PT_LEN));
-    if (p) return p.clearCofactor();
+    if (p) return timesCofactor(p);
   }
   // Probability about 2^-256: §5.4.1.1 says to output "INVALID" and stop.
   throw new VrfError('encode_to_curve found no point');
@@ -150,10 +202,13 @@ function decodeProof(pi: Uint8Array): { gamma: Pt; c: bigint; s: bigint } | null
   return { gamma, c, s };
 }
 
-/** §5.2 proof_to_hash body, on an already decoded Gamma. */
-function gammaToHash(gamma: Pt): Uint8Array {
-  return new Uint8Array(sha512(Uint8Array.of(SUITE, PROOF_FRONT), gamma.clearCofactor().toBytes(), Uint8Array.of(BACK)));
+/** §5.2 proof_to_hash body, on cofactor·Gamma. */
+function hashCleared(gamma8: Pt): Uint8Array {
+  return new Uint8Array(sha512(Uint8Array.of(SUITE, PROOF_FRONT), encodePoint(gamma8), Uint8Array.of(BACK)));
 }
+
+/** §5.2 proof_to_hash body, on an already decoded Gamma. */
+const gammaToHash = (gamma: Pt): Uint8Array => hashCleared(timesCofactor(gamma));
 
 export function vrfKeyPairFromSeed(seed: Uint8Array): VrfKeyPair {
   return { secretKey: Uint8Array.from(seed), publicKey: Uint8Array.from(expandSecret(seed).Y) };
@@ -163,22 +218,38 @@ export function vrfGenerateKeyPair(): VrfKeyPair {
   return vrfKeyPairFromSeed(new Uint8Array(randomBytes(32)));
 }
 
-/** §5.1 ECVRF_prove: the 80-byte proof pi = Gamma || c || s. */
-export function vrfProve(secretKey: Uint8Array, alpha: Uint8Array): Uint8Array {
-  const { x, prefix, Y } = expandSecret(secretKey);
+/** §5.1 ECVRF_prove: the 80-byte proof pi = Gamma || c || s, and its output beta (§5.2) without decoding pi. */
+export function vrfProveWithOutput(secretKey: Uint8Array, alpha: Uint8Array, arithmetic: VrfArithmetic = 'native'): { proof: Uint8Array; beta: Uint8Array } {
+  const e = expandSecret(secretKey);
+  const { x, prefix, Y } = e;
   const H = encodeToCurve(Y, alpha);
   const hString = H.toBytes();
-  // Secret scalars (x, k): constant-time multiplications.
-  const gamma = encodePoint(H.multiply(x));
   // §5.4.2.2: k = SHA-512(second half of SHA-512(SK) || h_string) mod q, as in RFC 8032 §5.1.6.
   const k = leToInt(sha512(prefix, hString)) % Q;
-  const c = challenge([Y, hString, gamma, encodePoint(Point.BASE.multiply(k)), encodePoint(H.multiply(k))]);
+  // Secret scalars (x, k): constant-time multiplications.
+  const { gamma: gammaPoint, kH } = proofProducts(e, H, k, arithmetic);
+  const gamma = encodePoint(gammaPoint);
+  const c = challenge([Y, hString, gamma, nonceTimesBase(e, k, hString, arithmetic), encodePoint(kH)]);
   const s = (k + c * x) % Q;
   const pi = new Uint8Array(VRF_PROOF_LENGTH);
   pi.set(gamma, 0);
   pi.set(intToLe(c, C_LEN), PT_LEN);
   pi.set(intToLe(s, Q_LEN), PT_LEN + C_LEN);
-  return pi;
+  return { proof: pi, beta: gammaToHash(gammaPoint) };
+}
+
+/** §5.1 ECVRF_prove: the 80-byte proof pi = Gamma || c || s. */
+export function vrfProve(secretKey: Uint8Array, alpha: Uint8Array, arithmetic: VrfArithmetic = 'native'): Uint8Array {
+  return vrfProveWithOutput(secretKey, alpha, arithmetic).proof;
+}
+
+/**
+ * The output beta of ECVRF_prove(secretKey, alpha), without the proof: §5.2 hashes cofactor·Gamma =
+ * x·(cofactor·H), so the nonce, k·B, k·H and the challenge are skipped: one secret multiplication, not three.
+ */
+export function vrfHash(secretKey: Uint8Array, alpha: Uint8Array, arithmetic: VrfArithmetic = 'native'): Uint8Array {
+  const e = expandSecret(secretKey);
+  return hashCleared(mulSecret(e, timesCofactor(encodeToCurve(e.Y, alpha)), arithmetic));
 }
 
 /** §5.2 ECVRF_proof_to_hash: the 64-byte output beta. Throws on a malformed proof; it does not verify it. */

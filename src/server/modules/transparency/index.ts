@@ -88,7 +88,7 @@ export function transparencyModule(opts: TransparencyOptions) {
         const keys = mapKeys.get(domain)!;
         if (api.storage.ktMap) {
           maps.set(domain, new DomainMapBuilder(domain, key, api.storage.transparency, api.storage.ktMap, {
-            label: async (jid, node, version) => (await vrf.label(keys.vrf.secretKey, jid, node, version)).label,
+            label: (jid, node, version) => vrf.labelOnly(keys.vrf.secretKey, jid, node, version),
             commit: (label, value) => commitValue(commitmentNonce(keys.commitSecret, label), label, value),
           }, clock));
         }

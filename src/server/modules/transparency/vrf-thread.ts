@@ -1,11 +1,15 @@
-// The worker side of vrf-worker.ts: computes map labels (one VRF proof each) off the main thread.
+// The worker side of vrf-worker.ts: computes map labels (with their VRF proofs, or alone) off the main thread.
 import { parentPort } from 'node:worker_threads';
-import { mapLabel } from '../../../transparency/map-label.ts';
+import { mapLabel, mapLabelOnly } from '../../../transparency/map-label.ts';
 import type { VrfReply, VrfRequest } from './vrf-worker.ts';
+import { lowerThreadPriority } from '../../../runtime/thread-priority.ts';
+
+// Background work: under load the server's threads go first and the map lags (vrf-worker.ts).
+lowerThreadPriority();
 
 const port = parentPort!;
-// vrf.ts keeps each secret key's expansion (x, x·B) per Uint8Array; every message brings a fresh copy of the
-// key, so one instance per key keeps that cache hit (without it a label costs ~50% more).
+// vrf.ts keeps each secret key's expansion (x, x·B, its OpenSSL keys) per Uint8Array; every message brings a
+// fresh copy of the key, so one instance per key keeps that cache hit (without it a label costs several times more).
 const keys = new Map<string, Uint8Array>();
 function canonical(secretKey: Uint8Array): Uint8Array {
   const hex = Buffer.from(secretKey).toString('hex');
@@ -14,14 +18,21 @@ function canonical(secretKey: Uint8Array): Uint8Array {
   return key;
 }
 
-port.on('message', ({ id, secretKey: copy, items }: VrfRequest) => {
+port.on('message', ({ id, secretKey: copy, items, proofs }: VrfRequest) => {
   try {
     const secretKey = canonical(copy);
-    const results = items.map(([jid, node, version]) => {
+    if (!proofs) {
+      port.postMessage({ id, labels: items.map(([jid, node, version]) => mapLabelOnly(secretKey, jid, node, version)) } satisfies VrfReply);
+      return;
+    }
+    const labels: Uint8Array[] = [];
+    const made: Uint8Array[] = [];
+    for (const [jid, node, version] of items) {
       const { label, proof } = mapLabel(secretKey, jid, node, version);
-      return [label, proof] as [Uint8Array, Uint8Array];
-    });
-    port.postMessage({ id, results } satisfies VrfReply);
+      labels.push(label);
+      made.push(proof);
+    }
+    port.postMessage({ id, labels, proofs: made } satisfies VrfReply);
   } catch (err) {
     port.postMessage({ id, error: (err as Error).message } satisfies VrfReply);
   }

@@ -1,8 +1,9 @@
-// Map labels computed on a worker thread. A label is one ECVRF proof, 2.5–4.5 ms of CPU on @noble/curves
-// (docs/benchmarks.md "Verifiable map: VRF"): on the main thread the map builder and every lookup would hold
-// the event loop that long per label, so every stanza of every session would wait behind them. The worker
-// also puts that work on the second core. Started on first use; a worker that dies fails its pending
-// requests and the next request starts a new one.
+// Map labels computed on a worker thread. A label with its proof is one ECVRF proof (~1.5 ms of CPU), a label
+// alone (the map builder's) ~0.4 ms (docs/benchmarks.md "Verifiable map: VRF"): on the main thread the map
+// builder and every lookup would hold the event loop that long per label, so every stanza of every session
+// would wait behind them. The worker runs at the lowest OS priority (vrf-thread.ts): the map may lag the log
+// under load, the server must not. Started on first use; a worker that dies fails its pending requests and
+// the next request starts a new one.
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../../runtime/start-worker.ts';
 
@@ -11,12 +12,21 @@ export interface VrfRequest {
   id: number;
   secretKey: Uint8Array;
   items: LabelItem[];
+  /** false: labels only (no proofs, much cheaper). */
+  proofs: boolean;
 }
-export type VrfReply = { id: number; results: [label: Uint8Array, proof: Uint8Array][] } | { id: number; error: string };
+export type VrfReply = { id: number; labels: Uint8Array[]; proofs?: Uint8Array[] } | { id: number; error: string };
 
 interface Pending {
-  resolve(results: { label: Uint8Array; proof: Uint8Array }[]): void;
+  resolve(reply: { labels: Uint8Array[]; proofs?: Uint8Array[] }): void;
   reject(err: Error): void;
+}
+
+/** Labels asked one at a time in one turn of the event loop, sent as one request. */
+interface Coalesced {
+  secretKey: Uint8Array;
+  items: LabelItem[];
+  waiting: { resolve(label: Uint8Array): void; reject(err: Error): void }[];
 }
 
 export class VrfWorker {
@@ -24,19 +34,28 @@ export class VrfWorker {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private closed = false;
+  private coalesced: Coalesced | undefined;
 
   /** The labels and VRF proofs of `items` under `secretKey` (map-label.ts mapLabel), in order. */
-  labels(secretKey: Uint8Array, items: LabelItem[]): Promise<{ label: Uint8Array; proof: Uint8Array }[]> {
+  async labels(secretKey: Uint8Array, items: LabelItem[]): Promise<{ label: Uint8Array; proof: Uint8Array }[]> {
+    const { labels, proofs } = await this.ask(secretKey, items, true);
+    return labels.map((label, i) => ({ label, proof: proofs![i]! }));
+  }
+
+  /**
+   * The label of (jid, node, version) alone (map-label.ts mapLabelOnly): the map builder's, which asks for its
+   * labels one by one in a loop; those asked in the same turn go to the worker as one message.
+   */
+  labelOnly(secretKey: Uint8Array, jid: string, node: string, version: number): Promise<Uint8Array> {
     if (this.closed) return Promise.reject(new Error('the VRF worker is closed'));
-    if (items.length === 0) return Promise.resolve([]);
-    const worker = this.start();
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      // Referenced only while it owes answers: an idle worker must not keep a stopping process alive.
-      worker.ref();
-      worker.postMessage({ id, secretKey, items } satisfies VrfRequest);
-    });
+    let batch = this.coalesced;
+    if (!batch || batch.secretKey !== secretKey) {
+      this.flush();
+      batch = this.coalesced = { secretKey, items: [], waiting: [] };
+      queueMicrotask(() => this.flush());
+    }
+    batch.items.push([jid, node, version]);
+    return new Promise((resolve, reject) => batch.waiting.push({ resolve, reject }));
   }
 
   async label(secretKey: Uint8Array, jid: string, node: string, version: number): Promise<{ label: Uint8Array; proof: Uint8Array }> {
@@ -44,8 +63,32 @@ export class VrfWorker {
     return one!;
   }
 
+  private flush(): void {
+    const batch = this.coalesced;
+    if (!batch) return;
+    this.coalesced = undefined;
+    this.ask(batch.secretKey, batch.items, false).then(
+      ({ labels }) => batch.waiting.forEach((w, i) => w.resolve(labels[i]!)),
+      (err: Error) => batch.waiting.forEach((w) => w.reject(err)),
+    );
+  }
+
+  private ask(secretKey: Uint8Array, items: LabelItem[], proofs: boolean): Promise<{ labels: Uint8Array[]; proofs?: Uint8Array[] }> {
+    if (this.closed) return Promise.reject(new Error('the VRF worker is closed'));
+    if (items.length === 0) return Promise.resolve({ labels: [], proofs: [] });
+    const worker = this.start();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      // Referenced only while it owes answers: an idle worker must not keep a stopping process alive.
+      worker.ref();
+      worker.postMessage({ id, secretKey, items, proofs } satisfies VrfRequest);
+    });
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    this.flush();
     const worker = this.worker;
     this.worker = undefined;
     this.failAll(new Error('the VRF worker is closed'));
@@ -62,7 +105,7 @@ export class VrfWorker {
       this.pending.delete(reply.id);
       if (this.pending.size === 0) worker.unref();
       if ('error' in reply) p.reject(new Error(reply.error));
-      else p.resolve(reply.results.map(([label, proof]) => ({ label, proof })));
+      else p.resolve(reply);
     });
     const lost = (err: Error) => {
       if (this.worker !== worker) return;
