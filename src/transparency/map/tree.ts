@@ -4,6 +4,7 @@
 // older epoch gets its own SparseMerkleMap.
 import { childPrefix, LABEL_BITS, nodeKey } from './bits.ts';
 import { combine, subtreeOf, type MapEntry, type Subtree } from './hash.ts';
+import { smallFrom, type SubtreeReader } from './epoch-view.ts';
 
 export interface MapEntrySource {
   /**
@@ -20,7 +21,7 @@ export interface SparseMerkleMapOptions {
   leafBatch?: number;
 }
 
-export class SparseMerkleMap {
+export class SparseMerkleMap implements SubtreeReader {
   private readonly cache = new Map<string, Subtree>();
   private readonly cacheDepth: number;
   private readonly leafBatch: number;
@@ -51,6 +52,11 @@ export class SparseMerkleMap {
     else s = combine(await this.subtree(childPrefix(prefix, depth, 0), depth + 1), await this.subtree(childPrefix(prefix, depth, 1), depth + 1));
     if (cached) this.cache.set(key, s);
     return s;
+  }
+
+  /** The subtree when it holds at most one entry (read directly, not hashed from the whole node). */
+  small(prefix: Uint8Array, depth: number): Promise<Subtree | undefined> {
+    return smallFrom(this.source, prefix, depth);
   }
 
   /** A map over another source holding the same entries (another view of the same epoch), with this cache. */
