@@ -12,7 +12,8 @@ export interface SubtreeReader {
   subtree(prefix: Uint8Array, depth: number): Promise<Subtree>;
   /**
    * The subtree when it holds at most one entry, else undefined (two or more: its hash is not needed).
-   * Append-only proofs ask this at the nodes new entries pass through; it reads at most two entries.
+   * Proofs ask this at the nodes their walk passes through, where only that matters; an older epoch's view
+   * answers it with a two-entry read instead of re-hashing the node.
    */
   small?(prefix: Uint8Array, depth: number): Promise<Subtree | undefined>;
 }
@@ -68,7 +69,11 @@ export class EpochView implements SubtreeReader {
     return s;
   }
 
-  small(prefix: Uint8Array, depth: number): Promise<Subtree | undefined> {
+  async small(prefix: Uint8Array, depth: number): Promise<Subtree | undefined> {
+    if (!anyUnder(this.added, prefix, depth)) {
+      const s = await this.later.subtree(prefix, depth);
+      return s.count < 2 ? s : undefined;
+    }
     return smallFrom(this.source, prefix, depth);
   }
 }

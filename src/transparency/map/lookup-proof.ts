@@ -23,8 +23,9 @@ export async function proveLabel(map: SubtreeReader, label: Uint8Array): Promise
   const siblings: Uint8Array[] = [];
   let prefix = label;
   for (let depth = 0; ; depth++) {
-    const here = await map.subtree(prefix, depth);
-    if (here.count < 2) {
+    // Only whether the node holds at most one entry matters here, not its hash.
+    const here = map.small ? await map.small(prefix, depth) : await map.subtree(prefix, depth);
+    if (here && here.count < 2) {
       siblings.reverse();
       return { siblings, leaf: here.entry ?? null };
     }

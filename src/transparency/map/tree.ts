@@ -4,7 +4,7 @@
 // older epoch gets its own SparseMerkleMap.
 import { childPrefix, LABEL_BITS, nodeKey } from './bits.ts';
 import { combine, subtreeOf, type MapEntry, type Subtree } from './hash.ts';
-import { smallFrom, type SubtreeReader } from './epoch-view.ts';
+import type { SubtreeReader } from './epoch-view.ts';
 
 export interface MapEntrySource {
   /**
@@ -52,11 +52,6 @@ export class SparseMerkleMap implements SubtreeReader {
     else s = combine(await this.subtree(childPrefix(prefix, depth, 0), depth + 1), await this.subtree(childPrefix(prefix, depth, 1), depth + 1));
     if (cached) this.cache.set(key, s);
     return s;
-  }
-
-  /** The subtree when it holds at most one entry (read directly, not hashed from the whole node). */
-  small(prefix: Uint8Array, depth: number): Promise<Subtree | undefined> {
-    return smallFrom(this.source, prefix, depth);
   }
 
   /** A map over another source holding the same entries (another view of the same epoch), with this cache. */
