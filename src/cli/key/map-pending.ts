@@ -154,3 +154,26 @@ export class MapCoverage {
     await this.running;
   }
 }
+
+/** One MapCoverage per domain, started on first use; `onPolling` hears of a domain that refused the subscription. */
+export function coverages(pollMs: number, onPolling?: (domain: string, reason: string) => void) {
+  const all = new Map<string, Promise<MapCoverage>>();
+  return {
+    follow({ client, timeoutMs }: PendingContext, domain: string): Promise<MapCoverage> {
+      let c = all.get(domain);
+      if (!c) {
+        c = (async () => {
+          const m = new MapCoverage(client, domain, { pollMs, timeoutMs });
+          const f = await m.start();
+          if (f.mode === 'polling') onPolling?.(domain, f.reason ?? '');
+          return m;
+        })();
+        all.set(domain, c);
+      }
+      return c;
+    },
+    async stop(): Promise<void> {
+      await Promise.all([...all.values()].map(async (c) => (await c.catch(() => undefined))?.stop()));
+    },
+  };
+}

@@ -3,7 +3,7 @@
 // key like any map failure; still pending at the deadline, it is admitted and reported, or refused with --strict.
 import { KtMapVerifyError } from '../../client/kt-map.ts';
 import { CliError } from '../errors.ts';
-import { MapCoverage, recheckPending, type PendingContext, type PendingItem, type RecheckOutcome } from './map-pending.ts';
+import { coverages, recheckPending, type PendingContext, type PendingItem, type RecheckOutcome } from './map-pending.ts';
 import type { MapChecked } from './verify-map.ts';
 
 export type Waited = RecheckOutcome | 'timeout';
@@ -16,21 +16,9 @@ export function waitForMap(seconds: string, strict: boolean) {
   if (!(s >= 0)) throw new CliError(`--wait-map ${seconds}: expected a number of seconds`);
   const deadline = Date.now() + s * 1000;
   const outcomes = new Map<MapChecked, Waited>();
-  const coverage = new Map<string, Promise<MapCoverage>>();
-  const follow = ({ client, timeoutMs }: PendingContext, domain: string) => {
-    let c = coverage.get(domain);
-    if (!c) {
-      c = (async () => {
-        const m = new MapCoverage(client, domain, { pollMs: POLL_MS, timeoutMs });
-        await m.start();
-        return m;
-      })();
-      coverage.set(domain, c);
-    }
-    return c;
-  };
+  const coverage = coverages(POLL_MS);
   const onPending = async (at: PendingContext, p: PendingItem, checked: MapChecked): Promise<void> => {
-    const head = await (await follow(at, p.domain)).covering(p.seq, Math.max(0, deadline - Date.now()));
+    const head = await (await coverage.follow(at, p.domain)).covering(p.seq, Math.max(0, deadline - Date.now()));
     if (!head) {
       if (strict) throw new KtMapVerifyError('not-in-map', `${p.jid}'s item ${checked.item} on ${p.node} (log entry ${p.seq}) is still not in the map of ${p.domain} after waiting ${s} s: epoch ${checked.epoch} covers log size ${checked.logSize}`);
       outcomes.set(checked, 'timeout');
@@ -42,9 +30,7 @@ export function waitForMap(seconds: string, strict: boolean) {
   return {
     onPending,
     outcomes,
-    async stop() {
-      await Promise.all([...coverage.values()].map(async (c) => (await c.catch(() => undefined))?.stop()));
-    },
+    stop: () => coverage.stop(),
   };
 }
 

@@ -7,34 +7,21 @@ import { KtMapVerifyError } from '../../client/kt-map.ts';
 import { CliError } from '../errors.ts';
 import { EXIT_TRUST } from './exit-codes.ts';
 import type { KeyCommandContext } from './context.ts';
-import { MapCoverage, recheckPending, type PendingContext, type PendingItem } from './map-pending.ts';
+import { coverages, recheckPending, type PendingContext, type PendingItem } from './map-pending.ts';
 
 type Emit = (obj: Record<string, unknown>, line: string) => void;
 
 export function watchPending(cx: KeyCommandContext, flags: { mapWait?: string; mapPoll?: string }, emit: Emit) {
   const waitMs = seconds('--map-wait', flags.mapWait ?? '600');
   const pollMs = seconds('--map-poll', flags.mapPoll ?? '30');
-  const coverage = new Map<string, Promise<MapCoverage>>();
+  const coverage = coverages(pollMs, (domain, reason) => cx.out.warn(`${domain} refused a subscription to its map heads (${reason}); asking for its map head every ${pollMs / 1000} s instead`));
   const checks = new Set<Promise<void>>();
   let stopped = false;
-  const follow = (at: PendingContext, domain: string) => {
-    let c = coverage.get(domain);
-    if (!c) {
-      c = (async () => {
-        const m = new MapCoverage(at.client, domain, { pollMs, timeoutMs: at.timeoutMs });
-        const f = await m.start();
-        if (f.mode === 'polling') cx.out.warn(`${domain} refused a subscription to its map heads (${f.reason}); asking for its map head every ${pollMs / 1000} s instead`);
-        return m;
-      })();
-      coverage.set(domain, c);
-    }
-    return c;
-  };
   const about = (p: PendingItem) => ({ jid: p.jid, node: p.node, item: p.item.id ?? '', seq: p.seq });
   const what = (p: PendingItem) => `${p.jid}'s item ${p.item.id ?? ''} on ${p.node} (log entry ${p.seq})`;
   const recheck = async (at: PendingContext, p: PendingItem): Promise<void> => {
     try {
-      const head = await (await follow(at, p.domain)).covering(p.seq, waitMs);
+      const head = await (await coverage.follow(at, p.domain)).covering(p.seq, waitMs);
       if (stopped) return;
       if (!head) {
         emit({ event: 'map', ...about(p), state: 'timeout' }, `map: ${what(p)} is still not in the map of ${p.domain} after ${waitMs / 1000} s`);
@@ -61,7 +48,7 @@ export function watchPending(cx: KeyCommandContext, flags: { mapWait?: string; m
     },
     async stop(): Promise<void> {
       stopped = true;
-      await Promise.all([...coverage.values()].map(async (c) => (await c.catch(() => undefined))?.stop()));
+      await coverage.stop();
       await Promise.all(checks);
     },
   };

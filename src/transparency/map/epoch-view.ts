@@ -3,7 +3,7 @@
 // only the subtrees holding later entries are hashed again from the older epoch's entries. Reading the older
 // map from scratch hashes every subtree beside a path, which reads that whole map once (docs/transparency.md
 // "Proofs at an older epoch"); this reads what the later entries touch.
-import { childPrefix, compareLabels, LABEL_BITS, nodeKey, prefixBounds } from './bits.ts';
+import { childPrefix, compareLabels, LABEL_BITS, lowerBound, nodeKey, prefixBounds } from './bits.ts';
 import { combine, EMPTY, subtreeOf, type MapEntry, type Subtree } from './hash.ts';
 import type { MapEntrySource } from './tree.ts';
 
@@ -18,16 +18,10 @@ export interface SubtreeReader {
   small?(prefix: Uint8Array, depth: number): Promise<Subtree | undefined>;
 }
 
-/** Whether the sorted `labels` hold one under the node (prefix, depth). */
+/** Whether the entries (sorted by label) hold one under the node (prefix, depth). */
 export function anyUnder(sorted: readonly MapEntry[], prefix: Uint8Array, depth: number): boolean {
   const { lo, hi } = prefixBounds(prefix, depth);
-  let a = 0;
-  let b = sorted.length;
-  while (a < b) {
-    const m = (a + b) >> 1;
-    if (compareLabels(sorted[m]!.label, lo) < 0) a = m + 1;
-    else b = m;
-  }
+  const a = lowerBound(sorted, lo);
   return a < sorted.length && compareLabels(sorted[a]!.label, hi) <= 0;
 }
 
