@@ -32,7 +32,7 @@ export async function answerMapIq(payload: Element, builder: DomainMapBuilder, l
   const domain = builder.domain;
   const served = await builder.served();
   if (!served) throw new StanzaError('item-not-found', 'the map has no epoch yet');
-  // The epoch asked for (`epoch`, default the latest), with its map when `withMap`.
+  // The epoch asked for (`epoch`, default the latest); `at` gives it with its map (older ones read through the latest).
   const asked = payload.attrs.epoch === undefined ? served.epoch.epoch : attr(payload, 'epoch');
   const missing = () => new StanzaError('item-not-found', `no map epoch ${asked} (latest: ${served.epoch.epoch})`);
   const at = async () => {
