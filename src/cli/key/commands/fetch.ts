@@ -24,6 +24,7 @@ export function fetchCommand(cx: KeyCommandContext): Command {
     .option('--wait-map <seconds>', 'with --verify-map: wait up to this long for the map to cover an item not yet in it, and check it then, before it is accepted')
     .action(action(async (jidArg: string, flags: ConnectFlags & { verifyLog?: boolean; verifyMap?: boolean; strict?: boolean; waitMap?: string }) => {
       const target = parseJid(jidArg);
+      if (flags.waitMap !== undefined && !flags.verifyMap) throw new CliError('--wait-map waits for the verifiable map: use it with --verify-map');
       const wait = flags.waitMap === undefined ? undefined : waitForMap(flags.waitMap, !!flags.strict);
       const { result, published, seen, missing, log, map } = await cx.withSession(flags, async (s) => {
         try {
