@@ -3,7 +3,7 @@
 // unless noted). Every write resolves only once it is durable in the adapter's terms (committed for SQL
 // adapters).
 import type { MamFilter } from '../protocol/xep0313.ts';
-import type { DERIVATION, Derivation, KeyEventInput } from '../transparency/key-event-input.ts';
+import type { KeyEventDraft } from '../transparency/leaf.ts';
 import type { NodeRef } from '../transparency/tree.ts';
 import type { KtMapStore } from './kt-map.ts';
 
@@ -177,10 +177,7 @@ export interface ItemQuery {
  */
 export interface LogAppend {
   domain: string;
-  /** A publish may leave its payload hash and fingerprint to the store (transparency/key-event-input.ts). */
-  event: KeyEventInput;
-  /** The derivation of `event`, when made elsewhere (a store may wait for it: see key-event-input.ts). */
-  [DERIVATION]?: Derivation;
+  event: KeyEventDraft;
 }
 
 export interface PubsubStore {

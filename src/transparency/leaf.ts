@@ -42,7 +42,7 @@ const MAX_STR = 0xffff;
  * Throws LeafFormatError when `e` has no leaf encoding. An adapter that encodes leaves later (at the end of
  * a group-commit batch) checks this first, so such an event fails its own write, not the whole batch.
  */
-export function assertEncodable(e: Pick<KeyEventDraft, 'type' | 'time' | 'jid' | 'node' | 'itemId' | 'payloadHash' | 'fingerprint'>): void {
+export function assertEncodable(e: KeyEventDraft): void {
   for (const s of [e.jid, e.node, e.itemId, e.fingerprint ?? '']) {
     // UTF-8 takes at most 3 bytes per UTF-16 unit: only long strings need counting.
     if (s.length * 3 > MAX_STR && Buffer.byteLength(s, 'utf8') > MAX_STR) throw new LeafFormatError('a leaf string is longer than 65535 bytes');

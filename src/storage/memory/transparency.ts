@@ -1,7 +1,6 @@
 // Key-transparency logs in memory, for the in-process adapter: per domain, the leaves and every perfect
 // subtree's hash by level (level 0: leaf hashes).
 import type { LogAppend, LogEntry, TransparencyStore } from '../types.ts';
-import { derivedEvent } from '../../transparency/key-event-input.ts';
 import { SubtreeNotFoundError } from '../errors.ts';
 import { appendLeafSync } from '../../transparency/log-append.ts';
 import type { NodeRef } from '../../transparency/tree.ts';
@@ -22,9 +21,7 @@ export function createMemoryTransparency(op: <T>(fn: () => T) => Promise<T>) {
   const entry = (seq: number, leaf: Uint8Array): LogEntry => ({ seq, leaf: new Uint8Array(leaf) });
 
   /** Synchronous, so it runs in the same turn as the pubsub write it goes with. */
-  function append(input: LogAppend): void {
-    const { domain } = input;
-    const event = derivedEvent(input);
+  function append({ domain, event }: LogAppend): void {
     let log = logs.get(domain);
     if (!log) logs.set(domain, (log = { leaves: [], levels: [[]] }));
     const l = log;

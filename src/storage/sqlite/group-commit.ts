@@ -29,11 +29,6 @@
 // acknowledged write has its leaf and a rolled-back one has none. A write rolled back alone drops what it
 // deferred; a participant that throws rolls the whole batch back.
 //
-// Holds: a write may come with input still being prepared on another thread (a key event's fingerprint and
-// hashes, key-event-input.ts). `hold(promise)` keeps the next batch open until every hold settled, or at most
-// HOLD_MAX_MS: the event loop goes on serving other stanzas, whose writes join the same batch; a participant
-// finding an input still missing when the batch runs prepares it itself.
-//
 // Without `syncWal` (storage.sync = "normal", ':memory:', or a connection not in WAL mode, which then keeps
 // synchronous=FULL itself) a batch settles right after its COMMIT.
 import { closeSync, fdatasync, fdatasyncSync, fsyncSync, openSync, existsSync } from 'node:fs';
@@ -81,8 +76,6 @@ export interface GroupCommitOptions {
   maxConcurrentSyncs?: number;
   /** Told of every commit, to schedule the WAL's checkpoints (see checkpoints.ts); closed with the queue. */
   checkpoints?: WalCheckpoints;
-  /** Longest a batch waits for its holds (default HOLD_MAX_MS). */
-  holdMaxMs?: number;
 }
 
 /** See "Participants" above. */
@@ -104,16 +97,9 @@ export interface GroupCommitStats {
   syncs: number;
 }
 
-/** Longest a batch waits for its holds: a slow or stuck preparing thread costs latency, never progress. */
-export const HOLD_MAX_MS = 20;
-
 export class GroupCommit {
   private queue: QueuedOp[] = [];
   private scheduled = false;
-  /** Holds not settled yet, and the timer that ends the wait for them. */
-  private holds = 0;
-  private holdTimer: NodeJS.Timeout | undefined;
-  private readonly holdMaxMs: number;
   private closed = false;
   private readonly runOne: Transaction<(fn: () => unknown) => unknown>;
   private readonly runBatch: Transaction<(ops: QueuedOp[]) => void>;
@@ -143,7 +129,6 @@ export class GroupCommit {
     this.fdatasync = options.fdatasync ?? fdatasync;
     this.maxSyncs = Math.max(1, options.maxConcurrentSyncs ?? 2);
     this.checkpoints = options.checkpoints;
-    this.holdMaxMs = options.holdMaxMs ?? HOLD_MAX_MS;
     this.runOne = db.transaction((fn: () => unknown) => fn());
     this.runBatch = db.transaction((ops: QueuedOp[]) => {
       const parts = this.participants;
@@ -196,32 +181,6 @@ export class GroupCommit {
     }
   }
 
-  /** Keeps the next batch open until `until` settles (see "Holds" above). */
-  hold(until: Promise<unknown>): void {
-    if (this.closed) return;
-    this.holds++;
-    const release = () => {
-      this.holds--;
-      if (this.holds === 0 && this.holdTimer) this.flushSoon();
-    };
-    until.then(release, release);
-  }
-
-  /** The batch's turn came: run it, unless holds keep it open (then the last hold, or the timer, runs it). */
-  private flushWhenReleased(): void {
-    if (this.holds > 0 && !this.closed) {
-      this.holdTimer ??= setTimeout(() => this.flushSoon(), this.holdMaxMs);
-      return;
-    }
-    this.flush();
-  }
-
-  private flushSoon(): void {
-    clearTimeout(this.holdTimer);
-    this.holdTimer = undefined;
-    this.flush();
-  }
-
   /** Commits everything queued, synchronously; the ops settle once the commit is durable. */
   flush(): void {
     const ops: Batch = this.queue;
@@ -260,8 +219,6 @@ export class GroupCommit {
     if (this.closed) return;
     // Closed first, so the last batch joins the pending ones instead of starting an asynchronous fdatasync.
     this.closed = true;
-    clearTimeout(this.holdTimer);
-    this.holdTimer = undefined;
     this.flush();
     this.checkpoints?.close();
     if (this.walFd === undefined) return;
@@ -292,7 +249,7 @@ export class GroupCommit {
         // of work (including promise continuations) wants to write lands in the same batch.
         setImmediate(() => {
           this.scheduled = false;
-          this.flushWhenReleased();
+          this.flush();
         });
       }
     });

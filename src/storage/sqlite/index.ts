@@ -55,7 +55,7 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
   const roster = createRosterStore(db, gc);
   const offline = createOfflineStore(db, gc);
   const transparency = createTransparencyStore(db, gc);
-  const pubsub = createPubsubStore(db, gc, transparency.append, transparency.awaitDerivation);
+  const pubsub = createPubsubStore(db, gc, transparency.append);
   const archive = createArchiveStore(db, gc);
   const blocklist = createBlocklistStore(db, gc);
   const accounts = createAccountStore(db, gc, [roster.deleteOwner, offline.deleteOwner, pubsub.deleteOwner, archive.deleteOwner, blocklist.deleteOwner]);

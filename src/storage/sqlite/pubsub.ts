@@ -7,11 +7,8 @@ import { itemColumns, nodeColumns, toItem, toJidMap, toNode, type ItemRow, type 
 import type { SqliteDatabase } from './database.ts';
 import type { GroupCommit } from './group-commit.ts';
 
-/**
- * `appendLog` appends a key event; called inside the write's callback, after the write succeeded.
- * `queueingLog` is told of a publish's key event as the write is queued (its derivation may be on its way).
- */
-export function createPubsubStore(db: SqliteDatabase, gc: GroupCommit, appendLog: (log: LogAppend) => void, queueingLog: (log: LogAppend | undefined) => void = () => {}) {
+/** `appendLog` appends a key event; called inside the write's callback, after the write succeeded. */
+export function createPubsubStore(db: SqliteDatabase, gc: GroupCommit, appendLog: (log: LogAppend) => void) {
   const logged = <T>(log: LogAppend | undefined, changed: boolean, result: T): T => {
     if (log && changed) appendLog(log);
     return result;
@@ -116,7 +113,6 @@ export function createPubsubStore(db: SqliteDatabase, gc: GroupCommit, appendLog
     },
     publishItem(item, maxItems, log) {
       const { service, node, id, publisher, payload, publishedAt } = item;
-      queueingLog(log);
       return gc.write(() => {
         const nodeRow = selectNodeId.get(service, node) as number | undefined;
         if (nodeRow === undefined) throw new NodeNotFoundError(service, node);

@@ -9,8 +9,6 @@
 // So a leaf exists exactly when its write committed, in the order the writes ran (their acknowledgement
 // order).
 import type { LogAppend, LogEntry, TransparencyStore } from '../types.ts';
-import { DERIVATION, derivedEvent } from '../../transparency/key-event-input.ts';
-import type { KeyEventDraft } from '../../transparency/leaf.ts';
 import { assertEncodable, encodeLeaf } from '../../transparency/leaf.ts';
 import { leafHash } from '../../transparency/hash.ts';
 import { BlockTree, LEAF_LOAD_BLOCKS } from '../../transparency/node-cache.ts';
@@ -153,11 +151,11 @@ export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit | un
       names = new Map();
       highestName = highest;
     }
-    const byDomain = new Map<string, KeyEventDraft[]>();
-    for (const log of events) {
-      let list = byDomain.get(log.domain);
-      if (!list) byDomain.set(log.domain, (list = []));
-      list.push(derivedEvent(log));
+    const byDomain = new Map<string, LogAppend['event'][]>();
+    for (const { domain, event } of events) {
+      let list = byDomain.get(domain);
+      if (!list) byDomain.set(domain, (list = []));
+      list.push(event);
     }
     for (const [domain, list] of byDomain) {
       const id = (selectLog.get(domain) as number | undefined) ?? Number(insertLog.run(domain).lastInsertRowid);
@@ -227,15 +225,6 @@ export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit | un
     },
   });
 
-  /**
-   * Call when queueing the write `log` goes with: when its derivation is being made elsewhere, the batch
-   * waits for it (bounded: group-commit.ts hold) rather than derive it on this thread.
-   */
-  function awaitDerivation(log: LogAppend | undefined): void {
-    const d = log?.[DERIVATION];
-    if (d && !d.value) gc?.hold(d.ready);
-  }
-
   /** Call only inside a gc.write callback, after the pubsub write it goes with succeeded. */
   function append(log: LogAppend): void {
     // An event without a leaf encoding fails its own write here, not the batch at its end.
@@ -285,5 +274,5 @@ export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit | un
         return out;
       }),
   };
-  return { store, append, appendAll, awaitDerivation };
+  return { store, append, appendAll };
 }

@@ -1,27 +1,33 @@
-// Turns the pubsub engine's writes into key events (server/pubsub/engine.ts KeyLog): only key nodes
-// (transparency/key-events.ts) of served domains' accounts. A publish's payload hash (SHA-256 of the payload
-// exactly as stored and served) and fingerprint are derived by `derive` (the server's: on a worker thread,
-// derive-worker.ts) while the write waits in its batch; without one, the store derives them itself.
+// Turns the pubsub engine's writes into key-event leaves (server/pubsub/engine.ts KeyLog): only key nodes
+// (transparency/key-events.ts) of served domains' accounts; the payload hash is SHA-256 of the payload
+// exactly as stored and served, the fingerprint read from the payload when it names a key.
+import { Element, parseXml } from '../../../xml/index.ts';
 import { domainOf } from '../../../jid/index.ts';
 import type { KeyLog } from '../../pubsub/index.ts';
-import type { LogAppend } from '../../../storage/types.ts';
+import { sha256 } from '../../../transparency/hash.ts';
 import { isKeyNode, keyFingerprint } from '../../../transparency/key-events.ts';
-import { DERIVATION, isUnderived, publishInput, type Derivation, type UnderivedPublish } from '../../../transparency/key-event-input.ts';
 
-export function keyLogFor(isLocalDomain: (domain: string) => boolean, derive?: (event: UnderivedPublish) => Derivation): KeyLog {
+export function keyLogFor(isLocalDomain: (domain: string) => boolean): KeyLog {
   return ({ type, service, node, itemId, payload, parsed, time }) => {
     // The domain's own service (its heads node) is not an account: nothing there is a key event.
     if (!service.includes('@') || !isKeyNode(node)) return undefined;
     const domain = domainOf(service);
     if (!isLocalDomain(domain)) return undefined;
+    let payloadHash: Uint8Array | undefined;
+    let fingerprint: string | undefined;
     if (type === 'publish') {
-      const event = publishInput({ time, jid: service, node, itemId }, payload ?? '', parsed);
-      const log: LogAppend = { domain, event };
-      if (derive && isUnderived(event)) log[DERIVATION] = derive(event);
-      return log;
+      payloadHash = sha256(Buffer.from(payload ?? '', 'utf8'));
+      if (payload) {
+        try {
+          // The publish hands over the element it parsed `payload` from: no second parse.
+          fingerprint = keyFingerprint(node, parsed instanceof Element ? parsed : parseXml(payload));
+        } catch {
+          fingerprint = undefined;
+        }
+      }
+    } else {
+      fingerprint = keyFingerprint(node, undefined);
     }
-    // Only an OpenPGP key node's name carries a fingerprint here: nothing to parse.
-    const fingerprint = keyFingerprint(node, undefined);
-    return { domain, event: fingerprint === undefined ? { type, time, jid: service, node, itemId } : { type, time, jid: service, node, itemId, fingerprint } };
+    return { domain, event: { type, time, jid: service, node, itemId, payloadHash, fingerprint } };
   };
 }
