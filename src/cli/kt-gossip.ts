@@ -3,12 +3,16 @@
 // root, time, log key, signature, as the XML anyone can verify) and who gossiped which (docs/transparency.md
 // "Gossip"). Heads of different sizes are proven consistent by the domain, one pair per size step; heads signed
 // by log keys a verified rotation chain links count as one log, a head signed by an unlinked key is reported.
+// The last map head verified per domain (Stage 2) is gossiped too: two of one epoch that differ, or one whose
+// log root is not a tree head's root at its log size, are shown like a split view of tree heads.
 import { Command } from 'commander';
 import { join } from 'node:path';
 import {
-  FileKtHeadStore, KtClient, compareHeads, fetchGossip, getRoster, publishGossip, witnessed,
-  type SplitView, type UnlinkedHead, type WitnessedHead,
+  FileKtHeadStore, KtClient, compareHeads, fetchGossip, getRoster, publishGossip, witnessed, witnessedMapHeads, compareMapHeads, KtMapClient,
+  type SplitView, type UnlinkedHead, type WitnessedHead, type WitnessedMapHead, type MapSplitView,
 } from '../client/index.ts';
+import { buildMapHead } from '../transparency/map-protocol.ts';
+import type { SignedMapHead } from '../transparency/map-head.ts';
 import { parseJid } from '../jid/index.ts';
 import { b64, buildTreeHead } from '../transparency/protocol.ts';
 import { logKeyId, type SignedTreeHead } from '../transparency/tree-head.ts';
@@ -33,36 +37,49 @@ export function gossipCommand(cx: KeyCommandContext): Command {
       const r = await cx.withSession(flags, async (s) => {
         const t = timeoutMs(flags);
         const mine = await store.list();
-        await publishGossip(s.client, mine);
+        const myMaps = await store.listMapHeads();
+        await publishGossip(s.client, mine, myMaps);
         const contacts = flags.with?.map((j) => parseJid(j).bare)
           ?? (await getRoster(s.client)).filter((e) => e.subscription === 'to' || e.subscription === 'both').map((e) => e.jid);
         const seen: { head: SignedTreeHead; by: string }[] = mine.map((head) => ({ head, by: YOU }));
-        const report: { jid: string; heads: number; error?: string }[] = [];
+        const seenMaps: { head: SignedMapHead; by: string }[] = myMaps.map((head) => ({ head, by: YOU }));
+        // `mapHeads` only when there are some: the JSON stays as it was for contacts gossiping tree heads only.
+        const report: { jid: string; heads: number; mapHeads?: number; error?: string }[] = [];
         const warnings: string[] = [];
         for (const jid of contacts) {
           try {
             const g = await fetchGossip(s.client, jid, t);
             for (const head of g.heads) seen.push({ head, by: jid });
+            for (const head of g.mapHeads) seenMaps.push({ head, by: jid });
             for (const why of g.invalid) warnings.push(`${jid} gossiped ${why}; ignored`);
-            report.push({ jid, heads: g.heads.length });
+            report.push({ jid, heads: g.heads.length, ...(g.mapHeads.length ? { mapHeads: g.mapHeads.length } : {}) });
           } catch (e) {
             report.push({ jid, heads: 0, error: (e as Error).message });
           }
         }
-        const c = await compareHeads(new KtClient(s.client, store, t), witnessed(seen), async (d) => (await store.get(d))?.key);
+        const trees = witnessed(seen);
+        const c = await compareHeads(new KtClient(s.client, store, t), trees, async (d) => (await store.get(d))?.key);
         warnings.push(...c.warnings);
-        return { published: mine.length, report, splits: c.splits, unlinked: c.unlinked, warnings };
+        const m = await compareMapHeads(new KtMapClient(s.client, store, t), witnessedMapHeads(seenMaps), trees);
+        warnings.push(...m.warnings);
+        return { published: mine.length, publishedMaps: myMaps.length, report, splits: c.splits, unlinked: c.unlinked, mapSplits: m.splits, warnings };
       });
       const proofs = r.splits.map(splitJson);
-      const bad = r.splits.length + r.unlinked.length;
+      const bad = r.splits.length + r.unlinked.length + r.mapSplits.length;
       if (flags.json) {
-        cx.out.json({ ok: bad === 0, published: r.published, contacts: r.report, splitViews: proofs, unlinkedHeads: r.unlinked.map(unlinkedJson), warnings: r.warnings });
+        cx.out.json({
+          ok: bad === 0, published: r.published, publishedMapHeads: r.publishedMaps, contacts: r.report, splitViews: proofs, unlinkedHeads: r.unlinked.map(unlinkedJson),
+          mapSplitViews: r.mapSplits.map(mapSplitJson), warnings: r.warnings,
+        });
       } else {
-        cx.out.line(`Published ${r.published} tree head${r.published === 1 ? '' : 's'} to your gossip node.`);
-        for (const c of r.report) cx.out.line(c.error ? `${c.jid}: no gossip (${c.error})` : `${c.jid}: ${c.heads} head${c.heads === 1 ? '' : 's'}`);
+        const maps = r.publishedMaps ? ` and ${r.publishedMaps} map head${r.publishedMaps === 1 ? '' : 's'}` : '';
+        cx.out.line(`Published ${r.published} tree head${r.published === 1 ? '' : 's'}${maps} to your gossip node.`);
+        const mapsOf = (n = 0) => (n ? `, ${n} map head${n === 1 ? '' : 's'}` : '');
+        for (const c of r.report) cx.out.line(c.error ? `${c.jid}: no gossip (${c.error})` : `${c.jid}: ${c.heads} head${c.heads === 1 ? '' : 's'}${mapsOf(c.mapHeads)}`);
         for (const w of r.warnings) cx.out.warn(w);
         for (const p of r.splits) for (const l of splitLines(p)) cx.out.line(l);
         for (const u of r.unlinked) for (const l of unlinkedLines(u)) cx.out.line(l);
+        for (const m of r.mapSplits) for (const l of mapSplitLines(m)) cx.out.line(l);
         if (!bad) cx.out.line('No split view: every head of each domain is consistent with the others.');
       }
       if (bad) cx.exitCode = EXIT_TRUST;
@@ -108,5 +125,50 @@ function unlinkedLines(u: UnlinkedHead): string[] {
     `UNLINKED KEY for ${u.domain} [${u.code}]: a head of size ${h.size} signed by log key ${logKeyId(h.key)}, which no rotation statement of ${u.domain} links to its key ${logKeyId(u.reference)}: someone other than ${u.domain}'s log signed it, or ${u.domain} replaced its key without a statement.`,
     `  gossiped by ${u.head.by.join(', ')}: size ${h.size}, root ${hex(h.root)}, time ${new Date(h.time).toISOString()}, signature ${b64(h.signature)}`,
     `    ${buildTreeHead(h).toString()}`,
+  ];
+}
+
+function mapHeadJson(w: WitnessedMapHead) {
+  const h = w.head;
+  return {
+    by: w.by, domain: h.domain, epoch: h.epoch, logSize: h.logSize, logRoot: hex(h.logRoot), root: hex(h.root), time: new Date(h.time).toISOString(),
+    logKey: logKeyId(h.key), key: b64(h.key), signature: b64(h.signature), xml: buildMapHead(h).toString(),
+  };
+}
+
+function mapSplitJson(p: MapSplitView) {
+  const detail = 'detail' in p ? { detail: p.detail } : {};
+  return 'heads' in p
+    ? { domain: p.domain, kind: p.kind, sameKey: p.sameKey, ...detail, mapHeads: p.heads.map(mapHeadJson) }
+    : { domain: p.domain, kind: p.kind, sameKey: p.sameKey, ...detail, mapHeads: [mapHeadJson(p.mapHead)], treeHead: headJson(p.treeHead) };
+}
+
+function mapSplitLines(p: MapSplitView): string[] {
+  const mapHead = (w: WitnessedMapHead) => [
+    `  gossiped by ${w.by.join(', ')}: map epoch ${w.head.epoch}, log size ${w.head.logSize}, log root ${hex(w.head.logRoot)}, map root ${hex(w.head.root)}, time ${new Date(w.head.time).toISOString()}`,
+    `    ${buildMapHead(w.head).toString()}`,
+  ];
+  const signed = (a: Uint8Array, b: Uint8Array) => (p.sameKey
+    ? `Both are signed by ${p.domain}'s log key ${logKeyId(a)}: proof that ${p.domain} showed different maps to different people.`
+    : `They are signed by different log keys (${logKeyId(a)}, ${logKeyId(b)}): a key rotation, or someone impersonating ${p.domain} towards one side.`);
+  const detail = 'detail' in p ? [`  ${p.detail}`] : [];
+  if ('heads' in p) {
+    const [a, b] = p.heads;
+    const what = p.kind === 'same-epoch'
+      ? `two map heads of epoch ${a.head.epoch} with different content`
+      : `a map head of epoch ${b.head.epoch} that ${p.domain} cannot prove extends the map head of epoch ${a.head.epoch}`;
+    return [`SPLIT VIEW of ${p.domain}'s map: ${what}.`, ...mapHead(a), ...mapHead(b), `  ${signed(a.head.key, b.head.key)}`, ...detail];
+  }
+  const t = p.treeHead;
+  const what = p.kind === 'log-root'
+    ? `a map head built from a log of ${p.mapHead.head.logSize} entries whose root is not the root of the tree head of that size`
+    : `a map head built from a log of ${p.mapHead.head.logSize} entries that ${p.domain} cannot prove consistent with the tree head of size ${t.head.size}`;
+  return [
+    `SPLIT VIEW of ${p.domain}'s map: ${what}.`,
+    ...mapHead(p.mapHead),
+    `  gossiped by ${t.by.join(', ')}: tree head of size ${t.head.size}, root ${hex(t.head.root)}, time ${new Date(t.head.time).toISOString()}`,
+    `    ${buildTreeHead(t.head).toString()}`,
+    `  ${signed(p.mapHead.head.key, t.head.key)}`,
+    ...detail,
   ];
 }

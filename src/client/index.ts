@@ -29,8 +29,10 @@ export { KtClient, type HeadUpdate, type AuditResult } from './transparency.ts';
 export { KtVerifyError, type KtVerifyCode } from './kt-errors.ts';
 export { followHeads, type HeadFollower } from './kt-heads-follow.ts';
 export { KtAuditStateFile, type AuditCheckpoint } from './kt-audit-state.ts';
-export { FileKtHeadStore, MemoryKtHeadStore, type KtHeadStore } from './kt-head-store.ts';
+export { FileKtHeadStore, MemoryKtHeadStore, LEGACY_VRF_KEYS_FILE, type KtHeadStore } from './kt-head-store.ts';
+export { KtMapClient, sameMapHead, type MapLookupResult } from './kt-map-client.ts';
+export { witnessedMapHeads, mapHeadSplits, compareMapHeads, type WitnessedMapHead, type MapSplitView, type MapComparison } from './kt-map-gossip.ts';
 export {
   KT_GOSSIP_NODE, KT_GOSSIP_ITEM, buildGossip, parseGossip, publishGossip, fetchGossip, witnessed, sameSizeSplits, compareHeads,
-  type WitnessedHead, type SplitView, type UnlinkedHead, type HeadComparison,
+  type WitnessedHead, type SplitView, type UnlinkedHead, type HeadComparison, type Gossip,
 } from './kt-gossip.ts';

@@ -5,9 +5,13 @@
 // to different people (a split view): the two heads and their signatures are the proof, checkable by anyone.
 // Heads signed by different log keys are compared the same way when a verified rotation chain links the keys
 // (docs/transparency.md "Log key and rotation"); a head signed by a key no chain links is reported apart.
+// The payload also carries the last map head verified per domain (Stage 2), compared in kt-map-gossip.ts;
+// clients that know only tree heads ignore them.
 import { x, type Element } from '../xml/index.ts';
 import { equalHashes } from '../transparency/hash.ts';
 import { buildTreeHead, KtFormatError, NS_KT, parseTreeHead } from '../transparency/protocol.ts';
+import { buildMapHead, parseMapHead } from '../transparency/map-protocol.ts';
+import { verifyMapHead, type SignedMapHead } from '../transparency/map-head.ts';
 import { verifyTreeHead, type SignedTreeHead } from '../transparency/tree-head.ts';
 import { KtVerifyError } from './kt-errors.ts';
 import { rotationPath, type KtClient } from './transparency.ts';
@@ -20,15 +24,31 @@ export const KT_GOSSIP_ITEM = 'current';
 /** Presence access: the contacts who see our presence may compare heads with us; nobody else learns which domains we follow. */
 const GOSSIP_OPTIONS: NodeOptions = { accessModel: 'presence', maxItems: 1 };
 
-export function buildGossip(heads: SignedTreeHead[]): Element {
-  return x('gossip', { xmlns: NS_KT }, heads.map(buildTreeHead));
+export function buildGossip(heads: SignedTreeHead[], mapHeads: SignedMapHead[] = []): Element {
+  return x('gossip', { xmlns: NS_KT }, [...heads.map(buildTreeHead), ...mapHeads.map(buildMapHead)]);
+}
+
+export interface Gossip {
+  heads: SignedTreeHead[];
+  mapHeads: SignedMapHead[];
+  invalid: string[];
 }
 
 /** The heads in a gossip payload whose signature verifies; the others are reported, not used. */
-export function parseGossip(el: Element): { heads: SignedTreeHead[]; invalid: string[] } {
+export function parseGossip(el: Element): Gossip {
   if (el.local !== 'gossip' || el.ns !== NS_KT) throw new KtFormatError(`not a gossip payload: <${el.local} xmlns='${el.ns}'>`);
   const heads: SignedTreeHead[] = [];
+  const mapHeads: SignedMapHead[] = [];
   const invalid: string[] = [];
+  for (const c of el.getChildren('map-head', NS_KT)) {
+    try {
+      const h = parseMapHead(c);
+      if (verifyMapHead(h)) mapHeads.push(h);
+      else invalid.push(`a map head of ${h.domain} (epoch ${h.epoch}) whose signature does not verify`);
+    } catch (e) {
+      invalid.push(`a malformed map head: ${(e as Error).message}`);
+    }
+  }
   for (const c of el.getChildren('tree-head', NS_KT)) {
     try {
       const h = parseTreeHead(c);
@@ -38,12 +58,12 @@ export function parseGossip(el: Element): { heads: SignedTreeHead[]; invalid: st
       invalid.push(`a malformed head: ${(e as Error).message}`);
     }
   }
-  return { heads, invalid };
+  return { heads, mapHeads, invalid };
 }
 
 /** Publishes our heads; a node created earlier with other options is reconfigured to presence access. */
-export async function publishGossip(client: XmppClient, heads: SignedTreeHead[]): Promise<void> {
-  const payload = buildGossip(heads);
+export async function publishGossip(client: XmppClient, heads: SignedTreeHead[], mapHeads: SignedMapHead[] = []): Promise<void> {
+  const payload = buildGossip(heads, mapHeads);
   try {
     await publishItem(client, KT_GOSSIP_NODE, payload, KT_GOSSIP_ITEM, GOSSIP_OPTIONS);
   } catch (e) {
@@ -54,23 +74,23 @@ export async function publishGossip(client: XmppClient, heads: SignedTreeHead[])
 }
 
 /** A contact's gossiped heads; none when the contact has no gossip node. */
-export async function fetchGossip(client: XmppClient, jid: string, timeoutMs?: number): Promise<{ heads: SignedTreeHead[]; invalid: string[] }> {
+export async function fetchGossip(client: XmppClient, jid: string, timeoutMs?: number): Promise<Gossip> {
+  const out: Gossip = { heads: [], mapHeads: [], invalid: [] };
   let items;
   try {
     items = await getItems(client, jid, KT_GOSSIP_NODE, timeoutMs);
   } catch (e) {
-    if (e instanceof IqError && e.condition === 'item-not-found') return { heads: [], invalid: [] };
+    if (e instanceof IqError && e.condition === 'item-not-found') return out;
     throw e;
   }
-  const heads: SignedTreeHead[] = [];
-  const invalid: string[] = [];
   for (const it of items) {
     if (!it.payload) continue;
     const g = parseGossip(it.payload);
-    heads.push(...g.heads);
-    invalid.push(...g.invalid);
+    out.heads.push(...g.heads);
+    out.mapHeads.push(...g.mapHeads);
+    out.invalid.push(...g.invalid);
   }
-  return { heads, invalid };
+  return out;
 }
 
 /** One signed head and everyone who gossiped (or, for ourselves, verified) it. */

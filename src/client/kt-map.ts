@@ -28,10 +28,14 @@ export type KtMapVerifyCode =
   | 'not-latest' // a fetched item is not the latest version the map proves (`key fetch --verify-map`)
   | 'vrf-key-changed' // the domain serves another VRF key than the one pinned
   | 'not-in-map' // with --strict: a fetched item is newer than the map's latest epoch
+  | 'split-view' // a map head of an epoch already verified, with other content: both heads are the proof
+  | 'rollback' // a map head of an epoch older than the one verified before
+  | 'log-mismatch' // the map head's (log size, log root) is not consistent with the tree head verified before
   | 'bad-answer';
 
 export class KtMapVerifyError extends Error {
-  constructor(readonly code: KtMapVerifyCode, message: string) {
+  /** For split-view, rollback and log-mismatch: the two signed heads (XML) that contradict each other. */
+  constructor(readonly code: KtMapVerifyCode, message: string, readonly proof: string[] = []) {
     super(message);
     this.name = 'KtMapVerifyError';
   }
@@ -44,6 +48,9 @@ export interface MapTrust {
   /** The domain's pinned log key; when given, the map head must be signed with it. */
   logKey?: Uint8Array;
 }
+
+/** What checking a map head needs (an append-only proof has no labels to check). */
+export type HeadTrust = Pick<MapTrust, 'domain' | 'logKey'>;
 
 export interface VerifiedVersion {
   version: number;
@@ -63,7 +70,7 @@ const fail = (code: KtMapVerifyCode, message: string): never => {
   throw new KtMapVerifyError(code, message);
 };
 
-function checkHead(el: Element | undefined, trust: MapTrust): SignedMapHead {
+function checkHead(el: Element | undefined, trust: HeadTrust): SignedMapHead {
   if (!el) return fail('bad-answer', 'no map head in the answer');
   const head = parseMapHead(el);
   if (head.domain !== trust.domain) fail('wrong-domain', `a map head of ${head.domain}, not ${trust.domain}`);
@@ -132,11 +139,11 @@ function lookupChecks(answer: Element, trust: MapTrust, jid: string, node: strin
 }
 
 /** Verifies a <map-append/> answer: the map of its `to` head is the map of its `from` head plus new entries. */
-export function verifyMapAppend(answer: Element, trust: MapTrust): { from?: SignedMapHead; to: SignedMapHead; inserted: number } {
+export function verifyMapAppend(answer: Element, trust: HeadTrust): { from?: SignedMapHead; to: SignedMapHead; inserted: number } {
   return malformedIsBad(() => appendChecks(answer, trust));
 }
 
-function appendChecks(answer: Element, trust: MapTrust): { from?: SignedMapHead; to: SignedMapHead; inserted: number } {
+function appendChecks(answer: Element, trust: HeadTrust): { from?: SignedMapHead; to: SignedMapHead; inserted: number } {
   if (answer.local !== 'map-append' || answer.ns !== NS_KT) fail('bad-answer', 'not an append-only proof');
   const heads = answer.getChildren('map-head', NS_KT).map((h) => checkHead(h, trust));
   const from = uint(answer.attrs.from, 'from');

@@ -21,6 +21,12 @@ import type { PubsubItem } from './pubsub.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
+/** A log size and its root, as a tree head (or a map head: its log size and log root) states them. */
+export interface LogPoint {
+  size: number;
+  root: Uint8Array;
+}
+
 export interface HeadUpdate {
   head: SignedTreeHead;
   /** The head verified before this one (undefined on first use of the domain). */
@@ -95,8 +101,8 @@ export class KtClient {
     return this.parse(domain, 'key rotation', () => el.getChildren('key-rotation', NS_KT).map(parseKeyRotation));
   }
 
-  /** Proves `newer` extends `older` (both verified heads of `domain`). */
-  async verifyConsistent(domain: string, older: SignedTreeHead, newer: SignedTreeHead): Promise<void> {
+  /** Proves `newer` extends `older` (both verified heads of `domain`, or the log a verified map head names). */
+  async verifyConsistent(domain: string, older: LogPoint, newer: LogPoint): Promise<void> {
     if (newer.size < older.size) {
       throw new KtVerifyError('shrunk', `${domain} now serves a log of ${newer.size} entries, but a head of ${older.size} entries was verified before: history was removed`, domain);
     }

@@ -3,14 +3,14 @@
 // hide the latest version fails the lookup with exit code 5.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, rawSessions, type TestServer } from '../helpers/server.ts';
 import { defaultModules } from '../../src/server/modules/index.ts';
 import { transparencyModule } from '../../src/server/modules/transparency/index.ts';
 import { mapCatchesUp } from '../helpers/kt-map.ts';
-import { KT_VRF_KEYS_FILE } from '../../src/cli/kt-map.ts';
+import { KT_HEADS_FILE } from '../../src/cli/kt-paths.ts';
 import { runCli } from './run-cli.ts';
 
 const NODE = 'urn:xmpp:pubkey:2';
@@ -45,7 +45,9 @@ describe('kt lookup', () => {
     assert.match(r.stdout, /juliet@localhost urn:xmpp:pubkey:2: version 2 is the latest in the map of localhost \(epoch \d+, log size 2\): proven\./);
     assert.match(r.stdout, /v2: publish of item k2/);
     assert.match(r.stdout, /its VRF key [0-9a-f]{64} is now pinned/);
-    assert.equal(statSync(join(dir, 'home', KT_VRF_KEYS_FILE)).mode & 0o777, 0o600);
+    // Pinned in the domain's record of kt-heads.json (0600), beside the log key and the heads.
+    assert.equal(statSync(join(dir, 'home', KT_HEADS_FILE)).mode & 0o777, 0o600);
+    assert.match(JSON.parse(readFileSync(join(dir, 'home', KT_HEADS_FILE), 'utf8')).localhost.vrfKey, /^[0-9a-f]{64}$/);
     const h = await lookup('juliet@localhost', NODE, '--history');
     assert.equal(h.code, 0, h.stderr);
     assert.match(h.stdout, /v1: publish of item k1[^\n]*\n {2}v2: publish of item k2/);

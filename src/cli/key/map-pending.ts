@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import { x, type Element } from '../../xml/index.ts';
 import { parseJid } from '../../jid/index.ts';
-import { followHeads, FileKtHeadStore, type HeadFollower, type KeyAdmission, type XmppClient } from '../../client/index.ts';
+import { followHeads, FileKtHeadStore, KtMapClient, type HeadFollower, type KeyAdmission, type XmppClient } from '../../client/index.ts';
 import type { PubsubItem } from '../../client/pubsub.ts';
 import { KtMapVerifyError, verifyMapLookup } from '../../client/kt-map.ts';
 import { decodeLeaf } from '../../transparency/leaf.ts';
@@ -19,7 +19,6 @@ import { NS_KT } from '../../transparency/protocol.ts';
 import { KT_MAP_HEADS_NODE, parseMapHead } from '../../transparency/map-protocol.ts';
 import type { SignedMapHead } from '../../transparency/map-head.ts';
 import { KT_HEADS_FILE } from '../kt-paths.ts';
-import { vrfPin } from '../kt-vrf-pin.ts';
 import type { MapCheck, MapChecked } from './verify-map.ts';
 
 /** A key item the map check left pending: its log entry is newer than the map's latest epoch. */
@@ -58,14 +57,23 @@ export function withPendingItems(map: MapCheck, onPending: (p: PendingItem, chec
 
 /** Checks a pending item against the map of `head`'s epoch, which covers its log entry. Throws a KtMapVerifyError on a failure. */
 export async function recheckPending({ client, homeDir, timeoutMs }: PendingContext, p: PendingItem, head: SignedMapHead): Promise<RecheckOutcome> {
-  const ask = async (payload: Element) => client.iq(x('iq', { type: 'get', to: p.domain }, payload), timeoutMs);
-  const pin = await vrfPin(ask, homeDir, p.domain);
-  if (pin.changed) throw new KtMapVerifyError('vrf-key-changed', `${p.domain} now serves another VRF key than the one pinned in ${pin.file}: its labels can no longer be checked`);
-  const answer = (await ask(x('map-lookup', { xmlns: NS_KT, jid: p.jid, node: p.node, history: 'false', epoch: String(head.epoch) }))).getChild('map-lookup', NS_KT);
+  const store = new FileKtHeadStore(join(homeDir, KT_HEADS_FILE));
+  const map = new KtMapClient(client, store, timeoutMs);
+  const vrf = await map.vrfKey(p.domain);
+  const answer = (await client.iq(x('iq', { type: 'get', to: p.domain }, x('map-lookup', { xmlns: NS_KT, jid: p.jid, node: p.node, history: 'false', epoch: String(head.epoch) })), timeoutMs)).getChild('map-lookup', NS_KT);
   if (!answer) throw new KtMapVerifyError('bad-answer', 'no <map-lookup/> in the answer');
-  const logKey = (await new FileKtHeadStore(join(homeDir, KT_HEADS_FILE)).get(p.domain))?.key;
-  const v = verifyMapLookup(answer, { domain: p.domain, vrfKey: pin.vrfKey, logKey }, p.jid, p.node, false);
-  pin.pin();
+  const v = verifyMapLookup(answer, { domain: p.domain, vrfKey: vrf.key, logKey: (await store.get(p.domain))?.key }, p.jid, p.node, false);
+  // The kept state (kt-map-client.ts) checks this head too. A map head kept since may be newer than the epoch
+  // asked for: then the domain proves it extends this one, which is no rollback.
+  const kept = await store.getMapHead(p.domain);
+  if (kept && kept.epoch > v.head.epoch) {
+    await map.proveExtends(v.head, kept, { from: 'of the re-check', to: 'verified before' });
+    const tree = await store.get(p.domain);
+    if (tree) await map.checkLog(v.head, tree);
+  } else {
+    await map.accept(v.head);
+  }
+  if (vrf.firstUse) await store.putVrfKey(p.domain, vrf.key);
   const { epoch, logSize } = v.head;
   const what = `${p.jid}'s item ${p.item.id ?? ''} on ${p.node} (log entry ${p.seq})`;
   if (logSize <= p.seq) throw new KtMapVerifyError('bad-answer', `asked for epoch ${head.epoch}, which covers ${what}, ${p.domain} answered with epoch ${epoch}, which does not`);

@@ -5,18 +5,17 @@
 // (verify-log.ts) runs first: it finds that leaf (its sequence number), which tells a stale item (a failure)
 // from one published after the map's latest epoch (the map lags the log by up to one epoch): that one is "not
 // yet in the map", reported and admitted, unless --strict. A failure is a KtMapVerifyError and the item is
-// refused before it reaches the trust store.
-import { x, type Element } from '../../xml/index.ts';
+// refused before it reaches the trust store. The lookup's map head is checked against the domain's record in
+// kt-heads.json like every map head the client sees (client/kt-map-client.ts: append-only from the last one,
+// no split view, no rollback, consistent with the last tree head).
 import { parseJid } from '../../jid/index.ts';
-import { IqError, FileKtHeadStore, type KeyAdmission, type XmppClient } from '../../client/index.ts';
+import { IqError, FileKtHeadStore, KtMapClient, type KeyAdmission, type MapLookupResult, type XmppClient } from '../../client/index.ts';
 import type { PubsubItem } from '../../client/pubsub.ts';
-import { KtMapVerifyError, verifyMapLookup } from '../../client/kt-map.ts';
+import { KtMapVerifyError } from '../../client/kt-map.ts';
 import { decodeLeaf } from '../../transparency/leaf.ts';
 import { equalHashes, sha256 } from '../../transparency/hash.ts';
-import { NS_KT } from '../../transparency/protocol.ts';
 import { join } from 'node:path';
 import { KT_HEADS_FILE } from '../kt-paths.ts';
-import { vrfPin } from '../kt-vrf-pin.ts';
 import type { LogCheck } from './verify-log.ts';
 
 export interface MapChecked {
@@ -40,32 +39,26 @@ export interface MapCheck {
 
 export function mapCheck(client: XmppClient, homeDir: string, timeoutMs: number, log: LogCheck, strict: boolean): MapCheck {
   const checked: MapChecked[] = [];
+  const map = new KtMapClient(client, new FileKtHeadStore(join(homeDir, KT_HEADS_FILE)), timeoutMs);
   const admit: KeyAdmission = async (k) => {
     await log.admit(k);
     const origin = k.origin!; // the log check refuses anything not from PEP
     const jid = parseJid(k.jid).bare;
     const domain = parseJid(jid).domain;
     const logged = log.verified.findLast((v) => v.jid === jid && v.node === origin.node && v.item === origin.item.id)!;
-    const ask = async (payload: Element) => client.iq(x('iq', { type: 'get', to: domain }, payload), timeoutMs);
     const base = { jid, node: origin.node, item: origin.item.id ?? '', seq: logged.seq };
     const pending = (epoch: number, logSize: number) => {
       if (strict) throw new KtMapVerifyError('not-in-map', `${jid}'s item ${base.item} on ${origin.node} (log entry ${logged.seq}) is not yet in the map of ${domain}: epoch ${epoch} covers log size ${logSize}`);
       checked.push({ ...base, state: 'pending', epoch, logSize });
     };
-    const pin = await vrfPin(ask, homeDir, domain);
-    if (pin.changed) throw new KtMapVerifyError('vrf-key-changed', `${domain} now serves another VRF key than the one pinned in ${pin.file}: its labels can no longer be checked`);
-    let answer: Element | undefined;
+    let v: MapLookupResult;
     try {
-      answer = (await ask(x('map-lookup', { xmlns: NS_KT, jid, node: origin.node, history: 'false' }))).getChild('map-lookup', NS_KT);
+      v = await map.lookup(jid, origin.node, false);
     } catch (err) {
       // A domain whose map has no epoch yet (it is built after the first tree head): nothing is in it.
       if (err instanceof IqError && err.condition === 'item-not-found') return pending(0, 0);
       throw err;
     }
-    if (!answer) throw new KtMapVerifyError('bad-answer', 'no <map-lookup/> in the answer');
-    const logKey = (await new FileKtHeadStore(join(homeDir, KT_HEADS_FILE)).get(domain))?.key;
-    const v = verifyMapLookup(answer, { domain, vrfKey: pin.vrfKey, logKey }, jid, origin.node, false);
-    pin.pin();
     const { epoch, logSize } = v.head;
     // Logged after the map's log size: the map cannot know it yet.
     if (logged.seq >= logSize) return pending(epoch, logSize);

@@ -2,7 +2,9 @@
 // table of the copy, so the backup stays one file. A server restored without them would sign its heads
 // with a new key, and every client that pinned the old one would see the log key change (key-changed).
 // The verifiable map's VRF keys (*.vrf.ed25519.pem) and commitment secrets (*.commit-secret) go the same
-// way: without them every map label and commitment would have to be made anew.
+// way: without them every map label and commitment would have to be made anew. So do the log-key rotation
+// statements (*.rotations.xml, with the retired keys): without them a restored server could not show
+// clients the statement that links its current key to the one they pinned.
 // Restore writes them back 0600 in a 0700 kt/ directory and drops the table from the restored database.
 import type Database from 'better-sqlite3';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -11,7 +13,7 @@ import { CliError } from '../errors.ts';
 
 const TABLE = 'pepkeys_backup_files';
 const KT_DIR = 'kt';
-const KEY_FILE = /^[^/\\]+\.(ed25519\.pem|commit-secret)$/;
+const KEY_FILE = /^[^/\\]+\.(ed25519\.pem|commit-secret|rotations\.xml)$/;
 
 /** Copies every log key of `dataDir` into the backup database `copy`; returns their file names. */
 export function embedLogKeys(copy: Database.Database, dataDir: string): string[] {

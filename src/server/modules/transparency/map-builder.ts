@@ -131,9 +131,10 @@ export class DomainMapBuilder {
 
   /**
    * The map as of `epoch` (1 … latest; 0 is the empty map), for proofs: the latest epoch's map seen without
-   * the entries added after `epoch` (epoch-view.ts), or undefined when there is no such epoch.
+   * the entries added after `epoch` (epoch-view.ts), or undefined when there is no such epoch. `known`: the
+   * entries added after `epoch` up to `upTo`, already read by the caller (only those after it are read here).
    */
-  async view(epoch: number): Promise<{ epoch: KtMapEpoch | undefined; map: SubtreeReader } | undefined> {
+  async view(epoch: number, known?: { upTo: number; entries: KtMapEntry[] }): Promise<{ epoch: KtMapEpoch | undefined; map: SubtreeReader } | undefined> {
     const served = await this.served();
     if (!served || epoch > served.epoch.epoch) return undefined;
     if (epoch === served.epoch.epoch) return served;
@@ -141,7 +142,10 @@ export class DomainMapBuilder {
     const at = await this.store.epoch(this.domain, epoch);
     if (!at) return undefined;
     const source = mapSource(this.store, this.domain, epoch);
-    const added = await this.store.inserted(this.domain, epoch, served.epoch.epoch, this.maxViewAdded + 1);
+    const latest = served.epoch.epoch;
+    const from = known && known.upTo <= latest ? known.upTo : epoch;
+    const later = from < latest ? await this.store.inserted(this.domain, from, latest, this.maxViewAdded + 1) : [];
+    const added = known && from !== epoch ? [...known.entries, ...later].sort((a, b) => compareLabels(a.label, b.label)) : later;
     if (added.length <= this.maxViewAdded) return { epoch: at, map: new EpochView(served.map, source, added, undefined, served.epoch.logSize) };
     let full = this.fullViews.get(epoch);
     if (!full) {

@@ -95,7 +95,7 @@ export async function answerMapIq(payload: Element, builder: DomainMapBuilder, l
         throw new StanzaError('not-acceptable', `more than ${KT_MAX_MAP_APPEND} entries between epochs ${from} and ${to}: ask for a shorter span`);
       }
       // The old map read through the latest one's cache: only what the new entries touch (epoch-view.ts).
-      const old = (await builder.view(from))!.map;
+      const old = (await builder.view(from, { upTo: to, entries: inserted }))!.map;
       const proof = await proveAppendOnly(old, inserted.map((e) => ({ label: e.label, commitment: e.commitment })));
       return x('map-append', { xmlns: NS_KT, from: String(from), to: String(to) },
         a ? buildMapHead(headOf(domain, a)) : [], buildMapHead(headOf(domain, b)), buildAppendProof(proof));
