@@ -18,13 +18,15 @@ export interface HeadFollower {
   stop(): Promise<void>;
 }
 
-export async function followHeads(client: XmppClient, domain: string, onHead: () => void, opts: { pollMs: number; timeoutMs?: number }): Promise<HeadFollower> {
+/** `node`: the tree heads node by default; the map heads node (map-protocol.ts KT_MAP_HEADS_NODE) is followed the same way. */
+export async function followHeads(client: XmppClient, domain: string, onHead: () => void, opts: { pollMs: number; timeoutMs?: number; node?: string }): Promise<HeadFollower> {
   const me = client.jid.full;
+  const node = opts.node ?? KT_HEADS_NODE;
   const subscription = (verb: 'subscribe' | 'unsubscribe') =>
-    x('iq', { type: 'set', to: domain }, x('pubsub', { xmlns: NS_PUBSUB }, x(verb, { node: KT_HEADS_NODE, jid: me })));
+    x('iq', { type: 'set', to: domain }, x('pubsub', { xmlns: NS_PUBSUB }, x(verb, { node, jid: me })));
   const onMessage = (m: Element) => {
     const ev = parsePepEvent(m);
-    if (ev && ev.node === KT_HEADS_NODE && parseJid(ev.from).bare === domain && ev.items.length) onHead();
+    if (ev && ev.node === node && parseJid(ev.from).bare === domain && ev.items.length) onHead();
   };
   try {
     await client.iq(subscription('subscribe'), opts.timeoutMs);

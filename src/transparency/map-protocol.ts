@@ -7,6 +7,9 @@ import type { MapPathProof } from './map/lookup-proof.ts';
 import type { AppendItem, AppendOnlyProof } from './map/append-proof.ts';
 import type { MapEntry } from './map/hash.ts';
 
+/** The pubsub node of the domain's own service where each map head is published (item id: the epoch). */
+export const KT_MAP_HEADS_NODE = `${NS_KT}:map-heads`;
+
 /** Most entries an append-only proof may insert; a larger span of epochs is refused (ask for smaller steps). */
 export const KT_MAX_MAP_APPEND = 10_000;
 

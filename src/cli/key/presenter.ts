@@ -2,6 +2,7 @@
 // added to the client's errors (the client says what happened; only the CLI knows its own flags).
 import { pubkeyPrintId, pubkeyPrintAlgo, keyKind, pubkeyPublicKey, keyFamily, formatOpenPgpFingerprint, type Pubkey, type TrustView } from '../../keys/index.ts';
 import { KtVerifyError, type KeyEvent, type RevocationEvent, type AttestationEvent, type InvalidEvent, type KeyOpError, type KeyOpErrorCode, type RefusedEvent } from '../../client/index.ts';
+import { KtMapVerifyError } from '../../client/kt-map.ts';
 import type { OwnKey, PublishSettings } from './home.ts';
 
 /** "sha-256:<hex>" for a print, or for one of our key ids (the hex alone). */
@@ -152,11 +153,12 @@ export function keyOpErrorSentence(e: KeyOpError): string {
 }
 
 export function refusedJson(r: RefusedEvent) {
-  return { kind: r.kind, jid: r.jid, source: r.source, node: r.node, item: r.itemId, code: r.error instanceof KtVerifyError ? r.error.code : undefined, error: r.error.message };
+  return { kind: r.kind, jid: r.jid, source: r.source, node: r.node, item: r.itemId, code: r.error instanceof KtVerifyError || r.error instanceof KtMapVerifyError ? r.error.code : undefined, error: r.error.message };
 }
 
 /** Loud on purpose: a key (revocation, attestation) the log does not back is what transparency exists to catch. */
 export function refusedLine(r: RefusedEvent): string {
-  const code = r.error instanceof KtVerifyError ? ` [${r.error.code}]` : '';
-  return `${r.kind.toUpperCase()} REFUSED  ${r.jid}${r.itemId ? ` item ${r.itemId}` : ''} (via ${r.source}): transparency log check failed${code}: ${r.error.message}; the ${r.kind} was not accepted`;
+  const code = r.error instanceof KtVerifyError || r.error instanceof KtMapVerifyError ? ` [${r.error.code}]` : '';
+  const check = r.error instanceof KtMapVerifyError ? 'verifiable map check' : 'transparency log check';
+  return `${r.kind.toUpperCase()} REFUSED  ${r.jid}${r.itemId ? ` item ${r.itemId}` : ''} (via ${r.source}): ${check} failed${code}: ${r.error.message}; the ${r.kind} was not accepted`;
 }

@@ -12,7 +12,8 @@ import { passphraseSource, type PassphraseFlags } from './passphrase.ts';
 import { EXIT_BY_KEY_OP_KIND, EXIT_NOT_FOUND, EXIT_REFUSED, exitCodeOfClientError } from './exit-codes.ts';
 import { keyOpErrorSentence } from './presenter.ts';
 import { logCheck, type LogCheck } from './verify-log.ts';
-import { mapCheck, type MapCheck } from './verify-map.ts';
+import { mapCheck, type MapCheck, type MapChecked } from './verify-map.ts';
+import { withPendingItems, type PendingContext, type PendingItem } from './map-pending.ts';
 import { KtMonitorFile } from '../kt-monitor-file.ts';
 import type { CliIo } from '../io.ts';
 
@@ -101,8 +102,11 @@ export interface SessionOptions {
   ownKeyLoader?: (home: KeyHome, bare: string) => Promise<Pubkey | undefined>;
   /** Admit only keys the domain's transparency log backs (`--verify-log`, src/cli/key/verify-log.ts). */
   verifyLog?: boolean;
-  /** Also check each key against the domain's verifiable map (`--verify-map`, implies the log check; verify-map.ts). */
-  verifyMap?: { strict: boolean };
+  /**
+   * Also check each key against the domain's verifiable map (`--verify-map`, implies the log check; verify-map.ts).
+   * `onPending` gets each key item left "not yet in the map" (map-pending.ts), before the key is recorded.
+   */
+  verifyMap?: { strict: boolean; onPending?: (at: PendingContext, p: PendingItem, checked: MapChecked) => Promise<void> };
 }
 
 export async function openSession(io: CliIo, flags: ConnectFlags, opts: SessionOptions = {}): Promise<Session> {
@@ -129,7 +133,8 @@ export async function openSession(io: CliIo, flags: ConnectFlags, opts: SessionO
   const own = opts.ownKeyLoader ? await opts.ownKeyLoader(home, jid.bare) : undefined;
   const log = opts.verifyLog || opts.verifyMap ? logCheck(client, home.dir, t) : undefined;
   const map = opts.verifyMap && log ? mapCheck(client, home.dir, t, log, opts.verifyMap.strict) : undefined;
-  const admit = map?.admit ?? log?.admit;
+  const onPending = opts.verifyMap?.onPending;
+  const admit = map && onPending ? withPendingItems(map, (p, c) => onPending({ client, homeDir: home.dir, timeoutMs: t }, p, c)) : (map?.admit ?? log?.admit);
   const keys = new KeysClient(client, { trust, timeoutMs: t, ...(opts.directAccess ? { directAccess: opts.directAccess } : {}), ownKey: () => own, ...(admit ? { admit } : {}),
     // Every own key write is recorded for `key monitor`, which alerts on the account's log events none explains.
     beforePublish: (w) => KtMonitorFile.inHome(home.dir).recordOwn(jid.bare, w),

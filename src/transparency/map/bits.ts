@@ -52,3 +52,15 @@ export function compareLabels(a: Uint8Array, b: Uint8Array): number {
 export function nodeKey(prefix: Uint8Array, depth: number): string {
   return `${depth}:${Buffer.from(prefixBounds(prefix, depth).lo.subarray(0, (depth + 7) >> 3)).toString('hex')}`;
 }
+
+/** The first index of `sorted` (by label) whose label is >= `label`. */
+export function lowerBound(sorted: readonly { label: Uint8Array }[], label: Uint8Array): number {
+  let a = 0;
+  let b = sorted.length;
+  while (a < b) {
+    const m = (a + b) >> 1;
+    if (compareLabels(sorted[m]!.label, label) < 0) a = m + 1;
+    else b = m;
+  }
+  return a;
+}

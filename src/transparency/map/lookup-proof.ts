@@ -8,7 +8,7 @@
 import { nodeHash, equalHashes } from '../hash.ts';
 import { bit, childPrefix, LABEL_BITS, LABEL_BYTES, sharesPrefix } from './bits.ts';
 import { COMMITMENT_BYTES, EMPTY_SUBTREE, mapLeafHash, type MapEntry } from './hash.ts';
-import type { SparseMerkleMap } from './tree.ts';
+import type { SubtreeReader } from './epoch-view.ts';
 
 export interface MapPathProof {
   /** Sibling hashes from the end of the path up to the root. */
@@ -18,13 +18,14 @@ export interface MapPathProof {
 }
 
 /** The path proof for `label`: membership when proof.leaf has that label, non-membership otherwise. */
-export async function proveLabel(map: SparseMerkleMap, label: Uint8Array): Promise<MapPathProof> {
+export async function proveLabel(map: SubtreeReader, label: Uint8Array): Promise<MapPathProof> {
   if (label.length !== LABEL_BYTES) throw new RangeError('a map label is 32 bytes');
   const siblings: Uint8Array[] = [];
   let prefix = label;
   for (let depth = 0; ; depth++) {
-    const here = await map.subtree(prefix, depth);
-    if (here.count < 2) {
+    // Only whether the node holds at most one entry matters here, not its hash.
+    const here = map.small ? await map.small(prefix, depth) : await map.subtree(prefix, depth);
+    if (here && here.count < 2) {
       siblings.reverse();
       return { siblings, leaf: here.entry ?? null };
     }

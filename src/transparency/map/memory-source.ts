@@ -1,6 +1,6 @@
 // An in-memory entry source: the map's entries sorted by label, each with the epoch that inserted it. A view
 // of an older epoch filters by that epoch, which is how the map as of any epoch is read (the map only grows).
-import { compareLabels, prefixBounds } from './bits.ts';
+import { compareLabels, lowerBound, prefixBounds } from './bits.ts';
 import type { MapEntry } from './hash.ts';
 import type { MapEntrySource } from './tree.ts';
 
@@ -15,16 +15,8 @@ export class MemoryMapEntries {
     return this.sorted.length;
   }
 
-  /** First index whose label is >= label. */
   private lowerBound(label: Uint8Array): number {
-    let a = 0;
-    let b = this.sorted.length;
-    while (a < b) {
-      const m = (a + b) >> 1;
-      if (compareLabels(this.sorted[m]!.label, label) < 0) a = m + 1;
-      else b = m;
-    }
-    return a;
+    return lowerBound(this.sorted, label);
   }
 
   /** Adds entries; a label already present is refused (the map is insert-only). */

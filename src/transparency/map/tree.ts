@@ -4,6 +4,7 @@
 // older epoch gets its own SparseMerkleMap.
 import { childPrefix, LABEL_BITS, nodeKey } from './bits.ts';
 import { combine, subtreeOf, type MapEntry, type Subtree } from './hash.ts';
+import type { SubtreeReader } from './epoch-view.ts';
 
 export interface MapEntrySource {
   /**
@@ -20,7 +21,7 @@ export interface SparseMerkleMapOptions {
   leafBatch?: number;
 }
 
-export class SparseMerkleMap {
+export class SparseMerkleMap implements SubtreeReader {
   private readonly cache = new Map<string, Subtree>();
   private readonly cacheDepth: number;
   private readonly leafBatch: number;

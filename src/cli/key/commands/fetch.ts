@@ -13,15 +13,27 @@ import { CliError } from '../../errors.ts';
 import { KeyNotAdmitted } from '../../../client/index.ts';
 import { KtMapVerifyError } from '../../../client/kt-map.ts';
 import type { MapChecked } from '../verify-map.ts';
+import { waitForMap, waitedJson, type Waited } from '../map-wait.ts';
+import type { Session } from '../session.ts';
 
 export function fetchCommand(cx: KeyCommandContext): Command {
   return addLongOption(addConnectOptions(addCommonOptions(new Command('fetch').description("fetch a contact's keys (PEP, else directly from their clients) into your trust store").argument('<jid>', 'bare JID, or a full JID to ask one client directly'))))
     .option('--verify-log', "check that each XEP-0189 key item is the newest event for it in the domain's transparency log (docs/transparency.md)")
     .option('--verify-map', "also check that each XEP-0189 key item is the latest version the domain's verifiable map proves (implies --verify-log); an item newer than the map's latest epoch is reported as not yet in the map")
     .option('--strict', 'with --verify-map: refuse an item that is not yet in the map too')
-    .action(action(async (jidArg: string, flags: ConnectFlags & { verifyLog?: boolean; verifyMap?: boolean; strict?: boolean }) => {
+    .option('--wait-map <seconds>', 'with --verify-map: wait up to this long for the map to cover an item not yet in it, and check it then, before it is accepted')
+    .action(action(async (jidArg: string, flags: ConnectFlags & { verifyLog?: boolean; verifyMap?: boolean; strict?: boolean; waitMap?: string }) => {
       const target = parseJid(jidArg);
+      if (flags.waitMap !== undefined && !flags.verifyMap) throw new CliError('--wait-map waits for the verifiable map: use it with --verify-map');
+      const wait = flags.waitMap === undefined ? undefined : waitForMap(flags.waitMap, !!flags.strict);
       const { result, published, seen, missing, log, map } = await cx.withSession(flags, async (s) => {
+        try {
+          return await fetchIn(s);
+        } finally {
+          await wait?.stop();
+        }
+      }, { verifyLog: !!flags.verifyLog, ...(flags.verifyMap ? { verifyMap: { strict: !!flags.strict && !wait, ...(wait ? { onPending: wait.onPending } : {}) } } : {}) });
+      async function fetchIn(s: Session) {
         let result: FetchResult | undefined;
         let missing: KeyOpError | undefined;
         try {
@@ -41,7 +53,7 @@ export function fetchCommand(cx: KeyCommandContext): Command {
         const log = s.log && logSummary(s.log.verified);
         const map = s.map?.checked;
         return { result, published, seen, missing, log, map };
-      }, { verifyLog: !!flags.verifyLog, ...(flags.verifyMap ? { verifyMap: { strict: !!flags.strict } } : {}) });
+      }
       const changedPublished = seen.filter((o) => o.result.kind === 'changed');
       for (const o of changedPublished) cx.out.warn(publishedChangedSentence(target.bare, o));
       if (changedPublished.length) cx.exitCode = EXIT_TRUST;
@@ -67,14 +79,14 @@ export function fetchCommand(cx: KeyCommandContext): Command {
         cx.out.json({
           jid: result.jid, source: result.source, keys: result.keys.map(keyEventJson), revocations: result.revocations.map(revocationJson),
           attestations: result.attestations.map(attestationJson), ...(result.refused.length ? { refused: result.refused.map(refusedJson) } : {}), ...(published ? { omemo: published.omemo, ox: published.ox, trust: seen.map(publishedJson) } : {}),
-          ...(log ? { log } : {}), ...(map ? { map } : {}),
+          ...(log ? { log } : {}), ...(map ? { map: map.map((m) => ({ ...m, ...waitedJson(wait?.outcomes.get(m)) })) } : {}),
         });
       } else {
         cx.out.table(result.keys.map((k) => ({ ...trustRow(k.result.record, flags), seen: k.result.kind, source: k.source })), [...TRUST_COLUMNS, 'seen', 'source']);
         for (const r of result.revocations) if (r.outcome.ok && r.record) cx.out.line(`revoked: ${fp(r.record.print)} (revocation checked)`);
         if (published) showPublished(cx, published, seen);
         if (log) cx.out.line(`log: ${log.verified.length} item(s) of ${target.bare} verified in the transparency log of ${log.domain} (${log.size} entries)`);
-        for (const m of map ?? []) cx.out.line(mapLine(m));
+        for (const m of map ?? []) cx.out.line(mapLine(m, wait?.outcomes.get(m)));
       }
       if (changed.length) cx.exitCode = EXIT_TRUST;
     }));
@@ -120,7 +132,10 @@ function logSummary(verified: LogVerified[]) {
 }
 
 /** One `--verify-map` result: proven latest, or not yet in the map (the map lags the log by up to one epoch). */
-function mapLine(m: MapChecked): string {
+function mapLine(m: MapChecked, waited?: Waited): string {
+  if (waited === 'timeout') return `map: item ${m.item} on ${m.node} (log entry ${m.seq}) is still not in the map after waiting: epoch ${m.epoch} covers log size ${m.logSize}`;
+  if (waited?.state === 'superseded') return `map: item ${m.item} on ${m.node} (log entry ${m.seq}) was current when fetched; epoch ${waited.epoch}, the first seen to cover it, has a newer key event (log entry ${waited.by}, version ${waited.version}): fetch again`;
+  if (waited) return `map: item ${m.item} on ${m.node} (log entry ${m.seq}) was not yet in the map; epoch ${waited.epoch} (log size ${waited.logSize}) covers it: version ${waited.version} is this item: proven`;
   return m.state === 'proven'
     ? `map: item ${m.item} on ${m.node}: version ${m.version} is the latest in the map (epoch ${m.epoch}, log size ${m.logSize}) and is served: proven`
     : `map: item ${m.item} on ${m.node} (log entry ${m.seq}) is not yet in the map: epoch ${m.epoch} covers log size ${m.logSize}; run again after the next epoch`;

@@ -18,9 +18,11 @@ import { loadOrCreateLogKey } from './log-key.ts';
 import { loadRotations } from './key-rotations.ts';
 import { loadOrCreateMapKeys, type MapKeys } from './map-keys.ts';
 import { answerVrfKeyIq } from './vrf-key-iq.ts';
-import { DomainMapBuilder } from './map-builder.ts';
+import { DomainMapBuilder, headOf } from './map-builder.ts';
+import type { SignedMapHead } from '../../../transparency/map-head.ts';
 import { answerMapIq, isMapIq } from './map-iq.ts';
 import { VrfWorker } from './vrf-worker.ts';
+import { MapHeadsPublisher } from './map-heads.ts';
 import { commitmentNonce, commitValue } from '../../../transparency/map-commitment.ts';
 import { buildKeyRotation, type KeyRotation } from '../../../transparency/key-rotation.ts';
 import { equalHashes } from '../../../transparency/hash.ts';
@@ -51,6 +53,7 @@ export function transparencyModule(opts: TransparencyOptions) {
       const rotations = new Map<string, KeyRotation[]>();
       const mapKeys = new Map<string, MapKeys>();
       const maps = new Map<string, DomainMapBuilder>();
+      const mapHeads = new Map<string, MapHeadsPublisher>();
       // Labels (VRF proofs) for the builders and lookups of every domain, on one worker thread.
       const vrf = new VrfWorker();
 
@@ -87,10 +90,16 @@ export function transparencyModule(opts: TransparencyOptions) {
         // Stage 2: the verifiable map, where the storage keeps one (map-builder.ts).
         const keys = mapKeys.get(domain)!;
         if (api.storage.ktMap) {
+          // Each new epoch's head goes to the map heads node (map-heads.ts); a failed publication is logged and
+          // made good by the next epoch's (subscribers need the newest head, not every one).
+          const publisher = await MapHeadsPublisher.open(domain, service, (iq) => api.sendIq(iq));
+          mapHeads.set(domain, publisher);
+          const onEpoch = (head: SignedMapHead) =>
+            publisher.publish(head).catch((err) => api.logger.error({ err, domain, epoch: head.epoch }, 'publishing a map head failed'));
           maps.set(domain, new DomainMapBuilder(domain, key, api.storage.transparency, api.storage.ktMap, {
             label: (jid, node, version) => vrf.labelOnly(keys.vrf.secretKey, jid, node, version),
             commit: (label, value) => commitValue(commitmentNonce(keys.commitSecret, label), label, value),
-          }, clock));
+          }, clock, { onEpoch }));
         }
       }
       api.provide(TransparencyService, heads);
@@ -106,7 +115,18 @@ export function transparencyModule(opts: TransparencyOptions) {
         return answerKtIq(payload, h, api.storage.transparency);
       });
 
+      // An epoch stored but not published before a stop (or a crash) is published at the first tick.
+      let caughtUp = false;
+      const catchUp = async () => {
+        if (caughtUp) return;
+        caughtUp = true;
+        for (const [domain, m] of maps) {
+          const latest = await m.latest();
+          if (latest && latest.epoch > mapHeads.get(domain)!.lastPublished) await mapHeads.get(domain)!.publish(headOf(domain, latest));
+        }
+      };
       const tick = () => {
+        catchUp().catch((err) => api.logger.error({ err }, 'publishing the latest map head failed'));
         for (const h of heads.values()) {
           h.issue()
             // The map follows the signed log, off the publish path (map-builder.ts queues one update at a time).

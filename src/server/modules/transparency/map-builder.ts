@@ -13,6 +13,7 @@ import { rootHash } from '../../../transparency/tree.ts';
 import { compareLabels, prefixBounds } from '../../../transparency/map/bits.ts';
 import type { MapEntry } from '../../../transparency/map/hash.ts';
 import { SparseMerkleMap, type MapEntrySource } from '../../../transparency/map/tree.ts';
+import { EMPTY_MAP, EpochView, type SubtreeReader } from '../../../transparency/map/epoch-view.ts';
 import { signMapHead, type SignedMapHead } from '../../../transparency/map-head.ts';
 
 /** Longest run of labelling between two turns of the event loop. */
@@ -30,7 +31,17 @@ export interface MapBuilderOptions {
   batch?: number;
   /** Most new entries in one epoch: a backlog is spread over several epochs (and append-only proofs stay small). */
   maxEpochEntries?: number;
+  /** Called with each epoch's signed head once it is stored (published to the map heads node). */
+  onEpoch?: (head: SignedMapHead) => Promise<void>;
+  /**
+   * An older epoch's map is read through the latest one when at most this many entries came after it; past
+   * that, from its own entries (a whole read, the few latest such views kept).
+   */
+  maxViewAdded?: number;
 }
+
+/** Older epochs' maps read from scratch, kept for the next proofs at the same epoch. */
+const FULL_VIEWS_KEPT = 2;
 
 export const headOf = (domain: string, e: KtMapEpoch): SignedMapHead => ({
   domain,
@@ -73,6 +84,9 @@ export class DomainMapBuilder {
   private servedMap: SparseMerkleMap | undefined;
   private readonly batch: number;
   private readonly maxEpochEntries: number;
+  private readonly maxViewAdded: number;
+  private readonly onEpoch: ((head: SignedMapHead) => Promise<void>) | undefined;
+  private readonly fullViews = new Map<number, SparseMerkleMap>();
   /** Entries labelled, and the time spent on them (metrics: entries per second). */
   readonly stats = { entries: 0, ms: 0 };
 
@@ -87,6 +101,8 @@ export class DomainMapBuilder {
   ) {
     this.batch = options.batch ?? 64;
     this.maxEpochEntries = options.maxEpochEntries ?? 10_000;
+    this.maxViewAdded = options.maxViewAdded ?? 10_000;
+    this.onEpoch = options.onEpoch;
     this.source = new PendingSource(store, domain, 0);
     this.building = new SparseMerkleMap(this.source);
   }
@@ -111,6 +127,37 @@ export class DomainMapBuilder {
     if (!epoch) return undefined;
     this.servedMap ??= new SparseMerkleMap(mapSource(this.store, this.domain, epoch.epoch));
     return { epoch, map: this.servedMap };
+  }
+
+  /**
+   * The map as of `epoch` (1 … latest; 0 is the empty map), for proofs: the latest epoch's map seen without
+   * the entries added after `epoch` (epoch-view.ts), or undefined when there is no such epoch. `known`: the
+   * entries added after `epoch` up to `upTo`, already read by the caller (only those after it are read here).
+   */
+  async view(epoch: number, known?: { upTo: number; entries: KtMapEntry[] }): Promise<{ epoch: KtMapEpoch | undefined; map: SubtreeReader } | undefined> {
+    const served = await this.served();
+    if (!served || epoch > served.epoch.epoch) return undefined;
+    if (epoch === served.epoch.epoch) return served;
+    if (epoch === 0) return { epoch: undefined, map: EMPTY_MAP };
+    const at = await this.store.epoch(this.domain, epoch);
+    if (!at) return undefined;
+    const source = mapSource(this.store, this.domain, epoch);
+    const latest = served.epoch.epoch;
+    const from = known && known.upTo <= latest ? known.upTo : epoch;
+    const later = from < latest ? await this.store.inserted(this.domain, from, latest, this.maxViewAdded + 1) : [];
+    const added = known && from !== epoch ? [...known.entries, ...later].sort((a, b) => compareLabels(a.label, b.label)) : later;
+    if (added.length <= this.maxViewAdded) return { epoch: at, map: new EpochView(served.map, source, added, undefined, served.epoch.logSize) };
+    let full = this.fullViews.get(epoch);
+    if (!full) {
+      full = new SparseMerkleMap(source);
+      this.fullViews.set(epoch, full);
+      for (const old of this.fullViews.keys()) if (this.fullViews.size > FULL_VIEWS_KEPT) this.fullViews.delete(old);
+    } else {
+      // Most recently used last.
+      this.fullViews.delete(epoch);
+      this.fullViews.set(epoch, full);
+    }
+    return { epoch: at, map: full };
   }
 
   settled(): Promise<unknown> {
@@ -192,5 +239,7 @@ export class DomainMapBuilder {
       this.building.invalidate(labels);
       throw err;
     }
+    // Stored: a failed publication must not undo or repeat the epoch (the publisher catches up later).
+    await this.onEpoch?.(headOf(this.domain, this.latestEpoch));
   }
 }

@@ -7,7 +7,6 @@ import { x, type Element } from '../../../xml/index.ts';
 import { StanzaError } from '../../../protocol/rfc6120.ts';
 import { parseJid } from '../../../jid/index.ts';
 import type { TransparencyStore } from '../../../storage/types.ts';
-import { mapSource } from '../../../storage/kt-map.ts';
 import { inclusionProof } from '../../../transparency/inclusion.ts';
 import { b64, buildHashes, KT_MAX_ENTRIES, NS_KT, uint } from '../../../transparency/protocol.ts';
 import { buildAppendProof, buildEnd, buildMapHead, buildPath, KT_MAX_MAP_APPEND } from '../../../transparency/map-protocol.ts';
@@ -15,7 +14,6 @@ import type { VrfWorker } from './vrf-worker.ts';
 import { commitmentNonce } from '../../../transparency/map-commitment.ts';
 import { proveLabel } from '../../../transparency/map/lookup-proof.ts';
 import { proveAppendOnly } from '../../../transparency/map/append-proof.ts';
-import { SparseMerkleMap } from '../../../transparency/map/tree.ts';
 import { headOf, type DomainMapBuilder } from './map-builder.ts';
 import type { MapKeys } from './map-keys.ts';
 
@@ -34,10 +32,20 @@ export async function answerMapIq(payload: Element, builder: DomainMapBuilder, l
   const domain = builder.domain;
   const served = await builder.served();
   if (!served) throw new StanzaError('item-not-found', 'the map has no epoch yet');
-  const head = buildMapHead(headOf(domain, served.epoch));
+  // The epoch asked for (`epoch`, default the latest); `at` gives it with its map (older ones read through the latest).
+  const asked = payload.attrs.epoch === undefined ? served.epoch.epoch : attr(payload, 'epoch');
+  const missing = () => new StanzaError('item-not-found', `no map epoch ${asked} (latest: ${served.epoch.epoch})`);
+  const at = async () => {
+    const view = asked === 0 ? undefined : await builder.view(asked);
+    if (!view?.epoch) throw missing();
+    return { epoch: view.epoch, map: view.map };
+  };
   switch (payload.local) {
-    case 'map-head':
-      return head;
+    case 'map-head': {
+      const e = asked === served.epoch.epoch ? served.epoch : asked > 0 && asked < served.epoch.epoch ? await builder.store.epoch(domain, asked) : undefined;
+      if (!e) throw missing();
+      return buildMapHead(headOf(domain, e));
+    }
     case 'map-lookup': {
       let jid: string;
       try {
@@ -48,8 +56,9 @@ export async function answerMapIq(payload: Element, builder: DomainMapBuilder, l
       const node = payload.attrs.node;
       if (!node) throw new StanzaError('bad-request', 'node is required');
       const history = payload.attrs.history === 'true' || payload.attrs.history === '1';
-      const { epoch, map } = served;
-      // Versions in the map as of the served epoch only (a newer epoch may be being added).
+      const { epoch, map } = await at();
+      const head = buildMapHead(headOf(domain, epoch));
+      // Versions in the map as of that epoch only (a newer epoch may be being added).
       const all = (await builder.store.versions(domain, jid, node, 1, KT_MAX_ENTRIES + 1)).filter((e) => e.epoch <= epoch.epoch);
       if (all.length > KT_MAX_ENTRIES) throw new StanzaError('not-acceptable', `more than ${KT_MAX_ENTRIES} versions: not answered in one lookup`);
       const shown = history ? all : all.slice(-1);
@@ -85,7 +94,8 @@ export async function answerMapIq(payload: Element, builder: DomainMapBuilder, l
       if (inserted.length > KT_MAX_MAP_APPEND) {
         throw new StanzaError('not-acceptable', `more than ${KT_MAX_MAP_APPEND} entries between epochs ${from} and ${to}: ask for a shorter span`);
       }
-      const old = new SparseMerkleMap(mapSource(builder.store, domain, from));
+      // The old map read through the latest one's cache: only what the new entries touch (epoch-view.ts).
+      const old = (await builder.view(from, { upTo: to, entries: inserted }))!.map;
       const proof = await proveAppendOnly(old, inserted.map((e) => ({ label: e.label, commitment: e.commitment })));
       return x('map-append', { xmlns: NS_KT, from: String(from), to: String(to) },
         a ? buildMapHead(headOf(domain, a)) : [], buildMapHead(headOf(domain, b)), buildAppendProof(proof));
