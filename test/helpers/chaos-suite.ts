@@ -242,8 +242,14 @@ describe(`chaos: SIGKILL under load, restart, nothing acknowledged is lost (SQLi
         }
       })();
 
-      // Kill at a random moment while all of that is going on.
-      const delay = 100 + Math.floor(Math.random() * 1400);
+      // Kill at a random moment while all of that is going on: once this round has had a publish and a key
+      // event acknowledged (a loaded machine can take seconds to get there; a fixed delay then killed the
+      // server before any key event of the whole run was acknowledged), then after a random delay.
+      const keysBefore = ackedKeys.size;
+      for (const deadline = Date.now() + 30_000; roundAcked.items === 0 || ackedKeys.size === keysBefore; await sleep(10)) {
+        if (Date.now() > deadline) throw new Error(`round ${round}: no publish or no key event acknowledged within 30 s`);
+      }
+      const delay = Math.floor(Math.random() * 1400);
       await sleep(delay);
       await kill();
       stop = true;

@@ -53,6 +53,7 @@ const unavailable = (name: string) => (): never => {
 export const createHmac = unavailable('createHmac');
 export const createPublicKey = unavailable('createPublicKey');
 export const createPrivateKey = unavailable('createPrivateKey');
+export const diffieHellman = unavailable('diffieHellman');
 export const createCipheriv = unavailable('createCipheriv');
 export const generateKeyPair = unavailable('generateKeyPair');
 export const pbkdf2Sync = unavailable('pbkdf2Sync');
