@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCli, within, type CliRun } from './run-cli.ts';
+import { XmppClient } from '../../src/client/index.ts';
 
 /** Registers a temp root for the file (removed after it) and returns a maker of fresh 0700 directories in it. */
 export function scratchDirs(prefix: string): () => string {
@@ -46,4 +47,19 @@ export async function serveInProcess(dir: string, host = 'localhost', extra: str
       if (code !== 0) throw new Error(`serve exited ${code}: ${stderr}`);
     },
   };
+}
+
+/** Starts `pepkeys serve` on `dir` with `config`, logs juliet@localhost (password pw) in, runs `ask`, stops. */
+export async function askServed<T>(dir: string, config: string, ask: (c: XmppClient) => Promise<T>): Promise<T> {
+  const srv = await serveInProcess(dir, 'localhost', ['--config', config]);
+  try {
+    const c = await XmppClient.connect({ host: '127.0.0.1', port: srv.port, tls: { rejectUnauthorized: false }, jid: 'juliet@localhost', password: 'pw', resource: 'kt' });
+    try {
+      return await ask(c);
+    } finally {
+      await c.close();
+    }
+  } finally {
+    await srv.stop();
+  }
 }

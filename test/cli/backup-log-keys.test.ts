@@ -6,30 +6,21 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { XmppClient } from '../../src/client/index.ts';
 import { x } from '../../src/xml/index.ts';
 import { NS_KT, parseTreeHead } from '../../src/transparency/protocol.ts';
 import { verifyTreeHead } from '../../src/transparency/tree-head.ts';
 import { loadOrCreateLogKey, logKeyPath } from '../../src/server/modules/transparency/log-key.ts';
 import { runCli } from './run-cli.ts';
-import { scratchDirs, serveInProcess } from './backup-helpers.ts';
+import { askServed, scratchDirs } from './backup-helpers.ts';
 
 const fresh = scratchDirs('pepkeys-backup-kt-');
 
 async function signedHeadKey(dir: string, config: string): Promise<string> {
-  const srv = await serveInProcess(dir, 'localhost', ['--config', config]);
-  try {
-    const c = await XmppClient.connect({ host: '127.0.0.1', port: srv.port, tls: { rejectUnauthorized: false }, jid: 'juliet@localhost', password: 'pw', resource: 'kt' });
-    try {
-      const head = parseTreeHead((await c.iq(x('iq', { type: 'get', to: 'localhost' }, x('head', { xmlns: NS_KT, fresh: 'true' })))).getChild('tree-head', NS_KT)!);
-      assert.ok(verifyTreeHead(head));
-      return Buffer.from(head.key).toString('base64');
-    } finally {
-      await c.close();
-    }
-  } finally {
-    await srv.stop();
-  }
+  return askServed(dir, config, async (c) => {
+    const head = parseTreeHead((await c.iq(x('iq', { type: 'get', to: 'localhost' }, x('head', { xmlns: NS_KT, fresh: 'true' })))).getChild('tree-head', NS_KT)!);
+    assert.ok(verifyTreeHead(head));
+    return Buffer.from(head.key).toString('base64');
+  });
 }
 
 describe('pepkeys backup and restore of the transparency log keys', () => {

@@ -6,29 +6,20 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { XmppClient } from '../../src/client/index.ts';
 import { x } from '../../src/xml/index.ts';
 import { NS_KT } from '../../src/transparency/protocol.ts';
 import { loadOrCreateLogKey } from '../../src/server/modules/transparency/log-key.ts';
 import { rotateLogKey, rotationsPath } from '../../src/server/modules/transparency/key-rotations.ts';
 import { runCli } from './run-cli.ts';
-import { scratchDirs, serveInProcess } from './backup-helpers.ts';
+import { askServed, scratchDirs } from './backup-helpers.ts';
 
 const fresh = scratchDirs('pepkeys-backup-rotations-');
 
 async function servedRotations(dir: string, config: string): Promise<number> {
-  const srv = await serveInProcess(dir, 'localhost', ['--config', config]);
-  try {
-    const c = await XmppClient.connect({ host: '127.0.0.1', port: srv.port, tls: { rejectUnauthorized: false }, jid: 'juliet@localhost', password: 'pw', resource: 'kt' });
-    try {
-      const answer = (await c.iq(x('iq', { type: 'get', to: 'localhost' }, x('key-rotations', { xmlns: NS_KT })))).getChild('key-rotations', NS_KT)!;
-      return answer.getChildren('key-rotation', NS_KT).length;
-    } finally {
-      await c.close();
-    }
-  } finally {
-    await srv.stop();
-  }
+  return askServed(dir, config, async (c) => {
+    const answer = (await c.iq(x('iq', { type: 'get', to: 'localhost' }, x('key-rotations', { xmlns: NS_KT })))).getChild('key-rotations', NS_KT)!;
+    return answer.getChildren('key-rotation', NS_KT).length;
+  });
 }
 
 describe('pepkeys backup and restore of log-key rotations', () => {

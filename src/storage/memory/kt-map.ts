@@ -1,5 +1,5 @@
 // The verifiable maps in memory (storage/kt-map.ts): per domain, the entries sorted by label and the epochs.
-import { compareLabels } from '../../transparency/map/bits.ts';
+import { compareLabels, lowerBound } from '../../transparency/map/bits.ts';
 import { KtMapEpochError, type KtMapEntry, type KtMapEpoch, type KtMapStore } from '../kt-map.ts';
 
 interface DomainMap {
@@ -11,17 +11,6 @@ interface DomainMap {
 const copyEntry = (e: KtMapEntry): KtMapEntry => ({ ...e, label: new Uint8Array(e.label), commitment: new Uint8Array(e.commitment) });
 const copyEpoch = (e: KtMapEpoch): KtMapEpoch => ({ ...e, logRoot: new Uint8Array(e.logRoot), root: new Uint8Array(e.root), key: new Uint8Array(e.key), signature: new Uint8Array(e.signature) });
 const keyOf = (jid: string, node: string) => `${jid}\0${node}`;
-
-function lowerBound(sorted: KtMapEntry[], label: Uint8Array): number {
-  let a = 0;
-  let b = sorted.length;
-  while (a < b) {
-    const m = (a + b) >> 1;
-    if (compareLabels(sorted[m]!.label, label) < 0) a = m + 1;
-    else b = m;
-  }
-  return a;
-}
 
 /** `op` is the adapter's wrapper (closed-store check, asynchronous results). */
 export function createMemoryKtMap(op: <T>(fn: () => T) => Promise<T>): KtMapStore {
