@@ -20,6 +20,7 @@ import { buildPubkey, createPubkey, pubkeyPrintId } from '../../src/keys/index.t
 import { KT_MAP_HEADS_NODE } from '../../src/transparency/map-protocol.ts';
 import type { KtMapStore } from '../../src/storage/kt-map.ts';
 import { runCli, startCli, within, type CliRun } from './run-cli.ts';
+import { KeyHome } from '../../src/cli/key/home.ts';
 
 const OPEN = `<publish-options><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>http://jabber.org/protocol/pubsub#publish-options</value></field><field var='pubsub#access_model'><value>open</value></field></x></publish-options>`;
 // One key pair: a new item of the same key is not a key change (which would make the exit code 5 by itself).
@@ -110,6 +111,46 @@ describe('key watch --verify-map, key fetch --wait-map', () => {
       const { code, stdout } = await within(w.exited, 30_000, 'the watch to stop');
       assert.equal(code, 5, stdout);
       assert.match(stdout, /KEY MAP CHECK FAILED  juliet@localhost item third: verifiable map check failed \[non-membership\]: .*; the key was accepted as not yet in the map: do not rely on it/);
+    } finally {
+      release();
+      w.stop();
+      await w.exited;
+    }
+  });
+
+  it('watch: a new key whose map check then fails is taken out of the trust store again', async () => {
+    const juliet = await sessions.login('juliet', 'w3');
+    // Another key of Juliet's, new to Romeo's trust store (a key change, which by itself makes the exit code 5).
+    const other = createPubkey({ publicKey: generateKeyPairSync('ed25519').publicKey, jid: 'juliet@localhost', begin: new Date('2026-01-01T00:00:00Z'), end: new Date('2036-01-01T00:00:00Z') });
+    const print = pubkeyPrintId(other);
+    const w = startCli(['key', 'watch', '--verify-map', '--json', '--jid', 'romeo@localhost/w3', ...conn('romeo')]);
+    try {
+      await until(() => /watching as /.test(w.stderr()), "romeo's watch to come online", 30_000);
+      hold();
+      const publish = `<iq type='set'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='urn:xmpp:pubkey:2'><item id='fourth'>${buildPubkey(other).toString()}</item></publish>${OPEN}</pubsub></iq>`;
+      assert.equal((await juliet.iq(publish)).attrs.type, 'result');
+      await until(() => events(w).some((e) => e.event === 'key' && e.map?.item === 'fourth' && e.map.state === 'pending'), 'the new key to be admitted as pending', 30_000);
+      const trust = await new KeyHome(join(dir, 'romeo')).openTrust();
+      try {
+        assert.ok(await trust.status('juliet@localhost', print), 'recorded while pending');
+      } finally {
+        await trust.close();
+      }
+      release();
+      store.versions = async (...args) => (await honest.versions.apply(store, args)).slice(0, -1);
+      await until(() => events(w).some((e) => e.event === 'map-failed' && e.item === 'fourth'), 'the watch to report the failed map check', 60_000);
+      w.stop();
+      const { code } = await within(w.exited, 30_000, 'the watch to stop');
+      assert.equal(code, 5);
+      const failed = events(w).find((e) => e.event === 'map-failed' && e.item === 'fourth');
+      assert.equal(failed.removed, true, w.stdout());
+      const after = await new KeyHome(join(dir, 'romeo')).openTrust();
+      try {
+        assert.equal(await after.status('juliet@localhost', print), undefined, 'taken out again');
+        assert.ok(await after.status('juliet@localhost', pubkeyPrintId(PK)), 'the key known before stays');
+      } finally {
+        await after.close();
+      }
     } finally {
       release();
       w.stop();

@@ -20,6 +20,7 @@ import { KT_MAP_HEADS_NODE, parseMapHead } from '../../transparency/map-protocol
 import type { SignedMapHead } from '../../transparency/map-head.ts';
 import { KT_HEADS_FILE } from '../kt-paths.ts';
 import type { MapCheck, MapChecked } from './verify-map.ts';
+import type { TrustStore } from '../../keys/trust.ts';
 
 /** A key item the map check left pending: its log entry is newer than the map's latest epoch. */
 export interface PendingItem {
@@ -36,6 +37,8 @@ export interface PendingContext {
   client: XmppClient;
   homeDir: string;
   timeoutMs: number;
+  /** The session's trust store, where the key is recorded once admitted. */
+  trust?: TrustStore;
 }
 
 export type RecheckOutcome =

@@ -2,8 +2,12 @@
 // (the domain's map heads node, polling besides; at most --map-wait seconds), then checked at that epoch
 // (map-pending.ts) and the outcome reported as an event of its own: proven, superseded (a newer key event came
 // first), still pending at the bound, or a failure: as loud as `key fetch`'s, exit code 5. The key was already
-// recorded when it came (as the watch does without --strict), so a failure says not to rely on it.
+// recorded when it came (as the watch does without --strict): on a failure, a key this admission brought into
+// the trust store is taken out of it again (it was never verified by anyone); one that was there before stays,
+// and the failure says not to rely on it.
 import { KtMapVerifyError } from '../../client/kt-map.ts';
+import { parsePubkey } from '../../keys/pubkey.ts';
+import { observedFromPubkey } from '../../keys/trust.ts';
 import { CliError } from '../errors.ts';
 import { EXIT_TRUST } from './exit-codes.ts';
 import type { KeyCommandContext } from './context.ts';
@@ -19,7 +23,7 @@ export function watchPending(cx: KeyCommandContext, flags: { mapWait?: string; m
   let stopped = false;
   const about = (p: PendingItem) => ({ jid: p.jid, node: p.node, item: p.item.id ?? '', seq: p.seq });
   const what = (p: PendingItem) => `${p.jid}'s item ${p.item.id ?? ''} on ${p.node} (log entry ${p.seq})`;
-  const recheck = async (at: PendingContext, p: PendingItem): Promise<void> => {
+  const recheck = async (at: PendingContext, p: PendingItem, added: string | undefined): Promise<void> => {
     try {
       const head = await (await coverage.follow(at, p.domain)).covering(p.seq, waitMs);
       if (stopped) return;
@@ -36,14 +40,28 @@ export function watchPending(cx: KeyCommandContext, flags: { mapWait?: string; m
       const e = err instanceof Error ? err : new Error(String(err));
       const code = e instanceof KtMapVerifyError ? e.code : undefined;
       cx.exitCode = EXIT_TRUST;
-      emit({ event: 'map-failed', ...about(p), code, error: e.message },
-        `KEY MAP CHECK FAILED  ${p.jid} item ${p.item.id ?? ''}: verifiable map check failed${code ? ` [${code}]` : ''}: ${e.message}; the key was accepted as not yet in the map: do not rely on it`);
+      const removed = added !== undefined && at.trust !== undefined && (await at.trust.forget(p.jid, added).catch(() => false));
+      emit({ event: 'map-failed', ...about(p), code, error: e.message, removed },
+        `KEY MAP CHECK FAILED  ${p.jid} item ${p.item.id ?? ''}: verifiable map check failed${code ? ` [${code}]` : ''}: ${e.message}; the key was accepted as not yet in the map: ${
+          removed ? `it is taken out of the trust store again (${added})` : 'do not rely on it'}`);
+    }
+  };
+  /** The print of the key `p` carries when the trust store does not hold it yet (its admission will add it). */
+  const newKey = async (at: PendingContext, p: PendingItem): Promise<string | undefined> => {
+    const el = p.item.payload;
+    if (!at.trust || !el?.is('pubkey')) return undefined;
+    try {
+      const { print } = observedFromPubkey(parsePubkey(el));
+      return (await at.trust.status(p.jid, print)) ? undefined : print;
+    } catch {
+      return undefined; // not a key the trust store would record
     }
   };
   return {
     // Returns at once: the key is recorded now, the check runs as map heads come.
     async onPending(at: PendingContext, p: PendingItem): Promise<void> {
-      const c = recheck(at, p).finally(() => checks.delete(c));
+      const added = await newKey(at, p);
+      const c = recheck(at, p, added).finally(() => checks.delete(c));
       checks.add(c);
     },
     async stop(): Promise<void> {

@@ -134,7 +134,7 @@ export async function openSession(io: CliIo, flags: ConnectFlags, opts: SessionO
   const log = opts.verifyLog || opts.verifyMap ? logCheck(client, home.dir, t) : undefined;
   const map = opts.verifyMap && log ? mapCheck(client, home.dir, t, log, opts.verifyMap.strict) : undefined;
   const onPending = opts.verifyMap?.onPending;
-  const admit = map && onPending ? withPendingItems(map, (p, c) => onPending({ client, homeDir: home.dir, timeoutMs: t }, p, c)) : (map?.admit ?? log?.admit);
+  const admit = map && onPending ? withPendingItems(map, (p, c) => onPending({ client, homeDir: home.dir, timeoutMs: t, trust }, p, c)) : (map?.admit ?? log?.admit);
   const keys = new KeysClient(client, { trust, timeoutMs: t, ...(opts.directAccess ? { directAccess: opts.directAccess } : {}), ownKey: () => own, ...(admit ? { admit } : {}),
     // Every own key write is recorded for `key monitor`, which alerts on the account's log events none explains.
     beforePublish: (w) => KtMonitorFile.inHome(home.dir).recordOwn(jid.bare, w),
