@@ -4,19 +4,16 @@
 // after the latest has no view.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { createMemoryStorage } from '../../../../src/storage/memory/index.ts';
 import { DomainMapBuilder, type MapFunctions } from '../../../../src/server/modules/transparency/map-builder.ts';
 import { EMPTY_SUBTREE } from '../../../../src/transparency/map/hash.ts';
 import type { SignedMapHead } from '../../../../src/transparency/map-head.ts';
+import { fakeMapFunctions } from '../../../helpers/fake-map-functions.ts';
 
 const DOMAIN = 'capulet.lit';
 const { privateKey } = generateKeyPairSync('ed25519');
-const sha = (...parts: string[]) => new Uint8Array(createHash('sha256').update(parts.join('\0')).digest());
-const fns: MapFunctions = {
-  label: (jid, node, version) => sha('label', jid, node, String(version)),
-  commit: (label, value) => sha('commit', Buffer.from(label).toString('hex'), Buffer.from(value).toString('hex')),
-};
+const fns = fakeMapFunctions;
 
 describe('map builder: views of older epochs', () => {
   it('through the latest map or from scratch, each epoch has the root its head signed; new epochs are handed to onEpoch', async () => {

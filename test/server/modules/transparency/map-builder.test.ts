@@ -3,7 +3,7 @@
 // same storage continues where the last one stopped, and every epoch extends the one before (append-only).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { createMemoryStorage } from '../../../../src/storage/memory/index.ts';
 import type { Storage } from '../../../../src/storage/types.ts';
 import { DomainMapBuilder, headOf, type MapFunctions } from '../../../../src/server/modules/transparency/map-builder.ts';
@@ -14,15 +14,11 @@ import { mapRoot } from '../../../../src/transparency/map/hash.ts';
 import { proveAppendOnly, verifyAppendOnly } from '../../../../src/transparency/map/append-proof.ts';
 import { SparseMerkleMap } from '../../../../src/transparency/map/tree.ts';
 import { mapSource } from '../../../../src/storage/kt-map.ts';
+import { fakeMapFunctions } from '../../../helpers/fake-map-functions.ts';
 
 const DOMAIN = 'capulet.lit';
 const { privateKey } = generateKeyPairSync('ed25519');
-// Deterministic stand-ins for the VRF and the commitment: the builder takes them as parameters.
-const sha = (...parts: string[]) => new Uint8Array(createHash('sha256').update(parts.join('\0')).digest());
-const fns: MapFunctions = {
-  label: (jid, node, version) => sha('label', jid, node, String(version)),
-  commit: (label, value) => sha('commit', Buffer.from(label).toString('hex'), Buffer.from(value).toString('hex')),
-};
+const fns = fakeMapFunctions;
 
 async function logEvents(storage: Storage, events: [jid: string, node: string][]): Promise<void> {
   for (const [i, [jid, node]] of events.entries()) {
