@@ -3,7 +3,7 @@
 // unless noted). Every write resolves only once it is durable in the adapter's terms (committed for SQL
 // adapters).
 import type { MamFilter } from '../protocol/xep0313.ts';
-import type { KeyEventDraft } from '../transparency/leaf.ts';
+import type { KeyEventInput } from '../transparency/key-events.ts';
 import type { NodeRef } from '../transparency/tree.ts';
 import type { KtMapStore } from './kt-map.ts';
 
@@ -177,7 +177,8 @@ export interface ItemQuery {
  */
 export interface LogAppend {
   domain: string;
-  event: KeyEventDraft;
+  /** The leaf's payload hash and fingerprint are derived by the store (transparency/key-events.ts deriveKeyEvent). */
+  event: KeyEventInput;
 }
 
 export interface PubsubStore {

@@ -1,7 +1,9 @@
 // Which PEP nodes hold keys, and the fingerprint a key event's leaf records (docs/transparency.md "Key
 // events"). Every way of publishing a key the SDK knows counts: XEP-0189 in all its versions (keys,
 // revocations, attestations), OMEMO (XEP-0384, legacy and 0.8+) and OpenPGP for XMPP (XEP-0373).
-import type { Element } from '../xml/index.ts';
+import { parseXml, type Element } from '../xml/index.ts';
+import type { KeyEventDraft } from './leaf.ts';
+import { sha256 } from './hash.ts';
 import { LEGACY_PUBKEYS_NAMESPACES } from '../protocol/xep0189.ts';
 import { parsePubkey, pubkeyPrintId } from '../keys/pubkey.ts';
 import { parseRevocation } from '../keys/revocation.ts';
@@ -46,4 +48,37 @@ export function keyFingerprint(node: string, payload: Element | undefined): stri
     return undefined;
   }
   return undefined;
+}
+
+/**
+ * A key event as a pubsub write hands it to the store: what the write knows. With `payload` (a publish), the
+ * leaf's derived fields (the payload's hash, the key's fingerprint) are the store's to compute
+ * (deriveKeyEvent), inline or, for SQLite, on its key-log thread once the write committed with the payload
+ * journalled (storage/sqlite/kt-journal.ts). Without it, the fields given are the leaf's as they are.
+ */
+export type KeyEventInput = KeyEventDraft & {
+  /** The payload exactly as stored and served (publish only). */
+  payload?: string;
+};
+
+/** Longest fingerprint a leaf records: prints are short "algo:hex" strings; anything longer is not one. */
+const MAX_FINGERPRINT = 1024;
+
+/**
+ * The leaf fields of a key event: with a payload (a publish), its hash (SHA-256 of the payload as stored) and the
+ * fingerprint the payload or node names (undefined when none, or when the payload does not parse). Never
+ * throws for any payload: an acknowledged event must always get its leaf.
+ */
+export function deriveKeyEvent(input: KeyEventInput): KeyEventDraft {
+  const { type, time, jid, node, itemId, payload } = input;
+  if (payload === undefined) return { type, time, jid, node, itemId, payloadHash: input.payloadHash, fingerprint: input.fingerprint };
+  const payloadHash = sha256(Buffer.from(payload, 'utf8'));
+  let fingerprint: string | undefined;
+  try {
+    fingerprint = payload ? keyFingerprint(node, parseXml(payload)) : undefined;
+  } catch {
+    fingerprint = undefined;
+  }
+  if (fingerprint !== undefined && fingerprint.length > MAX_FINGERPRINT) fingerprint = undefined;
+  return { type, time, jid, node, itemId, payloadHash, fingerprint };
 }

@@ -46,11 +46,6 @@ export interface KeyWrite {
   itemId: string;
   /** The payload as stored and served (publish only). */
   payload?: string;
-  /**
-   * `payload` as the XML layer parsed it, when the publish had it, so the key log does not parse it again.
-   * Opaque here: the engine knows no XML (test/architecture); the key log checks what it is.
-   */
-  parsed?: unknown;
   time: number;
 }
 

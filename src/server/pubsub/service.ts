@@ -21,8 +21,6 @@ export interface PublishItemInput {
   id?: string;
   /** Serialised payload element; absent or '' for an item without payload. */
   payload?: string;
-  /** `payload` as parsed by the XML layer, when the caller has it (spares the key log a parse; opaque here). */
-  parsed?: unknown;
 }
 
 export interface PublishOptions {
@@ -162,7 +160,7 @@ export class PubsubService {
     if (item) {
       id = item.id !== undefined && item.id !== '' ? item.id : this.shared.newId();
       stored = { service, node, id, publisher: actor.full, payload: item.payload ?? '', publishedAt: this.shared.clock() };
-      const log = this.keyLog('publish', node, id, stored.payload, item.parsed);
+      const log = this.keyLog('publish', node, id, stored.payload);
       // §7.1.2: republishing an id overwrites it; max_items trimming drops the oldest (FIFO, §7.1.2.5).
       written = store.publishItem(stored, effectiveMaxItems(t, limits.maxItemsPerNode), log).then((r) => {
         evicted = r.evicted;
@@ -567,8 +565,8 @@ export class PubsubService {
   }
 
   /** The transparency log's leaf for this write, when it is a key event (engine.ts KeyLog). */
-  private keyLog(type: KeyWrite['type'], node: string, itemId: string, payload?: string, parsed?: unknown): LogAppend | undefined {
-    return this.shared.keyLog?.({ type, service: this.jid, node, itemId, payload, parsed, time: this.shared.clock() });
+  private keyLog(type: KeyWrite['type'], node: string, itemId: string, payload?: string): LogAppend | undefined {
+    return this.shared.keyLog?.({ type, service: this.jid, node, itemId, payload, time: this.shared.clock() });
   }
 
   /** The node's record, once the actor is found allowed to do `action` there. */

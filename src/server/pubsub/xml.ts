@@ -17,7 +17,7 @@ import { cachedFormConfig } from './options-form-xml.ts';
 
 // ------------------------------------------------------------------ requests
 export type PubsubRequest =
-  | { kind: 'publish'; node: string; item?: { id?: string; payload?: string; parsed?: Element }; options?: NodeConfig }
+  | { kind: 'publish'; node: string; item?: { id?: string; payload?: string }; options?: NodeConfig }
   | { kind: 'retract'; node: string; id: string; notify?: boolean }
   | { kind: 'items'; node: string; ids?: string[]; max?: number; rsm?: RsmQuery }
   | { kind: 'subscribe'; node: string; jid: string }
@@ -396,16 +396,14 @@ function operation(pubsub: Element, ns: string, modifiers: readonly string[]): E
   return ops[0];
 }
 
-function parseItem(item: Element): { id?: string; payload?: string; parsed?: Element } {
-  const out: { id?: string; payload?: string; parsed?: Element } = {};
+function parseItem(item: Element): { id?: string; payload?: string } {
+  const out: { id?: string; payload?: string } = {};
   if (item.attrs.id) out.id = item.attrs.id;
   const payloads = item.elements;
   // §7.1.3.5: exactly one payload element.
   if (payloads.length > 1) throw errors.invalidPayload('more than one payload element');
   if (payloads.length === 1) {
     out.payload = serializePayload(payloads[0]);
-    // Kept for the key log, which reads a key's fingerprint from it instead of parsing `payload` again.
-    out.parsed = payloads[0];
   }
   return out;
 }

@@ -1,6 +1,7 @@
 // Key-transparency logs in memory, for the in-process adapter: per domain, the leaves and every perfect
 // subtree's hash by level (level 0: leaf hashes).
 import type { LogAppend, LogEntry, TransparencyStore } from '../types.ts';
+import { deriveKeyEvent } from '../../transparency/key-events.ts';
 import { SubtreeNotFoundError } from '../errors.ts';
 import { appendLeafSync } from '../../transparency/log-append.ts';
 import type { NodeRef } from '../../transparency/tree.ts';
@@ -25,7 +26,7 @@ export function createMemoryTransparency(op: <T>(fn: () => T) => Promise<T>) {
     let log = logs.get(domain);
     if (!log) logs.set(domain, (log = { leaves: [], levels: [[]] }));
     const l = log;
-    const a = appendLeafSync(l.leaves.length, event, (ref) => node(l, ref));
+    const a = appendLeafSync(l.leaves.length, deriveKeyEvent(event), (ref) => node(l, ref));
     l.leaves.push({ jid: event.jid, leaf: a.leaf });
     l.levels[0]![a.seq] = a.hash;
     for (const n of a.nodes) (l.levels[n.ref.level] ??= [])[n.ref.index] = n.hash;

@@ -6,6 +6,7 @@
 // other servers may append to the same log. Reads keep what is committed and final: names by number
 // (a sequence never hands a number out twice) and the hashes of full blocks with every subtree above them.
 import type { LogAppend, LogEntry, TransparencyStore } from '../types.ts';
+import { deriveKeyEvent } from '../../transparency/key-events.ts';
 import { encodeLeaf } from '../../transparency/leaf.ts';
 import { leafHash } from '../../transparency/hash.ts';
 import { BlockTree, LEAF_LOAD_BLOCKS } from '../../transparency/node-cache.ts';
@@ -64,7 +65,8 @@ export function createTransparencyStore(gc: GroupCommit) {
   };
 
   /** Call only inside a gc.write callback, after the pubsub write it goes with succeeded. */
-  async function append(db: Db, { domain, event }: LogAppend): Promise<void> {
+  async function append(db: Db, { domain, event: input }: LogAppend): Promise<void> {
+    const event = deriveKeyEvent(input);
     await db.run(ensureLog, [domain]);
     const id = (await db.run<{ id: string }>(lockLog, [domain])).rows[0]!.id;
     const last = (await db.run<BlockRow>(selectLast, [id])).rows[0];

@@ -11,6 +11,7 @@
 import type { LogAppend, LogEntry, TransparencyStore } from '../types.ts';
 import { assertEncodable, encodeLeaf } from '../../transparency/leaf.ts';
 import { leafHash } from '../../transparency/hash.ts';
+import { deriveKeyEvent } from '../../transparency/key-events.ts';
 import { BlockTree, LEAF_LOAD_BLOCKS } from '../../transparency/node-cache.ts';
 import { referenceRoot, type NodeRef } from '../../transparency/tree.ts';
 import { encodeBody, leafFromBody } from '../sql/kt-body.ts';
@@ -177,7 +178,8 @@ export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit | un
         }
       }
       let dirty = false;
-      for (const event of list) {
+      for (const input of list) {
+        const event = deriveKeyEvent(input);
         const seq = block * BLOCK_LEAVES + entries.length;
         const leaf = encodeLeaf({ ...event, seq });
         const jid = nameId(event.jid);

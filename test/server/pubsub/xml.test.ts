@@ -81,12 +81,7 @@ const err = (type: string, cond: string, pubsub?: string, text?: string) =>
 describe('parsePubsubRequest', () => {
   it('XEP-0222 publish with publish-options (FORM_TYPE, list-multi groups)', () => {
     const parsed = parsePubsubRequest(parseXml(XEP0222_PUBLISH));
-    assert.ok(parsed.kind === 'publish' && parsed.item?.parsed);
-    // The parsed payload element travels with its serialisation: the key log reads a fingerprint from it.
-    const { parsed: element, ...item } = parsed.item;
-    assert.equal(serializePayload(element), KEY);
-    const req = { ...parsed, item };
-    assert.deepEqual(req, {
+    assert.deepEqual(parsed, {
       kind: 'publish',
       node: 'urn:xmpp:tmp:pubkey',
       item: { id: 'julietRSAkey1hash', payload: KEY },

@@ -1,0 +1,223 @@
+// Key transparency benchmark (issue 14): at 10^6 leaves in SQLite, server-side inclusion and consistency
+// proof generation, client verification, storage bytes per leaf, tree-head signing and audit rate; then
+// publish throughput to a key node with transparency on and off, alternating, in the same run.
+// Usage: node --import tsx bench/transparency.ts [--leaves 1000000] [--proofs 2000] [--seconds 5] [--runs 3]
+//        [--db FILE: reuse (or keep) the log database instead of building one in a temp dir] [--no-publish]
+// Prints one JSON line per figure, with wall time and this process's CPU time (process.cpuUsage): on a
+// shared machine the CPU figure is the one that says what the code costs. Bounded: every loop has a count
+// or a deadline.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { openSqliteStorage } from '../src/storage/sqlite/index.ts';
+import { openSqliteWorkerStorage } from '../src/storage/sqlite/worker-storage.ts';
+import { createTransparencyStore } from '../src/storage/sqlite/transparency.ts';
+import { encodeLeaf } from '../src/transparency/leaf.ts';
+import { leafHash } from '../src/transparency/hash.ts';
+import { MemoryTree, rootHash, type NodeRef } from '../src/transparency/tree.ts';
+import { inclusionProof, verifyInclusion } from '../src/transparency/inclusion.ts';
+import { consistencyProof, verifyConsistency } from '../src/transparency/consistency.ts';
+import { signTreeHead } from '../src/transparency/tree-head.ts';
+import { parseConfig } from '../src/server/config.ts';
+import { XmppServer, deriveCredentials } from '../src/server/index.ts';
+import { createLogger } from '../src/server/core/logger.ts';
+import { defaultModules } from '../src/server/modules/index.ts';
+import { transparencyModule } from '../src/server/modules/transparency/index.ts';
+import { loadTlsCredentials } from '../src/server/core/tls-credentials.ts';
+import { Conn, openAll } from './load/conn.ts';
+import { buildPubkey, createPubkey } from '../src/keys/pubkey.ts';
+
+const { values } = parseArgs({
+  options: {
+    leaves: { type: 'string', default: '1000000' },
+    proofs: { type: 'string', default: '2000' },
+    seconds: { type: 'string', default: '5' },
+    runs: { type: 'string', default: '3' },
+    db: { type: 'string' },
+    'no-publish': { type: 'boolean', default: false },
+  },
+});
+const LEAVES = Number(values.leaves);
+const PROOFS = Number(values.proofs);
+const SECONDS = Number(values.seconds);
+const RUNS = Number(values.runs);
+const DOMAIN = 'localhost';
+/** Valid urn:xmpp:pubkey:1 payloads (Ed25519) of the publishing account, cycled through by the publishes. */
+const KEYS = Array.from({ length: 32 }, () =>
+  buildPubkey(createPubkey({ publicKey: generateKeyPairSync('ed25519').publicKey, jid: `pub@${DOMAIN}`, begin: new Date('2026-01-01T00:00:00Z'), end: new Date('2027-01-01T00:00:00Z'), version: 1 })).toString());
+const dir = mkdtempSync(join(tmpdir(), 'pepkeys-bench-kt-'));
+const emit = (o: Record<string, unknown>) => console.log(JSON.stringify({ bench: 'transparency', ...o }));
+const usPer = (ms: number, n: number) => Math.round((ms * 1000 * 100) / n) / 100;
+/** Wall and CPU microseconds per operation of `n` operations since `start()`. */
+function timer() {
+  const wall = performance.now();
+  const cpu = process.cpuUsage();
+  return (n: number) => {
+    const c = process.cpuUsage(cpu);
+    return { usPerOpWall: usPer(performance.now() - wall, n), usPerOpCpu: usPer((c.user + c.system) / 1000, n) };
+  };
+}
+
+async function logAtScale(): Promise<void> {
+  const path = values.db ?? join(dir, 'kt.sqlite');
+  if (!values.db || !existsSync(path)) await build(path);
+  await measure(path);
+}
+
+async function build(path: string): Promise<void> {
+  await openSqliteStorage({ path, synchronous: 'NORMAL' }).close();
+  // Built with the adapters' own append (log-append.ts) but in large transactions: 10^6 PEP publishes
+  // would measure the disk, not the log.
+  const db = new Database(path);
+  db.pragma('synchronous = OFF');
+  // The adapter's own append (the one a group-commit batch runs), in 20k-leaf transactions.
+  const { appendAll } = createTransparencyStore(db, undefined);
+  const t0 = performance.now();
+  let leafBytes = 0;
+  const batch = db.transaction((from: number, to: number) => {
+    const events = [];
+    for (let i = from; i < to; i++) {
+      const event = {
+        type: 'publish' as const, time: 1_760_000_000_000 + i, jid: `user${i % 10000}@${DOMAIN}`, node: 'urn:xmpp:pubkey:2', itemId: 'current',
+        payloadHash: randomBytes(32), fingerprint: `sha-256:${randomBytes(32).toString('hex')}`,
+      };
+      leafBytes += encodeLeaf({ ...event, seq: i }).length;
+      events.push({ domain: DOMAIN, event });
+    }
+    appendAll(events);
+  });
+  const N = LEAVES;
+  for (let i = 0; i < N; i += 20000) batch(i, Math.min(N, i + 20000));
+  emit({ figure: 'build', leaves: N, seconds: Math.round((performance.now() - t0) / 10) / 100 });
+  // dbstat: the pages each table and index of the log takes.
+  const tables = ['kt_blocks', 'kt_jids', 'kt_names', 'sqlite_autoindex_kt_names_1'];
+  const pages = db.prepare(`SELECT name, sum(pgsize) AS bytes FROM dbstat WHERE name IN (${tables.map(() => '?').join(', ')}) GROUP BY name`).all(...tables) as { name: string; bytes: number }[];
+  const total = pages.reduce((s, p) => s + p.bytes, 0);
+  emit({ figure: 'bytes per leaf', leaves: N, total: Math.round(total / N), encodedLeaf: Math.round(leafBytes / N), ...Object.fromEntries(pages.map((p) => [p.name, Math.round((p.bytes / N) * 10) / 10])) });
+  db.close();
+}
+
+async function measure(path: string): Promise<void> {
+  const storage = openSqliteStorage({ path, synchronous: 'NORMAL' });
+  const kt = storage.transparency;
+  const read = (refs: NodeRef[]) => kt.nodes(DOMAIN, refs);
+  const N = await kt.size(DOMAIN);
+  const root = await rootHash(N, read);
+  const rnd = (n: number) => Math.floor(Math.random() * n);
+
+  // Inclusion: generation on the server (storage reads included), verification as a client does it.
+  const cases = Array.from({ length: PROOFS }, () => rnd(N));
+  const incl: Uint8Array[][] = [];
+  let t = timer();
+  for (const m of cases) incl.push(await inclusionProof(m, N, read));
+  emit({ figure: 'inclusion proof, server', leaves: N, proofs: PROOFS, ...t(PROOFS), hashes: incl[0]!.length });
+  const leafHashes = await kt.nodes(DOMAIN, cases.map((index) => ({ level: 0, index })));
+  t = timer();
+  let ok = 0;
+  for (let i = 0; i < PROOFS; i++) if (verifyInclusion(cases[i]!, N, leafHashes[i]!, incl[i]!, root)) ok++;
+  emit({ figure: 'inclusion proof, client verification', leaves: N, ...t(PROOFS), verified: ok });
+
+  const pairs = Array.from({ length: PROOFS }, () => 1 + rnd(N - 1));
+  const firstRoots = new Map<number, Uint8Array>();
+  for (const m of pairs.slice(0, 200)) firstRoots.set(m, await rootHash(m, read));
+  const cons: Uint8Array[][] = [];
+  t = timer();
+  for (const m of pairs) cons.push(await consistencyProof(m, N, read));
+  emit({ figure: 'consistency proof, server', leaves: N, proofs: PROOFS, ...t(PROOFS), hashes: cons[0]!.length });
+  t = timer();
+  ok = 0;
+  const checked = pairs.slice(0, 200);
+  for (let i = 0; i < checked.length; i++) if (verifyConsistency(checked[i]!, N, cons[i]!, firstRoots.get(checked[i]!)!, root)) ok++;
+  emit({ figure: 'consistency proof, client verification', leaves: N, ...t(checked.length), verified: ok });
+
+  // Tree heads: root from the stored subtrees, then an Ed25519 signature, as the module issues them.
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const heads = 2000;
+  t = timer();
+  for (let i = 0; i < heads; i++) signTreeHead({ domain: DOMAIN, size: N, time: Date.now(), root: await rootHash(N - rnd(1000), read) }, privateKey);
+  const signed = t(heads);
+  emit({ figure: 'tree heads signed', leaves: N, perSecondWall: Math.round(1e6 / signed.usPerOpWall), perSecondCpu: Math.round(1e6 / signed.usPerOpCpu) });
+
+  // Audit: download every entry (1000 per request, the IQ's limit), rehash, rebuild, compare the root.
+  t = timer();
+  const audit = new MemoryTree();
+  for (let s = 0; s < N; s += 1000) for (const e of await kt.entries(DOMAIN, s, s + 1000)) audit.append(leafHash(e.leaf));
+  const same = Buffer.from(await rootHash(N, audit.read)).equals(Buffer.from(root));
+  const audited = t(N);
+  emit({ figure: 'audit', leaves: N, entriesPerSecondWall: Math.round(1e6 / audited.usPerOpWall), entriesPerSecondCpu: Math.round(1e6 / audited.usPerOpCpu), rootMatches: same });
+  await storage.close();
+}
+
+async function publishThroughput(kt: boolean, run: number): Promise<{ rate: number; cpuUs: number }> {
+  const data = join(dir, `srv-${kt ? 'on' : 'off'}-${run}`);
+  const config = parseConfig({ hosts: [DOMAIN], log_level: 'silent', data_dir: data, c2s: { listen: ['127.0.0.1:0'], tls_listen: [], require_tls: false, insecure_plain_auth: true }, limits: { stanzas_per_second: 0, bytes_per_second: 0 }, storage: { sync: 'normal' } });
+  const storage = process.env.WK ? await openSqliteWorkerStorage({ path: join(data, 'pepkeys.sqlite'), synchronous: 'NORMAL' }) : openSqliteStorage({ path: join(data, 'pepkeys.sqlite'), synchronous: 'NORMAL' });
+  await storage.accounts.create(`pub@${DOMAIN}`, deriveCredentials('pw'));
+  const modules = [...defaultModules(), ...(kt ? [transparencyModule({ dataDir: data, epochMs: 1000 })] : [])];
+  const tls = await loadTlsCredentials({ dataDir: data, domains: [DOMAIN] });
+  const server = new XmppServer({ config, storage, modules, tls, logger: createLogger('silent') });
+  const addrs = await server.start();
+  const c = new Conn({ port: addrs.c2s[0]!.port, domain: DOMAIN, user: 'pub', password: 'pw', resource: 'b', sasl: 'PLAIN' });
+  await openAll([c]);
+  const window = 16;
+  let sent = 0;
+  let acked = 0;
+  let inflight = 0;
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const deadline = t0 + SECONDS * 1000;
+  // A key node and real keys: every publish is a key event when transparency is on, and its fingerprint is
+  // computed from the key data as for any client's publish.
+  const node = 'urn:xmpp:pubkey:1';
+  await new Promise<void>((resolve) => {
+    const pump = () => {
+      while (inflight < window && performance.now() < deadline) {
+        const seq = sent++;
+        inflight++;
+        c.iqCb(`p${seq}`, `<iq type='set' id='p${seq}'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='${node}'><item id='i${seq}'>${KEYS[seq % KEYS.length]}</item></publish></pubsub></iq>`, (el) => {
+          inflight--;
+          if (el.includes("type='result'") || el.includes('type="result"')) acked++;
+          pump();
+        });
+      }
+      if (inflight === 0) resolve();
+    };
+    pump();
+    setTimeout(resolve, SECONDS * 1000 + 30000).unref();
+  });
+  const rate = acked / ((performance.now() - t0) / 1000);
+  // Server and client share this process: CPU per acknowledged publish, the figure a busy machine blurs least.
+  const used = process.cpuUsage(cpu0);
+  const cpuUs = Math.round((used.user + used.system) / Math.max(1, acked));
+  const leaves = await storage.transparency.size(DOMAIN);
+  c.destroy();
+  await server.stop();
+  await storage.close();
+  emit({ figure: 'publish to a key node', transparency: kt ? 'on' : 'off', run, window, itemsPerSecond: Math.round(rate), cpuUsPerPublish: cpuUs, acked, leaves });
+  return { rate, cpuUs };
+}
+
+try {
+  await logAtScale();
+  const on: { rate: number; cpuUs: number }[] = [];
+  const off: { rate: number; cpuUs: number }[] = [];
+  for (let run = 1; run <= (values['no-publish'] ? 0 : RUNS); run++) {
+    // Alternating, so a slower minute of the shared machine hits both.
+    off.push(await publishThroughput(false, run));
+    on.push(await publishThroughput(true, run));
+  }
+  const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+  if (on.length) {
+    const rateOn = median(on.map((r) => r.rate));
+    const rateOff = median(off.map((r) => r.rate));
+    const cpuOn = median(on.map((r) => r.cpuUs));
+    const cpuOff = median(off.map((r) => r.cpuUs));
+    // Ratios of medians: throughput on/off, and CPU per publish off/on (what throughput would be if CPU-bound).
+    emit({ figure: 'publish throughput, transparency on / off (medians)', on: Math.round(rateOn), off: Math.round(rateOff), ratio: Math.round((rateOn / rateOff) * 100) / 100, cpuUsOn: cpuOn, cpuUsOff: cpuOff, cpuRatio: Math.round((cpuOff / cpuOn) * 100) / 100 });
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
