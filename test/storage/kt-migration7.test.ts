@@ -2,6 +2,7 @@
 // PostgreSQL: a database at version 6 with two logs in that layout (compact rows, subtrees of level ≥ 3) is
 // upgraded by opening it; every leaf comes back byte for byte, proofs verify against heads signed before,
 // the log grows on. A log whose stored subtree does not match its leaves stops the upgrade at version 6.
+import { ktFileOf } from '../../src/storage/sqlite/kt-file.ts';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -74,13 +75,19 @@ describe('migration 7 puts transparency leaves in blocks of 8 (SQLite)', () => {
       const db = new Database(path, { readonly: true });
       try {
         assert.equal(db.pragma('user_version', { simple: true }), sqliteMigrations.at(-1)!.version);
-        assert.deepEqual(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE 'kt_%' AND name NOT LIKE 'kt_map_%' ORDER BY name").pluck().all(), ['kt_blocks', 'kt_jids', 'kt_logs', 'kt_names']);
-        // 300 + 20 leaves and 45: 40 + 6 blocks, the last of each partial and without a hash.
-        assert.equal(db.prepare('SELECT count(*) FROM kt_blocks').pluck().get(), 46);
-        assert.equal(db.prepare('SELECT count(*) FROM kt_blocks WHERE hash IS NULL').pluck().get(), 1);
-        assert.equal(db.prepare('SELECT count(*) FROM kt_jids').pluck().get(), 365);
+        // The logs moved to the transparency file at the first open after migration 9 (kt-file.ts).
+        assert.deepEqual(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE 'kt_%' AND name NOT LIKE 'kt_map_%' ORDER BY name").pluck().all(), ['kt_file', 'kt_journal']);
       } finally {
         db.close();
+      }
+      const kt = new Database(ktFileOf(path), { readonly: true });
+      try {
+        // 300 + 20 leaves and 45: 40 + 6 blocks, the last of each partial and without a hash.
+        assert.equal(kt.prepare('SELECT count(*) FROM kt_blocks').pluck().get(), 46);
+        assert.equal(kt.prepare('SELECT count(*) FROM kt_blocks WHERE hash IS NULL').pluck().get(), 1);
+        assert.equal(kt.prepare('SELECT count(*) FROM kt_jids').pluck().get(), 365);
+      } finally {
+        kt.close();
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

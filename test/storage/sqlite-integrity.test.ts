@@ -1,5 +1,6 @@
 // Issue 19, finding 15: a damaged or emptied database is refused at open, with a sentence that says what to
 // do, instead of a server that says it is serving and then fails every login (or starts empty).
+import { ktFileOf } from '../../src/storage/sqlite/kt-file.ts';
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, truncateSync, writeSync } from 'node:fs';
@@ -54,6 +55,10 @@ describe('SQLite integrity at open', () => {
     await assert.rejects(openSqliteWorkerStorage({ path }), /is empty, but it was created on/);
     // Deleting the marker is the operator saying "start afresh".
     rmSync(`${path}.created`);
+    // The old transparency file holds another database's log (and how far it read that one's journal): it
+    // is not taken over silently.
+    assert.throws(() => openSqliteStorage({ path }), (err: unknown) => (err as { code?: string }).code === 'KT_FILE_MISMATCH' && (err as Error).message.includes(ktFileOf(path)));
+    rmSync(ktFileOf(path));
     const s = openSqliteStorage({ path });
     assert.equal(await s.accounts.get('user7@localhost'), undefined);
     await s.close();

@@ -1,7 +1,7 @@
-// The SQLite adapter appends a group-commit batch's key events together, at the batch's end, inside its
-// transaction (storage/sqlite/transparency.ts): the leaves come out consecutive and in the order of the
-// writes, a write that fails alone leaves no leaf and takes no number, a read queued in the batch sees the
-// leaves before it, and a batch that fails at its end leaves neither its writes nor any leaf.
+// The SQLite adapter journals each key event in its write's transaction and its key-log thread appends the
+// leaves (storage/sqlite/kt-journal.ts): the leaves come out consecutive and in the order of the writes, a
+// write that fails alone leaves no leaf and takes no number, a read queued behind the writes sees their
+// leaves, and an acknowledged event the thread cannot append waits in the journal for the next open.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.ts';
+import { ktFileOf } from '../../src/storage/sqlite/kt-file.ts';
 import type { LogAppend, Storage } from '../../src/storage/types.ts';
 import { decodeLeaf } from '../../src/transparency/leaf.ts';
 import { leafHash } from '../../src/transparency/hash.ts';
@@ -87,36 +88,52 @@ describe('sqlite: key events appended per group-commit batch', () => {
       assert.deepEqual(await leaves(storage), [...ok, ...more].map((itemId, seq) => ({ seq, itemId })));
     }));
 
-  it('a batch that fails at its end (the append cannot be stored) commits nothing: no item, no leaf, no name', () =>
-    withStorage(async (storage, path) => {
+  it('an acknowledged key event the key-log thread cannot append stays journalled, and is appended once at the next open', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pepkeys-kt-journal-'));
+    const path = join(dir, 'pepkeys.sqlite');
+    try {
+      let storage = openSqliteStorage({ path });
+      await storage.pubsub.createNode({ service: OWNER, node: NODE, config: {}, createdAt: 1 });
       await storage.pubsub.publishItem(item(OWNER, NODE, 'first'), undefined, keyEvent('first'));
-      // A row in the JID index where leaf 2 (Juliet's) goes: the batch's append fails on it, before COMMIT,
-      // after leaf 1 added Romeo's name.
-      const side = new Database(path);
+      assert.deepEqual(await leaves(storage), [{ seq: 0, itemId: 'first' }]);
+      await storage.close();
+      // A row in the transparency file's JID index where leaf 1 goes: the thread's append of it fails.
+      const side = new Database(ktFileOf(path));
       try {
-        side.prepare('INSERT INTO kt_jids (log_id, jid_id, seq) SELECT l.id, n.id, 2 FROM kt_logs l, kt_names n WHERE l.domain = ? AND n.name = ?').run(DOMAIN, OWNER);
+        side.prepare('INSERT INTO kt_jids (log_id, jid_id, seq) SELECT l.id, n.id, 1 FROM kt_logs l, kt_names n WHERE l.domain = ? AND n.name = ?').run(DOMAIN, OWNER);
       } finally {
         side.close();
       }
-      const results = await Promise.allSettled([
-        storage.pubsub.publishItem(item(OWNER, NODE, 'a'), undefined, keyEvent('a', { jid: `romeo@${DOMAIN}` })),
-        storage.pubsub.publishItem(item(OWNER, NODE, 'b'), undefined, keyEvent('b')),
-        storage.pubsub.createNode({ service: OWNER, node: 'plain', config: {}, createdAt: 2 }),
-      ]);
-      assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
-      assert.deepEqual(await leaves(storage), [{ seq: 0, itemId: 'first' }]);
-      assert.deepEqual((await storage.pubsub.getItems(OWNER, NODE)).map((i) => i.id), ['first']);
-      assert.equal(await storage.pubsub.getNode(OWNER, 'plain'), undefined);
-      assert.deepEqual(await storage.transparency.entriesOf(DOMAIN, `romeo@${DOMAIN}`, 0, 10), []);
-
-      const fix = new Database(path);
+      storage = openSqliteStorage({ path });
+      // The write is acknowledged: its record is durable in the main file, whatever the thread does.
+      await storage.pubsub.publishItem(item(OWNER, NODE, 'second'), undefined, keyEvent('second'));
+      // The log cannot be read while its thread is down; the item is there.
+      await assert.rejects(storage.transparency.size(DOMAIN), /UNIQUE|constraint/i);
+      assert.deepEqual((await storage.pubsub.getItems(OWNER, NODE)).map((i) => i.id).sort(), ['first', 'second']);
+      await storage.close();
+      const journal = new Database(path, { readonly: true });
       try {
-        fix.prepare('DELETE FROM kt_jids WHERE seq = 2').run();
+        assert.equal(journal.prepare('SELECT count(*) FROM kt_journal WHERE item_id = ?').pluck().get('second'), 1);
+      } finally {
+        journal.close();
+      }
+
+      const fix = new Database(ktFileOf(path));
+      try {
+        fix.prepare('DELETE FROM kt_jids WHERE seq = 1').run();
       } finally {
         fix.close();
       }
-      await storage.pubsub.publishItem(item(OWNER, NODE, 'c'), undefined, keyEvent('c', { jid: `romeo@${DOMAIN}` }));
-      assert.deepEqual(await leaves(storage), [{ seq: 0, itemId: 'first' }, { seq: 1, itemId: 'c' }]);
-      assert.deepEqual((await storage.transparency.entriesOf(DOMAIN, `romeo@${DOMAIN}`, 0, 10)).map((e) => e.seq), [1]);
-    }));
+      storage = openSqliteStorage({ path });
+      await storage.pubsub.publishItem(item(OWNER, NODE, 'third'), undefined, keyEvent('third'));
+      assert.deepEqual(await leaves(storage), [{ seq: 0, itemId: 'first' }, { seq: 1, itemId: 'second' }, { seq: 2, itemId: 'third' }]);
+      await storage.close();
+      // Reopened once more: nothing is appended twice.
+      storage = openSqliteStorage({ path });
+      assert.deepEqual(await leaves(storage), [{ seq: 0, itemId: 'first' }, { seq: 1, itemId: 'second' }, { seq: 2, itemId: 'third' }]);
+      await storage.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -36,6 +36,7 @@ function withDatabase<T>(path: string, fn: (db: Database.Database) => T): T {
 function emptiedBetweenTests(openAt: (path: string) => Storage | Promise<Storage>): StorageTarget {
   const paths = new WeakMap<Storage, string>();
   return {
+    logNeedsFreshStorage: true,
     async open() {
       const path = freshPath();
       const storage = await openAt(path);

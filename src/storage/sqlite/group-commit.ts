@@ -50,7 +50,7 @@ interface QueuedOp {
 }
 
 /** `startedAt` (performance.now()) is set on committed batches while an observer is set. */
-type Batch = QueuedOp[] & { startedAt?: number };
+type Batch = QueuedOp[] & { startedAt?: number; tokens?: unknown[] };
 
 interface PendingSync {
   batches: Batch[];
@@ -86,8 +86,13 @@ export interface BatchParticipant {
   rollbackTo(mark: number): void;
   /** Does the deferred work, inside the batch's transaction. Throwing rolls the whole batch back. */
   flush(): void;
-  /** The batch is over: its transaction committed, or rolled back with everything deferred. */
-  finished(committed: boolean): void;
+  /**
+   * The batch is over: its transaction committed, or rolled back with everything deferred. What it returns
+   * for a committed batch is handed to `durable` once that batch is durable (settled without error).
+   */
+  finished(committed: boolean): unknown;
+  /** Told, in commit order, what `finished` returned for a committed batch, once it is durable. */
+  durable?(token: unknown): void;
 }
 
 export interface GroupCommitStats {
@@ -206,7 +211,8 @@ export class GroupCommit {
     } finally {
       this.batching = false;
     }
-    for (const p of this.participants) p.finished(ran);
+    const tokens = this.participants.map((p) => p.finished(ran));
+    if (committed) ops.tokens = tokens;
     this.finished(ops, committed);
     if (committed) this.checkpoints?.committed();
   }
@@ -317,6 +323,8 @@ export class GroupCommit {
   }
 
   private settle(batch: Batch, error?: unknown): void {
+    // Before the ops settle: what reacts to them sees the participants told.
+    if (batch.tokens && error === undefined) this.participants.forEach((p, i) => p.durable?.(batch.tokens![i]));
     settle(batch, error);
     if (batch.startedAt !== undefined && error === undefined) this.observer?.((performance.now() - batch.startedAt) / 1000, batch.length);
   }

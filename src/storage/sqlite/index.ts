@@ -12,6 +12,8 @@ import { createPubsubStore } from './pubsub.ts';
 import { createArchiveStore } from './archive.ts';
 import { createBlocklistStore } from './blocklist.ts';
 import { createTransparencyStore } from './transparency.ts';
+import { createKtJournal, type KtJournal } from './kt-journal.ts';
+import { bindKtFile, importMainLogTables, ktFileOf } from './kt-file.ts';
 import { createSqliteKtMap } from './kt-map.ts';
 import { checkIntegrity, isCorruptionError, writeMarker } from './integrity.ts';
 import { StorageCorruptError } from '../errors.ts';
@@ -44,6 +46,11 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     // however many transactions they took, and keeps every sync decision in group-commit.ts rather than
     // switching the pragma back and forth here.
     migrate(db);
+    // The logs live in the transparency file (kt-file.ts); a database from before it hands its own over.
+    if (!inMemory) {
+      importMainLogTables(db, ktFileOf(options.path));
+      bindKtFile(db, ktFileOf(options.path));
+    }
     if (!inMemory) writeMarker(options.path);
     checkpoints = WalCheckpoints.open(db);
     gc = new GroupCommit(db, { syncWal: synchronous === 'FULL', checkpoints });
@@ -54,7 +61,9 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
   }
   const roster = createRosterStore(db, gc);
   const offline = createOfflineStore(db, gc);
-  const transparency = createTransparencyStore(db, gc);
+  // In memory there is no second file: the log is appended inline, in the batch (transparency.ts).
+  const journal: KtJournal | undefined = inMemory ? undefined : createKtJournal(db, gc, { mainPath: options.path, ktPath: ktFileOf(options.path) });
+  const transparency = journal ?? createTransparencyStore(db, gc);
   const pubsub = createPubsubStore(db, gc, transparency.append);
   const archive = createArchiveStore(db, gc);
   const blocklist = createBlocklistStore(db, gc);
@@ -88,7 +97,8 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
         } finally {
           db.close();
         }
-        return Promise.resolve();
+        // The key-log thread drains what the last batches journalled, then closes the transparency file.
+        return journal ? journal.close() : Promise.resolve();
       } catch (err) {
         return Promise.reject(err);
       }

@@ -268,6 +268,33 @@ export const migrations: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 9,
+    name: 'key transparency journal',
+    sql: `
+      -- Issue 14: a key event is recorded here in its write's transaction; the key-log thread derives its leaf
+      -- and appends it to the transparency file (storage/sqlite/kt-journal.ts, kt-file.ts), after which the
+      -- record is deleted. AUTOINCREMENT: numbers are never reused, the thread's cursor relies on it.
+      CREATE TABLE kt_journal (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        domain       TEXT NOT NULL,
+        type         TEXT NOT NULL,
+        time         INTEGER NOT NULL,
+        jid          TEXT NOT NULL,
+        node         TEXT NOT NULL,
+        item_id      TEXT NOT NULL,
+        payload      TEXT,
+        payload_hash BLOB,
+        fingerprint  TEXT
+      ) STRICT;
+      -- Names the transparency file that belongs to this database (kt-file.ts bindKtFile).
+      CREATE TABLE kt_file (
+        id    INTEGER PRIMARY KEY CHECK (id = 1),
+        token BLOB NOT NULL
+      ) STRICT;
+      INSERT INTO kt_file (id, token) VALUES (1, randomblob(16));
+    `,
+  },
 ];
 
 export const latestSchemaVersion = migrations[migrations.length - 1].version;

@@ -202,6 +202,23 @@ export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit | un
     }
   }
 
+  /** Adopts what the batch that ran the last appends staged, once it committed (or drops it). */
+  function finished(committed: boolean): void {
+    pending = [];
+    const s = staged;
+    staged = { tails: new Map(), blocks: [] };
+    if (!committed) return;
+    for (const [id, tail] of s.tails) tails.set(id, tail);
+    // Committed block hashes extend a loaded tree (a read loads the rest in order).
+    for (const b of s.blocks) {
+      const tree = trees.get(b.id);
+      if (tree && tree.blocks === b.block) {
+        tree.push(b.hash);
+        if (tree.leafBlocks === b.block) tree.pushLeaves(b.leaves);
+      }
+    }
+  }
+
   gc?.join({
     mark: () => pending.length,
     rollbackTo: (mark) => void (pending.length = mark),
@@ -210,21 +227,7 @@ export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit | un
       pending = [];
       appendAll(events);
     },
-    finished: (committed) => {
-      pending = [];
-      const s = staged;
-      staged = { tails: new Map(), blocks: [] };
-      if (!committed) return;
-      for (const [id, tail] of s.tails) tails.set(id, tail);
-      // Committed block hashes extend a loaded tree (a read loads the rest in order).
-      for (const b of s.blocks) {
-        const tree = trees.get(b.id);
-        if (tree && tree.blocks === b.block) {
-          tree.push(b.hash);
-          if (tree.leafBlocks === b.block) tree.pushLeaves(b.leaves);
-        }
-      }
-    },
+    finished,
   });
 
   /** Call only inside a gc.write callback, after the pubsub write it goes with succeeded. */
@@ -253,16 +256,18 @@ export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit | un
     return out;
   };
 
+  // Without a group commit (the key-log thread, the only writer of its file) a read runs at once.
+  const read = <T>(fn: () => T): Promise<T> => (gc ? gc.read(fn) : new Promise<T>((resolve) => resolve(fn())));
   const store: TransparencyStore = {
-    size: (domain) => gc!.read(() => sizeOf(logId(domain))),
-    nodes: (domain, refs) => gc!.read(() => readNodes(logId(domain), refs)),
+    size: (domain) => read(() => sizeOf(logId(domain))),
+    nodes: (domain, refs) => read(() => readNodes(logId(domain), refs)),
     entries: (domain, start, end) =>
-      gc!.read(() => {
+      read(() => {
         const id = logId(domain);
         return id === undefined ? [] : entriesIn(id, start, end);
       }),
     entriesOf: (domain, jid, from, max) =>
-      gc!.read(() => {
+      read(() => {
         const id = logId(domain);
         const j = selectName.get(jid) as number | undefined;
         if (id === undefined || j === undefined) return [];
@@ -276,5 +281,5 @@ export function createTransparencyStore(db: SqliteDatabase, gc: GroupCommit | un
         return out;
       }),
   };
-  return { store, append, appendAll };
+  return { store, append, appendAll, finished };
 }

@@ -1,0 +1,142 @@
+// The transparency file: a second SQLite database beside the main one (PATH-kt.sqlite for PATH.sqlite) that
+// holds the key-transparency logs and is written only by the key-log thread (kt-thread.ts). Its tables are the
+// ones migration 7 gave the main file (kt_logs, kt_names, kt_blocks, kt_jids), plus how far the thread has
+// drained the main file's journal (kt-journal.ts). Why a second file: a connection that commits to a file
+// makes every other connection to it drop its page cache at its next transaction (the WAL index changed),
+// and the two would take turns on one write lock; the event loop's connection must do neither.
+import { existsSync } from 'node:fs';
+import { openDatabase, type SqliteDatabase } from './database.ts';
+
+/** The transparency file of the main database file at `path`. */
+export function ktFileOf(path: string): string {
+  return `${path.replace(/\.sqlite3?$/, '')}-kt.sqlite`;
+}
+
+/** This file's schema version (user_version); a newer file is refused. */
+export const KT_FILE_VERSION = 1;
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS kt_logs (
+    id     INTEGER PRIMARY KEY,
+    domain TEXT NOT NULL UNIQUE
+  ) STRICT;
+  CREATE TABLE IF NOT EXISTS kt_names (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+  ) STRICT;
+  -- Leaves in rows of 8 (storage/sql/kt-block.ts), with the block's level-3 subtree hash once full.
+  CREATE TABLE IF NOT EXISTS kt_blocks (
+    log_id INTEGER NOT NULL,
+    block  INTEGER NOT NULL,
+    hash   BLOB,
+    leaves BLOB NOT NULL,
+    PRIMARY KEY (log_id, block)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS kt_jids (
+    log_id INTEGER NOT NULL,
+    jid_id INTEGER NOT NULL,
+    seq    INTEGER NOT NULL,
+    PRIMARY KEY (log_id, jid_id, seq)
+  ) STRICT, WITHOUT ROWID;
+  -- 'cursor': the main file's last journal record appended here; 'imported': the main file's own log
+  -- tables (before the journal) were copied here.
+  -- 'database': the token of the main file this one belongs to (bindKtFile).
+  CREATE TABLE IF NOT EXISTS kt_meta (
+    key   TEXT PRIMARY KEY,
+    value ANY NOT NULL
+  ) STRICT;
+`;
+
+const LOG_TABLES = ['kt_logs', 'kt_names', 'kt_blocks', 'kt_jids'] as const;
+
+export class KtFileTooNewError extends Error {
+  readonly code = 'KT_FILE_TOO_NEW';
+}
+
+/**
+ * Opens (creating) the transparency file. Its commits are always synced (synchronous=FULL): the main file's
+ * journal records are deleted once the thread reports them appended here, so what this file says it holds
+ * must already be on disk.
+ */
+export function openKtFile(path: string): SqliteDatabase {
+  const db = openDatabase(path, 'FULL');
+  try {
+    db.pragma('synchronous = FULL');
+    // The thread's own reads of a large log; a proof reads few pages, an audit many.
+    db.pragma('cache_size = -16000');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > KT_FILE_VERSION) throw new KtFileTooNewError(`${path} has schema ${version}; this pepkeys knows up to ${KT_FILE_VERSION}`);
+    db.exec(SCHEMA);
+    if (version < KT_FILE_VERSION) db.pragma(`user_version = ${KT_FILE_VERSION}`);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+const hasTable = (db: SqliteDatabase, name: string, schema = 'main') =>
+  db.prepare(`SELECT 1 FROM ${schema}.sqlite_master WHERE type = 'table' AND name = ?`).get(name) !== undefined;
+
+/**
+ * Moves a main file's own log tables (schema 7–8, before the journal) into its transparency file, once:
+ * copied in one transaction of the transparency file that also marks them imported, then dropped from the
+ * main file in one of its own. A crash between the two leaves both, and the next open only drops (the
+ * mark says the copy is complete). Run before the key-log thread starts, on the main file's connection.
+ */
+export function importMainLogTables(db: SqliteDatabase, ktPath: string): void {
+  if (!hasTable(db, 'kt_blocks')) return;
+  openKtFile(ktPath).close();
+  db.prepare('ATTACH DATABASE ? AS kt').run(ktPath);
+  try {
+    const imported = db.prepare("SELECT value FROM kt.kt_meta WHERE key = 'imported'").pluck().get() === 1;
+    if (!imported) {
+      db.transaction(() => {
+        for (const t of LOG_TABLES) {
+          db.exec(`DELETE FROM kt.${t}`);
+          db.exec(`INSERT INTO kt.${t} SELECT * FROM main.${t}`);
+        }
+        db.exec("INSERT INTO kt.kt_meta (key, value) VALUES ('imported', 1) ON CONFLICT (key) DO UPDATE SET value = 1");
+      })();
+    }
+    db.transaction(() => {
+      for (const t of LOG_TABLES) db.exec(`DROP TABLE IF EXISTS main.${t}`);
+    })();
+  } finally {
+    db.exec('DETACH DATABASE kt');
+  }
+}
+
+export class KtFileMismatchError extends Error {
+  readonly code = 'KT_FILE_MISMATCH';
+}
+
+/**
+ * Ties the transparency file to its main file: a file left from another database (a main file deleted or
+ * replaced without it) would hold another log and a journal cursor past this database's records, which the
+ * thread would then skip. Binds a file that holds no log yet; refuses any other.
+ */
+export function bindKtFile(db: SqliteDatabase, ktPath: string): void {
+  const token = db.prepare('SELECT token FROM kt_file WHERE id = 1').pluck().get() as Buffer;
+  const kt = openKtFile(ktPath);
+  try {
+    kt.transaction(() => {
+      const bound = kt.prepare("SELECT value FROM kt_meta WHERE key = 'database'").pluck().get() as Buffer | undefined;
+      if (bound !== undefined) {
+        if (!Buffer.from(bound).equals(token)) throw new KtFileMismatchError(`${ktPath} belongs to another database than the one beside it; move it away (or restore both files from one backup)`);
+        return;
+      }
+      const used = kt.prepare("SELECT (SELECT count(*) FROM kt_blocks) + (SELECT count(*) FROM kt_meta WHERE key = 'cursor')").pluck().get() as number;
+      const imported = kt.prepare("SELECT value FROM kt_meta WHERE key = 'imported'").pluck().get() === 1;
+      if (used > 0 && !imported) throw new KtFileMismatchError(`${ktPath} holds a log of another database; move it away`);
+      kt.prepare("INSERT INTO kt_meta (key, value) VALUES ('database', ?)").run(token);
+    }).immediate();
+  } finally {
+    kt.close();
+  }
+}
+
+/** Whether the transparency file of `mainPath` exists (backups and data-dir listings carry it). */
+export function ktFileExists(mainPath: string): boolean {
+  return existsSync(ktFileOf(mainPath));
+}

@@ -1,0 +1,180 @@
+// The key-transparency log of a SQLite file database, as the event loop sees it (docs/transparency.md
+// "Storage", "Atomicity"). A key event costs its write one journal record, inserted in the write's own
+// savepoint: the payload as stored, nothing derived. The key-log thread (kt-thread.ts) derives the leaf
+// (payload hash, fingerprint) and appends it to the transparency file (kt-file.ts); the records it reports
+// appended are deleted by later batches. So the event loop neither hashes, parses, nor writes a block, and
+// its connection is the only writer of its file (measured in docs/benchmarks.md: the leaf work inline cost
+// a publish more than half its throughput).
+//
+// Guarantees: a record exists exactly when its write committed, so a leaf is appended exactly for the
+// acknowledged events, in commit order (record numbers are AUTOINCREMENT, never reused); the thread is told
+// only of records of durable batches. A read of the log is answered once every record of a batch settled
+// before the read was issued is appended: a client that was told its publish succeeded finds its leaf.
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../../runtime/start-worker.ts';
+import { assertEncodable } from '../../transparency/leaf.ts';
+import type { LogAppend, TransparencyStore } from '../types.ts';
+import { StorageClosedError } from '../errors.ts';
+import type { SqliteDatabase } from './database.ts';
+import type { GroupCommit } from './group-commit.ts';
+import type { KtFromThread, KtReadMethod, KtThreadInit, KtToThread } from './kt-protocol.ts';
+import { deserializeError } from './worker-protocol.ts';
+
+export interface KtJournal {
+  store: TransparencyStore;
+  /** Call only inside a gc.write callback, after the pubsub write it goes with succeeded. */
+  append(log: LogAppend): void;
+  /** Stops the thread once it has drained every record of a durable batch; call after the group commit closed. */
+  close(): Promise<void>;
+}
+
+export function createKtJournal(db: SqliteDatabase, gc: GroupCommit, paths: { mainPath: string; ktPath: string }): KtJournal {
+  const insert = db.prepare(
+    'INSERT INTO kt_journal (domain, type, time, jid, node, item_id, payload, payload_hash, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const highest = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'kt_journal'").pluck();
+  const deleteUpTo = db.prepare('DELETE FROM kt_journal WHERE seq <= ?');
+
+  let journalled = false;
+  /** The highest record of a durable batch, as told to the thread. */
+  let announced = 0;
+  /** What the thread reported appended, and what committed batches deleted of it. */
+  let drained = 0;
+  let deleted = 0;
+  let deleting = 0;
+
+  let worker: Worker | undefined;
+  let failure: Error | undefined;
+  let closing: Promise<void> | undefined;
+  let nextId = 0;
+  const calls = new Map<number, { resolve: (v: any) => void; reject: (e: unknown) => void }>();
+  let onClosed: (() => void) | undefined;
+
+  const fail = (err: Error) => {
+    failure ??= err;
+    for (const c of calls.values()) c.reject(failure);
+    calls.clear();
+    onClosed?.();
+  };
+
+  /** The thread starts at the first key event or read: processes that never touch the log (the CLI's user commands) spare it. */
+  const thread = (): Worker => {
+    if (worker) return worker;
+    const init: KtThreadInit = paths;
+    const w = startWorker(import.meta.url, 'kt-thread', { workerData: init });
+    worker = w;
+    // The records are durable whether or not the thread drains them now; only close() waits for it.
+    w.unref();
+    w.on('message', (m: KtFromThread) => {
+      switch (m.type) {
+        case 'drained':
+          drained = Math.max(drained, m.cursor);
+          return;
+        case 'reply': {
+          const c = calls.get(m.id);
+          calls.delete(m.id);
+          if (m.ok) c?.resolve(m.value);
+          else c?.reject(deserializeError(m.error));
+          return;
+        }
+        case 'open-failed':
+        case 'fatal':
+          fail(deserializeError(m.error));
+          return;
+        case 'closed':
+          onClosed?.();
+          return;
+        case 'ready':
+          drained = Math.max(drained, m.cursor);
+          return;
+      }
+    });
+    w.on('error', (err) => fail(err));
+    w.on('exit', (code) => {
+      if (!closing || code !== 0) fail(new Error(`the key-log thread exited (code ${code})`));
+    });
+    if (announced > 0) send({ type: 'journal', upTo: announced });
+    return w;
+  };
+  const send = (m: KtToThread) => thread().postMessage(m);
+
+  gc.join({
+    mark: () => 0,
+    rollbackTo: () => {},
+    flush: () => {
+      // Records the thread has appended go in whichever batch comes next.
+      if (drained > deleted && deleting < drained) {
+        deleteUpTo.run(drained);
+        deleting = drained;
+      }
+    },
+    finished: (committed) => {
+      const wrote = journalled;
+      journalled = false;
+      if (!committed) {
+        deleting = deleted;
+        return undefined;
+      }
+      deleted = Math.max(deleted, deleting);
+      // The committed highest number (a write rolled back alone may have taken the last one).
+      return wrote ? ((highest.get() as number | undefined) ?? 0) : undefined;
+    },
+    durable: (token) => {
+      if (typeof token !== 'number' || token <= announced) return;
+      announced = token;
+      send({ type: 'journal', upTo: token });
+    },
+  });
+
+  function append({ domain, event }: LogAppend): void {
+    // An event without a leaf encoding fails its own write here: the thread must be able to append every record.
+    assertEncodable(event);
+    insert.run(domain, event.type, event.time, event.jid, event.node, event.itemId, event.payload ?? null, event.payloadHash ?? null, event.fingerprint ?? null);
+    journalled = true;
+  }
+
+  function call<T>(method: KtReadMethod, args: unknown[]): Promise<T> {
+    // Behind every write issued before it (and so after its batch was announced, once durable).
+    return gc.read(() => undefined).then(
+      () =>
+        new Promise<T>((resolve, reject) => {
+          if (failure) return reject(failure);
+          if (closing) return reject(new StorageClosedError());
+          const id = nextId++;
+          calls.set(id, { resolve, reject });
+          send({ type: 'call', id, method, args, after: announced });
+        }),
+    );
+  }
+
+  const store: TransparencyStore = {
+    size: (domain) => call('size', [domain]),
+    nodes: (domain, refs) => call('nodes', [domain, refs]),
+    entries: (domain, start, end) => call('entries', [domain, start, end]),
+    entriesOf: (domain, jid, from, max) => call('entriesOf', [domain, jid, from, max]),
+  };
+
+  return {
+    store,
+    append,
+    close() {
+      if (closing) return closing;
+      const w = worker;
+      if (!w || failure) {
+        closing = Promise.resolve();
+        if (w) void w.terminate();
+        return closing;
+      }
+      closing = new Promise<void>((resolve) => {
+        onClosed = () => {
+          onClosed = undefined;
+          resolve();
+        };
+        // Kept alive until the thread has drained and closed its files.
+        w.ref();
+        w.postMessage({ type: 'close' } satisfies KtToThread);
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,28 @@
+// Messages between the event loop's journal (kt-journal.ts) and the key-log thread (kt-thread.ts).
+import type { SerializedError } from './worker-protocol.ts';
+
+export interface KtThreadInit {
+  /** The main database file (its journal is read, never written, by the thread). */
+  mainPath: string;
+  /** The transparency file (kt-file.ts), written only by the thread. */
+  ktPath: string;
+}
+
+export type KtReadMethod = 'size' | 'nodes' | 'entries' | 'entriesOf';
+
+export type KtToThread =
+  /** Journal records up to `upTo` belong to durable batches: drain them. */
+  | { type: 'journal'; upTo: number }
+  /** A read of the log, answered once every record up to `after` is appended. */
+  | { type: 'call'; id: number; method: KtReadMethod; args: unknown[]; after: number }
+  | { type: 'close' };
+
+export type KtFromThread =
+  | { type: 'ready'; cursor: number }
+  | { type: 'open-failed'; error: SerializedError }
+  /** Every journal record up to `cursor` is appended (and synced) in the transparency file. */
+  | { type: 'drained'; cursor: number }
+  | { type: 'reply'; id: number; ok: true; value: unknown }
+  | { type: 'reply'; id: number; ok: false; error: SerializedError }
+  | { type: 'fatal'; error: SerializedError }
+  | { type: 'closed' };

@@ -1,0 +1,181 @@
+// The key-log thread (kt-journal.ts starts it): drains the main file's journal of key events into the
+// transparency file (kt-file.ts) and answers the log's reads. Per drain, in one transaction of the
+// transparency file: the journal records after its cursor up to the bound the event loop announced
+// (records of durable batches only), each derived (payload hash, fingerprint: transparency/key-events.ts)
+// and appended in order by the same block code the inline store uses, and the new cursor. Records are
+// numbered by AUTOINCREMENT, so the cursor makes every record's append happen exactly once, whichever thread
+// or process drains it, and after any crash.
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { deriveKeyEvent } from '../../transparency/key-events.ts';
+import type { KeyEventType } from '../../transparency/leaf.ts';
+import type { LogAppend, TransparencyStore } from '../types.ts';
+import { openKtFile } from './kt-file.ts';
+import { createTransparencyStore } from './transparency.ts';
+import { serializeError } from './worker-protocol.ts';
+import type { KtThreadInit, KtToThread, KtFromThread } from './kt-protocol.ts';
+
+const port = parentPort;
+if (!port) throw new Error('storage/sqlite/kt-thread.ts runs as a worker thread only');
+const post = (m: KtFromThread) => port.postMessage(m);
+const { mainPath, ktPath } = workerData as KtThreadInit;
+
+type JournalRow = {
+  seq: number;
+  domain: string;
+  type: KeyEventType;
+  time: number;
+  jid: string;
+  node: string;
+  item_id: string;
+  payload: string | null;
+  payload_hash: Buffer | null;
+  fingerprint: string | null;
+};
+
+/** Records appended per transaction of the transparency file (bounds its duration and memory). */
+const DRAIN_CHUNK = 2048;
+
+let kt: Database.Database;
+let main: Database.Database;
+let store: TransparencyStore;
+let appendAll: (events: readonly LogAppend[]) => void;
+let finished: (committed: boolean) => void;
+try {
+  kt = openKtFile(ktPath);
+  // Reads only: this connection never writes the main file, so the event loop's connection keeps its cache.
+  main = new Database(mainPath, { fileMustExist: true });
+  main.pragma('query_only = 1');
+  main.pragma('busy_timeout = 5000');
+  ({ store, appendAll, finished } = createTransparencyStore(kt, undefined));
+} catch (err) {
+  post({ type: 'open-failed', error: serializeError(err) });
+  port.close();
+  throw err;
+}
+
+const selectJournal = main.prepare(
+  'SELECT seq, domain, type, time, jid, node, item_id, payload, payload_hash, fingerprint FROM kt_journal WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
+);
+const selectCursor = kt.prepare("SELECT value FROM kt_meta WHERE key = 'cursor'").pluck();
+const setCursor = kt.prepare("INSERT INTO kt_meta (key, value) VALUES ('cursor', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+
+let cursor = (selectCursor.get() as number | undefined) ?? 0;
+/** The highest record number of a durable batch the event loop announced. */
+let bound = 0;
+
+/** Appends every announced record not appended yet; posts the new cursor. */
+function drain(): void {
+  while (cursor < bound) {
+    const before = cursor;
+    let ok = false;
+    try {
+      drainChunk();
+      ok = true;
+    } finally {
+      finished(ok);
+    }
+    if (cursor === before) break;
+  }
+  post({ type: 'drained', cursor });
+}
+
+/** One transaction of the transparency file: up to DRAIN_CHUNK records and the cursor after them. */
+function drainChunk(): void {
+  const start = cursor;
+  try {
+    kt.transaction(() => {
+      // Another process's thread may have drained some (the same files opened twice): its cursor wins.
+      const stored = (selectCursor.get() as number | undefined) ?? 0;
+      const from = Math.max(stored, cursor);
+      const rows = selectJournal.all(from, bound, DRAIN_CHUNK) as JournalRow[];
+      if (rows.length === 0) {
+        cursor = Math.max(from, cursor);
+        if (cursor < bound) cursor = bound;
+        return;
+      }
+      appendAll(rows.map((r) => ({
+        domain: r.domain,
+        event: deriveKeyEvent({
+          type: r.type,
+          time: r.time,
+          jid: r.jid,
+          node: r.node,
+          itemId: r.item_id,
+          payload: r.payload ?? undefined,
+          payloadHash: r.payload_hash ? new Uint8Array(r.payload_hash) : undefined,
+          fingerprint: r.fingerprint ?? undefined,
+        }),
+      })));
+      cursor = rows[rows.length - 1]!.seq;
+      // Announced records are committed: fewer rows than asked for means none is left up to the bound.
+      if (rows.length < DRAIN_CHUNK) cursor = bound;
+      setCursor.run(cursor);
+    }).immediate();
+  } catch (err) {
+    cursor = start;
+    throw err;
+  }
+}
+
+let drainScheduled = false;
+function scheduleDrain(): void {
+  if (drainScheduled) return;
+  drainScheduled = true;
+  // Announcements arriving together are drained in one go.
+  setImmediate(() => {
+    drainScheduled = false;
+    guarded(drain);
+  });
+}
+
+function guarded(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    // The transparency file or the journal cannot be read or written: nothing here can go on safely.
+    post({ type: 'fatal', error: serializeError(err) });
+    process.exit(1);
+  }
+}
+
+const methods = store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+
+port.on('message', (m: KtToThread) => {
+  switch (m.type) {
+    case 'journal':
+      bound = Math.max(bound, m.upTo);
+      scheduleDrain();
+      return;
+    case 'call': {
+      // A read sees every key event whose write settled before it was issued.
+      bound = Math.max(bound, m.after);
+      if (cursor < m.after) guarded(drain);
+      let result: Promise<unknown>;
+      try {
+        result = methods[m.method]!(...m.args);
+      } catch (err) {
+        result = Promise.reject(err);
+      }
+      result.then(
+        (value) => post({ type: 'reply', id: m.id, ok: true, value }),
+        (err: unknown) => post({ type: 'reply', id: m.id, ok: false, error: serializeError(err) }),
+      );
+      return;
+    }
+    case 'close':
+      guarded(drain);
+      kt.close();
+      main.close();
+      post({ type: 'closed' });
+      port.close();
+      return;
+  }
+});
+
+guarded(() => {
+  // What the journal held at start (a crash or stop before it was drained) is drained first.
+  bound = (main.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'kt_journal'").pluck().get() as number | undefined) ?? 0;
+  drain();
+});
+post({ type: 'ready', cursor });
