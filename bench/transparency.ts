@@ -6,7 +6,7 @@
 // Prints one JSON line per figure, with wall time and this process's CPU time (process.cpuUsage): on a
 // shared machine the CPU figure is the one that says what the code costs. Bounded: every loop has a count
 // or a deadline.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,6 +14,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { openSqliteStorage } from '../src/storage/sqlite/index.ts';
 import { createTransparencyStore } from '../src/storage/sqlite/transparency.ts';
+import { ktFileOf } from '../src/storage/sqlite/kt-file.ts';
 import { encodeLeaf } from '../src/transparency/leaf.ts';
 import { leafHash } from '../src/transparency/hash.ts';
 import { MemoryTree, rootHash, type NodeRef } from '../src/transparency/tree.ts';
@@ -70,7 +71,8 @@ async function build(path: string): Promise<void> {
   await openSqliteStorage({ path, synchronous: 'NORMAL' }).close();
   // Built with the adapters' own append (log-append.ts) but in large transactions: 10^6 PEP publishes
   // would measure the disk, not the log.
-  const db = new Database(path);
+  // The logs live in the transparency file (storage/sqlite/kt-file.ts), which the key-log thread writes.
+  const db = new Database(ktFileOf(path));
   db.pragma('synchronous = OFF');
   // The adapter's own append (the one a group-commit batch runs), in 20k-leaf transactions.
   const { appendAll } = createTransparencyStore(db, undefined);
@@ -101,7 +103,10 @@ async function build(path: string): Promise<void> {
 
 async function measure(path: string): Promise<void> {
   const storage = openSqliteStorage({ path, synchronous: 'NORMAL' });
-  const kt = storage.transparency;
+  // Proofs as the key-log thread makes them (storage/sqlite/kt-thread.ts: this store, on the transparency
+  // file); the round trip from the event loop is measured apart at the end.
+  const ktDb = new Database(ktFileOf(path), { readonly: true });
+  const kt = createTransparencyStore(ktDb, undefined).store;
   const read = (refs: NodeRef[]) => kt.nodes(DOMAIN, refs);
   const N = await kt.size(DOMAIN);
   const root = await rootHash(N, read);
@@ -147,10 +152,34 @@ async function measure(path: string): Promise<void> {
   const same = Buffer.from(await rootHash(N, audit.read)).equals(Buffer.from(root));
   const audited = t(N);
   emit({ figure: 'audit', leaves: N, entriesPerSecondWall: Math.round(1e6 / audited.usPerOpWall), entriesPerSecondCpu: Math.round(1e6 / audited.usPerOpCpu), rootMatches: same });
+
+  // The same inclusion proofs asked from the event loop: one message to the key-log thread and back per read.
+  const viaThread = (refs: NodeRef[]) => storage.transparency.nodes(DOMAIN, refs);
+  const n = Math.min(PROOFS, 2000);
+  t = timer();
+  for (const m of cases.slice(0, n)) await inclusionProof(m, N, viaThread);
+  emit({ figure: 'inclusion proof, from the event loop (key-log thread round trip)', leaves: N, proofs: n, ...t(n) });
+  ktDb.close();
   await storage.close();
 }
 
-async function publishThroughput(kt: boolean, run: number): Promise<{ rate: number; cpuUs: number }> {
+/**
+ * CPU time of this process's main thread (the event loop: server and client), in µs, from Linux's
+ * /proc/self/task/PID/stat (utime + stime, in clock ticks of 10 ms): what the event loop itself spent,
+ * whichever other threads (the key-log thread, the VRF worker, other processes) shared the cores meanwhile.
+ * Undefined elsewhere.
+ */
+function mainThreadCpuUs(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return undefined;
+  }
+}
+
+async function publishThroughput(kt: boolean, run: number): Promise<{ rate: number; cpuUs: number; mainUs: number | undefined }> {
   const data = join(dir, `srv-${kt ? 'on' : 'off'}-${run}`);
   const config = parseConfig({ hosts: [DOMAIN], log_level: 'silent', data_dir: data, c2s: { listen: ['127.0.0.1:0'], tls_listen: [], require_tls: false, insecure_plain_auth: true }, limits: { stanzas_per_second: 0, bytes_per_second: 0 }, storage: { sync: 'normal' } });
   const storage = openSqliteStorage({ path: join(data, 'pepkeys.sqlite'), synchronous: 'NORMAL' });
@@ -167,6 +196,7 @@ async function publishThroughput(kt: boolean, run: number): Promise<{ rate: numb
   let inflight = 0;
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
+  const main0 = mainThreadCpuUs();
   const deadline = t0 + SECONDS * 1000;
   // A key node and real keys: every publish is a key event when transparency is on, and its fingerprint is
   // computed from the key data as for any client's publish.
@@ -191,18 +221,20 @@ async function publishThroughput(kt: boolean, run: number): Promise<{ rate: numb
   // Server and client share this process: CPU per acknowledged publish, the figure a busy machine blurs least.
   const used = process.cpuUsage(cpu0);
   const cpuUs = Math.round((used.user + used.system) / Math.max(1, acked));
+  const main1 = mainThreadCpuUs();
+  const mainUs = main0 === undefined || main1 === undefined ? undefined : Math.round(((main1 - main0) / Math.max(1, acked)) * 10) / 10;
   const leaves = await storage.transparency.size(DOMAIN);
   c.destroy();
   await server.stop();
   await storage.close();
-  emit({ figure: 'publish to a key node', transparency: kt ? 'on' : 'off', run, window, itemsPerSecond: Math.round(rate), cpuUsPerPublish: cpuUs, acked, leaves });
-  return { rate, cpuUs };
+  emit({ figure: 'publish to a key node', transparency: kt ? 'on' : 'off', run, window, itemsPerSecond: Math.round(rate), cpuUsPerPublish: cpuUs, mainThreadCpuUsPerPublish: mainUs, acked, leaves });
+  return { rate, cpuUs, mainUs };
 }
 
 try {
   await logAtScale();
-  const on: { rate: number; cpuUs: number }[] = [];
-  const off: { rate: number; cpuUs: number }[] = [];
+  const on: { rate: number; cpuUs: number; mainUs: number | undefined }[] = [];
+  const off: { rate: number; cpuUs: number; mainUs: number | undefined }[] = [];
   for (let run = 1; run <= (values['no-publish'] ? 0 : RUNS); run++) {
     // Alternating, so a slower minute of the shared machine hits both.
     off.push(await publishThroughput(false, run));
@@ -215,7 +247,12 @@ try {
     const cpuOn = median(on.map((r) => r.cpuUs));
     const cpuOff = median(off.map((r) => r.cpuUs));
     // Ratios of medians: throughput on/off, and CPU per publish off/on (what throughput would be if CPU-bound).
-    emit({ figure: 'publish throughput, transparency on / off (medians)', on: Math.round(rateOn), off: Math.round(rateOff), ratio: Math.round((rateOn / rateOff) * 100) / 100, cpuUsOn: cpuOn, cpuUsOff: cpuOff, cpuRatio: Math.round((cpuOff / cpuOn) * 100) / 100 });
+    // The event loop's own CPU per publish, off/on: the throughput ratio of a machine whose other cores are
+    // free (the event loop is what saturates first), however loaded this one was.
+    const mainOn = on.every((r) => r.mainUs !== undefined) ? median(on.map((r) => r.mainUs!)) : undefined;
+    const mainOff = off.every((r) => r.mainUs !== undefined) ? median(off.map((r) => r.mainUs!)) : undefined;
+    const mainRatio = mainOn && mainOff ? Math.round((mainOff / mainOn) * 100) / 100 : undefined;
+    emit({ figure: 'publish throughput, transparency on / off (medians)', on: Math.round(rateOn), off: Math.round(rateOff), ratio: Math.round((rateOn / rateOff) * 100) / 100, cpuUsOn: cpuOn, cpuUsOff: cpuOff, cpuRatio: Math.round((cpuOff / cpuOn) * 100) / 100, mainThreadUsOn: mainOn, mainThreadUsOff: mainOff, mainThreadRatio: mainRatio });
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
