@@ -7,6 +7,7 @@ import { lockDataDir } from '../../server/data-dir-lock.ts';
 import { CliError } from '../errors.ts';
 import { verifySqliteFile, type SqliteFileInfo } from './sqlite-file.ts';
 import { embedLogKeys, restoreLogKeys } from './log-keys-backup.ts';
+import { embedKtFile, ktFileOf } from '../../storage/sqlite/kt-file.ts';
 
 /** SQLite's companions of a database file in WAL mode. */
 const SIDE_FILES = ['-wal', '-shm'];
@@ -69,6 +70,8 @@ export async function backupSqlite(source: string, dest: string, opts: { force?:
     try {
       // The domains' log keys go inside too (log-keys-backup.ts).
       if (opts.dataDir !== undefined) logKeys = embedLogKeys(copy, opts.dataDir);
+      // And the transparency logs, read after the database (kt-file.ts embedKtFile says why that order).
+      embedKtFile(copy, ktFileOf(source));
       // One file to move around, restore or copy off-site.
       copy.pragma('journal_mode = DELETE');
     } finally {
@@ -124,6 +127,13 @@ export function restoreSqlite(file: string, target: string, dataDir: string, opt
         replaced = `${target}.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`;
         // The -wal of the old database would be replayed into the new one: it moves with its database.
         for (const s of ['', ...SIDE_FILES]) if (existsSync(target + s)) renameSync(target + s, replaced + s);
+      }
+      // The old transparency file belongs to the replaced database (kt-file.ts bindKtFile): it moves aside
+      // with it; the restored one's logs go into a new one at its first open.
+      const kt = ktFileOf(target);
+      if (existsSync(kt)) {
+        const aside = ktFileOf(replaced ?? `${target}.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+        for (const s of ['', ...SIDE_FILES]) if (existsSync(kt + s)) renameSync(kt + s, aside + s);
       }
       renameSync(tmp, target);
       fsyncPath(dirname(target));

@@ -136,6 +136,31 @@ export function bindKtFile(db: SqliteDatabase, ktPath: string): void {
   }
 }
 
+/**
+ * Puts the logs of the live transparency file at `ktPath` into a backup copy of its main file (`copy`,
+ * taken before this): the log tables as a main file had them before the journal, which the restored
+ * database's first open moves into a new transparency file (importMainLogTables). Journal records the copy
+ * holds that the logs already have (up to the file's cursor, read in the same snapshot) are dropped from it;
+ * the others are appended after the restore. A log read after the copy may hold events of the last moments
+ * whose writes the copy does not (it never lacks one the copy has): the log is append-only, a restore
+ * cannot take an event back. Returns the number of leaves carried.
+ */
+export function embedKtFile(copy: SqliteDatabase, ktPath: string): number {
+  if (!existsSync(ktPath) || hasTable(copy, 'kt_blocks')) return 0;
+  copy.prepare('ATTACH DATABASE ? AS kt').run(ktPath);
+  try {
+    return copy.transaction(() => {
+      copy.exec(SCHEMA.replace(/IF NOT EXISTS /g, '').split(/;\s*/).filter((ddl) => LOG_TABLES.some((t) => ddl.includes(`CREATE TABLE ${t} `))).join(';\n') + ';');
+      for (const t of LOG_TABLES) copy.exec(`INSERT INTO main.${t} SELECT * FROM kt.${t}`);
+      const cursor = (copy.prepare("SELECT value FROM kt.kt_meta WHERE key = 'cursor'").pluck().get() as number | undefined) ?? 0;
+      copy.prepare('DELETE FROM main.kt_journal WHERE seq <= ?').run(cursor);
+      return copy.prepare('SELECT count(*) FROM main.kt_jids').pluck().get() as number;
+    })();
+  } finally {
+    copy.exec('DETACH DATABASE kt');
+  }
+}
+
 /** Whether the transparency file of `mainPath` exists (backups and data-dir listings carry it). */
 export function ktFileExists(mainPath: string): boolean {
   return existsSync(ktFileOf(mainPath));
