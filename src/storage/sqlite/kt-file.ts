@@ -54,14 +54,13 @@ export class KtFileTooNewError extends Error {
 }
 
 /**
- * Opens (creating) the transparency file. Its commits are always synced (synchronous=FULL): the main file's
- * journal records are deleted once the thread reports them appended here, so what this file says it holds
- * must already be on disk.
+ * Opens (creating) the transparency file. Its commits are not synced one by one (synchronous=NORMAL): the
+ * key-log thread fdatasyncs its WAL itself, at most a few times a second, and reports records appended only
+ * once that sync covers them, because the main file's journal records are deleted on that report.
  */
 export function openKtFile(path: string): SqliteDatabase {
-  const db = openDatabase(path, 'FULL');
+  const db = openDatabase(path, 'NORMAL');
   try {
-    db.pragma('synchronous = FULL');
     // The thread's own reads of a large log; a proof reads few pages, an audit many.
     db.pragma('cache_size = -16000');
     const version = db.pragma('user_version', { simple: true }) as number;
@@ -98,6 +97,8 @@ export function importMainLogTables(db: SqliteDatabase, ktPath: string): void {
         }
         db.exec("INSERT INTO kt.kt_meta (key, value) VALUES ('imported', 1) ON CONFLICT (key) DO UPDATE SET value = 1");
       })();
+      // On disk (WAL copied into the file and both synced) before the main file lets go of its copy.
+      db.pragma('kt.wal_checkpoint(TRUNCATE)');
     }
     db.transaction(() => {
       for (const t of LOG_TABLES) db.exec(`DROP TABLE IF EXISTS main.${t}`);

@@ -6,7 +6,9 @@
 // numbered by AUTOINCREMENT, so the cursor makes every record's append happen exactly once, whichever thread
 // or process drains it, and after any crash.
 import { parentPort, workerData } from 'node:worker_threads';
+import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { walFile } from './database.ts';
 import { deriveKeyEvent } from '../../transparency/key-events.ts';
 import type { KeyEventType } from '../../transparency/leaf.ts';
 import type { LogAppend, TransparencyStore } from '../types.ts';
@@ -64,7 +66,45 @@ let cursor = (selectCursor.get() as number | undefined) ?? 0;
 /** The highest record number of a durable batch the event loop announced. */
 let bound = 0;
 
-/** Appends every announced record not appended yet; posts the new cursor. */
+// Durability: the transparency file commits without syncing (kt-file.ts openKtFile); its WAL is fdatasynced
+// here, at most every SYNC_INTERVAL_MS, and the cursor a sync covers is what the event loop is told (it then
+// deletes those journal records).
+const SYNC_INTERVAL_MS = 100;
+const walPath = walFile(kt);
+const walFd = walPath === undefined ? undefined : openSync(walPath, 'r+');
+let syncing = false;
+let syncTimer: NodeJS.Timeout | undefined;
+let lastSync = 0;
+let reported = 0;
+
+function scheduleSync(): void {
+  if (syncing || syncTimer || cursor <= reported) return;
+  syncTimer = setTimeout(syncNow, Math.max(0, lastSync + SYNC_INTERVAL_MS - Date.now()));
+}
+
+function syncNow(): void {
+  syncTimer = undefined;
+  if (walFd === undefined) return report(cursor);
+  syncing = true;
+  lastSync = Date.now();
+  const upTo = cursor;
+  fdatasync(walFd, (err) => {
+    syncing = false;
+    if (err) return guarded(() => {
+      throw err;
+    });
+    report(upTo);
+    scheduleSync();
+  });
+}
+
+function report(upTo: number): void {
+  if (upTo <= reported) return;
+  reported = upTo;
+  post({ type: 'drained', cursor: upTo });
+}
+
+/** Appends every announced record not appended yet. */
 function drain(): void {
   while (cursor < bound) {
     const before = cursor;
@@ -77,7 +117,7 @@ function drain(): void {
     }
     if (cursor === before) break;
   }
-  post({ type: 'drained', cursor });
+  scheduleSync();
 }
 
 /** One transaction of the transparency file: up to DRAIN_CHUNK records and the cursor after them. */
@@ -164,7 +204,14 @@ port.on('message', (m: KtToThread) => {
       return;
     }
     case 'close':
-      guarded(drain);
+      guarded(() => {
+        drain();
+        if (syncTimer) clearTimeout(syncTimer);
+        if (walFd !== undefined) {
+          fdatasyncSync(walFd);
+          closeSync(walFd);
+        }
+      });
       kt.close();
       main.close();
       post({ type: 'closed' });
@@ -176,6 +223,9 @@ port.on('message', (m: KtToThread) => {
 guarded(() => {
   // What the journal held at start (a crash or stop before it was drained) is drained first.
   bound = (main.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'kt_journal'").pluck().get() as number | undefined) ?? 0;
+  // What a crashed process committed here may not be on disk yet: synced before it is reported.
+  if (walFd !== undefined) fdatasyncSync(walFd);
+  reported = cursor;
   drain();
 });
-post({ type: 'ready', cursor });
+post({ type: 'ready', cursor: reported });
