@@ -1,8 +1,12 @@
-// The worker side of vrf-worker.ts: computes map labels (with their VRF proofs, or alone) off the main thread.
+// The worker side of vrf-worker.ts: computes map labels (with their VRF proofs, or alone) off the main thread,
+// and the map builder's per-entry and per-epoch work (map-epoch-work.ts), reading the stored map through the
+// main thread (the storage lives there).
 import { parentPort } from 'node:worker_threads';
 import { mapLabel, mapLabelOnly } from '../../../transparency/map-label.ts';
-import type { VrfReply, VrfRequest } from './vrf-worker.ts';
+import type { MainReply, ThreadMessage, VrfRequest } from './vrf-worker.ts';
 import { lowerThreadPriority } from '../../../runtime/thread-priority.ts';
+import { EpochRoots, labelLeaves, unpackEntries } from './map-epoch-work.ts';
+import type { MapEntry } from '../../../transparency/map/hash.ts';
 
 // Background work: under load the server's threads go first and the map lags (vrf-worker.ts).
 lowerThreadPriority();
@@ -18,22 +22,56 @@ function canonical(secretKey: Uint8Array): Uint8Array {
   return key;
 }
 
-port.on('message', ({ id, secretKey: copy, items, proofs }: VrfRequest) => {
+// Range reads of the stored map, answered by the main thread.
+let nextRead = 0;
+const reads = new Map<number, { resolve(entries: MapEntry[]): void; reject(err: Error): void }>();
+const roots = new EpochRoots((domain) => (lo, hi, epoch, limit) =>
+  new Promise((resolve, reject) => {
+    const rid = nextRead++;
+    reads.set(rid, { resolve, reject });
+    port.postMessage({ read: rid, domain, lo, hi, epoch, limit } satisfies ThreadMessage);
+  }));
+
+function answer(req: VrfRequest): void | Promise<void> {
+  const { id } = req;
+  if (req.kind === 'entries') {
+    const packed = labelLeaves(canonical(req.vrfSecret), req.commitSecret, req.leaves, req.versions);
+    roots.collect(req.domain, req.epoch, req.first, packed);
+    // Not transferred: the collected entries are views of it.
+    port.postMessage({ id, packed } satisfies ThreadMessage);
+    return;
+  }
+  if (req.kind === 'root') {
+    return roots.root(req.domain, req.epoch, req.stored).then(({ root, order }) => port.postMessage({ id, root, order } satisfies ThreadMessage));
+  }
+  const secretKey = canonical(req.secretKey);
+  if (!req.proofs) {
+    port.postMessage({ id, labels: req.items.map(([jid, node, version]) => mapLabelOnly(secretKey, jid, node, version)) } satisfies ThreadMessage);
+    return;
+  }
+  const labels: Uint8Array[] = [];
+  const made: Uint8Array[] = [];
+  for (const [jid, node, version] of req.items) {
+    const { label, proof } = mapLabel(secretKey, jid, node, version);
+    labels.push(label);
+    made.push(proof);
+  }
+  port.postMessage({ id, labels, proofs: made } satisfies ThreadMessage);
+}
+
+port.on('message', (msg: VrfRequest | MainReply) => {
+  if ('read' in msg) {
+    const r = reads.get(msg.read);
+    reads.delete(msg.read);
+    if ('error' in msg) r?.reject(new Error(msg.error));
+    else r?.resolve(unpackEntries(msg.packed));
+    return;
+  }
+  const fail = (err: unknown) => port.postMessage({ id: msg.id, error: (err as Error).message } satisfies ThreadMessage);
   try {
-    const secretKey = canonical(copy);
-    if (!proofs) {
-      port.postMessage({ id, labels: items.map(([jid, node, version]) => mapLabelOnly(secretKey, jid, node, version)) } satisfies VrfReply);
-      return;
-    }
-    const labels: Uint8Array[] = [];
-    const made: Uint8Array[] = [];
-    for (const [jid, node, version] of items) {
-      const { label, proof } = mapLabel(secretKey, jid, node, version);
-      labels.push(label);
-      made.push(proof);
-    }
-    port.postMessage({ id, labels, proofs: made } satisfies VrfReply);
+    const p = answer(msg);
+    if (p) p.catch(fail);
   } catch (err) {
-    port.postMessage({ id, error: (err as Error).message } satisfies VrfReply);
+    fail(err);
   }
 });

@@ -4,21 +4,38 @@
 // would wait behind them. The worker runs at the lowest OS priority (vrf-thread.ts): the map may lag the log
 // under load, the server must not. Started on first use; a worker that dies fails its pending requests and
 // the next request starts a new one.
+// The map builder's per-entry and per-epoch work runs there too (mapThread, map-epoch-work.ts): the thread
+// reads the stored map through this side (`read` messages), where the storage is.
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../../runtime/start-worker.ts';
+import type { RangeRead } from '../../../transparency/map/pending-source.ts';
+import { packEntries } from './map-epoch-work.ts';
+import type { MapThread } from './map-builder.ts';
 
 export type LabelItem = [jid: string, node: string, version: number];
-export interface VrfRequest {
-  id: number;
-  secretKey: Uint8Array;
-  items: LabelItem[];
-  /** false: labels only (no proofs, much cheaper). */
-  proofs: boolean;
-}
-export type VrfReply = { id: number; labels: Uint8Array[]; proofs?: Uint8Array[] } | { id: number; error: string };
+export type VrfRequest =
+  | {
+      kind?: undefined;
+      id: number;
+      secretKey: Uint8Array;
+      items: LabelItem[];
+      /** false: labels only (no proofs, much cheaper). */
+      proofs: boolean;
+    }
+  | { kind: 'entries'; id: number; domain: string; epoch: number; first: boolean; vrfSecret: Uint8Array; commitSecret: Uint8Array; leaves: Uint8Array[]; versions: number[] }
+  | { kind: 'root'; id: number; domain: string; epoch: number; stored: number };
+export type VrfReply =
+  | { id: number; labels: Uint8Array[]; proofs?: Uint8Array[] }
+  | { id: number; packed: Uint8Array }
+  | { id: number; root: Uint8Array; order: Uint32Array }
+  | { id: number; error: string };
+/** What the thread sends: replies, and reads of the stored map. */
+export type ThreadMessage = VrfReply | { read: number; domain: string; lo: Uint8Array; hi: Uint8Array; epoch: number; limit: number };
+/** A read's answer: the entries packed (map-epoch-work.ts). */
+export type MainReply = { read: number; packed: Uint8Array } | { read: number; error: string };
 
 interface Pending {
-  resolve(reply: { labels: Uint8Array[]; proofs?: Uint8Array[] }): void;
+  resolve(reply: any): void;
   reject(err: Error): void;
 }
 
@@ -35,6 +52,8 @@ export class VrfWorker {
   private nextId = 0;
   private closed = false;
   private coalesced: Coalesced | undefined;
+  /** Per domain, how the thread reads the stored map (set by each mapThread). */
+  private readonly readers = new Map<string, RangeRead>();
 
   /** The labels and VRF proofs of `items` under `secretKey` (map-label.ts mapLabel), in order. */
   async labels(secretKey: Uint8Array, items: LabelItem[]): Promise<{ label: Uint8Array; proof: Uint8Array }[]> {
@@ -74,16 +93,47 @@ export class VrfWorker {
   }
 
   private ask(secretKey: Uint8Array, items: LabelItem[], proofs: boolean): Promise<{ labels: Uint8Array[]; proofs?: Uint8Array[] }> {
+    if (items.length === 0) return this.closed ? Promise.reject(new Error('the VRF worker is closed')) : Promise.resolve({ labels: [], proofs: [] });
+    return this.request({ id: 0, secretKey, items, proofs });
+  }
+
+  private request<T>(req: VrfRequest): Promise<T> {
     if (this.closed) return Promise.reject(new Error('the VRF worker is closed'));
-    if (items.length === 0) return Promise.resolve({ labels: [], proofs: [] });
     const worker = this.start();
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       // Referenced only while it owes answers: an idle worker must not keep a stopping process alive.
       worker.ref();
-      worker.postMessage({ id, secretKey, items, proofs } satisfies VrfRequest);
+      worker.postMessage({ ...req, id });
     });
+  }
+
+  /**
+   * The map builder's work for one domain on this thread (map-builder.ts MapThread), under the domain's VRF
+   * key and commitment secret; `read` reads the domain's stored map.
+   */
+  mapThread(domain: string, vrfSecret: Uint8Array, commitSecret: Uint8Array, read: RangeRead): MapThread {
+    return {
+      entries: async (epoch, first, leaves, versions) =>
+        (await this.request<{ packed: Uint8Array }>({ kind: 'entries', id: 0, domain, epoch, first, vrfSecret, commitSecret, leaves, versions })).packed,
+      root: (epoch, stored) => {
+        this.readers.set(domain, read);
+        return this.request({ kind: 'root', id: 0, domain, epoch, stored });
+      },
+    };
+  }
+
+  private serveRead(worker: Worker, m: { read: number; domain: string; lo: Uint8Array; hi: Uint8Array; epoch: number; limit: number }): void {
+    const read = this.readers.get(m.domain);
+    const reply = (r: MainReply) => {
+      if (this.worker === worker) worker.postMessage(r);
+    };
+    if (!read) return reply({ read: m.read, error: `no map reader for ${m.domain}` });
+    read(m.lo, m.hi, m.epoch, m.limit).then(
+      (entries) => reply({ read: m.read, packed: packEntries(entries) }),
+      (err: Error) => reply({ read: m.read, error: err.message }),
+    );
   }
 
   async close(): Promise<void> {
@@ -99,7 +149,8 @@ export class VrfWorker {
     if (this.worker) return this.worker;
     const worker = startWorker(import.meta.url, 'vrf-thread');
     worker.unref();
-    worker.on('message', (reply: VrfReply) => {
+    worker.on('message', (reply: ThreadMessage) => {
+      if ('read' in reply) return this.serveRead(worker, reply);
       const p = this.pending.get(reply.id);
       if (!p) return;
       this.pending.delete(reply.id);

@@ -1,0 +1,116 @@
+// The map builder's work that runs on the map's worker thread (vrf-thread.ts), so that the event loop only
+// hands over each batch of log leaves and gets back what to store and sign (map-builder.ts): per entry the
+// leaf's decoding and hash, its VRF label and commitment; per epoch the sort by label and the new root (the
+// subtree hashing). Pure functions of their inputs and of the stored map, which the thread reads through the
+// event loop (`RangeRead`): the results are the ones map-builder.ts computes in-thread, byte for byte.
+import { decodeLeaf } from '../../../transparency/leaf.ts';
+import { leafHash } from '../../../transparency/hash.ts';
+import { mapLabelOnly } from '../../../transparency/map-label.ts';
+import { commitmentNonce, commitValue } from '../../../transparency/map-commitment.ts';
+import { compareLabels } from '../../../transparency/map/bits.ts';
+import type { MapEntry } from '../../../transparency/map/hash.ts';
+import { SparseMerkleMap } from '../../../transparency/map/tree.ts';
+import { PendingSource, type RangeRead } from '../../../transparency/map/pending-source.ts';
+
+/** A map entry packed as label (32 bytes) then commitment (32 bytes). */
+export const PACKED_ENTRY = 64;
+
+export function packEntries(entries: readonly MapEntry[]): Uint8Array {
+  const out = new Uint8Array(entries.length * PACKED_ENTRY);
+  entries.forEach((e, i) => {
+    out.set(e.label, i * PACKED_ENTRY);
+    out.set(e.commitment, i * PACKED_ENTRY + 32);
+  });
+  return out;
+}
+
+export function unpackEntries(packed: Uint8Array): MapEntry[] {
+  const out: MapEntry[] = [];
+  for (let o = 0; o < packed.length; o += PACKED_ENTRY) out.push({ label: packed.subarray(o, o + 32), commitment: packed.subarray(o + 32, o + PACKED_ENTRY) });
+  return out;
+}
+
+/** Each leaf's entry at its version (in order): its label and the commitment to its leaf hash, packed. */
+export function labelLeaves(vrfSecret: Uint8Array, commitSecret: Uint8Array, leaves: readonly Uint8Array[], versions: readonly number[]): Uint8Array {
+  const out = new Uint8Array(leaves.length * PACKED_ENTRY);
+  leaves.forEach((leaf, i) => {
+    const ev = decodeLeaf(leaf);
+    const label = mapLabelOnly(vrfSecret, ev.jid, ev.node, versions[i]!);
+    out.set(label, i * PACKED_ENTRY);
+    out.set(commitValue(commitmentNonce(commitSecret, label), label, leafHash(leaf)), i * PACKED_ENTRY + 32);
+  });
+  return out;
+}
+
+interface DomainState {
+  source: PendingSource;
+  /** The map as of the last epoch computed, with its cache of upper subtrees. */
+  map: SparseMerkleMap;
+  /** The epoch being collected and its entries so far, in log order. */
+  collecting: { epoch: number; entries: MapEntry[] };
+  /** The last epoch whose root was computed here, and its labels (forgotten again if it was not stored). */
+  last?: { epoch: number; stored: number; labels: Uint8Array[] };
+}
+
+/** Per domain: the entries of the epoch being built, and the map the next root is computed on. */
+export class EpochRoots {
+  private readonly domains = new Map<string, DomainState>();
+
+  constructor(private readonly read: (domain: string) => RangeRead) {}
+
+  private state(domain: string): DomainState {
+    let st = this.domains.get(domain);
+    if (!st) {
+      const source = new PendingSource(this.read(domain), 0);
+      st = { source, map: new SparseMerkleMap(source), collecting: { epoch: 0, entries: [] } };
+      this.domains.set(domain, st);
+    }
+    return st;
+  }
+
+  /** Entries of `epoch` (packed, in log order); `first` starts the epoch afresh (an abandoned one is dropped). */
+  collect(domain: string, epoch: number, first: boolean, packed: Uint8Array): void {
+    const st = this.state(domain);
+    if (first || st.collecting.epoch !== epoch) st.collecting = { epoch, entries: [] };
+    st.collecting.entries.push(...unpackEntries(packed));
+  }
+
+  /**
+   * The root of the map as of `stored` (the latest stored epoch) plus the entries collected for `epoch`, and
+   * their order by label (indexes into the log order).
+   */
+  async root(domain: string, epoch: number, stored: number): Promise<{ root: Uint8Array; order: Uint32Array }> {
+    let st = this.state(domain);
+    const last = st.last;
+    // The cache holds the map as of the last epoch computed here: right when it was stored, the one before
+    // it when it was not; anything else (another builder stored epochs meanwhile) starts over.
+    if (last && last.epoch !== stored) {
+      if (last.stored === stored) st.map.invalidate(last.labels);
+      else {
+        const collecting = st.collecting;
+        this.domains.delete(domain);
+        st = this.state(domain);
+        st.collecting = collecting;
+      }
+    }
+    const entries = st.collecting.epoch === epoch ? st.collecting.entries : [];
+    const order = Uint32Array.from(entries.keys()).sort((a, b) => compareLabels(entries[a]!.label, entries[b]!.label));
+    const sorted = Array.from(order, (i) => entries[i]!);
+    const labels = sorted.map((e) => e.label);
+    st.collecting = { epoch: 0, entries: [] };
+    st.source.epoch = stored;
+    st.source.pending = sorted;
+    st.map.invalidate(labels);
+    st.last = { epoch, stored, labels };
+    try {
+      return { root: await st.map.root(), order };
+    } catch (err) {
+      // Nothing of this epoch may stay cached: start over next time.
+      this.domains.delete(domain);
+      throw err;
+    } finally {
+      // The next root reads the map as of the epoch stored by then; `last` says what the cache holds.
+      st.source.pending = [];
+    }
+  }
+}
