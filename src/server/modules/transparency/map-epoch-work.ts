@@ -11,6 +11,7 @@ import { compareLabels } from '../../../transparency/map/bits.ts';
 import type { MapEntry } from '../../../transparency/map/hash.ts';
 import { SparseMerkleMap } from '../../../transparency/map/tree.ts';
 import { PendingSource, type RangeRead } from '../../../transparency/map/pending-source.ts';
+import { MapMirror } from './map-mirror.ts';
 
 /** A map entry packed as label (32 bytes) then commitment (32 bytes). */
 export const PACKED_ENTRY = 64;
@@ -30,10 +31,23 @@ export function unpackEntries(packed: Uint8Array): MapEntry[] {
   return out;
 }
 
+/** Leaves packed into one buffer (one copy to send instead of one per leaf), with where each ends. */
+export function packLeaves(leaves: readonly Uint8Array[]): { bytes: Uint8Array; ends: Uint32Array } {
+  const ends = new Uint32Array(leaves.length);
+  let n = 0;
+  leaves.forEach((l, i) => (ends[i] = n += l.length));
+  const bytes = new Uint8Array(n);
+  leaves.forEach((l, i) => bytes.set(l, ends[i]! - l.length));
+  return { bytes, ends };
+}
+
 /** Each leaf's entry at its version (in order): its label and the commitment to its leaf hash, packed. */
-export function labelLeaves(vrfSecret: Uint8Array, commitSecret: Uint8Array, leaves: readonly Uint8Array[], versions: readonly number[]): Uint8Array {
-  const out = new Uint8Array(leaves.length * PACKED_ENTRY);
-  leaves.forEach((leaf, i) => {
+export function labelLeaves(vrfSecret: Uint8Array, commitSecret: Uint8Array, leaves: { bytes: Uint8Array; ends: Uint32Array }, versions: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(leaves.ends.length * PACKED_ENTRY);
+  let start = 0;
+  leaves.ends.forEach((end, i) => {
+    const leaf = leaves.bytes.subarray(start, end);
+    start = end;
     const ev = decodeLeaf(leaf);
     const label = mapLabelOnly(vrfSecret, ev.jid, ev.node, versions[i]!);
     out.set(label, i * PACKED_ENTRY);
@@ -48,21 +62,45 @@ interface DomainState {
   map: SparseMerkleMap;
   /** The epoch being collected and its entries so far, in log order. */
   collecting: { epoch: number; entries: MapEntry[] };
-  /** The last epoch whose root was computed here, and its labels (forgotten again if it was not stored). */
-  last?: { epoch: number; stored: number; labels: Uint8Array[] };
+  /** The last epoch whose root was computed here on top of `stored`, and its entries by label. */
+  last?: { epoch: number; stored: number; sorted: MapEntry[] };
+  /** The stored map, kept here (map-mirror.ts); undefined before its first read or when too large. */
+  mirror?: MapMirror;
+  /** The map outgrew maxMirror: read through the event loop from then on. */
+  noMirror?: boolean;
+}
+
+export interface EpochRootsOptions {
+  /** Entries the copy of a domain's map may hold; past that its subtrees are read through the event loop. */
+  maxMirror?: number;
+  /**
+   * Subtrees with fewer entries are hashed from their entries (SparseMerkleMap leafBatch). Small: the entries
+   * are in memory here, and a new label then re-hashes only a few of its neighbours.
+   */
+  leafBatch?: number;
 }
 
 /** Per domain: the entries of the epoch being built, and the map the next root is computed on. */
 export class EpochRoots {
   private readonly domains = new Map<string, DomainState>();
+  private readonly maxMirror: number;
+  private readonly leafBatch: number;
 
-  constructor(private readonly read: (domain: string) => RangeRead) {}
+  constructor(
+    private readonly read: (domain: string) => RangeRead,
+    options: EpochRootsOptions = {},
+  ) {
+    this.maxMirror = options.maxMirror ?? 1 << 20;
+    this.leafBatch = options.leafBatch ?? 32;
+  }
 
   private state(domain: string): DomainState {
     let st = this.domains.get(domain);
     if (!st) {
-      const source = new PendingSource(this.read(domain), 0);
-      st = { source, map: new SparseMerkleMap(source), collecting: { epoch: 0, entries: [] } };
+      const remote = this.read(domain);
+      const local: RangeRead = async (lo, hi, epoch, limit) => (st!.mirror?.epoch === epoch ? st!.mirror.range(lo, hi, limit) : remote(lo, hi, epoch, limit));
+      const source = new PendingSource(local, 0);
+      st = { source, map: new SparseMerkleMap(source, { leafBatch: this.leafBatch }), collecting: { epoch: 0, entries: [] } };
       this.domains.set(domain, st);
     }
     return st;
@@ -75,6 +113,18 @@ export class EpochRoots {
     st.collecting.entries.push(...unpackEntries(packed));
   }
 
+  /** Brings the copy of the map to epoch `stored`: by the last epoch computed here when that is the one stored, else read anew. */
+  private async mirrorAt(domain: string, st: DomainState, stored: number): Promise<void> {
+    if (st.noMirror || st.mirror?.epoch === stored) return;
+    const last = st.last;
+    if (st.mirror && last && last.epoch === stored && st.mirror.epoch === last.stored) st.mirror.add(last.sorted, stored);
+    else st.mirror = await MapMirror.load(this.read(domain), stored, this.maxMirror);
+    if (!st.mirror || st.mirror.size > this.maxMirror) {
+      st.mirror = undefined;
+      st.noMirror = true;
+    }
+  }
+
   /**
    * The root of the map as of `stored` (the latest stored epoch) plus the entries collected for `epoch`, and
    * their order by label (indexes into the log order).
@@ -85,8 +135,10 @@ export class EpochRoots {
     // The cache holds the map as of the last epoch computed here: right when it was stored, the one before
     // it when it was not; anything else (another builder stored epochs meanwhile) starts over.
     if (last && last.epoch !== stored) {
-      if (last.stored === stored) st.map.invalidate(last.labels);
-      else {
+      if (last.stored === stored) {
+        st.map.invalidate(last.sorted.map((e) => e.label));
+        st.last = undefined;
+      } else {
         const collecting = st.collecting;
         this.domains.delete(domain);
         st = this.state(domain);
@@ -96,13 +148,13 @@ export class EpochRoots {
     const entries = st.collecting.epoch === epoch ? st.collecting.entries : [];
     const order = Uint32Array.from(entries.keys()).sort((a, b) => compareLabels(entries[a]!.label, entries[b]!.label));
     const sorted = Array.from(order, (i) => entries[i]!);
-    const labels = sorted.map((e) => e.label);
     st.collecting = { epoch: 0, entries: [] };
-    st.source.epoch = stored;
-    st.source.pending = sorted;
-    st.map.invalidate(labels);
-    st.last = { epoch, stored, labels };
     try {
+      await this.mirrorAt(domain, st, stored);
+      st.source.epoch = stored;
+      st.source.pending = sorted;
+      st.map.invalidate(sorted.map((e) => e.label));
+      st.last = { epoch, stored, sorted };
       return { root: await st.map.root(), order };
     } catch (err) {
       // Nothing of this epoch may stay cached: start over next time.

@@ -35,7 +35,7 @@ const roots = new EpochRoots((domain) => (lo, hi, epoch, limit) =>
 function answer(req: VrfRequest): void | Promise<void> {
   const { id } = req;
   if (req.kind === 'entries') {
-    const packed = labelLeaves(canonical(req.vrfSecret), req.commitSecret, req.leaves, req.versions);
+    const packed = labelLeaves(canonical(req.vrfSecret), req.commitSecret, { bytes: req.leaves, ends: req.ends }, req.versions);
     roots.collect(req.domain, req.epoch, req.first, packed);
     // Not transferred: the collected entries are views of it.
     port.postMessage({ id, packed } satisfies ThreadMessage);

@@ -9,7 +9,7 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../../runtime/start-worker.ts';
 import type { RangeRead } from '../../../transparency/map/pending-source.ts';
-import { packEntries } from './map-epoch-work.ts';
+import { packEntries, packLeaves } from './map-epoch-work.ts';
 import type { MapThread } from './map-builder.ts';
 
 export type LabelItem = [jid: string, node: string, version: number];
@@ -22,7 +22,7 @@ export type VrfRequest =
       /** false: labels only (no proofs, much cheaper). */
       proofs: boolean;
     }
-  | { kind: 'entries'; id: number; domain: string; epoch: number; first: boolean; vrfSecret: Uint8Array; commitSecret: Uint8Array; leaves: Uint8Array[]; versions: number[] }
+  | { kind: 'entries'; id: number; domain: string; epoch: number; first: boolean; vrfSecret: Uint8Array; commitSecret: Uint8Array; leaves: Uint8Array; ends: Uint32Array; versions: Uint32Array }
   | { kind: 'root'; id: number; domain: string; epoch: number; stored: number };
 export type VrfReply =
   | { id: number; labels: Uint8Array[]; proofs?: Uint8Array[] }
@@ -115,8 +115,10 @@ export class VrfWorker {
    */
   mapThread(domain: string, vrfSecret: Uint8Array, commitSecret: Uint8Array, read: RangeRead): MapThread {
     return {
-      entries: async (epoch, first, leaves, versions) =>
-        (await this.request<{ packed: Uint8Array }>({ kind: 'entries', id: 0, domain, epoch, first, vrfSecret, commitSecret, leaves, versions })).packed,
+      entries: async (epoch, first, leaves, versions) => {
+        const { bytes, ends } = packLeaves(leaves);
+        return (await this.request<{ packed: Uint8Array }>({ kind: 'entries', id: 0, domain, epoch, first, vrfSecret, commitSecret, leaves: bytes, ends, versions })).packed;
+      },
       root: (epoch, stored) => {
         this.readers.set(domain, read);
         return this.request({ kind: 'root', id: 0, domain, epoch, stored });

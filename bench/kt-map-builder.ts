@@ -1,0 +1,94 @@
+// The verifiable map builder's cost on the event loop (issue 14): a SQLite log grows by K key events, the
+// builder adds an epoch for them, and so on for R rounds, as the server does every epoch. Compared in one
+// process, alternating: "in-thread" (labels on the worker thread, one message per label batch, everything else
+// on the event loop: how the server ran the builder before) and "thread" (the per-entry work and the root on
+// the worker thread: map-epoch-work.ts). Prints the main thread's CPU per entry (from /proc: the worker's CPU
+// is not in it) and the roots of both, which must be equal.
+// Usage: node --import tsx bench/kt-map-builder.ts [--events 200] [--rounds 30] [--jids 50] [--runs 2]
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { openSqliteStorage } from '../src/storage/sqlite/index.ts';
+import type { Storage } from '../src/storage/types.ts';
+import { DomainMapBuilder, type MapFunctions, type MapThread } from '../src/server/modules/transparency/map-builder.ts';
+import { VrfWorker } from '../src/server/modules/transparency/vrf-worker.ts';
+import { commitmentNonce, commitValue } from '../src/transparency/map-commitment.ts';
+import { vrfGenerateKeyPair } from '../src/transparency/vrf.ts';
+import { rootHash } from '../src/transparency/tree.ts';
+
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '200' },
+    rounds: { type: 'string', default: '30' },
+    jids: { type: 'string', default: '50' },
+    runs: { type: 'string', default: '2' },
+  },
+});
+const EVENTS = Number(values.events);
+const ROUNDS = Number(values.rounds);
+const JIDS = Number(values.jids);
+const DOMAIN = 'localhost';
+const { privateKey } = generateKeyPairSync('ed25519');
+const vrfKey = vrfGenerateKeyPair();
+const commitSecret = new Uint8Array(randomBytes(32));
+const dir = mkdtempSync(join(tmpdir(), 'pepkeys-bench-ktmap-'));
+
+/** This thread's CPU time in ms (utime + stime of /proc/self/task/PID: the main thread alone). */
+function mainThreadCpuMs(): number {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+async function logEvents(storage: Storage, from: number, n: number): Promise<void> {
+  const writes: Promise<unknown>[] = [];
+  for (let i = from; i < from + n; i++) {
+    const jid = `u${i % JIDS}@${DOMAIN}`;
+    const node = 'urn:xmpp:pubkey:2';
+    writes.push(storage.pubsub.publishItem({ service: jid, node, id: `i${i}`, publisher: `${jid}/r`, payload: `<x n='${i}'/>`, publishedAt: 1 } as never, undefined, {
+      domain: DOMAIN,
+      event: { type: 'publish', time: 1_760_000_000_000 + i, jid, node, itemId: `i${i}`, payload: `<x n='${i}'/>` },
+    }));
+  }
+  await Promise.all(writes);
+}
+
+async function run(mode: 'in-thread' | 'thread', runNo: number): Promise<{ usPerEntry: number; root: string }> {
+  const storage = openSqliteStorage({ path: join(dir, `${mode}-${runNo}.sqlite`), synchronous: 'NORMAL' });
+  for (let j = 0; j < JIDS; j++) await storage.pubsub.createNode({ service: `u${j}@${DOMAIN}`, node: 'urn:xmpp:pubkey:2', owner: `u${j}@${DOMAIN}`, config: {}, createdAt: 1 } as never);
+  const vrf = new VrfWorker();
+  const fns: MapFunctions | MapThread = mode === 'thread'
+    ? vrf.mapThread(DOMAIN, vrfKey.secretKey, commitSecret, (lo, hi, epoch, limit) => storage.ktMap!.range(DOMAIN, lo, hi, epoch, limit))
+    : { label: (jid, node, version) => vrf.labelOnly(vrfKey.secretKey, jid, node, version), commit: (label, value) => commitValue(commitmentNonce(commitSecret, label), label, value) };
+  const b = new DomainMapBuilder(DOMAIN, privateKey, storage.transparency, storage.ktMap!, fns, Date.now);
+  let cpu = 0;
+  let size = 0;
+  for (let r = 0; r < ROUNDS; r++) {
+    await logEvents(storage, size, EVENTS);
+    size += EVENTS;
+    // The server passes the root of the tree head it just signed (not the builder's cost).
+    const logRoot = await rootHash(size, (refs) => storage.transparency.nodes(DOMAIN, refs));
+    const c0 = mainThreadCpuMs();
+    await b.update(size, logRoot);
+    cpu += mainThreadCpuMs() - c0;
+  }
+  const last = (await b.latest())!;
+  await vrf.close();
+  await storage.close();
+  const usPerEntry = Math.round((cpu * 1000 * 10) / size) / 10;
+  console.log(JSON.stringify({ bench: 'kt-map-builder', mode, run: runNo, entries: size, epochs: last.epoch, mainThreadCpuMs: cpu, mainThreadUsPerEntry: usPerEntry }));
+  return { usPerEntry, root: Buffer.from(last.root).toString('hex') };
+}
+
+try {
+  for (let r = 1; r <= Number(values.runs); r++) {
+    // The same events and keys: both builders must end on the same root.
+    const a = process.env.ONLY === 'thread' ? undefined : await run('in-thread', r);
+    const b = await run('thread', r);
+    if (a && a.root !== b.root) throw new Error(`roots differ: ${a?.root} / ${b.root}`);
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
