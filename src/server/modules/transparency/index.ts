@@ -97,7 +97,7 @@ export function transparencyModule(opts: TransparencyOptions) {
             publisher.publish(head).catch((err) => api.logger.error({ err, domain, epoch: head.epoch }, 'publishing a map head failed'));
           const ktMap = api.storage.ktMap;
           // Labels, commitments and each epoch's root on the worker thread (map-epoch-work.ts).
-          const thread = vrf.mapThread(domain, keys.vrf.secretKey, keys.commitSecret, (lo, hi, epoch, limit) => ktMap.range(domain, lo, hi, epoch, limit));
+          const thread = vrf.mapThread(domain, keys.vrf.secretKey, keys.commitSecret, ktMap);
           maps.set(domain, new DomainMapBuilder(domain, key, api.storage.transparency, ktMap, thread, clock, { onEpoch }));
         }
       }

@@ -15,7 +15,7 @@ import { rootHash } from '../../../transparency/tree.ts';
 import { compareLabels } from '../../../transparency/map/bits.ts';
 import { SparseMerkleMap } from '../../../transparency/map/tree.ts';
 import { PendingSource } from '../../../transparency/map/pending-source.ts';
-import { PACKED_ENTRY } from './map-epoch-work.ts';
+import { PACKED_ENTRY, type LabelledBatch } from './map-epoch-work.ts';
 import { EMPTY_MAP, EpochView, type SubtreeReader } from '../../../transparency/map/epoch-view.ts';
 import { signMapHead, type SignedMapHead } from '../../../transparency/map-head.ts';
 
@@ -32,28 +32,14 @@ export interface MapFunctions {
 /** The same work on another thread, for one domain (vrf-worker.ts mapThread). */
 export interface MapThread {
   /**
-   * Each leaf's entry at its version, in order (label then commitment, PACKED_ENTRY bytes each); the thread
-   * keeps them for the epoch's root. `first`: the first batch of `epoch` (an abandoned epoch is dropped).
+   * The entries of a batch of leaves (in order) on the map as of epoch `stored`, each at its version (counted
+   * on the thread); the thread keeps them for the epoch's root. `first`: the first batch of `epoch` (an
+   * abandoned epoch is dropped).
    */
-  entries(epoch: number, first: boolean, leaves: Uint8Array[], versions: Uint32Array): Promise<Uint8Array>;
+  entries(epoch: number, first: boolean, stored: number, leaves: Uint8Array[]): Promise<LabelledBatch>;
   /** The root of the map as of epoch `stored` plus the entries sent for `epoch`, and their order by label. */
   root(epoch: number, stored: number): Promise<{ root: Uint8Array; order: Uint32Array }>;
 }
-
-/** Where a leaf's owner and node end (leaf.ts format: after 18 bytes, two u16-prefixed UTF-8 strings). */
-function ownerEnd(b: Buffer): number {
-  const jidEnd = 20 + (b.length >= 20 ? b.readUInt16BE(18) : 0);
-  return Math.min(b.length, jidEnd + 2 + (b.length >= jidEnd + 2 ? b.readUInt16BE(jidEnd) : 0));
-}
-
-/** The owner and node of a leaf, without decoding the rest (a malformed leaf fails its epoch on the thread). */
-function leafOwner(b: Buffer): { jid: string; node: string } {
-  const jidEnd = 20 + (b.length >= 20 ? b.readUInt16BE(18) : 0);
-  return { jid: b.toString('utf8', 20, jidEnd), node: b.toString('utf8', jidEnd + 2, ownerEnd(b)) };
-}
-
-/** Most (JID, node) pairs whose latest version the builder remembers between epochs (then it forgets them all). */
-const VERSIONS_KEPT = 100_000;
 
 export interface MapBuilderOptions {
   /** Log leaves read (and labelled) per batch. */
@@ -102,11 +88,6 @@ export class DomainMapBuilder {
   private readonly maxViewAdded: number;
   private readonly onEpoch: ((head: SignedMapHead) => Promise<void>) | undefined;
   private readonly fullViews = new Map<number, SparseMerkleMap>();
-  /**
-   * With a MapThread: the latest stored version of (JID, node) pairs seen, by the leaf's bytes that name them
-   * (read as latin1: no UTF-8 decoding per leaf); saves a storage read per pair and epoch.
-   */
-  private readonly owners = new Map<string, { jid: string; node: string; version: number }>();
   /** Entries labelled, and the time spent on them (metrics: entries per second). */
   readonly stats = { entries: 0, ms: 0 };
 
@@ -276,34 +257,14 @@ export class DomainMapBuilder {
    */
   private async addEpochOnThread(thread: MapThread, prev: KtMapEpoch | undefined, start: number, end: number, epoch: number, logRoot: Uint8Array): Promise<void> {
     const entries: KtMapEntry[] = [];
-    // This epoch's versions, kept apart until it is stored.
-    const counted = new Map<string, { jid: string; node: string; version: number }>();
-    const none = new Uint8Array(0);
     for (let at = start; at < end; at += this.threadBatch) {
       if (this.stopping) return;
       const leaves = await this.log.entries(this.domain, at, Math.min(end, at + this.threadBatch));
       const t0 = performance.now();
-      const from = entries.length;
-      const versions = new Uint32Array(leaves.length);
-      for (let i = 0; i < leaves.length; i++) {
-        const { seq, leaf } = leaves[i]!;
-        const b = Buffer.from(leaf.buffer, leaf.byteOffset, leaf.byteLength);
-        const key = b.toString('latin1', 18, ownerEnd(b));
-        let owner = counted.get(key);
-        if (!owner) {
-          const known = this.owners.get(key);
-          const { jid, node } = known ?? leafOwner(b);
-          owner = { jid, node, version: known?.version ?? (await this.store.latestVersion(this.domain, jid, node)) };
-          counted.set(key, owner);
-        }
-        versions[i] = ++owner.version;
-        entries.push({ label: none, commitment: none, epoch, jid: owner.jid, node: owner.node, version: owner.version, seq });
-      }
-      const packed = await thread.entries(epoch, at === start, leaves.map((l) => l.leaf), versions);
-      for (let i = from, o = 0; i < entries.length; i++, o += PACKED_ENTRY) {
-        const e = entries[i]!;
-        e.label = packed.subarray(o, o + 32);
-        e.commitment = packed.subarray(o + 32, o + PACKED_ENTRY);
+      const { packed, versions, owner, owners } = await thread.entries(epoch, at === start, prev?.epoch ?? 0, leaves.map((l) => l.leaf));
+      for (let i = 0, o = 0; i < leaves.length; i++, o += PACKED_ENTRY) {
+        const [jid, node] = owners[owner[i]!]!;
+        entries.push({ label: packed.subarray(o, o + 32), commitment: packed.subarray(o + 32, o + PACKED_ENTRY), epoch, jid, node, version: versions[i]!, seq: leaves[i]!.seq });
       }
       this.stats.entries += leaves.length;
       this.stats.ms += performance.now() - t0;
@@ -312,8 +273,6 @@ export class DomainMapBuilder {
     const { root, order } = await thread.root(epoch, prev?.epoch ?? 0);
     const sorted = Array.from(order, (i) => entries[i]!);
     await this.storeEpoch(prev, epoch, end, logRoot, root, sorted);
-    if (this.owners.size + counted.size > VERSIONS_KEPT) this.owners.clear();
-    for (const [key, owner] of counted) this.owners.set(key, owner);
     // The served map keeps its cache but for the paths of the new labels (recomputed when a proof needs them).
     if (this.servedMap) {
       const served = this.servedMap.fork(mapSource(this.store, this.domain, epoch));

@@ -3,10 +3,9 @@
 // main thread (the storage lives there).
 import { parentPort } from 'node:worker_threads';
 import { mapLabel, mapLabelOnly } from '../../../transparency/map-label.ts';
-import type { MainReply, ThreadMessage, VrfRequest } from './vrf-worker.ts';
+import type { MainReply, ThreadMessage, ThreadRead, VrfRequest } from './vrf-worker.ts';
 import { lowerThreadPriority } from '../../../runtime/thread-priority.ts';
-import { EpochRoots, labelLeaves, unpackEntries } from './map-epoch-work.ts';
-import type { MapEntry } from '../../../transparency/map/hash.ts';
+import { EpochRoots, unpackEntries } from './map-epoch-work.ts';
 
 // Background work: under load the server's threads go first and the map lags (vrf-worker.ts).
 lowerThreadPriority();
@@ -22,24 +21,25 @@ function canonical(secretKey: Uint8Array): Uint8Array {
   return key;
 }
 
-// Range reads of the stored map, answered by the main thread.
+// Reads of the stored map, answered by the main thread.
 let nextRead = 0;
-const reads = new Map<number, { resolve(entries: MapEntry[]): void; reject(err: Error): void }>();
-const roots = new EpochRoots((domain) => (lo, hi, epoch, limit) =>
+const reads = new Map<number, { resolve(value: any): void; reject(err: Error): void }>();
+const ask = <T>(msg: ThreadRead): Promise<T> =>
   new Promise((resolve, reject) => {
-    const rid = nextRead++;
-    reads.set(rid, { resolve, reject });
-    port.postMessage({ read: rid, domain, lo, hi, epoch, limit } satisfies ThreadMessage);
-  }));
+    reads.set(msg.read, { resolve, reject });
+    port.postMessage(msg);
+  });
+const roots = new EpochRoots((domain) => ({
+  range: async (lo, hi, epoch, limit) => unpackEntries(await ask<Uint8Array>({ read: nextRead++, domain, range: { lo, hi, epoch, limit } })),
+  latestVersion: (jid, node) => ask<number>({ read: nextRead++, domain, version: [jid, node] }),
+}));
 
 function answer(req: VrfRequest): void | Promise<void> {
   const { id } = req;
   if (req.kind === 'entries') {
-    const packed = labelLeaves(canonical(req.vrfSecret), req.commitSecret, { bytes: req.leaves, ends: req.ends }, req.versions);
-    roots.collect(req.domain, req.epoch, req.first, packed);
-    // Not transferred: the collected entries are views of it.
-    port.postMessage({ id, packed } satisfies ThreadMessage);
-    return;
+    return roots
+      .collect(req.domain, req.epoch, req.first, req.stored, { bytes: req.leaves, ends: req.ends }, canonical(req.vrfSecret), req.commitSecret)
+      .then((batch) => port.postMessage({ id, batch } satisfies ThreadMessage));
   }
   if (req.kind === 'root') {
     return roots.root(req.domain, req.epoch, req.stored).then(({ root, order }) => port.postMessage({ id, root, order } satisfies ThreadMessage));
@@ -64,7 +64,7 @@ port.on('message', (msg: VrfRequest | MainReply) => {
     const r = reads.get(msg.read);
     reads.delete(msg.read);
     if ('error' in msg) r?.reject(new Error(msg.error));
-    else r?.resolve(unpackEntries(msg.packed));
+    else r?.resolve('packed' in msg ? msg.packed : msg.version);
     return;
   }
   const fail = (err: unknown) => port.postMessage({ id: msg.id, error: (err as Error).message } satisfies ThreadMessage);

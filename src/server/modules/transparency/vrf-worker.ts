@@ -8,8 +8,8 @@
 // reads the stored map through this side (`read` messages), where the storage is.
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../../runtime/start-worker.ts';
-import type { RangeRead } from '../../../transparency/map/pending-source.ts';
-import { packEntries, packLeaves } from './map-epoch-work.ts';
+import { packEntries, packLeaves, type LabelledBatch, type MapReader } from './map-epoch-work.ts';
+import type { KtMapStore } from '../../../storage/kt-map.ts';
 import type { MapThread } from './map-builder.ts';
 
 export type LabelItem = [jid: string, node: string, version: number];
@@ -22,17 +22,21 @@ export type VrfRequest =
       /** false: labels only (no proofs, much cheaper). */
       proofs: boolean;
     }
-  | { kind: 'entries'; id: number; domain: string; epoch: number; first: boolean; vrfSecret: Uint8Array; commitSecret: Uint8Array; leaves: Uint8Array; ends: Uint32Array; versions: Uint32Array }
+  | { kind: 'entries'; id: number; domain: string; epoch: number; first: boolean; stored: number; vrfSecret: Uint8Array; commitSecret: Uint8Array; leaves: Uint8Array; ends: Uint32Array }
   | { kind: 'root'; id: number; domain: string; epoch: number; stored: number };
 export type VrfReply =
   | { id: number; labels: Uint8Array[]; proofs?: Uint8Array[] }
-  | { id: number; packed: Uint8Array }
+  | { id: number; batch: LabelledBatch }
   | { id: number; root: Uint8Array; order: Uint32Array }
   | { id: number; error: string };
+/** A read of the stored map the thread asks for (map-epoch-work.ts MapReader). */
+export type ThreadRead =
+  | { read: number; domain: string; range: { lo: Uint8Array; hi: Uint8Array; epoch: number; limit: number } }
+  | { read: number; domain: string; version: [jid: string, node: string] };
 /** What the thread sends: replies, and reads of the stored map. */
-export type ThreadMessage = VrfReply | { read: number; domain: string; lo: Uint8Array; hi: Uint8Array; epoch: number; limit: number };
-/** A read's answer: the entries packed (map-epoch-work.ts). */
-export type MainReply = { read: number; packed: Uint8Array } | { read: number; error: string };
+export type ThreadMessage = VrfReply | ThreadRead;
+/** A read's answer: the entries packed (map-epoch-work.ts), or a version. */
+export type MainReply = { read: number; packed: Uint8Array } | { read: number; version: number } | { read: number; error: string };
 
 interface Pending {
   resolve(reply: any): void;
@@ -53,7 +57,7 @@ export class VrfWorker {
   private closed = false;
   private coalesced: Coalesced | undefined;
   /** Per domain, how the thread reads the stored map (set by each mapThread). */
-  private readonly readers = new Map<string, RangeRead>();
+  private readonly readers = new Map<string, MapReader>();
 
   /** The labels and VRF proofs of `items` under `secretKey` (map-label.ts mapLabel), in order. */
   async labels(secretKey: Uint8Array, items: LabelItem[]): Promise<{ label: Uint8Array; proof: Uint8Array }[]> {
@@ -111,31 +115,39 @@ export class VrfWorker {
 
   /**
    * The map builder's work for one domain on this thread (map-builder.ts MapThread), under the domain's VRF
-   * key and commitment secret; `read` reads the domain's stored map.
+   * key and commitment secret; the thread reads the domain's stored map from `store`.
    */
-  mapThread(domain: string, vrfSecret: Uint8Array, commitSecret: Uint8Array, read: RangeRead): MapThread {
+  mapThread(domain: string, vrfSecret: Uint8Array, commitSecret: Uint8Array, store: KtMapStore): MapThread {
+    const reader: MapReader = {
+      range: (lo, hi, epoch, limit) => store.range(domain, lo, hi, epoch, limit),
+      latestVersion: (jid, node) => store.latestVersion(domain, jid, node),
+    };
     return {
-      entries: async (epoch, first, leaves, versions) => {
+      entries: async (epoch, first, stored, leaves) => {
+        this.readers.set(domain, reader);
         const { bytes, ends } = packLeaves(leaves);
-        return (await this.request<{ packed: Uint8Array }>({ kind: 'entries', id: 0, domain, epoch, first, vrfSecret, commitSecret, leaves: bytes, ends, versions })).packed;
+        return (await this.request<{ batch: LabelledBatch }>({ kind: 'entries', id: 0, domain, epoch, first, stored, vrfSecret, commitSecret, leaves: bytes, ends })).batch;
       },
       root: (epoch, stored) => {
-        this.readers.set(domain, read);
+        this.readers.set(domain, reader);
         return this.request({ kind: 'root', id: 0, domain, epoch, stored });
       },
     };
   }
 
-  private serveRead(worker: Worker, m: { read: number; domain: string; lo: Uint8Array; hi: Uint8Array; epoch: number; limit: number }): void {
-    const read = this.readers.get(m.domain);
+  private serveRead(worker: Worker, m: ThreadRead): void {
+    const reader = this.readers.get(m.domain);
     const reply = (r: MainReply) => {
       if (this.worker === worker) worker.postMessage(r);
     };
-    if (!read) return reply({ read: m.read, error: `no map reader for ${m.domain}` });
-    read(m.lo, m.hi, m.epoch, m.limit).then(
-      (entries) => reply({ read: m.read, packed: packEntries(entries) }),
-      (err: Error) => reply({ read: m.read, error: err.message }),
-    );
+    const fail = (err: Error) => reply({ read: m.read, error: err.message });
+    if (!reader) return fail(new Error(`no map reader for ${m.domain}`));
+    if ('range' in m) {
+      const { lo, hi, epoch, limit } = m.range;
+      reader.range(lo, hi, epoch, limit).then((entries) => reply({ read: m.read, packed: packEntries(entries) }), fail);
+    } else {
+      reader.latestVersion(...m.version).then((version) => reply({ read: m.read, version }), fail);
+    }
   }
 
   async close(): Promise<void> {

@@ -28,14 +28,14 @@ function storedRead(m: MemoryMapEntries, reads: { n: number }): RangeRead {
 async function rounds(maxMirror: number): Promise<{ reads: number }> {
   const stored = new MemoryMapEntries();
   const reads = { n: 0 };
-  const roots = new EpochRoots(() => storedRead(stored, reads), { maxMirror, leafBatch: 4 });
+  const roots = new EpochRoots(() => ({ range: storedRead(stored, reads), latestVersion: async () => 0 }), { maxMirror, leafBatch: 4 });
   let epoch = 0;
   for (let round = 0; round < 25; round++) {
     const news = Array.from({ length: 1 + Math.floor(Math.random() * (round % 5 === 0 ? 200 : 20)) }, entry);
     // Sent in two batches, in log order.
     const cut = Math.floor(news.length / 2);
-    roots.collect(D, epoch + 1, true, packEntries(news.slice(0, cut)));
-    roots.collect(D, epoch + 1, false, packEntries(news.slice(cut)));
+    roots.collectEntries(D, epoch + 1, true, packEntries(news.slice(0, cut)));
+    roots.collectEntries(D, epoch + 1, false, packEntries(news.slice(cut)));
     const { root, order } = await roots.root(D, epoch + 1, epoch);
     const sorted = Array.from(order, (i) => news[i]!);
     assert.deepEqual(sorted.map((e) => hex(e.label)), news.map((e) => hex(e.label)).sort());
@@ -52,7 +52,7 @@ async function rounds(maxMirror: number): Promise<{ reads: number }> {
     stored.insert(Array.from({ length: 30 }, entry).map((e) => ({ ...e, epoch })));
   }
   const news = Array.from({ length: 10 }, entry);
-  roots.collect(D, epoch + 1, true, packEntries(news));
+  roots.collectEntries(D, epoch + 1, true, packEntries(news));
   const { root } = await roots.root(D, epoch + 1, epoch);
   assert.equal(hex(root), hex(mapRoot([...stored.between(0, epoch), ...news].sort((a, b) => compareLabels(a.label, b.label)))));
   return { reads: reads.n };
@@ -71,11 +71,11 @@ describe('map thread: epoch roots', () => {
   });
 
   it('an abandoned epoch is dropped when the next one starts', async () => {
-    const roots = new EpochRoots(() => async () => [], {});
+    const roots = new EpochRoots(() => ({ range: async () => [], latestVersion: async () => 0 }));
     const dropped = Array.from({ length: 5 }, entry);
     const kept = Array.from({ length: 3 }, entry);
-    roots.collect(D, 1, true, packEntries(dropped));
-    roots.collect(D, 1, true, packEntries(kept));
+    roots.collectEntries(D, 1, true, packEntries(dropped));
+    roots.collectEntries(D, 1, true, packEntries(kept));
     const { root, order } = await roots.root(D, 1, 0);
     assert.equal(order.length, 3);
     assert.equal(hex(root), hex(mapRoot([...kept].sort((a, b) => compareLabels(a.label, b.label)))));

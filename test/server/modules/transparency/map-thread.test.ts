@@ -1,7 +1,8 @@
 // The map builder's work on the worker thread (map-epoch-work.ts, map-mirror.ts, vrf-worker.ts mapThread) gives
 // what the in-thread builder gives, byte for byte: every epoch's stored head (roots, log root, signature) and
 // every stored entry (label, commitment, JID, node, version, sequence), for random events over several epochs,
-// also when storing an epoch fails once (the thread must forget it) and when a builder restarts.
+// also when storing an epoch fails once (the thread must forget it), when another builder stored epochs meanwhile
+// (what the thread knows is stale) and when a builder restarts.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -71,14 +72,14 @@ describe('map builder on the worker thread', () => {
     const b = createMemoryStorage();
     const vrf = new VrfWorker();
     try {
-      const thread = (storage: Storage) => vrf.mapThread(DOMAIN, vrfKey.secretKey, commitSecret, (lo, hi, epoch, limit) => storage.ktMap!.range(DOMAIN, lo, hi, epoch, limit));
+      const thread = (storage: Storage) => vrf.mapThread(DOMAIN, vrfKey.secretKey, commitSecret, storage.ktMap!);
       let failB = false;
       const storeB = flaky(b.ktMap!, () => failB);
       const opts = { maxEpochEntries: 37, threadBatch: 16 };
       const ref = new DomainMapBuilder(DOMAIN, privateKey, a.transparency, a.ktMap!, inThread, () => 5, opts);
       let built = new DomainMapBuilder(DOMAIN, privateKey, b.transparency, storeB, thread(b), () => 5, opts);
       let size = 0;
-      for (let round = 0; round < 6; round++) {
+      for (let round = 0; round < 7; round++) {
         const events = randomEvents(5 + Math.floor(Math.random() * 60), size);
         await logEvents(a, events);
         await logEvents(b, events);
@@ -91,7 +92,12 @@ describe('map builder on the worker thread', () => {
           await assert.rejects(built.update(size, logRoot), /disk full/);
           failB = false;
         }
-        if (round === 4) {
+        if (round === 3) {
+          // Epochs stored by another builder (in-thread): what the thread knows of the map is stale.
+          await new DomainMapBuilder(DOMAIN, privateKey, b.transparency, storeB, inThread, () => 5, opts).update(size);
+          built = new DomainMapBuilder(DOMAIN, privateKey, b.transparency, storeB, thread(b), () => 5, opts);
+        }
+        if (round === 5) {
           // A restart: a new builder, the same thread (which still holds the map as of the latest epoch).
           built = new DomainMapBuilder(DOMAIN, privateKey, b.transparency, storeB, thread(b), () => 5, opts);
         }
@@ -115,7 +121,7 @@ describe('map builder on the worker thread', () => {
     try {
       await logEvents(storage, randomEvents(3, 0));
       const log = { ...storage.transparency, entries: async (d: string, s: number, e: number) => (await storage.transparency.entries(d, s, e)).map((x) => ({ ...x, leaf: new Uint8Array([9, ...x.leaf.subarray(1)]) })) };
-      const thread = vrf.mapThread(DOMAIN, vrfKey.secretKey, commitSecret, (lo, hi, epoch, limit) => storage.ktMap!.range(DOMAIN, lo, hi, epoch, limit));
+      const thread = vrf.mapThread(DOMAIN, vrfKey.secretKey, commitSecret, storage.ktMap!);
       const builder = new DomainMapBuilder(DOMAIN, privateKey, log, storage.ktMap!, thread, () => 5);
       await assert.rejects(builder.update(3), /leaf version/);
       const ref = new DomainMapBuilder(DOMAIN, privateKey, log, storage.ktMap!, inThread, () => 5);
