@@ -36,9 +36,9 @@ export function unpackEntries(packed: Uint8Array): MapEntry[] {
 export function packLeaves(leaves: readonly Uint8Array[]): { bytes: Uint8Array; ends: Uint32Array } {
   const ends = new Uint32Array(leaves.length);
   let n = 0;
-  leaves.forEach((l, i) => (ends[i] = n += l.length));
+  for (let i = 0; i < leaves.length; i++) ends[i] = n += leaves[i]!.length;
   const bytes = new Uint8Array(n);
-  leaves.forEach((l, i) => bytes.set(l, ends[i]! - l.length));
+  for (let i = 0, o = 0; i < leaves.length; o = ends[i++]!) bytes.set(leaves[i]!, o);
   return { bytes, ends };
 }
 

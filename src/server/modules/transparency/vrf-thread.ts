@@ -39,7 +39,8 @@ function answer(req: VrfRequest): void | Promise<void> {
   if (req.kind === 'entries') {
     return roots
       .collect(req.domain, req.epoch, req.first, req.stored, { bytes: req.leaves, ends: req.ends }, canonical(req.vrfSecret), req.commitSecret)
-      .then((batch) => port.postMessage({ id, batch } satisfies ThreadMessage));
+      // The batch's buffers are its own (the epoch's entries keep copies of the labels): moved, not copied.
+      .then((batch) => port.postMessage({ id, batch } satisfies ThreadMessage, [batch.packed.buffer as ArrayBuffer, batch.versions.buffer as ArrayBuffer, batch.owner.buffer as ArrayBuffer]));
   }
   if (req.kind === 'root') {
     return roots.root(req.domain, req.epoch, req.stored).then(({ root, order }) => port.postMessage({ id, root, order } satisfies ThreadMessage));

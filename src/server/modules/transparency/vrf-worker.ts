@@ -101,7 +101,8 @@ export class VrfWorker {
     return this.request({ id: 0, secretKey, items, proofs });
   }
 
-  private request<T>(req: VrfRequest): Promise<T> {
+  /** `transfer`: buffers made for this request alone, moved to the thread rather than copied. */
+  private request<T>(req: VrfRequest, transfer: ArrayBuffer[] = []): Promise<T> {
     if (this.closed) return Promise.reject(new Error('the VRF worker is closed'));
     const worker = this.start();
     const id = this.nextId++;
@@ -109,7 +110,7 @@ export class VrfWorker {
       this.pending.set(id, { resolve, reject });
       // Referenced only while it owes answers: an idle worker must not keep a stopping process alive.
       worker.ref();
-      worker.postMessage({ ...req, id });
+      worker.postMessage({ ...req, id }, transfer);
     });
   }
 
@@ -126,7 +127,8 @@ export class VrfWorker {
       entries: async (epoch, first, stored, leaves) => {
         this.readers.set(domain, reader);
         const { bytes, ends } = packLeaves(leaves);
-        return (await this.request<{ batch: LabelledBatch }>({ kind: 'entries', id: 0, domain, epoch, first, stored, vrfSecret, commitSecret, leaves: bytes, ends })).batch;
+        const req: VrfRequest = { kind: 'entries', id: 0, domain, epoch, first, stored, vrfSecret, commitSecret, leaves: bytes, ends };
+        return (await this.request<{ batch: LabelledBatch }>(req, [bytes.buffer as ArrayBuffer, ends.buffer as ArrayBuffer])).batch;
       },
       root: (epoch, stored) => {
         this.readers.set(domain, reader);
