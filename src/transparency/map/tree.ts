@@ -21,8 +21,27 @@ export interface SparseMerkleMapOptions {
   leafBatch?: number;
 }
 
+/**
+ * A cached node's key: a number for nodes down to depth 30 (a 1 bit then the prefix's `depth` bits, computed
+ * from the label's first 4 bytes: cheap enough to forget every path of an epoch's new labels on the event
+ * loop), the string nodeKey below that.
+ */
+type CacheKey = number | string;
+const NUMERIC_DEPTH = 30;
+function cacheKey(prefix: Uint8Array, depth: number): CacheKey {
+  if (depth > NUMERIC_DEPTH) return nodeKey(prefix, depth);
+  if (depth === 0) return 1;
+  const top = ((prefix[0]! << 24) | (prefix[1]! << 16) | (prefix[2]! << 8) | prefix[3]!) >>> 0;
+  return 2 ** depth + (top >>> (32 - depth));
+}
+
 export class SparseMerkleMap implements SubtreeReader {
-  private readonly cache = new Map<string, Subtree>();
+  private readonly cache = new Map<CacheKey, Subtree>();
+  /**
+   * Nodes found to hold at least `leafBatch` entries: hashed from their children without a read the next
+   * time (the source only grows). Only saves reads: a node's hash is the same either way.
+   */
+  private readonly split = new Set<CacheKey>();
   private readonly cacheDepth: number;
   private readonly leafBatch: number;
 
@@ -41,15 +60,18 @@ export class SparseMerkleMap implements SubtreeReader {
   /** The subtree at the node named by the first `depth` bits of `prefix`. */
   async subtree(prefix: Uint8Array, depth: number): Promise<Subtree> {
     const cached = depth <= this.cacheDepth;
-    const key = cached ? nodeKey(prefix, depth) : '';
+    const key = cached ? cacheKey(prefix, depth) : 0;
     if (cached) {
       const hit = this.cache.get(key);
       if (hit) return hit;
     }
-    const entries = await this.source.range(prefix, depth, this.leafBatch);
-    let s: Subtree;
-    if (entries.length < this.leafBatch || depth >= LABEL_BITS) s = subtreeOf(entries, depth);
-    else s = combine(await this.subtree(childPrefix(prefix, depth, 0), depth + 1), await this.subtree(childPrefix(prefix, depth, 1), depth + 1));
+    let s: Subtree | undefined;
+    if (!cached || !this.split.has(key)) {
+      const entries = await this.source.range(prefix, depth, this.leafBatch);
+      if (entries.length < this.leafBatch || depth >= LABEL_BITS) s = subtreeOf(entries, depth);
+      else if (cached) this.split.add(key);
+    }
+    s ??= combine(await this.subtree(childPrefix(prefix, depth, 0), depth + 1), await this.subtree(childPrefix(prefix, depth, 1), depth + 1));
     if (cached) this.cache.set(key, s);
     return s;
   }
@@ -58,12 +80,13 @@ export class SparseMerkleMap implements SubtreeReader {
   fork(source: MapEntrySource): SparseMerkleMap {
     const m = new SparseMerkleMap(source, { cacheDepth: this.cacheDepth, leafBatch: this.leafBatch });
     for (const [k, v] of this.cache) m.cache.set(k, v);
+    for (const k of this.split) m.split.add(k);
     return m;
   }
 
   /** The source gained these labels: forget the cached nodes on their paths. */
   invalidate(labels: Iterable<Uint8Array>): void {
     if (this.cache.size === 0) return;
-    for (const label of labels) for (let d = 0; d <= this.cacheDepth; d++) this.cache.delete(nodeKey(label, d));
+    for (const label of labels) for (let d = 0; d <= this.cacheDepth; d++) this.cache.delete(cacheKey(label, d));
   }
 }

@@ -23,7 +23,6 @@ import type { SignedMapHead } from '../../../transparency/map-head.ts';
 import { answerMapIq, isMapIq } from './map-iq.ts';
 import { VrfWorker } from './vrf-worker.ts';
 import { MapHeadsPublisher } from './map-heads.ts';
-import { commitmentNonce, commitValue } from '../../../transparency/map-commitment.ts';
 import { buildKeyRotation, type KeyRotation } from '../../../transparency/key-rotation.ts';
 import { equalHashes } from '../../../transparency/hash.ts';
 
@@ -96,10 +95,10 @@ export function transparencyModule(opts: TransparencyOptions) {
           mapHeads.set(domain, publisher);
           const onEpoch = (head: SignedMapHead) =>
             publisher.publish(head).catch((err) => api.logger.error({ err, domain, epoch: head.epoch }, 'publishing a map head failed'));
-          maps.set(domain, new DomainMapBuilder(domain, key, api.storage.transparency, api.storage.ktMap, {
-            label: (jid, node, version) => vrf.labelOnly(keys.vrf.secretKey, jid, node, version),
-            commit: (label, value) => commitValue(commitmentNonce(keys.commitSecret, label), label, value),
-          }, clock, { onEpoch }));
+          const ktMap = api.storage.ktMap;
+          // Labels, commitments and each epoch's root on the worker thread (map-epoch-work.ts).
+          const thread = vrf.mapThread(domain, keys.vrf.secretKey, keys.commitSecret, ktMap);
+          maps.set(domain, new DomainMapBuilder(domain, key, api.storage.transparency, ktMap, thread, clock, { onEpoch }));
         }
       }
       api.provide(TransparencyService, heads);
@@ -130,7 +129,7 @@ export function transparencyModule(opts: TransparencyOptions) {
         for (const h of heads.values()) {
           h.issue()
             // The map follows the signed log, off the publish path (map-builder.ts queues one update at a time).
-            .then((head) => maps.get(h.domain)?.update(head.size))
+            .then((head) => maps.get(h.domain)?.update(head.size, head.root))
             .catch((err) => api.logger.error({ err, domain: h.domain }, 'signing a tree head or map head failed'));
         }
       };

@@ -1,8 +1,10 @@
 // One domain's verifiable map (docs/transparency.md "Stage 2"): after tree heads are signed, the log leaves
 // not yet in the map go into it as a new epoch, each under its VRF label (one per (JID, node, version)) with a
 // commitment to its RFC 9162 leaf hash, and the epoch's map head is signed with the log key. Runs off the
-// publish path, one epoch at a time; the labels (a VRF proof each, a few milliseconds of CPU) are computed on a
-// worker thread by the server (vrf-worker.ts).
+// publish path, one epoch at a time. The server hands the per-entry work (leaf decoding and hash, VRF label,
+// commitment) and each epoch's sort and root to its worker thread (MapThread, vrf-worker.ts and
+// map-epoch-work.ts): the event loop only reads the leaves, counts versions, stores and signs. With plain
+// MapFunctions (tests, tools) all of it runs here, with the same results.
 import type { KeyObject } from 'node:crypto';
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import type { TransparencyStore } from '../../../storage/types.ts';
@@ -10,9 +12,10 @@ import { mapSource, type KtMapEntry, type KtMapEpoch, type KtMapStore } from '..
 import { decodeLeaf } from '../../../transparency/leaf.ts';
 import { leafHash } from '../../../transparency/hash.ts';
 import { rootHash } from '../../../transparency/tree.ts';
-import { compareLabels, prefixBounds } from '../../../transparency/map/bits.ts';
-import type { MapEntry } from '../../../transparency/map/hash.ts';
-import { SparseMerkleMap, type MapEntrySource } from '../../../transparency/map/tree.ts';
+import { compareLabels } from '../../../transparency/map/bits.ts';
+import { SparseMerkleMap } from '../../../transparency/map/tree.ts';
+import { PendingSource } from '../../../transparency/map/pending-source.ts';
+import { PACKED_ENTRY, type LabelledBatch } from './map-epoch-work.ts';
 import { EMPTY_MAP, EpochView, type SubtreeReader } from '../../../transparency/map/epoch-view.ts';
 import { signMapHead, type SignedMapHead } from '../../../transparency/map-head.ts';
 
@@ -26,9 +29,23 @@ export interface MapFunctions {
   commit(label: Uint8Array, value: Uint8Array): Uint8Array;
 }
 
+/** The same work on another thread, for one domain (vrf-worker.ts mapThread). */
+export interface MapThread {
+  /**
+   * The entries of a batch of leaves (in order) on the map as of epoch `stored`, each at its version (counted
+   * on the thread); the thread keeps them for the epoch's root. `first`: the first batch of `epoch` (an
+   * abandoned epoch is dropped).
+   */
+  entries(epoch: number, first: boolean, stored: number, leaves: Uint8Array[]): Promise<LabelledBatch>;
+  /** The root of the map as of epoch `stored` plus the entries sent for `epoch`, and their order by label. */
+  root(epoch: number, stored: number): Promise<{ root: Uint8Array; order: Uint32Array }>;
+}
+
 export interface MapBuilderOptions {
   /** Log leaves read (and labelled) per batch. */
   batch?: number;
+  /** Log leaves read and sent per message with a MapThread (bounds the messages' size). */
+  threadBatch?: number;
   /** Most new entries in one epoch: a backlog is spread over several epochs (and append-only proofs stay small). */
   maxEpochEntries?: number;
   /** Called with each epoch's signed head once it is stored (published to the map heads node). */
@@ -54,24 +71,6 @@ export const headOf = (domain: string, e: KtMapEpoch): SignedMapHead => ({
   signature: e.signature,
 });
 
-/** The store's map as of its latest epoch with entries not stored yet laid over it (the next epoch's map). */
-class PendingSource implements MapEntrySource {
-  pending: MapEntry[] = [];
-  constructor(
-    private readonly store: KtMapStore,
-    private readonly domain: string,
-    public epoch: number,
-  ) {}
-
-  async range(prefix: Uint8Array, depth: number, limit: number): Promise<MapEntry[]> {
-    const { lo, hi } = prefixBounds(prefix, depth);
-    const stored = await this.store.range(this.domain, lo, hi, this.epoch, limit);
-    if (this.pending.length === 0) return stored;
-    const extra = this.pending.filter((e) => compareLabels(e.label, lo) >= 0 && compareLabels(e.label, hi) <= 0);
-    return [...stored, ...extra].sort((a, b) => compareLabels(a.label, b.label)).slice(0, limit);
-  }
-}
-
 export class DomainMapBuilder {
   private latestEpoch: KtMapEpoch | undefined;
   private loaded = false;
@@ -83,6 +82,8 @@ export class DomainMapBuilder {
   /** The latest epoch's map, for proofs; replaced when an epoch is added. */
   private servedMap: SparseMerkleMap | undefined;
   private readonly batch: number;
+  private readonly threadBatch: number;
+  private readonly thread: MapThread | undefined;
   private readonly maxEpochEntries: number;
   private readonly maxViewAdded: number;
   private readonly onEpoch: ((head: SignedMapHead) => Promise<void>) | undefined;
@@ -95,15 +96,17 @@ export class DomainMapBuilder {
     private readonly key: KeyObject,
     private readonly log: TransparencyStore,
     readonly store: KtMapStore,
-    private readonly fns: MapFunctions,
+    private readonly fns: MapFunctions | MapThread,
     private readonly clock: () => number,
     options: MapBuilderOptions = {},
   ) {
+    this.thread = 'root' in fns ? fns : undefined;
     this.batch = options.batch ?? 64;
+    this.threadBatch = options.threadBatch ?? 1024;
     this.maxEpochEntries = options.maxEpochEntries ?? 10_000;
     this.maxViewAdded = options.maxViewAdded ?? 10_000;
     this.onEpoch = options.onEpoch;
-    this.source = new PendingSource(store, domain, 0);
+    this.source = new PendingSource((lo, hi, epoch, limit) => store.range(domain, lo, hi, epoch, limit), 0);
     this.building = new SparseMerkleMap(this.source);
   }
 
@@ -170,22 +173,35 @@ export class DomainMapBuilder {
     return this.queue;
   }
 
-  /** Adds epochs until the map covers the first `logSize` leaves of the log. Resolves with the latest epoch. */
-  update(logSize: number): Promise<KtMapEpoch | undefined> {
+  /**
+   * Adds epochs until the map covers the first `logSize` leaves of the log. Resolves with the latest epoch.
+   * `logRoot`: the log's root at `logSize` when the caller has it (a tree head just signed), not recomputed.
+   */
+  update(logSize: number, logRoot?: Uint8Array): Promise<KtMapEpoch | undefined> {
     const run = this.queue.then(async () => {
       await this.load();
-      while (!this.stopping && (this.latestEpoch?.logSize ?? 0) < logSize) await this.addEpoch(logSize);
+      while (!this.stopping && (this.latestEpoch?.logSize ?? 0) < logSize) await this.addEpoch(logSize, logRoot);
       return this.latestEpoch;
     });
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async addEpoch(logSize: number): Promise<void> {
+  /** The version of the next event of (jid, node): one more than the last, counted in `versions` within an epoch. */
+  private async nextVersion(versions: Map<string, number>, jid: string, node: string): Promise<number> {
+    const k = `${jid}\0${node}`;
+    const version = (versions.get(k) ?? (await this.store.latestVersion(this.domain, jid, node))) + 1;
+    versions.set(k, version);
+    return version;
+  }
+
+  private async addEpoch(logSize: number, logRootAtSize: Uint8Array | undefined): Promise<void> {
     const prev = this.latestEpoch;
     const start = prev?.logSize ?? 0;
     const end = Math.min(logSize, start + this.maxEpochEntries);
     const epoch = (prev?.epoch ?? 0) + 1;
+    const logRoot = end === logSize && logRootAtSize ? logRootAtSize : await rootHash(end, (refs) => this.log.nodes(this.domain, refs));
+    if (this.thread) return this.addEpochOnThread(this.thread, prev, start, end, epoch, logRoot);
     const entries: KtMapEntry[] = [];
     const versions = new Map<string, number>();
     for (let at = start; at < end; at += this.batch) {
@@ -196,10 +212,7 @@ export class DomainMapBuilder {
       const batch: { seq: number; leaf: Uint8Array; jid: string; node: string; version: number }[] = [];
       for (const { seq, leaf } of leaves) {
         const ev = decodeLeaf(leaf);
-        const k = `${ev.jid}\0${ev.node}`;
-        const version = (versions.get(k) ?? (await this.store.latestVersion(this.domain, ev.jid, ev.node))) + 1;
-        versions.set(k, version);
-        batch.push({ seq, leaf, jid: ev.jid, node: ev.node, version });
+        batch.push({ seq, leaf, jid: ev.jid, node: ev.node, version: await this.nextVersion(versions, ev.jid, ev.node) });
       }
       // The server labels on a worker thread (vrf-worker.ts): the batch is asked for at once. A label function
       // that runs here still gets the event loop a turn every few milliseconds.
@@ -209,12 +222,12 @@ export class DomainMapBuilder {
           await yieldTurn();
           turn = performance.now();
         }
-        asked.push(this.fns.label(e.jid, e.node, e.version));
+        asked.push((this.fns as MapFunctions).label(e.jid, e.node, e.version));
       }
       const batchLabels = await Promise.all(asked);
       batch.forEach((e, i) => {
         const label = batchLabels[i]!;
-        entries.push({ label, commitment: this.fns.commit(label, leafHash(e.leaf)), epoch, jid: e.jid, node: e.node, version: e.version, seq: e.seq });
+        entries.push({ label, commitment: (this.fns as MapFunctions).commit(label, leafHash(e.leaf)), epoch, jid: e.jid, node: e.node, version: e.version, seq: e.seq });
       });
       this.stats.entries += leaves.length;
       this.stats.ms += performance.now() - t0;
@@ -225,11 +238,7 @@ export class DomainMapBuilder {
     this.building.invalidate(labels);
     try {
       const root = await this.building.root();
-      const logRoot = await rootHash(end, (refs) => this.log.nodes(this.domain, refs));
-      const head = signMapHead({ domain: this.domain, epoch, logSize: end, time: Math.max(this.clock(), prev?.time ?? 0), logRoot, root }, this.key);
-      const stored: KtMapEpoch = { epoch, logSize: end, logRoot, root, time: head.time, key: head.key, signature: head.signature };
-      await this.store.addEpoch(this.domain, stored, entries);
-      this.latestEpoch = stored;
+      await this.storeEpoch(prev, epoch, end, logRoot, root, entries);
       this.source.epoch = epoch;
       // The building map now holds exactly the new epoch: its cache seeds the served map's.
       this.source.pending = [];
@@ -239,7 +248,50 @@ export class DomainMapBuilder {
       this.building.invalidate(labels);
       throw err;
     }
-    // Stored: a failed publication must not undo or repeat the epoch (the publisher catches up later).
-    await this.onEpoch?.(headOf(this.domain, this.latestEpoch));
+    await this.published();
+  }
+
+  /**
+   * addEpoch with a MapThread: the event loop reads the leaves, counts versions and makes the entries' records
+   * from what the thread sends back; the thread keeps the epoch's entries and computes its root.
+   */
+  private async addEpochOnThread(thread: MapThread, prev: KtMapEpoch | undefined, start: number, end: number, epoch: number, logRoot: Uint8Array): Promise<void> {
+    const entries: KtMapEntry[] = [];
+    for (let at = start; at < end; at += this.threadBatch) {
+      if (this.stopping) return;
+      const leaves = await this.log.entries(this.domain, at, Math.min(end, at + this.threadBatch));
+      const t0 = performance.now();
+      const { packed, versions, owner, owners } = await thread.entries(epoch, at === start, prev?.epoch ?? 0, leaves.map((l) => l.leaf));
+      for (let i = 0, o = 0; i < leaves.length; i++, o += PACKED_ENTRY) {
+        const [jid, node] = owners[owner[i]!]!;
+        entries.push({ label: packed.subarray(o, o + 32), commitment: packed.subarray(o + 32, o + PACKED_ENTRY), epoch, jid, node, version: versions[i]!, seq: leaves[i]!.seq });
+      }
+      this.stats.entries += leaves.length;
+      this.stats.ms += performance.now() - t0;
+    }
+    if (this.stopping) return;
+    const { root, order } = await thread.root(epoch, prev?.epoch ?? 0);
+    const sorted = Array.from(order, (i) => entries[i]!);
+    await this.storeEpoch(prev, epoch, end, logRoot, root, sorted);
+    // The served map keeps its cache but for the paths of the new labels (recomputed when a proof needs them).
+    if (this.servedMap) {
+      const served = this.servedMap.fork(mapSource(this.store, this.domain, epoch));
+      served.invalidate(sorted.map((e) => e.label));
+      this.servedMap = served;
+    }
+    await this.published();
+  }
+
+  /** Signs the epoch's head and stores the epoch with its entries (sorted by label). */
+  private async storeEpoch(prev: KtMapEpoch | undefined, epoch: number, end: number, logRoot: Uint8Array, root: Uint8Array, entries: KtMapEntry[]): Promise<void> {
+    const head = signMapHead({ domain: this.domain, epoch, logSize: end, time: Math.max(this.clock(), prev?.time ?? 0), logRoot, root }, this.key);
+    const stored: KtMapEpoch = { epoch, logSize: end, logRoot, root, time: head.time, key: head.key, signature: head.signature };
+    await this.store.addEpoch(this.domain, stored, entries);
+    this.latestEpoch = stored;
+  }
+
+  /** Stored: a failed publication must not undo or repeat the epoch (the publisher catches up later). */
+  private async published(): Promise<void> {
+    await this.onEpoch?.(headOf(this.domain, this.latestEpoch!));
   }
 }

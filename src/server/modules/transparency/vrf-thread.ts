@@ -1,8 +1,11 @@
-// The worker side of vrf-worker.ts: computes map labels (with their VRF proofs, or alone) off the main thread.
+// The worker side of vrf-worker.ts: computes map labels (with their VRF proofs, or alone) off the main thread,
+// and the map builder's per-entry and per-epoch work (map-epoch-work.ts), reading the stored map through the
+// main thread (the storage lives there).
 import { parentPort } from 'node:worker_threads';
 import { mapLabel, mapLabelOnly } from '../../../transparency/map-label.ts';
-import type { VrfReply, VrfRequest } from './vrf-worker.ts';
+import type { MainReply, ThreadMessage, ThreadRead, VrfRequest } from './vrf-worker.ts';
 import { lowerThreadPriority } from '../../../runtime/thread-priority.ts';
+import { EpochRoots, unpackEntries } from './map-epoch-work.ts';
 
 // Background work: under load the server's threads go first and the map lags (vrf-worker.ts).
 lowerThreadPriority();
@@ -18,22 +21,58 @@ function canonical(secretKey: Uint8Array): Uint8Array {
   return key;
 }
 
-port.on('message', ({ id, secretKey: copy, items, proofs }: VrfRequest) => {
+// Reads of the stored map, answered by the main thread.
+let nextRead = 0;
+const reads = new Map<number, { resolve(value: any): void; reject(err: Error): void }>();
+const ask = <T>(msg: ThreadRead): Promise<T> =>
+  new Promise((resolve, reject) => {
+    reads.set(msg.read, { resolve, reject });
+    port.postMessage(msg);
+  });
+const roots = new EpochRoots((domain) => ({
+  range: async (lo, hi, epoch, limit) => unpackEntries(await ask<Uint8Array>({ read: nextRead++, domain, range: { lo, hi, epoch, limit } })),
+  latestVersion: (jid, node) => ask<number>({ read: nextRead++, domain, version: [jid, node] }),
+}));
+
+function answer(req: VrfRequest): void | Promise<void> {
+  const { id } = req;
+  if (req.kind === 'entries') {
+    return roots
+      .collect(req.domain, req.epoch, req.first, req.stored, { bytes: req.leaves, ends: req.ends }, canonical(req.vrfSecret), req.commitSecret)
+      // The batch's buffers are its own (the epoch's entries keep copies of the labels): moved, not copied.
+      .then((batch) => port.postMessage({ id, batch } satisfies ThreadMessage, [batch.packed.buffer as ArrayBuffer, batch.versions.buffer as ArrayBuffer, batch.owner.buffer as ArrayBuffer]));
+  }
+  if (req.kind === 'root') {
+    return roots.root(req.domain, req.epoch, req.stored).then(({ root, order }) => port.postMessage({ id, root, order } satisfies ThreadMessage));
+  }
+  const secretKey = canonical(req.secretKey);
+  if (!req.proofs) {
+    port.postMessage({ id, labels: req.items.map(([jid, node, version]) => mapLabelOnly(secretKey, jid, node, version)) } satisfies ThreadMessage);
+    return;
+  }
+  const labels: Uint8Array[] = [];
+  const made: Uint8Array[] = [];
+  for (const [jid, node, version] of req.items) {
+    const { label, proof } = mapLabel(secretKey, jid, node, version);
+    labels.push(label);
+    made.push(proof);
+  }
+  port.postMessage({ id, labels, proofs: made } satisfies ThreadMessage);
+}
+
+port.on('message', (msg: VrfRequest | MainReply) => {
+  if ('read' in msg) {
+    const r = reads.get(msg.read);
+    reads.delete(msg.read);
+    if ('error' in msg) r?.reject(new Error(msg.error));
+    else r?.resolve('packed' in msg ? msg.packed : msg.version);
+    return;
+  }
+  const fail = (err: unknown) => port.postMessage({ id: msg.id, error: (err as Error).message } satisfies ThreadMessage);
   try {
-    const secretKey = canonical(copy);
-    if (!proofs) {
-      port.postMessage({ id, labels: items.map(([jid, node, version]) => mapLabelOnly(secretKey, jid, node, version)) } satisfies VrfReply);
-      return;
-    }
-    const labels: Uint8Array[] = [];
-    const made: Uint8Array[] = [];
-    for (const [jid, node, version] of items) {
-      const { label, proof } = mapLabel(secretKey, jid, node, version);
-      labels.push(label);
-      made.push(proof);
-    }
-    port.postMessage({ id, labels, proofs: made } satisfies VrfReply);
+    const p = answer(msg);
+    if (p) p.catch(fail);
   } catch (err) {
-    port.postMessage({ id, error: (err as Error).message } satisfies VrfReply);
+    fail(err);
   }
 });

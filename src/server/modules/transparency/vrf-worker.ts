@@ -4,21 +4,42 @@
 // would wait behind them. The worker runs at the lowest OS priority (vrf-thread.ts): the map may lag the log
 // under load, the server must not. Started on first use; a worker that dies fails its pending requests and
 // the next request starts a new one.
+// The map builder's per-entry and per-epoch work runs there too (mapThread, map-epoch-work.ts): the thread
+// reads the stored map through this side (`read` messages), where the storage is.
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../../runtime/start-worker.ts';
+import { packEntries, packLeaves, type LabelledBatch, type MapReader } from './map-epoch-work.ts';
+import type { KtMapStore } from '../../../storage/kt-map.ts';
+import type { MapThread } from './map-builder.ts';
 
 export type LabelItem = [jid: string, node: string, version: number];
-export interface VrfRequest {
-  id: number;
-  secretKey: Uint8Array;
-  items: LabelItem[];
-  /** false: labels only (no proofs, much cheaper). */
-  proofs: boolean;
-}
-export type VrfReply = { id: number; labels: Uint8Array[]; proofs?: Uint8Array[] } | { id: number; error: string };
+export type VrfRequest =
+  | {
+      kind?: undefined;
+      id: number;
+      secretKey: Uint8Array;
+      items: LabelItem[];
+      /** false: labels only (no proofs, much cheaper). */
+      proofs: boolean;
+    }
+  | { kind: 'entries'; id: number; domain: string; epoch: number; first: boolean; stored: number; vrfSecret: Uint8Array; commitSecret: Uint8Array; leaves: Uint8Array; ends: Uint32Array }
+  | { kind: 'root'; id: number; domain: string; epoch: number; stored: number };
+export type VrfReply =
+  | { id: number; labels: Uint8Array[]; proofs?: Uint8Array[] }
+  | { id: number; batch: LabelledBatch }
+  | { id: number; root: Uint8Array; order: Uint32Array }
+  | { id: number; error: string };
+/** A read of the stored map the thread asks for (map-epoch-work.ts MapReader). */
+export type ThreadRead =
+  | { read: number; domain: string; range: { lo: Uint8Array; hi: Uint8Array; epoch: number; limit: number } }
+  | { read: number; domain: string; version: [jid: string, node: string] };
+/** What the thread sends: replies, and reads of the stored map. */
+export type ThreadMessage = VrfReply | ThreadRead;
+/** A read's answer: the entries packed (map-epoch-work.ts), or a version. */
+export type MainReply = { read: number; packed: Uint8Array } | { read: number; version: number } | { read: number; error: string };
 
 interface Pending {
-  resolve(reply: { labels: Uint8Array[]; proofs?: Uint8Array[] }): void;
+  resolve(reply: any): void;
   reject(err: Error): void;
 }
 
@@ -35,6 +56,8 @@ export class VrfWorker {
   private nextId = 0;
   private closed = false;
   private coalesced: Coalesced | undefined;
+  /** Per domain, how the thread reads the stored map (set by each mapThread). */
+  private readonly readers = new Map<string, MapReader>();
 
   /** The labels and VRF proofs of `items` under `secretKey` (map-label.ts mapLabel), in order. */
   async labels(secretKey: Uint8Array, items: LabelItem[]): Promise<{ label: Uint8Array; proof: Uint8Array }[]> {
@@ -74,16 +97,59 @@ export class VrfWorker {
   }
 
   private ask(secretKey: Uint8Array, items: LabelItem[], proofs: boolean): Promise<{ labels: Uint8Array[]; proofs?: Uint8Array[] }> {
+    if (items.length === 0) return this.closed ? Promise.reject(new Error('the VRF worker is closed')) : Promise.resolve({ labels: [], proofs: [] });
+    return this.request({ id: 0, secretKey, items, proofs });
+  }
+
+  /** `transfer`: buffers made for this request alone, moved to the thread rather than copied. */
+  private request<T>(req: VrfRequest, transfer: ArrayBuffer[] = []): Promise<T> {
     if (this.closed) return Promise.reject(new Error('the VRF worker is closed'));
-    if (items.length === 0) return Promise.resolve({ labels: [], proofs: [] });
     const worker = this.start();
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       // Referenced only while it owes answers: an idle worker must not keep a stopping process alive.
       worker.ref();
-      worker.postMessage({ id, secretKey, items, proofs } satisfies VrfRequest);
+      worker.postMessage({ ...req, id }, transfer);
     });
+  }
+
+  /**
+   * The map builder's work for one domain on this thread (map-builder.ts MapThread), under the domain's VRF
+   * key and commitment secret; the thread reads the domain's stored map from `store`.
+   */
+  mapThread(domain: string, vrfSecret: Uint8Array, commitSecret: Uint8Array, store: KtMapStore): MapThread {
+    const reader: MapReader = {
+      range: (lo, hi, epoch, limit) => store.range(domain, lo, hi, epoch, limit),
+      latestVersion: (jid, node) => store.latestVersion(domain, jid, node),
+    };
+    return {
+      entries: async (epoch, first, stored, leaves) => {
+        this.readers.set(domain, reader);
+        const { bytes, ends } = packLeaves(leaves);
+        const req: VrfRequest = { kind: 'entries', id: 0, domain, epoch, first, stored, vrfSecret, commitSecret, leaves: bytes, ends };
+        return (await this.request<{ batch: LabelledBatch }>(req, [bytes.buffer as ArrayBuffer, ends.buffer as ArrayBuffer])).batch;
+      },
+      root: (epoch, stored) => {
+        this.readers.set(domain, reader);
+        return this.request({ kind: 'root', id: 0, domain, epoch, stored });
+      },
+    };
+  }
+
+  private serveRead(worker: Worker, m: ThreadRead): void {
+    const reader = this.readers.get(m.domain);
+    const reply = (r: MainReply) => {
+      if (this.worker === worker) worker.postMessage(r);
+    };
+    const fail = (err: Error) => reply({ read: m.read, error: err.message });
+    if (!reader) return fail(new Error(`no map reader for ${m.domain}`));
+    if ('range' in m) {
+      const { lo, hi, epoch, limit } = m.range;
+      reader.range(lo, hi, epoch, limit).then((entries) => reply({ read: m.read, packed: packEntries(entries) }), fail);
+    } else {
+      reader.latestVersion(...m.version).then((version) => reply({ read: m.read, version }), fail);
+    }
   }
 
   async close(): Promise<void> {
@@ -99,7 +165,8 @@ export class VrfWorker {
     if (this.worker) return this.worker;
     const worker = startWorker(import.meta.url, 'vrf-thread');
     worker.unref();
-    worker.on('message', (reply: VrfReply) => {
+    worker.on('message', (reply: ThreadMessage) => {
+      if ('read' in reply) return this.serveRead(worker, reply);
       const p = this.pending.get(reply.id);
       if (!p) return;
       this.pending.delete(reply.id);
