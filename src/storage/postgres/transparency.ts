@@ -25,12 +25,16 @@ import type { GroupCommit } from './group-commit.ts';
 const lockLogs = statement('kt_logs_lock', 'SELECT id, domain FROM kt_logs WHERE domain = ANY($1::text[]) ORDER BY domain FOR UPDATE');
 const ensureLogs = statement('kt_logs_ensure', 'INSERT INTO kt_logs (domain) SELECT unnest($1::text[]) ON CONFLICT (domain) DO NOTHING');
 const selectLog = statement('kt_log', 'SELECT id FROM kt_logs WHERE domain = $1');
-// Each locked log's last block, and the numbers of the names wanted, adding the missing ones. Rows another
-// transaction added and committed while this statement waited on them are outside its snapshot (taken
-// before): selectNames, a statement later, finds them.
+// Each locked log's last block, and the numbers of the names wanted, adding the missing ones (only those:
+// an insert attempt draws a number even when it conflicts). Rows another transaction added and committed
+// while this statement waited on them are outside its snapshot (taken before): selectNames, a statement
+// later, finds them.
 const selectEnds = statement(
   'kt_ends7',
-  `WITH ins AS (INSERT INTO kt_names (name) SELECT unnest($2::text[]) ON CONFLICT (name) DO NOTHING RETURNING id, name)
+  `WITH ins AS (
+     INSERT INTO kt_names (name) SELECT n FROM unnest($2::text[]) AS n WHERE NOT EXISTS (SELECT 1 FROM kt_names WHERE name = n)
+     ON CONFLICT (name) DO NOTHING RETURNING id, name
+   )
    SELECT l.id AS log_id, b.block, b.leaves, NULL::bigint AS name_id, NULL::text AS name FROM unnest($1::bigint[]) AS l (id)
      CROSS JOIN LATERAL (SELECT block, leaves FROM kt_blocks WHERE log_id = l.id ORDER BY block DESC LIMIT 1) AS b
    UNION ALL SELECT NULL, NULL, NULL, id, name FROM ins
