@@ -190,7 +190,10 @@ function suites(server: PostgresServer): void {
       withStorage(async (storage, url) => {
         await publish(storage, 'first');
         const side = new pg.Client({ connectionString: url });
+        // Outside any transaction: pg_stat_activity is read once per transaction and kept.
+        const watch = new pg.Client({ connectionString: url });
         await side.connect();
+        await watch.connect();
         try {
           // The side holds the log, then wants the node the batch has locked while waiting for the log.
           await side.query('BEGIN');
@@ -198,7 +201,7 @@ function suites(server: PostgresServer): void {
           const retries = storage.stats.retries;
           const writes = Promise.all(['a', 'b'].map((id) => publish(storage, id)));
           await until(async () => {
-            const { rows } = await side.query(
+            const { rows } = await watch.query(
               `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%kt_logs%'`,
             );
             return rows[0].n > 0;
@@ -215,6 +218,7 @@ function suites(server: PostgresServer): void {
           assert.ok(sideLost || storage.stats.retries > retries, 'one of the two lost the deadlock');
         } finally {
           await side.end();
+          await watch.end();
         }
         assert.deepEqual((await verifiedLeaves(url)).map((l) => l.itemId), ['first', 'a', 'b']);
       }));
