@@ -1,14 +1,14 @@
 // Key-transparency logs in PostgreSQL (migration 7: the layout of the SQLite adapter, storage/sql/kt-block.ts).
 // Appends: a pubsub write hands its key event over inside its group-commit callback; the events of one
 // transaction are appended together at its end, before COMMIT (group-commit.ts, "Participants"), so they
-// commit or roll back with the writes that produced them, in the writes' order. Per transaction and log:
-// one statement locking the log rows (in domain order, so two servers' batches never wait on each other
-// crosswise), then one reading each log's last block, whose READ COMMITTED snapshot sees every leaf another
-// server committed while we waited, so sequence numbers never collide; then one statement writing every
-// block touched and every (JID, seq) row. Nothing about a log's end is kept in memory between transactions:
-// other servers may append to the same log. What is kept is committed and final: names by number and
-// numbers by name (a name's row is never deleted or renumbered) and the hashes of full blocks with every
-// subtree above them.
+// commit or roll back with the writes that produced them, in the writes' order. Per transaction, however
+// many events: one statement locking the logs' rows (in domain order, so two servers' batches never wait on
+// each other crosswise), then one reading each log's last block (and the names' numbers), whose READ
+// COMMITTED snapshot sees every leaf another server committed while we waited, so sequence numbers never
+// collide; then one statement writing every block touched and every (JID, seq) row. Nothing about a log's
+// end is kept in memory between transactions: other servers may append to the same log. Reads keep what is
+// committed and final: names by number (a sequence never hands a number out twice) and the hashes of full
+// blocks with every subtree above them.
 import type { LogAppend, LogEntry, TransparencyStore } from '../types.ts';
 import { deriveKeyEvent } from '../../transparency/key-events.ts';
 import { assertEncodable, encodeLeaf, type KeyEventDraft } from '../../transparency/leaf.ts';
