@@ -1,8 +1,9 @@
 // The PostgreSQL adapter appends a group-commit transaction's key events together, at its end, before COMMIT
 // (storage/postgres/transparency.ts): leaves consecutive and in the order of the writes; a write that fails
 // alone (in its own statements or at the append) leaves no leaf and takes no number; a transaction that
-// cannot commit leaves neither its writes nor any leaf; an append that loses a deadlock is retried; two
-// storages on one database appending at once never collide on sequence numbers.
+// cannot commit leaves neither its writes nor any leaf; an append that loses a deadlock is retried; a name
+// another server adds meanwhile is found; two storages on one database appending at once never collide on
+// sequence numbers.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
@@ -221,6 +222,38 @@ function suites(server: PostgresServer): void {
           await watch.end();
         }
         assert.deepEqual((await verifiedLeaves(url)).map((l) => l.itemId), ['first', 'a', 'b']);
+      }));
+  });
+
+  describe('postgres: a new name another server adds at the same moment', () => {
+    it('the append waits for it and then uses its number', () =>
+      withStorage(async (storage, url) => {
+        const late = `late@${DOMAIN}`;
+        const side = new pg.Client({ connectionString: url });
+        const watch = new pg.Client({ connectionString: url });
+        await side.connect();
+        await watch.connect();
+        try {
+          await side.query('BEGIN');
+          await side.query('INSERT INTO kt_names (name) VALUES ($1)', [late]);
+          const write = publish(storage, 'l', keyEvent('l', { jid: late }));
+          // The append's insert of the same name waits for the side's transaction.
+          await until(async () => {
+            const { rows } = await watch.query(
+              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%kt_names%'`,
+            );
+            return rows[0].n > 0;
+          }, 'the append waits for the name');
+          await side.query('COMMIT');
+          await write;
+        } finally {
+          await side.end();
+          await watch.end();
+        }
+        const leaves = await verifiedLeaves(url);
+        assert.deepEqual(leaves, [{ seq: 0, jid: late, itemId: 'l' }]);
+        const { rows } = await server.query(`SELECT count(*)::int AS n FROM kt_names WHERE name = '${late}'`, dbName(url));
+        assert.equal(rows[0].n, 1);
       }));
   });
 
