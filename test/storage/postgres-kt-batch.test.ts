@@ -61,6 +61,32 @@ async function verifiedLeaves(url: string, domain = DOMAIN): Promise<{ seq: numb
   }
 }
 
+/**
+ * Runs `fn` with a second connection of its own (`side`, for a transaction the test controls) and a way to
+ * wait until some backend of the database waits for a lock in a statement naming `table`.
+ */
+async function withSide(url: string, fn: (side: pg.Client, lockWaitOn: (table: string, what: string) => Promise<void>) => Promise<void>): Promise<void> {
+  const side = new pg.Client({ connectionString: url });
+  // Outside any transaction: pg_stat_activity is read once per transaction and kept.
+  const watch = new pg.Client({ connectionString: url });
+  await side.connect();
+  await watch.connect();
+  try {
+    await fn(side, (table, what) =>
+      until(async () => {
+        const { rows } = await watch.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE $1`,
+          [`%${table}%`],
+        );
+        return rows[0].n > 0;
+      }, what),
+    );
+  } finally {
+    await side.end();
+    await watch.end();
+  }
+}
+
 function suites(server: PostgresServer): void {
   const withStorage = async (fn: (storage: PostgresStorage, url: string) => Promise<void>) => {
     const url = await server.createDatabase();
@@ -190,23 +216,13 @@ function suites(server: PostgresServer): void {
     it('an append that loses a deadlock is retried with its writes', () =>
       withStorage(async (storage, url) => {
         await publish(storage, 'first');
-        const side = new pg.Client({ connectionString: url });
-        // Outside any transaction: pg_stat_activity is read once per transaction and kept.
-        const watch = new pg.Client({ connectionString: url });
-        await side.connect();
-        await watch.connect();
-        try {
+        await withSide(url, async (side, lockWaitOn) => {
           // The side holds the log, then wants the node the batch has locked while waiting for the log.
           await side.query('BEGIN');
           await side.query('SELECT id FROM kt_logs WHERE domain = $1 FOR UPDATE', [DOMAIN]);
           const retries = storage.stats.retries;
           const writes = Promise.all(['a', 'b'].map((id) => publish(storage, id)));
-          await until(async () => {
-            const { rows } = await watch.query(
-              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%kt_logs%'`,
-            );
-            return rows[0].n > 0;
-          }, 'the batch waits for the log');
+          await lockWaitOn('kt_logs', 'the batch waits for the log');
           let sideLost = false;
           try {
             await side.query('SELECT id FROM pubsub_nodes WHERE service = $1 AND node = $2 FOR UPDATE', [OWNER, NODE]);
@@ -217,10 +233,7 @@ function suites(server: PostgresServer): void {
           await side.query(sideLost ? 'ROLLBACK' : 'COMMIT');
           await writes;
           assert.ok(sideLost || storage.stats.retries > retries, 'one of the two lost the deadlock');
-        } finally {
-          await side.end();
-          await watch.end();
-        }
+        });
         assert.deepEqual((await verifiedLeaves(url)).map((l) => l.itemId), ['first', 'a', 'b']);
       }));
   });
@@ -229,27 +242,15 @@ function suites(server: PostgresServer): void {
     it('the append waits for it and then uses its number', () =>
       withStorage(async (storage, url) => {
         const late = `late@${DOMAIN}`;
-        const side = new pg.Client({ connectionString: url });
-        const watch = new pg.Client({ connectionString: url });
-        await side.connect();
-        await watch.connect();
-        try {
+        await withSide(url, async (side, lockWaitOn) => {
           await side.query('BEGIN');
           await side.query('INSERT INTO kt_names (name) VALUES ($1)', [late]);
           const write = publish(storage, 'l', keyEvent('l', { jid: late }));
           // The append's insert of the same name waits for the side's transaction.
-          await until(async () => {
-            const { rows } = await watch.query(
-              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%kt_names%'`,
-            );
-            return rows[0].n > 0;
-          }, 'the append waits for the name');
+          await lockWaitOn('kt_names', 'the append waits for the name');
           await side.query('COMMIT');
           await write;
-        } finally {
-          await side.end();
-          await watch.end();
-        }
+        });
         const leaves = await verifiedLeaves(url);
         assert.deepEqual(leaves, [{ seq: 0, jid: late, itemId: 'l' }]);
         const { rows } = await server.query(`SELECT count(*)::int AS n FROM kt_names WHERE name = '${late}'`, dbName(url));
