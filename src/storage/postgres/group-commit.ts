@@ -27,6 +27,13 @@
 // rolls back (releasing its locks, so the other proceeds), replays the writes before the loser, commits
 // them, and retries the loser first in a fresh transaction: progress is guaranteed and issue order kept.
 //
+// Participants (join): work an adapter defers to the end of a transaction, still inside it, before COMMIT.
+// The transparency log appends a batch's key events there, all at once (one lock and one read of each log's
+// end per batch instead of per event). A participant starts afresh at every BEGIN: a rolled-back attempt's
+// deferred work is dropped with it, and the replay defers it again. When the flush fails, the transaction
+// rolls back; a deadlock or serialization conflict retries the same writes, any other failure runs them
+// again one per transaction, so that a write whose deferred work cannot be done fails alone.
+//
 // Reads: with no write queued or in flight a read runs at once on any pooled connection. Otherwise it
 // waits until every write issued before it has committed, so a read always sees this process's earlier
 // writes (and, being READ COMMITTED, whatever other servers have committed).
@@ -40,9 +47,17 @@ interface QueuedWrite {
   resolve: (value: any) => void;
   reject: (reason: unknown) => void;
   attempts: number;
-  /** Failed after other writes in a transaction: must run first in the next one. */
+  /** Failed after other writes in a transaction (or its deferred work did): must run first in the next one. */
   isolate?: boolean;
   result?: unknown;
+}
+
+/** See "Participants" above. */
+export interface BatchParticipant {
+  /** A transaction begins: drop whatever an earlier, rolled-back one deferred. */
+  begin(): void;
+  /** Does the deferred work on the transaction's connection, before COMMIT. Throwing rolls it back. */
+  flush(db: Db): Promise<void>;
 }
 
 export interface GroupCommitStats {
@@ -74,6 +89,7 @@ export class GroupCommit {
   readonly stats: GroupCommitStats = { batches: 0, transactions: 0, operations: 0, rollbacks: 0, retries: 0 };
   /** Told of each batch once every write in it has committed or failed (metrics). */
   observer: CommitObserver | undefined;
+  private readonly participants: BatchParticipant[] = [];
 
   constructor(private readonly pool: Pool) {
     this.poolDb = dbOf(pool);
@@ -95,6 +111,10 @@ export class GroupCommit {
     this.idle = settled;
     this.kick();
     return promise;
+  }
+
+  join(p: BatchParticipant): void {
+    this.participants.push(p);
   }
 
   /** Runs a read on the pool, after every write issued before it has committed. */
@@ -147,6 +167,7 @@ export class GroupCommit {
       while (pending.length > 0) {
         await client.query('BEGIN');
         this.stats.transactions++;
+        for (const p of this.participants) p.begin();
         const done: QueuedWrite[] = [];
         let failed = false;
         for (const op of pending) {
@@ -172,6 +193,20 @@ export class GroupCommit {
           }
         }
         if (failed) continue;
+        try {
+          for (const p of this.participants) await p.flush(db);
+        } catch (err) {
+          // `done` holds at least the first write (had it failed, we would not be here).
+          this.stats.rollbacks++;
+          await client.query('ROLLBACK');
+          if (isRetryable(err) && ++done[0]!.attempts < MAX_ATTEMPTS) this.stats.retries++;
+          else if (done.length > 1) for (const op of done) op.isolate = true;
+          else {
+            done[0]!.reject(err);
+            pending = pending.slice(1);
+          }
+          continue;
+        }
         await client.query('COMMIT');
         this.stats.operations += done.length;
         for (const op of done) op.resolve(op.result);

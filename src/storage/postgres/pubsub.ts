@@ -49,10 +49,10 @@ const countItems = statement('pubsub_items_count', `SELECT count(*)::int AS n FR
 
 const FOREIGN_KEY_VIOLATION = '23503';
 
-/** `appendLog` appends a key event on the write's transaction, after the write succeeded. */
-export function createPubsubStore(gc: GroupCommit, appendLog: (db: Db, log: LogAppend) => Promise<void>): PubsubStore {
-  const logged = async <T>(db: Db, log: LogAppend | undefined, changed: boolean, result: T): Promise<T> => {
-    if (log && changed) await appendLog(db, log);
+/** `appendLog` hands a key event to the write's transaction (appended before its COMMIT), after the write succeeded. */
+export function createPubsubStore(gc: GroupCommit, appendLog: (log: LogAppend) => void): PubsubStore {
+  const logged = <T>(log: LogAppend | undefined, changed: boolean, result: T): T => {
+    if (log && changed) appendLog(log);
     return result;
   };
 
@@ -124,7 +124,7 @@ export function createPubsubStore(gc: GroupCommit, appendLog: (db: Db, log: LogA
     deleteNode(service, node, log) {
       return gc.write(async (db) => {
         const deleted = ((await db.run(deleteNode, [service, node])).rowCount ?? 0) > 0;
-        return logged(db, log, deleted, deleted);
+        return logged(log, deleted, deleted);
       });
     },
     publishItem(item, maxItems, log) {
@@ -133,7 +133,7 @@ export function createPubsubStore(gc: GroupCommit, appendLog: (db: Db, log: LogA
       return gc.write(async (db) => {
         const evicted = (await db.run<{ evicted: string[] | null }>(publish, values)).rows[0].evicted;
         if (evicted === null) throw new NodeNotFoundError(service, node);
-        return logged(db, log, true, { evicted });
+        return logged(log, true, { evicted });
       });
     },
     getItems(service, node, { ids, max } = {}) {
@@ -157,14 +157,14 @@ export function createPubsubStore(gc: GroupCommit, appendLog: (db: Db, log: LogA
         const locked = (await db.run<{ id: string }>(lockNode, [service, node])).rows[0];
         if (!locked) return false;
         const retracted = ((await db.run(deleteItem, [locked.id, id])).rowCount ?? 0) > 0;
-        return logged(db, log, retracted, retracted);
+        return logged(log, retracted, retracted);
       });
     },
     purgeNode(service, node, log) {
       return gc.write(async (db) => {
         const locked = (await db.run<{ id: string }>(lockNode, [service, node])).rows[0];
         if (!locked) return 0;
-        return logged(db, log, true, (await db.run(deleteItems, [locked.id])).rowCount ?? 0);
+        return logged(log, true, (await db.run(deleteItems, [locked.id])).rowCount ?? 0);
       });
     },
     getAffiliations: affiliations.get,
