@@ -20,6 +20,9 @@ import type { GroupCommit } from './group-commit.ts';
 import type { KtFromThread, KtReadMethod, KtThreadInit, KtToThread } from './kt-protocol.ts';
 import { deserializeError } from './worker-protocol.ts';
 
+/** Longest a durable record waits before the key-log thread is told of it (unless a read tells it first). */
+const ANNOUNCE_MS = 5;
+
 export interface KtJournal {
   store: TransparencyStore;
   /** Call only inside a gc.write callback, after the pubsub write it goes with succeeded. */
@@ -36,6 +39,7 @@ export function createKtJournal(db: SqliteDatabase, gc: GroupCommit, paths: { ma
   const deleteUpTo = db.prepare('DELETE FROM kt_journal WHERE seq <= ?');
 
   let journalled = false;
+  let announceTimer: NodeJS.Timeout | undefined;
   /** The highest record of a durable batch, as told to the thread. */
   let announced = 0;
   /** What the thread reported appended, and what committed batches deleted of it. */
@@ -122,7 +126,12 @@ export function createKtJournal(db: SqliteDatabase, gc: GroupCommit, paths: { ma
     durable: (token) => {
       if (typeof token !== 'number' || token <= announced) return;
       announced = token;
-      send({ type: 'journal', upTo: token });
+      // One message per ANNOUNCE_MS at most (a message costs the event loop more than a small batch's
+      // journal records): reads carry what is announced themselves, so none waits for it.
+      announceTimer ??= setTimeout(() => {
+        announceTimer = undefined;
+        if (!closing) send({ type: 'journal', upTo: announced });
+      }, ANNOUNCE_MS);
     },
   });
 
@@ -159,6 +168,9 @@ export function createKtJournal(db: SqliteDatabase, gc: GroupCommit, paths: { ma
     append,
     close() {
       if (closing) return closing;
+      if (announceTimer) clearTimeout(announceTimer);
+      // The thread drains up to what is durable before it closes.
+      if (worker && announced > 0) worker.postMessage({ type: 'journal', upTo: announced } satisfies KtToThread);
       const w = worker;
       if (!w || failure) {
         closing = Promise.resolve();
