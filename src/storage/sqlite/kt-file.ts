@@ -121,6 +121,9 @@ export function bindKtFile(db: SqliteDatabase, ktPath: string): void {
   const token = db.prepare('SELECT token FROM kt_file WHERE id = 1').pluck().get() as Buffer;
   const kt = openKtFile(ktPath);
   try {
+    // The usual case, a read only: a file bound to this database (the server's thread may be writing it).
+    const current = kt.prepare("SELECT value FROM kt_meta WHERE key = 'database'").pluck().get() as Buffer | undefined;
+    if (current !== undefined && Buffer.from(current).equals(token)) return;
     kt.transaction(() => {
       const bound = kt.prepare("SELECT value FROM kt_meta WHERE key = 'database'").pluck().get() as Buffer | undefined;
       if (bound !== undefined) {
