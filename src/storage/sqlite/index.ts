@@ -85,7 +85,7 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     },
     blocklist: blocklist.store,
     transparency: transparency.store,
-    ktMap: createSqliteKtMap(db, gc),
+    ktMap: journal ? journal.ktMap : createSqliteKtMap(db, gc),
     close() {
       // Synchronous, so no operation can slip in between the last flush and the close.
       if (closed) return Promise.resolve();

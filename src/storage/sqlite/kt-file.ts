@@ -38,6 +38,31 @@ const SCHEMA = `
     seq    INTEGER NOT NULL,
     PRIMARY KEY (log_id, jid_id, seq)
   ) STRICT, WITHOUT ROWID;
+  -- The verifiable maps (storage/kt-map.ts), as migration 8 gave the main file.
+  CREATE TABLE IF NOT EXISTS kt_map_entries (
+    domain     TEXT NOT NULL,
+    label      BLOB NOT NULL,
+    commitment BLOB NOT NULL,
+    epoch      INTEGER NOT NULL,
+    jid        TEXT NOT NULL,
+    node       TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    seq        INTEGER NOT NULL,
+    PRIMARY KEY (domain, label)
+  ) STRICT, WITHOUT ROWID;
+  CREATE UNIQUE INDEX IF NOT EXISTS kt_map_entries_by_key ON kt_map_entries (domain, jid, node, version);
+  CREATE INDEX IF NOT EXISTS kt_map_entries_by_epoch ON kt_map_entries (domain, epoch);
+  CREATE TABLE IF NOT EXISTS kt_map_epochs (
+    domain    TEXT NOT NULL,
+    epoch     INTEGER NOT NULL,
+    log_size  INTEGER NOT NULL,
+    log_root  BLOB NOT NULL,
+    root      BLOB NOT NULL,
+    time      INTEGER NOT NULL,
+    key       BLOB NOT NULL,
+    signature BLOB NOT NULL,
+    PRIMARY KEY (domain, epoch)
+  ) STRICT, WITHOUT ROWID;
   -- 'cursor': the main file's last journal record appended here; 'imported': the main file's own log
   -- tables (before the journal) were copied here.
   -- 'database': the token of the main file this one belongs to (bindKtFile).
@@ -48,6 +73,13 @@ const SCHEMA = `
 `;
 
 const LOG_TABLES = ['kt_logs', 'kt_names', 'kt_blocks', 'kt_jids'] as const;
+const MAP_TABLES = ['kt_map_entries', 'kt_map_epochs'] as const;
+/** What a main file may hold from before the transparency file, and the mark of each group's copy. */
+const GROUPS = [
+  { mark: 'imported', tables: LOG_TABLES },
+  { mark: 'imported_map', tables: MAP_TABLES },
+] as const;
+const ALL_TABLES = [...LOG_TABLES, ...MAP_TABLES];
 
 export class KtFileTooNewError extends Error {
   readonly code = 'KT_FILE_TOO_NEW';
@@ -84,25 +116,28 @@ const hasTable = (db: SqliteDatabase, name: string, schema = 'main') =>
  * mark says the copy is complete). Run before the key-log thread starts, on the main file's connection.
  */
 export function importMainLogTables(db: SqliteDatabase, ktPath: string): void {
-  if (!hasTable(db, 'kt_blocks')) return;
+  const groups = GROUPS.filter((g) => hasTable(db, g.tables[0]));
+  if (groups.length === 0) return;
   openKtFile(ktPath).close();
   db.prepare('ATTACH DATABASE ? AS kt').run(ktPath);
   try {
-    const imported = db.prepare("SELECT value FROM kt.kt_meta WHERE key = 'imported'").pluck().get() === 1;
-    if (!imported) {
+    for (const { mark, tables } of groups) {
+      const imported = db.prepare('SELECT value FROM kt.kt_meta WHERE key = ?').pluck().get(mark) === 1;
+      if (!imported) {
+        db.transaction(() => {
+          for (const t of tables) {
+            db.exec(`DELETE FROM kt.${t}`);
+            db.exec(`INSERT INTO kt.${t} SELECT * FROM main.${t}`);
+          }
+          db.prepare('INSERT INTO kt.kt_meta (key, value) VALUES (?, 1) ON CONFLICT (key) DO UPDATE SET value = 1').run(mark);
+        })();
+        // On disk (WAL copied into the file and both synced) before the main file lets go of its copy.
+        db.pragma('kt.wal_checkpoint(TRUNCATE)');
+      }
       db.transaction(() => {
-        for (const t of LOG_TABLES) {
-          db.exec(`DELETE FROM kt.${t}`);
-          db.exec(`INSERT INTO kt.${t} SELECT * FROM main.${t}`);
-        }
-        db.exec("INSERT INTO kt.kt_meta (key, value) VALUES ('imported', 1) ON CONFLICT (key) DO UPDATE SET value = 1");
+        for (const t of tables) db.exec(`DROP TABLE IF EXISTS main.${t}`);
       })();
-      // On disk (WAL copied into the file and both synced) before the main file lets go of its copy.
-      db.pragma('kt.wal_checkpoint(TRUNCATE)');
     }
-    db.transaction(() => {
-      for (const t of LOG_TABLES) db.exec(`DROP TABLE IF EXISTS main.${t}`);
-    })();
   } finally {
     db.exec('DETACH DATABASE kt');
   }
@@ -150,12 +185,13 @@ export function bindKtFile(db: SqliteDatabase, ktPath: string): void {
  * cannot take an event back. Returns the number of leaves carried.
  */
 export function embedKtFile(copy: SqliteDatabase, ktPath: string): number {
-  if (!existsSync(ktPath) || hasTable(copy, 'kt_blocks')) return 0;
+  if (!existsSync(ktPath) || ALL_TABLES.some((t) => hasTable(copy, t))) return 0;
   copy.prepare('ATTACH DATABASE ? AS kt').run(ktPath);
   try {
     return copy.transaction(() => {
-      copy.exec(SCHEMA.replace(/IF NOT EXISTS /g, '').split(/;\s*/).filter((ddl) => LOG_TABLES.some((t) => ddl.includes(`CREATE TABLE ${t} `))).join(';\n') + ';');
-      for (const t of LOG_TABLES) copy.exec(`INSERT INTO main.${t} SELECT * FROM kt.${t}`);
+      // The tables (and the map's indexes) as a main file had them: everything of SCHEMA but kt_meta.
+      copy.exec(SCHEMA.replace(/IF NOT EXISTS /g, '').split(/;\s*/).filter((ddl) => ALL_TABLES.some((t) => ddl.includes(`CREATE TABLE ${t} `) || ddl.includes(` ON ${t} (`))).join(';\n') + ';');
+      for (const t of ALL_TABLES) copy.exec(`INSERT INTO main.${t} SELECT * FROM kt.${t}`);
       const cursor = (copy.prepare("SELECT value FROM kt.kt_meta WHERE key = 'cursor'").pluck().get() as number | undefined) ?? 0;
       copy.prepare('DELETE FROM main.kt_journal WHERE seq <= ?').run(cursor);
       return copy.prepare('SELECT count(*) FROM main.kt_jids').pluck().get() as number;

@@ -17,7 +17,8 @@ import type { LogAppend, TransparencyStore } from '../types.ts';
 import { StorageClosedError } from '../errors.ts';
 import type { SqliteDatabase } from './database.ts';
 import type { GroupCommit } from './group-commit.ts';
-import type { KtFromThread, KtReadMethod, KtThreadInit, KtToThread } from './kt-protocol.ts';
+import type { KtFromThread, KtMapMethod, KtReadMethod, KtThreadInit, KtToThread } from './kt-protocol.ts';
+import type { KtMapStore } from '../kt-map.ts';
 import { deserializeError } from './worker-protocol.ts';
 
 /** Longest a durable record waits before the key-log thread is told of it (unless a read tells it first). */
@@ -25,6 +26,8 @@ const ANNOUNCE_MS = 5;
 
 export interface KtJournal {
   store: TransparencyStore;
+  /** The verifiable maps, kept in the transparency file by the same thread. */
+  ktMap: KtMapStore;
   /** Call only inside a gc.write callback, after the pubsub write it goes with succeeded. */
   append(log: LogAppend): void;
   /** Stops the thread once it has drained every record of a durable batch; call after the group commit closed. */
@@ -86,6 +89,8 @@ export function createKtJournal(db: SqliteDatabase, gc: GroupCommit, paths: { ma
           fail(deserializeError(m.error));
           return;
         case 'closed':
+          for (const c of calls.values()) c.reject(new StorageClosedError());
+          calls.clear();
           onClosed?.();
           return;
         case 'ready':
@@ -156,6 +161,27 @@ export function createKtJournal(db: SqliteDatabase, gc: GroupCommit, paths: { ma
     );
   }
 
+  /** A call of the map's store: nothing it reads depends on the journal, so it goes at once. */
+  function mapCall<T>(method: KtMapMethod, args: unknown[]): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (failure) return reject(failure);
+      if (closing) return reject(new StorageClosedError());
+      const id = nextId++;
+      calls.set(id, { resolve, reject });
+      send({ type: 'map', id, method, args });
+    });
+  }
+  const ktMap: KtMapStore = {
+    range: (...a) => mapCall('range', a),
+    get: (...a) => mapCall('get', a),
+    inserted: (...a) => mapCall('inserted', a),
+    versions: (...a) => mapCall('versions', a),
+    latestVersion: (...a) => mapCall('latestVersion', a),
+    addEpoch: (...a) => mapCall('addEpoch', a),
+    latestEpoch: (...a) => mapCall('latestEpoch', a),
+    epoch: (...a) => mapCall('epoch', a),
+  };
+
   const store: TransparencyStore = {
     size: (domain) => call('size', [domain]),
     nodes: (domain, refs) => call('nodes', [domain, refs]),
@@ -165,6 +191,7 @@ export function createKtJournal(db: SqliteDatabase, gc: GroupCommit, paths: { ma
 
   return {
     store,
+    ktMap,
     append,
     close() {
       if (closing) return closing;

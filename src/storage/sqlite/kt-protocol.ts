@@ -9,12 +9,15 @@ export interface KtThreadInit {
 }
 
 export type KtReadMethod = 'size' | 'nodes' | 'entries' | 'entriesOf';
+export type KtMapMethod = 'range' | 'get' | 'inserted' | 'versions' | 'latestVersion' | 'addEpoch' | 'latestEpoch' | 'epoch';
 
 export type KtToThread =
   /** Journal records up to `upTo` belong to durable batches: drain them. */
   | { type: 'journal'; upTo: number }
   /** A read of the log, answered once every record up to `after` is appended. */
   | { type: 'call'; id: number; method: KtReadMethod; args: unknown[]; after: number }
+  /** A call of the verifiable map's store (storage/kt-map.ts), whose tables the thread keeps too. */
+  | { type: 'map'; id: number; method: KtMapMethod; args: unknown[] }
   | { type: 'close' };
 
 export type KtFromThread =

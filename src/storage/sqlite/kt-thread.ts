@@ -13,6 +13,9 @@ import { deriveKeyEvent } from '../../transparency/key-events.ts';
 import type { KeyEventType } from '../../transparency/leaf.ts';
 import type { LogAppend, TransparencyStore } from '../types.ts';
 import { openKtFile } from './kt-file.ts';
+import { GroupCommit } from './group-commit.ts';
+import { createSqliteKtMap } from './kt-map.ts';
+import type { KtMapStore } from '../kt-map.ts';
 import { createTransparencyStore } from './transparency.ts';
 import { serializeError } from './worker-protocol.ts';
 import type { KtThreadInit, KtToThread, KtFromThread } from './kt-protocol.ts';
@@ -43,6 +46,8 @@ let main: Database.Database;
 let store: TransparencyStore;
 let appendAll: (events: readonly LogAppend[]) => void;
 let finished: (committed: boolean) => void;
+let mapStore: KtMapStore;
+let mapGc: GroupCommit;
 try {
   kt = openKtFile(ktPath);
   // Reads only: this connection never writes the main file, so the event loop's connection keeps its cache.
@@ -50,6 +55,10 @@ try {
   main.pragma('query_only = 1');
   main.pragma('busy_timeout = 5000');
   ({ store, appendAll, finished } = createTransparencyStore(kt, undefined));
+  // The map's epochs go through a group commit of their own, which syncs the WAL before an epoch is
+  // reported stored (its head is then published); the drains' transactions run between its batches.
+  mapGc = new GroupCommit(kt, { syncWal: true });
+  mapStore = createSqliteKtMap(kt, mapGc);
 } catch (err) {
   post({ type: 'open-failed', error: serializeError(err) });
   port.close();
@@ -180,6 +189,20 @@ function guarded(fn: () => void): void {
 }
 
 const methods = store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+const mapMethods = mapStore as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+
+function answer(id: number, run: () => Promise<unknown>): void {
+  let result: Promise<unknown>;
+  try {
+    result = run();
+  } catch (err) {
+    result = Promise.reject(err);
+  }
+  result.then(
+    (value) => post({ type: 'reply', id, ok: true, value }),
+    (err: unknown) => post({ type: 'reply', id, ok: false, error: serializeError(err) }),
+  );
+}
 
 port.on('message', (m: KtToThread) => {
   switch (m.type) {
@@ -191,20 +214,15 @@ port.on('message', (m: KtToThread) => {
       // A read sees every key event whose write settled before it was issued.
       bound = Math.max(bound, m.after);
       if (cursor < m.after) guarded(drain);
-      let result: Promise<unknown>;
-      try {
-        result = methods[m.method]!(...m.args);
-      } catch (err) {
-        result = Promise.reject(err);
-      }
-      result.then(
-        (value) => post({ type: 'reply', id: m.id, ok: true, value }),
-        (err: unknown) => post({ type: 'reply', id: m.id, ok: false, error: serializeError(err) }),
-      );
+      answer(m.id, () => methods[m.method]!(...m.args));
       return;
     }
+    case 'map':
+      answer(m.id, () => mapMethods[m.method]!(...m.args));
+      return;
     case 'close':
       guarded(() => {
+        mapGc.close();
         drain();
         if (syncTimer) clearTimeout(syncTimer);
         if (walFd !== undefined) {

@@ -1,6 +1,7 @@
 // Messages between the server's thread and the SQLite storage worker (worker.ts). Calls travel in batches
 // (every call made in one turn of the caller's event loop goes in one postMessage), replies likewise, so
 // the per-message cost of crossing threads is paid once per batch rather than once per statement.
+import { KtMapEpochError } from '../kt-map.ts';
 import type { Storage } from '../types.ts';
 import type { SqliteStorageOptions } from './index.ts';
 import { AccountExistsError, ArchiveIdNotFoundError } from '../types.ts';
@@ -56,6 +57,7 @@ const CLASSES: Record<string, { prototype: Error }> = {
   STORAGE_CLOSED: StorageClosedError,
   STORAGE_SCHEMA_TOO_NEW: SchemaTooNewError,
   KT_SUBTREE_NOT_FOUND: SubtreeNotFoundError,
+  KT_MAP_EPOCH: KtMapEpochError,
 };
 
 /** Rebuilds the error on the caller's side, with its class when it is one of ours. */
