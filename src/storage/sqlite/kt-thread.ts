@@ -191,6 +191,12 @@ function guarded(fn: () => void): void {
 const methods = store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
 const mapMethods = mapStore as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
 
+/**
+ * The hashes as arrays of their own: the tree's are views into one buffer per level (node-cache.ts), and
+ * posting a view copies its whole buffer (megabytes at 10^6 leaves, per proof).
+ */
+const ownBuffers = (hashes: Uint8Array[]): Uint8Array[] => hashes.map((h) => (h.byteOffset === 0 && h.byteLength === h.buffer.byteLength ? h : h.slice()));
+
 function answer(id: number, run: () => Promise<unknown>): void {
   let result: Promise<unknown>;
   try {
@@ -214,7 +220,7 @@ port.on('message', (m: KtToThread) => {
       // A read sees every key event whose write settled before it was issued.
       bound = Math.max(bound, m.after);
       if (cursor < m.after) guarded(drain);
-      answer(m.id, () => methods[m.method]!(...m.args));
+      answer(m.id, () => (m.method === 'nodes' ? store.nodes(...(m.args as Parameters<TransparencyStore['nodes']>)).then(ownBuffers) : methods[m.method]!(...m.args)));
       return;
     }
     case 'map':
