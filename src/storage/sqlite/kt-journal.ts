@@ -147,30 +147,24 @@ export function createKtJournal(db: SqliteDatabase, gc: GroupCommit, paths: { ma
     journalled = true;
   }
 
-  function call<T>(method: KtReadMethod, args: unknown[]): Promise<T> {
-    // Behind every write issued before it (and so after its batch was announced, once durable).
-    return gc.read(() => undefined).then(
-      () =>
-        new Promise<T>((resolve, reject) => {
-          if (failure) return reject(failure);
-          if (closing) return reject(new StorageClosedError());
-          const id = nextId++;
-          calls.set(id, { resolve, reject });
-          send({ type: 'call', id, method, args, after: announced });
-        }),
-    );
-  }
-
-  /** A call of the map's store: nothing it reads depends on the journal, so it goes at once. */
-  function mapCall<T>(method: KtMapMethod, args: unknown[]): Promise<T> {
+  /** Sends one call to the thread; its reply settles the promise. */
+  function request<T>(message: (id: number) => KtToThread): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (failure) return reject(failure);
       if (closing) return reject(new StorageClosedError());
       const id = nextId++;
       calls.set(id, { resolve, reject });
-      send({ type: 'map', id, method, args });
+      send(message(id));
     });
   }
+
+  function call<T>(method: KtReadMethod, args: unknown[]): Promise<T> {
+    // Behind every write issued before it (and so after its batch was announced, once durable).
+    return gc.read(() => undefined).then(() => request<T>((id) => ({ type: 'call', id, method, args, after: announced })));
+  }
+
+  /** A call of the map's store: nothing it reads depends on the journal, so it goes at once. */
+  const mapCall = <T>(method: KtMapMethod, args: unknown[]): Promise<T> => request<T>((id) => ({ type: 'map', id, method, args }));
   const ktMap: KtMapStore = {
     range: (...a) => mapCall('range', a),
     get: (...a) => mapCall('get', a),
