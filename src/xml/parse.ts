@@ -7,28 +7,56 @@ import type { XmlLimits } from './limits.ts';
 const WRAP_OPEN = '<wrap>';
 const WRAP_CLOSE = '</wrap>';
 
-export function parseXml(xml: string, limits: Partial<XmlLimits> = {}): Element {
-  let result: Element | undefined;
-  let error: XmlStreamError | undefined;
-  let count = 0;
-  const p = new StreamParser(
+/** The limits of a whole fragment (one object, so the parser's resolved limits are looked up, not rebuilt). */
+const FRAGMENT_LIMITS: Partial<XmlLimits> = { maxStanzaSize: Number.MAX_SAFE_INTEGER, maxDepth: 10_000, maxAttributes: 10_000 };
+
+/** What the parser's handlers report for the fragment being parsed. */
+interface Outcome {
+  result: Element | undefined;
+  error: XmlStreamError | undefined;
+  count: number;
+}
+
+/**
+ * One parser for every fragment, reset before each (reset() is several times cheaper than a new parser and
+ * its saxes state: a key payload parses in a few microseconds, and the key log parses one per key event).
+ * Safe because parsing is synchronous and the handlers only record: no parse can start inside another.
+ */
+let reused: { parser: StreamParser; outcome: Outcome } | undefined;
+
+function fragmentParser(): { parser: StreamParser; outcome: Outcome } {
+  if (reused) return reused;
+  const outcome: Outcome = { result: undefined, error: undefined, count: 0 };
+  const parser = new StreamParser(
     {
       streamStart() {},
       stanza(el) {
-        count++;
-        result = el;
+        outcome.count++;
+        outcome.result = el;
       },
       streamEnd() {},
       error(e) {
-        error ??= e;
+        outcome.error ??= e;
       },
     },
-    { maxStanzaSize: Number.MAX_SAFE_INTEGER, maxDepth: 10_000, maxAttributes: 10_000, ...limits },
+    FRAGMENT_LIMITS,
   );
+  return (reused = { parser, outcome });
+}
+
+export function parseXml(xml: string, limits?: Partial<XmlLimits>): Element {
+  const { parser: p, outcome } = fragmentParser();
+  p.reset(limits ? { ...FRAGMENT_LIMITS, ...limits } : FRAGMENT_LIMITS);
+  outcome.result = undefined;
+  outcome.error = undefined;
+  outcome.count = 0;
   // Wrapping lets the stream parser treat the fragment as its one stanza.
   p.writeString(WRAP_OPEN);
-  p.writeString(xml.replace(/^\s*<\?xml[^?]*\?>/, ''));
+  p.writeString(xml.startsWith('<?xml') || /^\s/.test(xml) ? xml.replace(/^\s*<\?xml[^?]*\?>/, '') : xml);
   p.writeString(WRAP_CLOSE);
+  // Set by the handlers during the writes (TypeScript still sees the values assigned above).
+  const { result, error, count } = outcome as Outcome;
+  outcome.result = undefined;
   if (error) throw error;
   if (!result || count !== 1) throw new XmlStreamError('not-well-formed', 'expected exactly one root element');
   result.parent = undefined;
