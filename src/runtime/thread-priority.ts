@@ -1,5 +1,5 @@
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 
 /** The lowest scheduling priority (nice value) on Linux. */
 export const LOWEST_PRIORITY = 19;
@@ -21,4 +21,31 @@ export function lowerThreadPriority(priority = LOWEST_PRIORITY): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Lowers every thread of this process to `priority` (Linux: priorities are per thread, and threads started
+ * later inherit their creator's): for a process that only does background work (background-process.ts),
+ * whose V8 platform threads (GC, compilation) must not come before the server's either. Never raises a
+ * thread that is already lower. Returns how many threads it lowered (0 elsewhere).
+ */
+export function lowerProcessPriority(priority = LOWEST_PRIORITY): number {
+  if (process.platform !== 'linux') return 0;
+  let lowered = 0;
+  let tids: string[];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return 0;
+  }
+  for (const tid of tids) {
+    try {
+      if (getPriority(Number(tid)) >= priority) continue;
+      setPriority(Number(tid), priority);
+      lowered++;
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return lowered;
 }

@@ -1,5 +1,5 @@
 // The transparency file: a second SQLite database beside the main one (PATH-kt.sqlite for PATH.sqlite) that
-// holds the key-transparency logs and is written only by the key-log thread (kt-thread.ts). Its tables are the
+// holds the key-transparency logs and is written only by the key-log process (kt-process.ts). Its tables are the
 // ones migration 7 gave the main file (kt_logs, kt_names, kt_blocks, kt_jids), plus how far the thread has
 // drained the main file's journal (kt-journal.ts). Why a second file: a connection that commits to a file
 // makes every other connection to it drop its page cache at its next transaction (the WAL index changed),

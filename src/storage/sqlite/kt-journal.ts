@@ -1,6 +1,6 @@
 // The key-transparency log of a SQLite file database, as the event loop sees it (docs/transparency.md
 // "Storage", "Atomicity"). A key event costs its write one journal record, inserted in the write's own
-// savepoint: the payload as stored, nothing derived. The key-log thread (kt-thread.ts) derives the leaf
+// savepoint: the payload as stored, nothing derived. The key-log process (kt-process.ts) derives the leaf
 // (payload hash, fingerprint) and appends it to the transparency file (kt-file.ts); the records it reports
 // appended are deleted by later batches. So the event loop neither hashes, parses, nor writes a block, and
 // its connection is the only writer of its file (measured in docs/benchmarks.md: the leaf work inline cost
@@ -10,8 +10,7 @@
 // acknowledged events, in commit order (record numbers are AUTOINCREMENT, never reused); the thread is told
 // only of records of durable batches. A read of the log is answered once every record of a batch settled
 // before the read was issued is appended: a client that was told its publish succeeded finds its leaf.
-import type { Worker } from 'node:worker_threads';
-import { startWorker } from '../../runtime/start-worker.ts';
+import { startBackgroundProcess, type BackgroundProcess } from '../../runtime/background-process.ts';
 import { assertEncodable } from '../../transparency/leaf.ts';
 import type { LogAppend, TransparencyStore } from '../types.ts';
 import { StorageClosedError } from '../errors.ts';
@@ -21,8 +20,16 @@ import type { KtFromThread, KtMapMethod, KtReadMethod, KtThreadInit, KtToThread 
 import type { KtMapStore } from '../kt-map.ts';
 import { deserializeError } from './worker-protocol.ts';
 
-/** Longest a durable record waits before the key-log thread is told of it (unless a read tells it first). */
+/** Longest a durable record waits before the key-log process is told of it (unless a read tells it first). */
 const ANNOUNCE_MS = 5;
+
+/**
+ * The key-log process's nice value: below the event loop, above the VRF process (19). On a machine with fewer
+ * free cores than busy threads the kernel runs the event loop first (it acknowledges publishes), then the key
+ * log (log reads wait for its drain), then the map; a weight of 110 against the event loop's 1,024 still
+ * drains a burst as soon as the event loop idles.
+ */
+const KEY_LOG_PRIORITY = 10;
 
 export interface KtJournal {
   store: TransparencyStore;
@@ -50,7 +57,7 @@ export function createKtJournal(db: SqliteDatabase, gc: GroupCommit, paths: { ma
   let deleted = 0;
   let deleting = 0;
 
-  let worker: Worker | undefined;
+  let worker: BackgroundProcess | undefined;
   let failure: Error | undefined;
   let closing: Promise<void> | undefined;
   let nextId = 0;
@@ -65,10 +72,10 @@ export function createKtJournal(db: SqliteDatabase, gc: GroupCommit, paths: { ma
   };
 
   /** The thread starts at the first key event or read: processes that never touch the log (the CLI's user commands) spare it. */
-  const thread = (): Worker => {
+  const thread = (): BackgroundProcess => {
     if (worker) return worker;
     const init: KtThreadInit = paths;
-    const w = startWorker(import.meta.url, 'kt-thread', { workerData: init });
+    const w = startBackgroundProcess(import.meta.url, 'kt-process', { data: init, priority: KEY_LOG_PRIORITY });
     worker = w;
     // The records are durable whether or not the thread drains them now; only close() waits for it.
     w.unref();
@@ -80,6 +87,8 @@ export function createKtJournal(db: SqliteDatabase, gc: GroupCommit, paths: { ma
         case 'reply': {
           const c = calls.get(m.id);
           calls.delete(m.id);
+          // Referenced only while it owes answers: an idle key log must not keep a stopping process alive.
+          if (calls.size === 0 && !closing) w.unref();
           if (m.ok) c?.resolve(m.value);
           else c?.reject(deserializeError(m.error));
           return;
@@ -154,6 +163,7 @@ export function createKtJournal(db: SqliteDatabase, gc: GroupCommit, paths: { ma
       if (closing) return reject(new StorageClosedError());
       const id = nextId++;
       calls.set(id, { resolve, reject });
+      thread().ref();
       send(message(id));
     });
   }

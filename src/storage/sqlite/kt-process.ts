@@ -1,11 +1,10 @@
-// The key-log thread (kt-journal.ts starts it): drains the main file's journal of key events into the
+// The key-log process (kt-journal.ts starts it: runtime/background-process.ts, below the server's priority): drains the main file's journal of key events into the
 // transparency file (kt-file.ts) and answers the log's reads. Per drain, in one transaction of the
 // transparency file: the journal records after its cursor up to the bound the event loop announced
 // (records of durable batches only), each derived (payload hash, fingerprint: transparency/key-events.ts)
 // and appended in order by the same block code the inline store uses, and the new cursor. Records are
 // numbered by AUTOINCREMENT, so the cursor makes every record's append happen exactly once, whichever thread
 // or process drains it, and after any crash.
-import { parentPort, workerData } from 'node:worker_threads';
 import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { walFile } from './database.ts';
@@ -19,11 +18,11 @@ import type { KtMapStore } from '../kt-map.ts';
 import { createTransparencyStore } from './transparency.ts';
 import { serializeError } from './worker-protocol.ts';
 import type { KtThreadInit, KtToThread, KtFromThread } from './kt-protocol.ts';
+import { parentChannel } from '../../runtime/background-process.ts';
 
-const port = parentPort;
-if (!port) throw new Error('storage/sqlite/kt-thread.ts runs as a worker thread only');
-const post = (m: KtFromThread) => port.postMessage(m);
-const { mainPath, ktPath } = workerData as KtThreadInit;
+const channel = parentChannel<KtToThread, KtFromThread>();
+const post = (m: KtFromThread) => channel.postMessage(m);
+const { mainPath, ktPath } = channel.data as KtThreadInit;
 
 type JournalRow = {
   seq: number;
@@ -60,8 +59,9 @@ try {
   mapGc = new GroupCommit(kt, { syncWal: true });
   mapStore = createSqliteKtMap(kt, mapGc);
 } catch (err) {
-  post({ type: 'open-failed', error: serializeError(err) });
-  port.close();
+  channel.exit({ type: 'open-failed', error: serializeError(err) }, 1);
+  // Nothing below may run: the files are not open (the exit above happens once the message is sent).
+  await new Promise(() => {});
   throw err;
 }
 
@@ -116,6 +116,7 @@ function report(upTo: number): void {
 /** Appends every announced record not appended yet. */
 function drain(): void {
   while (cursor < bound) {
+    channel.exitIfOrphaned();
     const before = cursor;
     let ok = false;
     try {
@@ -183,8 +184,7 @@ function guarded(fn: () => void): void {
     fn();
   } catch (err) {
     // The transparency file or the journal cannot be read or written: nothing here can go on safely.
-    post({ type: 'fatal', error: serializeError(err) });
-    process.exit(1);
+    channel.exit({ type: 'fatal', error: serializeError(err) }, 1);
   }
 }
 
@@ -210,7 +210,7 @@ function answer(id: number, run: () => Promise<unknown>): void {
   );
 }
 
-port.on('message', (m: KtToThread) => {
+channel.onMessage((m: KtToThread) => {
   switch (m.type) {
     case 'journal':
       bound = Math.max(bound, m.upTo);
@@ -238,8 +238,7 @@ port.on('message', (m: KtToThread) => {
       });
       kt.close();
       main.close();
-      post({ type: 'closed' });
-      port.close();
+      channel.exit({ type: 'closed' }, 0);
       return;
   }
 });

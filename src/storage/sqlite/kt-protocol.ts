@@ -1,4 +1,4 @@
-// Messages between the event loop's journal (kt-journal.ts) and the key-log thread (kt-thread.ts).
+// Messages between the event loop's journal (kt-journal.ts) and the key-log process (kt-process.ts).
 import type { SerializedError } from './worker-protocol.ts';
 
 export interface KtThreadInit {

@@ -1,16 +1,13 @@
-// The worker side of vrf-worker.ts: computes map labels (with their VRF proofs, or alone) off the main thread,
-// and the map builder's per-entry and per-epoch work (map-epoch-work.ts), reading the stored map through the
-// main thread (the storage lives there).
-import { parentPort } from 'node:worker_threads';
+// The process side of vrf-worker.ts: computes map labels (with their VRF proofs, or alone) off the server's
+// process, and the map builder's per-entry and per-epoch work (map-epoch-work.ts), reading the stored map
+// through the server (the storage lives there). It runs at the lowest OS priority (runtime/background-process.ts):
+// under load the server's threads go first and the map lags.
+import { parentChannel } from '../../../runtime/background-process.ts';
 import { mapLabel, mapLabelOnly } from '../../../transparency/map-label.ts';
 import type { MainReply, ThreadMessage, ThreadRead, VrfRequest } from './vrf-worker.ts';
-import { lowerThreadPriority } from '../../../runtime/thread-priority.ts';
 import { EpochRoots, unpackEntries } from './map-epoch-work.ts';
 
-// Background work: under load the server's threads go first and the map lags (vrf-worker.ts).
-lowerThreadPriority();
-
-const port = parentPort!;
+const port = parentChannel<VrfRequest | MainReply, ThreadMessage>();
 // vrf.ts keeps each secret key's expansion (x, x·B, its OpenSSL keys) per Uint8Array; every message brings a
 // fresh copy of the key, so one instance per key keeps that cache hit (without it a label costs several times more).
 const keys = new Map<string, Uint8Array>();
@@ -39,8 +36,7 @@ function answer(req: VrfRequest): void | Promise<void> {
   if (req.kind === 'entries') {
     return roots
       .collect(req.domain, req.epoch, req.first, req.stored, { bytes: req.leaves, ends: req.ends }, canonical(req.vrfSecret), req.commitSecret)
-      // The batch's buffers are its own (the epoch's entries keep copies of the labels): moved, not copied.
-      .then((batch) => port.postMessage({ id, batch } satisfies ThreadMessage, [batch.packed.buffer as ArrayBuffer, batch.versions.buffer as ArrayBuffer, batch.owner.buffer as ArrayBuffer]));
+      .then((batch) => port.postMessage({ id, batch } satisfies ThreadMessage));
   }
   if (req.kind === 'root') {
     return roots.root(req.domain, req.epoch, req.stored).then(({ root, order }) => port.postMessage({ id, root, order } satisfies ThreadMessage));
@@ -60,7 +56,7 @@ function answer(req: VrfRequest): void | Promise<void> {
   port.postMessage({ id, labels, proofs: made } satisfies ThreadMessage);
 }
 
-port.on('message', (msg: VrfRequest | MainReply) => {
+port.onMessage((msg) => {
   if ('read' in msg) {
     const r = reads.get(msg.read);
     reads.delete(msg.read);

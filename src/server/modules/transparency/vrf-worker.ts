@@ -1,13 +1,13 @@
 // Map labels computed on a worker thread. A label with its proof is one ECVRF proof (~1.5 ms of CPU), a label
 // alone (the map builder's) ~0.4 ms (docs/benchmarks.md "Verifiable map: VRF"): on the main thread the map
 // builder and every lookup would hold the event loop that long per label, so every stanza of every session
-// would wait behind them. The worker runs at the lowest OS priority (vrf-thread.ts): the map may lag the log
+// would wait behind them. The worker is a process of its own at the lowest OS priority (vrf-process.ts): the map may lag the log
 // under load, the server must not. Started on first use; a worker that dies fails its pending requests and
 // the next request starts a new one.
 // The map builder's per-entry and per-epoch work runs there too (mapThread, map-epoch-work.ts): the thread
 // reads the stored map through this side (`read` messages), where the storage is.
-import type { Worker } from 'node:worker_threads';
-import { startWorker } from '../../../runtime/start-worker.ts';
+import { startBackgroundProcess, type BackgroundProcess } from '../../../runtime/background-process.ts';
+import { LOWEST_PRIORITY } from '../../../runtime/thread-priority.ts';
 import { packEntries, packLeaves, type LabelledBatch, type MapReader } from './map-epoch-work.ts';
 import type { KtMapStore } from '../../../storage/kt-map.ts';
 import type { MapThread } from './map-builder.ts';
@@ -51,13 +51,18 @@ interface Coalesced {
 }
 
 export class VrfWorker {
-  private worker: Worker | undefined;
+  private worker: BackgroundProcess | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private closed = false;
   private coalesced: Coalesced | undefined;
   /** Per domain, how the thread reads the stored map (set by each mapThread). */
   private readonly readers = new Map<string, MapReader>();
+
+  /** The worker process's id while it runs (operators: ps, top; tests). */
+  get pid(): number | undefined {
+    return this.worker?.pid;
+  }
 
   /** The labels and VRF proofs of `items` under `secretKey` (map-label.ts mapLabel), in order. */
   async labels(secretKey: Uint8Array, items: LabelItem[]): Promise<{ label: Uint8Array; proof: Uint8Array }[]> {
@@ -101,8 +106,7 @@ export class VrfWorker {
     return this.request({ id: 0, secretKey, items, proofs });
   }
 
-  /** `transfer`: buffers made for this request alone, moved to the thread rather than copied. */
-  private request<T>(req: VrfRequest, transfer: ArrayBuffer[] = []): Promise<T> {
+  private request<T>(req: VrfRequest): Promise<T> {
     if (this.closed) return Promise.reject(new Error('the VRF worker is closed'));
     const worker = this.start();
     const id = this.nextId++;
@@ -110,7 +114,7 @@ export class VrfWorker {
       this.pending.set(id, { resolve, reject });
       // Referenced only while it owes answers: an idle worker must not keep a stopping process alive.
       worker.ref();
-      worker.postMessage({ ...req, id }, transfer);
+      worker.postMessage({ ...req, id });
     });
   }
 
@@ -128,7 +132,7 @@ export class VrfWorker {
         this.readers.set(domain, reader);
         const { bytes, ends } = packLeaves(leaves);
         const req: VrfRequest = { kind: 'entries', id: 0, domain, epoch, first, stored, vrfSecret, commitSecret, leaves: bytes, ends };
-        return (await this.request<{ batch: LabelledBatch }>(req, [bytes.buffer as ArrayBuffer, ends.buffer as ArrayBuffer])).batch;
+        return (await this.request<{ batch: LabelledBatch }>(req)).batch;
       },
       root: (epoch, stored) => {
         this.readers.set(domain, reader);
@@ -137,7 +141,7 @@ export class VrfWorker {
     };
   }
 
-  private serveRead(worker: Worker, m: ThreadRead): void {
+  private serveRead(worker: BackgroundProcess, m: ThreadRead): void {
     const reader = this.readers.get(m.domain);
     const reply = (r: MainReply) => {
       if (this.worker === worker) worker.postMessage(r);
@@ -161,9 +165,10 @@ export class VrfWorker {
     await worker?.terminate();
   }
 
-  private start(): Worker {
+  private start(): BackgroundProcess {
     if (this.worker) return this.worker;
-    const worker = startWorker(import.meta.url, 'vrf-thread');
+    // Background work at the lowest priority, platform threads included (runtime/background-process.ts).
+    const worker = startBackgroundProcess(import.meta.url, 'vrf-process', { priority: LOWEST_PRIORITY });
     worker.unref();
     worker.on('message', (reply: ThreadMessage) => {
       if ('read' in reply) return this.serveRead(worker, reply);
