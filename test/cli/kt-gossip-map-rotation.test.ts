@@ -7,22 +7,17 @@
 // (`unlinked-key`), not compared as if it were the domain's.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrivateKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestServer, rawSessions, type TestServer } from '../helpers/server.ts';
-import { befriend } from '../helpers/roster-setup.ts';
+import { rawSessions, type TestServer } from '../helpers/server.ts';
 import { mapCatchesUp } from '../helpers/kt-map.ts';
-import { defaultModules } from '../../src/server/modules/index.ts';
-import { transparencyModule } from '../../src/server/modules/transparency/index.ts';
-import { loadOrCreateLogKey } from '../../src/server/modules/transparency/log-key.ts';
-import { rotateLogKey } from '../../src/server/modules/transparency/key-rotations.ts';
 import { buildGossip } from '../../src/client/kt-gossip.ts';
 import { FileKtHeadStore } from '../../src/client/kt-head-store.ts';
 import { signMapHead, type SignedMapHead } from '../../src/transparency/map-head.ts';
 import { logKeyId, rawEd25519PublicKey } from '../../src/transparency/tree-head.ts';
-import { runCli } from './run-cli.ts';
+import { ktAs, nursePublishes, romeoGossipsWithNurse, rotatedDomain } from './kt-rotation-helpers.ts';
 
 const NODE = 'urn:xmpp:pubkey:2';
 const publish = (id: string) => `<iq type='set'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='${NODE}'><item id='${id}'><pubkey xmlns='urn:xmpp:pubkey:2'/></item></publish></pubsub></iq>`;
@@ -34,36 +29,21 @@ describe('kt gossip of map heads across a log key rotation', () => {
   /** The map head Romeo verified (signed by the current key). */
   let current: SignedMapHead;
   const sessions = rawSessions(() => t);
-  const kt = (who: string, args: string[]) =>
-    runCli(['kt', ...args, '--jid', `${who}@localhost`, '--password', 'pw', '--server', `127.0.0.1:${t.port}`, '--insecure', '--home', join(dir, who)], { timeoutMs: 60_000 });
+  let kt: ReturnType<typeof ktAs>;
   let logins = 0;
-  /** The Nurse gossips `head` (no tree head). */
-  const nurseGossips = async (head: SignedMapHead) => {
-    const nurse = await sessions.login('nurse', `g${++logins}`);
-    const r = await nurse.iq(`<iq type='set'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='urn:pepkeys:kt:0:gossip'><item id='current'>${buildGossip([], [head]).toString()}</item></publish></pubsub></iq>`);
-    assert.equal(r.attrs.type, 'result', r.toString());
-  };
+  /** The Nurse gossips `heads` (no tree head). */
+  const nurseGossips = (...heads: SignedMapHead[]) => nursePublishes(sessions, `g${++logins}`, buildGossip([], heads));
   /** The current epoch's head as `key` signs it, with `change` applied. */
   const resigned = (key: KeyObject, change: Partial<SignedMapHead> = {}) => {
     const { domain, epoch, logSize, time, logRoot, root } = { ...current, ...change };
     return signMapHead({ domain, epoch, logSize, time, logRoot, root }, key);
   };
-  const romeoGossip = async () => {
-    const r = await kt('romeo', ['gossip', '--with', 'nurse@localhost', '--json']);
-    return { code: r.code, out: JSON.parse(r.stdout), text: r.stdout + r.stderr };
-  };
+  const romeoGossip = () => romeoGossipsWithNurse(kt);
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pepkeys-kt-gossip-map-rot-'));
-    const data = join(dir, 'data');
-    loadOrCreateLogKey(data, 'localhost');
-    const { retired } = rotateLogKey(data, 'localhost');
-    oldKey = createPrivateKey(readFileSync(retired, 'utf8'));
-    t = await startTestServer({
-      users: { 'juliet@localhost': 'pw', 'romeo@localhost': 'pw', 'nurse@localhost': 'pw' },
-      modules: [...defaultModules(), transparencyModule({ dataDir: data, epochMs: 50 })],
-    });
-    await befriend({ host: '127.0.0.1', port: t.port, tls: { rejectUnauthorized: false } }, { jid: 'romeo@localhost', password: 'pw' }, { jid: 'nurse@localhost', password: 'pw' }, [], []);
+    ({ t, oldKey } = await rotatedDomain(dir, 50));
+    kt = ktAs(dir, t);
     const juliet = await sessions.login('juliet', 'r');
     assert.equal((await juliet.iq(publish('k1'))).attrs.type, 'result');
     await mapCatchesUp((xml) => juliet.iq(xml));
@@ -142,9 +122,7 @@ describe('kt gossip of map heads across a log key rotation', () => {
     const { privateKey: a } = generateKeyPairSync('ed25519');
     const { privateKey: b } = generateKeyPairSync('ed25519');
     const head = (key: KeyObject, root: number) => signMapHead({ domain, epoch: 3, logSize: 5, time: 1_764_892_800_000, logRoot: new Uint8Array(32).fill(1), root: new Uint8Array(32).fill(root) }, key);
-    const nurse = await sessions.login('nurse', `g${++logins}`);
-    const r0 = await nurse.iq(`<iq type='set'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='urn:pepkeys:kt:0:gossip'><item id='current'>${buildGossip([], [head(a, 2), head(b, 3)]).toString()}</item></publish></pubsub></iq>`);
-    assert.equal(r0.attrs.type, 'result', r0.toString());
+    await nurseGossips(head(a, 2), head(b, 3));
     const r = await romeoGossip();
     assert.equal(r.code, 5, r.text);
     const views = r.out.mapSplitViews.filter((p: { domain: string }) => p.domain === domain);
