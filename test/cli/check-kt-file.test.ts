@@ -240,4 +240,14 @@ describe('pepkeys check: the transparency file', () => {
       open.close();
     }
   });
+
+  it('reports a transparency file left without its database, which a new database would refuse', async () => {
+    const data = await dataWithLog(3);
+    for (const f of [db(data), `${db(data)}.created`]) unlinkSync(f);
+    const r = await check(data);
+    assert.equal(r.code, 1, r.text);
+    assert.equal(r.kt.length, 1, r.text);
+    assert.match(r.kt[0]!.message, /^transparency file .*-kt\.sqlite belongs to a database that is not there: the server would create a new database and refuse to start with this file \(KT_FILE_MISMATCH\); restore the database and its logs from one backup/);
+    assert.throws(() => openSqliteStorage({ path: db(data) }), (e: Error & { code?: string }) => e.code === 'KT_FILE_MISMATCH');
+  });
 });

@@ -18,8 +18,8 @@ export async function checkDatabase(config: ServerConfig): Promise<Finding[]> {
 
 function checkSqlite(path: string): Finding[] {
   const main = checkMainFile(path);
-  // Its transparency file, once the database itself is there and sound (kt-file-check.ts).
-  return main.level === 'ok' && existsSync(path) ? [main, ...checkKtFile(path)] : [main];
+  // Its transparency file (kt-file-check.ts), once the database itself is sound or not made yet.
+  return main.level === 'ok' ? [main, ...checkKtFile(path)] : [main];
 }
 
 function checkMainFile(path: string): Finding {

@@ -95,6 +95,15 @@ class KtFileDamaged extends KtFileProblem {
   }
 }
 
+function readKtOr(kt: string): KtState | Finding {
+  try {
+    return readKt(kt);
+  } catch (err) {
+    if (err instanceof KtFileProblem) return error(S, `transparency file ${kt} ${err.message}`);
+    return error(S, `transparency file ${kt} could not be read: ${describeError(err)}`);
+  }
+}
+
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** The findings on `mainPath`'s transparency file; call once the main file itself passed its check. */
@@ -107,21 +116,25 @@ export function checkKtFile(mainPath: string): Finding[] {
       return error(S, `could not read ${mainPath} to check its transparency file: ${describeError(err)}`);
     }
   };
+  if (!existsSync(mainPath)) return existsSync(kt) ? orphan(kt) : [];
   if (!existsSync(kt)) {
     const main = readMainOr(0);
     return ['level' in main ? main : missing(kt, main)];
   }
   // The file before the database: beside a running server, the cursor read first cannot pass the journal's
   // numbering read after it (records are numbered before they are appended).
-  let state: KtState;
-  try {
-    state = readKt(kt);
-  } catch (err) {
-    if (err instanceof KtFileProblem) return [error(S, `transparency file ${kt} ${err.message}`)];
-    return [error(S, `transparency file ${kt} could not be read: ${describeError(err)}`)];
-  }
+  const state = readKtOr(kt);
+  if ('level' in state) return [state];
   const main = readMainOr(state.cursor);
   return ['level' in main ? main : binding(kt, main, state)];
+}
+
+/** A transparency file without its database: the server's new database has a new token, so one that was ever bound is refused. */
+function orphan(kt: string): Finding[] {
+  const s = readKtOr(kt);
+  if ('level' in s) return [s];
+  if (s.bound === undefined && s.blocks === 0 && s.cursor === 0) return [ok(S, `transparency file ${kt} holds no log yet; the new database takes it at the server's first start`)];
+  return [error(S, `transparency file ${kt} belongs to a database that is not there: the server would create a new database and refuse to start with this file (KT_FILE_MISMATCH); ${RESTORE}, or move the file away to start with empty logs`)];
 }
 
 /**
