@@ -4,12 +4,13 @@
 // "Gossip"). Heads of different sizes are proven consistent by the domain, one pair per size step; heads signed
 // by log keys a verified rotation chain links count as one log, a head signed by an unlinked key is reported.
 // The last map head verified per domain (Stage 2) is gossiped too: two of one epoch that differ, or one whose
-// log root is not a tree head's root at its log size, are shown like a split view of tree heads.
+// log root is not a tree head's root at its log size, are shown like a split view of tree heads; map heads are
+// judged by the same rotation statements (asked once per domain), a map head of an unlinked key reported apart.
 import { Command } from 'commander';
 import { join } from 'node:path';
 import {
-  FileKtHeadStore, KtClient, compareHeads, fetchGossip, getRoster, publishGossip, witnessed, witnessedMapHeads, compareMapHeads, KtMapClient,
-  type SplitView, type UnlinkedHead, type WitnessedHead, type WitnessedMapHead, type MapSplitView,
+  FileKtHeadStore, KtClient, compareHeads, fetchGossip, getRoster, publishGossip, witnessed, witnessedMapHeads, compareMapHeads, KtMapClient, keyLinks,
+  type SplitView, type UnlinkedHead, type WitnessedHead, type WitnessedMapHead, type MapSplitView, type UnlinkedMapHead,
 } from '../client/index.ts';
 import { buildMapHead } from '../transparency/map-protocol.ts';
 import type { SignedMapHead } from '../transparency/map-head.ts';
@@ -58,18 +59,23 @@ export function gossipCommand(cx: KeyCommandContext): Command {
           }
         }
         const trees = witnessed(seen);
-        const c = await compareHeads(new KtClient(s.client, store, t), trees, async (d) => (await store.get(d))?.key);
+        const kt = new KtClient(s.client, store, t);
+        const pinned = async (d: string) => (await store.get(d))?.key;
+        const links = keyLinks(kt, pinned);
+        const c = await compareHeads(kt, trees, pinned, links);
         warnings.push(...c.warnings);
-        const m = await compareMapHeads(new KtMapClient(s.client, store, t), witnessedMapHeads(seenMaps), trees);
+        const m = await compareMapHeads(new KtMapClient(s.client, store, t), witnessedMapHeads(seenMaps), trees, links);
         warnings.push(...m.warnings);
-        return { published: mine.length, publishedMaps: myMaps.length, report, splits: c.splits, unlinked: c.unlinked, mapSplits: m.splits, warnings };
+        return {
+          published: mine.length, publishedMaps: myMaps.length, report, splits: c.splits, unlinked: c.unlinked, mapSplits: m.splits, unlinkedMaps: m.unlinked, warnings,
+        };
       });
       const proofs = r.splits.map(splitJson);
-      const bad = r.splits.length + r.unlinked.length + r.mapSplits.length;
+      const bad = r.splits.length + r.unlinked.length + r.mapSplits.length + r.unlinkedMaps.length;
       if (flags.json) {
         cx.out.json({
           ok: bad === 0, published: r.published, publishedMapHeads: r.publishedMaps, contacts: r.report, splitViews: proofs, unlinkedHeads: r.unlinked.map(unlinkedJson),
-          mapSplitViews: r.mapSplits.map(mapSplitJson), warnings: r.warnings,
+          mapSplitViews: r.mapSplits.map(mapSplitJson), unlinkedMapHeads: r.unlinkedMaps.map(unlinkedMapJson), warnings: r.warnings,
         });
       } else {
         const maps = r.publishedMaps ? ` and ${r.publishedMaps} map head${r.publishedMaps === 1 ? '' : 's'}` : '';
@@ -80,6 +86,7 @@ export function gossipCommand(cx: KeyCommandContext): Command {
         for (const p of r.splits) for (const l of splitLines(p)) cx.out.line(l);
         for (const u of r.unlinked) for (const l of unlinkedLines(u)) cx.out.line(l);
         for (const m of r.mapSplits) for (const l of mapSplitLines(m)) cx.out.line(l);
+        for (const u of r.unlinkedMaps) for (const l of unlinkedMapLines(u)) cx.out.line(l);
         if (!bad) cx.out.line('No split view: every head of each domain is consistent with the others.');
       }
       if (bad) cx.exitCode = EXIT_TRUST;
@@ -138,26 +145,44 @@ function mapHeadJson(w: WitnessedMapHead) {
 
 function mapSplitJson(p: MapSplitView) {
   const detail = 'detail' in p ? { detail: p.detail } : {};
+  const keys = { sameKey: p.sameKey, rotated: !!p.rotated };
   return 'heads' in p
-    ? { domain: p.domain, kind: p.kind, sameKey: p.sameKey, ...detail, mapHeads: p.heads.map(mapHeadJson) }
-    : { domain: p.domain, kind: p.kind, sameKey: p.sameKey, ...detail, mapHeads: [mapHeadJson(p.mapHead)], treeHead: headJson(p.treeHead) };
+    ? { domain: p.domain, kind: p.kind, ...keys, ...detail, mapHeads: p.heads.map(mapHeadJson) }
+    : { domain: p.domain, kind: p.kind, ...keys, ...detail, mapHeads: [mapHeadJson(p.mapHead)], treeHead: headJson(p.treeHead) };
 }
 
-function mapSplitLines(p: MapSplitView): string[] {
-  const mapHead = (w: WitnessedMapHead) => [
+function unlinkedMapJson(u: UnlinkedMapHead) {
+  return { domain: u.domain, code: u.code, reference: logKeyId(u.reference), mapHead: mapHeadJson(u.mapHead) };
+}
+
+function mapHeadLines(w: WitnessedMapHead): string[] {
+  return [
     `  gossiped by ${w.by.join(', ')}: map epoch ${w.head.epoch}, log size ${w.head.logSize}, log root ${hex(w.head.logRoot)}, map root ${hex(w.head.root)}, time ${new Date(w.head.time).toISOString()}`,
     `    ${buildMapHead(w.head).toString()}`,
   ];
+}
+
+function unlinkedMapLines(u: UnlinkedMapHead): string[] {
+  const h = u.mapHead.head;
+  return [
+    `UNLINKED KEY for ${u.domain}'s map [${u.code}]: a map head of epoch ${h.epoch} signed by log key ${logKeyId(h.key)}, which no rotation statement of ${u.domain} links to its key ${logKeyId(u.reference)}: someone other than ${u.domain}'s log signed it, or ${u.domain} replaced its key without a statement.`,
+    ...mapHeadLines(u.mapHead),
+  ];
+}
+
+function mapSplitLines(p: MapSplitView): string[] {
   const signed = (a: Uint8Array, b: Uint8Array) => (p.sameKey
     ? `Both are signed by ${p.domain}'s log key ${logKeyId(a)}: proof that ${p.domain} showed different maps to different people.`
-    : `They are signed by different log keys (${logKeyId(a)}, ${logKeyId(b)}): a key rotation, or someone impersonating ${p.domain} towards one side.`);
+    : p.rotated
+      ? `They are signed by log keys ${logKeyId(a)} and ${logKeyId(b)}, which ${p.domain}'s signed rotation statements link: proof that ${p.domain} showed different maps to different people.`
+      : `They are signed by different log keys (${logKeyId(a)}, ${logKeyId(b)}): a key rotation, or someone impersonating ${p.domain} towards one side.`);
   const detail = 'detail' in p ? [`  ${p.detail}`] : [];
   if ('heads' in p) {
     const [a, b] = p.heads;
     const what = p.kind === 'same-epoch'
       ? `two map heads of epoch ${a.head.epoch} with different content`
       : `a map head of epoch ${b.head.epoch} that ${p.domain} cannot prove extends the map head of epoch ${a.head.epoch}`;
-    return [`SPLIT VIEW of ${p.domain}'s map: ${what}.`, ...mapHead(a), ...mapHead(b), `  ${signed(a.head.key, b.head.key)}`, ...detail];
+    return [`SPLIT VIEW of ${p.domain}'s map: ${what}.`, ...mapHeadLines(a), ...mapHeadLines(b), `  ${signed(a.head.key, b.head.key)}`, ...detail];
   }
   const t = p.treeHead;
   const what = p.kind === 'log-root'
@@ -165,7 +190,7 @@ function mapSplitLines(p: MapSplitView): string[] {
     : `a map head built from a log of ${p.mapHead.head.logSize} entries that ${p.domain} cannot prove consistent with the tree head of size ${t.head.size}`;
   return [
     `SPLIT VIEW of ${p.domain}'s map: ${what}.`,
-    ...mapHead(p.mapHead),
+    ...mapHeadLines(p.mapHead),
     `  gossiped by ${t.by.join(', ')}: tree head of size ${t.head.size}, root ${hex(t.head.root)}, time ${new Date(t.head.time).toISOString()}`,
     `    ${buildTreeHead(t.head).toString()}`,
     `  ${signed(p.mapHead.head.key, t.head.key)}`,

@@ -31,7 +31,8 @@ export { followHeads, type HeadFollower } from './kt-heads-follow.ts';
 export { KtAuditStateFile, type AuditCheckpoint } from './kt-audit-state.ts';
 export { FileKtHeadStore, MemoryKtHeadStore, LEGACY_VRF_KEYS_FILE, type KtHeadStore } from './kt-head-store.ts';
 export { KtMapClient, sameMapHead, type MapLookupResult } from './kt-map-client.ts';
-export { witnessedMapHeads, mapHeadSplits, compareMapHeads, type WitnessedMapHead, type MapSplitView, type MapComparison } from './kt-map-gossip.ts';
+export { witnessedMapHeads, mapHeadSplits, compareMapHeads, type WitnessedMapHead, type MapSplitView, type MapComparison, type UnlinkedMapHead } from './kt-map-gossip.ts';
+export { keyLinks, type KeyLinks, type DomainKeys } from './kt-key-links.ts';
 export {
   KT_GOSSIP_NODE, KT_GOSSIP_ITEM, buildGossip, parseGossip, publishGossip, fetchGossip, witnessed, sameSizeSplits, compareHeads,
   type WitnessedHead, type SplitView, type UnlinkedHead, type HeadComparison, type Gossip,

@@ -14,7 +14,8 @@ import { buildMapHead, parseMapHead } from '../transparency/map-protocol.ts';
 import { verifyMapHead, type SignedMapHead } from '../transparency/map-head.ts';
 import { verifyTreeHead, type SignedTreeHead } from '../transparency/tree-head.ts';
 import { KtVerifyError } from './kt-errors.ts';
-import { rotationPath, type KtClient } from './transparency.ts';
+import type { KtClient } from './transparency.ts';
+import { keyLinks, type DomainKeys, type KeyLinks } from './kt-key-links.ts';
 import type { XmppClient } from './client.ts';
 import { IqError } from './errors.ts';
 import { configureNode, getItems, publishItem, type NodeOptions } from './pubsub.ts';
@@ -171,9 +172,12 @@ export interface HeadComparison {
  * key (`pinned`, else the key of the domain's current head) are one log: equal sizes must have equal roots,
  * and each smaller head must be proven a prefix of the next larger one (checking each size step is enough:
  * "is a prefix of" chains). A head signed by a key no chain links is an UnlinkedHead. When the reference
- * cannot be had, heads are compared per key only.
+ * cannot be had, heads are compared per key only. `links`: pass the one given to compareMapHeads too, so each
+ * domain is asked once.
  */
-export async function compareHeads(kt: KtClient, heads: WitnessedHead[], pinned: (domain: string) => Promise<Uint8Array | undefined>): Promise<HeadComparison> {
+export async function compareHeads(
+  kt: KtClient, heads: WitnessedHead[], pinned: (domain: string) => Promise<Uint8Array | undefined>, links: KeyLinks = keyLinks(kt, pinned),
+): Promise<HeadComparison> {
   const out: HeadComparison = { splits: [], unlinked: [], warnings: [] };
   const byDomain = new Map<string, WitnessedHead[]>();
   for (const w of heads) byDomain.set(w.head.domain, [...(byDomain.get(w.head.domain) ?? []), w]);
@@ -183,26 +187,23 @@ export async function compareHeads(kt: KtClient, heads: WitnessedHead[], pinned:
       await compareOneLog(kt, group, out);
       continue;
     }
-    let linked: (key: Uint8Array) => boolean;
-    let reference: Uint8Array;
+    let own: DomainKeys;
     try {
-      reference = (await pinned(domain)) ?? (await kt.fetchHead(domain)).key;
-      const rotations = await kt.keyRotations(domain);
-      linked = (k) => !!(rotationPath(rotations, domain, reference, k) ?? rotationPath(rotations, domain, k, reference));
+      own = await links(domain);
     } catch (e) {
       if (!(e instanceof KtVerifyError) && !(e instanceof IqError)) throw e;
       out.warnings.push(`could not check which log keys of ${domain} are its own (${(e as Error).message}); its heads are compared per key only`);
       for (const k of keys) await compareOneLog(kt, group.filter((w) => equalHashes(w.head.key, k)), out);
       continue;
     }
-    const one = group.filter((w) => linked(w.head.key));
-    for (const w of group) if (!one.includes(w)) out.unlinked.push({ domain, code: 'unlinked-key', head: w, reference });
+    const one = group.filter((w) => own.linked(w.head.key));
+    for (const w of group) if (!one.includes(w)) out.unlinked.push({ domain, code: 'unlinked-key', head: w, reference: own.reference });
     await compareOneLog(kt, one, out);
   }
   return out;
 }
 
-function distinctKeys(heads: WitnessedHead[]): Uint8Array[] {
+export function distinctKeys(heads: { head: { key: Uint8Array } }[]): Uint8Array[] {
   const keys: Uint8Array[] = [];
   for (const w of heads) if (!keys.some((k) => equalHashes(k, w.head.key))) keys.push(w.head.key);
   return keys;

@@ -19,6 +19,7 @@ import { KtMapVerifyError, verifyMapAppend, verifyMapLookup, type VerifiedLookup
 import { FileKtHeadStore, type KtHeadStore } from './kt-head-store.ts';
 import { KtClient, type LogPoint } from './transparency.ts';
 import { KtVerifyError } from './kt-errors.ts';
+import { keyLinks, type KeyLinks } from './kt-key-links.ts';
 import { IqError } from './errors.ts';
 import type { XmppClient } from './client.ts';
 
@@ -52,6 +53,11 @@ export class KtMapClient {
   private async ask(domain: string, payload: Element): Promise<Element> {
     const r = await this.client.iq(x('iq', { type: 'get', to: domain }, payload), this.timeoutMs);
     return r.getChild(payload.local, NS_KT) ?? fail('bad-answer', `${domain} answered <${payload.local}/> without a <${payload.local}/>`);
+  }
+
+  /** Which log keys are each domain's own, from the key pinned in the store and the domain's rotation statements. */
+  keyLinks(): KeyLinks {
+    return keyLinks(this.kt, async (domain) => (await this.store.get(domain))?.key);
   }
 
   private where(): string {

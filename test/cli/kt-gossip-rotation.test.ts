@@ -6,20 +6,15 @@
 // reported as unlinked-key.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrivateKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestServer, rawSessions, type TestServer } from '../helpers/server.ts';
-import { befriend } from '../helpers/roster-setup.ts';
-import { defaultModules } from '../../src/server/modules/index.ts';
-import { transparencyModule } from '../../src/server/modules/transparency/index.ts';
-import { loadOrCreateLogKey } from '../../src/server/modules/transparency/log-key.ts';
-import { rotateLogKey } from '../../src/server/modules/transparency/key-rotations.ts';
+import { rawSessions, type TestServer } from '../helpers/server.ts';
 import { buildGossip } from '../../src/client/kt-gossip.ts';
 import { rootHash } from '../../src/transparency/tree.ts';
 import { logKeyId, rawEd25519PublicKey, signTreeHead } from '../../src/transparency/tree-head.ts';
-import { runCli } from './run-cli.ts';
+import { ktAs, nursePublishes, romeoGossipsWithNurse, rotatedDomain } from './kt-rotation-helpers.ts';
 
 const publish = (n: number) => `<iq type='set'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='urn:xmpp:pubkey:2'><item id='k${n}'><pubkey xmlns='urn:xmpp:pubkey:2'/></item></publish></pubsub></iq>`;
 
@@ -28,33 +23,20 @@ describe('kt gossip across a log key rotation', () => {
   let t: TestServer;
   let oldKey: KeyObject;
   const sessions = rawSessions(() => t);
-  const kt = (who: string, args: string[]) =>
-    runCli(['kt', ...args, '--jid', `${who}@localhost`, '--password', 'pw', '--server', `127.0.0.1:${t.port}`, '--insecure', '--home', join(dir, who)], { timeoutMs: 60_000 });
+  let kt: ReturnType<typeof ktAs>;
   /** The Nurse gossips one head of localhost of `size` entries signed by `key`, over the real root unless `root` is given. */
   const nurseGossips = async (key: KeyObject, size: number, root?: Uint8Array) => {
     const real = await rootHash(size, (refs) => t.storage.transparency.nodes('localhost', refs));
     const head = signTreeHead({ domain: 'localhost', size, time: Date.now() - 60_000, root: root ?? real }, key);
-    const nurse = await sessions.login('nurse', `g${size}`);
-    const r = await nurse.iq(`<iq type='set'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='urn:pepkeys:kt:0:gossip'><item id='current'>${buildGossip([head]).toString()}</item></publish></pubsub></iq>`);
-    assert.equal(r.attrs.type, 'result', r.toString());
+    await nursePublishes(sessions, `g${size}`, buildGossip([head]));
     return head;
   };
-  const romeoGossip = async () => {
-    const r = await kt('romeo', ['gossip', '--with', 'nurse@localhost', '--json']);
-    return { code: r.code, out: JSON.parse(r.stdout), text: r.stdout + r.stderr };
-  };
+  const romeoGossip = () => romeoGossipsWithNurse(kt);
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pepkeys-kt-gossip-rot-'));
-    const data = join(dir, 'data');
-    loadOrCreateLogKey(data, 'localhost');
-    const { retired } = rotateLogKey(data, 'localhost');
-    oldKey = createPrivateKey(readFileSync(retired, 'utf8'));
-    t = await startTestServer({
-      users: { 'juliet@localhost': 'pw', 'romeo@localhost': 'pw', 'nurse@localhost': 'pw' },
-      modules: [...defaultModules(), transparencyModule({ dataDir: data, epochMs: 3_600_000 })],
-    });
-    await befriend({ host: '127.0.0.1', port: t.port, tls: { rejectUnauthorized: false } }, { jid: 'romeo@localhost', password: 'pw' }, { jid: 'nurse@localhost', password: 'pw' }, [], []);
+    ({ t, oldKey } = await rotatedDomain(dir, 3_600_000));
+    kt = ktAs(dir, t);
     const juliet = await sessions.login('juliet', 'r');
     for (let i = 0; i < 3; i++) assert.equal((await juliet.iq(publish(i))).attrs.type, 'result');
     const h = await kt('romeo', ['head', 'localhost', '--json']);

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { storagePath, type ServerConfig } from '../../server/config.ts';
 import { generatedTlsFiles } from '../../server/core/tls-credentials.ts';
 import { lockHolder } from '../../server/data-dir-lock.ts';
+import { ktFileOf } from '../../storage/sqlite/kt-file.ts';
 import { error, ok, warning, type Finding } from './findings.ts';
 
 const D = 'data';
@@ -25,10 +26,15 @@ function nearestExisting(path: string): string {
   return p;
 }
 
+const withSideFiles = (path: string) => [path, `${path}-wal`, `${path}-shm`];
+
 /** The files that hold secrets: each should be readable by the server's user only. */
 export function secretFiles(config: ServerConfig): string[] {
   const dir = resolve(config.data_dir);
-  const db = config.storage.driver === 'sqlite' ? [storagePath(config), `${storagePath(config)}-wal`, `${storagePath(config)}-shm`] : [];
+  // The transparency file too, although its log is public: it also pairs each map label with the JID and node
+  // behind it, which the map's VRF exists to hide, and whoever may write it can rewrite the log, which clients
+  // would then hold against the domain. The server creates it 0600 like the database (storage/sqlite/database.ts).
+  const db = config.storage.driver === 'sqlite' ? [...withSideFiles(storagePath(config)), ...withSideFiles(ktFileOf(storagePath(config)))] : [];
   return [...db, generatedTlsFiles(dir).key, join(dir, 'sasl-secret')];
 }
 

@@ -7,15 +7,22 @@ import { markerPath } from '../../storage/sqlite/integrity.ts';
 import { latestSchemaVersion as latestPostgres } from '../../storage/postgres/migrations.ts';
 import { describeError } from '../errors.ts';
 import { verifySqliteFile } from './sqlite-file.ts';
+import { checkKtFile } from './kt-file-check.ts';
 import { error, ok, type Finding } from './findings.ts';
 
 const S = 'database';
 
 export async function checkDatabase(config: ServerConfig): Promise<Finding[]> {
-  return config.storage.driver === 'postgres' ? [await checkPostgres(config.storage.url!)] : [checkSqlite(storagePath(config))];
+  return config.storage.driver === 'postgres' ? [await checkPostgres(config.storage.url!)] : checkSqlite(storagePath(config));
 }
 
-function checkSqlite(path: string): Finding {
+function checkSqlite(path: string): Finding[] {
+  const main = checkMainFile(path);
+  // Its transparency file (kt-file-check.ts), once the database itself is sound or not made yet.
+  return main.level === 'ok' ? [main, ...checkKtFile(path)] : [main];
+}
+
+function checkMainFile(path: string): Finding {
   if (!existsSync(path)) {
     if (existsSync(markerPath(path))) {
       return error(S, `database ${path} is missing, but ${markerPath(path)} says one was created here: restore it (\`pepkeys restore FILE\`), or delete the marker to start with an empty server`);
