@@ -163,10 +163,10 @@ function binding(kt: string, main: MainState, s: KtState): Finding {
   if (s.bound !== undefined && !(main.token !== undefined && s.bound.equals(main.token))) return error(S, `transparency file ${kt} ${foreign}`);
   if (s.bound === undefined && (s.blocks > 0 || s.cursor > 0) && !s.imported) return error(S, `transparency file ${kt} holds a log but names no database: it ${foreign}`);
   // One of this database's, but ahead of it: the database was put back from a copy older than its logs (not
-  // by `pepkeys restore`, which moves the file aside). Its next records take numbers the file has passed,
-  // so the server would never append those key events.
+  // by `pepkeys restore`, which moves the file aside). Its next records would take numbers the file has
+  // passed, so the server refuses the pair at start (kt-file.ts bindKtFile) rather than never log them.
   if (s.cursor > main.journalled) {
-    return error(S, `transparency file ${kt} has appended the database's journal up to record ${s.cursor}, but the database has numbered only ${main.journalled}: the database is older than its logs (copied back by hand?), and its next key events would never be logged; ${RESTORE}`);
+    return error(S, `transparency file ${kt} has appended the database's journal up to record ${s.cursor}, but the database has numbered only ${main.journalled}: the database is older than its logs (copied back by hand?), and the server refuses to start (KT_FILE_MISMATCH) rather than leave its next key events unlogged; ${RESTORE}`);
   }
   const logs = s.logs.length ? s.logs.map((l) => `${l.domain}: ${l.leaves} ${l.leaves === 1 ? 'leaf' : 'leaves'}`).join(', ') : 'no log yet';
   const bound = s.bound === undefined ? 'bound to this database at the next start' : 'bound to this database';

@@ -152,18 +152,31 @@ export class KtFileMismatchError extends Error {
  * replaced without it) would hold another log and a journal cursor past this database's records, which the
  * thread would then skip. Binds a file that holds no log yet; refuses any other.
  */
+/**
+ * A file bound to this database whose cursor is past the journal's highest record number: the main file was
+ * put back alone from an older copy. Its next journal records would take numbers the key log counts as
+ * appended, and never reach the log; refused rather than lost without a word.
+ */
+function assertNotAhead(db: SqliteDatabase, kt: SqliteDatabase, ktPath: string): void {
+  const cursor = (kt.prepare("SELECT value FROM kt_meta WHERE key = 'cursor'").pluck().get() as number | undefined) ?? 0;
+  const highest = (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'kt_journal'").pluck().get() as number | undefined) ?? 0;
+  if (cursor > highest) {
+    throw new KtFileMismatchError(`${ktPath} is ahead of the database beside it (it appended key events up to record ${cursor}, the database has numbered ${highest}): the database was put back without it; restore both files from one backup`);
+  }
+}
+
 export function bindKtFile(db: SqliteDatabase, ktPath: string): void {
   const token = db.prepare('SELECT token FROM kt_file WHERE id = 1').pluck().get() as Buffer;
   const kt = openKtFile(ktPath);
   try {
     // The usual case, a read only: a file bound to this database (the server's thread may be writing it).
     const current = kt.prepare("SELECT value FROM kt_meta WHERE key = 'database'").pluck().get() as Buffer | undefined;
-    if (current !== undefined && Buffer.from(current).equals(token)) return;
+    if (current !== undefined && Buffer.from(current).equals(token)) return assertNotAhead(db, kt, ktPath);
     kt.transaction(() => {
       const bound = kt.prepare("SELECT value FROM kt_meta WHERE key = 'database'").pluck().get() as Buffer | undefined;
       if (bound !== undefined) {
         if (!Buffer.from(bound).equals(token)) throw new KtFileMismatchError(`${ktPath} belongs to another database than the one beside it; move it away (or restore both files from one backup)`);
-        return;
+        return assertNotAhead(db, kt, ktPath);
       }
       const used = kt.prepare("SELECT (SELECT count(*) FROM kt_blocks) + (SELECT count(*) FROM kt_meta WHERE key = 'cursor')").pluck().get() as number;
       const imported = kt.prepare("SELECT value FROM kt_meta WHERE key = 'imported'").pluck().get() === 1;
