@@ -1,12 +1,12 @@
 // Key transparency benchmark (issue 14): at 10^6 leaves in SQLite, server-side inclusion and consistency
 // proof generation, client verification, storage bytes per leaf, tree-head signing and audit rate; then
 // publish throughput to a key node with transparency on and off, alternating, in the same run.
-// Usage: node --import tsx bench/transparency.ts [--leaves 1000000] [--proofs 2000] [--seconds 5] [--runs 3]
+// Usage: node --import tsx bench/transparency.ts [--leaves 1000000] [--proofs 2000] [--seconds 5] [--runs 3] [--warmup 1]
 //        [--db FILE: reuse (or keep) the log database instead of building one in a temp dir] [--no-publish]
 // Prints one JSON line per figure, with wall time and this process's CPU time (process.cpuUsage): on a
 // shared machine the CPU figure is the one that says what the code costs. Bounded: every loop has a count
 // or a deadline.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -36,6 +36,7 @@ const { values } = parseArgs({
     proofs: { type: 'string', default: '2000' },
     seconds: { type: 'string', default: '5' },
     runs: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '1' },
     db: { type: 'string' },
     'no-publish': { type: 'boolean', default: false },
   },
@@ -44,6 +45,7 @@ const LEAVES = Number(values.leaves);
 const PROOFS = Number(values.proofs);
 const SECONDS = Number(values.seconds);
 const RUNS = Number(values.runs);
+const WARMUP = Number(values.warmup);
 const DOMAIN = 'localhost';
 /** Valid urn:xmpp:pubkey:1 payloads (Ed25519) of the publishing account, cycled through by the publishes. */
 const KEYS = Array.from({ length: 32 }, () =>
@@ -103,7 +105,7 @@ async function build(path: string): Promise<void> {
 
 async function measure(path: string): Promise<void> {
   const storage = openSqliteStorage({ path, synchronous: 'NORMAL' });
-  // Proofs as the key-log thread makes them (storage/sqlite/kt-thread.ts: this store, on the transparency
+  // Proofs as the key-log thread makes them (storage/sqlite/kt-process.ts: this store, on the transparency
   // file); the round trip from the event loop is measured apart at the end.
   const ktDb = new Database(ktFileOf(path), { readonly: true });
   const kt = createTransparencyStore(ktDb, undefined).store;
@@ -181,6 +183,69 @@ function mainThreadCpuUs(): number | undefined {
   }
 }
 
+/** CPU µs of each thread of this process (Linux /proc), by thread id: which threads a run's CPU went to. */
+function threadCpuUs(): Map<string, { name: string; us: number }> {
+  const out = new Map<string, { name: string; us: number }>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      try {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out.set(tid, { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), us: (Number(fields[11]) + Number(fields[12])) * 10_000 });
+      } catch {
+        // The thread ended meanwhile.
+      }
+    }
+  } catch {
+    // Not Linux.
+  }
+  return out;
+}
+
+/**
+ * CPU µs of each child process of this one (all its threads; Linux /proc), by pid: the key log and the VRF
+ * run in processes of their own (runtime/background-process.ts).
+ */
+function childCpuUs(): Map<string, number> {
+  const out = new Map<string, number>();
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return out; // Not Linux.
+  }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // Field 4 (the second after the command name): the parent's pid.
+      if (Number(fields[1]) === process.pid) out.set(pid, (Number(fields[11]) + Number(fields[12])) * 10_000);
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return out;
+}
+
+/** The threads that used the most CPU between two threadCpuUs readings, in µs per publish. */
+function busiestThreads(before: Map<string, { name: string; us: number }>, after: Map<string, { name: string; us: number }>, n: number): Record<string, number> {
+  const rows = [...after].map(([tid, t]) => ({ key: `${tid === String(process.pid) ? 'main' : t.name}#${tid}`, us: t.us - (before.get(tid)?.us ?? 0) }));
+  rows.sort((a, b) => b.us - a.us);
+  return Object.fromEntries(rows.slice(0, 5).filter((r) => r.us > 0).map((r) => [r.key, Math.round((r.us / Math.max(1, n)) * 10) / 10]));
+}
+
+/**
+ * The main thread's time waiting for a core while runnable, in µs (Linux schedstat: run delay): how long the
+ * event loop could have run but another thread (or process) held the cores. Undefined elsewhere.
+ */
+function mainThreadWaitUs(): number | undefined {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[1]) / 1000;
+  } catch {
+    return undefined;
+  }
+}
+
 async function publishThroughput(kt: boolean, run: number): Promise<{ rate: number; cpuUs: number; mainUs: number | undefined }> {
   const data = join(dir, `srv-${kt ? 'on' : 'off'}-${run}`);
   const config = parseConfig({ hosts: [DOMAIN], log_level: 'silent', data_dir: data, c2s: { listen: ['127.0.0.1:0'], tls_listen: [], require_tls: false, insecure_plain_auth: true }, limits: { stanzas_per_second: 0, bytes_per_second: 0 }, storage: { sync: 'normal' } });
@@ -194,16 +259,14 @@ async function publishThroughput(kt: boolean, run: number): Promise<{ rate: numb
   await openAll([c]);
   const window = 16;
   let sent = 0;
-  let acked = 0;
-  let inflight = 0;
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  const main0 = mainThreadCpuUs();
-  const deadline = t0 + SECONDS * 1000;
   // A key node and real keys: every publish is a key event when transparency is on, and its fingerprint is
   // computed from the key data as for any client's publish.
   const node = 'urn:xmpp:pubkey:1';
-  await new Promise<void>((resolve) => {
+  /** Publishes with `window` in flight until `ms` have passed; resolves with the publishes acknowledged. */
+  const publishFor = (ms: number) => new Promise<number>((resolve) => {
+    const deadline = performance.now() + ms;
+    let acked = 0;
+    let inflight = 0;
     const pump = () => {
       while (inflight < window && performance.now() < deadline) {
         const seq = sent++;
@@ -214,22 +277,36 @@ async function publishThroughput(kt: boolean, run: number): Promise<{ rate: numb
           pump();
         });
       }
-      if (inflight === 0) resolve();
+      if (inflight === 0) resolve(acked);
     };
     pump();
-    setTimeout(resolve, SECONDS * 1000 + 30000).unref();
+    setTimeout(() => resolve(acked), ms + 30000).unref();
   });
+  // Warm-up, not measured: the threads a run starts (key log, VRF) load and compile their code, and the
+  // event loop's new server its own; the figures are the steady state that follows.
+  await publishFor(WARMUP * 1000);
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const main0 = mainThreadCpuUs();
+  const threads0 = threadCpuUs();
+  const wait0 = mainThreadWaitUs();
+  const children0 = childCpuUs();
+  const acked = await publishFor(SECONDS * 1000);
   const rate = acked / ((performance.now() - t0) / 1000);
   // Server and client share this process: CPU per acknowledged publish, the figure a busy machine blurs least.
   const used = process.cpuUsage(cpu0);
   const cpuUs = Math.round((used.user + used.system) / Math.max(1, acked));
   const main1 = mainThreadCpuUs();
+  const threads = busiestThreads(threads0, threadCpuUs(), acked);
+  const wait1 = mainThreadWaitUs();
+  const children = Object.fromEntries([...childCpuUs()].map(([pid, us]) => [`child#${pid}`, Math.round(((us - (children0.get(pid) ?? 0)) / Math.max(1, acked)) * 10) / 10]));
+  const waitUs = wait0 === undefined || wait1 === undefined ? undefined : Math.round(((wait1 - wait0) / Math.max(1, acked)) * 10) / 10;
   const mainUs = main0 === undefined || main1 === undefined ? undefined : Math.round(((main1 - main0) / Math.max(1, acked)) * 10) / 10;
   const leaves = await storage.transparency.size(DOMAIN);
   c.destroy();
   await server.stop();
   await storage.close();
-  emit({ figure: 'publish to a key node', transparency: kt ? 'on' : 'off', run, window, itemsPerSecond: Math.round(rate), cpuUsPerPublish: cpuUs, mainThreadCpuUsPerPublish: mainUs, acked, leaves });
+  emit({ figure: 'publish to a key node', transparency: kt ? 'on' : 'off', run, window, itemsPerSecond: Math.round(rate), cpuUsPerPublish: cpuUs, mainThreadCpuUsPerPublish: mainUs, mainThreadWaitUsPerPublish: waitUs, threadCpuUsPerPublish: threads, childProcessCpuUsPerPublish: children, acked, leaves });
   return { rate, cpuUs, mainUs };
 }
 
