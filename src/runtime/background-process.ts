@@ -76,13 +76,15 @@ export class BackgroundProcess extends EventEmitter {
 /**
  * Starts the module `name` (without extension) beside the module at `callerUrl` as a background process.
  * The compiled build starts NAME.js; sources run through tsx (tests, `npm run pepkeys`) start NAME.ts with tsx
- * registered in the child. Only that flag is passed on: the parent's own (`--test`, inspector, profiler) are
- * not the child's.
+ * registered in the child. The parent's own Node flags (`--test`, inspector, profiler) are not passed on.
  */
 export function startBackgroundProcess(callerUrl: string, name: string, options: BackgroundOptions): BackgroundProcess {
   const ts = callerUrl.endsWith('.ts');
   const file = fileURLToPath(new URL(`./${name}.${ts ? 'ts' : 'js'}`, callerUrl));
-  const execArgv = ts ? ['--import', import.meta.resolve('tsx')] : [];
+  // PEPKEYS_BACKGROUND_NODE_ARGS: Node flags for the background processes alone, space-separated (profiling:
+  // `--cpu-prof --cpu-prof-dir=DIR`, which NODE_OPTIONS does not accept; docs/benchmarks.md).
+  const extra = process.env.PEPKEYS_BACKGROUND_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const execArgv = [...(ts ? ['--import', import.meta.resolve('tsx')] : []), ...extra];
   const child = fork(file, [JSON.stringify({ data: options.data ?? null, priority: options.priority })], {
     execArgv,
     serialization: 'advanced',
