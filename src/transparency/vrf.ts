@@ -13,7 +13,6 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
 import { FpInvertBatch } from '@noble/curves/abstract/modular.js';
 import { mulAnyX25519, mulPublicX25519, mulSmall, mulX25519, x25519Base, x25519Scalar, type X25519Scalar } from './vrf-x25519.ts';
-import { PointTable } from './vrf-key-table.ts';
 import { decodeEd25519Point } from './ed25519-decode.ts';
 
 const Point = ed25519.Point;
@@ -173,13 +172,11 @@ function expandSecret(secretKey: Uint8Array): ExpandedSecret {
   return e;
 }
 
-// Clients verify many labels under one domain key: its decoding and validate_key are kept (public values),
-// and from its second use a table of multiples for c·Y (vrf-key-table.ts; its build costs a few
-// verifications' worth, which one-off checks do not repay).
+// Clients verify many labels under one domain key: its decoding, validate_key and 8·Y are kept (public values).
 interface ValidatedKey {
   Y: Pt;
-  uses: number;
-  table?: PointTable;
+  /** cofactor·Y, of prime order: the X25519 form of c·Y (verifyNative). */
+  Y8: Pt;
 }
 const validatedKeys = new Map<string, ValidatedKey | null>();
 const VALIDATED_KEYS_MAX = 64;
@@ -191,17 +188,10 @@ function validatedKey(publicKey: Uint8Array): ValidatedKey | null {
   if (key !== undefined) return key;
   const Y = decodePoint(publicKey);
   // A small-order key would let its holder make proofs for many outputs of one alpha.
-  key = Y && !Y.isSmallOrder() ? { Y, uses: 0 } : null;
+  key = Y && !Y.isSmallOrder() ? { Y, Y8: timesCofactor(Y) } : null;
   if (validatedKeys.size >= VALIDATED_KEYS_MAX) validatedKeys.delete(validatedKeys.keys().next().value!);
   validatedKeys.set(id, key);
   return key;
-}
-
-/** c·Y for a challenge c (< 2^128). */
-function challengeTimesKey(key: ValidatedKey, c: bigint): Pt {
-  if (++key.uses < 2) return key.Y.multiplyUnsafe(c);
-  key.table ??= new PointTable(key.Y, C_LEN * 8);
-  return key.table.multiply(c);
 }
 
 /** §5.4.1.1 ECVRF_encode_to_curve_try_and_increment, salt = PK_string; returns H (cofactor cleared). */
@@ -316,17 +306,26 @@ export function vrfVerify(publicKey: Uint8Array, alpha: Uint8Array, pi: Uint8Arr
 }
 
 /**
- * The same check with s·H and c·Gamma as X25519 products (vrf-x25519.ts mulPublicX25519), c·Y from the key's
- * table, and the four points of the challenge and the output encoded with one field inversion.
+ * The same check with the products as OpenSSL X25519 ones (vrf-x25519.ts mulPublicX25519; about 4× cheaper
+ * than noble's variable-time multiplications here): s·B and s·H share s's keys, c·Gamma and c·Y share c's.
+ * X25519 needs points of prime order: B and H are (H may be the identity), but Gamma and Y may have a torsion
+ * part (the prover chooses them), so c·P = (c >> 3)·(8·P) + (c & 7)·P, the last by a few additions. The four
+ * points of the challenge and the output are encoded with one field inversion.
  */
 function verifyNative(key: ValidatedKey, publicKey: Uint8Array, pi: Uint8Array, H: Pt, { gamma, c, s }: DecodedProof): Uint8Array | null {
   const gamma8 = timesCofactor(gamma);
-  // X25519 needs points of prime order: B and H are (H may be the identity), 8·Gamma too, but Gamma may have a
-  // torsion part (the prover chooses it), so c·Gamma = (c >> 3)·(8·Gamma) + (c & 7)·Gamma, the last by additions.
   const c1 = c >> 3n;
-  const [sB, sH, c1Gamma8] = mulPublicX25519([{ t: s, point: Point.BASE }, { t: s, point: H }, { t: c1, point: gamma8 }]);
-  const U = (sB ?? Point.BASE.multiplyUnsafe(s)).subtract(challengeTimesKey(key, c));
-  const cGamma = (c1Gamma8 ?? gamma8.multiplyUnsafe(c1)).add(mulSmall(gamma, c & 7n));
+  const c0 = c & 7n;
+  const [sB, sH, c1Gamma8, c1Y8] = mulPublicX25519([
+    { t: s, point: Point.BASE },
+    { t: s, point: H },
+    { t: c1, point: gamma8 },
+    { t: c1, point: key.Y8 },
+  ]);
+  // A null (rare: see mulPublicX25519) is the same product by noble.
+  const cY = (c1Y8 ?? key.Y8.multiplyUnsafe(c1)).add(mulSmall(key.Y, c0));
+  const U = (sB ?? Point.BASE.multiplyUnsafe(s)).subtract(cY);
+  const cGamma = (c1Gamma8 ?? gamma8.multiplyUnsafe(c1)).add(mulSmall(gamma, c0));
   const V = (sH ?? H.multiplyUnsafe(s)).subtract(cGamma);
   const [hString, uString, vString, gamma8String] = encodePoints([H, U, V, gamma8]);
   const cPrime = challenge([publicKey, hString!, pi.subarray(0, PT_LEN), uString!, vString!]);

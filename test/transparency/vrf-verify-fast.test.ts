@@ -1,8 +1,8 @@
-// Client VRF verification on the native path (vrf.ts verifyNative: s·B, s·H and c·Gamma as OpenSSL X25519
-// products, c·Y from the key's table, one inversion for the encodings) against noble's alone, the reference:
-// the same answer (beta or null) byte for byte on the RFC 9381 B.3 examples, on random keys and inputs, on
-// tampered proofs (flipped bits in Gamma, c and s, wrong alpha, wrong key) that both must reject, and on
-// proofs a prover made with a Gamma that has a torsion part (still valid: both accept them alike).
+// Client VRF verification on the native path (vrf.ts verifyNative: s·B, s·H, c·Gamma and c·Y as OpenSSL
+// X25519 products, one inversion for the encodings) against noble's alone, the reference: the same answer
+// (beta or null) byte for byte on the RFC 9381 B.3 examples, on random keys and inputs, on tampered proofs
+// (flipped bits in Gamma, c and s, wrong alpha, wrong key) that both must reject, and on proofs a prover made
+// with a Gamma or a public key that has a torsion part (still valid when c·T = 0: both accept them alike).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -62,22 +62,24 @@ const challenge = (...points: Uint8Array[]): bigint => {
 };
 
 /**
- * A proof with Gamma = x·H + T for a torsion point T, as a prover may make one: it verifies when c·T is the
- * identity (so V = k·H), which holds for a fraction of the nonces k; `accept` says which c to keep.
+ * A proof with Gamma = x·H + T, under the public key x·B + keyT, as a prover may make one: it verifies when c
+ * annihilates both torsion points (then U = k·B and V = k·H), which holds for a fraction of the nonces k;
+ * `accept` says which c to keep. Returns the public key it is for.
  */
-function torsionProof(kp: VrfKeyPair, alpha: Uint8Array, T: Pt, accept: (c: bigint) => boolean): Uint8Array {
+function torsionProof(kp: VrfKeyPair, alpha: Uint8Array, T: Pt, keyT: Pt, accept: (c: bigint) => boolean): { publicKey: Uint8Array; pi: Uint8Array } {
   const x = secretScalar(kp.secretKey);
-  const H = encodeToCurve(kp.publicKey, alpha);
+  const publicKey = Point.BASE.multiply(x).add(keyT).toBytes();
+  const H = encodeToCurve(publicKey, alpha);
   const gamma = H.multiply(x).add(T).toBytes();
   for (let i = 0; i < 500; i++) {
     const k = (leInt(randomBytes(40)) % (Q - 1n)) + 1n;
-    const c = challenge(kp.publicKey, H.toBytes(), gamma, Point.BASE.multiply(k).toBytes(), H.multiply(k).toBytes());
+    const c = challenge(publicKey, H.toBytes(), gamma, Point.BASE.multiply(k).toBytes(), H.multiply(k).toBytes());
     if (!accept(c)) continue;
     const pi = new Uint8Array(80);
     pi.set(gamma, 0);
     pi.set(le(c, 16), 32);
     pi.set(le((k + c * x) % Q, 32), 48);
-    return pi;
+    return { publicKey, pi };
   }
   throw new Error('no nonce gave an acceptable challenge in 500 tries');
 }
@@ -124,28 +126,35 @@ describe('vrfVerify native vs noble', () => {
     assert.equal(both(kp.publicKey, alpha, maxS, 's = q − 1'), null);
   });
 
-  it('Gamma with a torsion part: valid proofs (c·T = 0) accepted by both with the honest beta, others rejected', () => {
+  it('Gamma or the key with a torsion part: valid proofs (c·T = 0) accepted by both with the honest beta, others rejected', () => {
     const kp = vrfGenerateKeyPair();
+    const O = Point.ZERO;
     const cases = [
-      // T of order 8, c ≡ 0 (mod 8): c & 7 = 0.
-      { T: torsion(8), accept: (c: bigint) => c % 8n === 0n },
+      // T of order 8 in Gamma, c ≡ 0 (mod 8): c & 7 = 0.
+      { T: torsion(8), keyT: O, accept: (c: bigint) => c % 8n === 0n },
       // T of order 2, c even but not ≡ 0 (mod 8): (c & 7)·Gamma carries T.
-      { T: torsion(2), accept: (c: bigint) => c % 2n === 0n && c % 8n !== 0n },
+      { T: torsion(2), keyT: O, accept: (c: bigint) => c % 2n === 0n && c % 8n !== 0n },
       // T of order 4, c ≡ 4 (mod 8).
-      { T: torsion(4), accept: (c: bigint) => c % 8n === 4n },
+      { T: torsion(4), keyT: O, accept: (c: bigint) => c % 8n === 4n },
+      // The same in the public key (validate_key lets it through: it is not of small order), and in both.
+      { T: O, keyT: torsion(2), accept: (c: bigint) => c % 2n === 0n && c % 8n !== 0n },
+      { T: O, keyT: torsion(8), accept: (c: bigint) => c % 8n === 0n },
+      { T: torsion(4), keyT: torsion(2), accept: (c: bigint) => c % 8n === 4n },
     ];
-    for (const [i, { T, accept }] of cases.entries()) {
+    for (const [i, { T, keyT, accept }] of cases.entries()) {
       const alpha = new Uint8Array(randomBytes(9));
-      const pi = torsionProof(kp, alpha, T, accept);
-      const honest = vrfProofToHash(vrfProve(kp.secretKey, alpha));
-      assert.equal(toHex(both(kp.publicKey, alpha, pi, `torsion case ${i}`)), toHex(honest), `torsion case ${i}`);
-      // The same Gamma with a challenge that does not annihilate T: rejected.
-      const bad = torsionProof(kp, alpha, T, (c) => c % 2n === 1n);
-      assert.equal(both(kp.publicKey, alpha, bad, `torsion case ${i}, odd c`), null);
+      const { publicKey, pi } = torsionProof(kp, alpha, T, keyT, accept);
+      // beta hashes 8·Gamma = x·(8·H): T drops out, so beta is the one of a proof with Gamma = x·H.
+      const honest = torsionProof(kp, alpha, O, keyT, accept);
+      assert.equal(toHex(both(publicKey, alpha, pi, `torsion case ${i}`)), toHex(vrfProofToHash(honest.pi)), `torsion case ${i}`);
+      assert.ok(both(publicKey, alpha, honest.pi, `torsion case ${i}, Gamma = x·H`));
+      // A challenge that does not annihilate the torsion: rejected.
+      const bad = torsionProof(kp, alpha, T, keyT, (c) => c % 2n === 1n);
+      if (!T.is0() || !keyT.is0()) assert.equal(both(publicKey, alpha, bad.pi, `torsion case ${i}, odd c`), null);
     }
   });
 
-  it('a public key with a torsion part (not small order: validate_key passes) is checked alike', () => {
+  it('a proof for the clean key does not verify under that key plus a torsion point, on both paths', () => {
     const kp = vrfGenerateKeyPair();
     const alpha = new Uint8Array(randomBytes(10));
     const pi = vrfProve(kp.secretKey, alpha);
@@ -153,7 +162,7 @@ describe('vrfVerify native vs noble', () => {
     for (let i = 0; i < 3; i++) assert.equal(both(dirty, alpha, pi, `dirty key, use ${i}`), null);
   });
 
-  it('many labels under one key (the key table from the second on) and first uses of fresh keys agree', () => {
+  it('many labels under one key (its decoding cached) and first uses of fresh keys agree', () => {
     const kp = vrfGenerateKeyPair();
     for (let i = 0; i < 30; i++) {
       const jid = `user${i}@capulet.lit`;

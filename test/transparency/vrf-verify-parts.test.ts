@@ -1,14 +1,12 @@
 // The parts of the native VRF verification (vrf.ts verifyNative) against @noble/curves: the strict point
 // decoding (ed25519-decode.ts), products by public scalars through OpenSSL X25519 (vrf-x25519.ts
-// mulPublicX25519, including B through derived public keys and the scalars its plan must step around), and
-// the table of multiples of the domain key (vrf-key-table.ts).
+// mulPublicX25519, including B through derived public keys and the scalars its plan must step around).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ed25519, ED25519_TORSION_SUBGROUP } from '@noble/curves/ed25519.js';
 import { decodeEd25519Point } from '../../src/transparency/ed25519-decode.ts';
 import { mulPublicX25519, mulSmall } from '../../src/transparency/vrf-x25519.ts';
-import { PointTable } from '../../src/transparency/vrf-key-table.ts';
 
 const Point = ed25519.Point;
 type Pt = InstanceType<typeof Point>;
@@ -109,21 +107,5 @@ describe('mulPublicX25519: t·P for public t equals noble', () => {
   it('mulSmall: m·P for |m| < 16', () => {
     const p = randomPoint();
     for (let m = -15n; m <= 15n; m++) assert.ok(mulSmall(p, m).equals(times(p, m)), `m = ${m}`);
-  });
-});
-
-describe('PointTable: n·P by a table of multiples equals noble', () => {
-  it('random and edge scalars below 2^128, windows of 4, 6 and 8 bits; a scalar out of range is refused', () => {
-    const p = randomPoint().add(Point.fromHex(ED25519_TORSION_SUBGROUP[1]!)); // a torsion part too: plain group arithmetic
-    for (const W of [4, 6, 8]) {
-      const table = new PointTable(p, 128, W);
-      const edges = [0n, 1n, 31n, 32n, 33n, 63n, 64n, (1n << 128n) - 1n, 1n << 127n, BigInt('0x' + '20'.repeat(16)), BigInt('0x' + 'a5'.repeat(16))];
-      for (const n of [...edges, ...Array.from({ length: 40 }, () => leInt(randomBytes(16)))]) {
-        const want = n === 0n ? Point.ZERO : p.multiplyUnsafe(n);
-        assert.ok(table.multiply(n).equals(want), `W = ${W}, n = ${n}`);
-      }
-      assert.throws(() => table.multiply(1n << 128n), RangeError);
-      assert.throws(() => table.multiply(-1n), RangeError);
-    }
   });
 });
