@@ -1,5 +1,6 @@
-// Secret-scalar multiplication of edwards25519 points by OpenSSL's X25519 (node:crypto), for the VRF
-// (vrf.ts). noble's constant-time multiply costs about a millisecond of BigInt arithmetic; X25519 is native
+// Multiplication of edwards25519 points by OpenSSL's X25519 (node:crypto), for the VRF (vrf.ts): by the
+// secret scalars when proving, by the public ones when verifying (see "Public scalars" below; there noble's
+// variable-time products are the alternative, still ~4× costlier). noble's constant-time multiply costs about a millisecond of BigInt arithmetic; X25519 is native
 // and constant-time, ~45 µs. Two facts make it usable:
 // - X25519(s, u(P)) is the Montgomery u-coordinate of s·P, for s clamped (RFC 7748 §5), and RFC 8032's
 //   secret scalar is clamped the same way, so the VRF's scalar goes to X25519 as it is;
@@ -7,7 +8,8 @@
 //   that s + δ is still clamped) gives y(Q + R) for Q = s·P and the known R = δ·P, and Edwards addition,
 //   y(Q + R) = (y_Q·y_R + x_Q·x_R)/(1 − d·x_Q·x_R·y_Q·y_R), is linear in x_Q: one division gives x_Q,
 //   no square root. Q + R and Q − R have different y unless 2R or 2Q is the identity, so x_Q is unique.
-// Only points of prime order q are multiplied (the VRF's H, after clearing the cofactor), so s·P = (s mod q)·P.
+// Only points of prime order q are multiplied (the VRF's H, after clearing the cofactor; B; 8·Gamma and 8·Y
+// when verifying), so s·P = (s mod q)·P.
 // A scalar k that is not clamped (the proof's nonce) is split into two clamped ones, c1 + c2 ≡ k (mod q):
 // k·P = c1·P + c2·P, four X25519 products in all.
 import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
@@ -178,7 +180,7 @@ interface PublicPlan {
 function publicPlan(t: bigint, point: Pt): PublicPlan | null {
   for (let i = 0; i < MULTIPLIERS.length; i++) {
     const tm = (t * MULTIPLIER_INVERSES[i]!) % Q;
-    // (t/m + 8)·(m·P) would be the identity: X25519 gives u = 0 for it, which says nothing of x.
+    // (t/m + 8)·(m·P) would be the identity, whose u (0) X25519 does not give (OpenSSL refuses it).
     if (tm === Q - 8n) continue;
     const r = (((tm - C_MIN) % Q + Q) * INV8) % Q;
     if (r <= R_MAX) return { c: C_MIN + 8n * r, base: mulSmall(point, MULTIPLIERS[i]!), derived: point === Point.BASE && i < 2 };
@@ -223,14 +225,20 @@ export function mulPublicX25519(jobs: readonly { t: bigint; point: Pt }[]): (Pt 
     if (!s || !shifted) continue;
     const { base } = plan;
     let u1: bigint, u2: bigint;
-    if (plan.derived) {
-      u1 = derivedU(s);
-      u2 = derivedU(shifted);
-    } else {
-      const u = intToLe32(mod((base.Z + base.Y) * invs[needU.indexOf(plan)]!));
-      const uKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: u.toString('base64url') }, format: 'jwk' });
-      u1 = x25519(s, uKey);
-      u2 = x25519(shifted, uKey);
+    try {
+      if (plan.derived) {
+        u1 = derivedU(s);
+        u2 = derivedU(shifted);
+      } else {
+        const u = intToLe32(mod((base.Z + base.Y) * invs[needU.indexOf(plan)]!));
+        const uKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: u.toString('base64url') }, format: 'jwk' });
+        u1 = x25519(s, uKey);
+        u2 = x25519(shifted, uKey);
+      }
+    } catch {
+      // OpenSSL refuses an all-zero result, which the plan rules out (neither product is the identity): an
+      // answer from another method beats an exception for an input nobody foresaw.
+      continue;
     }
     const R = !plan.derived ? base.double().double().double() : base === Point.BASE ? BASE_TIMES_8 : BASE_TIMES_MINUS_8;
     const r = recovery(u1, u2, R);
