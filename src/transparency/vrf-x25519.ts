@@ -76,14 +76,12 @@ export interface X25519Base {
   times8: Pt;
 }
 
+/** u as an X25519 public key. */
+const publicU = (u: bigint): KeyObject => createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: intToLe32(u).toString('base64url') }, format: 'jwk' });
+
 export function x25519Base(point: Pt): X25519Base {
   // u(P) = (Z + Y)/(Z − Y).
-  const u = intToLe32(mod((point.Z + point.Y) * Fp.inv(mod(point.Z - point.Y))));
-  return {
-    point,
-    u: createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: u.toString('base64url') }, format: 'jwk' }),
-    times8: point.double().double().double(),
-  };
+  return { point, u: publicU(mod((point.Z + point.Y) * Fp.inv(mod(point.Z - point.Y)))), times8: point.double().double().double() };
 }
 
 // y = (u − 1)/(u + 1) = a/b; R = (X : Y : Z). From y(Q + R) = (y_Q·y_R + x_Q·x_R)/(1 − d·x_Q·x_R·y_Q·y_R):
@@ -174,16 +172,21 @@ interface PublicPlan {
   base: Pt;
   /** P is B and m = ±1: u(c·base) is the public key of c. */
   derived: boolean;
+  /** m = ±1 and P's X25519 form was given: its u key, and 8·base. */
+  known?: { u: KeyObject; times8: Pt };
 }
 
 /** The clamped scalar for t·P (0 < t < q), or null when none of the multipliers gives one (probability 2^-16). */
-function publicPlan(t: bigint, point: Pt): PublicPlan | null {
+function publicPlan(t: bigint, point: Pt, form?: X25519Base): PublicPlan | null {
   for (let i = 0; i < MULTIPLIERS.length; i++) {
     const tm = (t * MULTIPLIER_INVERSES[i]!) % Q;
     // (t/m + 8)·(m·P) would be the identity, whose u (0) X25519 does not give (OpenSSL refuses it).
     if (tm === Q - 8n) continue;
     const r = (((tm - C_MIN) % Q + Q) * INV8) % Q;
-    if (r <= R_MAX) return { c: C_MIN + 8n * r, base: mulSmall(point, MULTIPLIERS[i]!), derived: point === Point.BASE && i < 2 };
+    if (r > R_MAX) continue;
+    const m = MULTIPLIERS[i]!;
+    const known = form && i < 2 ? { u: form.u, times8: m > 0n ? form.times8 : form.times8.negate() } : undefined;
+    return { c: C_MIN + 8n * r, base: mulSmall(point, m), derived: point === Point.BASE && i < 2, known };
   }
   return null;
 }
@@ -195,21 +198,23 @@ const derivedU = (scalar: KeyObject): bigint => leToInt(Buffer.from(scalar.expor
  * t·P for public scalars t (any bigint, taken mod q) and points P of prime order q or the identity, several
  * at once so that the field inversions are shared (two in all). An entry is null where this method has no
  * answer (no multiplier fits, a key cannot be imported, a zero denominator: rare); callers then use another
- * method. Pass Point.BASE itself for B (see above). Variable time: for public values only.
+ * method. Pass Point.BASE itself for B (see above), and an X25519Base for a point multiplied again and again
+ * (the domain's key). Variable time: for public values only.
  */
-export function mulPublicX25519(jobs: readonly { t: bigint; point: Pt }[]): (Pt | null)[] {
+export function mulPublicX25519(jobs: readonly { t: bigint; point: Pt | X25519Base }[]): (Pt | null)[] {
   const out: (Pt | null)[] = jobs.map(() => null);
   const plans: (PublicPlan & { i: number })[] = [];
-  jobs.forEach(({ t, point }, i) => {
+  jobs.forEach(({ t, point: given }, i) => {
     const r = ((t % Q) + Q) % Q;
+    const point = 'times8' in given ? given.point : given;
     if (r === 0n || point.is0()) out[i] = Point.ZERO;
     else {
-      const plan = publicPlan(r, point);
+      const plan = publicPlan(r, point, 'times8' in given ? given : undefined);
       if (plan) plans.push({ i, ...plan });
     }
   });
   // u(base) = (Z + Y)/(Z − Y); Z ≠ Y as the base is not the identity.
-  const needU = plans.filter((p) => !p.derived);
+  const needU = plans.filter((p) => !p.derived && !p.known);
   const invs = FpInvertBatch(Fp, needU.map(({ base }) => mod(base.Z - base.Y)));
   const recoveries: { i: number; r: Recovery }[] = [];
   // The plan depends on t alone, so products by one scalar (the verifier's s·B and s·H) share its keys.
@@ -230,8 +235,7 @@ export function mulPublicX25519(jobs: readonly { t: bigint; point: Pt }[]): (Pt 
         u1 = derivedU(s);
         u2 = derivedU(shifted);
       } else {
-        const u = intToLe32(mod((base.Z + base.Y) * invs[needU.indexOf(plan)]!));
-        const uKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: u.toString('base64url') }, format: 'jwk' });
+        const uKey = plan.known?.u ?? publicU(mod((base.Z + base.Y) * invs[needU.indexOf(plan)]!));
         u1 = x25519(s, uKey);
         u2 = x25519(shifted, uKey);
       }
@@ -240,7 +244,7 @@ export function mulPublicX25519(jobs: readonly { t: bigint; point: Pt }[]): (Pt 
       // answer from another method beats an exception for an input nobody foresaw.
       continue;
     }
-    const R = !plan.derived ? base.double().double().double() : base === Point.BASE ? BASE_TIMES_8 : BASE_TIMES_MINUS_8;
+    const R = plan.derived ? (base === Point.BASE ? BASE_TIMES_8 : BASE_TIMES_MINUS_8) : (plan.known?.times8 ?? base.double().double().double());
     const r = recovery(u1, u2, R);
     if (r.both !== 0n) recoveries.push({ i: plan.i, r });
   }

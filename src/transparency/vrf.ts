@@ -12,7 +12,7 @@ import { createHash, createPrivateKey, randomBytes, sign, timingSafeEqual, type 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
 import { FpInvertBatch } from '@noble/curves/abstract/modular.js';
-import { mulAnyX25519, mulPublicX25519, mulSmall, mulX25519, x25519Base, x25519Scalar, type X25519Scalar } from './vrf-x25519.ts';
+import { mulAnyX25519, mulPublicX25519, mulSmall, mulX25519, x25519Base, x25519Scalar, type X25519Base, type X25519Scalar } from './vrf-x25519.ts';
 import { decodeEd25519Point } from './ed25519-decode.ts';
 
 const Point = ed25519.Point;
@@ -175,8 +175,8 @@ function expandSecret(secretKey: Uint8Array): ExpandedSecret {
 // Clients verify many labels under one domain key: its decoding, validate_key and 8·Y are kept (public values).
 interface ValidatedKey {
   Y: Pt;
-  /** cofactor·Y, of prime order: the X25519 form of c·Y (verifyNative). */
-  Y8: Pt;
+  /** cofactor·Y (of prime order) in X25519 form, for c·Y (verifyNative). */
+  Y8: X25519Base;
 }
 const validatedKeys = new Map<string, ValidatedKey | null>();
 const VALIDATED_KEYS_MAX = 64;
@@ -188,7 +188,7 @@ function validatedKey(publicKey: Uint8Array): ValidatedKey | null {
   if (key !== undefined) return key;
   const Y = decodePoint(publicKey);
   // A small-order key would let its holder make proofs for many outputs of one alpha.
-  key = Y && !Y.isSmallOrder() ? { Y, Y8: timesCofactor(Y) } : null;
+  key = Y && !Y.isSmallOrder() ? { Y, Y8: x25519Base(timesCofactor(Y)) } : null;
   if (validatedKeys.size >= VALIDATED_KEYS_MAX) validatedKeys.delete(validatedKeys.keys().next().value!);
   validatedKeys.set(id, key);
   return key;
@@ -323,7 +323,7 @@ function verifyNative(key: ValidatedKey, publicKey: Uint8Array, pi: Uint8Array, 
     { t: c1, point: key.Y8 },
   ]);
   // A null (rare: see mulPublicX25519) is the same product by noble.
-  const cY = (c1Y8 ?? key.Y8.multiplyUnsafe(c1)).add(mulSmall(key.Y, c0));
+  const cY = (c1Y8 ?? key.Y8.point.multiplyUnsafe(c1)).add(mulSmall(key.Y, c0));
   const U = (sB ?? Point.BASE.multiplyUnsafe(s)).subtract(cY);
   const cGamma = (c1Gamma8 ?? gamma8.multiplyUnsafe(c1)).add(mulSmall(gamma, c0));
   const V = (sH ?? H.multiplyUnsafe(s)).subtract(cGamma);

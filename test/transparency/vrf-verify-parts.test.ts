@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ed25519, ED25519_TORSION_SUBGROUP } from '@noble/curves/ed25519.js';
 import { decodeEd25519Point } from '../../src/transparency/ed25519-decode.ts';
-import { mulPublicX25519, mulSmall } from '../../src/transparency/vrf-x25519.ts';
+import { mulPublicX25519, mulSmall, x25519Base } from '../../src/transparency/vrf-x25519.ts';
 
 const Point = ed25519.Point;
 type Pt = InstanceType<typeof Point>;
@@ -92,6 +92,15 @@ describe('mulPublicX25519: t·P for public t equals noble', () => {
       ts.forEach((t, i) => assert.ok(got[i]?.equals(times(point, t)), `t = ${t} on ${toHex(point.toBytes())}`));
     }
     assert.ok(mulPublicX25519([{ t: 5n, point: Point.ZERO }])[0]!.is0());
+  });
+
+  it('a point given in X25519 form (the domain key: its u and 8·P kept) gives the same products', () => {
+    const base = x25519Base(randomPoint());
+    for (let i = 0; i < 60; i++) {
+      const t = randomScalar() >> BigInt(i % 3 === 0 ? 128 : 0);
+      const [got] = mulPublicX25519([{ t, point: base }]);
+      assert.ok(got!.equals(times(base.point, t)), `t = ${t}`);
+    }
   });
 
   it('a product by one scalar on two points (s·B and s·H) gives both right', () => {
