@@ -110,6 +110,14 @@ function recovered({ a1, b1, num, den }: Recovery, inv: bigint): Pt {
   return q;
 }
 
+/** Q from its recovery terms, projective (x = X/Z, y = Y/Z, T = X·Y/Z): no inversion. `both` is not zero. */
+function recoveredProjective({ a1, b1, num, den, both }: Recovery): Pt {
+  const x = mod(num * b1), y = mod(a1 * den);
+  const q = new Point(mod(x * both), mod(y * both), mod(both * both), mod(x * y));
+  q.assertValidity();
+  return q;
+}
+
 /**
  * s·base for a base point of prime order q (not the identity). Returns null only if a denominator is zero,
  * which takes inputs found with probability about 2^-250; callers then use another method.
@@ -196,7 +204,8 @@ const derivedU = (scalar: KeyObject): bigint => leToInt(Buffer.from(scalar.expor
 
 /**
  * t·P for public scalars t (any bigint, taken mod q) and points P of prime order q or the identity, several
- * at once so that the field inversions are shared (two in all). An entry is null where this method has no
+ * at once so that the u-coordinates of the points take one field inversion in all (the products are left
+ * projective: their encodings invert once more, with others). An entry is null where this method has no
  * answer (no multiplier fits, a key cannot be imported, a zero denominator: rare); callers then use another
  * method. Pass Point.BASE itself for B (see above), and an X25519Base for a point multiplied again and again
  * (the domain's key). Variable time: for public values only.
@@ -216,7 +225,6 @@ export function mulPublicX25519(jobs: readonly { t: bigint; point: Pt | X25519Ba
   // u(base) = (Z + Y)/(Z − Y); Z ≠ Y as the base is not the identity.
   const needU = plans.filter((p) => !p.derived && !p.known);
   const invs = FpInvertBatch(Fp, needU.map(({ base }) => mod(base.Z - base.Y)));
-  const recoveries: { i: number; r: Recovery }[] = [];
   // The plan depends on t alone, so products by one scalar (the verifier's s·B and s·H) share its keys.
   const keys = new Map<bigint, KeyObject | null>();
   const key = (n: bigint): KeyObject | null => {
@@ -246,9 +254,7 @@ export function mulPublicX25519(jobs: readonly { t: bigint; point: Pt | X25519Ba
     }
     const R = plan.derived ? (base === Point.BASE ? BASE_TIMES_8 : BASE_TIMES_MINUS_8) : (plan.known?.times8 ?? base.double().double().double());
     const r = recovery(u1, u2, R);
-    if (r.both !== 0n) recoveries.push({ i: plan.i, r });
+    if (r.both !== 0n) out[plan.i] = recoveredProjective(r);
   }
-  const rinvs = FpInvertBatch(Fp, recoveries.map(({ r }) => r.both));
-  recoveries.forEach(({ i, r }, j) => { out[i] = recovered(r, rinvs[j]!); });
   return out;
 }
