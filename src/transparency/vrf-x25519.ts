@@ -1,7 +1,8 @@
 // Multiplication of edwards25519 points by OpenSSL's X25519 (node:crypto), for the VRF (vrf.ts): by the
 // secret scalars when proving, by the public ones when verifying (see "Public scalars" below; there noble's
-// variable-time products are the alternative, still ~4× costlier). noble's constant-time multiply costs about a millisecond of BigInt arithmetic; X25519 is native
-// and constant-time, ~45 µs. Two facts make it usable:
+// variable-time products are the alternative, still ~4× costlier). noble's constant-time multiply costs
+// about a millisecond of BigInt arithmetic; X25519 is native and constant-time, ~45 µs. Two facts make it
+// usable:
 // - X25519(s, u(P)) is the Montgomery u-coordinate of s·P, for s clamped (RFC 7748 §5), and RFC 8032's
 //   secret scalar is clamped the same way, so the VRF's scalar goes to X25519 as it is;
 // - u loses only the sign of x: u = (1 + y)/(1 − y). A second product (s + δ)·P = s·P + δ·P (δ = ±8, so

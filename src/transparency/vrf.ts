@@ -2,8 +2,10 @@
 // label only the server can compute but anyone can check (docs/transparency.md "VRF and labels").
 // Section numbers below are RFC 9381's. Point arithmetic is @noble/curves' edwards25519; hashing node:crypto.
 // Multiplications by the secret scalars x and k go to OpenSSL's X25519 (vrf-x25519.ts), k·B to OpenSSL's
-// Ed25519: native and constant-time, several times cheaper than noble's BigInt ladder. `arithmetic: 'noble'`
-// keeps the plain noble path, the reference the native one is tested against.
+// Ed25519: native and constant-time, several times cheaper than noble's BigInt ladder. Verification's
+// products by the public s and c go to X25519 as well (verifyNative), and points are decoded by
+// ed25519-decode.ts. `arithmetic: 'noble'` keeps the plain noble path, the reference the native one is
+// tested against.
 //
 // Parameters of the suite (§5.5): cofactor 8, ptLen = qLen = 32, cLen = 16, Hash = SHA-512, integers
 // little-endian, point encoding and decoding per RFC 8032 §5.1.2/§5.1.3 (non-canonical encodings rejected),
