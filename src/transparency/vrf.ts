@@ -2,8 +2,10 @@
 // label only the server can compute but anyone can check (docs/transparency.md "VRF and labels").
 // Section numbers below are RFC 9381's. Point arithmetic is @noble/curves' edwards25519; hashing node:crypto.
 // Multiplications by the secret scalars x and k go to OpenSSL's X25519 (vrf-x25519.ts), k·B to OpenSSL's
-// Ed25519: native and constant-time, several times cheaper than noble's BigInt ladder. `arithmetic: 'noble'`
-// keeps the plain noble path, the reference the native one is tested against.
+// Ed25519: native and constant-time, several times cheaper than noble's BigInt ladder. Verification's
+// products by the public s and c go to X25519 as well (verifyNative), and points are decoded by
+// ed25519-decode.ts. `arithmetic: 'noble'` keeps the plain noble path, the reference the native one is
+// tested against.
 //
 // Parameters of the suite (§5.5): cofactor 8, ptLen = qLen = 32, cLen = 16, Hash = SHA-512, integers
 // little-endian, point encoding and decoding per RFC 8032 §5.1.2/§5.1.3 (non-canonical encodings rejected),
@@ -11,7 +13,9 @@
 import { createHash, createPrivateKey, randomBytes, sign, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
-import { mulAnyX25519, mulX25519, x25519Base, x25519Scalar, type X25519Scalar } from './vrf-x25519.ts';
+import { FpInvertBatch } from '@noble/curves/abstract/modular.js';
+import { mulAnyX25519, mulPublicX25519, mulSmall, mulX25519, x25519Base, x25519Scalar, type X25519Base, type X25519Scalar } from './vrf-x25519.ts';
+import { decodeEd25519Point } from './ed25519-decode.ts';
 
 const Point = ed25519.Point;
 type Pt = InstanceType<typeof Point>;
@@ -73,9 +77,23 @@ function encodePoint(p: Pt): Uint8Array {
   return out;
 }
 
-/** RFC 8032 §5.1.3 decoding; null for anything not a canonical encoding of a curve point. */
-function decodePoint(b: Uint8Array): Pt | null {
+/** RFC 8032 §5.1.2 encodings of several points, with one field inversion for all. */
+function encodePoints(points: Pt[]): Uint8Array[] {
+  const invZ = FpInvertBatch(Point.Fp, points.map((p) => p.Z));
+  return points.map((p, i) => {
+    const out = intToLe(Point.Fp.mul(p.Y, invZ[i]!), PT_LEN);
+    if (Point.Fp.mul(p.X, invZ[i]!) & 1n) out[PT_LEN - 1]! |= 0x80;
+    return out;
+  });
+}
+
+/**
+ * RFC 8032 §5.1.3 decoding; null for anything not a canonical encoding of a curve point. Natively ours
+ * (ed25519-decode.ts: same points, cheaper), otherwise noble's.
+ */
+function decodePoint(b: Uint8Array, arithmetic: VrfArithmetic = 'noble'): Pt | null {
   if (b.length !== PT_LEN) return null;
+  if (arithmetic === 'native') return decodeEd25519Point(b);
   try {
     return Point.fromBytes(b);
   } catch {
@@ -156,29 +174,34 @@ function expandSecret(secretKey: Uint8Array): ExpandedSecret {
   return e;
 }
 
-// Clients verify many labels under one domain key: its decoding and validate_key are kept (public values).
-const validatedKeys = new Map<string, Pt | null>();
+// Clients verify many labels under one domain key: its decoding, validate_key and 8·Y are kept (public values).
+interface ValidatedKey {
+  Y: Pt;
+  /** cofactor·Y (of prime order) in X25519 form, for c·Y (verifyNative). */
+  Y8: X25519Base;
+}
+const validatedKeys = new Map<string, ValidatedKey | null>();
 const VALIDATED_KEYS_MAX = 64;
 
 /** string_to_point and §5.4.5 ECVRF_validate_key: null for a bad encoding or a small-order key. */
-function validatedKey(publicKey: Uint8Array): Pt | null {
+function validatedKey(publicKey: Uint8Array): ValidatedKey | null {
   const id = Buffer.from(publicKey).toString('hex');
-  let Y = validatedKeys.get(id);
-  if (Y !== undefined) return Y;
-  Y = decodePoint(publicKey);
+  let key = validatedKeys.get(id);
+  if (key !== undefined) return key;
+  const Y = decodePoint(publicKey);
   // A small-order key would let its holder make proofs for many outputs of one alpha.
-  if (Y?.isSmallOrder()) Y = null;
+  key = Y && !Y.isSmallOrder() ? { Y, Y8: x25519Base(timesCofactor(Y)) } : null;
   if (validatedKeys.size >= VALIDATED_KEYS_MAX) validatedKeys.delete(validatedKeys.keys().next().value!);
-  validatedKeys.set(id, Y);
-  return Y;
+  validatedKeys.set(id, key);
+  return key;
 }
 
 /** §5.4.1.1 ECVRF_encode_to_curve_try_and_increment, salt = PK_string; returns H (cofactor cleared). */
-export function encodeToCurve(publicKey: Uint8Array, alpha: Uint8Array): Pt {
+export function encodeToCurve(publicKey: Uint8Array, alpha: Uint8Array, arithmetic: VrfArithmetic = 'native'): Pt {
   const front = Uint8Array.of(SUITE, ENCODE_FRONT);
   for (let ctr = 0; ctr <= 255; ctr++) {
     const hash = sha512(front, publicKey, alpha, Uint8Array.of(ctr, BACK));
-    const p = decodePoint(hash.subarray(0, PT_LEN));
+    const p = decodePoint(hash.subarray(0, PT_LEN), arithmetic);
     if (p) return timesCofactor(p);
   }
   // Probability about 2^-256: §5.4.1.1 says to output "INVALID" and stop.
@@ -191,10 +214,16 @@ function challenge(points: Uint8Array[]): bigint {
   return leToInt(c.subarray(0, C_LEN));
 }
 
+interface DecodedProof {
+  gamma: Pt;
+  c: bigint;
+  s: bigint;
+}
+
 /** §5.4.4 ECVRF_decode_proof; null when Gamma is not a canonical point or s ≥ q. */
-function decodeProof(pi: Uint8Array): { gamma: Pt; c: bigint; s: bigint } | null {
+function decodeProof(pi: Uint8Array, arithmetic: VrfArithmetic): DecodedProof | null {
   if (pi.length !== VRF_PROOF_LENGTH) return null;
-  const gamma = decodePoint(pi.subarray(0, PT_LEN));
+  const gamma = decodePoint(pi.subarray(0, PT_LEN), arithmetic);
   if (!gamma) return null;
   const c = leToInt(pi.subarray(PT_LEN, PT_LEN + C_LEN));
   const s = leToInt(pi.subarray(PT_LEN + C_LEN));
@@ -202,10 +231,11 @@ function decodeProof(pi: Uint8Array): { gamma: Pt; c: bigint; s: bigint } | null
   return { gamma, c, s };
 }
 
+/** §5.2 proof_to_hash body, on cofactor·Gamma encoded. */
+const hashEncoded = (gamma8: Uint8Array): Uint8Array => new Uint8Array(sha512(Uint8Array.of(SUITE, PROOF_FRONT), gamma8, Uint8Array.of(BACK)));
+
 /** §5.2 proof_to_hash body, on cofactor·Gamma. */
-function hashCleared(gamma8: Pt): Uint8Array {
-  return new Uint8Array(sha512(Uint8Array.of(SUITE, PROOF_FRONT), encodePoint(gamma8), Uint8Array.of(BACK)));
-}
+const hashCleared = (gamma8: Pt): Uint8Array => hashEncoded(encodePoint(gamma8));
 
 /** §5.2 proof_to_hash body, on an already decoded Gamma. */
 const gammaToHash = (gamma: Pt): Uint8Array => hashCleared(timesCofactor(gamma));
@@ -222,7 +252,7 @@ export function vrfGenerateKeyPair(): VrfKeyPair {
 export function vrfProveWithOutput(secretKey: Uint8Array, alpha: Uint8Array, arithmetic: VrfArithmetic = 'native'): { proof: Uint8Array; beta: Uint8Array } {
   const e = expandSecret(secretKey);
   const { x, prefix, Y } = e;
-  const H = encodeToCurve(Y, alpha);
+  const H = encodeToCurve(Y, alpha, arithmetic);
   const hString = H.toBytes();
   // §5.4.2.2: k = SHA-512(second half of SHA-512(SK) || h_string) mod q, as in RFC 8032 §5.1.6.
   const k = leToInt(sha512(prefix, hString)) % Q;
@@ -249,27 +279,57 @@ export function vrfProve(secretKey: Uint8Array, alpha: Uint8Array, arithmetic: V
  */
 export function vrfHash(secretKey: Uint8Array, alpha: Uint8Array, arithmetic: VrfArithmetic = 'native'): Uint8Array {
   const e = expandSecret(secretKey);
-  return hashCleared(mulSecret(e, timesCofactor(encodeToCurve(e.Y, alpha)), arithmetic));
+  return hashCleared(mulSecret(e, timesCofactor(encodeToCurve(e.Y, alpha, arithmetic)), arithmetic));
 }
 
 /** §5.2 ECVRF_proof_to_hash: the 64-byte output beta. Throws on a malformed proof; it does not verify it. */
 export function vrfProofToHash(pi: Uint8Array): Uint8Array {
-  const d = decodeProof(pi);
+  const d = decodeProof(pi, 'native');
   if (!d) throw new VrfError('malformed VRF proof');
   return gammaToHash(d.gamma);
 }
 
-/** §5.3 ECVRF_verify with validate_key: beta when pi proves alpha under publicKey, else null. */
-export function vrfVerify(publicKey: Uint8Array, alpha: Uint8Array, pi: Uint8Array): Uint8Array | null {
-  const Y = validatedKey(publicKey);
-  if (!Y) return null;
-  const d = decodeProof(pi);
+/**
+ * §5.3 ECVRF_verify with validate_key: beta when pi proves alpha under publicKey, else null. Public values
+ * only, so variable-time arithmetic; `arithmetic` as for proving: 'noble' is noble's alone, the reference.
+ */
+export function vrfVerify(publicKey: Uint8Array, alpha: Uint8Array, pi: Uint8Array, arithmetic: VrfArithmetic = 'native'): Uint8Array | null {
+  const key = validatedKey(publicKey);
+  if (!key) return null;
+  const d = decodeProof(pi, arithmetic);
   if (!d) return null;
-  const H = encodeToCurve(publicKey, alpha);
-  // Public values only: variable-time multiplication is fine. U = s·B − c·Y (B has precomputed tables);
-  // V = s·H − c·Gamma in one Strauss–Shamir pass (shared doublings).
-  const U = Point.BASE.multiplyUnsafe(d.s).subtract(Y.multiplyUnsafe(d.c));
+  const H = encodeToCurve(publicKey, alpha, arithmetic);
+  if (arithmetic === 'native') return verifyNative(key, publicKey, pi, H, d);
+  // U = s·B − c·Y (B has precomputed tables); V = s·H − c·Gamma in one Strauss–Shamir pass (shared doublings).
+  const U = Point.BASE.multiplyUnsafe(d.s).subtract(key.Y.multiplyUnsafe(d.c));
   const V = mulAddUnsafe(Point, [H, d.gamma.negate()], [d.s, d.c]);
   const c = challenge([publicKey, H.toBytes(), pi.subarray(0, PT_LEN), U.toBytes(), V.toBytes()]);
   return c === d.c ? gammaToHash(d.gamma) : null;
+}
+
+/**
+ * The same check with the products as OpenSSL X25519 ones (vrf-x25519.ts mulPublicX25519; about 4× cheaper
+ * than noble's variable-time multiplications here): s·B and s·H share s's keys, c·Gamma and c·Y share c's.
+ * X25519 needs points of prime order: B and H are (H may be the identity), but Gamma and Y may have a torsion
+ * part (the prover chooses them), so c·P = (c >> 3)·(8·P) + (c & 7)·P, the last by a few additions. The four
+ * points of the challenge and the output are encoded with one field inversion.
+ */
+function verifyNative(key: ValidatedKey, publicKey: Uint8Array, pi: Uint8Array, H: Pt, { gamma, c, s }: DecodedProof): Uint8Array | null {
+  const gamma8 = timesCofactor(gamma);
+  const c1 = c >> 3n;
+  const c0 = c & 7n;
+  const [sB, sH, c1Gamma8, c1Y8] = mulPublicX25519([
+    { t: s, point: Point.BASE },
+    { t: s, point: H },
+    { t: c1, point: gamma8 },
+    { t: c1, point: key.Y8 },
+  ]);
+  // A null (rare: see mulPublicX25519) is the same product by noble.
+  const cY = (c1Y8 ?? key.Y8.point.multiplyUnsafe(c1)).add(mulSmall(key.Y, c0));
+  const U = (sB ?? Point.BASE.multiplyUnsafe(s)).subtract(cY);
+  const cGamma = (c1Gamma8 ?? gamma8.multiplyUnsafe(c1)).add(mulSmall(gamma, c0));
+  const V = (sH ?? H.multiplyUnsafe(s)).subtract(cGamma);
+  const [hString, uString, vString, gamma8String] = encodePoints([H, U, V, gamma8]);
+  const cPrime = challenge([publicKey, hString!, pi.subarray(0, PT_LEN), uString!, vString!]);
+  return cPrime === c ? hashEncoded(gamma8String!) : null;
 }
