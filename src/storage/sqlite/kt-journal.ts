@@ -21,7 +21,7 @@ import type { KtMapStore } from '../kt-map.ts';
 import { deserializeError } from './worker-protocol.ts';
 
 /** Longest a durable record waits before the key-log process is told of it (unless a read tells it first). */
-const ANNOUNCE_MS = 5;
+const ANNOUNCE_MS = 50;
 
 /**
  * The key-log process's nice value: below the event loop, above the VRF process (19). On a machine with fewer
@@ -140,8 +140,10 @@ export function createKtJournal(db: SqliteDatabase, gc: GroupCommit, paths: { ma
     durable: (token) => {
       if (typeof token !== 'number' || token <= announced) return;
       announced = token;
-      // One message per ANNOUNCE_MS at most (a message costs the event loop more than a small batch's
-      // journal records): reads carry what is announced themselves, so none waits for it.
+      // One message per ANNOUNCE_MS at most: a message over the IPC channel costs the event loop tens of
+      // microseconds (serialization, a write, the key-log process woken), more than a small batch's journal
+      // records; reads carry what is announced themselves, so none waits for it, and the key-log process
+      // drains larger chunks. (Measured with one per 5 ms: ~1% of the event loop, docs/benchmarks.md.)
       announceTimer ??= setTimeout(() => {
         announceTimer = undefined;
         if (!closing) send({ type: 'journal', upTo: announced });
