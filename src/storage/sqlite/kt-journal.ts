@@ -7,7 +7,7 @@
 // a publish more than half its throughput).
 //
 // Guarantees: a record exists exactly when its write committed, so a leaf is appended exactly for the
-// acknowledged events, in commit order (record numbers are AUTOINCREMENT, never reused); the thread is told
+// acknowledged events, in commit order (record numbers are AUTOINCREMENT, never reused); the key-log process is told
 // only of records of durable batches. A read of the log is answered once every record of a batch settled
 // before the read was issued is appended: a client that was told its publish succeeded finds its leaf.
 import { startBackgroundProcess, type BackgroundProcess } from '../../runtime/background-process.ts';
@@ -33,11 +33,11 @@ const KEY_LOG_PRIORITY = 10;
 
 export interface KtJournal {
   store: TransparencyStore;
-  /** The verifiable maps, kept in the transparency file by the same thread. */
+  /** The verifiable maps, kept in the transparency file by the same process. */
   ktMap: KtMapStore;
   /** Call only inside a gc.write callback, after the pubsub write it goes with succeeded. */
   append(log: LogAppend): void;
-  /** Stops the thread once it has drained every record of a durable batch; call after the group commit closed. */
+  /** Stops the key-log process once it has drained every record of a durable batch; call after the group commit closed. */
   close(): Promise<void>;
 }
 
@@ -50,9 +50,9 @@ export function createKtJournal(db: SqliteDatabase, gc: GroupCommit, paths: { ma
 
   let journalled = false;
   let announceTimer: NodeJS.Timeout | undefined;
-  /** The highest record of a durable batch, as told to the thread. */
+  /** The highest record of a durable batch, as told to the key-log process. */
   let announced = 0;
-  /** What the thread reported appended, and what committed batches deleted of it. */
+  /** What the key-log process reported appended, and what committed batches deleted of it. */
   let drained = 0;
   let deleted = 0;
   let deleting = 0;
@@ -71,13 +71,13 @@ export function createKtJournal(db: SqliteDatabase, gc: GroupCommit, paths: { ma
     onClosed?.();
   };
 
-  /** The thread starts at the first key event or read: processes that never touch the log (the CLI's user commands) spare it. */
-  const thread = (): BackgroundProcess => {
+  /** The key-log process starts at the first key event or read: processes that never touch the log (the CLI's user commands) spare it. */
+  const keyLog = (): BackgroundProcess => {
     if (worker) return worker;
     const init: KtThreadInit = paths;
     const w = startBackgroundProcess(import.meta.url, 'kt-process', { data: init, priority: KEY_LOG_PRIORITY });
     worker = w;
-    // The records are durable whether or not the thread drains them now; only close() waits for it.
+    // The records are durable whether or not the key-log process drains them now; only close() waits for it.
     w.unref();
     w.on('message', (m: KtFromThread) => {
       switch (m.type) {
@@ -109,18 +109,18 @@ export function createKtJournal(db: SqliteDatabase, gc: GroupCommit, paths: { ma
     });
     w.on('error', (err) => fail(err));
     w.on('exit', (code) => {
-      if (!closing || code !== 0) fail(new Error(`the key-log thread exited (code ${code})`));
+      if (!closing || code !== 0) fail(new Error(`the key-log process exited (code ${code})`));
     });
     if (announced > 0) send({ type: 'journal', upTo: announced });
     return w;
   };
-  const send = (m: KtToThread) => thread().postMessage(m);
+  const send = (m: KtToThread) => keyLog().postMessage(m);
 
   gc.join({
     mark: () => 0,
     rollbackTo: () => {},
     flush: () => {
-      // Records the thread has appended go in whichever batch comes next.
+      // Records the key-log process has appended go in whichever batch comes next.
       if (drained > deleted && deleting < drained) {
         deleteUpTo.run(drained);
         deleting = drained;
@@ -152,20 +152,20 @@ export function createKtJournal(db: SqliteDatabase, gc: GroupCommit, paths: { ma
   });
 
   function append({ domain, event }: LogAppend): void {
-    // An event without a leaf encoding fails its own write here: the thread must be able to append every record.
+    // An event without a leaf encoding fails its own write here: the key-log process must be able to append every record.
     assertEncodable(event);
     insert.run(domain, event.type, event.time, event.jid, event.node, event.itemId, event.payload ?? null, event.payloadHash ?? null, event.fingerprint ?? null);
     journalled = true;
   }
 
-  /** Sends one call to the thread; its reply settles the promise. */
+  /** Sends one call to the key-log process; its reply settles the promise. */
   function request<T>(message: (id: number) => KtToThread): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (failure) return reject(failure);
       if (closing) return reject(new StorageClosedError());
       const id = nextId++;
       calls.set(id, { resolve, reject });
-      thread().ref();
+      keyLog().ref();
       send(message(id));
     });
   }
@@ -202,7 +202,7 @@ export function createKtJournal(db: SqliteDatabase, gc: GroupCommit, paths: { ma
     close() {
       if (closing) return closing;
       if (announceTimer) clearTimeout(announceTimer);
-      // The thread drains up to what is durable before it closes.
+      // The key-log process drains up to what is durable before it closes.
       if (worker && announced > 0) worker.postMessage({ type: 'journal', upTo: announced } satisfies KtToThread);
       const w = worker;
       if (!w || failure) {
@@ -215,7 +215,7 @@ export function createKtJournal(db: SqliteDatabase, gc: GroupCommit, paths: { ma
           onClosed = undefined;
           resolve();
         };
-        // Kept alive until the thread has drained and closed its files.
+        // Kept alive until the key-log process has drained and closed its files.
         w.ref();
         w.postMessage({ type: 'close' } satisfies KtToThread);
       });

@@ -3,7 +3,7 @@
 // transparency file: the journal records after its cursor up to the bound the event loop announced
 // (records of durable batches only), each derived (payload hash, fingerprint: transparency/key-events.ts)
 // and appended in order by the same block code the inline store uses, and the new cursor. Records are
-// numbered by AUTOINCREMENT, so the cursor makes every record's append happen exactly once, whichever thread
+// numbered by AUTOINCREMENT, so the cursor makes every record's append happen exactly once, whichever process
 // or process drains it, and after any crash.
 import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
@@ -135,7 +135,7 @@ function drainChunk(): void {
   const start = cursor;
   try {
     kt.transaction(() => {
-      // Another process's thread may have drained some (the same files opened twice): its cursor wins.
+      // Another server's key-log process (or an orphan of a killed one) may have drained some (the same files opened twice): its cursor wins.
       const stored = (selectCursor.get() as number | undefined) ?? 0;
       const from = Math.max(stored, cursor);
       const rows = selectJournal.all(from, bound, DRAIN_CHUNK) as JournalRow[];

@@ -2,9 +2,9 @@
 import type { SerializedError } from './worker-protocol.ts';
 
 export interface KtThreadInit {
-  /** The main database file (its journal is read, never written, by the thread). */
+  /** The main database file (its journal is read, never written, by the key-log process). */
   mainPath: string;
-  /** The transparency file (kt-file.ts), written only by the thread. */
+  /** The transparency file (kt-file.ts), written only by the key-log process. */
   ktPath: string;
 }
 
@@ -16,7 +16,7 @@ export type KtToThread =
   | { type: 'journal'; upTo: number }
   /** A read of the log, answered once every record up to `after` is appended. */
   | { type: 'call'; id: number; method: KtReadMethod; args: unknown[]; after: number }
-  /** A call of the verifiable map's store (storage/kt-map.ts), whose tables the thread keeps too. */
+  /** A call of the verifiable map's store (storage/kt-map.ts), whose tables the key-log process keeps too. */
   | { type: 'map'; id: number; method: KtMapMethod; args: unknown[] }
   | { type: 'close' };
 

@@ -1,4 +1,4 @@
-// Map labels computed on a worker thread. A label with its proof is one ECVRF proof (~1.5 ms of CPU), a label
+// Map labels computed in a worker process (vrf-process.ts). A label with its proof is one ECVRF proof (~1.5 ms of CPU), a label
 // alone (the map builder's) ~0.4 ms (docs/benchmarks.md "Verifiable map: VRF"): on the main thread the map
 // builder and every lookup would hold the event loop that long per label, so every stanza of every session
 // would wait behind them. The worker is a process of its own at the lowest OS priority (vrf-process.ts): the map may lag the log
