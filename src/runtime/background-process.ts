@@ -25,7 +25,7 @@ export interface BackgroundOptions {
 
 /** The parent's handle on a background process: the shape of a Worker's, which it replaces. */
 export class BackgroundProcess extends EventEmitter {
-  private exited: Promise<void>;
+  private readonly exited: Promise<void>;
 
   constructor(private readonly child: ChildProcess) {
     super();

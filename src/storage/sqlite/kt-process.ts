@@ -1,10 +1,11 @@
-// The key-log process (kt-journal.ts starts it: runtime/background-process.ts, below the server's priority): drains the main file's journal of key events into the
-// transparency file (kt-file.ts) and answers the log's reads. Per drain, in one transaction of the
+// The key-log process (kt-journal.ts starts it below the server's priority: runtime/background-process.ts):
+// drains the main file's journal of key events into the transparency file (kt-file.ts) and answers the log's
+// reads. Per drain, in one transaction of the
 // transparency file: the journal records after its cursor up to the bound the event loop announced
 // (records of durable batches only), each derived (payload hash, fingerprint: transparency/key-events.ts)
 // and appended in order by the same block code the inline store uses, and the new cursor. Records are
-// numbered by AUTOINCREMENT, so the cursor makes every record's append happen exactly once, whichever process
-// or process drains it, and after any crash.
+// numbered by AUTOINCREMENT, so the cursor makes every record's append happen exactly once, whichever
+// process drains it, and after any crash.
 import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { walFile } from './database.ts';
