@@ -3,6 +3,7 @@
 // publish throughput to a key node with transparency on and off, alternating, in the same run.
 // Usage: node --import tsx bench/transparency.ts [--leaves 1000000] [--proofs 2000] [--seconds 5] [--runs 3] [--warmup 1]
 //        [--db FILE: reuse (or keep) the log database instead of building one in a temp dir] [--no-publish]
+//        [--only on|off: publish runs of one side only, e.g. under a profiler]
 // Prints one JSON line per figure, with wall time and this process's CPU time (process.cpuUsage): on a
 // shared machine the CPU figure is the one that says what the code costs. Bounded: every loop has a count
 // or a deadline.
@@ -29,6 +30,7 @@ import { transparencyModule } from '../src/server/modules/transparency/index.ts'
 import { loadTlsCredentials } from '../src/server/core/tls-credentials.ts';
 import { Conn, openAll } from './load/conn.ts';
 import { buildPubkey, createPubkey } from '../src/keys/pubkey.ts';
+import { everyPublishOptions, keyNodeOptions, keyPayloads, prepareKeys, type Workload } from './scenarios/workload.ts';
 
 const { values } = parseArgs({
   options: {
@@ -39,6 +41,16 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '1' },
     db: { type: 'string' },
     'no-publish': { type: 'boolean', default: false },
+    /** Publish runs with transparency only on or only off (a profile of one side); the ratio needs both. */
+    only: { type: 'string' },
+    /**
+     * real: the publish-options form on every publish (XEP-0222 §3, as key-publishing clients send it) and the
+     * RSA-2048 and Ed25519 <pubkey/> payloads of bench/scenarios/workload.ts; legacy: no options, the 32
+     * Ed25519 payloads of the earlier figures.
+     */
+    workload: { type: 'string', default: 'legacy' },
+    /** STARTTLS on the publishing connection, as every real client negotiates. */
+    tls: { type: 'boolean', default: false },
   },
 });
 const LEAVES = Number(values.leaves);
@@ -48,8 +60,15 @@ const RUNS = Number(values.runs);
 const WARMUP = Number(values.warmup);
 const DOMAIN = 'localhost';
 /** Valid urn:xmpp:pubkey:1 payloads (Ed25519) of the publishing account, cycled through by the publishes. */
-const KEYS = Array.from({ length: 32 }, () =>
+const WORKLOAD = values.workload as Workload;
+if (WORKLOAD !== 'real' && WORKLOAD !== 'legacy') throw new Error('--workload real|legacy');
+const LEGACY_KEYS = Array.from({ length: 32 }, () =>
   buildPubkey(createPubkey({ publicKey: generateKeyPairSync('ed25519').publicKey, jid: `pub@${DOMAIN}`, begin: new Date('2026-01-01T00:00:00Z'), end: new Date('2027-01-01T00:00:00Z'), version: 1 })).toString());
+if (WORKLOAD === 'real') await prepareKeys();
+/** The payloads cycled through: the real workload's two keys (RSA, Ed25519), or the 32 legacy ones. */
+const KEYS = WORKLOAD === 'real' ? keyPayloads(`pub@${DOMAIN}`) : LEGACY_KEYS;
+/** Sent with every publish (real): it creates the node on the first and is checked as a precondition after. */
+const OPTIONS = WORKLOAD === 'real' ? everyPublishOptions('real', keyNodeOptions('presence', 200)) : '';
 const dir = mkdtempSync(join(tmpdir(), 'pepkeys-bench-kt-'));
 const emit = (o: Record<string, unknown>) => console.log(JSON.stringify({ bench: 'transparency', ...o }));
 const usPer = (ms: number, n: number) => Math.round((ms * 1000 * 100) / n) / 100;
@@ -255,7 +274,7 @@ async function publishThroughput(kt: boolean, run: number): Promise<{ rate: numb
   const tls = await loadTlsCredentials({ dataDir: data, domains: [DOMAIN] });
   const server = new XmppServer({ config, storage, modules, tls, logger: createLogger('silent') });
   const addrs = await server.start();
-  const c = new Conn({ port: addrs.c2s[0]!.port, domain: DOMAIN, user: 'pub', password: 'pw', resource: 'b', sasl: 'PLAIN' });
+  const c = new Conn({ port: addrs.c2s[0]!.port, domain: DOMAIN, user: 'pub', password: 'pw', resource: 'b', sasl: 'PLAIN', tls: values.tls });
   await openAll([c]);
   const window = 16;
   let sent = 0;
@@ -271,7 +290,7 @@ async function publishThroughput(kt: boolean, run: number): Promise<{ rate: numb
       while (inflight < window && performance.now() < deadline) {
         const seq = sent++;
         inflight++;
-        c.iqCb(`p${seq}`, `<iq type='set' id='p${seq}'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='${node}'><item id='i${seq}'>${KEYS[seq % KEYS.length]}</item></publish></pubsub></iq>`, (el) => {
+        c.iqCb(`p${seq}`, `<iq type='set' id='p${seq}'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='${node}'><item id='i${seq}'>${KEYS[seq % KEYS.length]}</item></publish>${OPTIONS}</pubsub></iq>`, (el) => {
           inflight--;
           if (el.includes("type='result'") || el.includes('type="result"')) acked++;
           pump();
@@ -306,7 +325,7 @@ async function publishThroughput(kt: boolean, run: number): Promise<{ rate: numb
   c.destroy();
   await server.stop();
   await storage.close();
-  emit({ figure: 'publish to a key node', transparency: kt ? 'on' : 'off', run, window, itemsPerSecond: Math.round(rate), cpuUsPerPublish: cpuUs, mainThreadCpuUsPerPublish: mainUs, mainThreadWaitUsPerPublish: waitUs, threadCpuUsPerPublish: threads, childProcessCpuUsPerPublish: children, acked, leaves });
+  emit({ figure: 'publish to a key node', transparency: kt ? 'on' : 'off', workload: WORKLOAD, tls: values.tls, run, window, itemsPerSecond: Math.round(rate), cpuUsPerPublish: cpuUs, mainThreadCpuUsPerPublish: mainUs, mainThreadWaitUsPerPublish: waitUs, threadCpuUsPerPublish: threads, childProcessCpuUsPerPublish: children, acked, leaves });
   return { rate, cpuUs, mainUs };
 }
 
@@ -316,11 +335,11 @@ try {
   const off: { rate: number; cpuUs: number; mainUs: number | undefined }[] = [];
   for (let run = 1; run <= (values['no-publish'] ? 0 : RUNS); run++) {
     // Alternating, so a slower minute of the shared machine hits both.
-    off.push(await publishThroughput(false, run));
-    on.push(await publishThroughput(true, run));
+    if (values.only !== 'on') off.push(await publishThroughput(false, run));
+    if (values.only !== 'off') on.push(await publishThroughput(true, run));
   }
   const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
-  if (on.length) {
+  if (on.length && off.length) {
     const rateOn = median(on.map((r) => r.rate));
     const rateOff = median(off.map((r) => r.rate));
     const cpuOn = median(on.map((r) => r.cpuUs));
