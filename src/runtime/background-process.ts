@@ -14,13 +14,18 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { lowerProcessPriority } from './thread-priority.ts';
+import { idleProcessPolicy, lowerProcessPriority } from './thread-priority.ts';
 
 export interface BackgroundOptions {
   /** Handed to the child (background-process.ts parentChannel().data): JSON, so strings and numbers. */
   data?: unknown;
   /** The child's nice value on Linux (every thread of it); elsewhere ignored. */
   priority: number;
+  /**
+   * Linux: run every thread of the child under SCHED_IDLE as well (runtime/thread-priority.ts
+   * idleProcessPolicy), for work that may wait as long as any other thread wants a core.
+   */
+  idle?: boolean;
 }
 
 /** The parent's handle on a background process: the shape of a Worker's, which it replaces. */
@@ -85,7 +90,7 @@ export function startBackgroundProcess(callerUrl: string, name: string, options:
   // `--cpu-prof --cpu-prof-dir=DIR`, which NODE_OPTIONS does not accept; docs/benchmarks.md).
   const extra = process.env.PEPKEYS_BACKGROUND_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const execArgv = [...(ts ? ['--import', import.meta.resolve('tsx')] : []), ...extra];
-  const child = fork(file, [JSON.stringify({ data: options.data ?? null, priority: options.priority })], {
+  const child = fork(file, [JSON.stringify({ data: options.data ?? null, priority: options.priority, idle: options.idle ?? false })], {
     execArgv,
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -120,8 +125,9 @@ export interface ParentChannel<In, Out> {
 export function parentChannel<In, Out>(): ParentChannel<In, Out> {
   const send = process.send?.bind(process);
   if (!send) throw new Error('this module runs as a background process only (runtime/background-process.ts)');
-  const { data, priority } = JSON.parse(process.argv[2] ?? '{}') as { data: unknown; priority: number };
+  const { data, priority, idle } = JSON.parse(process.argv[2] ?? '{}') as { data: unknown; priority: number; idle?: boolean };
   lowerProcessPriority(priority);
+  if (idle) idleProcessPolicy();
   let exiting = false;
   const parent = process.ppid;
   process.on('disconnect', () => process.exit(0));

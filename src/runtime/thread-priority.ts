@@ -1,4 +1,5 @@
-import { readdirSync, readlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 
 /** The lowest scheduling priority (nice value) on Linux. */
@@ -48,4 +49,33 @@ export function lowerProcessPriority(priority = LOWEST_PRIORITY): number {
     }
   }
   return lowered;
+}
+
+/**
+ * Puts every thread of this process under Linux's SCHED_IDLE policy, through util-linux's chrt (Node has no
+ * sched_setscheduler): such threads run only on a core no other thread wants. A nice value alone is not
+ * enough on a machine with fewer cores than busy threads: the kernel still places the server's own helper
+ * threads (V8's GC and compiler threads) on the event loop's core when the other core runs nice-19 work, and
+ * they preempt the event loop; a core running only SCHED_IDLE threads counts as free, so they go there
+ * (docs/benchmarks.md "Who waits for whom"). Threads started later inherit the policy. Returns whether it
+ * applied (false elsewhere, or without chrt: the nice value then stays the only lowering).
+ */
+export function idleProcessPolicy(): boolean {
+  if (process.platform !== 'linux') return false;
+  try {
+    execFileSync('chrt', ['--idle', '--all-tasks', '--pid', '0', String(process.pid)], { stdio: 'ignore', timeout: 5000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The scheduling policy of a thread (Linux /proc: 0 normal, 5 SCHED_IDLE), undefined elsewhere. */
+export function threadPolicy(pid: number, tid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
+  } catch {
+    return undefined;
+  }
 }

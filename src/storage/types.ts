@@ -6,6 +6,7 @@ import type { MamFilter } from '../protocol/xep0313.ts';
 import type { KeyEventInput } from '../transparency/key-events.ts';
 import type { NodeRef } from '../transparency/tree.ts';
 import type { KtMapStore } from './kt-map.ts';
+import type { LogHost } from './log-host.ts';
 
 // ---------------------------------------------------------------- accounts
 export type ScramHash = 'SHA-1' | 'SHA-256';
@@ -359,6 +360,8 @@ export interface Storage {
   readonly transparency: TransparencyStore;
   /** The verifiable maps of key transparency Stage 2 (storage/kt-map.ts); absent where not implemented. */
   readonly ktMap?: KtMapStore;
+  /** Runs work beside the log, in its own process, where the storage keeps one (storage/log-host.ts). */
+  readonly logHost?: LogHost;
   /** Waits for pending writes, then releases the database. */
   close(): Promise<void>;
 }

@@ -86,6 +86,7 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     blocklist: blocklist.store,
     transparency: transparency.store,
     ktMap: journal ? journal.ktMap : createSqliteKtMap(db, gc),
+    logHost: journal?.logHost,
     close() {
       // Synchronous, so no operation can slip in between the last flush and the close.
       if (closed) return Promise.resolve();

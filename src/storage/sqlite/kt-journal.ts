@@ -18,6 +18,7 @@ import type { SqliteDatabase } from './database.ts';
 import type { GroupCommit } from './group-commit.ts';
 import type { KtFromThread, KtMapMethod, KtReadMethod, KtThreadInit, KtToThread } from './kt-protocol.ts';
 import type { KtMapStore } from '../kt-map.ts';
+import type { LogHost, LogHostChannel } from '../log-host.ts';
 import { deserializeError } from './worker-protocol.ts';
 
 /** Longest a durable record waits before the key-log process is told of it (unless a read tells it first). */
@@ -35,6 +36,8 @@ export interface KtJournal {
   store: TransparencyStore;
   /** The verifiable maps, kept in the transparency file by the same process. */
   ktMap: KtMapStore;
+  /** Modules run in the key-log process, beside the log and the map's store (storage/log-host.ts). */
+  logHost: LogHost;
   /** Call only inside a gc.write callback, after the pubsub write it goes with succeeded. */
   append(log: LogAppend): void;
   /** Stops the key-log process once it has drained every record of a durable batch; call after the group commit closed. */
@@ -104,6 +107,9 @@ export function createKtJournal(db: SqliteDatabase, gc: GroupCommit, paths: { ma
           return;
         case 'ready':
           drained = Math.max(drained, m.cursor);
+          return;
+        case 'hosted':
+          for (const h of hosted.get(m.host) ?? []) h(m.message);
           return;
       }
     });
@@ -188,6 +194,25 @@ export function createKtJournal(db: SqliteDatabase, gc: GroupCommit, paths: { ma
     epoch: (...a) => mapCall('epoch', a),
   };
 
+  /** Each hosted module's handlers of the messages it posts. */
+  const hosted = new Map<number, ((message: unknown) => void)[]>();
+  let nextHost = 0;
+  const logHost: LogHost = {
+    host(url, init) {
+      const host = nextHost++;
+      const handlers: ((message: unknown) => void)[] = [];
+      hosted.set(host, handlers);
+      const started = request<void>((id) => ({ type: 'host', id, host, url, init }));
+      // A module that failed to start fails every call; nobody may wait on this promise itself.
+      started.catch(() => {});
+      const channel: LogHostChannel = {
+        call: <T>(message: unknown) => started.then(() => request<T>((id) => ({ type: 'hosted', id, host, message }))),
+        onMessage: (handler) => void handlers.push(handler),
+      };
+      return channel;
+    },
+  };
+
   const store: TransparencyStore = {
     size: (domain) => call('size', [domain]),
     nodes: (domain, refs) => call('nodes', [domain, refs]),
@@ -198,6 +223,7 @@ export function createKtJournal(db: SqliteDatabase, gc: GroupCommit, paths: { ma
   return {
     store,
     ktMap,
+    logHost,
     append,
     close() {
       if (closing) return closing;

@@ -20,6 +20,7 @@ import { createTransparencyStore } from './transparency.ts';
 import { serializeError } from './worker-protocol.ts';
 import type { KtThreadInit, KtToThread, KtFromThread } from './kt-protocol.ts';
 import { parentChannel } from '../../runtime/background-process.ts';
+import { LogHosts } from './kt-hosts.ts';
 
 const channel = parentChannel<KtToThread, KtFromThread>();
 const post = (m: KtFromThread) => channel.postMessage(m);
@@ -189,6 +190,8 @@ function guarded(fn: () => void): void {
   }
 }
 
+const hosts = new LogHosts(() => ({ log: store, map: mapStore }), (host, message) => post({ type: 'hosted', host, message }));
+
 const methods = store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
 const mapMethods = mapStore as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
 
@@ -227,22 +230,33 @@ channel.onMessage((m: KtToThread) => {
     case 'map':
       answer(m.id, () => mapMethods[m.method]!(...m.args));
       return;
+    case 'host':
+      answer(m.id, () => hosts.start(m.host, m.url, m.init));
+      return;
+    case 'hosted':
+      answer(m.id, () => hosts.call(m.host, m.message));
+      return;
     case 'close':
-      guarded(() => {
-        mapGc.close();
-        drain();
-        if (syncTimer) clearTimeout(syncTimer);
-        if (walFd !== undefined) {
-          fdatasyncSync(walFd);
-          closeSync(walFd);
-        }
-      });
-      kt.close();
-      main.close();
-      channel.exit({ type: 'closed' }, 0);
+      // Hosted modules finish (and stop their own processes) while the files are still open.
+      void hosts.close().finally(() => closeFiles());
       return;
   }
 });
+
+function closeFiles(): void {
+  guarded(() => {
+    mapGc.close();
+    drain();
+    if (syncTimer) clearTimeout(syncTimer);
+    if (walFd !== undefined) {
+      fdatasyncSync(walFd);
+      closeSync(walFd);
+    }
+  });
+  kt.close();
+  main.close();
+  channel.exit({ type: 'closed' }, 0);
+}
 
 guarded(() => {
   // What the journal held at start (a crash or stop before it was drained) is drained first.

@@ -18,6 +18,10 @@ export type KtToThread =
   | { type: 'call'; id: number; method: KtReadMethod; args: unknown[]; after: number }
   /** A call of the verifiable map's store (storage/kt-map.ts), whose tables the key-log process keeps too. */
   | { type: 'map'; id: number; method: KtMapMethod; args: unknown[] }
+  /** Start a module beside the log (storage/log-host.ts) as host number `host`; the reply says it started. */
+  | { type: 'host'; id: number; host: number; url: string; init: unknown }
+  /** A call of hosted module `host`; the reply carries its result. */
+  | { type: 'hosted'; id: number; host: number; message: unknown }
   | { type: 'close' };
 
 export type KtFromThread =
@@ -28,4 +32,6 @@ export type KtFromThread =
   | { type: 'reply'; id: number; ok: true; value: unknown }
   | { type: 'reply'; id: number; ok: false; error: SerializedError }
   | { type: 'fatal'; error: SerializedError }
+  /** A message hosted module `host` posted of its own accord. */
+  | { type: 'hosted'; host: number; message: unknown }
   | { type: 'closed' };

@@ -18,7 +18,8 @@ import { loadOrCreateLogKey } from './log-key.ts';
 import { loadRotations } from './key-rotations.ts';
 import { loadOrCreateMapKeys, type MapKeys } from './map-keys.ts';
 import { answerVrfKeyIq } from './vrf-key-iq.ts';
-import { DomainMapBuilder, headOf } from './map-builder.ts';
+import { DomainMapBuilder, headOf, type RemoteEpochs } from './map-builder.ts';
+import { MAP_HOST_URL, remoteMapEpochs, type MapHostInit } from './map-host.ts';
 import type { SignedMapHead } from '../../../transparency/map-head.ts';
 import { answerMapIq, isMapIq } from './map-iq.ts';
 import { VrfWorker } from './vrf-worker.ts';
@@ -55,6 +56,17 @@ export function transparencyModule(opts: TransparencyOptions) {
       const mapHeads = new Map<string, MapHeadsPublisher>();
       // Labels (VRF proofs) for the builders and lookups of every domain, on one worker thread.
       const vrf = new VrfWorker();
+
+      // The map builders beside the log, one hosted module for every domain, started at the first update.
+      const hostedDomains: MapHostInit['domains'] = [];
+      let epochsOf: ((domain: string) => RemoteEpochs) | undefined;
+      const remoteEpochs = (domain: string, init: MapHostInit['domains'][number]): RemoteEpochs => {
+        hostedDomains.push(init);
+        const started = () =>
+          (epochsOf ??= remoteMapEpochs(api.storage.logHost!.host(MAP_HOST_URL, { domains: hostedDomains } satisfies MapHostInit), (d, epoch, labels) =>
+            maps.get(d)?.epochStored(epoch, labels)))(domain);
+        return { update: (...a) => started().update(...a), stop: () => (epochsOf ? started().stop() : Promise.resolve()) };
+      };
 
       for (const domain of api.hosts) {
         const { key, created } = loadOrCreateLogKey(opts.dataDir, domain);
@@ -96,9 +108,12 @@ export function transparencyModule(opts: TransparencyOptions) {
           const onEpoch = (head: SignedMapHead) =>
             publisher.publish(head).catch((err) => api.logger.error({ err, domain, epoch: head.epoch }, 'publishing a map head failed'));
           const ktMap = api.storage.ktMap;
-          // Labels, commitments and each epoch's root on the worker thread (map-epoch-work.ts).
-          const thread = vrf.mapThread(domain, keys.vrf.secretKey, keys.commitSecret, ktMap);
-          maps.set(domain, new DomainMapBuilder(domain, key, api.storage.transparency, ktMap, thread, clock, { onEpoch }));
+          // Where the storage runs work beside the log (SQLite), the epochs are built there (map-host.ts);
+          // elsewhere here, with labels, commitments and each epoch's root on the VRF process (map-epoch-work.ts).
+          const epochs = api.storage.logHost
+            ? remoteEpochs(domain, { domain, logKey: key.export({ format: 'der', type: 'pkcs8' }), vrfSecret: keys.vrf.secretKey, commitSecret: keys.commitSecret })
+            : vrf.mapThread(domain, keys.vrf.secretKey, keys.commitSecret, ktMap);
+          maps.set(domain, new DomainMapBuilder(domain, key, api.storage.transparency, ktMap, epochs, clock, { onEpoch }));
         }
       }
       api.provide(TransparencyService, heads);

@@ -41,6 +41,17 @@ export interface MapThread {
   root(epoch: number, stored: number): Promise<{ root: Uint8Array; order: Uint32Array }>;
 }
 
+/**
+ * The epochs made elsewhere, by a builder of this domain running beside the log (map-host.ts): this side serves
+ * the map and learns of each stored epoch through epochStored().
+ */
+export interface RemoteEpochs {
+  /** Resolves once the map covers the first `logSize` leaves (or the builder there stopped); `time`: the clock's now. */
+  update(logSize: number, logRoot: Uint8Array | undefined, time: number): Promise<void>;
+  /** Abandons the epoch being built there. */
+  stop(): Promise<void>;
+}
+
 export interface MapBuilderOptions {
   /** Log leaves read (and labelled) per batch. */
   batch?: number;
@@ -50,6 +61,8 @@ export interface MapBuilderOptions {
   maxEpochEntries?: number;
   /** Called with each epoch's signed head once it is stored (published to the map heads node). */
   onEpoch?: (head: SignedMapHead) => Promise<void>;
+  /** Called with each epoch stored by this builder and its new labels (in label order), before onEpoch. */
+  onStored?: (epoch: KtMapEpoch, labels: Uint8Array[]) => void;
   /**
    * An older epoch's map is read through the latest one when at most this many entries came after it; past
    * that, from its own entries (a whole read, the few latest such views kept).
@@ -84,6 +97,10 @@ export class DomainMapBuilder {
   private readonly batch: number;
   private readonly threadBatch: number;
   private readonly thread: MapThread | undefined;
+  private readonly remote: RemoteEpochs | undefined;
+  private readonly onStored: ((epoch: KtMapEpoch, labels: Uint8Array[]) => void) | undefined;
+  /** Remote epochs' heads handed to onEpoch, in epoch order. */
+  private publishing: Promise<unknown> = Promise.resolve();
   private readonly maxEpochEntries: number;
   private readonly maxViewAdded: number;
   private readonly onEpoch: ((head: SignedMapHead) => Promise<void>) | undefined;
@@ -96,11 +113,13 @@ export class DomainMapBuilder {
     private readonly key: KeyObject,
     private readonly log: TransparencyStore,
     readonly store: KtMapStore,
-    private readonly fns: MapFunctions | MapThread,
+    private readonly fns: MapFunctions | MapThread | RemoteEpochs,
     private readonly clock: () => number,
     options: MapBuilderOptions = {},
   ) {
     this.thread = 'root' in fns ? fns : undefined;
+    this.remote = 'update' in fns ? fns : undefined;
+    this.onStored = options.onStored;
     this.batch = options.batch ?? 64;
     this.threadBatch = options.threadBatch ?? 1024;
     this.maxEpochEntries = options.maxEpochEntries ?? 10_000;
@@ -170,7 +189,26 @@ export class DomainMapBuilder {
   /** Abandons the epoch being built (at its next batch) and any queued: a backlog must not hold up a server stop. */
   stop(): Promise<unknown> {
     this.stopping = true;
-    return this.queue;
+    const remote = this.remote?.stop().catch(() => undefined);
+    return Promise.all([remote, this.queue]);
+  }
+
+  /**
+   * An epoch the remote builder stored (RemoteEpochs), with its new labels: it becomes the latest here, the
+   * served map forgets the paths of those labels, and its head goes to onEpoch. Older news is ignored.
+   */
+  epochStored(epoch: KtMapEpoch, labels: Uint8Array[]): void {
+    if (this.latestEpoch && epoch.epoch <= this.latestEpoch.epoch) return;
+    this.latestEpoch = epoch;
+    this.source.epoch = epoch.epoch;
+    this.loaded = true;
+    if (this.servedMap) {
+      const served = this.servedMap.fork(mapSource(this.store, this.domain, epoch.epoch));
+      served.invalidate(labels);
+      this.servedMap = served;
+    }
+    // A failed publication is the publisher's to make good (like published()); the next heads still go.
+    this.publishing = this.publishing.then(() => this.onEpoch?.(headOf(this.domain, epoch))).catch(() => undefined);
   }
 
   /**
@@ -180,6 +218,12 @@ export class DomainMapBuilder {
   update(logSize: number, logRoot?: Uint8Array): Promise<KtMapEpoch | undefined> {
     const run = this.queue.then(async () => {
       await this.load();
+      if (this.remote) {
+        if (!this.stopping && (this.latestEpoch?.logSize ?? 0) < logSize) await this.remote.update(logSize, logRoot, this.clock());
+        // Its epochs arrived before its answer (one channel, in order); their heads are published in turn.
+        await this.publishing;
+        return this.latestEpoch;
+      }
       while (!this.stopping && (this.latestEpoch?.logSize ?? 0) < logSize) await this.addEpoch(logSize, logRoot);
       return this.latestEpoch;
     });
@@ -288,6 +332,7 @@ export class DomainMapBuilder {
     const stored: KtMapEpoch = { epoch, logSize: end, logRoot, root, time: head.time, key: head.key, signature: head.signature };
     await this.store.addEpoch(this.domain, stored, entries);
     this.latestEpoch = stored;
+    this.onStored?.(stored, entries.map((e) => e.label));
   }
 
   /** Stored: a failed publication must not undo or repeat the epoch (the publisher catches up later). */

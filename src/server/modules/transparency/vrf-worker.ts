@@ -168,7 +168,7 @@ export class VrfWorker {
   private start(): BackgroundProcess {
     if (this.worker) return this.worker;
     // Background work at the lowest priority, platform threads included (runtime/background-process.ts).
-    const worker = startBackgroundProcess(import.meta.url, 'vrf-process', { priority: LOWEST_PRIORITY });
+    const worker = startBackgroundProcess(import.meta.url, 'vrf-process', { priority: LOWEST_PRIORITY, idle: true });
     worker.unref();
     worker.on('message', (reply: ThreadMessage) => {
       if ('read' in reply) return this.serveRead(worker, reply);
