@@ -222,8 +222,8 @@ function threadCpuUs(): Map<string, { name: string; us: number }> {
 }
 
 /**
- * CPU µs of each child process of this one (all its threads; Linux /proc), by pid: the key log and the VRF
- * run in processes of their own (runtime/background-process.ts).
+ * CPU µs of each descendant process of this one (all its threads; Linux /proc), by pid: the key log runs in a
+ * process of its own (runtime/background-process.ts), and the map's VRF process is a child of that one.
  */
 function childCpuUs(): Map<string, number> {
   const out = new Map<string, number>();
@@ -233,16 +233,24 @@ function childCpuUs(): Map<string, number> {
   } catch {
     return out; // Not Linux.
   }
+  const parent = new Map<string, string>();
+  const cpu = new Map<string, number>();
   for (const pid of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       // Field 4 (the second after the command name): the parent's pid.
-      if (Number(fields[1]) === process.pid) out.set(pid, (Number(fields[11]) + Number(fields[12])) * 10_000);
+      parent.set(pid, fields[1]!);
+      cpu.set(pid, (Number(fields[11]) + Number(fields[12])) * 10_000);
     } catch {
       // The process ended meanwhile.
     }
   }
+  const descends = (pid: string): boolean => {
+    for (let p = parent.get(pid), hops = 0; p !== undefined && hops < 8; p = parent.get(p), hops++) if (p === String(process.pid)) return true;
+    return false;
+  };
+  for (const [pid, us] of cpu) if (descends(pid)) out.set(pid, us);
   return out;
 }
 
