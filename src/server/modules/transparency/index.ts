@@ -54,7 +54,8 @@ export function transparencyModule(opts: TransparencyOptions) {
       const mapKeys = new Map<string, MapKeys>();
       const maps = new Map<string, DomainMapBuilder>();
       const mapHeads = new Map<string, MapHeadsPublisher>();
-      // Labels (VRF proofs) for the builders and lookups of every domain, on one worker thread.
+      // Labels with their VRF proofs for lookups, and the map builders' work where the storage hosts none
+      // (map-host.ts), in one VRF process started on first use.
       const vrf = new VrfWorker();
 
       // The map builders beside the log, one hosted module for every domain, started at the first update.
