@@ -3,6 +3,7 @@
 import type { SqliteDatabase } from './database.ts';
 import { SchemaTooNewError } from '../errors.ts';
 import { convertKtBlocks, convertKtLeaves } from './kt-migration.ts';
+import { convertKtJournal } from './kt-journal-migration.ts';
 
 export interface Migration {
   version: number;
@@ -294,6 +295,22 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
       INSERT INTO kt_file (id, token) VALUES (1, randomblob(16));
     `,
+  },
+  {
+    version: 10,
+    name: 'key transparency journal: one record per batch',
+    sql: `
+      -- Issue 14: a record holds the key events of one group-commit batch, in write order, as JSON
+      -- (storage/sqlite/kt-journal-record.ts): one INSERT per batch instead of one per event. AUTOINCREMENT
+      -- as before: numbers are never reused, the key-log process's cursor counts records.
+      ALTER TABLE kt_journal RENAME TO kt_journal_events;
+      CREATE TABLE kt_journal (
+        seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+        events TEXT NOT NULL
+      ) STRICT;
+    `,
+    // The old records, one event each, under their numbers; the counter carried over (kt-journal-migration.ts).
+    convert: (db) => convertKtJournal(db),
   },
 ];
 
