@@ -1,7 +1,7 @@
 // Migration 10: the key-event journal from one record per event (migration 9) to one per group-commit batch
 // (kt-journal-record.ts). Records not yet drained are kept under their own numbers, one event each: the
 // transparency file's cursor counts records, so it stays valid, and they are appended before any record
-// written after the upgrade, which numbers above them.
+// written after the upgrade, which numbers above them (the new table numbers max(seq) + 1).
 import type { SqliteDatabase } from './database.ts';
 import { encodeJournalRecord } from './kt-journal-record.ts';
 import type { KeyEventType } from '../../transparency/leaf.ts';
@@ -38,8 +38,9 @@ export function convertKtJournal(db: SqliteDatabase): void {
     };
     insert.run(r.seq, encodeJournalRecord([{ domain: r.domain, event }]));
   }
+  const copied = db.prepare('SELECT coalesce(max(seq), 0) FROM kt_journal').pluck().get() as number;
+  // New records must number above every old one, appended or not (the cursor may stand at `highest`, the old
+  // records all deleted): an empty record holds that number, and being the highest it is never deleted.
+  if (highest > copied) insert.run(highest, encodeJournalRecord([]));
   db.exec('DROP TABLE kt_journal_events');
-  // New records number above every old one, even when none was left to copy (the cursor may stand at `highest`).
-  db.prepare("DELETE FROM sqlite_sequence WHERE name = 'kt_journal'").run();
-  if (highest > 0) db.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('kt_journal', ?)").run(highest);
 }

@@ -4,8 +4,8 @@
 // transparency file: the journal records after its cursor up to the bound the event loop announced
 // (records of durable batches only), each a batch's key events (kt-journal-record.ts), every event derived
 // (payload hash, fingerprint: transparency/key-events.ts) and appended in order by the same block code the
-// inline store uses, and the new cursor. The cursor counts records, not events: records are numbered by
-// AUTOINCREMENT and always appended whole, so it makes every record's append happen exactly once, whichever
+// inline store uses, and the new cursor. The cursor counts records, not events: records are numbered in
+// commit order, never reused (migration 10), and always appended whole, so it makes every record's append happen exactly once, whichever
 // process drains it, and after any crash.
 import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
@@ -229,7 +229,7 @@ channel.onMessage((m: KtToThread) => {
 
 guarded(() => {
   // What the journal held at start (a crash or stop before it was drained) is drained first.
-  bound = (main.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'kt_journal'").pluck().get() as number | undefined) ?? 0;
+  bound = main.prepare('SELECT coalesce(max(seq), 0) FROM kt_journal').pluck().get() as number;
   // What a crashed process committed here may not be on disk yet: synced before it is reported.
   if (walFd !== undefined) fdatasyncSync(walFd);
   reported = cursor;
