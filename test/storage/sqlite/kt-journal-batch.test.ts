@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { openSqliteStorage } from '../../../src/storage/sqlite/index.ts';
 import type { Storage } from '../../../src/storage/types.ts';
 import { item } from '../../contract/fixtures.ts';
-import { DOMAIN, NODE, OWNER, journal, keyEvent, logIds, tempDir } from './kt-journal-helpers.ts';
+import { DOMAIN, NODE, OWNER, journal, keyEvent, logIds, reopenedLogIs, tempDir } from './kt-journal-helpers.ts';
 
 const ROMEO = 'romeo@montague.lit';
 
@@ -138,10 +138,7 @@ describe('sqlite kt journal: one record per batch', () => {
       ids.push('next');
       assert.equal(journal(dir.path).at(-1)![0], kept + 1, 'the next record numbers right above the kept one');
       assert.deepEqual(await logIds(storage), ids);
-      await storage.close();
-      storage = openSqliteStorage({ path: dir.path });
-      assert.deepEqual(await logIds(storage), ids);
-      await storage.close();
+      await reopenedLogIs(storage, dir.path, ids);
     } finally {
       dir.remove();
     }

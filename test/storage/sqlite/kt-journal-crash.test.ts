@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { openSqliteStorage } from '../../../src/storage/sqlite/index.ts';
 import { item } from '../../contract/fixtures.ts';
-import { DOMAIN, NODE, OWNER, journal, keyEvent, logIds, tempDir } from './kt-journal-helpers.ts';
+import { DOMAIN, NODE, OWNER, journal, keyEvent, logIds, reopenedLogIs, tempDir } from './kt-journal-helpers.ts';
 
 const WRITER = fileURLToPath(new URL('./kt-journal-crash-writer.ts', import.meta.url));
 
@@ -32,14 +32,11 @@ describe('sqlite kt journal across a crash', () => {
       assert.equal(run.stdout, 'acked\n');
       // The batch is durable in the journal as one record, whatever its key-log process got to do.
       assert.deepEqual(journal(dir.path).at(-1)?.[1], [`${DOMAIN}/b`, `${DOMAIN}/c`, `${DOMAIN}/d`]);
-      let storage = openSqliteStorage({ path: dir.path });
+      const storage = openSqliteStorage({ path: dir.path });
       assert.deepEqual(await logIds(storage), ['a', 'b', 'c', 'd']);
       await storage.pubsub.publishItem(item(OWNER, NODE, 'e'), undefined, keyEvent('e'));
       assert.deepEqual(await logIds(storage), ['a', 'b', 'c', 'd', 'e']);
-      await storage.close();
-      storage = openSqliteStorage({ path: dir.path });
-      assert.deepEqual(await logIds(storage), ['a', 'b', 'c', 'd', 'e']);
-      await storage.close();
+      await reopenedLogIs(storage, dir.path, ['a', 'b', 'c', 'd', 'e']);
     } finally {
       dir.remove();
     }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { LogAppend, Storage } from '../../../src/storage/types.ts';
+import { openSqliteStorage } from '../../../src/storage/sqlite/index.ts';
 import { decodeJournalRecord } from '../../../src/storage/sqlite/kt-journal-record.ts';
 import { decodeLeaf } from '../../../src/transparency/leaf.ts';
 import { leafHash } from '../../../src/transparency/hash.ts';
@@ -44,5 +45,16 @@ export function journal(path: string): [number, string[]][] {
       .map(([seq, text]) => [seq, decodeJournalRecord(text).map((l) => `${l.domain}/${l.event.itemId}`)]);
   } finally {
     db.close();
+  }
+}
+
+/** Closes `storage`, opens its file again and checks nothing was appended twice: the log is still `ids`. */
+export async function reopenedLogIs(storage: Storage, path: string, ids: readonly string[]): Promise<void> {
+  await storage.close();
+  const again = openSqliteStorage({ path });
+  try {
+    assert.deepEqual(await logIds(again), ids);
+  } finally {
+    await again.close();
   }
 }

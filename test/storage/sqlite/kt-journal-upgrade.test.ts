@@ -15,7 +15,7 @@ import { deriveKeyEvent } from '../../../src/transparency/key-events.ts';
 import { decodeLeaf } from '../../../src/transparency/leaf.ts';
 import type { LogAppend } from '../../../src/storage/types.ts';
 import { item } from '../../contract/fixtures.ts';
-import { DOMAIN, NODE, OWNER, journal, keyEvent, logIds, tempDir } from './kt-journal-helpers.ts';
+import { DOMAIN, NODE, OWNER, journal, keyEvent, logIds, reopenedLogIs, tempDir } from './kt-journal-helpers.ts';
 
 /** Event `i` of the old journal: publishes with their payload, and every third a retract with only a hash. */
 const oldEvent = (i: number): LogAppend => (i % 3 === 2
@@ -71,7 +71,7 @@ describe('migration 10: the kt journal from a record per event to a record per b
       schema9(dir.path, 7, 3);
       // `pepkeys check` reads the journal of a database the server has not migrated yet.
       assert.match(checkKtFile(dir.path).map((f) => `${f.level}: ${f.message}`).join('\n'), /^ok: .*capulet\.lit: 3 leaves; 4 journal records to append$/);
-      let storage = openSqliteStorage({ path: dir.path });
+      const storage = openSqliteStorage({ path: dir.path });
       assert.deepEqual(journal(dir.path), [4, 5, 6, 7].map((seq) => [seq, [`${DOMAIN}/old${seq}`]]), 'the old records, under their numbers');
       await storage.pubsub.createNode({ service: OWNER, node: NODE, config: {}, createdAt: 1 });
       await Promise.all(['n1', 'n2'].map((id) => storage.pubsub.publishItem(item(OWNER, NODE, id), undefined, keyEvent(id))));
@@ -82,10 +82,7 @@ describe('migration 10: the kt journal from a record per event to a record per b
       const [entry] = await storage.transparency.entries(DOMAIN, 4, 5);
       const leaf = decodeLeaf(entry!.leaf);
       assert.deepEqual([leaf.type, Buffer.from(leaf.payloadHash!).equals(Buffer.alloc(32, 5)), leaf.fingerprint], ['retract', true, 'sha-256:5']);
-      await storage.close();
-      storage = openSqliteStorage({ path: dir.path });
-      assert.deepEqual(await logIds(storage), ids);
-      await storage.close();
+      await reopenedLogIs(storage, dir.path, ids);
     } finally {
       dir.remove();
     }
@@ -95,16 +92,13 @@ describe('migration 10: the kt journal from a record per event to a record per b
     const dir = tempDir();
     try {
       schema9(dir.path, 5, 5);
-      let storage = openSqliteStorage({ path: dir.path });
+      const storage = openSqliteStorage({ path: dir.path });
       assert.deepEqual(journal(dir.path), [[5, []]], 'an empty record holds the highest number');
       await storage.pubsub.createNode({ service: OWNER, node: NODE, config: {}, createdAt: 1 });
       await storage.pubsub.publishItem(item(OWNER, NODE, 'n1'), undefined, keyEvent('n1'));
       assert.deepEqual(journal(dir.path).at(-1), [6, [`${DOMAIN}/n1`]]);
       assert.deepEqual(await logIds(storage), [...oldIds(5), 'n1']);
-      await storage.close();
-      storage = openSqliteStorage({ path: dir.path });
-      assert.deepEqual(await logIds(storage), [...oldIds(5), 'n1']);
-      await storage.close();
+      await reopenedLogIs(storage, dir.path, [...oldIds(5), 'n1']);
     } finally {
       dir.remove();
     }
