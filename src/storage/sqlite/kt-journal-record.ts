@@ -3,7 +3,7 @@
 // JSON.stringify of arrays of strings and numbers is among V8's fastest paths, and the record is written on
 // the event loop for every batch; the key-log process (kt-process.ts) and `pepkeys check` decode it.
 // Tried and not kept: the record deflated (level 1; 16 Ed25519 publishes: 6 KB of JSON to 1.5 KB) cost the
-// event loop ~2 µs more per publish than the pages it saved (.tmpbench sbench, main-thread CPU).
+// event loop ~2 µs more per publish than the pages it saved (storage micro-benchmark, main-thread CPU).
 import type { KeyEventType } from '../../transparency/leaf.ts';
 import type { LogAppend } from '../types.ts';
 
