@@ -26,6 +26,7 @@ import { leafHash } from '../../src/transparency/hash.ts';
 import { MemoryTree } from '../../src/transparency/tree.ts';
 import { leafFromBody } from '../../src/storage/sql/kt-body.ts';
 import { ktFileOf } from '../../src/storage/sqlite/kt-file.ts';
+import { decodeJournalRecord } from '../../src/storage/sqlite/kt-journal-record.ts';
 import { BLOCK_LEAVES, BLOCK_LEVEL, unpackBlock } from '../../src/storage/sql/kt-block.ts';
 
 const KEY_NODE = 'urn:xmpp:pubkey:2';
@@ -66,12 +67,14 @@ function checkKeyLog(db: Database.Database, kt: Database.Database, acked: Set<st
   // What the previous kill left journalled was appended when the server came back (read before this round).
   for (const id of journalledBefore) if (!logged.has(id)) problems.push(`key item ${id}, journalled at the previous kill, was not appended after the restart`);
   const cursor = (kt.prepare("SELECT value FROM kt_meta WHERE key = 'cursor'").pluck().get() as number | undefined) ?? 0;
-  const journal = db.prepare("SELECT seq, node, type, item_id FROM kt_journal WHERE seq > ? AND domain = 'localhost' ORDER BY seq").all(cursor) as { node: string; type: string; item_id: string }[];
+  // The records not appended yet, each a batch's key events (storage/sqlite/kt-journal-record.ts).
+  const journal = (db.prepare('SELECT events FROM kt_journal WHERE seq > ? ORDER BY seq').pluck().all(cursor) as string[])
+    .flatMap(decodeJournalRecord).filter((r) => r.domain === 'localhost').map((r) => r.event);
   const journalledIds: string[] = [];
-  for (const r of journal) if (r.node === KEY_NODE && r.type === 'publish') {
-    journalledIds.push(r.item_id);
-    if (logged.has(r.item_id)) problems.push(`key item ${r.item_id} both appended and still journalled`);
-    logged.add(r.item_id);
+  for (const e of journal) if (e.node === KEY_NODE && e.type === 'publish') {
+    journalledIds.push(e.itemId);
+    if (logged.has(e.itemId)) problems.push(`key item ${e.itemId} both appended and still journalled`);
+    logged.add(e.itemId);
   }
   const items = new Set(db.prepare(
     'SELECT i.item_id FROM pubsub_items i JOIN pubsub_nodes n ON n.id = i.node_id WHERE n.service = ? AND n.node = ?',

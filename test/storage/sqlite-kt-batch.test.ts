@@ -113,7 +113,7 @@ describe('sqlite: key events appended per group-commit batch', () => {
       await storage.close();
       const journal = new Database(path, { readonly: true });
       try {
-        assert.equal(journal.prepare('SELECT count(*) FROM kt_journal WHERE item_id = ?').pluck().get('second'), 1);
+        assert.equal(journal.prepare('SELECT count(*) FROM kt_journal j, json_each(j.events) e WHERE e.value ->> 5 = ?').pluck().get('second'), 1);
       } finally {
         journal.close();
       }

@@ -9,6 +9,7 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { KT_FILE_VERSION, ktFileOf } from '../../storage/sqlite/kt-file.ts';
+import { decodeJournalRecord } from '../../storage/sqlite/kt-journal-record.ts';
 import { isCorruptionError } from '../../storage/sqlite/integrity.ts';
 import { describeError } from '../errors.ts';
 import { error, ok, warning, type Finding } from './findings.ts';
@@ -22,10 +23,11 @@ const RESTORE = 'restore the database and its logs from one backup (`pepkeys res
 interface MainState {
   /** kt_file's token (schema 9 on); undefined before. */
   token?: Buffer;
-  /** The highest journal record ever numbered (AUTOINCREMENT: never reused, no gaps), and the records after `cursor`. */
+  /** The highest journal record ever numbered (never reused, no gaps), the records still held, and those after `cursor`. */
   journalled: number;
+  kept: number;
   pending: number;
-  /** The records still in the journal (appended ones are deleted only by later batches), per domain. */
+  /** The key events of the records still in the journal (appended ones are deleted only by later batches), per domain. */
   inJournal: Map<string, number>;
   /** The main file still holds log tables of its own (schema 7–8, or a restored backup): moved over at start. */
   ownLogs: boolean;
@@ -42,18 +44,36 @@ function readMain(path: string, cursor: number): MainState {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
     const token = has(db, 'kt_file') ? (db.prepare('SELECT token FROM kt_file WHERE id = 1').pluck().get() as Buffer | undefined) : undefined;
-    const journal = has(db, 'kt_journal');
-    const journalled = journal && has(db, 'sqlite_sequence') ? ((db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'kt_journal'").pluck().get() as number | undefined) ?? 0) : 0;
-    const pending = journal ? (db.prepare('SELECT count(*) FROM kt_journal WHERE seq > ?').pluck().get(cursor) as number) : 0;
-    const inJournal = new Map(journal ? (db.prepare('SELECT domain, count(*) FROM kt_journal GROUP BY domain').raw().all() as [string, number][]) : []);
+    const { journalled, kept, pending, inJournal } = readJournal(db, cursor);
     const published = (node: string) => (has(db, 'pubsub_items')
       ? (db.prepare(`SELECT n.service AS domain, max(CAST(i.item_id AS INTEGER)) AS size FROM pubsub_items i JOIN pubsub_nodes n ON n.id = i.node_id
           WHERE n.node = ? GROUP BY n.service ORDER BY n.service`).all(node) as { domain: string; size: number }[]).filter((p) => p.size > 0)
       : []);
-    return { token, journalled, pending, inJournal, ownLogs: has(db, 'kt_logs') || has(db, 'kt_map_epochs'), heads: published(HEADS_NODE), mapHeads: published(MAP_HEADS_NODE) };
+    return { token, journalled, kept, pending, inJournal, ownLogs: has(db, 'kt_logs') || has(db, 'kt_map_epochs'), heads: published(HEADS_NODE), mapHeads: published(MAP_HEADS_NODE) };
   } finally {
     db.close();
   }
+}
+
+/**
+ * The journal as schema 9 left it (a record per key event, numbered by AUTOINCREMENT) or schema 10 (a record
+ * per batch, kt-journal-record.ts, whose highest record is never deleted): the check runs on a database the
+ * server has not migrated yet, too.
+ */
+function readJournal(db: Database.Database, cursor: number): Pick<MainState, 'journalled' | 'kept' | 'pending' | 'inJournal'> {
+  if (!has(db, 'kt_journal')) return { journalled: 0, kept: 0, pending: 0, inJournal: new Map() };
+  const kept = db.prepare('SELECT count(*) FROM kt_journal').pluck().get() as number;
+  const pending = db.prepare('SELECT count(*) FROM kt_journal WHERE seq > ?').pluck().get(cursor) as number;
+  const perEvent = db.prepare("SELECT 1 FROM pragma_table_info('kt_journal') WHERE name = 'domain'").get() !== undefined;
+  if (perEvent) {
+    const journalled = has(db, 'sqlite_sequence') ? ((db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'kt_journal'").pluck().get() as number | undefined) ?? 0) : 0;
+    return { journalled, kept, pending, inJournal: new Map(db.prepare('SELECT domain, count(*) FROM kt_journal GROUP BY domain').raw().all() as [string, number][]) };
+  }
+  const inJournal = new Map<string, number>();
+  for (const text of db.prepare('SELECT events FROM kt_journal').pluck().iterate() as IterableIterator<string>) {
+    for (const { domain } of decodeJournalRecord(text)) inJournal.set(domain, (inJournal.get(domain) ?? 0) + 1);
+  }
+  return { journalled: db.prepare('SELECT coalesce(max(seq), 0) FROM kt_journal').pluck().get() as number, kept, pending, inJournal };
 }
 
 /** What the transparency file holds, read without writing (the server's key-log thread may be writing it). */
@@ -146,7 +166,7 @@ function missing(kt: string, main: MainState): Finding {
   if (main.ownLogs) return ok(S, `no transparency file yet: the server moves the logs the database holds into ${kt} at its next start`);
   const kept = [...main.inJournal.values()].reduce((a, b) => a + b, 0);
   const lost = [
-    ...(main.journalled > kept ? [`journalled ${plural(main.journalled, 'key event')}, ${kept} of them still in its journal`] : []),
+    ...(main.journalled > main.kept ? [`journalled key events in ${plural(main.journalled, 'record')}, ${main.kept} of them still in its journal`] : []),
     ...main.heads.filter((p) => p.size > (main.inJournal.get(p.domain) ?? 0)).map((p) => `published tree heads of ${p.domain} up to size ${p.size}`),
     ...main.mapHeads.map((p) => `published map heads of ${p.domain} up to epoch ${p.size}`),
   ];

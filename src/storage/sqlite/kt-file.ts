@@ -159,7 +159,8 @@ export class KtFileMismatchError extends Error {
  */
 function assertNotAhead(db: SqliteDatabase, kt: SqliteDatabase, ktPath: string): void {
   const cursor = (kt.prepare("SELECT value FROM kt_meta WHERE key = 'cursor'").pluck().get() as number | undefined) ?? 0;
-  const highest = (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'kt_journal'").pluck().get() as number | undefined) ?? 0;
+  // The highest record is never deleted (kt-journal.ts): max(seq) is the highest number ever given.
+  const highest = db.prepare('SELECT coalesce(max(seq), 0) FROM kt_journal').pluck().get() as number;
   if (cursor > highest) {
     throw new KtFileMismatchError(`${ktPath} is ahead of the database beside it (it appended key events up to record ${cursor}, the database has numbered ${highest}): the database was put back without it; restore both files from one backup`);
   }
@@ -206,6 +207,7 @@ export function embedKtFile(copy: SqliteDatabase, ktPath: string): number {
       copy.exec(SCHEMA.replace(/IF NOT EXISTS /g, '').split(/;\s*/).filter((ddl) => ALL_TABLES.some((t) => ddl.includes(`CREATE TABLE ${t} `) || ddl.includes(` ON ${t} (`))).join(';\n') + ';');
       for (const t of ALL_TABLES) copy.exec(`INSERT INTO main.${t} SELECT * FROM kt.${t}`);
       const cursor = (copy.prepare("SELECT value FROM kt.kt_meta WHERE key = 'cursor'").pluck().get() as number | undefined) ?? 0;
+      // The highest record too, if appended: the restored database starts a new transparency file, whose cursor starts at 0.
       copy.prepare('DELETE FROM main.kt_journal WHERE seq <= ?').run(cursor);
       return copy.prepare('SELECT count(*) FROM main.kt_jids').pluck().get() as number;
     })();

@@ -2,17 +2,18 @@
 // drains the main file's journal of key events into the transparency file (kt-file.ts) and answers the log's
 // reads. Per drain, in one transaction of the
 // transparency file: the journal records after its cursor up to the bound the event loop announced
-// (records of durable batches only), each derived (payload hash, fingerprint: transparency/key-events.ts)
-// and appended in order by the same block code the inline store uses, and the new cursor. Records are
-// numbered by AUTOINCREMENT, so the cursor makes every record's append happen exactly once, whichever
+// (records of durable batches only), each a batch's key events (kt-journal-record.ts), every event derived
+// (payload hash, fingerprint: transparency/key-events.ts) and appended in order by the same block code the
+// inline store uses, and the new cursor. The cursor counts records, not events: records are numbered in
+// commit order, never reused (migration 10), and always appended whole, so it makes every record's append happen exactly once, whichever
 // process drains it, and after any crash.
 import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { walFile } from './database.ts';
 import { deriveKeyEvent } from '../../transparency/key-events.ts';
-import type { KeyEventType } from '../../transparency/leaf.ts';
 import type { LogAppend, TransparencyStore } from '../types.ts';
 import { openKtFile } from './kt-file.ts';
+import { decodeJournalRecord } from './kt-journal-record.ts';
 import { GroupCommit } from './group-commit.ts';
 import { createSqliteKtMap } from './kt-map.ts';
 import type { KtMapStore } from '../kt-map.ts';
@@ -26,20 +27,7 @@ const channel = parentChannel<KtToThread, KtFromThread>();
 const post = (m: KtFromThread) => channel.postMessage(m);
 const { mainPath, ktPath } = channel.data as KtThreadInit;
 
-type JournalRow = {
-  seq: number;
-  domain: string;
-  type: KeyEventType;
-  time: number;
-  jid: string;
-  node: string;
-  item_id: string;
-  payload: string | null;
-  payload_hash: Buffer | null;
-  fingerprint: string | null;
-};
-
-/** Records appended per transaction of the transparency file (bounds its duration and memory). */
+/** Key events appended per transaction of the transparency file, about (bounds its duration and memory): whole records up to this many, at least one. */
 const DRAIN_CHUNK = 2048;
 
 let kt: Database.Database;
@@ -67,9 +55,7 @@ try {
   throw err;
 }
 
-const selectJournal = main.prepare(
-  'SELECT seq, domain, type, time, jid, node, item_id, payload, payload_hash, fingerprint FROM kt_journal WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
-);
+const selectJournal = main.prepare('SELECT seq, events FROM kt_journal WHERE seq > ? AND seq <= ? ORDER BY seq').raw();
 const selectCursor = kt.prepare("SELECT value FROM kt_meta WHERE key = 'cursor'").pluck();
 const setCursor = kt.prepare("INSERT INTO kt_meta (key, value) VALUES ('cursor', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
 
@@ -132,7 +118,7 @@ function drain(): void {
   scheduleSync();
 }
 
-/** One transaction of the transparency file: up to DRAIN_CHUNK records and the cursor after them. */
+/** One transaction of the transparency file: the records of about DRAIN_CHUNK events and the cursor after them. */
 function drainChunk(): void {
   const start = cursor;
   try {
@@ -140,28 +126,25 @@ function drainChunk(): void {
       // Another server's key-log process (or an orphan of a killed one) may have drained some (the same files opened twice): its cursor wins.
       const stored = (selectCursor.get() as number | undefined) ?? 0;
       const from = Math.max(stored, cursor);
-      const rows = selectJournal.all(from, bound, DRAIN_CHUNK) as JournalRow[];
-      if (rows.length === 0) {
-        cursor = Math.max(from, cursor);
-        if (cursor < bound) cursor = bound;
+      const events: LogAppend[] = [];
+      let last = from;
+      let more = false;
+      for (const [seq, text] of selectJournal.iterate(from, bound) as IterableIterator<[number, string]>) {
+        // Whole records only: the cursor counts them.
+        if (events.length >= DRAIN_CHUNK) {
+          more = true;
+          break;
+        }
+        for (const { domain, event } of decodeJournalRecord(text)) events.push({ domain, event: deriveKeyEvent(event) });
+        last = seq;
+      }
+      if (events.length === 0) {
+        cursor = Math.max(from, bound);
         return;
       }
-      appendAll(rows.map((r) => ({
-        domain: r.domain,
-        event: deriveKeyEvent({
-          type: r.type,
-          time: r.time,
-          jid: r.jid,
-          node: r.node,
-          itemId: r.item_id,
-          payload: r.payload ?? undefined,
-          payloadHash: r.payload_hash ? new Uint8Array(r.payload_hash) : undefined,
-          fingerprint: r.fingerprint ?? undefined,
-        }),
-      })));
-      cursor = rows[rows.length - 1]!.seq;
-      // Announced records are committed: fewer rows than asked for means none is left up to the bound.
-      if (rows.length < DRAIN_CHUNK) cursor = bound;
+      appendAll(events);
+      // Announced records are committed: none left up to the bound means every number up to it is done.
+      cursor = more ? last : Math.max(last, bound);
       setCursor.run(cursor);
     }).immediate();
   } catch (err) {
@@ -260,7 +243,7 @@ function closeFiles(): void {
 
 guarded(() => {
   // What the journal held at start (a crash or stop before it was drained) is drained first.
-  bound = (main.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'kt_journal'").pluck().get() as number | undefined) ?? 0;
+  bound = main.prepare('SELECT coalesce(max(seq), 0) FROM kt_journal').pluck().get() as number;
   // What a crashed process committed here may not be on disk yet: synced before it is reported.
   if (walFd !== undefined) fdatasyncSync(walFd);
   reported = cursor;

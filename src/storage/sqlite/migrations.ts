@@ -3,6 +3,7 @@
 import type { SqliteDatabase } from './database.ts';
 import { SchemaTooNewError } from '../errors.ts';
 import { convertKtBlocks, convertKtLeaves } from './kt-migration.ts';
+import { convertKtJournal } from './kt-journal-migration.ts';
 
 export interface Migration {
   version: number;
@@ -294,6 +295,24 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
       INSERT INTO kt_file (id, token) VALUES (1, randomblob(16));
     `,
+  },
+  {
+    version: 10,
+    name: 'key transparency journal: one record per batch',
+    sql: `
+      -- Issue 14: a record holds the key events of one group-commit batch, in write order, as JSON
+      -- (storage/sqlite/kt-journal-record.ts): one INSERT per batch instead of one per event. The key-log
+      -- process's cursor counts records, so numbers must never be reused; without AUTOINCREMENT (whose
+      -- sqlite_sequence row cost every batch a page) a new record takes max(seq) + 1, and the highest
+      -- record is never deleted (kt-journal.ts deletes below the drained one), so max(seq) never goes down.
+      ALTER TABLE kt_journal RENAME TO kt_journal_events;
+      CREATE TABLE kt_journal (
+        seq    INTEGER PRIMARY KEY,
+        events TEXT NOT NULL
+      ) STRICT;
+    `,
+    // The old records, one event each, under their numbers; numbering goes on above the old (kt-journal-migration.ts).
+    convert: (db) => convertKtJournal(db),
   },
 ];
 
