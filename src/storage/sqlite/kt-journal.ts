@@ -15,6 +15,7 @@
 // the log is answered once every record of a batch settled before the read was issued is appended: a client
 // that was told its publish succeeded finds its leaf.
 import { startBackgroundProcess, type BackgroundProcess } from '../../runtime/background-process.ts';
+import { LOWEST_PRIORITY } from '../../runtime/thread-priority.ts';
 import { assertEncodable } from '../../transparency/leaf.ts';
 import type { LogAppend, TransparencyStore } from '../types.ts';
 import { StorageClosedError } from '../errors.ts';
@@ -30,12 +31,14 @@ import { deserializeError } from './worker-protocol.ts';
 const ANNOUNCE_MS = 50;
 
 /**
- * The key-log process's nice value: below the event loop, above the VRF process (19). On a machine with fewer
- * free cores than busy threads the kernel runs the event loop first (it acknowledges publishes), then the key
- * log (log reads wait for its drain), then the map; a weight of 110 against the event loop's 1,024 still
- * drains a burst as soon as the event loop idles.
+ * The key-log process's nice value, the lowest: on a machine with fewer free cores than busy threads the
+ * kernel runs the event loop first (it acknowledges publishes), then the key log (log reads wait for its
+ * drain), then the map's VRF process (SCHED_IDLE: vrf-worker.ts). Not SCHED_IDLE itself: a key log starved
+ * in the middle of its read of the main file holds the main WAL back, and the event loop's commits then cost
+ * more (measured: ~9 µs more of the event loop per publish, docs/benchmarks.md). Against nice 10 (a weight of 110),
+ * 19 (15) halved what the event loop waited for a core; it still drains a burst as soon as a core idles.
  */
-const KEY_LOG_PRIORITY = 10;
+const KEY_LOG_PRIORITY = LOWEST_PRIORITY;
 
 export interface KtJournal {
   store: TransparencyStore;
