@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startTestServer, type TestServer } from '../../../helpers/server.ts';
+import { rawSessions, startTestServer, type TestServer } from '../../../helpers/server.ts';
 import { RawClient } from '../../../helpers/raw-client.ts';
 import { defaultModules } from '../../../../src/server/modules/index.ts';
 import { transparencyModule } from '../../../../src/server/modules/transparency/index.ts';
@@ -74,13 +74,7 @@ describe('verifiable map built beside the log (SQLite)', { skip: !linux && 'proc
   let storage: Storage;
   let romeo: RawClient;
   let trust: MapTrust;
-  const clients: RawClient[] = [];
-  const login = async (user: string) => {
-    const c = await RawClient.connect(t.port);
-    clients.push(c);
-    await c.login(`${user}@${DOMAIN}`, 'pw', 'r');
-    return c;
-  };
+  const sessions = rawSessions(() => t);
   const mapCatchesUp = () => waitForMap((xml) => romeo.iq(xml));
   let keyLogPid: number;
   let vrfPid: number;
@@ -93,14 +87,14 @@ describe('verifiable map built beside the log (SQLite)', { skip: !linux && 'proc
       users: { 'juliet@localhost': 'pw', 'romeo@localhost': 'pw' },
       modules: [...defaultModules(), transparencyModule({ dataDir: dir, epochMs: 50 })],
     });
-    const juliet = await login('juliet');
-    romeo = await login('romeo');
+    const juliet = await sessions.login('juliet', 'r');
+    romeo = await sessions.login('romeo', 'r');
     for (const n of [1, 2]) assert.equal((await publishKeys(juliet, n)).attrs.type, 'result');
     assert.equal((await publishKeys(romeo, 3)).attrs.type, 'result');
     await mapCatchesUp();
   });
   after(async () => {
-    for (const c of clients) c.destroy();
+    sessions.destroyAll();
     await t?.stop();
     await storage?.close();
     rmSync(dir, { recursive: true, force: true });
@@ -152,7 +146,7 @@ describe('verifiable map built beside the log (SQLite)', { skip: !linux && 'proc
   });
 
   it('a stop ends the key-log process and the VRF process it started', async () => {
-    for (const c of clients.splice(0)) c.destroy();
+    sessions.destroyAll();
     await t.stop();
     await storage.close();
     const deadline = Date.now() + 30_000;
