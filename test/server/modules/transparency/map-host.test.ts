@@ -21,6 +21,7 @@ import { mapCatchesUp as waitForMap } from '../../../helpers/kt-map.ts';
 import { parseVrfKey } from '../../../../src/transparency/vrf-key.ts';
 import { verifyMapAppend, verifyMapLookup, type MapTrust } from '../../../../src/client/kt-map.ts';
 import { verifyMapHead } from '../../../../src/transparency/map-head.ts';
+import { threadPolicy } from '../../../../src/runtime/thread-priority.ts';
 
 const PUBSUB = 'http://jabber.org/protocol/pubsub';
 const DOMAIN = 'localhost';
@@ -53,11 +54,7 @@ function childrenOf(pid: number): number[] {
 const runs = (pid: number): string => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').find((a) => /(kt|vrf)-process\.(ts|js)$/.test(a)) ?? '';
 
 /** Scheduling policy of every thread of `pid` (0 normal, 5 SCHED_IDLE). */
-const policies = (pid: number): number[] =>
-  readdirSync(`/proc/${pid}/task`).map((tid) => {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
-  });
+const policies = (pid: number): (number | undefined)[] => readdirSync(`/proc/${pid}/task`).map((tid) => threadPolicy(pid, Number(tid)));
 
 const hasChrt = (() => {
   try {
