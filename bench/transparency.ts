@@ -3,7 +3,7 @@
 // publish throughput to a key node with transparency on and off, alternating, in the same run.
 // Usage: node --import tsx bench/transparency.ts [--leaves 1000000] [--proofs 2000] [--seconds 5] [--runs 3] [--warmup 1]
 //        [--db FILE: reuse (or keep) the log database instead of building one in a temp dir] [--no-publish]
-//        [--only on|off: publish runs of one side only, e.g. under a profiler]
+//        [--only on|off: publish runs of one side only, e.g. under a profiler] [--workload real|legacy] [--keys N] [--tls]
 // Prints one JSON line per figure, with wall time and this process's CPU time (process.cpuUsage): on a
 // shared machine the CPU figure is the one that says what the code costs. Bounded: every loop has a count
 // or a deadline.
@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { PerformanceObserver, constants as perfConstants, type PerformanceEntry } from 'node:perf_hooks';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { openSqliteStorage } from '../src/storage/sqlite/index.ts';
@@ -49,6 +50,12 @@ const { values } = parseArgs({
      * Ed25519 payloads of the earlier figures.
      */
     workload: { type: 'string', default: 'legacy' },
+    /**
+     * Distinct keys the legacy workload cycles through (default 32). The key log remembers the fingerprints of
+     * the last 4,096 payloads it saw (transparency/key-events.ts FingerprintCache): more keys than that, e.g.
+     * 100000, make every publish one it has not seen, the cost of a flood of new keys.
+     */
+    keys: { type: 'string', default: '32' },
     /** STARTTLS on the publishing connection, as every real client negotiates. */
     tls: { type: 'boolean', default: false },
   },
@@ -62,7 +69,7 @@ const DOMAIN = 'localhost';
 /** Valid urn:xmpp:pubkey:1 payloads (Ed25519) of the publishing account, cycled through by the publishes. */
 const WORKLOAD = values.workload as Workload;
 if (WORKLOAD !== 'real' && WORKLOAD !== 'legacy') throw new Error('--workload real|legacy');
-const LEGACY_KEYS = Array.from({ length: 32 }, () =>
+const LEGACY_KEYS = Array.from({ length: WORKLOAD === 'legacy' ? Number(values.keys) : 0 }, () =>
   buildPubkey(createPubkey({ publicKey: generateKeyPairSync('ed25519').publicKey, jid: `pub@${DOMAIN}`, begin: new Date('2026-01-01T00:00:00Z'), end: new Date('2027-01-01T00:00:00Z'), version: 1 })).toString());
 if (WORKLOAD === 'real') await prepareKeys();
 /** The payloads cycled through: the real workload's two keys (RSA, Ed25519), or the 32 legacy ones. */
@@ -193,10 +200,15 @@ async function measure(path: string): Promise<void> {
  * Undefined elsewhere.
  */
 function mainThreadCpuUs(): number | undefined {
+  return mainThreadTimes()?.total;
+}
+
+/** The main thread's CPU µs in all and in the kernel (stime: its system calls, page faults, interrupts it took). */
+function mainThreadTimes(): { total: number; system: number } | undefined {
   try {
     const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+    return { total: (Number(fields[11]) + Number(fields[12])) * 10_000, system: Number(fields[12]) * 10_000 };
   } catch {
     return undefined;
   }
@@ -273,6 +285,82 @@ function mainThreadWaitUs(): number | undefined {
   }
 }
 
+/**
+ * The main thread's context switches (voluntary: it waited for input; involuntary: a thread or process took its
+ * core) and migrations to the other core (its caches left behind), from Linux's /proc sched file. Undefined
+ * elsewhere, or where the kernel has no scheduler statistics.
+ */
+function mainThreadSwitches(): { voluntary: number; involuntary: number; migrations: number } | undefined {
+  try {
+    const sched = readFileSync(`/proc/self/task/${process.pid}/sched`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name.replace('.', '\\.')}\\s*:\\s*(\\d+)`, 'm').exec(sched)?.[1]);
+    const out = { voluntary: field('nr_voluntary_switches'), involuntary: field('nr_involuntary_switches'), migrations: field('se.nr_migrations') };
+    return Object.values(out).some(Number.isNaN) ? undefined : out;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Interrupts taken by all cores, by kind (Linux /proc/interrupts: the local timer, rescheduling and function-call
+ * IPIs, the disk's completions...): what the kernel did to the cores meanwhile, whoever caused it.
+ */
+function interruptCounts(): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    const lines = readFileSync('/proc/interrupts', 'utf8').split('\n');
+    const cpus = lines[0]!.trim().split(/\s+/).length;
+    for (const line of lines.slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 2) continue;
+      const counts = cols.slice(1, 1 + cpus).map(Number);
+      if (counts.some((n) => Number.isNaN(n))) continue;
+      const name = /^\d+:$/.test(cols[0]!) ? cols[cols.length - 1]! : cols[0]!.replace(/:$/, '');
+      out.set(name, (out.get(name) ?? 0) + counts.reduce((a, b) => a + b, 0));
+    }
+  } catch {
+    // Not Linux.
+  }
+  return out;
+}
+
+/** The interrupt kinds that rose most between two interruptCounts readings, per publish. */
+function interruptsPer(before: Map<string, number>, after: Map<string, number>, n: number): Record<string, number> {
+  const rows = [...after].map(([name, count]) => ({ name, per: (count - (before.get(name) ?? 0)) / Math.max(1, n) }));
+  rows.sort((a, b) => b.per - a.per);
+  return Object.fromEntries(rows.slice(0, 5).filter((r) => r.per >= 0.01).map((r) => [r.name, Math.round(r.per * 100) / 100]));
+}
+
+/**
+ * The event loop's garbage collections while `start()`ed: count and pause time by kind (scavenges of the young
+ * generation, mark-compacts, incremental marking steps), and the heap in use at the end: a run whose code
+ * keeps more alive pays in collections and in the marking write barrier that slows every other line.
+ */
+function gcWatch() {
+  const kinds: Record<number, string> = {
+    [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
+    [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'markCompact',
+    [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+    [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak',
+  };
+  const totals: Record<string, { n: number; ms: number }> = {};
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = kinds[((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind) ?? -1] ?? 'other';
+      const t = (totals[kind] ??= { n: 0, ms: 0 });
+      t.n++;
+      t.ms += e.duration;
+    }
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  return (n: number) => {
+    obs.disconnect();
+    const out: Record<string, unknown> = { heapUsedMB: Math.round(process.memoryUsage().heapUsed / 1e5) / 10 };
+    for (const [k, t] of Object.entries(totals)) out[k] = { count: t.n, usPerPublish: Math.round(((t.ms * 1000) / Math.max(1, n)) * 100) / 100 };
+    return out;
+  };
+}
+
 async function publishThroughput(kt: boolean, run: number): Promise<{ rate: number; cpuUs: number; mainUs: number | undefined }> {
   const data = join(dir, `srv-${kt ? 'on' : 'off'}-${run}`);
   const config = parseConfig({ hosts: [DOMAIN], log_level: 'silent', data_dir: data, c2s: { listen: ['127.0.0.1:0'], tls_listen: [], require_tls: false, insecure_plain_auth: true }, limits: { stanzas_per_second: 0, bytes_per_second: 0 }, storage: { sync: 'normal' } });
@@ -315,17 +403,28 @@ async function publishThroughput(kt: boolean, run: number): Promise<{ rate: numb
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpuUs();
+  const sys0 = mainThreadTimes()?.system;
   const threads0 = threadCpuUs();
   const wait0 = mainThreadWaitUs();
   const children0 = childCpuUs();
+  const switches0 = mainThreadSwitches();
+  const irq0 = interruptCounts();
+  const gc = gcWatch();
   const acked = await publishFor(SECONDS * 1000);
   const rate = acked / ((performance.now() - t0) / 1000);
   // Server and client share this process: CPU per acknowledged publish, the figure a busy machine blurs least.
   const used = process.cpuUsage(cpu0);
   const cpuUs = Math.round((used.user + used.system) / Math.max(1, acked));
   const main1 = mainThreadCpuUs();
+  const sys1 = mainThreadTimes()?.system;
+  const mainSysUs = sys0 === undefined || sys1 === undefined ? undefined : Math.round(((sys1 - sys0) / Math.max(1, acked)) * 10) / 10;
   const threads = busiestThreads(threads0, threadCpuUs(), acked);
   const wait1 = mainThreadWaitUs();
+  const irq = interruptsPer(irq0, interruptCounts(), acked);
+  const gcs = gc(acked);
+  const switches1 = mainThreadSwitches();
+  const per = (a: number, b: number) => Math.round(((b - a) / Math.max(1, acked)) * 1000) / 1000;
+  const mainSwitches = switches0 && switches1 ? { voluntary: per(switches0.voluntary, switches1.voluntary), involuntary: per(switches0.involuntary, switches1.involuntary), migrations: per(switches0.migrations, switches1.migrations) } : undefined;
   const children = Object.fromEntries([...childCpuUs()].map(([pid, us]) => [`child#${pid}`, Math.round(((us - (children0.get(pid) ?? 0)) / Math.max(1, acked)) * 10) / 10]));
   const waitUs = wait0 === undefined || wait1 === undefined ? undefined : Math.round(((wait1 - wait0) / Math.max(1, acked)) * 10) / 10;
   const mainUs = main0 === undefined || main1 === undefined ? undefined : Math.round(((main1 - main0) / Math.max(1, acked)) * 10) / 10;
@@ -333,7 +432,7 @@ async function publishThroughput(kt: boolean, run: number): Promise<{ rate: numb
   c.destroy();
   await server.stop();
   await storage.close();
-  emit({ figure: 'publish to a key node', transparency: kt ? 'on' : 'off', workload: WORKLOAD, tls: values.tls, run, window, itemsPerSecond: Math.round(rate), cpuUsPerPublish: cpuUs, mainThreadCpuUsPerPublish: mainUs, mainThreadWaitUsPerPublish: waitUs, threadCpuUsPerPublish: threads, childProcessCpuUsPerPublish: children, acked, leaves });
+  emit({ figure: 'publish to a key node', transparency: kt ? 'on' : 'off', workload: WORKLOAD, tls: values.tls, run, window, itemsPerSecond: Math.round(rate), cpuUsPerPublish: cpuUs, mainThreadCpuUsPerPublish: mainUs, mainThreadSystemUsPerPublish: mainSysUs, mainThreadWaitUsPerPublish: waitUs, mainThreadSwitchesPerPublish: mainSwitches, gc: gcs, interruptsPerPublish: irq, threadCpuUsPerPublish: threads, childProcessCpuUsPerPublish: children, acked, leaves });
   return { rate, cpuUs, mainUs };
 }
 

@@ -65,14 +65,57 @@ export type KeyEventInput = KeyEventDraft & {
 const MAX_FINGERPRINT = 1024;
 
 /**
+ * Fingerprints already computed, by node and payload hash (SHA-256, computed for the leaf anyway): the same
+ * payload published again, as clients do on every connection (their own key, their OMEMO bundle) and as every
+ * account does after a server restart, costs a hash and a lookup instead of an XML parse and a key decoding
+ * (~15 µs of the key log's ~50 per event, docs/benchmarks.md). Least recently used first out.
+ */
+export class FingerprintCache {
+  private readonly entries = new Map<string, string | null>();
+
+  constructor(private readonly max = 4096) {}
+
+  /** The fingerprint remembered for this payload (its `fingerprint` undefined when it has none), or undefined. */
+  get(node: string, payloadHash: Uint8Array): { fingerprint: string | undefined } | undefined {
+    const key = FingerprintCache.key(node, payloadHash);
+    const hit = this.entries.get(key);
+    if (hit === undefined) return undefined;
+    // Most recently used last: Map keeps insertion order.
+    this.entries.delete(key);
+    this.entries.set(key, hit);
+    return { fingerprint: hit ?? undefined };
+  }
+
+  set(node: string, payloadHash: Uint8Array, fingerprint: string | undefined): void {
+    const key = FingerprintCache.key(node, payloadHash);
+    this.entries.delete(key);
+    this.entries.set(key, fingerprint ?? null);
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private static key(node: string, payloadHash: Uint8Array): string {
+    return `${node}\n${Buffer.from(payloadHash.buffer, payloadHash.byteOffset, payloadHash.byteLength).toString('base64')}`;
+  }
+}
+
+const sharedFingerprints = new FingerprintCache();
+
+/**
  * The leaf fields of a key event: with a payload (a publish), its hash (SHA-256 of the payload as stored) and the
  * fingerprint the payload or node names (undefined when none, or when the payload does not parse). Never
- * throws for any payload: an acknowledged event must always get its leaf.
+ * throws for any payload: an acknowledged event must always get its leaf. `cache` remembers fingerprints by
+ * payload hash (the fingerprint is a function of the node and the payload alone); pass null to compute anew.
  */
-export function deriveKeyEvent(input: KeyEventInput): KeyEventDraft {
+export function deriveKeyEvent(input: KeyEventInput, cache: FingerprintCache | null = sharedFingerprints): KeyEventDraft {
   const { type, time, jid, node, itemId, payload } = input;
   if (payload === undefined) return { type, time, jid, node, itemId, payloadHash: input.payloadHash, fingerprint: input.fingerprint };
   const payloadHash = sha256(Buffer.from(payload, 'utf8'));
+  const cached = cache?.get(node, payloadHash);
+  if (cached) return { type, time, jid, node, itemId, payloadHash, fingerprint: cached.fingerprint };
   let fingerprint: string | undefined;
   try {
     fingerprint = payload ? keyFingerprint(node, parseXml(payload)) : undefined;
@@ -80,5 +123,6 @@ export function deriveKeyEvent(input: KeyEventInput): KeyEventDraft {
     fingerprint = undefined;
   }
   if (fingerprint !== undefined && fingerprint.length > MAX_FINGERPRINT) fingerprint = undefined;
+  cache?.set(node, payloadHash, fingerprint);
   return { type, time, jid, node, itemId, payloadHash, fingerprint };
 }

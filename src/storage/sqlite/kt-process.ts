@@ -126,18 +126,21 @@ function drainChunk(): void {
       // Another server's key-log process (or an orphan of a killed one) may have drained some (the same files opened twice): its cursor wins.
       const stored = (selectCursor.get() as number | undefined) ?? 0;
       const from = Math.max(stored, cursor);
-      const events: LogAppend[] = [];
+      const read: LogAppend[] = [];
       let last = from;
       let more = false;
       for (const [seq, text] of selectJournal.iterate(from, bound) as IterableIterator<[number, string]>) {
         // Whole records only: the cursor counts them.
-        if (events.length >= DRAIN_CHUNK) {
+        if (read.length >= DRAIN_CHUNK) {
           more = true;
           break;
         }
-        for (const { domain, event } of decodeJournalRecord(text)) events.push({ domain, event: deriveKeyEvent(event) });
+        for (const e of decodeJournalRecord(text)) read.push(e);
         last = seq;
       }
+      // Derived once the read has ended: a read of the main file holds its WAL back (the event loop's
+      // checkpoints cannot reset it) for as long as it lasts, and deriving is most of a drain's time.
+      const events = read.map(({ domain, event }) => ({ domain, event: deriveKeyEvent(event) }));
       if (events.length === 0) {
         cursor = Math.max(from, bound);
         return;
