@@ -33,9 +33,9 @@ const ANNOUNCE_MS = 50;
 /**
  * The key-log process's nice value, the lowest: on a machine with fewer free cores than busy threads the
  * kernel runs the event loop first (it acknowledges publishes), then the key log (log reads wait for its
- * drain), then the map's VRF process (SCHED_IDLE: vrf-worker.ts). Not SCHED_IDLE itself: a key log starved
- * in the middle of its read of the main file holds the main WAL back, and the event loop's commits then cost
- * more (measured: ~9 µs more of the event loop per publish, docs/benchmarks.md). Against nice 10 (a weight of 110),
+ * drain), then the map's VRF process (SCHED_IDLE: vrf-worker.ts). Not SCHED_IDLE itself: it did not help the
+ * event loop measurably (won one series of alternating runs, lost two; docs/benchmarks.md), and log reads wait
+ * for its drains, which a SCHED_IDLE process on a saturated machine can put off for seconds. Against nice 10 (a weight of 110),
  * 19 (15) halved what the event loop waited for a core; it still drains a burst as soon as a core idles.
  */
 const KEY_LOG_PRIORITY = LOWEST_PRIORITY;
