@@ -5,7 +5,7 @@
 //   alpha = "pepkeys-kt-map-v1"   17 ASCII bytes, no length: fixed context and version of this encoding
 //           u16 + UTF-8           the bare JID, as in the log leaf (the key's owner)
 //           u16 + UTF-8           the node
-//           u32                   the version, ≥ 1 (the n-th key event of this JID and node)
+//           u32                   the version, ≥ 1 (the n-th epoch of the map with key events of this JID and node)
 // Integers big-endian, like the log leaf.
 import { vrfHash, vrfProveWithOutput, vrfVerify } from './vrf.ts';
 

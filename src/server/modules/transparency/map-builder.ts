@@ -1,6 +1,7 @@
 // One domain's verifiable map (docs/transparency.md "Stage 2"): after tree heads are signed, the log leaves
-// not yet in the map go into it as a new epoch, each under its VRF label (one per (JID, node, version)) with a
-// commitment to its RFC 9162 leaf hash, and the epoch's map head is signed with the log key. Runs off the
+// not yet in the map go into it as a new epoch: the last leaf of each (JID, node) among them (epoch-leaves.ts),
+// under its VRF label (one per (JID, node, version): version n is the n-th epoch with key events of that
+// pair) with a commitment to its RFC 9162 leaf hash, and the epoch's map head is signed with the log key. Runs off the
 // publish path, one epoch at a time. The server hands the per-entry work (leaf decoding and hash, VRF label,
 // commitment) and each epoch's sort and root to its worker thread (MapThread, vrf-worker.ts and
 // map-epoch-work.ts): the event loop only reads the leaves, counts versions, stores and signs. With plain
@@ -9,13 +10,13 @@ import type { KeyObject } from 'node:crypto';
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import type { TransparencyStore } from '../../../storage/types.ts';
 import { mapSource, type KtMapEntry, type KtMapEpoch, type KtMapStore } from '../../../storage/kt-map.ts';
-import { decodeLeaf } from '../../../transparency/leaf.ts';
 import { leafHash } from '../../../transparency/hash.ts';
 import { rootHash } from '../../../transparency/tree.ts';
 import { compareLabels } from '../../../transparency/map/bits.ts';
 import { SparseMerkleMap } from '../../../transparency/map/tree.ts';
 import { PendingSource } from '../../../transparency/map/pending-source.ts';
 import { PACKED_ENTRY, type LabelledBatch } from './map-epoch-work.ts';
+import { epochLeaves } from './epoch-leaves.ts';
 import { EMPTY_MAP, EpochView, type SubtreeReader } from '../../../transparency/map/epoch-view.ts';
 import { signMapHead, type SignedMapHead } from '../../../transparency/map-head.ts';
 
@@ -246,18 +247,16 @@ export class DomainMapBuilder {
     const epoch = (prev?.epoch ?? 0) + 1;
     const logRoot = end === logSize && logRootAtSize ? logRootAtSize : await rootHash(end, (refs) => this.log.nodes(this.domain, refs));
     if (this.thread) return this.addEpochOnThread(this.thread, prev, start, end, epoch, logRoot);
+    const kept = await epochLeaves(this.log, this.domain, start, end, this.threadBatch, () => this.stopping);
+    if (!kept) return;
     const entries: KtMapEntry[] = [];
     const versions = new Map<string, number>();
-    for (let at = start; at < end; at += this.batch) {
+    for (let at = 0; at < kept.length; at += this.batch) {
       if (this.stopping) return;
-      const leaves = await this.log.entries(this.domain, at, Math.min(end, at + this.batch));
       const t0 = performance.now();
       let turn = t0;
       const batch: { seq: number; leaf: Uint8Array; jid: string; node: string; version: number }[] = [];
-      for (const { seq, leaf } of leaves) {
-        const ev = decodeLeaf(leaf);
-        batch.push({ seq, leaf, jid: ev.jid, node: ev.node, version: await this.nextVersion(versions, ev.jid, ev.node) });
-      }
+      for (const e of kept.slice(at, at + this.batch)) batch.push({ ...e, version: await this.nextVersion(versions, e.jid, e.node) });
       // The server labels on a worker thread (vrf-worker.ts): the batch is asked for at once. A label function
       // that runs here still gets the event loop a turn every few milliseconds.
       const asked: (Uint8Array | Promise<Uint8Array>)[] = [];
@@ -273,7 +272,7 @@ export class DomainMapBuilder {
         const label = batchLabels[i]!;
         entries.push({ label, commitment: (this.fns as MapFunctions).commit(label, leafHash(e.leaf)), epoch, jid: e.jid, node: e.node, version: e.version, seq: e.seq });
       });
-      this.stats.entries += leaves.length;
+      this.stats.entries += batch.length;
       this.stats.ms += performance.now() - t0;
     }
     entries.sort((a, b) => compareLabels(a.label, b.label));
@@ -300,12 +299,14 @@ export class DomainMapBuilder {
    * from what the thread sends back; the thread keeps the epoch's entries and computes its root.
    */
   private async addEpochOnThread(thread: MapThread, prev: KtMapEpoch | undefined, start: number, end: number, epoch: number, logRoot: Uint8Array): Promise<void> {
+    const kept = await epochLeaves(this.log, this.domain, start, end, this.threadBatch, () => this.stopping);
+    if (!kept) return;
     const entries: KtMapEntry[] = [];
-    for (let at = start; at < end; at += this.threadBatch) {
+    for (let at = 0; at < kept.length; at += this.threadBatch) {
       if (this.stopping) return;
-      const leaves = await this.log.entries(this.domain, at, Math.min(end, at + this.threadBatch));
+      const leaves = kept.slice(at, at + this.threadBatch);
       const t0 = performance.now();
-      const { packed, versions, owner, owners } = await thread.entries(epoch, at === start, prev?.epoch ?? 0, leaves.map((l) => l.leaf));
+      const { packed, versions, owner, owners } = await thread.entries(epoch, at === 0, prev?.epoch ?? 0, leaves.map((l) => l.leaf));
       for (let i = 0, o = 0; i < leaves.length; i++, o += PACKED_ENTRY) {
         const [jid, node] = owners[owner[i]!]!;
         entries.push({ label: packed.subarray(o, o + 32), commitment: packed.subarray(o + 32, o + PACKED_ENTRY), epoch, jid, node, version: versions[i]!, seq: leaves[i]!.seq });

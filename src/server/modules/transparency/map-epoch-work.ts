@@ -1,6 +1,6 @@
 // The map builder's work that runs in the map's worker process (vrf-process.ts), so that the event loop only
 // hands over each batch of log leaves and gets back what to store and sign (map-builder.ts): per entry the
-// leaf's decoding and hash, its version (the n-th event of its JID and node), its VRF label and commitment;
+// leaf's decoding and hash, its version (one more than its JID and node's last), its VRF label and commitment;
 // per epoch the sort by label and the new root (the subtree hashing). Functions of their inputs and of the
 // stored map, which the thread reads through the event loop (`MapReader`): the results are the ones
 // map-builder.ts computes in-thread, byte for byte.
