@@ -18,7 +18,8 @@ const keys = vrfGenerateKeyPair(); const secret = new Uint8Array(32).fill(7);
 async function run(mode: string) {
   const storage = createMemoryStorage();
   for (let i = 0; i < N; i++) {
-    const jid = `u${i % 50}@${DOMAIN}`, node = 'urn:xmpp:pubkey:2';
+    // One event per JID: the map keeps one entry per (JID, node) per epoch, and every event here must be one.
+    const jid = `u${i}@${DOMAIN}`, node = 'urn:xmpp:pubkey:2';
     await storage.pubsub.createNode({ service: jid, node, owner: jid, config: {} } as never).catch(() => undefined);
     await storage.pubsub.publishItem({ service: jid, node, id: `i${i}`, publisher: `${jid}/r`, payload: '<x/>', publishedAt: 1 } as never, undefined, { domain: DOMAIN, event: { type: 'publish', time: 1, jid, node, itemId: `i${i}` } });
   }

@@ -5,7 +5,9 @@
 // the worker thread: map-epoch-work.ts). Prints the main thread's CPU per entry (from /proc: the worker's CPU
 // is not in it), the part of it spent inside the storage calls the builder makes, and the roots of both, which
 // must be equal.
-// Usage: node --import tsx bench/kt-map-builder.ts [--events 200] [--rounds 30] [--jids 50] [--runs 2]
+// Usage: node --import tsx bench/kt-map-builder.ts [--events 200] [--rounds 30] [--jids 1000] [--runs 2]
+// --jids at least --events: the map keeps one entry per (JID, node) per epoch, so a round's events must be
+// distinct pairs for each to be an entry (fewer JIDs measure the coalescing instead).
 // (ONLY=thread or ONLY=in-thread: one mode, e.g. under --cpu-prof.)
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +26,7 @@ const { values } = parseArgs({
   options: {
     events: { type: 'string', default: '200' },
     rounds: { type: 'string', default: '30' },
-    jids: { type: 'string', default: '50' },
+    jids: { type: 'string', default: '1000' },
     runs: { type: 'string', default: '2' },
   },
 });
