@@ -14,6 +14,7 @@ interface ServeFlags extends ConfigFlags {
   logFormat?: string;
   logFile?: string;
   httpListen?: string[];
+  newLogs?: boolean;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -29,6 +30,7 @@ export function serveCommand(ctx: CliContext): Command {
     .addOption(new Option('--log-format <format>', 'json (one object per line) or pretty (for terminals), overriding log.format').choices(['json', 'pretty']))
     .option('--log-file <file>', 'append logs to this file instead of stdout (SIGHUP reopens it), overriding log.file')
     .option('--http-listen <host:port>', 'HTTP listener (health, metrics, WebSocket at /xmpp-websocket), overriding http.listen (default 127.0.0.1:5280); repeatable', collect)
+    .option('--new-logs', 'start new key-transparency logs although the transparency file (DATA/pepkeys-kt.sqlite) is missing and the database had handed key events to it (refused otherwise: KT_FILE_MISSING)')
     .action(async (flags: ServeFlags) => {
       const config = configFrom(flags, {
         listen: flags.listen,
@@ -50,7 +52,7 @@ export function serveCommand(ctx: CliContext): Command {
       const storageLost = new Promise<number>((r) => (lost = r));
       let started: Awaited<ReturnType<typeof startServer>>;
       try {
-        started = await startServer(config, { logger: log.logger, onStorageLost: () => lost(EXIT_FAILURE) });
+        started = await startServer(config, { logger: log.logger, onStorageLost: () => lost(EXIT_FAILURE), newLogs: flags.newLogs });
       } catch (err) {
         // startServer does not undo a partial start (listeners already bound, storage, module timers), so
         // the event loop would stay alive: the real process leaves here instead of returning.

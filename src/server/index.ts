@@ -40,6 +40,8 @@ export interface OpenStorageOptions {
   inThread?: boolean;
   /** The SQLite worker thread died: storage is gone for good. */
   onFatal?: (err: Error) => void;
+  /** Start new transparency logs although the transparency file is missing (`serve --new-logs`; SQLite). */
+  newLogs?: boolean;
 }
 
 /** Opens the configured storage: the SQLite file (created with its directory) or the PostgreSQL database. */
@@ -50,7 +52,7 @@ export async function openStorage(config: ServerConfig, opts: OpenStorageOptions
   }
   const path = storagePath(config);
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const options = { path, synchronous: config.storage.sync === 'normal' ? 'NORMAL' : 'FULL' } as const;
+  const options = { path, synchronous: config.storage.sync === 'normal' ? 'NORMAL' : 'FULL', newLogs: opts.newLogs } as const;
   if (config.storage.thread === 'main' || opts.inThread) return openSqliteStorage(options);
   return openSqliteWorkerStorage({ ...options, onFatal: opts.onFatal });
 }
@@ -61,6 +63,8 @@ export interface StartOptions {
   modules?: ModuleDefinition[];
   /** After the server stopped because its SQLite storage thread died (it has been logged). */
   onStorageLost?: (err: Error) => void;
+  /** Start new transparency logs although the transparency file is missing (`serve --new-logs`; SQLite). */
+  newLogs?: boolean;
 }
 
 export interface StartedServer {
@@ -135,7 +139,7 @@ async function startLocked(
     logger.fatal({ err }, 'the SQLite storage thread stopped; shutting down');
     void (server?.stop() ?? Promise.resolve()).catch(() => undefined).then(() => opts.onStorageLost?.(err));
   };
-  const storage = opts.storage ?? (await openStorage(config, { onFatal }));
+  const storage = opts.storage ?? (await openStorage(config, { onFatal, newLogs: opts.newLogs }));
   try {
     const modules = opts.modules ?? [
       ...defaultModules(),

@@ -154,9 +154,11 @@ describe('pepkeys check: the transparency file', () => {
     assert.equal(r.code, 1, r.text);
     assert.equal(r.kt.length, 1, r.text);
     assert.equal(r.kt[0]!.level, 'error');
-    assert.match(r.kt[0]!.message, /^transparency file .*-kt\.sqlite is missing, but the database journalled key events in 6 records, [0-5] of them still in its journal: at its next start the server would begin new logs and maps from what its journal holds, .*put the file back, or restore the database and its logs from one backup/);
-    // As said: the server's next open starts a log that lacks the events the lost file held.
-    const reopened = openSqliteStorage({ path: db(data) });
+    assert.match(r.kt[0]!.message, /^transparency file .*-kt\.sqlite is missing, but the database journalled key events in 6 records, [0-5] of them still in its journal: the server refuses to start \(KT_FILE_MISSING\); started with `pepkeys serve --new-logs`, it would begin new logs and maps from what its journal holds, .*put the file back, or restore the database and its logs from one backup/);
+    // As said: the server's next open is refused, and with new logs asked for it starts a log that lacks the
+    // events the lost file held.
+    assert.throws(() => openSqliteStorage({ path: db(data) }), (err: Error & { code?: string }) => err.code === 'KT_FILE_MISSING');
+    const reopened = openSqliteStorage({ path: db(data), newLogs: true });
     try {
       assert.ok((await reopened.transparency.size(DOMAIN)) < 6);
     } finally {

@@ -3,9 +3,10 @@
 // start requires (bindKtFile refuses a foreign file: KT_FILE_MISMATCH). Read-only, like the database check, so
 // it runs beside a running server too; nothing is bound or created here. A missing file is harmless for a
 // database that never logged a key event, or that still holds its logs itself (a restored backup, a schema
-// before the file: the server moves them over at start). For one that did log, the server would start a new,
-// empty transparency file: the log would lose every event appended before, and every client that saw its
-// heads would report the new ones inconsistent. That is an error.
+// before the file: the server moves them over at start). For one that did log, a new, empty transparency file
+// would lose every event appended before, and every client that saw its heads would report the new ones
+// inconsistent. That is an error; the server itself refuses to start once the journal handed records to the
+// lost file (KT_FILE_MISSING, kt-file.ts assertKtFileNotLost), unless `serve --new-logs`.
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { KT_FILE_VERSION, ktFileOf } from '../../storage/sqlite/kt-file.ts';
@@ -171,7 +172,11 @@ function missing(kt: string, main: MainState): Finding {
     ...main.mapHeads.map((p) => `published map heads of ${p.domain} up to epoch ${p.size}`),
   ];
   if (lost.length > 0) {
-    return error(S, `transparency file ${kt} is missing, but the database ${lost.join(' and ')}: at its next start the server would begin new logs and maps from what its journal holds, and clients that saw the old heads would find the new ones inconsistent; put the file back, or ${RESTORE}`);
+    // Records handed to the file and deleted: the server refuses to start (kt-file.ts assertKtFileNotLost).
+    const start = main.journalled > main.kept
+      ? 'the server refuses to start (KT_FILE_MISSING); started with `pepkeys serve --new-logs`, it would begin new logs and maps from what its journal holds'
+      : 'at its next start the server would begin new logs and maps from what its journal holds';
+    return error(S, `transparency file ${kt} is missing, but the database ${lost.join(' and ')}: ${start}, and clients that saw the old heads would find the new ones inconsistent; put the file back, or ${RESTORE}`);
   }
   if (kept > 0) return warning(S, `transparency file ${kt} is missing; the database's journal still holds all ${plural(kept, 'key event')} of its logs, from which the server rebuilds them at its next start`);
   return ok(S, `no transparency file yet; the server creates ${kt} at its next start`);

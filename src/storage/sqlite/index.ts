@@ -13,7 +13,7 @@ import { createArchiveStore } from './archive.ts';
 import { createBlocklistStore } from './blocklist.ts';
 import { createTransparencyStore } from './transparency.ts';
 import { createKtJournal, type KtJournal } from './kt-journal.ts';
-import { bindKtFile, importMainLogTables, ktFileOf } from './kt-file.ts';
+import { assertKtFileNotLost, bindKtFile, importMainLogTables, ktFileOf } from './kt-file.ts';
 import { createSqliteKtMap } from './kt-map.ts';
 import { checkIntegrity, isCorruptionError, writeMarker } from './integrity.ts';
 import { StorageCorruptError } from '../errors.ts';
@@ -26,6 +26,11 @@ export interface SqliteStorageOptions {
    * before the acknowledgement). NORMAL: it survives a process crash.
    */
   synchronous?: Synchronous;
+  /**
+   * Start new transparency logs when the transparency file is missing although the journal handed records to
+   * it (refused otherwise: kt-file.ts assertKtFileNotLost). An operator's one-off decision: `serve --new-logs`.
+   */
+  newLogs?: boolean;
 }
 
 export function openSqliteStorage(options: SqliteStorageOptions): Storage {
@@ -49,6 +54,7 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     // The logs live in the transparency file (kt-file.ts); a database from before it hands its own over.
     if (!inMemory) {
       importMainLogTables(db, ktFileOf(options.path));
+      assertKtFileNotLost(db, ktFileOf(options.path), options.newLogs);
       bindKtFile(db, ktFileOf(options.path));
     }
     if (!inMemory) writeMarker(options.path);

@@ -147,6 +147,29 @@ export class KtFileMismatchError extends Error {
   readonly code = 'KT_FILE_MISMATCH';
 }
 
+export class KtFileMissingError extends Error {
+  readonly code = 'KT_FILE_MISSING';
+}
+
+/**
+ * A database whose journal already handed records over to a transparency file that is not beside it any more
+ * (deleted, or left out of a copy): started, the key log would begin new logs from the records the journal
+ * still holds, without the events appended before, and every client that kept a head of the old logs would
+ * find the new ones inconsistent. Refused unless `newLogs`, the operator's decision (`pepkeys serve
+ * --new-logs`). Records are numbered without gaps and the highest is never deleted (kt-journal.ts), so fewer
+ * records than the highest number means some were appended to that file. `pepkeys check` says more (published
+ * heads, maps: cli/ops/kt-file-check.ts).
+ */
+export function assertKtFileNotLost(db: SqliteDatabase, ktPath: string, newLogs = false): void {
+  if (newLogs || existsSync(ktPath)) return;
+  const { highest, kept } = db.prepare('SELECT coalesce(max(seq), 0) AS highest, count(*) AS kept FROM kt_journal').get() as { highest: number; kept: number };
+  if (highest > kept) {
+    throw new KtFileMissingError(
+      `${ktPath} is missing, but the database beside it already handed ${highest - kept} of its ${highest} journal records to it: starting would begin new transparency logs without those key events, and clients that saw the old heads would find the new ones inconsistent; put the file back, or restore the database and its logs from one backup (\`pepkeys restore FILE\`), or start new logs on purpose once with \`pepkeys serve --new-logs\``,
+    );
+  }
+}
+
 /**
  * Ties the transparency file to its main file: a file left from another database (a main file deleted or
  * replaced without it) would hold another log and a journal cursor past this database's records, which the
